@@ -1,0 +1,205 @@
+//! Action items: add, done, wontfix, snooze and list.
+
+use chrono::{Days, NaiveDate};
+use storage::{ActionFilter, ActionItem, ActionKind, ActionStatus, EntryKind, Priority, Saved};
+
+use crate::core::{Core, Invocation};
+use crate::error::{refused, Problem};
+use crate::grammar::{usage, DueSpec, ListScope, UsageError};
+use crate::message::{Line, Message};
+use crate::outcome::Outcome;
+
+/// Longest action-item text accepted.
+pub const MAX_ACTION_TEXT: usize = 500;
+
+impl Core {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn add_action(
+        &self,
+        inv: &Invocation,
+        target: Option<i64>,
+        text: String,
+        owner: Option<String>,
+        due: Option<DueSpec>,
+        kind: Option<ActionKind>,
+        priority: Option<Priority>,
+    ) -> Result<Outcome, Problem> {
+        if text.chars().count() > MAX_ACTION_TEXT {
+            return Err(UsageError {
+                problem: format!("Keep an action item under {MAX_ACTION_TEXT} characters; link to details instead."),
+                usage: usage::ACTION_ADD,
+            }
+            .into());
+        }
+        let incident = self.target_incident(inv, target, usage::ACTION_ADD).await?;
+        let today = self.today();
+        let due = match due {
+            Some(DueSpec::On(date)) => date,
+            Some(DueSpec::InDays(days)) => add_days(today, days)?,
+            None => add_days(today, self.settings.default_due_days)?,
+        };
+        let owner = owner.unwrap_or_else(|| inv.user.clone());
+        let kind = kind.unwrap_or(ActionKind::Prevent);
+        let item = storage::NewActionItem {
+            incident_id: incident.id,
+            text: text.clone(),
+            owner: owner.clone(),
+            due,
+            priority: priority.unwrap_or(Priority::Medium),
+            kind,
+            created_by: inv.user.clone(),
+            created_at: self.now(),
+        };
+        let entry = self.entry_for(inv, &incident, EntryKind::Action, format!("Action added: {text} (owner @{owner}, due {due})"));
+        let Some(stored) = self.db.add_action(&item, &entry).await? else {
+            return Ok(Outcome::silent());
+        };
+        self.note_activity(&incident, &inv.user).await?;
+        self.post_to_incident(
+            &incident,
+            &Message::new().line(
+                Line::new()
+                    .text("📝 Action ")
+                    .bold(format!("#{}", stored.id))
+                    .text(format!(": {} · owner ", stored.text))
+                    .user(owner)
+                    .text(format!(" · due {} · {}", stored.due, stored.kind)),
+            ),
+        )
+        .await;
+        Ok(self.confirm(inv, &incident, format!("action #{} added.", stored.id)))
+    }
+
+    async fn require_open_action(&self, id: i64, usage: &'static str) -> Result<ActionItem, Problem> {
+        let item = self
+            .db
+            .action(id)
+            .await?
+            .ok_or_else(|| Problem::Usage(UsageError { problem: format!("Action item #{id} does not exist."), usage }))?;
+        if item.status != ActionStatus::Open {
+            return Err(refused(format!("Action item #{id} is already {}.", item.status)));
+        }
+        Ok(item)
+    }
+
+    /// Marks an item done or wontfix; its owner, the incident's commander or an admin may.
+    pub(crate) async fn close_action(&self, inv: &Invocation, id: i64, status: ActionStatus) -> Result<Outcome, Problem> {
+        let usage = if status == ActionStatus::Done { usage::ACTION_DONE } else { usage::ACTION_WONTFIX };
+        let item = self.require_open_action(id, usage).await?;
+        let incident = self.target_incident(inv, Some(item.incident_id), usage).await?;
+        if inv.user != item.owner && inv.user != incident.commander && !self.settings.is_admin(&inv.user) {
+            return Err(refused(format!(
+                "Only the owner (@{}) or the commander of {} (@{}) may close action item #{id}.",
+                item.owner,
+                incident.reference(),
+                incident.commander
+            )));
+        }
+        let entry = self.entry_for(inv, &incident, EntryKind::Action, format!("Action #{id} {status}: {}", item.text));
+        match self.db.set_action_status(id, ActionStatus::Open, status, self.now(), &entry).await? {
+            Saved::Written => {}
+            Saved::Duplicate => return Ok(Outcome::silent()),
+            Saved::Conflict => return Err(refused(format!("Action item #{id} was closed meanwhile."))),
+        }
+        let verb = if status == ActionStatus::Done { "✔️ done" } else { "✖️ won't fix" };
+        self.post_to_incident(
+            &incident,
+            &Message::new().line(
+                Line::new()
+                    .text("Action ")
+                    .bold(format!("#{id}"))
+                    .text(format!(" {verb}: {} (", item.text))
+                    .user(inv.user.clone())
+                    .text(")"),
+            ),
+        )
+        .await;
+        Ok(self.confirm(inv, &incident, format!("action #{id} is {status}.")))
+    }
+
+    /// Holds reminders for an item; its owner, the commander or an admin may.
+    pub(crate) async fn snooze_action(&self, inv: &Invocation, id: i64, days: u32) -> Result<Outcome, Problem> {
+        let item = self.require_open_action(id, usage::ACTION_SNOOZE).await?;
+        let incident = self.target_incident(inv, Some(item.incident_id), usage::ACTION_SNOOZE).await?;
+        if inv.user != item.owner && inv.user != incident.commander && !self.settings.is_admin(&inv.user) {
+            return Err(refused(format!(
+                "Only the owner (@{}) or the commander of {} (@{}) may snooze action item #{id}.",
+                item.owner,
+                incident.reference(),
+                incident.commander
+            )));
+        }
+        let until = add_days(self.today(), days)?;
+        let entry = self.entry_for(inv, &incident, EntryKind::Action, format!("Action #{id} snoozed until {until}"));
+        match self.db.snooze_action(id, until, &entry).await? {
+            Saved::Written => {}
+            Saved::Duplicate => return Ok(Outcome::silent()),
+            Saved::Conflict => return Err(refused(format!("Action item #{id} was closed meanwhile."))),
+        }
+        Ok(Outcome::reply(Message::new().line(
+            Line::new().text("😴 Action ").bold(format!("#{id}")).text(format!(" snoozed: no reminders until {until}.")),
+        )))
+    }
+
+    pub(crate) async fn list_actions(
+        &self,
+        inv: &Invocation,
+        target: Option<i64>,
+        scope: Option<ListScope>,
+    ) -> Result<Outcome, Problem> {
+        // Inside an incident channel (or with INC-n) the list is that incident's.
+        let incident = match target {
+            Some(_) => Some(self.target_incident(inv, target, usage::ACTION_LIST).await?),
+            None => self.db.incident_by_channel(&inv.channel_id).await?,
+        };
+        let incident_id = incident.as_ref().map(|i| i.id);
+        let today = self.today();
+        let (filter, heading) = match (scope, incident_id) {
+            (Some(ListScope::Mine), _) => {
+                (ActionFilter::OpenOwnedBy { owner: inv.user.clone(), incident_id }, "Your open action items")
+            }
+            (Some(ListScope::Overdue), _) => (ActionFilter::OverdueOn { today, incident_id }, "Overdue action items"),
+            (Some(ListScope::All) | None, Some(id)) => (ActionFilter::Incident(id), "Action items"),
+            (Some(ListScope::All), None) => (ActionFilter::AllOpen, "All open action items"),
+            (None, None) => (ActionFilter::OpenOwnedBy { owner: inv.user.clone(), incident_id: None }, "Your open action items"),
+        };
+        let items = self.db.actions(&filter).await?;
+        let mut message = Message::new().line(match &incident {
+            Some(i) => Line::new().bold(format!("{heading} of {}", i.reference())),
+            None => Line::new().bold(heading),
+        });
+        if items.is_empty() {
+            message = message.line(Line::new().text("None."));
+        }
+        for item in &items {
+            message = message.line(action_line(item, today));
+        }
+        Ok(Outcome::reply(message))
+    }
+}
+
+/// `#3 [open] Add an alert · @carol · due 2026-03-09 (2 days overdue) · detect · INC-1`
+pub fn action_line(item: &ActionItem, today: NaiveDate) -> Line {
+    let overdue = (item.status == ActionStatus::Open && item.due < today)
+        .then(|| format!(" ({} overdue)", days_word((today - item.due).num_days())))
+        .unwrap_or_default();
+    Line::new()
+        .bold(format!("#{}", item.id))
+        .text(format!(" [{}] {} · ", item.status, item.text))
+        .user(item.owner.clone())
+        .text(format!(" · due {}{overdue} · {} · INC-{}", item.due, item.kind, item.incident_id))
+}
+
+/// `1 day`, `3 days`.
+pub fn days_word(days: i64) -> String {
+    if days == 1 {
+        "1 day".to_string()
+    } else {
+        format!("{days} days")
+    }
+}
+
+fn add_days(date: NaiveDate, days: u32) -> Result<NaiveDate, Problem> {
+    date.checked_add_days(Days::new(u64::from(days)))
+        .ok_or_else(|| refused(format!("{days} days from {date} is past the calendar's end.")))
+}

@@ -1,0 +1,91 @@
+//! Blameless hints: spotting postmortem answers that blame a person, so the bot can
+//! suggest describing the system conditions instead. Hints never block an answer.
+//!
+//! Add a phrase to [`BLAME_PHRASES`] to teach it a new pattern.
+
+/// Lowercase phrases that usually point at a person rather than a system.
+pub const BLAME_PHRASES: &[&str] = &[
+    "human error",
+    "should have known",
+    "should've known",
+    "careless",
+    "carelessness",
+    "negligent",
+    "negligence",
+    "incompetent",
+    "didn't bother",
+    "did not bother",
+    "was sloppy",
+    "to blame",
+    "blame on",
+    "operator error",
+    "user error",
+];
+
+/// What in an answer looks like blame, in words for the hint. Empty when nothing does.
+pub fn blame_signals(answer: &str) -> Vec<String> {
+    let lower = answer.to_lowercase();
+    let mut found: Vec<String> = BLAME_PHRASES
+        .iter()
+        .filter(|phrase| contains_phrase(&lower, phrase))
+        .map(|phrase| format!("\"{phrase}\""))
+        .collect();
+    // "X's fault" or "fault of X".
+    let possessive = ["'s fault", "’s fault"]
+        .iter()
+        .find_map(|pattern| lower.find(pattern).map(|pos| (pos, pattern.len())));
+    if let Some((pos, len)) = possessive {
+        // Slice the lowercased text: its byte offsets are the ones `find` returned.
+        let start = lower[..pos].rfind(char::is_whitespace).map_or(0, |i| i + 1);
+        found.push(format!("\"{}\"", &lower[start..pos + len]));
+    } else if lower.contains("fault of") || lower.contains("their fault") || lower.contains("his fault") || lower.contains("her fault") {
+        found.push("\"fault\"".to_string());
+    }
+    // A person mentioned as a cause: "@bob", or "because of bob" style mentions.
+    for word in answer.split_whitespace() {
+        let word = word.trim_matches(|c: char| matches!(c, '.' | ',' | ';' | ':' | ')' | '(' | '!' | '?'));
+        if crate::grammar::parse_user(word).is_some() && (word.starts_with('@') || word.starts_with("<@")) {
+            found.push(format!("a mention of {word}"));
+        }
+    }
+    found
+}
+
+/// Whether `phrase` appears in `text` as whole words.
+fn contains_phrase(text: &str, phrase: &str) -> bool {
+    text.match_indices(phrase).any(|(start, _)| {
+        let before = text[..start].chars().next_back();
+        let after = text[start + phrase.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// The gentle suggestion shown privately when [`blame_signals`] finds something.
+pub fn hint(field_label: &str, signals: &[String]) -> String {
+    format!(
+        "Blameless hint for “{field_label}”: {} can read as blaming a person. It is saved as written; \
+         consider describing the conditions that made the mistake easy (missing guardrails, unclear \
+         runbooks, alerts, time pressure) instead.",
+        signals.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_documented_examples() {
+        assert!(!blame_signals("Human error during the deploy").is_empty());
+        assert_eq!(blame_signals("It was Bob's fault"), vec!["\"bob's fault\""]);
+        assert!(!blame_signals("they should have known better").is_empty());
+        assert!(!blame_signals("a careless config change").is_empty());
+        assert_eq!(blame_signals("caused by @dave pushing to main"), vec!["a mention of @dave"]);
+    }
+
+    #[test]
+    fn leaves_system_descriptions_alone() {
+        assert!(blame_signals("The deploy pipeline had no canary stage; the config was not validated").is_empty());
+        assert!(blame_signals("Fault tolerance of the queue was lower than assumed").is_empty());
+    }
+}

@@ -1,0 +1,54 @@
+//! The `Chat` port: everything the core asks of a chat platform. Slack, Discord and the
+//! console each implement it; core tests use a recording fake.
+
+use crate::message::Message;
+use async_trait::async_trait;
+
+/// A channel on the platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// A posted message, enough to update or pin it later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRef {
+    pub channel_id: String,
+    pub message_id: String,
+}
+
+/// A chat call that failed. Adapters keep the platform's own words in `detail`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} failed: {detail}")]
+pub struct ChatError {
+    pub operation: &'static str,
+    pub detail: String,
+    /// Worth trying again later (rate limits, timeouts, 5xx).
+    pub retryable: bool,
+}
+
+impl ChatError {
+    pub fn new(operation: &'static str, detail: impl Into<String>, retryable: bool) -> Self {
+        ChatError { operation, detail: detail.into(), retryable }
+    }
+}
+
+/// What the core needs from a chat platform.
+#[async_trait]
+pub trait Chat: Send + Sync {
+    /// `slack`, `discord` or `console`: stored with each incident.
+    fn platform(&self) -> &'static str;
+
+    /// Creates an incident channel. If `name` is taken, the adapter picks a free
+    /// variant and returns the name it used.
+    async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError>;
+    async fn post(&self, channel_id: &str, message: &Message) -> Result<MessageRef, ChatError>;
+    async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError>;
+    async fn invite(&self, channel_id: &str, users: &[String]) -> Result<(), ChatError>;
+    async fn set_topic(&self, channel_id: &str, topic: &str) -> Result<(), ChatError>;
+    async fn pin(&self, target: &MessageRef) -> Result<(), ChatError>;
+    async fn send_dm(&self, user: &str, message: &Message) -> Result<MessageRef, ChatError>;
+    async fn rename_channel(&self, channel_id: &str, name: &str) -> Result<(), ChatError>;
+    async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError>;
+}

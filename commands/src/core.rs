@@ -1,0 +1,236 @@
+//! [`Core`]: the entry point adapters call. It parses what users typed, finds the
+//! incident a command is about, and dispatches to the handler modules. It also holds
+//! the helpers those handlers share: saving with a revision check, and posting to an
+//! incident's channel.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use storage::{Db, EntryKind, Incident, NewEntry, Saved};
+use tokio::sync::Mutex;
+
+use crate::chat::Chat;
+use crate::clock::Clock;
+use crate::error::{refused, CoreError, Problem};
+use crate::grammar::{self, Command, UsageError};
+use crate::message::{Line, Message};
+use crate::outcome::Outcome;
+use crate::settings::Settings;
+
+/// One `/incident …` typed by a user.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// Unique per delivery of this request; a retry carries the same id.
+    pub source_id: String,
+    /// The user's platform id.
+    pub user: String,
+    /// The channel the command was typed in.
+    pub channel_id: String,
+    /// Everything after `/incident`.
+    pub text: String,
+}
+
+/// The platform-neutral incident core. One per chat platform; cheap to share in an `Arc`.
+pub struct Core {
+    pub(crate) db: Db,
+    pub(crate) chat: Arc<dyn Chat>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) settings: Settings,
+    /// Declares run one at a time, so two deliveries of one request can never both
+    /// create a channel.
+    pub(crate) declare_lock: Mutex<()>,
+}
+
+/// How many times a change is recomputed when someone else changed the incident first.
+const SAVE_ATTEMPTS: usize = 5;
+
+impl Core {
+    pub fn new(db: Db, chat: Arc<dyn Chat>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        Core { db, chat, clock, settings, declare_lock: Mutex::new(()) }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Today's date in the configured zone.
+    pub fn today(&self) -> NaiveDate {
+        self.now().with_timezone(&self.settings.timezone).date_naive()
+    }
+
+    /// Runs one command. Mistakes and refusals come back as a private reply with
+    /// `is_error` set, and nothing written; `Err` means something unexpected failed.
+    pub async fn run(&self, invocation: &Invocation) -> Result<Outcome, CoreError> {
+        let outcome = match grammar::parse(&invocation.text) {
+            Ok(command) => self.dispatch(invocation, command).await,
+            Err(usage) => Err(Problem::Usage(usage)),
+        };
+        settle(outcome)
+    }
+
+    async fn dispatch(&self, inv: &Invocation, command: Command) -> Result<Outcome, Problem> {
+        use Command as C;
+        match command {
+            C::Declare { severity, title, started } => self.declare(inv, severity, title, started).await,
+            C::Status { target, status, note } => self.set_status(inv, target, status, note).await,
+            C::Severity { target, severity } => self.set_severity(inv, target, severity).await,
+            C::Assign { target, role, user } => self.assign(inv, target, role, user).await,
+            C::Update { target, text } => self.post_update(inv, target, text).await,
+            C::Note { target, text } => self.add_note(inv, target, text).await,
+            C::Timeline { target } => self.show_timeline(inv, target).await,
+            C::Resolve { target, summary } => self.resolve(inv, target, summary).await,
+            C::Reopen { target } => self.reopen(inv, target).await,
+            C::Postmortem { target } => self.open_postmortem(inv, target).await,
+            C::ActionAdd { target, text, owner, due, kind, priority } => {
+                self.add_action(inv, target, text, owner, due, kind, priority).await
+            }
+            C::ActionDone { id } => self.close_action(inv, id, storage::ActionStatus::Done).await,
+            C::ActionWontfix { id } => self.close_action(inv, id, storage::ActionStatus::Wontfix).await,
+            C::ActionSnooze { id, days } => self.snooze_action(inv, id, days).await,
+            C::ActionList { target, scope } => self.list_actions(inv, target, scope).await,
+            C::List => self.list_open(inv).await,
+            C::Stats { days } => self.stats(days).await,
+            C::Help => Ok(Outcome::reply(crate::help::help_message())),
+        }
+    }
+
+    /// The incident a command is about: the named `INC-n`, or the one whose channel
+    /// the command was typed in.
+    pub(crate) async fn target_incident(
+        &self,
+        inv: &Invocation,
+        target: Option<i64>,
+        usage: &'static str,
+    ) -> Result<Incident, Problem> {
+        match target {
+            Some(id) => self.db.incident(id).await?.ok_or_else(|| {
+                Problem::Usage(UsageError { problem: format!("INC-{id} does not exist."), usage })
+            }),
+            None => self.db.incident_by_channel(&inv.channel_id).await?.ok_or_else(|| {
+                Problem::Usage(UsageError {
+                    problem: "This is not an incident channel. Type it in the incident's channel, \
+                              or name the incident first, like INC-3."
+                        .to_string(),
+                    usage,
+                })
+            }),
+        }
+    }
+
+    /// A timeline entry recording `inv`.
+    pub(crate) fn entry_for(&self, inv: &Invocation, incident: &Incident, kind: EntryKind, text: String) -> NewEntry {
+        NewEntry {
+            incident_id: incident.id,
+            source_id: inv.source_id.clone(),
+            at: self.now(),
+            kind,
+            author: inv.user.clone(),
+            text,
+            is_key: kind != EntryKind::Message && kind != EntryKind::Action,
+        }
+    }
+
+    /// Reads the incident, lets `change` compute its next state and the entry that
+    /// records it, and saves both under the revision check, recomputing if someone
+    /// else changed the incident meanwhile. Returns `None` for a retried request that
+    /// was already applied.
+    pub(crate) async fn change_incident<F>(
+        &self,
+        inv: &Invocation,
+        target: Option<i64>,
+        usage: &'static str,
+        change: F,
+    ) -> Result<Option<(Incident, Incident)>, Problem>
+    where
+        F: Fn(&Incident) -> Result<(Incident, Option<storage::Role>, NewEntry), Problem>,
+    {
+        for _ in 0..SAVE_ATTEMPTS {
+            let before = self.target_incident(inv, target, usage).await?;
+            if self.db.entry_by_source(&inv.source_id).await?.is_some() {
+                return Ok(None);
+            }
+            let (mut after, role, entry) = change(&before)?;
+            crate::lifecycle::acknowledge_if_first(&mut after, &inv.user, entry.at);
+            match self.db.save_incident(&after, role, Some(&entry)).await? {
+                Saved::Written => {
+                    after.revision += 1;
+                    return Ok(Some((before, after)));
+                }
+                Saved::Duplicate => return Ok(None),
+                Saved::Conflict => continue,
+            }
+        }
+        Err(CoreError::Contention(format!("INC-{}", target.unwrap_or_default())).into())
+    }
+
+    /// Records that a non-declarer acted on the incident, if it is the first such act.
+    pub(crate) async fn note_activity(&self, incident: &Incident, user: &str) -> Result<(), Problem> {
+        if incident.acknowledged_at.is_none() && user != incident.declared_by {
+            self.db.acknowledge(incident.id, self.now()).await?;
+        }
+        Ok(())
+    }
+
+    /// Posts to the incident's channel. The change is already committed, so a chat
+    /// failure is logged rather than undoing it.
+    pub(crate) async fn post_to_incident(&self, incident: &Incident, message: &Message) {
+        let Some(channel) = incident.channel_id.as_deref() else {
+            tracing::warn!(incident = incident.id, "incident has no channel yet; post skipped");
+            return;
+        };
+        if let Err(error) = self.chat.post(channel, message).await {
+            tracing::warn!(incident = incident.id, %error, "could not post to the incident channel");
+        }
+    }
+
+    /// Posts to the announcements channel, when one is configured.
+    pub(crate) async fn announce(&self, message: &Message) {
+        let Some(channel) = self.settings.announcements_channel.as_deref() else { return };
+        if let Err(error) = self.chat.post(channel, message).await {
+            tracing::warn!(%error, "could not post to the announcements channel");
+        }
+    }
+
+    /// A private confirmation when the command was typed outside the incident's
+    /// channel (inside it, the channel post already says it).
+    pub(crate) fn confirm(&self, inv: &Invocation, incident: &Incident, text: String) -> Outcome {
+        if incident.channel_id.as_deref() == Some(inv.channel_id.as_str()) {
+            Outcome::silent()
+        } else {
+            Outcome::reply(Message::new().line(Line::new().bold(incident.reference()).text(format!(": {text}"))))
+        }
+    }
+
+    /// Refuses a change to an incident that is already closed.
+    pub(crate) fn require_not_closed(incident: &Incident) -> Result<(), Problem> {
+        if incident.status == storage::Status::Closed {
+            return Err(refused(format!(
+                "{} is closed: its postmortem is complete. Declare a new incident if it is happening again.",
+                incident.reference()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Turns a handler's result into what adapters see.
+pub(crate) fn settle(result: Result<Outcome, Problem>) -> Result<Outcome, CoreError> {
+    match result {
+        Ok(outcome) => Ok(outcome),
+        Err(Problem::Usage(usage)) => Ok(Outcome::error(
+            Message::new()
+                .line(Line::new().text(usage.problem))
+                .line(Line::new().text("Usage: ").code(usage.usage)),
+        )),
+        Err(Problem::Refused(text)) => Ok(Outcome::error(Message::plain(text))),
+        Err(Problem::Internal(error)) => Err(error),
+    }
+}

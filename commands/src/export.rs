@@ -1,0 +1,249 @@
+//! `incidentbot export`: an incident as JSON (the stable shape in the design) or as a
+//! Markdown postmortem a team would publish.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use storage::{ActionFilter, ActionItem, Db, Incident, Postmortem, StorageError, TimelineEntry};
+use std::fmt::Write as _;
+
+use crate::format;
+use crate::postmortem::{self, FIELDS};
+
+/// The export JSON. Fields may be added; none may be renamed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ExportDoc {
+    pub id: i64,
+    pub title: String,
+    pub severity: String,
+    pub status: String,
+    pub channel: String,
+    pub commander: String,
+    pub comms: Option<String>,
+    pub scribe: Option<String>,
+    pub declared_by: String,
+    pub started_at: String,
+    pub declared_at: String,
+    pub acknowledged_at: Option<String>,
+    pub mitigated_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub timeline: Vec<ExportEntry>,
+    pub postmortem: ExportPostmortem,
+    pub action_items: Vec<ExportAction>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ExportEntry {
+    pub at: String,
+    pub kind: String,
+    pub author: String,
+    pub text: String,
+    pub key: bool,
+    pub edited_at: Option<String>,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ExportPostmortem {
+    pub summary: Option<String>,
+    pub impact: Option<String>,
+    pub detection: Option<String>,
+    pub trigger: Option<String>,
+    pub contributing_factors: Option<String>,
+    pub resolution: Option<String>,
+    pub went_well: Option<String>,
+    pub went_wrong: Option<String>,
+    pub got_lucky: Option<String>,
+    pub lessons: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ExportAction {
+    pub id: i64,
+    pub text: String,
+    pub owner: String,
+    pub due: String,
+    pub status: String,
+    pub kind: String,
+    pub priority: String,
+}
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Everything an export needs, read once.
+pub struct IncidentRecord {
+    pub incident: Incident,
+    pub timeline: Vec<TimelineEntry>,
+    pub postmortem: Postmortem,
+    pub actions: Vec<ActionItem>,
+}
+
+impl IncidentRecord {
+    /// Reads an incident with its timeline, postmortem and action items; `None` if it
+    /// does not exist.
+    pub async fn load(db: &Db, id: i64) -> Result<Option<IncidentRecord>, StorageError> {
+        let Some(incident) = db.incident(id).await? else { return Ok(None) };
+        Ok(Some(IncidentRecord {
+            timeline: db.timeline(id, false).await?,
+            postmortem: db.postmortem(id).await?.unwrap_or_default(),
+            actions: db.actions(&ActionFilter::Incident(id)).await?,
+            incident,
+        }))
+    }
+
+    pub fn to_doc(&self) -> ExportDoc {
+        let i = &self.incident;
+        let pm = &self.postmortem;
+        let field = |key: &str| postmortem::get(pm, key).map(str::to_string);
+        ExportDoc {
+            id: i.id,
+            title: i.title.clone(),
+            severity: i.severity.to_string(),
+            status: i.status.to_string(),
+            channel: i.channel_name.clone(),
+            commander: i.commander.clone(),
+            comms: i.comms.clone(),
+            scribe: i.scribe.clone(),
+            declared_by: i.declared_by.clone(),
+            started_at: rfc3339(i.started_at),
+            declared_at: rfc3339(i.declared_at),
+            acknowledged_at: i.acknowledged_at.map(rfc3339),
+            mitigated_at: i.mitigated_at.map(rfc3339),
+            resolved_at: i.resolved_at.map(rfc3339),
+            closed_at: i.closed_at.map(rfc3339),
+            timeline: self
+                .timeline
+                .iter()
+                .map(|e| ExportEntry {
+                    at: rfc3339(e.at),
+                    kind: e.kind.to_string(),
+                    author: e.author.clone(),
+                    text: e.text.clone(),
+                    key: e.is_key,
+                    edited_at: e.edited_at.map(rfc3339),
+                    deleted: e.deleted_at.is_some(),
+                })
+                .collect(),
+            postmortem: ExportPostmortem {
+                summary: field("summary"),
+                impact: field("impact"),
+                detection: field("detection"),
+                trigger: field("trigger"),
+                contributing_factors: field("contributing_factors"),
+                resolution: field("resolution"),
+                went_well: field("went_well"),
+                went_wrong: field("went_wrong"),
+                got_lucky: field("got_lucky"),
+                lessons: field("lessons"),
+            },
+            action_items: self
+                .actions
+                .iter()
+                .map(|a| ExportAction {
+                    id: a.id,
+                    text: a.text.clone(),
+                    owner: a.owner.clone(),
+                    due: a.due.to_string(),
+                    status: a.status.to_string(),
+                    kind: a.kind.to_string(),
+                    priority: a.priority.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serializing plain strings, numbers and options cannot fail.
+        serde_json::to_string_pretty(&self.to_doc()).unwrap_or_default()
+    }
+
+    /// A publishable postmortem document.
+    pub fn to_markdown(&self, tz: Tz) -> String {
+        let i = &self.incident;
+        let mut md = String::new();
+        let _ = writeln!(md, "# {}: {}\n", i.reference(), escape_md(&i.title));
+        let _ = writeln!(
+            md,
+            "**Severity:** {} · **Status:** {} · **Commander:** @{} · **Channel:** #{}\n",
+            i.severity, i.status, i.commander, i.channel_name
+        );
+        if let Some(description) = &i.description {
+            let _ = writeln!(md, "{}\n", escape_md(description));
+        }
+
+        md.push_str("## Timestamps\n\n| | When | Since start |\n|---|---|---|\n");
+        let rows = [
+            ("Started", Some(i.started_at)),
+            ("Declared", Some(i.declared_at)),
+            ("Acknowledged", i.acknowledged_at),
+            ("Mitigated", i.mitigated_at),
+            ("Resolved", i.resolved_at),
+            ("Closed", i.closed_at),
+        ];
+        for (label, at) in rows {
+            let (when, since) = match at {
+                Some(at) => (format::time(at, tz), format::duration(at - i.started_at)),
+                None => ("—".to_string(), "—".to_string()),
+            };
+            let _ = writeln!(md, "| {label} | {when} | {since} |");
+        }
+        let span = |to: Option<DateTime<Utc>>, from: DateTime<Utc>| to.map_or("—".to_string(), |t| format::duration(t - from));
+        let _ = writeln!(
+            md,
+            "\n**Time to acknowledge:** {} · **Time to mitigate:** {} · **Time to resolve:** {}\n",
+            span(i.acknowledged_at, i.declared_at),
+            span(i.mitigated_at, i.started_at),
+            span(i.resolved_at, i.started_at)
+        );
+
+        md.push_str("## Postmortem\n\n");
+        for field in FIELDS {
+            let answer = postmortem::get(&self.postmortem, field.key).map_or("_Not written yet._".to_string(), escape_md);
+            let _ = writeln!(md, "### {}\n\n{answer}\n", field.label);
+        }
+
+        md.push_str("## Key timeline\n\n");
+        let key: Vec<&TimelineEntry> = self.timeline.iter().filter(|e| e.is_key && e.deleted_at.is_none()).collect();
+        if key.is_empty() {
+            md.push_str("_No key events._\n");
+        }
+        for e in key {
+            let _ = writeln!(md, "- **{}** @{} ({}): {}", format::time(e.at, tz), e.author, e.kind, escape_md(&format::one_line(&e.text)));
+        }
+
+        let _ = writeln!(md, "\n<details>\n<summary>Full timeline ({} entries)</summary>\n", self.timeline.len());
+        for e in &self.timeline {
+            let text = if e.deleted_at.is_some() { "_(deleted)_".to_string() } else { escape_md(&format::one_line(&e.text)) };
+            let edited = if e.edited_at.is_some() { " _(edited)_" } else { "" };
+            let _ = writeln!(md, "- {} @{} ({}): {text}{edited}", format::time(e.at, tz), e.author, e.kind);
+        }
+        md.push_str("\n</details>\n\n## Action items\n\n");
+        if self.actions.is_empty() {
+            md.push_str("_None._\n");
+        } else {
+            md.push_str("| # | Action | Owner | Due | Kind | Priority | Status |\n|---|---|---|---|---|---|---|\n");
+            for a in &self.actions {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | @{} | {} | {} | {} | {} |",
+                    a.id,
+                    escape_md(&a.text).replace('|', "\\|"),
+                    a.owner,
+                    a.due,
+                    a.kind,
+                    a.priority,
+                    a.status
+                );
+            }
+        }
+        md
+    }
+}
+
+/// Keeps user text from becoming HTML in the published document.
+fn escape_md(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}

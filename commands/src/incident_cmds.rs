@@ -1,0 +1,476 @@
+//! Commands that change an incident: declare, status, severity, assign, update, note,
+//! resolve and reopen.
+
+use chrono::Duration;
+use storage::{EntryKind, Incident, NewIncident, Role, Severity, Status};
+
+use crate::channel_name::channel_name;
+use crate::chat::ChannelRef;
+use crate::core::{Core, Invocation};
+use crate::error::{CoreError, Problem};
+use crate::format;
+use crate::grammar::{usage, StartedAgo};
+use crate::lifecycle::{self, Privileged};
+use crate::message::{ButtonAction, Line, Message};
+use crate::outcome::{Form, FormField, FormKind, Outcome};
+
+/// Titles longer than this are cut, with a notice to the declarer.
+pub const MAX_TITLE: usize = 200;
+/// Notes, updates and summaries longer than this are cut, with a notice.
+pub const MAX_TEXT: usize = 4000;
+
+impl Core {
+    pub(crate) async fn declare(
+        &self,
+        inv: &Invocation,
+        severity: Option<Severity>,
+        title: Option<String>,
+        started: Option<StartedAgo>,
+    ) -> Result<Outcome, Problem> {
+        let Some(title) = title else {
+            return Ok(Outcome::form(declare_form(severity.unwrap_or(self.settings.default_severity))));
+        };
+        self.declare_incident(inv, severity, &title, None, started).await
+    }
+
+    /// Declares an incident: stores it, opens and prepares its channel, announces it.
+    /// A repeated delivery of the same request finds the stored incident and only
+    /// finishes what the first delivery did not (the channel), so one request gives
+    /// one incident and one channel.
+    pub(crate) async fn declare_incident(
+        &self,
+        inv: &Invocation,
+        severity: Option<Severity>,
+        title: &str,
+        description: Option<String>,
+        started: Option<StartedAgo>,
+    ) -> Result<Outcome, Problem> {
+        let (title, title_cut) = format::truncate(&format::one_line(title), MAX_TITLE);
+        if title.is_empty() {
+            return Err(crate::grammar::UsageError { problem: "The incident needs a title.".into(), usage: usage::DECLARE }.into());
+        }
+        let severity = severity.unwrap_or(self.settings.default_severity);
+        let now = self.now();
+        let new = NewIncident {
+            title: title.clone(),
+            description: description.map(|d| format::truncate(&d, MAX_TEXT).0),
+            severity,
+            platform: self.chat.platform().to_string(),
+            declared_by: inv.user.clone(),
+            declare_source: inv.source_id.clone(),
+            started_at: now - started.map_or(Duration::zero(), |s| s.0),
+            declared_at: now,
+        };
+        let _one_declare_at_a_time = self.declare_lock.lock().await;
+        let declared = self
+            .db
+            .declare_incident(
+                &new,
+                |id| channel_name(&self.settings.channel_prefix, id, &title),
+                |_| format!("Declared {severity}: {title}"),
+            )
+            .await?;
+        let mut incident = declared.incident;
+        if let Some(channel_id) = incident.channel_id.clone() {
+            // A retry of a declare that already finished.
+            return Ok(Outcome {
+                opened: Some(ChannelRef { id: channel_id, name: incident.channel_name.clone() }),
+                ..Outcome::silent()
+            });
+        }
+        let channel = self.chat.create_channel(&incident.channel_name).await.map_err(CoreError::Chat)?;
+        for _ in 0..5 {
+            let mut with_channel = incident.clone();
+            with_channel.channel_id = Some(channel.id.clone());
+            with_channel.channel_name = channel.name.clone();
+            match self.db.save_incident(&with_channel, None, None).await? {
+                storage::Saved::Written => {
+                    with_channel.revision += 1;
+                    incident = with_channel;
+                    break;
+                }
+                _ => {
+                    incident = self.db.incident(incident.id).await?.ok_or_else(|| {
+                        CoreError::Contention(incident.reference())
+                    })?;
+                }
+            }
+        }
+        self.prepare_channel(&incident, &channel, &inv.user).await;
+        let mut reply = Message::new().line(
+            Line::new()
+                .text("Declared ")
+                .bold(incident.reference())
+                .text(" in ")
+                .channel(channel.id.clone(), channel.name.clone())
+                .text(". You are the commander."),
+        );
+        if title_cut {
+            reply = reply.line(Line::new().text(format!("The title was cut to {MAX_TITLE} characters.")));
+        }
+        Ok(Outcome { reply: Some(reply), opened: Some(channel), ..Outcome::silent() })
+    }
+
+    /// Topic, invite, pinned kick-off post and announcement for a new incident channel.
+    async fn prepare_channel(&self, incident: &Incident, channel: &ChannelRef, declarer: &str) {
+        let label = self.settings.severity_label(incident.severity);
+        let topic = format!(
+            "{} · {} ({}) · {} · commander @{}",
+            incident.reference(),
+            incident.severity,
+            label.label,
+            incident.title,
+            incident.commander
+        );
+        if let Err(error) = self.chat.set_topic(&channel.id, &topic).await {
+            tracing::warn!(incident = incident.id, %error, "could not set the channel topic");
+        }
+        if let Err(error) = self.chat.invite(&channel.id, &[declarer.to_string()]).await {
+            tracing::warn!(incident = incident.id, %error, "could not invite the declarer");
+        }
+        match self.chat.post(&channel.id, &self.kickoff_message(incident)).await {
+            Ok(posted) => {
+                if let Err(error) = self.chat.pin(&posted).await {
+                    tracing::warn!(incident = incident.id, %error, "could not pin the kick-off post");
+                }
+            }
+            Err(error) => tracing::warn!(incident = incident.id, %error, "could not post the kick-off message"),
+        }
+        self.announce(
+            &Message::new().line(
+                Line::new()
+                    .text("🚨 ")
+                    .bold(incident.reference())
+                    .text(format!(" declared ({}, {}): ", incident.severity, label.label))
+                    .bold(incident.title.clone())
+                    .text(" · join ")
+                    .channel(channel.id.clone(), channel.name.clone()),
+            ),
+        )
+        .await;
+    }
+
+    /// The first post in an incident channel: what, how bad, who leads, and how to drive it.
+    pub fn kickoff_message(&self, incident: &Incident) -> Message {
+        let label = self.settings.severity_label(incident.severity);
+        let mut message = Message::new()
+            .line(Line::new().text("🚨 ").bold(format!("{}: ", incident.reference())).bold(incident.title.clone()))
+            .line(
+                Line::new()
+                    .text(format!("Severity: {} ({}: {})", incident.severity, label.label, label.description))
+                    .text(format!(" · Status: {}", incident.status)),
+            )
+            .line(Line::new().text("Commander: ").user(incident.commander.clone()).text(format!(
+                " · Declared {}",
+                format::time(incident.declared_at, self.settings.timezone)
+            )));
+        if let Some(description) = &incident.description {
+            message = message.text_block(description);
+        }
+        message
+            .line(Line::new().text("Drive it from here:"))
+            .line(Line::new().text("• ").code("/incident status identified <note>").text(" · ").code("/incident update <text>"))
+            .line(Line::new().text("• ").code("/incident note <text>").text(" · ").code("/incident assign comms @user"))
+            .line(Line::new().text("• ").code("/incident severity sev1").text(" · ").code("/incident resolve [summary]"))
+            .line(Line::new().text("Pin or ⭐ a message to make it a key event; ").code("/incident help").text(" lists everything."))
+            .button("Acknowledge", ButtonAction::Acknowledge { incident: incident.id }, true)
+    }
+
+    pub(crate) async fn set_status(
+        &self,
+        inv: &Invocation,
+        target: Option<i64>,
+        status: Status,
+        note: Option<String>,
+    ) -> Result<Outcome, Problem> {
+        let note = note.map(|n| format::truncate(&n, MAX_TEXT).0);
+        let Some((before, after)) = self
+            .change_incident(inv, target, usage::STATUS, |incident| {
+                let next = lifecycle::change_status(incident, status, self.now())?;
+                let text = match &note {
+                    Some(note) => format!("Status {} → {status}: {note}", incident.status),
+                    None => format!("Status {} → {status}", incident.status),
+                };
+                Ok((next, None, self.entry_for(inv, incident, EntryKind::Status, text)))
+            })
+            .await?
+        else {
+            return Ok(Outcome::silent());
+        };
+        let icon = match status {
+            Status::Identified => "🔎",
+            Status::Monitoring => "👀",
+            _ => "ℹ️",
+        };
+        let mut line = Line::new()
+            .text(format!("{icon} Status: {} → ", before.status))
+            .bold(status.as_str())
+            .text(" (")
+            .user(inv.user.clone())
+            .text(")");
+        if let Some(note) = &note {
+            line = line.text(format!(": {note}"));
+        }
+        self.post_to_incident(&after, &Message::new().line(line)).await;
+        Ok(self.confirm(inv, &after, format!("status is now {status}.")))
+    }
+
+    pub(crate) async fn set_severity(
+        &self,
+        inv: &Invocation,
+        target: Option<i64>,
+        severity: Severity,
+    ) -> Result<Outcome, Problem> {
+        let Some((before, after)) = self
+            .change_incident(inv, target, usage::SEVERITY, |incident| {
+                lifecycle::require_commander(incident, &inv.user, &self.settings, Privileged::ChangeSeverity)?;
+                Core::require_not_closed(incident)?;
+                if incident.severity == severity {
+                    return Err(crate::error::refused(format!("{} is already {severity}.", incident.reference())));
+                }
+                let mut next = incident.clone();
+                next.severity = severity;
+                let text = format!("Severity {} → {severity}", incident.severity);
+                Ok((next, None, self.entry_for(inv, incident, EntryKind::Severity, text)))
+            })
+            .await?
+        else {
+            return Ok(Outcome::silent());
+        };
+        let label = self.settings.severity_label(severity);
+        self.post_to_incident(
+            &after,
+            &Message::new().line(
+                Line::new()
+                    .text(format!("⚠️ Severity: {} → ", before.severity))
+                    .bold(format!("{severity} ({})", label.label))
+                    .text(" (")
+                    .user(inv.user.clone())
+                    .text(")"),
+            ),
+        )
+        .await;
+        Ok(self.confirm(inv, &after, format!("severity is now {severity}.")))
+    }
+
+    pub(crate) async fn assign(
+        &self,
+        inv: &Invocation,
+        target: Option<i64>,
+        role: Role,
+        user: String,
+    ) -> Result<Outcome, Problem> {
+        let Some((_, after)) = self
+            .change_incident(inv, target, usage::ASSIGN, |incident| {
+                lifecycle::require_commander(incident, &inv.user, &self.settings, Privileged::AssignRoles)?;
+                Core::require_not_closed(incident)?;
+                if incident.role(role) == Some(user.as_str()) {
+                    return Err(crate::error::refused(format!("@{user} is already {role} of {}.", incident.reference())));
+                }
+                let mut next = incident.clone();
+                match role {
+                    Role::Commander => next.commander = user.clone(),
+                    Role::Comms => next.comms = Some(user.clone()),
+                    Role::Scribe => next.scribe = Some(user.clone()),
+                }
+                let text = format!("@{user} is now {role}");
+                Ok((next, Some(role), self.entry_for(inv, incident, EntryKind::Role, text)))
+            })
+            .await?
+        else {
+            return Ok(Outcome::silent());
+        };
+        if let Some(channel) = after.channel_id.as_deref() {
+            if let Err(error) = self.chat.invite(channel, std::slice::from_ref(&user)).await {
+                tracing::warn!(incident = after.id, %error, "could not invite the assignee");
+            }
+        }
+        self.post_to_incident(
+            &after,
+            &Message::new().line(
+                Line::new()
+                    .text("👤 ")
+                    .user(user.clone())
+                    .text(" is now ")
+                    .bold(role.as_str())
+                    .text(" (assigned by ")
+                    .user(inv.user.clone())
+                    .text(")"),
+            ),
+        )
+        .await;
+        Ok(self.confirm(inv, &after, format!("@{user} is now {role}.")))
+    }
+
+    /// Adds a key timeline entry without changing the incident itself (note, update).
+    async fn add_event(
+        &self,
+        inv: &Invocation,
+        target: Option<i64>,
+        usage: &'static str,
+        kind: EntryKind,
+        text: &str,
+    ) -> Result<Option<(Incident, String)>, Problem> {
+        let incident = self.target_incident(inv, target, usage).await?;
+        Core::require_not_closed(&incident)?;
+        let (text, _) = format::truncate(text, MAX_TEXT);
+        let entry = self.entry_for(inv, &incident, kind, text.clone());
+        let acknowledges = inv.user != incident.declared_by;
+        match self.db.add_entry(&entry, acknowledges).await? {
+            storage::Saved::Written => Ok(Some((incident, text))),
+            _ => Ok(None),
+        }
+    }
+
+    pub(crate) async fn post_update(&self, inv: &Invocation, target: Option<i64>, text: String) -> Result<Outcome, Problem> {
+        let Some((incident, text)) = self.add_event(inv, target, usage::UPDATE, EntryKind::Update, &text).await? else {
+            return Ok(Outcome::silent());
+        };
+        self.post_to_incident(
+            &incident,
+            &Message::new().line(Line::new().text("📣 Status update from ").user(inv.user.clone()).text(format!(": {text}"))),
+        )
+        .await;
+        self.announce(
+            &Message::new().line(
+                Line::new()
+                    .text("📣 ")
+                    .bold(incident.reference())
+                    .text(format!(" ({}, {}) ", incident.severity, incident.status))
+                    .bold(incident.title.clone())
+                    .text(format!(": {text}")),
+            ),
+        )
+        .await;
+        Ok(self.confirm(inv, &incident, "update posted.".into()))
+    }
+
+    pub(crate) async fn add_note(&self, inv: &Invocation, target: Option<i64>, text: String) -> Result<Outcome, Problem> {
+        let Some((incident, text)) = self.add_event(inv, target, usage::NOTE, EntryKind::Note, &text).await? else {
+            return Ok(Outcome::silent());
+        };
+        self.post_to_incident(
+            &incident,
+            &Message::new().line(Line::new().text("📌 Note from ").user(inv.user.clone()).text(format!(": {text}"))),
+        )
+        .await;
+        Ok(self.confirm(inv, &incident, "note added to the timeline.".into()))
+    }
+
+    pub(crate) async fn resolve(&self, inv: &Invocation, target: Option<i64>, summary: Option<String>) -> Result<Outcome, Problem> {
+        let summary = summary.map(|s| format::truncate(&s, MAX_TEXT).0);
+        let Some((_, after)) = self
+            .change_incident(inv, target, usage::RESOLVE, |incident| {
+                lifecycle::require_commander(incident, &inv.user, &self.settings, Privileged::Resolve)?;
+                let next = lifecycle::resolve(incident, self.now())?;
+                let text = match &summary {
+                    Some(summary) => format!("Resolved: {summary}"),
+                    None => "Resolved".to_string(),
+                };
+                Ok((next, None, self.entry_for(inv, incident, EntryKind::Resolved, text)))
+            })
+            .await?
+        else {
+            return Ok(Outcome::silent());
+        };
+        if let Some(summary) = &summary {
+            // The summary given at resolve time seeds the postmortem, unless one is written.
+            let mut postmortem = self.db.postmortem(after.id).await?.unwrap_or_default();
+            if crate::postmortem::get(&postmortem, "summary").is_none() {
+                postmortem.summary = Some(summary.clone());
+                self.db.save_postmortem(after.id, &postmortem, &inv.user, self.now(), None).await?;
+            }
+        }
+        let took = after.resolved_at.unwrap_or(after.declared_at) - after.started_at;
+        let mut message = Message::new().line(
+            Line::new()
+                .text("✅ ")
+                .bold(after.reference())
+                .text(format!(" resolved after {} by ", format::duration(took)))
+                .user(inv.user.clone())
+                .text("."),
+        );
+        if let Some(summary) = &summary {
+            message = message.line(Line::new().text(format!("Summary: {summary}")));
+        }
+        message = message
+            .line(
+                Line::new()
+                    .text("Next: a blameless postmortem. Anyone can start it with ")
+                    .code("/incident postmortem")
+                    .text("; the incident closes when every field is written."),
+            )
+            .button("Write postmortem", ButtonAction::WritePostmortem { incident: after.id }, true);
+        self.post_to_incident(&after, &message).await;
+        self.announce(
+            &Message::new().line(
+                Line::new()
+                    .text("✅ ")
+                    .bold(after.reference())
+                    .text(" resolved: ")
+                    .bold(after.title.clone())
+                    .text(format!(" ({} after {})", after.severity, format::duration(took))),
+            ),
+        )
+        .await;
+        Ok(self.confirm(inv, &after, "resolved.".into()))
+    }
+
+    pub(crate) async fn reopen(&self, inv: &Invocation, target: Option<i64>) -> Result<Outcome, Problem> {
+        let Some((_, after)) = self
+            .change_incident(inv, target, usage::REOPEN, |incident| {
+                lifecycle::require_commander(incident, &inv.user, &self.settings, Privileged::Reopen)?;
+                let next = lifecycle::reopen(incident)?;
+                Ok((next, None, self.entry_for(inv, incident, EntryKind::Reopened, "Reopened".into())))
+            })
+            .await?
+        else {
+            return Ok(Outcome::silent());
+        };
+        self.post_to_incident(
+            &after,
+            &Message::new().line(
+                Line::new().text("🔁 ").bold(after.reference()).text(" reopened by ").user(inv.user.clone()).text("; status is investigating."),
+            ),
+        )
+        .await;
+        Ok(self.confirm(inv, &after, "reopened.".into()))
+    }
+}
+
+/// The form `/incident declare` opens when no title is given.
+pub fn declare_form(severity: Severity) -> Form {
+    Form {
+        kind: FormKind::Declare,
+        title: "Declare an incident".to_string(),
+        fields: vec![
+            FormField {
+                key: "title",
+                label: "Title".into(),
+                question: "What is broken, in a few words?".into(),
+                value: None,
+                multiline: false,
+                required: true,
+                max_len: MAX_TITLE,
+            },
+            FormField {
+                key: "severity",
+                label: "Severity".into(),
+                question: "sev1 (critical) … sev4 (minor)".into(),
+                value: Some(severity.to_string()),
+                multiline: false,
+                required: true,
+                max_len: 4,
+            },
+            FormField {
+                key: "description",
+                label: "Description".into(),
+                question: "What do we know so far? (optional)".into(),
+                value: None,
+                multiline: true,
+                required: false,
+                max_len: MAX_TEXT,
+            },
+        ],
+    }
+}

@@ -1,0 +1,100 @@
+//! Timeline capture: human messages in incident channels, their edits and deletions,
+//! and pins or ⭐/📌 reactions that make them key events. Every event is keyed by the
+//! platform's source id, so a repeated delivery is stored once.
+
+use chrono::{DateTime, Utc};
+use storage::{EntryKind, NewEntry, Saved};
+
+use crate::core::Core;
+use crate::error::CoreError;
+use crate::format;
+
+/// Slack's own limit on a message; anything longer is cut.
+pub const MAX_MESSAGE: usize = 40_000;
+
+/// A human message seen in a channel.
+#[derive(Debug, Clone)]
+pub struct ChatMessage {
+    /// The platform's unique id for this message (Slack `ts`, Discord id, console line).
+    pub source_id: String,
+    pub channel_id: String,
+    pub author: String,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What happened to an ingested message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    Stored,
+    /// Its source id was stored before; nothing changed.
+    Duplicate,
+    /// Not an incident channel; nothing stored.
+    Ignored,
+}
+
+/// Whether a reaction marks a key event: 📌 or ⭐, by emoji or by Slack's name.
+pub fn is_key_reaction(emoji: &str) -> bool {
+    matches!(emoji.trim_matches(':'), "📌" | "⭐" | "🌟" | "pushpin" | "star" | "star2")
+}
+
+impl Core {
+    /// Stores a message posted in an incident channel.
+    pub async fn message_posted(&self, message: &ChatMessage) -> Result<Ingested, CoreError> {
+        let Some(incident) = self.db.incident_by_channel(&message.channel_id).await? else {
+            return Ok(Ingested::Ignored);
+        };
+        let entry = NewEntry {
+            incident_id: incident.id,
+            source_id: message.source_id.clone(),
+            at: message.at,
+            kind: EntryKind::Message,
+            author: message.author.clone(),
+            text: format::truncate(&message.text, MAX_MESSAGE).0,
+            is_key: false,
+        };
+        let acknowledges = message.author != incident.declared_by;
+        Ok(match self.db.add_entry(&entry, acknowledges).await? {
+            Saved::Written => Ingested::Stored,
+            _ => Ingested::Duplicate,
+        })
+    }
+
+    /// Records an edit. Returns false when the message is not in any timeline.
+    pub async fn message_edited(&self, source_id: &str, text: &str, at: DateTime<Utc>) -> Result<bool, CoreError> {
+        Ok(self.db.edit_entry(source_id, &format::truncate(text, MAX_MESSAGE).0, at).await?)
+    }
+
+    /// Records a deletion; the entry stays, marked deleted.
+    pub async fn message_deleted(&self, source_id: &str, at: DateTime<Utc>) -> Result<bool, CoreError> {
+        Ok(self.db.delete_entry(source_id, at).await?)
+    }
+
+    /// Marks a message as a key event (it was pinned).
+    pub async fn mark_key(&self, source_id: &str) -> Result<bool, CoreError> {
+        Ok(self.db.mark_key(source_id).await?)
+    }
+
+    /// Marks a message as a key event when the reaction is 📌 or ⭐; other reactions
+    /// are ignored. Returns true when an entry was marked.
+    pub async fn reaction_added(&self, source_id: &str, emoji: &str) -> Result<bool, CoreError> {
+        if !is_key_reaction(emoji) {
+            return Ok(false);
+        }
+        self.mark_key(source_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_reactions() {
+        for emoji in ["📌", "⭐", "pushpin", ":star:", "star"] {
+            assert!(is_key_reaction(emoji), "{emoji}");
+        }
+        assert!(!is_key_reaction("👍"));
+        assert!(!is_key_reaction("thumbsup"));
+    }
+}

@@ -1,0 +1,50 @@
+//! The platform-neutral incident core.
+//!
+//! Adapters (Slack, Discord, the console) turn platform events into calls on [`Core`]
+//! and render what it returns. The core holds every rule of the incident lifecycle and
+//! no I/O of its own: it stores through `storage`, talks to chat only through the
+//! [`Chat`] port, and reads time only through the [`Clock`].
+//!
+//! - [`grammar`] parses what users type; [`help`] lists it.
+//! - [`core`] dispatches commands; [`incident_cmds`], [`action_cmds`],
+//!   [`postmortem_cmds`], [`report_cmds`] and [`buttons`] handle them.
+//! - [`lifecycle`] holds the status moves and permissions; [`blameless`] the blame hints;
+//!   [`postmortem`] the fields.
+//! - [`ingest`] records the timeline from channel messages.
+//! - [`message`] and [`outcome`] are what the core hands back to adapters.
+//! - [`export`] and [`stats`] turn stored incidents into documents and figures.
+
+pub mod action_cmds;
+pub mod blameless;
+pub mod buttons;
+pub mod channel_name;
+pub mod chat;
+pub mod clock;
+pub mod core;
+pub mod error;
+pub mod export;
+pub mod format;
+pub mod grammar;
+pub mod help;
+pub mod incident_cmds;
+pub mod ingest;
+pub mod lifecycle;
+pub mod message;
+pub mod outcome;
+pub mod postmortem;
+pub mod postmortem_cmds;
+pub mod recording_chat;
+pub mod report_cmds;
+pub mod settings;
+pub mod stats;
+
+pub use crate::buttons::ButtonPress;
+pub use crate::chat::{ChannelRef, Chat, ChatError, MessageRef};
+pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::core::{Core, Invocation};
+pub use crate::error::CoreError;
+pub use crate::ingest::{ChatMessage, Ingested};
+pub use crate::message::{Button, ButtonAction, Line, Message, Span};
+pub use crate::outcome::{Form, FormField, FormKind, Outcome};
+pub use crate::postmortem_cmds::FormSubmission;
+pub use crate::settings::Settings;

@@ -1,0 +1,101 @@
+//! What the core hands back to an adapter after a command, a button or a form:
+//! a private reply, a form to open, and the channel a declare opened.
+
+use crate::chat::ChannelRef;
+use crate::message::Message;
+
+/// Which form is being asked for or answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormKind {
+    /// Title, severity and description of a new incident.
+    Declare,
+    /// The ten postmortem fields of one incident.
+    Postmortem { incident: i64 },
+}
+
+impl FormKind {
+    /// A compact id for a modal's callback id: `declare` or `postmortem:3`.
+    pub fn encode(&self) -> String {
+        match self {
+            FormKind::Declare => "declare".to_string(),
+            FormKind::Postmortem { incident } => format!("postmortem:{incident}"),
+        }
+    }
+
+    pub fn decode(id: &str) -> Option<FormKind> {
+        match id.split_once(':') {
+            None if id == "declare" => Some(FormKind::Declare),
+            Some(("postmortem", n)) => n.parse().ok().filter(|n| *n > 0).map(|incident| FormKind::Postmortem { incident }),
+            _ => None,
+        }
+    }
+}
+
+/// One input of a form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormField {
+    pub key: &'static str,
+    pub label: String,
+    pub question: String,
+    /// What is already written, to pre-fill the input.
+    pub value: Option<String>,
+    pub multiline: bool,
+    pub required: bool,
+    /// Upper bound on the answer's length in characters.
+    pub max_len: usize,
+}
+
+/// A form to show the user (a Slack or Discord modal, or console prompts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Form {
+    pub kind: FormKind,
+    pub title: String,
+    pub fields: Vec<FormField>,
+}
+
+/// The result of handling one user action.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Shown only to the user who acted (Slack ephemeral, Discord ephemeral, `[only @user]`).
+    pub reply: Option<Message>,
+    /// The reply reports a mistake or refusal; nothing was written.
+    pub is_error: bool,
+    /// A form the adapter should open for the user.
+    pub form: Option<Form>,
+    /// The incident channel this action opened (declare).
+    pub opened: Option<ChannelRef>,
+    /// Per-field problems in a submitted form, by field key. Nothing was written.
+    pub field_errors: Vec<(&'static str, String)>,
+}
+
+impl Outcome {
+    pub fn silent() -> Self {
+        Outcome::default()
+    }
+
+    pub fn reply(message: Message) -> Self {
+        Outcome { reply: Some(message), ..Outcome::default() }
+    }
+
+    pub fn error(message: Message) -> Self {
+        Outcome { reply: Some(message), is_error: true, ..Outcome::default() }
+    }
+
+    pub fn form(form: Form) -> Self {
+        Outcome { form: Some(form), ..Outcome::default() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_kinds_round_trip() {
+        for kind in [FormKind::Declare, FormKind::Postmortem { incident: 9 }] {
+            assert_eq!(FormKind::decode(&kind.encode()), Some(kind));
+        }
+        assert_eq!(FormKind::decode("postmortem:x"), None);
+        assert_eq!(FormKind::decode("other"), None);
+    }
+}

@@ -1,0 +1,76 @@
+//! Read-only commands: timeline, list and stats.
+
+use chrono::Duration;
+
+use crate::core::{Core, Invocation};
+use crate::error::Problem;
+use crate::format;
+use crate::grammar::usage;
+use crate::message::{Line, Message};
+use crate::outcome::Outcome;
+use crate::stats;
+
+impl Core {
+    pub(crate) async fn show_timeline(&self, inv: &Invocation, target: Option<i64>) -> Result<Outcome, Problem> {
+        let incident = self.target_incident(inv, target, usage::TIMELINE).await?;
+        let entries = self.db.timeline(incident.id, true).await?;
+        let tz = self.settings.timezone;
+        let mut message = Message::new().line(
+            Line::new().text("🕒 Key events of ").bold(format!("{}: {}", incident.reference(), incident.title)),
+        );
+        for entry in entries.iter().filter(|e| e.deleted_at.is_none()) {
+            message = message.line(
+                Line::new()
+                    .text(format!("{} ", format::clock_time(entry.at, tz)))
+                    .user(entry.author.clone())
+                    .text(format!(" · {}: {}", entry.kind, format::one_line(&entry.text))),
+            );
+        }
+        Ok(Outcome::reply(message))
+    }
+
+    pub(crate) async fn list_open(&self, _inv: &Invocation) -> Result<Outcome, Problem> {
+        let incidents = self.db.open_incidents().await?;
+        let now = self.now();
+        let mut message = Message::new().line(Line::new().bold("Open incidents"));
+        if incidents.is_empty() {
+            message = message.line(Line::new().text("None. 🎉"));
+        }
+        for incident in &incidents {
+            let mut line = Line::new()
+                .bold(incident.reference())
+                .text(format!(
+                    " [{}, {}] {} · commander ",
+                    incident.severity, incident.status, incident.title
+                ))
+                .user(incident.commander.clone())
+                .text(format!(" · open {}", format::duration(now - incident.started_at)));
+            if let Some(channel) = &incident.channel_id {
+                line = line.text(" · ").channel(channel.clone(), incident.channel_name.clone());
+            }
+            message = message.line(line);
+        }
+        Ok(Outcome::reply(message))
+    }
+
+    pub(crate) async fn stats(&self, days: u32) -> Result<Outcome, Problem> {
+        let now = self.now();
+        let incidents = self.db.incidents_declared_between(now - Duration::days(i64::from(days)), now).await?;
+        let mut message = Message::new().line(Line::new().bold(format!(
+            "Incidents in the last {days} days: {}",
+            incidents.len()
+        )));
+        let show = |d: Option<Duration>| d.map_or("—".to_string(), format::duration);
+        for row in stats::by_severity(&incidents) {
+            message = message.line(Line::new().text(format!(
+                "{}: {} declared, {} resolved · MTTA {} · MTTR {}",
+                row.severity,
+                row.count,
+                row.resolved,
+                show(row.mtta),
+                show(row.mttr)
+            )));
+        }
+        Ok(Outcome::reply(message))
+    }
+}

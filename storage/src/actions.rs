@@ -1,0 +1,159 @@
+//! Queries on action items.
+
+use crate::model::{ActionFilter, ActionItem, ActionStatus, NewActionItem, NewEntry, Saved};
+use crate::time::{from_date_text, from_millis, from_millis_opt, parse_word, to_date_text, to_millis};
+use crate::timeline::insert_entry;
+use crate::{Db, StorageError};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+fn action_from_row(row: &SqliteRow) -> Result<ActionItem, StorageError> {
+    Ok(ActionItem {
+        id: row.try_get("id")?,
+        incident_id: row.try_get("incident_id")?,
+        text: row.try_get("text")?,
+        owner: row.try_get("owner")?,
+        due: from_date_text(row.try_get::<&str, _>("due_date")?)?,
+        priority: parse_word(row.try_get::<&str, _>("priority")?)?,
+        kind: parse_word(row.try_get::<&str, _>("kind")?)?,
+        status: parse_word(row.try_get::<&str, _>("status")?)?,
+        created_by: row.try_get("created_by")?,
+        created_at: from_millis(row.try_get("created_at")?)?,
+        closed_at: from_millis_opt(row.try_get("closed_at")?)?,
+        snoozed_until: row
+            .try_get::<Option<&str>, _>("snoozed_until")?
+            .map(from_date_text)
+            .transpose()?,
+    })
+}
+
+impl Db {
+    /// Stores an action item with the timeline entry that records it. A retried request
+    /// (same entry source id) stores nothing and returns `None`.
+    pub async fn add_action(&self, item: &NewActionItem, entry: &NewEntry) -> Result<Option<ActionItem>, StorageError> {
+        let mut tx = self.write().await?;
+        if !insert_entry(&mut tx, entry).await? {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let id = sqlx::query(
+            "INSERT INTO action_items (incident_id, text, owner, due_date, priority, kind, status, created_by, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+        )
+        .bind(item.incident_id)
+        .bind(&item.text)
+        .bind(&item.owner)
+        .bind(to_date_text(item.due))
+        .bind(item.priority.as_str())
+        .bind(item.kind.as_str())
+        .bind(&item.created_by)
+        .bind(to_millis(item.created_at))
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        tx.commit().await?;
+        self.action(id).await
+    }
+
+    pub async fn action(&self, id: i64) -> Result<Option<ActionItem>, StorageError> {
+        sqlx::query("SELECT * FROM action_items WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?
+            .as_ref()
+            .map(action_from_row)
+            .transpose()
+    }
+
+    /// Moves an item to a new status, recording the entry. Only an item still in
+    /// `expected` status moves, so two people closing it at once close it once.
+    pub async fn set_action_status(
+        &self,
+        id: i64,
+        expected: ActionStatus,
+        status: ActionStatus,
+        at: DateTime<Utc>,
+        entry: &NewEntry,
+    ) -> Result<Saved, StorageError> {
+        let mut tx = self.write().await?;
+        if !insert_entry(&mut tx, entry).await? {
+            tx.rollback().await?;
+            return Ok(Saved::Duplicate);
+        }
+        let closed_at = (status != ActionStatus::Open).then(|| to_millis(at));
+        let rows = sqlx::query("UPDATE action_items SET status = ?, closed_at = ? WHERE id = ? AND status = ?")
+            .bind(status.as_str())
+            .bind(closed_at)
+            .bind(id)
+            .bind(expected.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if rows == 0 {
+            tx.rollback().await?;
+            return Ok(Saved::Conflict);
+        }
+        tx.commit().await?;
+        Ok(Saved::Written)
+    }
+
+    /// Holds reminders for an open item until `until` (a local date), recording the entry.
+    pub async fn snooze_action(&self, id: i64, until: NaiveDate, entry: &NewEntry) -> Result<Saved, StorageError> {
+        let mut tx = self.write().await?;
+        if !insert_entry(&mut tx, entry).await? {
+            tx.rollback().await?;
+            return Ok(Saved::Duplicate);
+        }
+        let rows = sqlx::query("UPDATE action_items SET snoozed_until = ? WHERE id = ? AND status = 'open'")
+            .bind(to_date_text(until))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if rows == 0 {
+            tx.rollback().await?;
+            return Ok(Saved::Conflict);
+        }
+        tx.commit().await?;
+        Ok(Saved::Written)
+    }
+
+    /// Action items matching `filter`, by due date then id.
+    pub async fn actions(&self, filter: &ActionFilter) -> Result<Vec<ActionItem>, StorageError> {
+        let rows = match filter {
+            ActionFilter::Incident(incident_id) => {
+                sqlx::query("SELECT * FROM action_items WHERE incident_id = ? ORDER BY id")
+                    .bind(incident_id)
+                    .fetch_all(self.reader())
+                    .await?
+            }
+            ActionFilter::OpenOwnedBy { owner, incident_id } => {
+                sqlx::query(
+                    "SELECT * FROM action_items WHERE owner = ? AND status = 'open'
+                       AND (?2 IS NULL OR incident_id = ?2) ORDER BY due_date, id",
+                )
+                .bind(owner)
+                .bind(incident_id)
+                .fetch_all(self.reader())
+                .await?
+            }
+            ActionFilter::OverdueOn { today, incident_id } => {
+                sqlx::query(
+                    "SELECT * FROM action_items WHERE status = 'open' AND due_date < ?
+                       AND (?2 IS NULL OR incident_id = ?2) ORDER BY due_date, id",
+                )
+                .bind(to_date_text(*today))
+                .bind(incident_id)
+                .fetch_all(self.reader())
+                .await?
+            }
+            ActionFilter::AllOpen => {
+                sqlx::query("SELECT * FROM action_items WHERE status = 'open' ORDER BY due_date, id")
+                    .fetch_all(self.reader())
+                    .await?
+            }
+        };
+        rows.iter().map(action_from_row).collect()
+    }
+}

@@ -1,0 +1,290 @@
+//! Queries on incidents and their roles.
+
+use crate::model::{Incident, NewEntry, NewIncident, Role, Saved, Status};
+use crate::time::{from_millis, from_millis_opt, parse_word, to_millis};
+use crate::timeline::insert_entry;
+use crate::{Db, StorageError};
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+/// A query selecting every incident column and its three roles, then `$suffix`.
+macro_rules! incident_query {
+    ($suffix:literal) => {
+        sqlx::query(const_format_concat!($suffix))
+    };
+}
+
+// `concat!` needs literals, so the shared SELECT lives in a macro rather than a const.
+macro_rules! const_format_concat {
+    ($suffix:literal) => {
+        concat!(
+            "SELECT i.id, i.title, i.description, i.severity, i.status, i.platform, i.channel_name,
+                    i.channel_id, i.declared_by, i.started_at, i.declared_at, i.acknowledged_at,
+                    i.mitigated_at, i.resolved_at, i.closed_at, i.revision,
+                    (SELECT user_id FROM incident_roles r WHERE r.incident_id = i.id AND r.role = 'commander') AS commander,
+                    (SELECT user_id FROM incident_roles r WHERE r.incident_id = i.id AND r.role = 'comms') AS comms,
+                    (SELECT user_id FROM incident_roles r WHERE r.incident_id = i.id AND r.role = 'scribe') AS scribe
+             FROM incidents i ",
+            $suffix
+        )
+    };
+}
+
+fn incident_from_row(row: &SqliteRow) -> Result<Incident, StorageError> {
+    Ok(Incident {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        description: row.try_get("description")?,
+        severity: parse_word(row.try_get::<&str, _>("severity")?)?,
+        status: parse_word(row.try_get::<&str, _>("status")?)?,
+        platform: row.try_get("platform")?,
+        channel_name: row.try_get("channel_name")?,
+        channel_id: row.try_get("channel_id")?,
+        declared_by: row.try_get("declared_by")?,
+        commander: row
+            .try_get::<Option<String>, _>("commander")?
+            .ok_or_else(|| StorageError::Corrupt("incident without a commander".into()))?,
+        comms: row.try_get("comms")?,
+        scribe: row.try_get("scribe")?,
+        started_at: from_millis(row.try_get("started_at")?)?,
+        declared_at: from_millis(row.try_get("declared_at")?)?,
+        acknowledged_at: from_millis_opt(row.try_get("acknowledged_at")?)?,
+        mitigated_at: from_millis_opt(row.try_get("mitigated_at")?)?,
+        resolved_at: from_millis_opt(row.try_get("resolved_at")?)?,
+        closed_at: from_millis_opt(row.try_get("closed_at")?)?,
+        revision: row.try_get("revision")?,
+    })
+}
+
+/// Whether [`Db::declare_incident`] made a new incident or found the one a previous
+/// delivery of the same request made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    pub incident: Incident,
+    pub is_new: bool,
+}
+
+impl Db {
+    /// Stores a new incident with its declarer as commander and its `declared` timeline
+    /// entry, all in one transaction. A second call with the same `declare_source`
+    /// returns the incident the first call stored.
+    ///
+    /// The channel name depends on the new id, so the caller passes how to make it.
+    pub async fn declare_incident(
+        &self,
+        new: &NewIncident,
+        channel_name: impl FnOnce(i64) -> String,
+        declared_text: impl FnOnce(i64) -> String,
+    ) -> Result<Declared, StorageError> {
+        let mut tx = self.write().await?;
+        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM incidents WHERE declare_source = ?")
+            .bind(&new.declare_source)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(id) = existing {
+            tx.rollback().await?;
+            let incident = self.require_incident(id).await?;
+            return Ok(Declared { incident, is_new: false });
+        }
+        let id = sqlx::query(
+            "INSERT INTO incidents (title, description, severity, status, platform, channel_name,
+                                    declared_by, declare_source, started_at, declared_at)
+             VALUES (?, ?, ?, 'investigating', ?, '', ?, ?, ?, ?)",
+        )
+        .bind(&new.title)
+        .bind(&new.description)
+        .bind(new.severity.as_str())
+        .bind(&new.platform)
+        .bind(&new.declared_by)
+        .bind(&new.declare_source)
+        .bind(to_millis(new.started_at))
+        .bind(to_millis(new.declared_at))
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        sqlx::query("UPDATE incidents SET channel_name = ? WHERE id = ?")
+            .bind(channel_name(id))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        upsert_role(&mut tx, id, Role::Commander, &new.declared_by, new.declared_at).await?;
+        let entry = NewEntry {
+            incident_id: id,
+            source_id: format!("declared:{}", new.declare_source),
+            at: new.declared_at,
+            kind: crate::EntryKind::Declared,
+            author: new.declared_by.clone(),
+            text: declared_text(id),
+            is_key: true,
+        };
+        insert_entry(&mut tx, &entry).await?;
+        tx.commit().await?;
+        let incident = self.require_incident(id).await?;
+        Ok(Declared { incident, is_new: true })
+    }
+
+    /// Saves a changed incident together with the timeline entry that records the change.
+    ///
+    /// Refuses with [`Saved::Duplicate`] when the entry's source id is already stored
+    /// (a retried request), and with [`Saved::Conflict`] when the incident's revision
+    /// moved since `updated` was read. In both cases nothing is written.
+    pub async fn save_incident(
+        &self,
+        updated: &Incident,
+        changed_role: Option<Role>,
+        entry: Option<&NewEntry>,
+    ) -> Result<Saved, StorageError> {
+        let mut tx = self.write().await?;
+        if let Some(entry) = entry {
+            if !insert_entry(&mut tx, entry).await? {
+                tx.rollback().await?;
+                return Ok(Saved::Duplicate);
+            }
+        }
+        let rows = sqlx::query(
+            "UPDATE incidents
+             SET title = ?, description = ?, severity = ?, status = ?, channel_name = ?, channel_id = ?,
+                 started_at = ?, acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, closed_at = ?,
+                 revision = revision + 1
+             WHERE id = ? AND revision = ?",
+        )
+        .bind(&updated.title)
+        .bind(&updated.description)
+        .bind(updated.severity.as_str())
+        .bind(updated.status.as_str())
+        .bind(&updated.channel_name)
+        .bind(&updated.channel_id)
+        .bind(to_millis(updated.started_at))
+        .bind(updated.acknowledged_at.map(to_millis))
+        .bind(updated.mitigated_at.map(to_millis))
+        .bind(updated.resolved_at.map(to_millis))
+        .bind(updated.closed_at.map(to_millis))
+        .bind(updated.id)
+        .bind(updated.revision)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if rows == 0 {
+            tx.rollback().await?;
+            return Ok(Saved::Conflict);
+        }
+        if let Some(role) = changed_role {
+            let at = entry.map(|e| e.at).unwrap_or(updated.declared_at);
+            match updated.role(role) {
+                Some(user) => upsert_role(&mut tx, updated.id, role, user, at).await?,
+                None => {
+                    sqlx::query("DELETE FROM incident_roles WHERE incident_id = ? AND role = ?")
+                        .bind(updated.id)
+                        .bind(role.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(Saved::Written)
+    }
+
+    /// Records when an incident was first acknowledged, if it was not already.
+    /// Returns true when this call set it.
+    pub async fn acknowledge(&self, incident_id: i64, at: DateTime<Utc>) -> Result<bool, StorageError> {
+        let mut tx = self.write().await?;
+        let rows = sqlx::query(
+            "UPDATE incidents SET acknowledged_at = ?, revision = revision + 1
+             WHERE id = ? AND acknowledged_at IS NULL AND declared_at <= ?",
+        )
+        .bind(to_millis(at))
+        .bind(incident_id)
+        .bind(to_millis(at))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(rows > 0)
+    }
+
+    pub async fn incident(&self, id: i64) -> Result<Option<Incident>, StorageError> {
+        incident_query!("WHERE i.id = ?")
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?
+            .as_ref()
+            .map(incident_from_row)
+            .transpose()
+    }
+
+    async fn require_incident(&self, id: i64) -> Result<Incident, StorageError> {
+        self.incident(id)
+            .await?
+            .ok_or_else(|| StorageError::Corrupt(format!("incident {id} vanished")))
+    }
+
+    /// The incident whose channel has this platform id.
+    pub async fn incident_by_channel(&self, channel_id: &str) -> Result<Option<Incident>, StorageError> {
+        incident_query!("WHERE i.channel_id = ?")
+            .bind(channel_id)
+            .fetch_optional(self.reader())
+            .await?
+            .as_ref()
+            .map(incident_from_row)
+            .transpose()
+    }
+
+    /// Incidents that are not yet resolved, oldest first.
+    pub async fn open_incidents(&self) -> Result<Vec<Incident>, StorageError> {
+        incident_query!("WHERE i.status IN ('investigating', 'identified', 'monitoring') ORDER BY i.id")
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(incident_from_row)
+            .collect()
+    }
+
+    /// Incidents declared in `[from, to)`, oldest first.
+    pub async fn incidents_declared_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Incident>, StorageError> {
+        incident_query!("WHERE i.declared_at >= ? AND i.declared_at < ? ORDER BY i.declared_at, i.id")
+            .bind(to_millis(from))
+            .bind(to_millis(to))
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(incident_from_row)
+            .collect()
+    }
+
+    /// Incidents in one status, oldest first.
+    pub async fn incidents_with_status(&self, status: Status) -> Result<Vec<Incident>, StorageError> {
+        incident_query!("WHERE i.status = ? ORDER BY i.id")
+            .bind(status.as_str())
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(incident_from_row)
+            .collect()
+    }
+}
+
+async fn upsert_role(
+    tx: &mut Transaction<'static, Sqlite>,
+    incident_id: i64,
+    role: Role,
+    user: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "INSERT INTO incident_roles (incident_id, role, user_id, assigned_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (incident_id, role) DO UPDATE SET user_id = excluded.user_id, assigned_at = excluded.assigned_at",
+    )
+    .bind(incident_id)
+    .bind(role.as_str())
+    .bind(user)
+    .bind(to_millis(at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,23 @@
+//! SQLite persistence for incidentbot.
+//!
+//! - [`db`] opens the database (WAL, foreign keys, busy timeout, one writer) and runs
+//!   the embedded migrations.
+//! - [`model`] holds the stored value types and records.
+//! - [`incidents`], [`timeline`], [`postmortems`] and [`actions`] hold the typed
+//!   queries, each as methods on [`Db`].
+//! - [`baseline`] is raw SQLite inserts, the yardstick the benchmarks compare against.
+//!
+//! Every timestamp is stored as UTC milliseconds since the Unix epoch, and every query
+//! binds its parameters.
+
+pub mod actions;
+pub mod baseline;
+pub mod db;
+pub mod incidents;
+pub mod model;
+pub mod postmortems;
+pub mod timeline;
+mod time;
+
+pub use db::{Db, StorageError};
+pub use model::*;

@@ -1,0 +1,268 @@
+//! The stored data model: the value types (severity, status, role, kinds) and the
+//! records the database hands back. The rules about how these may change live in
+//! the `commands` crate; this module only knows how they are spelled and stored.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use std::fmt;
+use std::str::FromStr;
+
+/// A word that is not one of the accepted spellings of an enum.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{word}` is not a {what}; expected one of: {expected}")]
+pub struct UnknownWord {
+    pub word: String,
+    pub what: &'static str,
+    pub expected: &'static str,
+}
+
+/// Declares a closed set of lowercase words with `as_str`, `ALL`, `Display` and `FromStr`.
+macro_rules! word_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal, { $($variant:ident => $word:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownWord;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s.to_ascii_lowercase().as_str() {
+                    $($word => Ok($name::$variant),)+
+                    _ => Err(UnknownWord {
+                        word: s.to_string(),
+                        what: $what,
+                        expected: concat!($($word, " "),+).trim_ascii_end(),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+word_enum!(
+    /// How bad an incident is: `sev1` is critical, `sev4` minor.
+    Severity, "severity", { Sev1 => "sev1", Sev2 => "sev2", Sev3 => "sev3", Sev4 => "sev4" }
+);
+
+word_enum!(
+    /// Where an incident is in its lifecycle.
+    Status, "status", {
+        Investigating => "investigating",
+        Identified => "identified",
+        Monitoring => "monitoring",
+        Resolved => "resolved",
+        Closed => "closed",
+    }
+);
+
+impl Status {
+    /// True while responders are still working on it.
+    pub fn is_open(self) -> bool {
+        matches!(self, Status::Investigating | Status::Identified | Status::Monitoring)
+    }
+}
+
+word_enum!(
+    /// A responder role on an incident.
+    Role, "role", { Commander => "commander", Comms => "comms", Scribe => "scribe" }
+);
+
+word_enum!(
+    /// What a timeline entry records.
+    EntryKind, "timeline kind", {
+        Declared => "declared",
+        Message => "message",
+        Note => "note",
+        Status => "status",
+        Severity => "severity",
+        Role => "role",
+        Update => "update",
+        Resolved => "resolved",
+        Reopened => "reopened",
+        Closed => "closed",
+        Action => "action",
+    }
+);
+
+word_enum!(
+    /// What an action item is for.
+    ActionKind, "action kind", {
+        Prevent => "prevent", Detect => "detect", Mitigate => "mitigate", Process => "process",
+    }
+);
+
+word_enum!(
+    /// Whether an action item still needs doing.
+    ActionStatus, "action status", { Open => "open", Done => "done", Wontfix => "wontfix" }
+);
+
+word_enum!(
+    /// How urgent an action item is.
+    Priority, "priority", { High => "high", Medium => "medium", Low => "low" }
+);
+
+/// An incident as stored, with its roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incident {
+    pub id: i64,
+    pub title: String,
+    pub description: Option<String>,
+    pub severity: Severity,
+    pub status: Status,
+    /// Which chat platform owns the channel: `slack`, `discord` or `console`.
+    pub platform: String,
+    pub channel_name: String,
+    /// The platform's id for the channel; `None` until the channel exists.
+    pub channel_id: Option<String>,
+    pub declared_by: String,
+    pub commander: String,
+    pub comms: Option<String>,
+    pub scribe: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub declared_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub mitigated_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Bumped by every saved change; a save based on an older revision is refused.
+    pub revision: i64,
+}
+
+impl Incident {
+    /// `INC-42`.
+    pub fn reference(&self) -> String {
+        format!("INC-{}", self.id)
+    }
+
+    pub fn role(&self, role: Role) -> Option<&str> {
+        match role {
+            Role::Commander => Some(self.commander.as_str()),
+            Role::Comms => self.comms.as_deref(),
+            Role::Scribe => self.scribe.as_deref(),
+        }
+    }
+}
+
+/// What is needed to store a newly declared incident.
+#[derive(Debug, Clone)]
+pub struct NewIncident {
+    pub title: String,
+    pub description: Option<String>,
+    pub severity: Severity,
+    pub platform: String,
+    pub declared_by: String,
+    /// The source id of the declaring request; a retry with the same id finds this incident.
+    pub declare_source: String,
+    pub started_at: DateTime<Utc>,
+    pub declared_at: DateTime<Utc>,
+}
+
+/// One line of an incident's timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEntry {
+    pub id: i64,
+    pub incident_id: i64,
+    pub source_id: String,
+    pub at: DateTime<Utc>,
+    pub kind: EntryKind,
+    pub author: String,
+    pub text: String,
+    pub is_key: bool,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// A timeline line to be written; `source_id` makes the write idempotent.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub incident_id: i64,
+    pub source_id: String,
+    pub at: DateTime<Utc>,
+    pub kind: EntryKind,
+    pub author: String,
+    pub text: String,
+    pub is_key: bool,
+}
+
+/// The blameless postmortem fields, in the order they are asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Postmortem {
+    pub summary: Option<String>,
+    pub impact: Option<String>,
+    pub detection: Option<String>,
+    pub trigger: Option<String>,
+    pub contributing_factors: Option<String>,
+    pub resolution: Option<String>,
+    pub went_well: Option<String>,
+    pub went_wrong: Option<String>,
+    pub got_lucky: Option<String>,
+    pub lessons: Option<String>,
+}
+
+/// An action item as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionItem {
+    pub id: i64,
+    pub incident_id: i64,
+    pub text: String,
+    pub owner: String,
+    pub due: NaiveDate,
+    pub priority: Priority,
+    pub kind: ActionKind,
+    pub status: ActionStatus,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// No reminders before this local date.
+    pub snoozed_until: Option<NaiveDate>,
+}
+
+/// An action item to be written.
+#[derive(Debug, Clone)]
+pub struct NewActionItem {
+    pub incident_id: i64,
+    pub text: String,
+    pub owner: String,
+    pub due: NaiveDate,
+    pub priority: Priority,
+    pub kind: ActionKind,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which action items to list.
+#[derive(Debug, Clone)]
+pub enum ActionFilter {
+    /// Every item of one incident.
+    Incident(i64),
+    /// Open items owned by a user, optionally of one incident.
+    OpenOwnedBy { owner: String, incident_id: Option<i64> },
+    /// Open items due before the given date, optionally of one incident.
+    OverdueOn { today: NaiveDate, incident_id: Option<i64> },
+    /// Every open item.
+    AllOpen,
+}
+
+/// The result of an idempotent or revision-checked write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// The write happened.
+    Written,
+    /// The source id was already recorded; nothing changed.
+    Duplicate,
+    /// The incident changed since it was read; nothing changed. Read again and retry.
+    Conflict,
+}

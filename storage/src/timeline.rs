@@ -1,0 +1,161 @@
+//! Queries on timeline entries: idempotent inserts, edits, deletions and key marks.
+
+use crate::model::{EntryKind, NewEntry, Saved, TimelineEntry};
+use crate::time::{from_millis, from_millis_opt, parse_word, to_millis};
+use crate::{Db, StorageError};
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+/// Inserts an entry unless its source id is already stored. Returns true when inserted.
+pub(crate) async fn insert_entry(
+    tx: &mut Transaction<'static, Sqlite>,
+    entry: &NewEntry,
+) -> Result<bool, StorageError> {
+    let rows = sqlx::query(
+        "INSERT INTO timeline_entries (incident_id, source_id, at, kind, author, text, is_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (source_id) DO NOTHING",
+    )
+    .bind(entry.incident_id)
+    .bind(&entry.source_id)
+    .bind(to_millis(entry.at))
+    .bind(entry.kind.as_str())
+    .bind(&entry.author)
+    .bind(&entry.text)
+    .bind(entry.is_key)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(rows > 0)
+}
+
+fn entry_from_row(row: &SqliteRow) -> Result<TimelineEntry, StorageError> {
+    Ok(TimelineEntry {
+        id: row.try_get("id")?,
+        incident_id: row.try_get("incident_id")?,
+        source_id: row.try_get("source_id")?,
+        at: from_millis(row.try_get("at")?)?,
+        kind: parse_word::<EntryKind>(row.try_get::<&str, _>("kind")?)?,
+        author: row.try_get("author")?,
+        text: row.try_get("text")?,
+        is_key: row.try_get("is_key")?,
+        edited_at: from_millis_opt(row.try_get("edited_at")?)?,
+        deleted_at: from_millis_opt(row.try_get("deleted_at")?)?,
+    })
+}
+
+impl Db {
+    /// Stores a timeline entry once per source id. When `acknowledges` is set and the
+    /// incident has no acknowledgement yet, the entry's time becomes it, in the same
+    /// transaction.
+    pub async fn add_entry(&self, entry: &NewEntry, acknowledges: bool) -> Result<Saved, StorageError> {
+        let mut tx = self.write().await?;
+        if !insert_entry(&mut tx, entry).await? {
+            tx.rollback().await?;
+            return Ok(Saved::Duplicate);
+        }
+        if acknowledges {
+            sqlx::query(
+                "UPDATE incidents SET acknowledged_at = ?, revision = revision + 1
+                 WHERE id = ? AND acknowledged_at IS NULL AND declared_at <= ?",
+            )
+            .bind(to_millis(entry.at))
+            .bind(entry.incident_id)
+            .bind(to_millis(entry.at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Saved::Written)
+    }
+
+    /// Replaces the text of a stored message. Returns false when no entry has that source id.
+    pub async fn edit_entry(&self, source_id: &str, text: &str, at: DateTime<Utc>) -> Result<bool, StorageError> {
+        let mut tx = self.write().await?;
+        let rows = sqlx::query("UPDATE timeline_entries SET text = ?, edited_at = ? WHERE source_id = ?")
+            .bind(text)
+            .bind(to_millis(at))
+            .bind(source_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(rows > 0)
+    }
+
+    /// Marks a stored message as deleted; the row stays so the timeline shows the gap.
+    pub async fn delete_entry(&self, source_id: &str, at: DateTime<Utc>) -> Result<bool, StorageError> {
+        let mut tx = self.write().await?;
+        let rows = sqlx::query(
+            "UPDATE timeline_entries SET deleted_at = ? WHERE source_id = ? AND deleted_at IS NULL",
+        )
+        .bind(to_millis(at))
+        .bind(source_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(rows > 0)
+    }
+
+    /// Marks an entry as a key event (pinned or starred). Returns false when it is unknown.
+    pub async fn mark_key(&self, source_id: &str) -> Result<bool, StorageError> {
+        let mut tx = self.write().await?;
+        let rows = sqlx::query("UPDATE timeline_entries SET is_key = 1 WHERE source_id = ?")
+            .bind(source_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(rows > 0)
+    }
+
+    pub async fn entry_by_source(&self, source_id: &str) -> Result<Option<TimelineEntry>, StorageError> {
+        sqlx::query("SELECT * FROM timeline_entries WHERE source_id = ?")
+            .bind(source_id)
+            .fetch_optional(self.reader())
+            .await?
+            .as_ref()
+            .map(entry_from_row)
+            .transpose()
+    }
+
+    /// Every entry of an incident in time order; `key_only` keeps just the key events.
+    pub async fn timeline(&self, incident_id: i64, key_only: bool) -> Result<Vec<TimelineEntry>, StorageError> {
+        sqlx::query(
+            "SELECT * FROM timeline_entries WHERE incident_id = ? AND (is_key = 1 OR ? = 0)
+             ORDER BY at, id",
+        )
+        .bind(incident_id)
+        .bind(key_only)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(entry_from_row)
+        .collect()
+    }
+
+    /// The newest entry of one kind, e.g. the last status update.
+    pub async fn latest_entry_of_kind(
+        &self,
+        incident_id: i64,
+        kind: EntryKind,
+    ) -> Result<Option<TimelineEntry>, StorageError> {
+        sqlx::query(
+            "SELECT * FROM timeline_entries WHERE incident_id = ? AND kind = ? ORDER BY at DESC, id DESC LIMIT 1",
+        )
+        .bind(incident_id)
+        .bind(kind.as_str())
+        .fetch_optional(self.reader())
+        .await?
+        .as_ref()
+        .map(entry_from_row)
+        .transpose()
+    }
+
+    /// How many timeline entries are stored in all.
+    pub async fn count_entries(&self) -> Result<i64, StorageError> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM timeline_entries").fetch_one(self.reader()).await?)
+    }
+}
