@@ -1,1 +1,14 @@
-//! incidentbot library
+//! The incidentbot binary's library: everything that touches the outside world.
+//!
+//! - [`cli`] parses the command line and runs a subcommand.
+//! - [`config`] reads the TOML file and the environment; [`secret`] keeps tokens out of logs.
+//! - [`console`] is the local workspace that drives the core with typed lines.
+//! - [`logging`] sets up tracing.
+//! - [`serve`] runs the HTTP server, the chat platforms and the scheduler together.
+
+pub mod cli;
+pub mod config;
+pub mod console;
+pub mod logging;
+pub mod secret;
+pub mod serve;

@@ -257,6 +257,14 @@ impl Db {
             .collect()
     }
 
+    /// The channel names of every incident, on one platform.
+    pub async fn channel_names(&self, platform: &str) -> Result<Vec<String>, StorageError> {
+        Ok(sqlx::query_scalar("SELECT channel_name FROM incidents WHERE platform = ? ORDER BY id")
+            .bind(platform)
+            .fetch_all(self.reader())
+            .await?)
+    }
+
     /// Incidents in one status, oldest first.
     pub async fn incidents_with_status(&self, status: Status) -> Result<Vec<Incident>, StorageError> {
         incident_query!("WHERE i.status = ? ORDER BY i.id")

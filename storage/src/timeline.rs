@@ -154,6 +154,12 @@ impl Db {
         .transpose()
     }
 
+    /// The newest human message stored for an incident: where a backfill after downtime
+    /// starts from.
+    pub async fn latest_message(&self, incident_id: i64) -> Result<Option<TimelineEntry>, StorageError> {
+        self.latest_entry_of_kind(incident_id, EntryKind::Message).await
+    }
+
     /// How many timeline entries are stored in all.
     pub async fn count_entries(&self) -> Result<i64, StorageError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM timeline_entries").fetch_one(self.reader()).await?)

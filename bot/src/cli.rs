@@ -1,0 +1,117 @@
+//! The command line: `serve`, `console`, `export` and `digest`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{Config, FileConfig};
+use crate::console::{output::Output, Console, ConsoleOptions};
+
+#[derive(Debug, Parser)]
+#[command(name = "incidentbot", version, about = "Incident response for Slack, Discord and a local console, on SQLite.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: CliCommand,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Run every configured platform, the HTTP server and the scheduler.
+    Serve,
+    /// A local workspace: play the whole incident flow with no chat account.
+    Console {
+        /// Read lines from this file instead of stdin.
+        #[arg(long, value_name = "FILE")]
+        script: Option<PathBuf>,
+        /// Keep the workspace in this SQLite file between runs (default: in memory).
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+        /// Start the clock at this RFC 3339 time instead of now (repeatable scripts).
+        #[arg(long, value_name = "TIME")]
+        now: Option<DateTime<Utc>>,
+    },
+    /// Print one incident as a Markdown postmortem or as JSON (reads DATABASE_URL).
+    Export {
+        /// The incident: 42 or INC-42.
+        id: String,
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: ExportFormat,
+    },
+}
+
+/// Parses the command line, runs it, and turns errors into a message and exit code 1.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    crate::logging::init(matches!(cli.command, CliCommand::Console { .. }));
+    match run(cli).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        CliCommand::Serve => {
+            crate::serve::serve(Config::from_env()?).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        CliCommand::Console { script, db, now } => {
+            let file = match std::env::var("INCIDENTBOT_CONFIG") {
+                Ok(path) if !path.is_empty() => FileConfig::load(path.as_ref())?,
+                _ => FileConfig::default(),
+            };
+            let mut channels = file.console.clone();
+            channels.announcements_channel.get_or_insert_with(|| "incidents".to_string());
+            let settings = file.settings(&channels)?;
+            let interactive = script.is_none() && std::io::stdin().is_terminal();
+            let options = ConsoleOptions {
+                database_url: db.map(|path| format!("sqlite://{}", path.display())),
+                start: now,
+                settings,
+                interactive,
+            };
+            let output = Output::new(Box::new(std::io::stdout()));
+            let mut console = Console::open(&options, output).await?;
+            match script {
+                Some(path) => {
+                    let file = std::fs::File::open(&path).with_context(|| format!("cannot open script {}", path.display()))?;
+                    console.run(std::io::BufReader::new(file), false).await?;
+                }
+                None => console.run(std::io::stdin().lock(), interactive).await?,
+            }
+            console.core().db().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        CliCommand::Export { id, format } => {
+            let config = Config::from_env()?;
+            let number = commands::grammar::parse_incident_ref(&id)
+                .or_else(|| id.parse().ok().filter(|n: &i64| *n > 0))
+                .with_context(|| format!("`{id}` is not an incident id; use 42 or INC-42"))?;
+            let db = storage::Db::connect(&config.database_url).await?;
+            let record = commands::export::IncidentRecord::load(&db, number).await?;
+            db.close().await;
+            let Some(record) = record else {
+                anyhow::bail!("INC-{number} does not exist in {}", config.database_url);
+            };
+            let text = match format {
+                ExportFormat::Json => record.to_json(),
+                ExportFormat::Markdown => record.to_markdown(config.timezone),
+            };
+            println!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

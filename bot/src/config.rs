@@ -1,0 +1,245 @@
+//! Configuration: the optional TOML file named by `INCIDENTBOT_CONFIG`, plus the
+//! environment. Everything is checked at start-up, and a bad value is an error that
+//! names its key.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use chrono_tz::Tz;
+use commands::settings::{SeverityLabel, Settings};
+use serde::Deserialize;
+use storage::Severity;
+
+use crate::secret::Secret;
+
+/// The TOML file, as written. Unknown keys are refused so typos do not pass silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    /// IANA zone for schedules and local dates, e.g. `Europe/Berlin`.
+    pub timezone: Option<String>,
+    pub channel_prefix: Option<String>,
+    pub default_severity: Option<String>,
+    pub default_due_days: Option<u32>,
+    /// Platform user ids (console names) allowed to act as commander on any incident.
+    pub admins: Vec<String>,
+    pub severities: BTreeMap<String, SeverityConfig>,
+    pub schedules: ScheduleConfig,
+    pub slack: PlatformChannels,
+    pub discord: DiscordConfig,
+    pub console: PlatformChannels,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeverityConfig {
+    pub label: String,
+    pub description: String,
+}
+
+/// Channels of one platform, by that platform's channel id (console: by name).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlatformChannels {
+    pub announcements_channel: Option<String>,
+    pub followups_channel: Option<String>,
+    pub digest_channel: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscordConfig {
+    #[serde(flatten)]
+    pub channels: PlatformChannels,
+    /// The category incident channels are created in, by name.
+    pub category: Option<String>,
+    /// Open a public thread per incident instead of a channel.
+    pub use_threads: bool,
+}
+
+/// When follow-ups run. Cron expressions take 5, 6 or 7 fields.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    pub reminders: String,
+    pub digest: String,
+    /// Missed runs younger than this are delivered once on start; older ones are skipped.
+    pub grace_hours: u32,
+    /// After this many reminders for one item, the commander is told too.
+    pub escalate_after: u32,
+    /// Business days after resolve before the commander is nudged about the postmortem.
+    pub postmortem_nudge_days: u32,
+    /// Quiet minutes before a status-update nudge, for sev1 and sev2.
+    pub sev1_update_minutes: u32,
+    pub sev2_update_minutes: u32,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            reminders: "0 9 * * 1-5".into(),
+            digest: "0 9 * * 1".into(),
+            grace_hours: 24,
+            escalate_after: 3,
+            postmortem_nudge_days: 2,
+            sev1_update_minutes: 30,
+            sev2_update_minutes: 60,
+        }
+    }
+}
+
+/// Everything the bot runs with.
+#[derive(Debug)]
+pub struct Config {
+    pub file: FileConfig,
+    pub timezone: Tz,
+    pub database_url: String,
+    pub port: u16,
+    pub discord_token: Option<Secret>,
+    pub discord_guild_id: Option<u64>,
+    pub discord_api_url: Option<String>,
+    pub slack_bot_token: Option<Secret>,
+    pub slack_signing_secret: Option<Secret>,
+    pub slack_api_url: String,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://incidentbot.db";
+pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
+
+impl FileConfig {
+    pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+        FileConfig::parse(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> anyhow::Result<FileConfig> {
+        Ok(toml::from_str(text)?)
+    }
+
+    pub fn timezone(&self) -> anyhow::Result<Tz> {
+        match &self.timezone {
+            None => Ok(Tz::UTC),
+            Some(name) => name
+                .parse()
+                .map_err(|_| anyhow::anyhow!("`timezone`: `{name}` is not an IANA time zone such as Europe/Berlin")),
+        }
+    }
+
+    /// The core's settings for one platform's channels.
+    pub fn settings(&self, channels: &PlatformChannels) -> anyhow::Result<Settings> {
+        let mut settings = Settings { timezone: self.timezone()?, ..Settings::default() };
+        if let Some(prefix) = &self.channel_prefix {
+            let valid = !prefix.is_empty()
+                && prefix.len() <= 20
+                && prefix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !valid {
+                bail!("`channel_prefix`: `{prefix}` must be 1-20 lowercase letters, digits or dashes");
+            }
+            settings.channel_prefix = prefix.clone();
+        }
+        if let Some(word) = &self.default_severity {
+            settings.default_severity = word.parse().with_context(|| "`default_severity`".to_string())?;
+        }
+        if let Some(days) = self.default_due_days {
+            if !(1..=365).contains(&days) {
+                bail!("`default_due_days`: {days} must be between 1 and 365");
+            }
+            settings.default_due_days = days;
+        }
+        for (key, value) in &self.severities {
+            let severity: Severity = key.parse().with_context(|| format!("`severities.{key}`"))?;
+            let index = Severity::ALL.iter().position(|s| *s == severity).unwrap_or(0);
+            settings.severity_labels[index] =
+                SeverityLabel { label: value.label.clone(), description: value.description.clone() };
+        }
+        settings.admins = self.admins.clone();
+        settings.announcements_channel = channels.announcements_channel.clone();
+        Ok(settings)
+    }
+}
+
+impl Config {
+    /// Reads the environment and the config file it names.
+    pub fn from_env() -> anyhow::Result<Config> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let file = match var("INCIDENTBOT_CONFIG") {
+            Some(path) => FileConfig::load(Path::new(&path))?,
+            None => FileConfig::default(),
+        };
+        let timezone = file.timezone()?;
+        let port = match var("PORT") {
+            None => 8080,
+            Some(p) => p.parse().with_context(|| format!("`PORT`: `{p}` is not a port number"))?,
+        };
+        let discord_guild_id = match var("DISCORD_GUILD_ID") {
+            None => None,
+            Some(id) => Some(id.parse().with_context(|| format!("`DISCORD_GUILD_ID`: `{id}` is not a Discord id"))?),
+        };
+        let slack_bot_token = var("SLACK_BOT_TOKEN").map(Secret::new);
+        let slack_signing_secret = var("SLACK_SIGNING_SECRET").map(Secret::new);
+        if slack_bot_token.is_some() != slack_signing_secret.is_some() {
+            bail!("Slack needs both `SLACK_BOT_TOKEN` and `SLACK_SIGNING_SECRET`; only one is set");
+        }
+        Ok(Config {
+            file,
+            timezone,
+            database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
+            port,
+            discord_token: var("DISCORD_TOKEN").map(Secret::new),
+            discord_guild_id,
+            discord_api_url: var("DISCORD_API_URL"),
+            slack_bot_token,
+            slack_signing_secret,
+            slack_api_url: var("SLACK_API_URL").unwrap_or_else(|| DEFAULT_SLACK_API_URL.to_string()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_example_parses() {
+        let file = FileConfig::parse(
+            r#"
+            timezone = "Europe/Berlin"
+            channel_prefix = "incident"
+            default_severity = "sev2"
+            admins = ["alice"]
+            [severities.sev1]
+            label = "SEV-1"
+            description = "Everything is on fire"
+            [schedules]
+            reminders = "0 10 * * 1-5"
+            [console]
+            announcements_channel = "incidents"
+            [discord]
+            category = "Incidents"
+            use_threads = true
+            announcements_channel = "123"
+            "#,
+        )
+        .unwrap();
+        let settings = file.settings(&file.console).unwrap();
+        assert_eq!(settings.timezone, chrono_tz::Europe::Berlin);
+        assert_eq!(settings.channel_prefix, "incident");
+        assert_eq!(settings.default_severity, Severity::Sev2);
+        assert_eq!(settings.severity_label(Severity::Sev1).label, "SEV-1");
+        assert_eq!(settings.announcements_channel.as_deref(), Some("incidents"));
+        assert_eq!(file.discord.channels.announcements_channel.as_deref(), Some("123"));
+        assert_eq!(file.schedules.digest, "0 9 * * 1");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = FileConfig::parse("timezone = \"Mars/Olympus\"").unwrap().timezone().unwrap_err();
+        assert!(err.to_string().contains("`timezone`"), "{err}");
+        let err = FileConfig::parse("timezon = \"UTC\"").unwrap_err();
+        assert!(format!("{err:#}").contains("timezon"), "{err:#}");
+        let file = FileConfig::parse("default_severity = \"sev9\"").unwrap();
+        let err = file.settings(&file.console).unwrap_err();
+        assert!(format!("{err:#}").contains("default_severity"), "{err:#}");
+    }
+}

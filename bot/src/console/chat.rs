@@ -1,0 +1,90 @@
+//! The console's [`Chat`]: channels are names, and every post or DM is printed.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError};
+
+use async_trait::async_trait;
+use commands::{ChannelRef, Chat, ChatError, Message, MessageRef};
+
+use super::output::Output;
+
+pub struct ConsoleChat {
+    output: Output,
+    channels: Mutex<HashSet<String>>,
+    next_message: Mutex<u64>,
+}
+
+impl ConsoleChat {
+    pub fn new(output: Output) -> Self {
+        ConsoleChat { output, channels: Mutex::new(HashSet::new()), next_message: Mutex::new(0) }
+    }
+
+    /// Remembers a channel that already exists (from an earlier run with `--db`).
+    pub fn know_channel(&self, name: &str) {
+        self.channels.lock().unwrap_or_else(PoisonError::into_inner).insert(name.to_string());
+    }
+
+    fn message_ref(&self, channel_id: &str) -> MessageRef {
+        let mut next = self.next_message.lock().unwrap_or_else(PoisonError::into_inner);
+        *next += 1;
+        MessageRef { channel_id: channel_id.to_string(), message_id: format!("bot-{next}") }
+    }
+}
+
+#[async_trait]
+impl Chat for ConsoleChat {
+    fn platform(&self) -> &'static str {
+        "console"
+    }
+
+    async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError> {
+        let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut candidate = name.to_string();
+        let mut n = 2;
+        while channels.contains(&candidate) {
+            candidate = format!("{name}-{n}");
+            n += 1;
+        }
+        channels.insert(candidate.clone());
+        Ok(ChannelRef { id: candidate.clone(), name: candidate })
+    }
+
+    async fn post(&self, channel_id: &str, message: &Message) -> Result<MessageRef, ChatError> {
+        self.output.emit(&format!("[#{channel_id}] incidentbot:"), &message.to_plain());
+        Ok(self.message_ref(channel_id))
+    }
+
+    async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
+        self.output.emit(&format!("[#{}] incidentbot (edited):", target.channel_id), &message.to_plain());
+        Ok(())
+    }
+
+    async fn invite(&self, _channel_id: &str, _users: &[String]) -> Result<(), ChatError> {
+        // Everyone can see every console channel.
+        Ok(())
+    }
+
+    async fn set_topic(&self, _channel_id: &str, _topic: &str) -> Result<(), ChatError> {
+        Ok(())
+    }
+
+    async fn pin(&self, _target: &MessageRef) -> Result<(), ChatError> {
+        Ok(())
+    }
+
+    async fn send_dm(&self, user: &str, message: &Message) -> Result<MessageRef, ChatError> {
+        self.output.emit(&format!("[dm @{user}] incidentbot:"), &message.to_plain());
+        Ok(self.message_ref(&format!("dm-{user}")))
+    }
+
+    async fn rename_channel(&self, channel_id: &str, name: &str) -> Result<(), ChatError> {
+        self.know_channel(name);
+        self.output.emit(&format!("[#{channel_id}] incidentbot:"), &format!("(channel renamed to #{name})"));
+        Ok(())
+    }
+
+    async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError> {
+        self.output.emit(&format!("[#{channel_id}] incidentbot:"), "(channel archived)");
+        Ok(())
+    }
+}

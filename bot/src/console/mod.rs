@@ -1,0 +1,258 @@
+//! `incidentbot console`: a local workspace that plays the whole incident flow with no
+//! chat account. It reads one line at a time (stdin or a script), drives the same
+//! [`Core`] as Slack and Discord, and prints each bot action on its own line.
+
+pub mod chat;
+pub mod clock;
+pub mod output;
+pub mod script;
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use commands::{ChatMessage, Core, Form, FormSubmission, Invocation, Outcome, Settings};
+use storage::Db;
+
+use self::chat::ConsoleChat;
+use self::clock::ConsoleClock;
+use self::output::Output;
+use self::script::{parse_line, ConsoleLine, CONSOLE_HELP};
+
+/// How to start the workspace.
+pub struct ConsoleOptions {
+    /// `None` keeps the workspace in memory.
+    pub database_url: Option<String>,
+    /// A fixed start time (scripts use it for repeatable output); `None` follows the wall clock.
+    pub start: Option<DateTime<Utc>>,
+    pub settings: Settings,
+    /// Show a prompt before each line (a terminal).
+    pub interactive: bool,
+}
+
+/// A form being answered one line per field.
+struct PendingForm {
+    form: Form,
+    user: String,
+    channel: String,
+    answers: Vec<(String, String)>,
+}
+
+/// The workspace's state between lines.
+pub struct Console {
+    core: Core,
+    chat: Arc<ConsoleChat>,
+    clock: Arc<ConsoleClock>,
+    output: Output,
+    user: String,
+    channel: String,
+    /// The last human message per channel, by source id, for `:pin` and `:react`.
+    last_message: HashMap<String, String>,
+    pending: Option<PendingForm>,
+    /// Distinguishes this run's source ids from an earlier run's on the same database.
+    session: String,
+    line_number: u64,
+}
+
+impl Console {
+    pub async fn open(options: &ConsoleOptions, output: Output) -> anyhow::Result<Console> {
+        let db = match &options.database_url {
+            Some(url) => Db::connect(url).await?,
+            None => Db::in_memory().await?,
+        };
+        let chat = Arc::new(ConsoleChat::new(output.clone()));
+        for name in db.channel_names("console").await? {
+            chat.know_channel(&name);
+        }
+        let clock = Arc::new(match options.start {
+            Some(start) => ConsoleClock::fixed(start),
+            None => ConsoleClock::following_wall_clock(),
+        });
+        let session = format!("{}", Utc::now().timestamp_nanos_opt().unwrap_or_default());
+        let core = Core::new(db, chat.clone(), clock.clone(), options.settings.clone());
+        Ok(Console {
+            core,
+            chat,
+            clock,
+            output,
+            user: "you".to_string(),
+            channel: "general".to_string(),
+            last_message: HashMap::new(),
+            pending: None,
+            session,
+            line_number: 0,
+        })
+    }
+
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    fn prompt_text(&self) -> String {
+        match &self.pending {
+            Some(form) => format!("{}@#{} form ({}/{})> ", form.user, form.channel, form.answers.len() + 1, form.form.fields.len()),
+            None => format!("{}@#{}> ", self.user, self.channel),
+        }
+    }
+
+    /// Runs every line of `input`, then submits a form left half-answered so no
+    /// answer is lost.
+    pub async fn run(&mut self, input: impl BufRead, interactive: bool) -> anyhow::Result<()> {
+        if interactive {
+            self.output.emit("", "incidentbot console: try `/incident declare sev2 Checkout is down`, or :help.");
+            self.output.prompt(&self.prompt_text());
+        }
+        for line in input.lines() {
+            let line = line?;
+            self.handle_line(&line).await;
+            if interactive {
+                self.output.prompt(&self.prompt_text());
+            }
+        }
+        if self.pending.is_some() {
+            self.submit_pending().await;
+        }
+        Ok(())
+    }
+
+    fn source_id(&self) -> String {
+        format!("console:{}:{}", self.session, self.line_number)
+    }
+
+    fn private(&self, user: &str, text: &str) {
+        self.output.emit(&format!("[only @{user}]"), text);
+    }
+
+    /// Handles one line of input.
+    pub async fn handle_line(&mut self, line: &str) {
+        self.line_number += 1;
+        if self.pending.is_some() {
+            // A command typed mid-form ends the form (keeping the answers given so far)
+            // rather than being saved as an answer.
+            if !matches!(parse_line(line), Ok(ConsoleLine::Command { .. })) {
+                self.answer_form_field(line).await;
+                return;
+            }
+            self.submit_pending().await;
+        }
+        let parsed = match parse_line(line) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                self.private(&self.user.clone(), &error.to_string());
+                return;
+            }
+        };
+        match parsed {
+            ConsoleLine::Nothing => {}
+            ConsoleLine::Help => self.output.emit("", CONSOLE_HELP),
+            ConsoleLine::Switch { channel } => self.channel = channel,
+            ConsoleLine::Command { user, text } => {
+                let user = user.unwrap_or_else(|| self.user.clone());
+                let invocation = Invocation {
+                    source_id: self.source_id(),
+                    user: user.clone(),
+                    channel_id: self.channel.clone(),
+                    text,
+                };
+                let result = self.core.run(&invocation).await;
+                self.show(&user, result);
+            }
+            ConsoleLine::Say { user, text } => {
+                let message = ChatMessage {
+                    source_id: self.source_id(),
+                    channel_id: self.channel.clone(),
+                    author: user.clone(),
+                    text,
+                    at: self.core.now(),
+                };
+                self.last_message.insert(self.channel.clone(), message.source_id.clone());
+                if let Err(error) = self.core.message_posted(&message).await {
+                    self.private(&user, &format!("That message was not recorded: {error}"));
+                }
+            }
+            ConsoleLine::Pin | ConsoleLine::React { .. } => {
+                let Some(source) = self.last_message.get(&self.channel).cloned() else {
+                    self.private(&self.user.clone(), "There is no message in this channel to pin or react to yet.");
+                    return;
+                };
+                let result = match &parsed {
+                    ConsoleLine::React { emoji } => self.core.reaction_added(&source, emoji).await,
+                    _ => self.core.mark_key(&source).await,
+                };
+                if let Err(error) = result {
+                    self.private(&self.user.clone(), &format!("Could not mark it: {error}"));
+                }
+            }
+            ConsoleLine::Advance { by } => {
+                self.clock.advance(by);
+            }
+        }
+    }
+
+    /// Prints an outcome and starts its form, if any.
+    fn show(&mut self, user: &str, result: Result<Outcome, commands::CoreError>) {
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                tracing::error!(error = %error, "command failed");
+                self.private(user, &format!("Something went wrong: {error}"));
+                return;
+            }
+        };
+        if let Some(reply) = &outcome.reply {
+            self.private(user, &reply.to_plain());
+        }
+        if let Some(channel) = &outcome.opened {
+            self.chat.know_channel(&channel.name);
+            self.channel = channel.id.clone();
+        }
+        if let Some(form) = outcome.form {
+            self.private(
+                user,
+                &format!("{}: answer one line per field; an empty line keeps what is there.", form.title),
+            );
+            self.pending = Some(PendingForm { form, user: user.to_string(), channel: self.channel.clone(), answers: Vec::new() });
+            self.ask_next_field();
+        }
+    }
+
+    fn ask_next_field(&self) {
+        let Some(pending) = &self.pending else { return };
+        let index = pending.answers.len();
+        let Some(field) = pending.form.fields.get(index) else { return };
+        let current = field
+            .value
+            .as_deref()
+            .map(|v| format!(" [now: {}]", commands::format::truncate(&commands::format::one_line(v), 60).0))
+            .unwrap_or_default();
+        self.private(
+            &pending.user,
+            &format!("({}/{}) {}: {}{current}", index + 1, pending.form.fields.len(), field.label, field.question),
+        );
+    }
+
+    async fn answer_form_field(&mut self, line: &str) {
+        let Some(pending) = &mut self.pending else { return };
+        let key = pending.form.fields[pending.answers.len()].key;
+        pending.answers.push((key.to_string(), line.trim().to_string()));
+        if pending.answers.len() < pending.form.fields.len() {
+            self.ask_next_field();
+        } else {
+            self.submit_pending().await;
+        }
+    }
+
+    async fn submit_pending(&mut self) {
+        let Some(pending) = self.pending.take() else { return };
+        let submission = FormSubmission {
+            source_id: self.source_id(),
+            user: pending.user.clone(),
+            channel_id: pending.channel.clone(),
+            kind: pending.form.kind,
+            answers: pending.answers,
+        };
+        let result = self.core.submit_form(&submission).await;
+        self.show(&pending.user, result);
+    }
+}
