@@ -158,7 +158,7 @@ impl Core {
                 return Ok(None);
             }
             let (mut after, role, entry) = change(&before)?;
-            crate::lifecycle::acknowledge_if_first(&mut after, &inv.user, entry.at);
+            crate::lifecycle::acknowledge_if_first(&mut after, before.status.is_open(), &inv.user, entry.at);
             match self.db.save_incident(&after, role, Some(&entry)).await? {
                 Saved::Written => {
                     after.revision += 1;

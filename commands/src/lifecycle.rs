@@ -103,9 +103,10 @@ pub fn close(incident: &Incident, at: DateTime<Utc>) -> Result<Incident, Refusal
 }
 
 /// Stamps the first acknowledgement: any message or command from someone other than
-/// the declarer.
-pub fn acknowledge_if_first(incident: &mut Incident, actor: &str, at: DateTime<Utc>) {
-    if incident.acknowledged_at.is_none() && actor != incident.declared_by && at >= incident.declared_at {
+/// the declarer while the incident was still open (`was_open`), so that
+/// resolved ≥ acknowledged ≥ declared always holds.
+pub fn acknowledge_if_first(incident: &mut Incident, was_open: bool, actor: &str, at: DateTime<Utc>) {
+    if was_open && incident.acknowledged_at.is_none() && actor != incident.declared_by && at >= incident.declared_at {
         incident.acknowledged_at = Some(at);
     }
 }

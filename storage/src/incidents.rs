@@ -186,13 +186,14 @@ impl Db {
         Ok(Saved::Written)
     }
 
-    /// Records when an incident was first acknowledged, if it was not already.
+    /// Records when an open incident was first acknowledged, if it was not already.
     /// Returns true when this call set it.
     pub async fn acknowledge(&self, incident_id: i64, at: DateTime<Utc>) -> Result<bool, StorageError> {
         let mut tx = self.write().await?;
         let rows = sqlx::query(
             "UPDATE incidents SET acknowledged_at = ?, revision = revision + 1
-             WHERE id = ? AND acknowledged_at IS NULL AND declared_at <= ?",
+             WHERE id = ? AND acknowledged_at IS NULL AND declared_at <= ?
+                   AND status IN ('investigating', 'identified', 'monitoring')",
         )
         .bind(to_millis(at))
         .bind(incident_id)

@@ -47,7 +47,7 @@ fn entry_from_row(row: &SqliteRow) -> Result<TimelineEntry, StorageError> {
 
 impl Db {
     /// Stores a timeline entry once per source id. When `acknowledges` is set and the
-    /// incident has no acknowledgement yet, the entry's time becomes it, in the same
+    /// incident is open with no acknowledgement yet, the entry's time becomes it, in the same
     /// transaction.
     pub async fn add_entry(&self, entry: &NewEntry, acknowledges: bool) -> Result<Saved, StorageError> {
         let mut tx = self.write().await?;
@@ -58,7 +58,8 @@ impl Db {
         if acknowledges {
             sqlx::query(
                 "UPDATE incidents SET acknowledged_at = ?, revision = revision + 1
-                 WHERE id = ? AND acknowledged_at IS NULL AND declared_at <= ?",
+                 WHERE id = ? AND acknowledged_at IS NULL AND declared_at <= ?
+                   AND status IN ('investigating', 'identified', 'monitoring')",
             )
             .bind(to_millis(entry.at))
             .bind(entry.incident_id)
