@@ -3,7 +3,8 @@
 //! the helpers those handlers share: saving with a revision check, and posting to an
 //! incident's channel.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use storage::{Db, EntryKind, Incident, NewEntry, Saved};
@@ -39,6 +40,17 @@ pub struct Core {
     /// Declares run one at a time, so two deliveries of one request can never both
     /// create a channel.
     pub(crate) declare_lock: Mutex<()>,
+    /// Incident channels seen so far: channel id → (incident id, declarer). A channel
+    /// belongs to one incident for good, so entries never go stale; this keeps a
+    /// database read off the hot path of timeline capture.
+    incident_channels: std::sync::Mutex<HashMap<String, ChannelIncident>>,
+}
+
+/// What timeline capture needs to know about a channel's incident.
+#[derive(Debug, Clone)]
+pub(crate) struct ChannelIncident {
+    pub id: i64,
+    pub declared_by: String,
 }
 
 /// How many times a change is recomputed when someone else changed the incident first.
@@ -46,7 +58,7 @@ const SAVE_ATTEMPTS: usize = 5;
 
 impl Core {
     pub fn new(db: Db, chat: Arc<dyn Chat>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Core { db, chat, clock, settings, declare_lock: Mutex::new(()) }
+        Core { db, chat, clock, settings, declare_lock: Mutex::new(()), incident_channels: Default::default() }
     }
 
     pub fn db(&self) -> &Db {
@@ -123,6 +135,21 @@ impl Core {
                 })
             }),
         }
+    }
+
+    /// The incident whose channel this is, if any, from the cache or the database.
+    pub(crate) async fn channel_incident(&self, channel_id: &str) -> Result<Option<ChannelIncident>, CoreError> {
+        let cached = self.incident_channels.lock().unwrap_or_else(PoisonError::into_inner).get(channel_id).cloned();
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let Some(incident) = self.db.incident_by_channel(channel_id).await? else { return Ok(None) };
+        let found = ChannelIncident { id: incident.id, declared_by: incident.declared_by };
+        self.incident_channels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(channel_id.to_string(), found.clone());
+        Ok(Some(found))
     }
 
     /// A timeline entry recording `inv`.

@@ -41,7 +41,7 @@ pub fn is_key_reaction(emoji: &str) -> bool {
 impl Core {
     /// Stores a message posted in an incident channel.
     pub async fn message_posted(&self, message: &ChatMessage) -> Result<Ingested, CoreError> {
-        let Some(incident) = self.db.incident_by_channel(&message.channel_id).await? else {
+        let Some(incident) = self.channel_incident(&message.channel_id).await? else {
             return Ok(Ingested::Ignored);
         };
         let entry = NewEntry {

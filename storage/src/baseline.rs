@@ -4,8 +4,9 @@
 use crate::{Db, StorageError};
 
 impl Db {
-    /// Inserts `rows` rows into a scratch table, one transaction each, with the same
-    /// connection settings the timeline uses. Returns the number of rows written.
+    /// Inserts `rows` rows into a scratch table (`bench_raw`, kept so the sizes of both
+    /// tables grow alike), one transaction each, with the same connection settings the
+    /// timeline uses. Returns the number of rows written.
     pub async fn baseline_raw_inserts(&self, rows: usize) -> Result<usize, StorageError> {
         let mut writer = self.writer_conn().await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS bench_raw (id INTEGER PRIMARY KEY, source_id TEXT, body TEXT)")
@@ -20,7 +21,6 @@ impl Db {
                 .await?;
             sqlx::query("COMMIT").execute(&mut *writer).await?;
         }
-        sqlx::query("DROP TABLE bench_raw").execute(&mut *writer).await?;
         Ok(rows)
     }
 }

@@ -1,1 +1,54 @@
-//! End-to-end test support.
+//! End-to-end test support: run console scripts in-process and capture what they print.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use bot::console::output::Output;
+use bot::console::{Console, ConsoleOptions};
+use commands::Settings;
+
+/// A `Write` whose bytes can be read back after the console is done.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The settings the console uses by default: announcements in `#incidents`.
+pub fn console_settings() -> Settings {
+    Settings { announcements_channel: Some("incidents".into()), ..Settings::default() }
+}
+
+/// Runs `script` in a console on `database_url` (in memory when `None`), starting the
+/// clock at Monday 2026-03-02 09:00 UTC. Returns the transcript and the console.
+pub async fn run_script(script: &str, database_url: Option<String>) -> anyhow::Result<(String, Console)> {
+    let captured = Captured::default();
+    let options = ConsoleOptions {
+        database_url,
+        start: Some("2026-03-02T09:00:00Z".parse()?),
+        settings: console_settings(),
+        interactive: false,
+    };
+    let mut console = Console::open(&options, Output::new(Box::new(captured.clone()))).await?;
+    console.run(script.as_bytes(), false).await?;
+    Ok((captured.text(), console))
+}
+
+/// A script from `tests/scripts/`.
+pub fn script(name: &str) -> String {
+    let path = format!("{}/scripts/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
+}

@@ -1,0 +1,115 @@
+//! End to end through the console: whole incidents played from scripts, checked by the
+//! transcript and by the export.
+
+use commands::export::IncidentRecord;
+use tests::{run_script, script};
+
+#[tokio::test]
+async fn a_whole_incident_from_declare_to_closed_postmortem() {
+    let (out, console) = run_script(&script("full_incident.txt"), None).await.unwrap();
+    let channel = "[#inc-1-checkout-api-returns-500s] incidentbot:";
+    let expect = [
+        format!("{channel} 🚨 INC-1: Checkout API returns 500s"),
+        "[#incidents] incidentbot: 🚨 INC-1 declared (sev2, Major)".to_string(),
+        "[only @you] Declared INC-1 in #inc-1-checkout-api-returns-500s. You are the commander.".to_string(),
+        format!("{channel} 👤 @carol is now comms (assigned by @you)"),
+        format!("{channel} 🔎 Status: investigating → identified (@bob): Primary DB lost its disk"),
+        format!("{channel} ⚠️ Severity: sev2 → sev1 (Critical) (@you)"),
+        "[#incidents] incidentbot: 📣 INC-1 (sev1, identified) Checkout API returns 500s: Payments failing in EU".to_string(),
+        format!("{channel} 👀 Status: identified → monitoring (@you)"),
+        format!("{channel} 📝 Action #1: Alert on replica lag · owner @bob · due 2026-03-04 · detect"),
+        "[only @bob] Only the commander (@you) may resolve INC-1.".to_string(),
+        format!("{channel} ✅ INC-1 resolved after 30m by @you."),
+        "[only @you] (10/10) Lessons learned: What will we do or know differently now?".to_string(),
+        format!("{channel} 📘 The postmortem is complete and INC-1 is closed."),
+        "Blameless hint for “What went wrong”: \"bob's fault\"".to_string(),
+        "[only @you] 📘 Postmortem INC-1: Checkout API returns 500s".to_string(),
+        "sev1: 1 declared, 1 resolved · MTTA <1m · MTTR 30m".to_string(),
+    ];
+    let mut from = 0;
+    for line in &expect {
+        let at = out[from..].find(line.as_str()).unwrap_or_else(|| panic!("missing or out of order: {line}\n---\n{out}"));
+        from += at + line.len();
+    }
+    // Key timeline: the starred and the pinned message, but not the plain one.
+    assert!(out.contains("@bob · message: replica lag on db-2 is 40s"), "{out}");
+    assert!(out.contains("@carol · message: EU customers report failed payments"), "{out}");
+    assert!(!out.contains("message: seeing 500s"), "{out}");
+
+    let record = IncidentRecord::load(console.core().db(), 1).await.unwrap().unwrap();
+    let doc = record.to_doc();
+    assert_eq!((doc.status.as_str(), doc.severity.as_str(), doc.commander.as_str()), ("closed", "sev1", "you"));
+    assert_eq!(doc.postmortem.lessons.as_deref(), Some("Alert on replica lag; automate failover."));
+    assert_eq!(doc.action_items.len(), 2);
+    assert_eq!(doc.action_items[1].kind, "process");
+    assert_eq!(doc.action_items[1].owner, "you");
+    assert_eq!(doc.resolved_at.as_deref(), Some("2026-03-02T09:30:00Z"));
+    assert!(doc.timeline.iter().any(|e| e.kind == "message" && e.author == "bob" && e.key));
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_private_reply_and_writes_nothing() {
+    let script = "\
+/incident declare sev2 DB down
+/incident frobnicate
+/incident severity sev9
+/incident status fixed
+/incident action add Fix it due:tomorrow
+/incident action done 42
+#general
+/incident status identified
+/incident INC-7 status identified
+hello there
+:advance soon
+";
+    let (out, console) = run_script(script, None).await.unwrap();
+    for expected in [
+        "[only @you] `frobnicate` is not an /incident command.",
+        "[only @you] `sev9` is not a severity; expected one of: sev1 sev2 sev3 sev4",
+        "Usage: `/incident severity <sev1..sev4>`",
+        "[only @you] `fixed` is not a status",
+        "[only @you] `due:tomorrow` is not a date. Use due:YYYY-MM-DD or due:+5d.",
+        "[only @you] Action item #42 does not exist.",
+        "[only @you] This is not an incident channel.",
+        "[only @you] INC-7 does not exist.",
+        "[only @you] Not understood.",
+        "[only @you] `soon` is not a duration",
+    ] {
+        assert!(out.contains(expected), "missing {expected}\n---\n{out}");
+    }
+    let db = console.core().db();
+    assert_eq!(db.timeline(1, false).await.unwrap().len(), 1, "only the declaration is stored");
+    assert_eq!(db.incident(1).await.unwrap().unwrap().status, storage::Status::Investigating);
+}
+
+#[tokio::test]
+async fn a_console_workspace_with_a_database_file_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("ws.db").display());
+    let (_, first) = run_script("/incident declare sev3 Search is slow\n@bob: looking\n", Some(url.clone())).await.unwrap();
+    first.core().db().close().await;
+    // Line numbers restart in a new run; the messages must not be mistaken for repeats.
+    let second_script = "#inc-1-search-is-slow\n@carol: index rebuilt\n/incident declare sev3 Search is slow\n";
+    let (out, second) = run_script(second_script, Some(url)).await.unwrap();
+    let db = second.core().db();
+    let texts: Vec<String> = db.timeline(1, false).await.unwrap().into_iter().map(|e| e.text).collect();
+    assert!(texts.contains(&"looking".to_string()) && texts.contains(&"index rebuilt".to_string()), "{texts:?}");
+    // A second incident with the same title gets a free channel name.
+    assert!(out.contains("Declared INC-2 in #inc-2-search-is-slow"), "{out}");
+}
+
+#[tokio::test]
+async fn a_form_interrupted_by_a_command_keeps_its_answers() {
+    let script = "\
+/incident declare DB down
+/incident resolve
+/incident postmortem
+Short summary
+/incident note after the form
+";
+    let (out, console) = run_script(script, None).await.unwrap();
+    assert!(out.contains("Saved Summary for INC-1"), "{out}");
+    let pm = console.core().db().postmortem(1).await.unwrap().unwrap();
+    assert_eq!(pm.summary.as_deref(), Some("Short summary"));
+    assert!(out.contains("📌 Note from @you: after the form"), "{out}");
+}
