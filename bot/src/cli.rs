@@ -12,7 +12,11 @@ use crate::config::{Config, FileConfig};
 use crate::console::{output::Output, Console, ConsoleOptions};
 
 #[derive(Debug, Parser)]
-#[command(name = "incidentbot", version, about = "Incident response for Slack, Discord and a local console, on SQLite.")]
+#[command(
+    name = "incidentbot",
+    version,
+    about = "Incident response for Slack, Discord and a local console, on SQLite."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: CliCommand,
@@ -40,6 +44,15 @@ pub enum CliCommand {
         #[arg(long, value_name = "TIME")]
         now: Option<DateTime<Utc>>,
     },
+    /// Print the weekly lessons-learned digest without posting it (reads DATABASE_URL).
+    Digest {
+        /// How far back the digest looks, in days: 7d, 14d, 30d.
+        #[arg(long, default_value = "7d", value_parser = parse_days)]
+        since: u32,
+        /// Build it as of this RFC 3339 time instead of now.
+        #[arg(long, value_name = "TIME")]
+        now: Option<DateTime<Utc>>,
+    },
     /// Print one incident as a Markdown postmortem or as JSON (reads DATABASE_URL).
     Export {
         /// The incident: 42 or INC-42.
@@ -47,6 +60,16 @@ pub enum CliCommand {
         #[arg(long, value_enum, default_value = "markdown")]
         format: ExportFormat,
     },
+}
+
+/// `7d` (or `7`) as 7, between 1 and 365 days.
+fn parse_days(text: &str) -> Result<u32, String> {
+    text.strip_suffix('d')
+        .unwrap_or(text)
+        .parse::<u32>()
+        .ok()
+        .filter(|d| (1..=365).contains(d))
+        .ok_or_else(|| format!("`{text}` is not a number of days between 1d and 365d"))
 }
 
 /// Parses the command line, runs it, and turns errors into a message and exit code 1.
@@ -74,25 +97,51 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 _ => FileConfig::default(),
             };
             let mut channels = file.console.clone();
-            channels.announcements_channel.get_or_insert_with(|| "incidents".to_string());
+            channels
+                .announcements_channel
+                .get_or_insert_with(|| "incidents".to_string());
+            channels
+                .followups_channel
+                .get_or_insert_with(|| "follow-ups".to_string());
+            channels
+                .digest_channel
+                .get_or_insert_with(|| "digest".to_string());
             let settings = file.settings(&channels)?;
+            let followups = file.followup_settings(&channels)?;
             let interactive = script.is_none() && std::io::stdin().is_terminal();
             let options = ConsoleOptions {
                 database_url: db.map(|path| format!("sqlite://{}", path.display())),
                 start: now,
                 settings,
+                followups,
                 interactive,
             };
             let output = Output::new(Box::new(std::io::stdout()));
             let mut console = Console::open(&options, output).await?;
             match script {
                 Some(path) => {
-                    let file = std::fs::File::open(&path).with_context(|| format!("cannot open script {}", path.display()))?;
+                    let file = std::fs::File::open(&path)
+                        .with_context(|| format!("cannot open script {}", path.display()))?;
                     console.run(std::io::BufReader::new(file), false).await?;
                 }
                 None => console.run(std::io::stdin().lock(), interactive).await?,
             }
             console.core().db().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        CliCommand::Digest { since, now } => {
+            let config = Config::from_env()?;
+            let db = storage::Db::connect(&config.database_url).await?;
+            let now = now.unwrap_or_else(Utc::now);
+            let digest = commands::digest::build(
+                &db,
+                config.timezone,
+                now,
+                chrono::Duration::days(i64::from(since)),
+            )
+            .await?;
+            db.close().await;
+            println!("{}", digest.to_plain());
             Ok(ExitCode::SUCCESS)
         }
         CliCommand::Export { id, format } => {

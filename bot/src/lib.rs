@@ -4,11 +4,13 @@
 //! - [`config`] reads the TOML file and the environment; [`secret`] keeps tokens out of logs.
 //! - [`console`] is the local workspace that drives the core with typed lines.
 //! - [`logging`] sets up tracing.
+//! - [`scheduler`] wakes up and delivers follow-ups (reminders, nudges, digests).
 //! - [`serve`] runs the HTTP server, the chat platforms and the scheduler together.
 
 pub mod cli;
 pub mod config;
 pub mod console;
 pub mod logging;
+pub mod scheduler;
 pub mod secret;
 pub mod serve;

@@ -4,8 +4,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
-use storage::{ActionFilter, ActionItem, Db, Incident, Postmortem, StorageError, TimelineEntry};
 use std::fmt::Write as _;
+use storage::{ActionFilter, ActionItem, Db, Incident, Postmortem, StorageError, TimelineEntry};
 
 use crate::format;
 use crate::postmortem::{self, FIELDS};
@@ -85,7 +85,9 @@ impl IncidentRecord {
     /// Reads an incident with its timeline, postmortem and action items; `None` if it
     /// does not exist.
     pub async fn load(db: &Db, id: i64) -> Result<Option<IncidentRecord>, StorageError> {
-        let Some(incident) = db.incident(id).await? else { return Ok(None) };
+        let Some(incident) = db.incident(id).await? else {
+            return Ok(None);
+        };
         Ok(Some(IncidentRecord {
             timeline: db.timeline(id, false).await?,
             postmortem: db.postmortem(id).await?.unwrap_or_default(),
@@ -190,7 +192,9 @@ impl IncidentRecord {
             };
             let _ = writeln!(md, "| {label} | {when} | {since} |");
         }
-        let span = |to: Option<DateTime<Utc>>, from: DateTime<Utc>| to.map_or("—".to_string(), |t| format::duration(t - from));
+        let span = |to: Option<DateTime<Utc>>, from: DateTime<Utc>| {
+            to.map_or("—".to_string(), |t| format::duration(t - from))
+        };
         let _ = writeln!(
             md,
             "\n**Time to acknowledge:** {} · **Time to mitigate:** {} · **Time to resolve:** {}\n",
@@ -201,24 +205,54 @@ impl IncidentRecord {
 
         md.push_str("## Postmortem\n\n");
         for field in FIELDS {
-            let answer = postmortem::get(&self.postmortem, field.key).map_or("_Not written yet._".to_string(), escape_md);
+            let answer = postmortem::get(&self.postmortem, field.key)
+                .map_or("_Not written yet._".to_string(), escape_md);
             let _ = writeln!(md, "### {}\n\n{answer}\n", field.label);
         }
 
         md.push_str("## Key timeline\n\n");
-        let key: Vec<&TimelineEntry> = self.timeline.iter().filter(|e| e.is_key && e.deleted_at.is_none()).collect();
+        let key: Vec<&TimelineEntry> = self
+            .timeline
+            .iter()
+            .filter(|e| e.is_key && e.deleted_at.is_none())
+            .collect();
         if key.is_empty() {
             md.push_str("_No key events._\n");
         }
         for e in key {
-            let _ = writeln!(md, "- **{}** @{} ({}): {}", format::time(e.at, tz), e.author, e.kind, escape_md(&format::one_line(&e.text)));
+            let _ = writeln!(
+                md,
+                "- **{}** @{} ({}): {}",
+                format::time(e.at, tz),
+                e.author,
+                e.kind,
+                escape_md(&format::one_line(&e.text))
+            );
         }
 
-        let _ = writeln!(md, "\n<details>\n<summary>Full timeline ({} entries)</summary>\n", self.timeline.len());
+        let _ = writeln!(
+            md,
+            "\n<details>\n<summary>Full timeline ({} entries)</summary>\n",
+            self.timeline.len()
+        );
         for e in &self.timeline {
-            let text = if e.deleted_at.is_some() { "_(deleted)_".to_string() } else { escape_md(&format::one_line(&e.text)) };
-            let edited = if e.edited_at.is_some() { " _(edited)_" } else { "" };
-            let _ = writeln!(md, "- {} @{} ({}): {text}{edited}", format::time(e.at, tz), e.author, e.kind);
+            let text = if e.deleted_at.is_some() {
+                "_(deleted)_".to_string()
+            } else {
+                escape_md(&format::one_line(&e.text))
+            };
+            let edited = if e.edited_at.is_some() {
+                " _(edited)_"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                md,
+                "- {} @{} ({}): {text}{edited}",
+                format::time(e.at, tz),
+                e.author,
+                e.kind
+            );
         }
         md.push_str("\n</details>\n\n## Action items\n\n");
         if self.actions.is_empty() {
@@ -245,5 +279,7 @@ impl IncidentRecord {
 
 /// Keeps user text from becoming HTML in the published document.
 fn escape_md(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

@@ -21,8 +21,10 @@ pub mod channel_name;
 pub mod chat;
 pub mod clock;
 pub mod core;
+pub mod digest;
 pub mod error;
 pub mod export;
+pub mod followup;
 pub mod format;
 pub mod grammar;
 pub mod help;
@@ -35,6 +37,7 @@ pub mod postmortem;
 pub mod postmortem_cmds;
 pub mod recording_chat;
 pub mod report_cmds;
+pub mod schedule;
 pub mod settings;
 pub mod stats;
 

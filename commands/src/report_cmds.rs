@@ -11,19 +11,29 @@ use crate::outcome::Outcome;
 use crate::stats;
 
 impl Core {
-    pub(crate) async fn show_timeline(&self, inv: &Invocation, target: Option<i64>) -> Result<Outcome, Problem> {
+    pub(crate) async fn show_timeline(
+        &self,
+        inv: &Invocation,
+        target: Option<i64>,
+    ) -> Result<Outcome, Problem> {
         let incident = self.target_incident(inv, target, usage::TIMELINE).await?;
         let entries = self.db.timeline(incident.id, true).await?;
         let tz = self.settings.timezone;
-        let mut message = Message::new().line(
-            Line::new().text("🕒 Key events of ").bold(format!("{}: {}", incident.reference(), incident.title)),
-        );
+        let mut message = Message::new().line(Line::new().text("🕒 Key events of ").bold(format!(
+            "{}: {}",
+            incident.reference(),
+            incident.title
+        )));
         for entry in entries.iter().filter(|e| e.deleted_at.is_none()) {
             message = message.line(
                 Line::new()
                     .text(format!("{} ", format::clock_time(entry.at, tz)))
                     .user(entry.author.clone())
-                    .text(format!(" · {}: {}", entry.kind, format::one_line(&entry.text))),
+                    .text(format!(
+                        " · {}: {}",
+                        entry.kind,
+                        format::one_line(&entry.text)
+                    )),
             );
         }
         Ok(Outcome::reply(message))
@@ -44,9 +54,14 @@ impl Core {
                     incident.severity, incident.status, incident.title
                 ))
                 .user(incident.commander.clone())
-                .text(format!(" · open {}", format::duration(now - incident.started_at)));
+                .text(format!(
+                    " · open {}",
+                    format::duration(now - incident.started_at)
+                ));
             if let Some(channel) = &incident.channel_id {
-                line = line.text(" · ").channel(channel.clone(), incident.channel_name.clone());
+                line = line
+                    .text(" · ")
+                    .channel(channel.clone(), incident.channel_name.clone());
             }
             message = message.line(line);
         }
@@ -55,7 +70,10 @@ impl Core {
 
     pub(crate) async fn stats(&self, days: u32) -> Result<Outcome, Problem> {
         let now = self.now();
-        let incidents = self.db.incidents_declared_between(now - Duration::days(i64::from(days)), now).await?;
+        let incidents = self
+            .db
+            .incidents_declared_between(now - Duration::days(i64::from(days)), now)
+            .await?;
         let mut message = Message::new().line(Line::new().bold(format!(
             "Incidents in the last {days} days: {}",
             incidents.len()

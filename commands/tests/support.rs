@@ -23,7 +23,11 @@ pub fn start_time() -> DateTime<Utc> {
 }
 
 pub async fn harness() -> Harness {
-    harness_with(Settings { announcements_channel: Some("incidents".into()), ..Settings::default() }).await
+    harness_with(Settings {
+        announcements_channel: Some("incidents".into()),
+        ..Settings::default()
+    })
+    .await
 }
 
 pub async fn harness_with(settings: Settings) -> Harness {
@@ -31,7 +35,12 @@ pub async fn harness_with(settings: Settings) -> Harness {
     let chat = Arc::new(RecordingChat::new());
     let clock = ManualClock::new(start_time());
     let core = Core::new(db, chat.clone(), Arc::new(clock.clone()), settings);
-    Harness { core, chat, clock, next_source: AtomicU64::new(1) }
+    Harness {
+        core,
+        chat,
+        clock,
+        next_source: AtomicU64::new(1),
+    }
 }
 
 impl Harness {
@@ -58,6 +67,10 @@ impl Harness {
     }
 
     pub fn reply_text(outcome: &Outcome) -> String {
-        outcome.reply.as_ref().map(|m| m.to_plain()).unwrap_or_default()
+        outcome
+            .reply
+            .as_ref()
+            .map(|m| m.to_plain())
+            .unwrap_or_default()
     }
 }

@@ -5,6 +5,8 @@
 //! - [`model`] holds the stored value types and records.
 //! - [`incidents`], [`timeline`], [`postmortems`] and [`actions`] hold the typed
 //!   queries, each as methods on [`Db`].
+//! - [`reports`] answers the digest's windowed queries.
+//! - [`deliveries`] records scheduled deliveries and job runs, for exactly-once reminders.
 //! - [`baseline`] is raw SQLite inserts, the yardstick the benchmarks compare against.
 //!
 //! Every timestamp is stored as UTC milliseconds since the Unix epoch, and every query
@@ -13,11 +15,14 @@
 pub mod actions;
 pub mod baseline;
 pub mod db;
+pub mod deliveries;
 pub mod incidents;
 pub mod model;
 pub mod postmortems;
-pub mod timeline;
+pub mod reports;
 mod time;
+pub mod timeline;
 
 pub use db::{Db, StorageError};
+pub use deliveries::DeliveryKey;
 pub use model::*;

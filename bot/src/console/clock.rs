@@ -14,15 +14,29 @@ pub struct ConsoleClock {
 
 impl ConsoleClock {
     pub fn fixed(start: DateTime<Utc>) -> Self {
-        ConsoleClock { fixed_start: Some(start), advanced: Mutex::new(Duration::zero()) }
+        ConsoleClock {
+            fixed_start: Some(start),
+            advanced: Mutex::new(Duration::zero()),
+        }
     }
 
     pub fn following_wall_clock() -> Self {
-        ConsoleClock { fixed_start: None, advanced: Mutex::new(Duration::zero()) }
+        ConsoleClock {
+            fixed_start: None,
+            advanced: Mutex::new(Duration::zero()),
+        }
     }
 
     pub fn advance(&self, by: Duration) {
         *self.advanced.lock().unwrap_or_else(PoisonError::into_inner) += by;
+    }
+
+    /// Moves the clock forward to `to` (never backwards).
+    pub fn advance_to(&self, to: DateTime<Utc>) {
+        let by = to - self.now();
+        if by > Duration::zero() {
+            self.advance(by);
+        }
     }
 }
 

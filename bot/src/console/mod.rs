@@ -12,7 +12,8 @@ use std::io::BufRead;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use commands::{ChatMessage, Core, Form, FormSubmission, Invocation, Outcome, Settings};
+use commands::followup::{FollowupSettings, Followups};
+use commands::{ChatMessage, Clock, Core, Form, FormSubmission, Invocation, Outcome, Settings};
 use storage::Db;
 
 use self::chat::ConsoleChat;
@@ -27,6 +28,7 @@ pub struct ConsoleOptions {
     /// A fixed start time (scripts use it for repeatable output); `None` follows the wall clock.
     pub start: Option<DateTime<Utc>>,
     pub settings: Settings,
+    pub followups: FollowupSettings,
     /// Show a prompt before each line (a terminal).
     pub interactive: bool,
 }
@@ -41,7 +43,8 @@ struct PendingForm {
 
 /// The workspace's state between lines.
 pub struct Console {
-    core: Core,
+    core: Arc<Core>,
+    followups: Followups,
     chat: Arc<ConsoleChat>,
     clock: Arc<ConsoleClock>,
     output: Output,
@@ -70,9 +73,18 @@ impl Console {
             None => ConsoleClock::following_wall_clock(),
         });
         let session = format!("{}", Utc::now().timestamp_nanos_opt().unwrap_or_default());
-        let core = Core::new(db, chat.clone(), clock.clone(), options.settings.clone());
+        let core = Arc::new(Core::new(
+            db,
+            chat.clone(),
+            clock.clone(),
+            options.settings.clone(),
+        ));
+        let followups = Followups::new(core.clone(), options.followups.clone());
+        // The first tick only records where the schedules start from.
+        followups.tick(clock.now()).await?;
         Ok(Console {
             core,
+            followups,
             chat,
             clock,
             output,
@@ -91,7 +103,13 @@ impl Console {
 
     fn prompt_text(&self) -> String {
         match &self.pending {
-            Some(form) => format!("{}@#{} form ({}/{})> ", form.user, form.channel, form.answers.len() + 1, form.form.fields.len()),
+            Some(form) => format!(
+                "{}@#{} form ({}/{})> ",
+                form.user,
+                form.channel,
+                form.answers.len() + 1,
+                form.form.fields.len()
+            ),
             None => format!("{}@#{}> ", self.user, self.channel),
         }
     }
@@ -100,7 +118,10 @@ impl Console {
     /// answer is lost.
     pub async fn run(&mut self, input: impl BufRead, interactive: bool) -> anyhow::Result<()> {
         if interactive {
-            self.output.emit("", "incidentbot console: try `/incident declare sev2 Checkout is down`, or :help.");
+            self.output.emit(
+                "",
+                "incidentbot console: try `/incident declare sev2 Checkout is down`, or :help.",
+            );
             self.output.prompt(&self.prompt_text());
         }
         for line in input.lines() {
@@ -166,14 +187,18 @@ impl Console {
                     text,
                     at: self.core.now(),
                 };
-                self.last_message.insert(self.channel.clone(), message.source_id.clone());
+                self.last_message
+                    .insert(self.channel.clone(), message.source_id.clone());
                 if let Err(error) = self.core.message_posted(&message).await {
                     self.private(&user, &format!("That message was not recorded: {error}"));
                 }
             }
             ConsoleLine::Pin | ConsoleLine::React { .. } => {
                 let Some(source) = self.last_message.get(&self.channel).cloned() else {
-                    self.private(&self.user.clone(), "There is no message in this channel to pin or react to yet.");
+                    self.private(
+                        &self.user.clone(),
+                        "There is no message in this channel to pin or react to yet.",
+                    );
                     return;
                 };
                 let result = match &parsed {
@@ -185,9 +210,30 @@ impl Console {
                 }
             }
             ConsoleLine::Advance { by } => {
-                self.clock.advance(by);
+                if let Err(error) = self.advance(by).await {
+                    self.private(
+                        &self.user.clone(),
+                        &format!("Follow-ups failed while advancing: {error}"),
+                    );
+                }
             }
         }
+    }
+
+    /// Moves the clock by `by`, running every follow-up that falls due on the way, in
+    /// time order, as if the bot had been running.
+    async fn advance(&mut self, by: chrono::Duration) -> Result<(), commands::CoreError> {
+        let target = self.clock.now() + by;
+        while let Some(due) = self.followups.next_due_after(self.clock.now()).await? {
+            if due > target {
+                break;
+            }
+            self.clock.advance_to(due);
+            self.followups.tick(due).await?;
+        }
+        self.clock.advance_to(target);
+        self.followups.tick(target).await?;
+        Ok(())
     }
 
     /// Prints an outcome and starts its form, if any.
@@ -210,9 +256,17 @@ impl Console {
         if let Some(form) = outcome.form {
             self.private(
                 user,
-                &format!("{}: answer one line per field; an empty line keeps what is there.", form.title),
+                &format!(
+                    "{}: answer one line per field; an empty line keeps what is there.",
+                    form.title
+                ),
             );
-            self.pending = Some(PendingForm { form, user: user.to_string(), channel: self.channel.clone(), answers: Vec::new() });
+            self.pending = Some(PendingForm {
+                form,
+                user: user.to_string(),
+                channel: self.channel.clone(),
+                answers: Vec::new(),
+            });
             self.ask_next_field();
         }
     }
@@ -220,22 +274,39 @@ impl Console {
     fn ask_next_field(&self) {
         let Some(pending) = &self.pending else { return };
         let index = pending.answers.len();
-        let Some(field) = pending.form.fields.get(index) else { return };
+        let Some(field) = pending.form.fields.get(index) else {
+            return;
+        };
         let current = field
             .value
             .as_deref()
-            .map(|v| format!(" [now: {}]", commands::format::truncate(&commands::format::one_line(v), 60).0))
+            .map(|v| {
+                format!(
+                    " [now: {}]",
+                    commands::format::truncate(&commands::format::one_line(v), 60).0
+                )
+            })
             .unwrap_or_default();
         self.private(
             &pending.user,
-            &format!("({}/{}) {}: {}{current}", index + 1, pending.form.fields.len(), field.label, field.question),
+            &format!(
+                "({}/{}) {}: {}{current}",
+                index + 1,
+                pending.form.fields.len(),
+                field.label,
+                field.question
+            ),
         );
     }
 
     async fn answer_form_field(&mut self, line: &str) {
-        let Some(pending) = &mut self.pending else { return };
+        let Some(pending) = &mut self.pending else {
+            return;
+        };
         let key = pending.form.fields[pending.answers.len()].key;
-        pending.answers.push((key.to_string(), line.trim().to_string()));
+        pending
+            .answers
+            .push((key.to_string(), line.trim().to_string()));
         if pending.answers.len() < pending.form.fields.len() {
             self.ask_next_field();
         } else {
@@ -244,7 +315,9 @@ impl Console {
     }
 
     async fn submit_pending(&mut self) {
-        let Some(pending) = self.pending.take() else { return };
+        let Some(pending) = self.pending.take() else {
+            return;
+        };
         let submission = FormSubmission {
             source_id: self.source_id(),
             user: pending.user.clone(),

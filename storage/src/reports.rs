@@ -1,0 +1,114 @@
+//! Read-only queries for reports (the weekly digest): windows of incidents,
+//! postmortems and action items, each answered by an index.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use crate::model::{ActionItem, Postmortem};
+use crate::time::to_millis;
+use crate::{Db, StorageError};
+
+impl Db {
+    /// Postmortems of incidents declared or closed in `[from, to)`, by incident id.
+    pub async fn postmortems_touching(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(i64, Postmortem)>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT p.* FROM postmortems p WHERE p.incident_id IN (
+                 SELECT id FROM incidents WHERE declared_at >= ?1 AND declared_at < ?2
+                 UNION
+                 SELECT id FROM incidents WHERE closed_at >= ?1 AND closed_at < ?2)
+             ORDER BY p.incident_id",
+        )
+        .bind(to_millis(from))
+        .bind(to_millis(to))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("incident_id")?,
+                    Postmortem {
+                        summary: row.try_get("summary")?,
+                        impact: row.try_get("impact")?,
+                        detection: row.try_get("detection")?,
+                        trigger: row.try_get("trigger_text")?,
+                        contributing_factors: row.try_get("contributing_factors")?,
+                        resolution: row.try_get("resolution")?,
+                        went_well: row.try_get("went_well")?,
+                        went_wrong: row.try_get("went_wrong")?,
+                        got_lucky: row.try_get("got_lucky")?,
+                        lessons: row.try_get("lessons")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// The contributing-factor answers of incidents declared since `since`, by incident id.
+    pub async fn contributing_factors_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(i64, String)>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT p.incident_id, p.contributing_factors FROM postmortems p
+             JOIN incidents i ON i.id = p.incident_id
+             WHERE i.declared_at >= ? AND p.contributing_factors IS NOT NULL
+             ORDER BY p.incident_id",
+        )
+        .bind(to_millis(since))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect()
+    }
+
+    /// The ids of incidents closed in `[from, to)`.
+    pub async fn incidents_closed_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<i64>, StorageError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM incidents WHERE closed_at >= ? AND closed_at < ? ORDER BY id",
+        )
+        .bind(to_millis(from))
+        .bind(to_millis(to))
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    /// Action items closed (done or wontfix) in `[from, to)`.
+    pub async fn actions_closed_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ActionItem>, StorageError> {
+        sqlx::query("SELECT * FROM action_items WHERE closed_at >= ? AND closed_at < ? ORDER BY closed_at, id")
+            .bind(to_millis(from))
+            .bind(to_millis(to))
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(crate::actions::action_from_row)
+            .collect()
+    }
+
+    /// The query plan SQLite picks for the overdue-reminder scan, for benchmarks.
+    pub async fn explain_overdue_scan(&self) -> Result<Vec<String>, StorageError> {
+        let rows = sqlx::query(
+            "EXPLAIN QUERY PLAN SELECT * FROM action_items WHERE status = 'open' AND due_date < ?
+               AND (?2 IS NULL OR incident_id = ?2) ORDER BY due_date, id",
+        )
+        .bind("2026-01-01")
+        .bind(Option::<i64>::None)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get::<String, _>("detail")?))
+            .collect()
+    }
+}
