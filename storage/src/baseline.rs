@@ -1,5 +1,6 @@
-//! Raw SQLite inserts with one commit per row: the yardstick that the ingestion
-//! benchmark measures the core against, on the same machine in the same run.
+//! Benchmark support: raw SQLite inserts with one commit per row (the yardstick the
+//! ingestion benchmark measures the core against, in the same run), and a synthetic
+//! history for the reminder-scan and digest benchmarks.
 
 use crate::{Db, StorageError};
 
@@ -22,5 +23,124 @@ impl Db {
             sqlx::query("COMMIT").execute(&mut *writer).await?;
         }
         Ok(rows)
+    }
+}
+
+/// The shape of a synthetic history for benchmarks.
+#[derive(Debug, Clone, Copy)]
+pub struct HistorySpec {
+    pub incidents: usize,
+    pub entries_per_incident: usize,
+    pub actions_per_incident: usize,
+    /// Incidents are spread evenly over this many days before `now`.
+    pub days: i64,
+    /// The chat platform the incidents belong to.
+    pub platform: &'static str,
+}
+
+/// A few contributing factors, so recurrence has something to find.
+const FACTORS: [&str; 6] = [
+    "No alert on replica lag",
+    "Manual failover",
+    "No canary deploys",
+    "Config not validated",
+    "Retry storm",
+    "Missing runbook",
+];
+
+impl Db {
+    /// Writes a synthetic history in a few large transactions: resolved and closed
+    /// incidents with timelines, postmortems and action items (most done, some open and
+    /// overdue). For benchmarks only; returns how many rows of each were written.
+    pub async fn seed_history(
+        &self,
+        spec: HistorySpec,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(usize, usize, usize), StorageError> {
+        use crate::time::{to_date_text, to_millis};
+        let span_ms = spec.days * 86_400_000;
+        let mut entries = 0;
+        let mut actions = 0;
+        for batch in (0..spec.incidents).collect::<Vec<_>>().chunks(500) {
+            let mut tx = self.write().await?;
+            for &n in batch {
+                let declared = to_millis(now) - span_ms + (span_ms * n as i64) / spec.incidents.max(1) as i64;
+                let closed = n % 10 != 0;
+                let id = sqlx::query(
+                    "INSERT INTO incidents (title, severity, status, platform, channel_name, channel_id, declared_by,
+                        declare_source, started_at, declared_at, acknowledged_at, mitigated_at, resolved_at, closed_at)
+                     VALUES (?, ?, ?, ?, ?, ?, 'U1', ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(format!("Synthetic incident {n}"))
+                .bind(["sev1", "sev2", "sev3", "sev4"][n % 4])
+                .bind(if closed { "closed" } else { "resolved" })
+                .bind(spec.platform)
+                .bind(format!("inc-{n}"))
+                .bind(format!("C{n:08}"))
+                .bind(format!("seed:{n}"))
+                .bind(declared)
+                .bind(declared)
+                .bind(declared + 120_000)
+                .bind(declared + 1_800_000)
+                .bind(declared + 3_600_000)
+                .bind(closed.then_some(declared + 86_400_000))
+                .execute(&mut *tx)
+                .await?
+                .last_insert_rowid();
+                sqlx::query("INSERT INTO incident_roles (incident_id, role, user_id, assigned_at) VALUES (?, 'commander', 'U1', ?)")
+                    .bind(id)
+                    .bind(declared)
+                    .execute(&mut *tx)
+                    .await?;
+                for e in 0..spec.entries_per_incident {
+                    sqlx::query(
+                        "INSERT INTO timeline_entries (incident_id, source_id, at, kind, author, text, is_key)
+                         VALUES (?, ?, ?, ?, 'U2', 'checking the dashboards and the replica lag', ?)",
+                    )
+                    .bind(id)
+                    .bind(format!("seed:{n}:{e}"))
+                    .bind(declared + e as i64 * 1000)
+                    .bind(if e == 0 { "declared" } else if e % 10 == 0 { "update" } else { "message" })
+                    .bind(e % 10 == 0)
+                    .execute(&mut *tx)
+                    .await?;
+                    entries += 1;
+                }
+                if closed {
+                    sqlx::query(
+                        "INSERT INTO postmortems (incident_id, summary, impact, detection, trigger_text, contributing_factors,
+                            resolution, went_well, went_wrong, got_lucky, lessons, updated_at, updated_by)
+                         VALUES (?, 's', 'i', 'd', 't', ?, 'r', 'w', 'ww', 'It happened at night', 'Alert earlier', ?, 'U1')",
+                    )
+                    .bind(id)
+                    .bind(format!("{}; {}", FACTORS[n % FACTORS.len()], FACTORS[(n / 7) % FACTORS.len()]))
+                    .bind(declared + 86_400_000)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for a in 0..spec.actions_per_incident {
+                    let open = (n + a) % 20 == 0;
+                    let due = chrono::DateTime::from_timestamp_millis(declared + 14 * 86_400_000)
+                        .map(|d| to_date_text(d.date_naive()))
+                        .unwrap_or_else(|| "2026-01-01".to_string());
+                    sqlx::query(
+                        "INSERT INTO action_items (incident_id, text, owner, due_date, priority, kind, status,
+                            created_by, created_at, closed_at)
+                         VALUES (?, 'Follow up on the synthetic incident', ?, ?, 'medium', 'prevent', ?, 'U1', ?, ?)",
+                    )
+                    .bind(id)
+                    .bind(format!("U{}", a % 50))
+                    .bind(due)
+                    .bind(if open { "open" } else { "done" })
+                    .bind(declared)
+                    .bind((!open).then_some(declared + 7 * 86_400_000))
+                    .execute(&mut *tx)
+                    .await?;
+                    actions += 1;
+                }
+            }
+            tx.commit().await?;
+        }
+        Ok((spec.incidents, entries, actions))
     }
 }
