@@ -97,15 +97,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 _ => FileConfig::default(),
             };
             let mut channels = file.console.clone();
-            channels
-                .announcements_channel
-                .get_or_insert_with(|| "incidents".to_string());
-            channels
-                .followups_channel
-                .get_or_insert_with(|| "follow-ups".to_string());
-            channels
-                .digest_channel
-                .get_or_insert_with(|| "digest".to_string());
+            channels.announcements_channel.get_or_insert_with(|| "incidents".to_string());
+            channels.followups_channel.get_or_insert_with(|| "follow-ups".to_string());
+            channels.digest_channel.get_or_insert_with(|| "digest".to_string());
             let settings = file.settings(&channels)?;
             let followups = file.followup_settings(&channels)?;
             let interactive = script.is_none() && std::io::stdin().is_terminal();
@@ -120,8 +114,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut console = Console::open(&options, output).await?;
             match script {
                 Some(path) => {
-                    let file = std::fs::File::open(&path)
-                        .with_context(|| format!("cannot open script {}", path.display()))?;
+                    let file =
+                        std::fs::File::open(&path).with_context(|| format!("cannot open script {}", path.display()))?;
                     console.run(std::io::BufReader::new(file), false).await?;
                 }
                 None => console.run(std::io::stdin().lock(), interactive).await?,
@@ -133,13 +127,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::from_env()?;
             let db = storage::Db::connect(&config.database_url).await?;
             let now = now.unwrap_or_else(Utc::now);
-            let digest = commands::digest::build(
-                &db,
-                config.timezone,
-                now,
-                chrono::Duration::days(i64::from(since)),
-            )
-            .await?;
+            let digest =
+                commands::digest::build(&db, config.timezone, now, chrono::Duration::days(i64::from(since))).await?;
             db.close().await;
             println!("{}", digest.to_plain());
             Ok(ExitCode::SUCCESS)

@@ -31,19 +31,14 @@ pub async fn run(followups: Vec<Followups>, clock: Arc<dyn Clock>, cancel: Cance
                 Err(error) => tracing::error!(%error, "follow-up tick failed"),
             }
             match runner.next_due_after(now).await {
-                Ok(Some(due)) => {
-                    next_due =
-                        Some(next_due.map_or(due, |n: chrono::DateTime<chrono::Utc>| n.min(due)))
-                }
+                Ok(Some(due)) => next_due = Some(next_due.map_or(due, |n: chrono::DateTime<chrono::Utc>| n.min(due))),
                 Ok(None) => {}
                 Err(error) => tracing::error!(%error, "cannot compute the next follow-up"),
             }
         }
         let wait = next_due
             .and_then(|due| (due - clock.now()).to_std().ok())
-            .map_or(MAX_SLEEP, |until| {
-                until.clamp(Duration::from_millis(200), MAX_SLEEP)
-            });
+            .map_or(MAX_SLEEP, |until| until.clamp(Duration::from_millis(200), MAX_SLEEP));
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = cancel.cancelled() => break,
@@ -64,27 +59,15 @@ mod tests {
         let clock = ManualClock::new("2026-03-02T08:00:00Z".parse().unwrap());
         let chat = Arc::new(RecordingChat::new());
         let db = storage::Db::in_memory().await.unwrap();
-        let core = Arc::new(Core::new(
-            db,
-            chat.clone(),
-            Arc::new(clock.clone()),
-            Settings::default(),
-        ));
+        let core = Arc::new(Core::new(db, chat.clone(), Arc::new(clock.clone()), Settings::default()));
         let inv = |text: &str, source: &str| Invocation {
             source_id: source.into(),
             user: "alice".into(),
             channel_id: "inc-1-db".into(),
             text: text.into(),
         };
-        core.run(&Invocation {
-            channel_id: "general".into(),
-            ..inv("declare DB", "s1")
-        })
-        .await
-        .unwrap();
-        core.run(&inv("action add Fix @bob due:2026-03-01", "s2"))
-            .await
-            .unwrap();
+        core.run(&Invocation { channel_id: "general".into(), ..inv("declare DB", "s1") }).await.unwrap();
+        core.run(&inv("action add Fix @bob due:2026-03-01", "s2")).await.unwrap();
         let settings = FollowupSettings {
             backoff: Duration::from_millis(1),
             ..FollowupSettings::defaults(chrono_tz::Tz::UTC).unwrap()
@@ -94,11 +77,7 @@ mod tests {
         clock.set("2026-03-02T09:00:00Z".parse().unwrap());
 
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(run(
-            vec![followups],
-            Arc::new(clock.clone()),
-            cancel.clone(),
-        ));
+        let task = tokio::spawn(run(vec![followups], Arc::new(clock.clone()), cancel.clone()));
         // The first tick happens at once; poll briefly for its effect.
         for _ in 0..250 {
             if !chat.dms_to("bob").is_empty() {

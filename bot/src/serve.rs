@@ -25,23 +25,15 @@ pub struct AppState {
 
 /// The router with every route of the enabled platforms.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .with_state(state)
+    Router::new().route("/healthz", get(healthz)).with_state(state)
 }
 
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     match state.db.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({ "status": "ok", "database": "ok" })),
-        ),
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok", "database": "ok" }))),
         Err(error) => {
             tracing::error!(%error, "health check: database does not answer");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unhealthy", "database": "unavailable" })),
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unhealthy", "database": "unavailable" })))
         }
     }
 }
@@ -81,9 +73,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app = router(state);
 
     let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(%addr, "listening");
     let shutdown = tokio::spawn(wait_for_shutdown(cancel.clone()));
 
@@ -91,16 +81,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let platforms: Vec<(Arc<commands::Core>, crate::config::PlatformChannels)> = Vec::new();
     let mut followups = Vec::new();
     for (core, channels) in &platforms {
-        followups.push(commands::followup::Followups::new(
-            core.clone(),
-            config.file.followup_settings(channels)?,
-        ));
+        followups.push(commands::followup::Followups::new(core.clone(), config.file.followup_settings(channels)?));
     }
-    let scheduler = tokio::spawn(crate::scheduler::run(
-        followups,
-        Arc::new(commands::SystemClock),
-        cancel.clone(),
-    ));
+    let scheduler = tokio::spawn(crate::scheduler::run(followups, Arc::new(commands::SystemClock), cancel.clone()));
 
     let server_cancel = cancel.clone();
     axum::serve(listener, app)

@@ -5,10 +5,7 @@ use std::process::Command;
 
 fn incidentbot() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_incidentbot"));
-    command
-        .env_remove("INCIDENTBOT_CONFIG")
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn");
+    command.env_remove("INCIDENTBOT_CONFIG").env_remove("DATABASE_URL").env("RUST_LOG", "warn");
     command
 }
 
@@ -45,25 +42,13 @@ fn console_then_export_as_json_and_markdown() {
         .arg(&db)
         .output()
         .unwrap();
-    assert!(
-        console.status.success(),
-        "{}",
-        String::from_utf8_lossy(&console.stderr)
-    );
+    assert!(console.status.success(), "{}", String::from_utf8_lossy(&console.stderr));
     let transcript = String::from_utf8(console.stdout).unwrap();
     assert!(transcript.contains("INC-1 is closed"), "{transcript}");
 
     let url = format!("sqlite://{}", db.display());
-    let json = incidentbot()
-        .args(["export", "1", "--format", "json"])
-        .env("DATABASE_URL", &url)
-        .output()
-        .unwrap();
-    assert!(
-        json.status.success(),
-        "{}",
-        String::from_utf8_lossy(&json.stderr)
-    );
+    let json = incidentbot().args(["export", "1", "--format", "json"]).env("DATABASE_URL", &url).output().unwrap();
+    assert!(json.status.success(), "{}", String::from_utf8_lossy(&json.stderr));
     let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(doc["id"], 1);
     assert_eq!(doc["title"], "Login <!channel> @everyone fails");
@@ -75,15 +60,9 @@ fn console_then_export_as_json_and_markdown() {
     assert_eq!(doc["resolved_at"], "2026-03-02T09:00:00Z");
     let timeline = doc["timeline"].as_array().unwrap();
     let pinned = timeline.iter().find(|e| e["kind"] == "message").unwrap();
-    assert_eq!(
-        (pinned["author"].as_str(), pinned["key"].as_bool()),
-        (Some("bob"), Some(true))
-    );
+    assert_eq!((pinned["author"].as_str(), pinned["key"].as_bool()), (Some("bob"), Some(true)));
     for kind in ["declared", "action", "resolved", "closed"] {
-        assert!(
-            timeline.iter().any(|e| e["kind"] == kind),
-            "no {kind} entry"
-        );
+        assert!(timeline.iter().any(|e| e["kind"] == kind), "no {kind} entry");
     }
     for entry in timeline {
         for key in ["at", "kind", "author", "text", "key"] {
@@ -95,15 +74,7 @@ fn console_then_export_as_json_and_markdown() {
     assert_eq!(pm["summary"], "Rolled back the auth deploy");
     assert_eq!(pm["contributing_factors"], "No canary for auth.");
     assert_eq!(pm["lessons"], "Canary the auth service.");
-    for key in [
-        "impact",
-        "detection",
-        "trigger",
-        "resolution",
-        "went_well",
-        "went_wrong",
-        "got_lucky",
-    ] {
+    for key in ["impact", "detection", "trigger", "resolution", "went_well", "went_wrong", "got_lucky"] {
         assert!(pm[key].is_string(), "postmortem lacks {key}");
     }
     assert_eq!(pm["resolution"], "Rolled back the auth deploy.");
@@ -114,11 +85,7 @@ fn console_then_export_as_json_and_markdown() {
     assert_eq!(item["status"], "open");
     assert_eq!(item["kind"], "mitigate");
 
-    let markdown = incidentbot()
-        .args(["export", "INC-1"])
-        .env("DATABASE_URL", &url)
-        .output()
-        .unwrap();
+    let markdown = incidentbot().args(["export", "INC-1"]).env("DATABASE_URL", &url).output().unwrap();
     let md = String::from_utf8(markdown.stdout).unwrap();
     for expected in [
         "# INC-1: Login &lt;!channel&gt; @everyone fails",
@@ -128,10 +95,7 @@ fn console_then_export_as_json_and_markdown() {
         "<details>",
         "| 1 | Rotate the signing key | @bob | 2026-03-20 | mitigate | medium | open |",
     ] {
-        assert!(
-            md.contains(expected),
-            "markdown lacks {expected}\n---\n{md}"
-        );
+        assert!(md.contains(expected), "markdown lacks {expected}\n---\n{md}");
     }
 }
 
@@ -155,11 +119,7 @@ fn digest_prints_the_week_without_posting() {
         .env("DATABASE_URL", &url)
         .output()
         .unwrap();
-    assert!(
-        digest.status.success(),
-        "{}",
-        String::from_utf8_lossy(&digest.stderr)
-    );
+    assert!(digest.status.success(), "{}", String::from_utf8_lossy(&digest.stderr));
     let text = String::from_utf8(digest.stdout).unwrap();
     for expected in [
         "Weekly lessons learned",
@@ -169,17 +129,10 @@ fn digest_prints_the_week_without_posting() {
     ] {
         assert!(text.contains(expected), "digest lacks {expected}\n{text}");
     }
-    let quiet = incidentbot()
-        .args(["digest", "--now", "2026-06-01T09:00:00Z"])
-        .env("DATABASE_URL", &url)
-        .output()
-        .unwrap();
+    let quiet =
+        incidentbot().args(["digest", "--now", "2026-06-01T09:00:00Z"]).env("DATABASE_URL", &url).output().unwrap();
     assert!(String::from_utf8_lossy(&quiet.stdout).contains("A quiet week"));
-    let bad = incidentbot()
-        .args(["digest", "--since", "forever"])
-        .env("DATABASE_URL", &url)
-        .output()
-        .unwrap();
+    let bad = incidentbot().args(["digest", "--since", "forever"]).env("DATABASE_URL", &url).output().unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a number of days"));
 }
@@ -188,17 +141,9 @@ fn digest_prints_the_week_without_posting() {
 fn export_of_a_missing_incident_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("empty.db").display());
-    let out = incidentbot()
-        .args(["export", "7", "--format", "json"])
-        .env("DATABASE_URL", &url)
-        .output()
-        .unwrap();
+    let out = incidentbot().args(["export", "7", "--format", "json"]).env("DATABASE_URL", &url).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("INC-7 does not exist"));
-    let bad = incidentbot()
-        .args(["export", "seven"])
-        .env("DATABASE_URL", &url)
-        .output()
-        .unwrap();
+    let bad = incidentbot().args(["export", "seven"]).env("DATABASE_URL", &url).output().unwrap();
     assert!(String::from_utf8_lossy(&bad.stderr).contains("`seven` is not an incident id"));
 }

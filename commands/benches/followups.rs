@@ -19,7 +19,10 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-async fn timed<T, F: std::future::Future<Output = anyhow::Result<T>>>(runs: usize, mut f: impl FnMut() -> F) -> anyhow::Result<(f64, T)> {
+async fn timed<T, F: std::future::Future<Output = anyhow::Result<T>>>(
+    runs: usize,
+    mut f: impl FnMut() -> F,
+) -> anyhow::Result<(f64, T)> {
     let mut times = Vec::new();
     let mut last = None;
     for _ in 0..runs {
@@ -36,13 +39,23 @@ async fn main() -> anyhow::Result<()> {
     let url = format!("sqlite://{}", dir.path().join("history.db").display());
     let db = Db::connect(&url).await?;
     let now: DateTime<Utc> = "2026-11-23T09:00:00Z".parse()?; // a Monday
-    let spec = HistorySpec { incidents: 10_000, entries_per_incident: 100, actions_per_incident: 10, days: 200, platform: "console" };
+    let spec = HistorySpec {
+        incidents: 10_000,
+        entries_per_incident: 100,
+        actions_per_incident: 10,
+        days: 200,
+        platform: "console",
+    };
     let start = Instant::now();
     let (incidents, entries, actions) = db.seed_history(spec, now).await?;
-    println!("seeded {incidents} incidents, {entries} timeline entries, {actions} action items in {:.1} s", start.elapsed().as_secs_f64());
+    println!(
+        "seeded {incidents} incidents, {entries} timeline entries, {actions} action items in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
 
     let today = now.date_naive();
-    let (scan_ms, overdue) = timed(7, || async { Ok(db.actions(&ActionFilter::OverdueOn { today, incident_id: None }).await?) }).await?;
+    let (scan_ms, overdue) =
+        timed(7, || async { Ok(db.actions(&ActionFilter::OverdueOn { today, incident_id: None }).await?) }).await?;
     println!("overdue scan over {actions} action items: {scan_ms:.1} ms median, {} overdue", overdue.len());
     for line in db.explain_overdue_scan().await? {
         println!("  query plan: {line}");
@@ -51,7 +64,10 @@ async fn main() -> anyhow::Result<()> {
     let clock = ManualClock::new(now - Duration::hours(1));
     let chat = Arc::new(RecordingChat::new());
     let core = Arc::new(Core::new(db.clone(), chat.clone(), Arc::new(clock.clone()), Settings::default()));
-    let settings = FollowupSettings { followups_channel: Some("follow-ups".into()), ..FollowupSettings::defaults(chrono_tz::Tz::UTC)? };
+    let settings = FollowupSettings {
+        followups_channel: Some("follow-ups".into()),
+        ..FollowupSettings::defaults(chrono_tz::Tz::UTC)?
+    };
     let followups = Followups::new(core.clone(), settings);
     followups.tick(clock.now()).await?;
     clock.set(now);
@@ -64,9 +80,18 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let (digest_ms, digest) =
-        timed(5, || async { Ok(commands::digest::build(&db, chrono_tz::Tz::UTC, now, Duration::days(7)).await?) }).await?;
-    println!("weekly digest over {incidents} incidents / {entries} entries: {digest_ms:.1} ms median ({} lines)", digest.lines.len());
-    let invocation = Invocation { source_id: "bench".into(), user: "U1".into(), channel_id: "general".into(), text: "stats 30d".into() };
+        timed(5, || async { Ok(commands::digest::build(&db, chrono_tz::Tz::UTC, now, Duration::days(7)).await?) })
+            .await?;
+    println!(
+        "weekly digest over {incidents} incidents / {entries} entries: {digest_ms:.1} ms median ({} lines)",
+        digest.lines.len()
+    );
+    let invocation = Invocation {
+        source_id: "bench".into(),
+        user: "U1".into(),
+        channel_id: "general".into(),
+        text: "stats 30d".into(),
+    };
     let (stats_ms, _) = timed(5, || async { Ok(core.run(&invocation).await?) }).await?;
     println!("/incident stats 30d over the same history: {stats_ms:.1} ms median");
     db.close().await;

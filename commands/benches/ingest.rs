@@ -21,10 +21,7 @@ fn median(values: &mut [f64]) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let rows: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(2000);
+    let rows: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(2000);
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let db = Db::connect(&url).await?;
@@ -38,10 +35,7 @@ async fn main() -> anyhow::Result<()> {
             text: "declare sev2 Benchmark incident".into(),
         })
         .await?;
-    let channel = declared
-        .opened
-        .ok_or_else(|| anyhow::anyhow!("declare opened no channel"))?
-        .id;
+    let channel = declared.opened.ok_or_else(|| anyhow::anyhow!("declare opened no channel"))?.id;
 
     println!("timeline ingestion, {rows} rows per round, {ROUNDS} rounds, file database in WAL mode, synchronous=FULL");
     println!("raw and core run in alternating chunks of {CHUNK} rows, so both see the same disk conditions");

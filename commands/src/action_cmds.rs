@@ -75,22 +75,12 @@ impl Core {
         Ok(self.confirm(inv, &incident, format!("action #{} added.", stored.id)))
     }
 
-    async fn require_open_action(
-        &self,
-        id: i64,
-        usage: &'static str,
-    ) -> Result<ActionItem, Problem> {
+    async fn require_open_action(&self, id: i64, usage: &'static str) -> Result<ActionItem, Problem> {
         let item = self.db.action(id).await?.ok_or_else(|| {
-            Problem::Usage(UsageError {
-                problem: format!("Action item #{id} does not exist."),
-                usage,
-            })
+            Problem::Usage(UsageError { problem: format!("Action item #{id} does not exist."), usage })
         })?;
         if item.status != ActionStatus::Open {
-            return Err(refused(format!(
-                "Action item #{id} is already {}.",
-                item.status
-            )));
+            return Err(refused(format!("Action item #{id} is already {}.", item.status)));
         }
         Ok(item)
     }
@@ -102,19 +92,10 @@ impl Core {
         id: i64,
         status: ActionStatus,
     ) -> Result<Outcome, Problem> {
-        let usage = if status == ActionStatus::Done {
-            usage::ACTION_DONE
-        } else {
-            usage::ACTION_WONTFIX
-        };
+        let usage = if status == ActionStatus::Done { usage::ACTION_DONE } else { usage::ACTION_WONTFIX };
         let item = self.require_open_action(id, usage).await?;
-        let incident = self
-            .target_incident(inv, Some(item.incident_id), usage)
-            .await?;
-        if inv.user != item.owner
-            && inv.user != incident.commander
-            && !self.settings.is_admin(&inv.user)
-        {
+        let incident = self.target_incident(inv, Some(item.incident_id), usage).await?;
+        if inv.user != item.owner && inv.user != incident.commander && !self.settings.is_admin(&inv.user) {
             return Err(refused(format!(
                 "Only the owner (@{}) or the commander of {} (@{}) may close action item #{id}.",
                 item.owner,
@@ -122,28 +103,13 @@ impl Core {
                 incident.commander
             )));
         }
-        let entry = self.entry_for(
-            inv,
-            &incident,
-            EntryKind::Action,
-            format!("Action #{id} {status}: {}", item.text),
-        );
-        match self
-            .db
-            .set_action_status(id, ActionStatus::Open, status, self.now(), &entry)
-            .await?
-        {
+        let entry = self.entry_for(inv, &incident, EntryKind::Action, format!("Action #{id} {status}: {}", item.text));
+        match self.db.set_action_status(id, ActionStatus::Open, status, self.now(), &entry).await? {
             Saved::Written => {}
             Saved::Duplicate => return Ok(Outcome::silent()),
-            Saved::Conflict => {
-                return Err(refused(format!("Action item #{id} was closed meanwhile.")))
-            }
+            Saved::Conflict => return Err(refused(format!("Action item #{id} was closed meanwhile."))),
         }
-        let verb = if status == ActionStatus::Done {
-            "✔️ done"
-        } else {
-            "✖️ won't fix"
-        };
+        let verb = if status == ActionStatus::Done { "✔️ done" } else { "✖️ won't fix" };
         self.post_to_incident(
             &incident,
             &Message::new().line(
@@ -160,20 +126,10 @@ impl Core {
     }
 
     /// Holds reminders for an item; its owner, the commander or an admin may.
-    pub(crate) async fn snooze_action(
-        &self,
-        inv: &Invocation,
-        id: i64,
-        days: u32,
-    ) -> Result<Outcome, Problem> {
+    pub(crate) async fn snooze_action(&self, inv: &Invocation, id: i64, days: u32) -> Result<Outcome, Problem> {
         let item = self.require_open_action(id, usage::ACTION_SNOOZE).await?;
-        let incident = self
-            .target_incident(inv, Some(item.incident_id), usage::ACTION_SNOOZE)
-            .await?;
-        if inv.user != item.owner
-            && inv.user != incident.commander
-            && !self.settings.is_admin(&inv.user)
-        {
+        let incident = self.target_incident(inv, Some(item.incident_id), usage::ACTION_SNOOZE).await?;
+        if inv.user != item.owner && inv.user != incident.commander && !self.settings.is_admin(&inv.user) {
             return Err(refused(format!(
                 "Only the owner (@{}) or the commander of {} (@{}) may snooze action item #{id}.",
                 item.owner,
@@ -182,18 +138,11 @@ impl Core {
             )));
         }
         let until = add_days(self.today(), days)?;
-        let entry = self.entry_for(
-            inv,
-            &incident,
-            EntryKind::Action,
-            format!("Action #{id} snoozed until {until}"),
-        );
+        let entry = self.entry_for(inv, &incident, EntryKind::Action, format!("Action #{id} snoozed until {until}"));
         match self.db.snooze_action(id, until, &entry).await? {
             Saved::Written => {}
             Saved::Duplicate => return Ok(Outcome::silent()),
-            Saved::Conflict => {
-                return Err(refused(format!("Action item #{id} was closed meanwhile.")))
-            }
+            Saved::Conflict => return Err(refused(format!("Action item #{id} was closed meanwhile."))),
         }
         Ok(Outcome::reply(
             Message::new().line(
@@ -213,35 +162,21 @@ impl Core {
     ) -> Result<Outcome, Problem> {
         // Inside an incident channel (or with INC-n) the list is that incident's.
         let incident = match target {
-            Some(_) => Some(
-                self.target_incident(inv, target, usage::ACTION_LIST)
-                    .await?,
-            ),
+            Some(_) => Some(self.target_incident(inv, target, usage::ACTION_LIST).await?),
             None => self.db.incident_by_channel(&inv.channel_id).await?,
         };
         let incident_id = incident.as_ref().map(|i| i.id);
         let today = self.today();
         let (filter, heading) = match (scope, incident_id) {
-            (Some(ListScope::Mine), _) => (
-                ActionFilter::OpenOwnedBy {
-                    owner: inv.user.clone(),
-                    incident_id,
-                },
-                "Your open action items",
-            ),
-            (Some(ListScope::Overdue), _) => (
-                ActionFilter::OverdueOn { today, incident_id },
-                "Overdue action items",
-            ),
+            (Some(ListScope::Mine), _) => {
+                (ActionFilter::OpenOwnedBy { owner: inv.user.clone(), incident_id }, "Your open action items")
+            }
+            (Some(ListScope::Overdue), _) => (ActionFilter::OverdueOn { today, incident_id }, "Overdue action items"),
             (Some(ListScope::All) | None, Some(id)) => (ActionFilter::Incident(id), "Action items"),
             (Some(ListScope::All), None) => (ActionFilter::AllOpen, "All open action items"),
-            (None, None) => (
-                ActionFilter::OpenOwnedBy {
-                    owner: inv.user.clone(),
-                    incident_id: None,
-                },
-                "Your open action items",
-            ),
+            (None, None) => {
+                (ActionFilter::OpenOwnedBy { owner: inv.user.clone(), incident_id: None }, "Your open action items")
+            }
         };
         let items = self.db.actions(&filter).await?;
         let mut message = Message::new().line(match &incident {
@@ -267,10 +202,7 @@ pub fn action_line(item: &ActionItem, today: NaiveDate) -> Line {
         .bold(format!("#{}", item.id))
         .text(format!(" [{}] {} · ", item.status, item.text))
         .user(item.owner.clone())
-        .text(format!(
-            " · due {}{overdue} · {} · INC-{}",
-            item.due, item.kind, item.incident_id
-        ))
+        .text(format!(" · due {}{overdue} · {} · INC-{}", item.due, item.kind, item.incident_id))
 }
 
 /// `1 day`, `3 days`.
@@ -284,9 +216,5 @@ pub fn days_word(days: i64) -> String {
 
 fn add_days(date: NaiveDate, days: u32) -> Result<NaiveDate, Problem> {
     date.checked_add_days(Days::new(u64::from(days)))
-        .ok_or_else(|| {
-            refused(format!(
-                "{days} days from {date} is past the calendar's end."
-            ))
-        })
+        .ok_or_else(|| refused(format!("{days} days from {date} is past the calendar's end.")))
 }

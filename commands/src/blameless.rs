@@ -31,9 +31,8 @@ pub fn blame_signals(answer: &str) -> Vec<String> {
         .map(|phrase| format!("\"{phrase}\""))
         .collect();
     // "X's fault" or "fault of X".
-    let possessive = ["'s fault", "’s fault"]
-        .iter()
-        .find_map(|pattern| lower.find(pattern).map(|pos| (pos, pattern.len())));
+    let possessive =
+        ["'s fault", "’s fault"].iter().find_map(|pattern| lower.find(pattern).map(|pos| (pos, pattern.len())));
     if let Some((pos, len)) = possessive {
         // Slice the lowercased text: its byte offsets are the ones `find` returned.
         let start = lower[..pos].rfind(char::is_whitespace).map_or(0, |i| i + 1);
@@ -47,11 +46,8 @@ pub fn blame_signals(answer: &str) -> Vec<String> {
     }
     // A person mentioned as a cause: "@bob", or "because of bob" style mentions.
     for word in answer.split_whitespace() {
-        let word =
-            word.trim_matches(|c: char| matches!(c, '.' | ',' | ';' | ':' | ')' | '(' | '!' | '?'));
-        if crate::grammar::parse_user(word).is_some()
-            && (word.starts_with('@') || word.starts_with("<@"))
-        {
+        let word = word.trim_matches(|c: char| matches!(c, '.' | ',' | ';' | ':' | ')' | '(' | '!' | '?'));
+        if crate::grammar::parse_user(word).is_some() && (word.starts_with('@') || word.starts_with("<@")) {
             found.push(format!("a mention of {word}"));
         }
     }
@@ -87,18 +83,12 @@ mod tests {
         assert_eq!(blame_signals("It was Bob's fault"), vec!["\"bob's fault\""]);
         assert!(!blame_signals("they should have known better").is_empty());
         assert!(!blame_signals("a careless config change").is_empty());
-        assert_eq!(
-            blame_signals("caused by @dave pushing to main"),
-            vec!["a mention of @dave"]
-        );
+        assert_eq!(blame_signals("caused by @dave pushing to main"), vec!["a mention of @dave"]);
     }
 
     #[test]
     fn leaves_system_descriptions_alone() {
-        assert!(blame_signals(
-            "The deploy pipeline had no canary stage; the config was not validated"
-        )
-        .is_empty());
+        assert!(blame_signals("The deploy pipeline had no canary stage; the config was not validated").is_empty());
         assert!(blame_signals("Fault tolerance of the queue was lower than assumed").is_empty());
     }
 }

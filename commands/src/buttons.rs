@@ -29,26 +29,15 @@ impl Core {
         };
         let result = match press.action {
             ButtonAction::Acknowledge { incident } => self.acknowledge_button(&inv, incident).await,
-            ButtonAction::WritePostmortem { incident } => {
-                self.open_postmortem(&inv, Some(incident)).await
-            }
-            ButtonAction::MarkDone { item } => {
-                self.close_action(&inv, item, storage::ActionStatus::Done)
-                    .await
-            }
+            ButtonAction::WritePostmortem { incident } => self.open_postmortem(&inv, Some(incident)).await,
+            ButtonAction::MarkDone { item } => self.close_action(&inv, item, storage::ActionStatus::Done).await,
             ButtonAction::Snooze { item, days } => self.snooze_action(&inv, item, days).await,
         };
         settle(result)
     }
 
-    async fn acknowledge_button(
-        &self,
-        inv: &Invocation,
-        incident_id: i64,
-    ) -> Result<Outcome, Problem> {
-        let incident = self
-            .target_incident(inv, Some(incident_id), usage::ANY)
-            .await?;
+    async fn acknowledge_button(&self, inv: &Invocation, incident_id: i64) -> Result<Outcome, Problem> {
+        let incident = self.target_incident(inv, Some(incident_id), usage::ANY).await?;
         if let Some(at) = incident.acknowledged_at {
             return Ok(Outcome::reply(Message::plain(format!(
                 "{} was acknowledged at {}.",
@@ -61,21 +50,12 @@ impl Core {
                 "You declared it; the acknowledgement comes from the first other responder.",
             )));
         }
-        let entry = self.entry_for(
-            inv,
-            &incident,
-            EntryKind::Note,
-            format!("Acknowledged by @{}", inv.user),
-        );
+        let entry = self.entry_for(inv, &incident, EntryKind::Note, format!("Acknowledged by @{}", inv.user));
         if self.db.add_entry(&entry, true).await? == storage::Saved::Written {
             self.post_to_incident(
                 &incident,
-                &Message::new().line(
-                    Line::new()
-                        .text("👍 ")
-                        .user(inv.user.clone())
-                        .text(" acknowledged and is responding."),
-                ),
+                &Message::new()
+                    .line(Line::new().text("👍 ").user(inv.user.clone()).text(" acknowledged and is responding.")),
             )
             .await;
         }

@@ -34,10 +34,7 @@ mod tests {
 
     #[test]
     fn slug_lowercases_and_collapses_runs() {
-        assert_eq!(
-            channel_name("inc", 42, "Database  down!! (EU)"),
-            "inc-42-database-down-eu"
-        );
+        assert_eq!(channel_name("inc", 42, "Database  down!! (EU)"), "inc-42-database-down-eu");
         assert_eq!(channel_name("inc", 1, "Ünïcode — café"), "inc-1-n-code-caf");
         assert_eq!(channel_name("inc", 7, "!!!"), "inc-7");
     }

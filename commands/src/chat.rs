@@ -30,11 +30,7 @@ pub struct ChatError {
 
 impl ChatError {
     pub fn new(operation: &'static str, detail: impl Into<String>, retryable: bool) -> Self {
-        ChatError {
-            operation,
-            detail: detail.into(),
-            retryable,
-        }
+        ChatError { operation, detail: detail.into(), retryable }
     }
 }
 

@@ -58,14 +58,7 @@ const SAVE_ATTEMPTS: usize = 5;
 
 impl Core {
     pub fn new(db: Db, chat: Arc<dyn Chat>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Core {
-            db,
-            chat,
-            clock,
-            settings,
-            declare_lock: Mutex::new(()),
-            incident_channels: Default::default(),
-        }
+        Core { db, chat, clock, settings, declare_lock: Mutex::new(()), incident_channels: Default::default() }
     }
 
     pub fn db(&self) -> &Db {
@@ -82,9 +75,7 @@ impl Core {
 
     /// Today's date in the configured zone.
     pub fn today(&self) -> NaiveDate {
-        self.now()
-            .with_timezone(&self.settings.timezone)
-            .date_naive()
+        self.now().with_timezone(&self.settings.timezone).date_naive()
     }
 
     /// Runs one command. Mistakes and refusals come back as a private reply with
@@ -100,16 +91,8 @@ impl Core {
     async fn dispatch(&self, inv: &Invocation, command: Command) -> Result<Outcome, Problem> {
         use Command as C;
         match command {
-            C::Declare {
-                severity,
-                title,
-                started,
-            } => self.declare(inv, severity, title, started).await,
-            C::Status {
-                target,
-                status,
-                note,
-            } => self.set_status(inv, target, status, note).await,
+            C::Declare { severity, title, started } => self.declare(inv, severity, title, started).await,
+            C::Status { target, status, note } => self.set_status(inv, target, status, note).await,
             C::Severity { target, severity } => self.set_severity(inv, target, severity).await,
             C::Assign { target, role, user } => self.assign(inv, target, role, user).await,
             C::Update { target, text } => self.post_update(inv, target, text).await,
@@ -118,25 +101,11 @@ impl Core {
             C::Resolve { target, summary } => self.resolve(inv, target, summary).await,
             C::Reopen { target } => self.reopen(inv, target).await,
             C::Postmortem { target } => self.open_postmortem(inv, target).await,
-            C::ActionAdd {
-                target,
-                text,
-                owner,
-                due,
-                kind,
-                priority,
-            } => {
-                self.add_action(inv, target, text, owner, due, kind, priority)
-                    .await
+            C::ActionAdd { target, text, owner, due, kind, priority } => {
+                self.add_action(inv, target, text, owner, due, kind, priority).await
             }
-            C::ActionDone { id } => {
-                self.close_action(inv, id, storage::ActionStatus::Done)
-                    .await
-            }
-            C::ActionWontfix { id } => {
-                self.close_action(inv, id, storage::ActionStatus::Wontfix)
-                    .await
-            }
+            C::ActionDone { id } => self.close_action(inv, id, storage::ActionStatus::Done).await,
+            C::ActionWontfix { id } => self.close_action(inv, id, storage::ActionStatus::Wontfix).await,
             C::ActionSnooze { id, days } => self.snooze_action(inv, id, days).await,
             C::ActionList { target, scope } => self.list_actions(inv, target, scope).await,
             C::List => self.list_open(inv).await,
@@ -154,49 +123,32 @@ impl Core {
         usage: &'static str,
     ) -> Result<Incident, Problem> {
         match target {
-            Some(id) => self.db.incident(id).await?.ok_or_else(|| {
+            Some(id) => self
+                .db
+                .incident(id)
+                .await?
+                .ok_or_else(|| Problem::Usage(UsageError { problem: format!("INC-{id} does not exist."), usage })),
+            None => self.db.incident_by_channel(&inv.channel_id).await?.ok_or_else(|| {
                 Problem::Usage(UsageError {
-                    problem: format!("INC-{id} does not exist."),
-                    usage,
-                })
-            }),
-            None => {
-                self.db
-                    .incident_by_channel(&inv.channel_id)
-                    .await?
-                    .ok_or_else(|| {
-                        Problem::Usage(UsageError {
                     problem: "This is not an incident channel. Type it in the incident's channel, \
                               or name the incident first, like INC-3."
                         .to_string(),
                     usage,
                 })
-                    })
-            }
+            }),
         }
     }
 
     /// The incident whose channel this is, if any, from the cache or the database.
-    pub(crate) async fn channel_incident(
-        &self,
-        channel_id: &str,
-    ) -> Result<Option<ChannelIncident>, CoreError> {
-        let cached = self
-            .incident_channels
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(channel_id)
-            .cloned();
+    pub(crate) async fn channel_incident(&self, channel_id: &str) -> Result<Option<ChannelIncident>, CoreError> {
+        let cached = self.incident_channels.lock().unwrap_or_else(PoisonError::into_inner).get(channel_id).cloned();
         if cached.is_some() {
             return Ok(cached);
         }
         let Some(incident) = self.db.incident_by_channel(channel_id).await? else {
             return Ok(None);
         };
-        let found = ChannelIncident {
-            id: incident.id,
-            declared_by: incident.declared_by,
-        };
+        let found = ChannelIncident { id: incident.id, declared_by: incident.declared_by };
         self.incident_channels
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -205,13 +157,7 @@ impl Core {
     }
 
     /// A timeline entry recording `inv`.
-    pub(crate) fn entry_for(
-        &self,
-        inv: &Invocation,
-        incident: &Incident,
-        kind: EntryKind,
-        text: String,
-    ) -> NewEntry {
+    pub(crate) fn entry_for(&self, inv: &Invocation, incident: &Incident, kind: EntryKind, text: String) -> NewEntry {
         NewEntry {
             incident_id: incident.id,
             source_id: inv.source_id.clone(),
@@ -243,12 +189,7 @@ impl Core {
                 return Ok(None);
             }
             let (mut after, role, entry) = change(&before)?;
-            crate::lifecycle::acknowledge_if_first(
-                &mut after,
-                before.status.is_open(),
-                &inv.user,
-                entry.at,
-            );
+            crate::lifecycle::acknowledge_if_first(&mut after, before.status.is_open(), &inv.user, entry.at);
             match self.db.save_incident(&after, role, Some(&entry)).await? {
                 Saved::Written => {
                     after.revision += 1;
@@ -262,11 +203,7 @@ impl Core {
     }
 
     /// Records that a non-declarer acted on the incident, if it is the first such act.
-    pub(crate) async fn note_activity(
-        &self,
-        incident: &Incident,
-        user: &str,
-    ) -> Result<(), Problem> {
+    pub(crate) async fn note_activity(&self, incident: &Incident, user: &str) -> Result<(), Problem> {
         if incident.acknowledged_at.is_none() && user != incident.declared_by {
             self.db.acknowledge(incident.id, self.now()).await?;
         }
@@ -277,10 +214,7 @@ impl Core {
     /// failure is logged rather than undoing it.
     pub(crate) async fn post_to_incident(&self, incident: &Incident, message: &Message) {
         let Some(channel) = incident.channel_id.as_deref() else {
-            tracing::warn!(
-                incident = incident.id,
-                "incident has no channel yet; post skipped"
-            );
+            tracing::warn!(incident = incident.id, "incident has no channel yet; post skipped");
             return;
         };
         if let Err(error) = self.chat.post(channel, message).await {
@@ -304,13 +238,7 @@ impl Core {
         if incident.channel_id.as_deref() == Some(inv.channel_id.as_str()) {
             Outcome::silent()
         } else {
-            Outcome::reply(
-                Message::new().line(
-                    Line::new()
-                        .bold(incident.reference())
-                        .text(format!(": {text}")),
-                ),
-            )
+            Outcome::reply(Message::new().line(Line::new().bold(incident.reference()).text(format!(": {text}"))))
         }
     }
 
@@ -331,9 +259,7 @@ pub(crate) fn settle(result: Result<Outcome, Problem>) -> Result<Outcome, CoreEr
     match result {
         Ok(outcome) => Ok(outcome),
         Err(Problem::Usage(usage)) => Ok(Outcome::error(
-            Message::new()
-                .line(Line::new().text(usage.problem))
-                .line(Line::new().text("Usage: ").code(usage.usage)),
+            Message::new().line(Line::new().text(usage.problem)).line(Line::new().text("Usage: ").code(usage.usage)),
         )),
         Err(Problem::Refused(text)) => Ok(Outcome::error(Message::plain(text))),
         Err(Problem::Internal(error)) => Err(error),

@@ -21,30 +21,22 @@ const MAX_LISTED: usize = 15;
 
 /// A contributing factor, normalised so the same words in other case or punctuation match.
 fn normalise_factor(factor: &str) -> String {
-    format::one_line(factor)
-        .trim_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace())
-        .to_lowercase()
+    format::one_line(factor).trim_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace()).to_lowercase()
 }
 
 /// Factors named by two or more incidents, most frequent first, with their incidents.
 pub fn recurring_factors(answers: &[(i64, String)]) -> Vec<(String, Vec<i64>)> {
     let mut incidents_by_factor: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for (incident, answer) in answers {
-        for factor in answer
-            .split([';', '\n'])
-            .map(normalise_factor)
-            .filter(|f| f.len() >= 3)
-        {
+        for factor in answer.split([';', '\n']).map(normalise_factor).filter(|f| f.len() >= 3) {
             let incidents = incidents_by_factor.entry(factor).or_default();
             if !incidents.contains(incident) {
                 incidents.push(*incident);
             }
         }
     }
-    let mut recurring: Vec<(String, Vec<i64>)> = incidents_by_factor
-        .into_iter()
-        .filter(|(_, incidents)| incidents.len() >= 2)
-        .collect();
+    let mut recurring: Vec<(String, Vec<i64>)> =
+        incidents_by_factor.into_iter().filter(|(_, incidents)| incidents.len() >= 2).collect();
     recurring.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
     recurring
 }
@@ -80,40 +72,22 @@ fn severity_row(row: &SeverityStats, before: &SeverityStats) -> String {
 fn incident_line(incident: &Incident, now: DateTime<Utc>) -> Line {
     let duration = incident.resolved_at.unwrap_or(now) - incident.started_at;
     let state = if incident.status.is_open() {
-        format!(
-            "{}, open for {}",
-            incident.status,
-            format::duration(duration)
-        )
+        format!("{}, open for {}", incident.status, format::duration(duration))
     } else {
-        format!(
-            "{}, {} to resolve",
-            incident.status,
-            format::duration(duration)
-        )
+        format!("{}, {} to resolve", incident.status, format::duration(duration))
     };
     let mut line = Line::new()
         .text("• ")
         .bold(incident.reference())
-        .text(format!(
-            " [{}] {} ({state})",
-            incident.severity, incident.title
-        ));
+        .text(format!(" [{}] {} ({state})", incident.severity, incident.title));
     if let Some(channel) = &incident.channel_id {
-        line = line
-            .text(" ")
-            .channel(channel.clone(), incident.channel_name.clone());
+        line = line.text(" ").channel(channel.clone(), incident.channel_name.clone());
     }
     line
 }
 
 /// Builds the digest for `[now - window, now)`.
-pub async fn build(
-    db: &Db,
-    tz: Tz,
-    now: DateTime<Utc>,
-    window: Duration,
-) -> Result<Message, StorageError> {
+pub async fn build(db: &Db, tz: Tz, now: DateTime<Utc>, window: Duration) -> Result<Message, StorageError> {
     let since = now - window;
     let this_week = db.incidents_declared_between(since, now).await?;
     let week_before = db.incidents_declared_between(since - window, since).await?;
@@ -131,10 +105,9 @@ pub async fn build(
 
     let quiet = this_week.is_empty() && postmortems.is_empty() && closed_actions.is_empty();
     if quiet {
-        message = message.line(Line::new().text(format!(
-            "A quiet week: no incidents were declared ({}). 🌤️",
-            trend(0, week_before.len())
-        )));
+        message = message.line(
+            Line::new().text(format!("A quiet week: no incidents were declared ({}). 🌤️", trend(0, week_before.len()))),
+        );
     } else {
         message = message.line(Line::new().text(format!(
             "{} incident(s) declared, {}.",
@@ -160,51 +133,31 @@ pub async fn build(
     for (incident_id, pm) in &postmortems {
         let title = match titles.get(incident_id) {
             Some(title) => title.clone(),
-            None => db
-                .incident(*incident_id)
-                .await?
-                .map(|i| i.title)
-                .unwrap_or_default(),
+            None => db.incident(*incident_id).await?.map(|i| i.title).unwrap_or_default(),
         };
         if pm.lessons.is_some() || pm.got_lucky.is_some() {
-            lessons.push((
-                *incident_id,
-                title,
-                pm.lessons.clone(),
-                pm.got_lucky.clone(),
-            ));
+            lessons.push((*incident_id, title, pm.lessons.clone(), pm.got_lucky.clone()));
         }
     }
     if !lessons.is_empty() {
         message = message.line(Line::new().bold("Lessons learned"));
         for (id, title, lesson, lucky) in lessons {
-            message = message.line(
-                Line::new()
-                    .text("• ")
-                    .bold(format!("INC-{id}"))
-                    .text(format!(" {title}")),
-            );
+            message = message.line(Line::new().text("• ").bold(format!("INC-{id}")).text(format!(" {title}")));
             if let Some(lesson) = lesson {
-                message = message
-                    .line(Line::new().text(format!("  Lesson: “{}”", format::one_line(&lesson))));
+                message = message.line(Line::new().text(format!("  Lesson: “{}”", format::one_line(&lesson))));
             }
             if let Some(lucky) = lucky {
-                message = message.line(Line::new().text(format!(
-                    "  Where we got lucky: “{}”",
-                    format::one_line(&lucky)
-                )));
+                message =
+                    message.line(Line::new().text(format!("  Where we got lucky: “{}”", format::one_line(&lucky))));
             }
         }
     }
 
-    let factors = db
-        .contributing_factors_since(now - Duration::days(RECURRENCE_WINDOW_DAYS))
-        .await?;
+    let factors = db.contributing_factors_since(now - Duration::days(RECURRENCE_WINDOW_DAYS)).await?;
     let recurring = recurring_factors(&factors);
     if !recurring.is_empty() {
-        message = message.line(Line::new().bold(format!(
-            "Recurring contributing factors (last {RECURRENCE_WINDOW_DAYS} days)"
-        )));
+        message = message
+            .line(Line::new().bold(format!("Recurring contributing factors (last {RECURRENCE_WINDOW_DAYS} days)")));
         for (factor, incidents) in recurring.iter().take(5) {
             let refs: Vec<String> = incidents.iter().map(|i| format!("INC-{i}")).collect();
             message = message.line(Line::new().text(format!(
@@ -216,10 +169,7 @@ pub async fn build(
     }
 
     let overdue: Vec<_> = open_actions.iter().filter(|a| a.due < today).collect();
-    let done_count = closed_actions
-        .iter()
-        .filter(|a| a.status == ActionStatus::Done)
-        .count();
+    let done_count = closed_actions.iter().filter(|a| a.status == ActionStatus::Done).count();
     message = message.line(Line::new().bold(format!(
         "Action items: {done_count} done this week, {} still open, {} overdue",
         open_actions.len(),
@@ -227,28 +177,20 @@ pub async fn build(
     )));
     for item in closed_actions.iter().take(MAX_LISTED) {
         message = message.line(
-            Line::new()
-                .text(format!("✔ #{} {} ({}) · ", item.id, item.text, item.status))
-                .user(item.owner.clone()),
+            Line::new().text(format!("✔ #{} {} ({}) · ", item.id, item.text, item.status)).user(item.owner.clone()),
         );
     }
     for item in overdue.iter().take(MAX_LISTED) {
         message = message.line(
-            Line::new()
-                .text(format!("⏰ #{} {} · ", item.id, item.text))
-                .user(item.owner.clone())
-                .text(format!(
-                    " · {} overdue · INC-{}",
-                    days_word((today - item.due).num_days()),
-                    item.incident_id
-                )),
+            Line::new().text(format!("⏰ #{} {} · ", item.id, item.text)).user(item.owner.clone()).text(format!(
+                " · {} overdue · INC-{}",
+                days_word((today - item.due).num_days()),
+                item.incident_id
+            )),
         );
     }
     if overdue.len() > MAX_LISTED {
-        message = message.line(Line::new().text(format!(
-            "… and {} more overdue.",
-            overdue.len() - MAX_LISTED
-        )));
+        message = message.line(Line::new().text(format!("… and {} more overdue.", overdue.len() - MAX_LISTED)));
     }
     if quiet && overdue.is_empty() {
         message = message.line(Line::new().text("Nothing is overdue either. Enjoy the calm."));
@@ -263,14 +205,8 @@ mod tests {
     #[test]
     fn factors_recur_across_incidents_not_within_one() {
         let answers = vec![
-            (
-                1,
-                "No canary deploys; missing alert on replica lag".to_string(),
-            ),
-            (
-                2,
-                "Missing alert on replica lag.\nManual failover".to_string(),
-            ),
+            (1, "No canary deploys; missing alert on replica lag".to_string()),
+            (2, "Missing alert on replica lag.\nManual failover".to_string()),
             (3, "no canary deploys; no canary deploys".to_string()),
             (4, "Manual failover".to_string()),
         ];

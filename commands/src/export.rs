@@ -205,17 +205,13 @@ impl IncidentRecord {
 
         md.push_str("## Postmortem\n\n");
         for field in FIELDS {
-            let answer = postmortem::get(&self.postmortem, field.key)
-                .map_or("_Not written yet._".to_string(), escape_md);
+            let answer =
+                postmortem::get(&self.postmortem, field.key).map_or("_Not written yet._".to_string(), escape_md);
             let _ = writeln!(md, "### {}\n\n{answer}\n", field.label);
         }
 
         md.push_str("## Key timeline\n\n");
-        let key: Vec<&TimelineEntry> = self
-            .timeline
-            .iter()
-            .filter(|e| e.is_key && e.deleted_at.is_none())
-            .collect();
+        let key: Vec<&TimelineEntry> = self.timeline.iter().filter(|e| e.is_key && e.deleted_at.is_none()).collect();
         if key.is_empty() {
             md.push_str("_No key events._\n");
         }
@@ -230,29 +226,12 @@ impl IncidentRecord {
             );
         }
 
-        let _ = writeln!(
-            md,
-            "\n<details>\n<summary>Full timeline ({} entries)</summary>\n",
-            self.timeline.len()
-        );
+        let _ = writeln!(md, "\n<details>\n<summary>Full timeline ({} entries)</summary>\n", self.timeline.len());
         for e in &self.timeline {
-            let text = if e.deleted_at.is_some() {
-                "_(deleted)_".to_string()
-            } else {
-                escape_md(&format::one_line(&e.text))
-            };
-            let edited = if e.edited_at.is_some() {
-                " _(edited)_"
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                md,
-                "- {} @{} ({}): {text}{edited}",
-                format::time(e.at, tz),
-                e.author,
-                e.kind
-            );
+            let text =
+                if e.deleted_at.is_some() { "_(deleted)_".to_string() } else { escape_md(&format::one_line(&e.text)) };
+            let edited = if e.edited_at.is_some() { " _(edited)_" } else { "" };
+            let _ = writeln!(md, "- {} @{} ({}): {text}{edited}", format::time(e.at, tz), e.author, e.kind);
         }
         md.push_str("\n</details>\n\n## Action items\n\n");
         if self.actions.is_empty() {
@@ -279,7 +258,5 @@ impl IncidentRecord {
 
 /// Keeps user text from becoming HTML in the published document.
 fn escape_md(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }

@@ -134,10 +134,7 @@ impl Followups {
     /// status-update nudges.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, CoreError> {
         let mut report = TickReport::default();
-        for (name, schedule) in [
-            ("reminders", &self.settings.reminders),
-            ("digest", &self.settings.digest),
-        ] {
+        for (name, schedule) in [("reminders", &self.settings.reminders), ("digest", &self.settings.digest)] {
             let job = self.job(name);
             let Some(last) = self.core.db.last_run(&job).await? else {
                 // First start: begin from now rather than replaying the past.
@@ -148,11 +145,7 @@ impl Followups {
             if let Some(&latest) = fires.last() {
                 if now - latest <= self.settings.grace {
                     if fires.len() > 1 {
-                        tracing::info!(
-                            job,
-                            missed = fires.len(),
-                            "merging missed runs into one delivery"
-                        );
+                        tracing::info!(job, missed = fires.len(), "merging missed runs into one delivery");
                         report.merged += fires.len() - 1;
                     }
                     let pending = match name {
@@ -173,10 +166,7 @@ impl Followups {
     }
 
     /// The next instant after `after` at which [`Followups::tick`] has work.
-    pub async fn next_due_after(
-        &self,
-        after: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, CoreError> {
+    pub async fn next_due_after(&self, after: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, CoreError> {
         let mut next = [&self.settings.reminders, &self.settings.digest]
             .iter()
             .filter_map(|schedule| schedule.next_after(after))
@@ -199,16 +189,7 @@ impl Followups {
         message: Message,
         now: DateTime<Utc>,
     ) -> Result<Option<Pending>, CoreError> {
-        Ok(self
-            .core
-            .db
-            .claim_delivery(&key, now)
-            .await?
-            .then_some(Pending {
-                key,
-                target,
-                message,
-            }))
+        Ok(self.core.db.claim_delivery(&key, now).await?.then_some(Pending { key, target, message }))
     }
 
     /// Sends every claimed delivery, retrying failures with backoff. A failing delivery
@@ -233,18 +214,12 @@ impl Followups {
             for delivery in waiting {
                 match self.send(&delivery).await {
                     Ok(()) => {
-                        self.core
-                            .db
-                            .record_attempt(&delivery.key, now, None)
-                            .await?;
+                        self.core.db.record_attempt(&delivery.key, now, None).await?;
                         report.sent += 1;
                     }
                     Err(error) => {
                         tracing::warn!(key = delivery.key.key(), attempt, %error, "delivery failed");
-                        self.core
-                            .db
-                            .record_attempt(&delivery.key, now, Some(&error.to_string()))
-                            .await?;
+                        self.core.db.record_attempt(&delivery.key, now, Some(&error.to_string())).await?;
                         if error.retryable {
                             failed.push(delivery);
                         } else {
@@ -256,11 +231,7 @@ impl Followups {
             waiting = failed;
         }
         for delivery in &waiting {
-            tracing::error!(
-                key = delivery.key.key(),
-                "delivery given up after {} attempts",
-                self.settings.attempts
-            );
+            tracing::error!(key = delivery.key.key(), "delivery given up after {} attempts", self.settings.attempts);
         }
         report.failed += waiting.len();
         Ok(())
@@ -268,18 +239,8 @@ impl Followups {
 
     async fn send(&self, delivery: &Pending) -> Result<(), ChatError> {
         match &delivery.target {
-            Target::Dm(user) => self
-                .core
-                .chat
-                .send_dm(user, &delivery.message)
-                .await
-                .map(|_| ()),
-            Target::Channel(channel) => self
-                .core
-                .chat
-                .post(channel, &delivery.message)
-                .await
-                .map(|_| ()),
+            Target::Dm(user) => self.core.chat.send_dm(user, &delivery.message).await.map(|_| ()),
+            Target::Channel(channel) => self.core.chat.post(channel, &delivery.message).await.map(|_| ()),
         }
     }
 
@@ -290,13 +251,7 @@ impl Followups {
         let db = &self.core.db;
         let mut incidents: HashMap<i64, Option<Incident>> = HashMap::new();
         let mut overdue: Vec<(ActionItem, Incident)> = Vec::new();
-        for item in db
-            .actions(&ActionFilter::OverdueOn {
-                today,
-                incident_id: None,
-            })
-            .await?
-        {
+        for item in db.actions(&ActionFilter::OverdueOn { today, incident_id: None }).await? {
             if item.snoozed_until.is_some_and(|until| until > today) {
                 continue;
             }
@@ -314,26 +269,15 @@ impl Followups {
         for (item, incident) in &overdue {
             let days = (today - item.due).num_days();
             let key = DeliveryKey::new("action_overdue", item.id, today);
-            if let Some(p) = self
-                .claim(
-                    key,
-                    Target::Dm(item.owner.clone()),
-                    overdue_dm(item, incident, days),
-                    at,
-                )
-                .await?
+            if let Some(p) =
+                self.claim(key, Target::Dm(item.owner.clone()), overdue_dm(item, incident, days), at).await?
             {
                 pending.push(p);
-                let sent_before = db
-                    .sent_count("action_overdue", &item.id.to_string())
-                    .await?;
+                let sent_before = db.sent_count("action_overdue", &item.id.to_string()).await?;
                 if sent_before >= i64::from(self.settings.escalate_after) {
                     let key = DeliveryKey::new("action_escalation", item.id, today);
                     let message = escalation_dm(item, incident, days, sent_before);
-                    if let Some(p) = self
-                        .claim(key, Target::Dm(incident.commander.clone()), message, at)
-                        .await?
-                    {
+                    if let Some(p) = self.claim(key, Target::Dm(incident.commander.clone()), message, at).await? {
                         pending.push(p);
                     }
                 }
@@ -341,14 +285,8 @@ impl Followups {
         }
         if let (Some(channel), false) = (&self.settings.followups_channel, overdue.is_empty()) {
             let key = DeliveryKey::new("overdue_summary", self.platform(), today);
-            if let Some(p) = self
-                .claim(
-                    key,
-                    Target::Channel(channel.clone()),
-                    overdue_summary(&overdue, today),
-                    at,
-                )
-                .await?
+            if let Some(p) =
+                self.claim(key, Target::Channel(channel.clone()), overdue_summary(&overdue, today), at).await?
             {
                 pending.push(p);
             }
@@ -359,9 +297,7 @@ impl Followups {
                 continue;
             }
             let resolved_on = self.local_date(incident.resolved_at.unwrap_or(incident.declared_at));
-            if business_days_between(resolved_on, today)
-                < i64::from(self.settings.postmortem_nudge_days)
-            {
+            if business_days_between(resolved_on, today) < i64::from(self.settings.postmortem_nudge_days) {
                 continue;
             }
             let written = db.postmortem(incident.id).await?.unwrap_or_default();
@@ -370,14 +306,8 @@ impl Followups {
                 continue;
             }
             let key = DeliveryKey::new("postmortem_nudge", incident.id, today);
-            let message = postmortem_nudge(
-                &incident,
-                &missing.iter().map(|f| f.label).collect::<Vec<_>>(),
-            );
-            if let Some(p) = self
-                .claim(key, Target::Dm(incident.commander.clone()), message, at)
-                .await?
-            {
+            let message = postmortem_nudge(&incident, &missing.iter().map(|f| f.label).collect::<Vec<_>>());
+            if let Some(p) = self.claim(key, Target::Dm(incident.commander.clone()), message, at).await? {
                 pending.push(p);
             }
         }
@@ -386,25 +316,12 @@ impl Followups {
 
     async fn digest_due(&self, at: DateTime<Utc>) -> Result<Vec<Pending>, CoreError> {
         let Some(channel) = &self.settings.digest_channel else {
-            tracing::info!(
-                platform = self.platform(),
-                "no digest channel configured; digest not posted"
-            );
+            tracing::info!(platform = self.platform(), "no digest channel configured; digest not posted");
             return Ok(Vec::new());
         };
         let key = DeliveryKey::new("digest", self.platform(), self.local_date(at));
-        let message = digest::build(
-            &self.core.db,
-            self.core.settings.timezone,
-            at,
-            Duration::days(7),
-        )
-        .await?;
-        Ok(self
-            .claim(key, Target::Channel(channel.clone()), message, at)
-            .await?
-            .into_iter()
-            .collect())
+        let message = digest::build(&self.core.db, self.core.settings.timezone, at, Duration::days(7)).await?;
+        Ok(self.claim(key, Target::Channel(channel.clone()), message, at).await?.into_iter().collect())
     }
 
     /// Open sev1 and sev2 incidents on this platform with a channel.
@@ -422,21 +339,15 @@ impl Followups {
 
     /// When the current quiet period began (last status update, or the declaration) and
     /// how long it may last.
-    async fn quiet_period(
-        &self,
-        incident: &Incident,
-    ) -> Result<(DateTime<Utc>, Duration), CoreError> {
+    async fn quiet_period(&self, incident: &Incident) -> Result<(DateTime<Utc>, Duration), CoreError> {
         let last_update = self
             .core
             .db
             .latest_entry_of_kind(incident.id, EntryKind::Update)
             .await?
             .map_or(incident.declared_at, |e| e.at);
-        let quiet = if incident.severity == Severity::Sev1 {
-            self.settings.sev1_quiet
-        } else {
-            self.settings.sev2_quiet
-        };
+        let quiet =
+            if incident.severity == Severity::Sev1 { self.settings.sev1_quiet } else { self.settings.sev2_quiet };
         Ok((last_update, quiet))
     }
 
@@ -462,10 +373,7 @@ impl Followups {
                     .code("/incident update <text>")
                     .text(" so stakeholders know where things stand."),
             );
-            if let Some(p) = self
-                .claim(key, Target::Channel(channel), message, now)
-                .await?
-            {
+            if let Some(p) = self.claim(key, Target::Channel(channel), message, now).await? {
                 pending.push(p);
             }
         }
@@ -475,18 +383,12 @@ impl Followups {
 
 fn overdue_dm(item: &ActionItem, incident: &Incident, days: i64) -> Message {
     Message::new()
-        .line(
-            Line::new()
-                .text("⏰ Action item ")
-                .bold(format!("#{}", item.id))
-                .text(format!(" is {} overdue: {}", days_word(days), item.text)),
-        )
-        .line(Line::new().text(format!(
-            "From {}: {} · due {}",
-            incident.reference(),
-            incident.title,
-            item.due
+        .line(Line::new().text("⏰ Action item ").bold(format!("#{}", item.id)).text(format!(
+            " is {} overdue: {}",
+            days_word(days),
+            item.text
         )))
+        .line(Line::new().text(format!("From {}: {} · due {}", incident.reference(), incident.title, item.due)))
         .line(
             Line::new()
                 .text("Close it with ")
@@ -495,14 +397,7 @@ fn overdue_dm(item: &ActionItem, incident: &Incident, days: i64) -> Message {
                 .code(format!("/incident action snooze {} <days>", item.id)),
         )
         .button("Mark done", ButtonAction::MarkDone { item: item.id }, true)
-        .button(
-            "Snooze 3 days",
-            ButtonAction::Snooze {
-                item: item.id,
-                days: 3,
-            },
-            false,
-        )
+        .button("Snooze 3 days", ButtonAction::Snooze { item: item.id, days: 3 }, false)
 }
 
 fn escalation_dm(item: &ActionItem, incident: &Incident, days: i64, reminders: i64) -> Message {
@@ -524,18 +419,14 @@ fn escalation_dm(item: &ActionItem, incident: &Incident, days: i64, reminders: i
 }
 
 fn overdue_summary(overdue: &[(ActionItem, Incident)], today: NaiveDate) -> Message {
-    let mut message = Message::new()
-        .line(Line::new().bold(format!("⏰ {} overdue action item(s)", overdue.len())));
+    let mut message = Message::new().line(Line::new().bold(format!("⏰ {} overdue action item(s)", overdue.len())));
     for (item, incident) in overdue {
         message = message.line(
-            Line::new()
-                .text(format!("• #{} {} · ", item.id, item.text))
-                .user(item.owner.clone())
-                .text(format!(
-                    " · {} overdue · {}",
-                    days_word((today - item.due).num_days()),
-                    incident.reference()
-                )),
+            Line::new().text(format!("• #{} {} · ", item.id, item.text)).user(item.owner.clone()).text(format!(
+                " · {} overdue · {}",
+                days_word((today - item.due).num_days()),
+                incident.reference()
+            )),
         );
     }
     message
@@ -543,29 +434,18 @@ fn overdue_summary(overdue: &[(ActionItem, Incident)], today: NaiveDate) -> Mess
 
 fn postmortem_nudge(incident: &Incident, missing: &[&str]) -> Message {
     Message::new()
-        .line(
-            Line::new()
-                .text("📘 The postmortem of ")
-                .bold(incident.reference())
-                .text(format!(
-                    " ({}) is still missing: {}.",
-                    incident.title,
-                    missing.join(", ")
-                )),
-        )
+        .line(Line::new().text("📘 The postmortem of ").bold(incident.reference()).text(format!(
+            " ({}) is still missing: {}.",
+            incident.title,
+            missing.join(", ")
+        )))
         .line(
             Line::new()
                 .text("Write it with ")
                 .code(format!("/incident INC-{} postmortem", incident.id))
                 .text("; it closes the incident when complete."),
         )
-        .button(
-            "Write postmortem",
-            ButtonAction::WritePostmortem {
-                incident: incident.id,
-            },
-            true,
-        )
+        .button("Write postmortem", ButtonAction::WritePostmortem { incident: incident.id }, true)
 }
 
 #[cfg(test)]

@@ -6,9 +6,7 @@ use chrono_tz::Tz;
 
 /// `2026-03-02 09:05 UTC`, in the configured zone.
 pub fn time(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz)
-        .format("%Y-%m-%d %H:%M %Z")
-        .to_string()
+    at.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
 }
 
 /// `09:05`, in the configured zone.

@@ -129,10 +129,7 @@ pub struct UsageError {
 }
 
 fn usage_error(problem: impl Into<String>, usage: &'static str) -> UsageError {
-    UsageError {
-        problem: problem.into(),
-        usage,
-    }
+    UsageError { problem: problem.into(), usage }
 }
 
 /// Walks the words of a command while keeping the untouched rest for free text.
@@ -165,9 +162,7 @@ impl<'a> Words<'a> {
 
 /// `INC-42` (any case) as 42.
 pub fn parse_incident_ref(word: &str) -> Option<i64> {
-    let digits = word
-        .strip_prefix("INC-")
-        .or_else(|| word.strip_prefix("inc-"))?;
+    let digits = word.strip_prefix("INC-").or_else(|| word.strip_prefix("inc-"))?;
     let id: i64 = digits.parse().ok()?;
     (id > 0 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(id)
 }
@@ -181,24 +176,18 @@ pub fn parse_user(word: &str) -> Option<String> {
     } else {
         word.strip_prefix('@')?
     };
-    let valid = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    let valid =
+        !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
     valid.then(|| id.to_string())
 }
 
 fn parse_severity(word: &str, usage: &'static str) -> Result<Severity, UsageError> {
-    word.parse()
-        .map_err(|e: storage::UnknownWord| usage_error(e.to_string(), usage))
+    word.parse().map_err(|e: storage::UnknownWord| usage_error(e.to_string(), usage))
 }
 
 fn looks_like_severity(word: &str) -> bool {
     let lower = word.to_ascii_lowercase();
-    lower
-        .strip_prefix("sev")
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    lower.strip_prefix("sev").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn parse_id(word: Option<&str>, usage: &'static str) -> Result<i64, UsageError> {
@@ -214,34 +203,21 @@ fn parse_id(word: Option<&str>, usage: &'static str) -> Result<i64, UsageError> 
 /// `30d` (or `30`) as 30, between 1 and 3650 days.
 fn parse_days(word: &str) -> Option<u32> {
     let digits = word.strip_suffix('d').unwrap_or(word);
-    digits
-        .parse::<u32>()
-        .ok()
-        .filter(|d| (1..=3650).contains(d))
+    digits.parse::<u32>().ok().filter(|d| (1..=3650).contains(d))
 }
 
 fn parse_due(value: &str) -> Result<DueSpec, UsageError> {
-    let bad = || {
-        usage_error(
-            format!("`due:{value}` is not a date. Use due:YYYY-MM-DD or due:+5d."),
-            usage::ACTION_ADD,
-        )
-    };
+    let bad = || usage_error(format!("`due:{value}` is not a date. Use due:YYYY-MM-DD or due:+5d."), usage::ACTION_ADD);
     if let Some(days) = value.strip_prefix('+') {
         let (number, unit_days) = match days.strip_suffix('w') {
             Some(weeks) => (weeks, 7),
             None => (days.strip_suffix('d').unwrap_or(days), 1),
         };
         let n: u32 = number.parse().map_err(|_| bad())?;
-        let total = n
-            .checked_mul(unit_days)
-            .filter(|d| *d <= 3650)
-            .ok_or_else(bad)?;
+        let total = n.checked_mul(unit_days).filter(|d| *d <= 3650).ok_or_else(bad)?;
         return Ok(DueSpec::InDays(total));
     }
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .map(DueSpec::On)
-        .map_err(|_| bad())
+    NaiveDate::parse_from_str(value, "%Y-%m-%d").map(DueSpec::On).map_err(|_| bad())
 }
 
 /// `-20m`, `-2h` or `-1d` as how long ago the incident started.
@@ -286,125 +262,73 @@ pub fn parse(input: &str) -> Result<Command, UsageError> {
         }
     }
     let no_target = |command: Command, usage: &'static str| match target {
-        Some(_) => Err(usage_error(
-            "This command does not take an incident.",
-            usage,
-        )),
+        Some(_) => Err(usage_error("This command does not take an incident.", usage)),
         None => Ok(command),
     };
     match verb.as_str() {
         "declare" => parse_declare(&mut words, target),
         "status" => {
-            let word = words
-                .next()
-                .ok_or_else(|| usage_error("Which status?", usage::STATUS))?;
-            let status: Status = word
-                .parse()
-                .map_err(|e: storage::UnknownWord| usage_error(e.to_string(), usage::STATUS))?;
+            let word = words.next().ok_or_else(|| usage_error("Which status?", usage::STATUS))?;
+            let status: Status =
+                word.parse().map_err(|e: storage::UnknownWord| usage_error(e.to_string(), usage::STATUS))?;
             match status {
-                Status::Resolved => Err(usage_error(
-                    "To resolve, use /incident resolve [summary].",
-                    usage::RESOLVE,
-                )),
+                Status::Resolved => Err(usage_error("To resolve, use /incident resolve [summary].", usage::RESOLVE)),
                 Status::Closed => Err(usage_error(
                     "An incident closes when its postmortem is complete: /incident postmortem.",
                     usage::POSTMORTEM,
                 )),
-                status => Ok(Command::Status {
-                    target,
-                    status,
-                    note: words.rest(),
-                }),
+                status => Ok(Command::Status { target, status, note: words.rest() }),
             }
         }
         "severity" | "sev" => {
-            let word = words
-                .next()
-                .ok_or_else(|| usage_error("Which severity?", usage::SEVERITY))?;
+            let word = words.next().ok_or_else(|| usage_error("Which severity?", usage::SEVERITY))?;
             let severity = parse_severity(word, usage::SEVERITY)?;
             match words.rest() {
-                Some(extra) => Err(usage_error(
-                    format!("Unexpected `{extra}` after the severity."),
-                    usage::SEVERITY,
-                )),
+                Some(extra) => Err(usage_error(format!("Unexpected `{extra}` after the severity."), usage::SEVERITY)),
                 None => Ok(Command::Severity { target, severity }),
             }
         }
         "assign" => {
-            let role_word = words
-                .next()
-                .ok_or_else(|| usage_error("Which role?", usage::ASSIGN))?;
-            let role: Role = role_word
-                .parse()
-                .map_err(|e: storage::UnknownWord| usage_error(e.to_string(), usage::ASSIGN))?;
-            let user_word = words
-                .next()
-                .ok_or_else(|| usage_error("Assign it to whom?", usage::ASSIGN))?;
+            let role_word = words.next().ok_or_else(|| usage_error("Which role?", usage::ASSIGN))?;
+            let role: Role =
+                role_word.parse().map_err(|e: storage::UnknownWord| usage_error(e.to_string(), usage::ASSIGN))?;
+            let user_word = words.next().ok_or_else(|| usage_error("Assign it to whom?", usage::ASSIGN))?;
             let user = parse_user(user_word).ok_or_else(|| {
-                usage_error(
-                    format!("`{user_word}` is not a user; mention them as @name."),
-                    usage::ASSIGN,
-                )
+                usage_error(format!("`{user_word}` is not a user; mention them as @name."), usage::ASSIGN)
             })?;
             match words.rest() {
-                Some(extra) => Err(usage_error(
-                    format!("Unexpected `{extra}` after the user."),
-                    usage::ASSIGN,
-                )),
+                Some(extra) => Err(usage_error(format!("Unexpected `{extra}` after the user."), usage::ASSIGN)),
                 None => Ok(Command::Assign { target, role, user }),
             }
         }
         "update" => {
-            let text = words
-                .rest()
-                .ok_or_else(|| usage_error("What is the update?", usage::UPDATE))?;
+            let text = words.rest().ok_or_else(|| usage_error("What is the update?", usage::UPDATE))?;
             Ok(Command::Update { target, text })
         }
         "note" => {
-            let text = words
-                .rest()
-                .ok_or_else(|| usage_error("What is the note?", usage::NOTE))?;
+            let text = words.rest().ok_or_else(|| usage_error("What is the note?", usage::NOTE))?;
             Ok(Command::Note { target, text })
         }
         "timeline" => only_target(&words, Command::Timeline { target }, usage::TIMELINE),
-        "resolve" => Ok(Command::Resolve {
-            target,
-            summary: words.rest(),
-        }),
+        "resolve" => Ok(Command::Resolve { target, summary: words.rest() }),
         "reopen" => only_target(&words, Command::Reopen { target }, usage::REOPEN),
-        "postmortem" | "pm" => {
-            only_target(&words, Command::Postmortem { target }, usage::POSTMORTEM)
-        }
+        "postmortem" | "pm" => only_target(&words, Command::Postmortem { target }, usage::POSTMORTEM),
         "action" | "actions" => parse_action(&mut words, target),
-        "list" => {
-            no_target(Command::List, usage::LIST).and_then(|c| only_target(&words, c, usage::LIST))
-        }
+        "list" => no_target(Command::List, usage::LIST).and_then(|c| only_target(&words, c, usage::LIST)),
         "stats" => {
             let days = match words.next() {
                 None => 30,
-                Some(word) => parse_days(word).ok_or_else(|| {
-                    usage_error(
-                        format!("`{word}` is not a number of days like 30d."),
-                        usage::STATS,
-                    )
-                })?,
+                Some(word) => parse_days(word)
+                    .ok_or_else(|| usage_error(format!("`{word}` is not a number of days like 30d."), usage::STATS))?,
             };
-            no_target(Command::Stats { days }, usage::STATS)
-                .and_then(|c| only_target(&words, c, usage::STATS))
+            no_target(Command::Stats { days }, usage::STATS).and_then(|c| only_target(&words, c, usage::STATS))
         }
         "help" => Ok(Command::Help),
-        other => Err(usage_error(
-            format!("`{other}` is not an /incident command."),
-            usage::ANY,
-        )),
+        other => Err(usage_error(format!("`{other}` is not an /incident command."), usage::ANY)),
     }
 }
 
-fn only_target(
-    words: &Words<'_>,
-    command: Command,
-    usage: &'static str,
-) -> Result<Command, UsageError> {
+fn only_target(words: &Words<'_>, command: Command, usage: &'static str) -> Result<Command, UsageError> {
     match words.rest() {
         Some(extra) => Err(usage_error(format!("Unexpected `{extra}`."), usage)),
         None => Ok(command),
@@ -413,10 +337,7 @@ fn only_target(
 
 fn parse_declare(words: &mut Words<'_>, target: Option<i64>) -> Result<Command, UsageError> {
     if let Some(id) = target {
-        return Err(usage_error(
-            format!("INC-{id} already exists; declare takes a title."),
-            usage::DECLARE,
-        ));
+        return Err(usage_error(format!("INC-{id} already exists; declare takes a title."), usage::DECLARE));
     }
     let mut severity = None;
     let mut started = None;
@@ -430,18 +351,11 @@ fn parse_declare(words: &mut Words<'_>, target: Option<i64>) -> Result<Command, 
         }
         words.next();
     }
-    Ok(Command::Declare {
-        severity,
-        title: words.rest(),
-        started,
-    })
+    Ok(Command::Declare { severity, title: words.rest(), started })
 }
 
 fn parse_action(words: &mut Words<'_>, target: Option<i64>) -> Result<Command, UsageError> {
-    let sub = words
-        .next()
-        .ok_or_else(|| usage_error("Which action command?", usage::ACTION))?
-        .to_ascii_lowercase();
+    let sub = words.next().ok_or_else(|| usage_error("Which action command?", usage::ACTION))?.to_ascii_lowercase();
     let target = match target {
         Some(t) => Some(t),
         None => {
@@ -454,10 +368,7 @@ fn parse_action(words: &mut Words<'_>, target: Option<i64>) -> Result<Command, U
     };
     let id_only = |words: &mut Words<'_>, usage: &'static str| -> Result<i64, UsageError> {
         if target.is_some() {
-            return Err(usage_error(
-                "Action items are named by number alone, not by incident.",
-                usage,
-            ));
+            return Err(usage_error("Action items are named by number alone, not by incident.", usage));
         }
         let id = parse_id(words.next(), usage)?;
         Ok(id)
@@ -474,20 +385,11 @@ fn parse_action(words: &mut Words<'_>, target: Option<i64>) -> Result<Command, U
         }
         "snooze" => {
             let id = id_only(words, usage::ACTION_SNOOZE)?;
-            let word = words
-                .next()
-                .ok_or_else(|| usage_error("Snooze it for how many days?", usage::ACTION_SNOOZE))?;
+            let word = words.next().ok_or_else(|| usage_error("Snooze it for how many days?", usage::ACTION_SNOOZE))?;
             let days = parse_days(word).filter(|d| *d <= 365).ok_or_else(|| {
-                usage_error(
-                    format!("`{word}` is not a number of days (1 to 365)."),
-                    usage::ACTION_SNOOZE,
-                )
+                usage_error(format!("`{word}` is not a number of days (1 to 365)."), usage::ACTION_SNOOZE)
             })?;
-            only_target(
-                words,
-                Command::ActionSnooze { id, days },
-                usage::ACTION_SNOOZE,
-            )
+            only_target(words, Command::ActionSnooze { id, days }, usage::ACTION_SNOOZE)
         }
         "list" | "ls" => {
             let scope = match words.next().map(str::to_ascii_lowercase).as_deref() {
@@ -496,22 +398,12 @@ fn parse_action(words: &mut Words<'_>, target: Option<i64>) -> Result<Command, U
                 Some("overdue") => Some(ListScope::Overdue),
                 Some("all") => Some(ListScope::All),
                 Some(other) => {
-                    return Err(usage_error(
-                        format!("`{other}` is not one of mine, overdue, all."),
-                        usage::ACTION_LIST,
-                    ))
+                    return Err(usage_error(format!("`{other}` is not one of mine, overdue, all."), usage::ACTION_LIST))
                 }
             };
-            only_target(
-                words,
-                Command::ActionList { target, scope },
-                usage::ACTION_LIST,
-            )
+            only_target(words, Command::ActionList { target, scope }, usage::ACTION_LIST)
         }
-        other => Err(usage_error(
-            format!("`{other}` is not an action command."),
-            usage::ACTION,
-        )),
+        other => Err(usage_error(format!("`{other}` is not an action command."), usage::ACTION)),
     }
 }
 
@@ -525,44 +417,24 @@ fn parse_action_add(words: &mut Words<'_>, target: Option<i64>) -> Result<Comman
         if let Some(value) = word.strip_prefix("due:") {
             due = Some(parse_due(value)?);
         } else if let Some(value) = word.strip_prefix("kind:") {
-            kind = Some(value.parse().map_err(|e: storage::UnknownWord| {
-                usage_error(e.to_string(), usage::ACTION_ADD)
-            })?);
-        } else if let Some(value) = word
-            .strip_prefix("priority:")
-            .or_else(|| word.strip_prefix("prio:"))
-        {
-            priority = Some(value.parse().map_err(|e: storage::UnknownWord| {
-                usage_error(e.to_string(), usage::ACTION_ADD)
-            })?);
-        } else if let Some(user) = (word.starts_with('@') || word.starts_with("<@"))
-            .then(|| parse_user(word))
-            .flatten()
+            kind =
+                Some(value.parse().map_err(|e: storage::UnknownWord| usage_error(e.to_string(), usage::ACTION_ADD))?);
+        } else if let Some(value) = word.strip_prefix("priority:").or_else(|| word.strip_prefix("prio:")) {
+            priority =
+                Some(value.parse().map_err(|e: storage::UnknownWord| usage_error(e.to_string(), usage::ACTION_ADD))?);
+        } else if let Some(user) = (word.starts_with('@') || word.starts_with("<@")).then(|| parse_user(word)).flatten()
         {
             if owner.replace(user).is_some() {
-                return Err(usage_error(
-                    "An action item has one owner; mention only one @user.",
-                    usage::ACTION_ADD,
-                ));
+                return Err(usage_error("An action item has one owner; mention only one @user.", usage::ACTION_ADD));
             }
         } else {
             text.push(word);
         }
     }
     if text.is_empty() {
-        return Err(usage_error(
-            "What needs doing? Give the action item's text.",
-            usage::ACTION_ADD,
-        ));
+        return Err(usage_error("What needs doing? Give the action item's text.", usage::ACTION_ADD));
     }
-    Ok(Command::ActionAdd {
-        target,
-        text: text.join(" "),
-        owner,
-        due,
-        kind,
-        priority,
-    })
+    Ok(Command::ActionAdd { target, text: text.join(" "), owner, due, kind, priority })
 }
 
 #[cfg(test)]
@@ -581,20 +453,9 @@ mod tests {
     fn declare_takes_optional_severity_and_title() {
         assert_eq!(
             ok("declare sev2 Database  down"),
-            Command::Declare {
-                severity: Some(Severity::Sev2),
-                title: Some("Database  down".into()),
-                started: None
-            }
+            Command::Declare { severity: Some(Severity::Sev2), title: Some("Database  down".into()), started: None }
         );
-        assert_eq!(
-            ok("declare"),
-            Command::Declare {
-                severity: None,
-                title: None,
-                started: None
-            }
-        );
+        assert_eq!(ok("declare"), Command::Declare { severity: None, title: None, started: None });
         assert_eq!(
             ok("declare started:-20m Checkout errors"),
             Command::Declare {
@@ -608,11 +469,7 @@ mod tests {
     #[test]
     fn bad_severity_names_the_choices_and_usage() {
         let e = err("declare sev9 Something");
-        assert!(
-            e.problem.contains("sev9") && e.problem.contains("sev1"),
-            "{}",
-            e.problem
-        );
+        assert!(e.problem.contains("sev9") && e.problem.contains("sev1"), "{}", e.problem);
         assert_eq!(e.usage, usage::DECLARE);
         assert_eq!(err("severity high").usage, usage::SEVERITY);
     }
@@ -621,25 +478,16 @@ mod tests {
     fn status_accepts_open_statuses_only() {
         assert_eq!(
             ok("status identified bad deploy"),
-            Command::Status {
-                target: None,
-                status: Status::Identified,
-                note: Some("bad deploy".into())
-            }
+            Command::Status { target: None, status: Status::Identified, note: Some("bad deploy".into()) }
         );
         assert_eq!(err("status resolved").usage, usage::RESOLVE);
-        assert!(err("status fixed")
-            .problem
-            .contains("`fixed` is not a status"));
+        assert!(err("status fixed").problem.contains("`fixed` is not a status"));
         assert_eq!(err("status").usage, usage::STATUS);
     }
 
     #[test]
     fn incident_ref_may_come_before_or_after_the_verb() {
-        let want = Command::Severity {
-            target: Some(3),
-            severity: Severity::Sev1,
-        };
+        let want = Command::Severity { target: Some(3), severity: Severity::Sev1 };
         assert_eq!(ok("INC-3 severity sev1"), want);
         assert_eq!(ok("severity inc-3 sev1"), want);
         assert_eq!(
@@ -663,20 +511,12 @@ mod tests {
             }
             assert_eq!(
                 ok(&format!("assign comms {mention}")),
-                Command::Assign {
-                    target: None,
-                    role: Role::Comms,
-                    user: "bob".into()
-                }
+                Command::Assign { target: None, role: Role::Comms, user: "bob".into() }
             );
         }
         assert_eq!(
             ok("assign comms <@U123|bob>"),
-            Command::Assign {
-                target: None,
-                role: Role::Comms,
-                user: "U123".into()
-            }
+            Command::Assign { target: None, role: Role::Comms, user: "U123".into() }
         );
         assert_eq!(err("assign boss @bob").usage, usage::ASSIGN);
         assert_eq!(err("assign comms bob").usage, usage::ASSIGN);
@@ -696,15 +536,9 @@ mod tests {
             }
         );
         let dated = ok("action add kind:prevent due:2026-12-01 Pin the driver version");
-        assert!(
-            matches!(dated, Command::ActionAdd { due: Some(DueSpec::On(d)), .. } if d.to_string() == "2026-12-01")
-        );
-        assert!(err("action add fix due:tomorrow")
-            .problem
-            .contains("due:tomorrow"));
-        assert!(err("action add fix due:2026-02-30")
-            .problem
-            .contains("not a date"));
+        assert!(matches!(dated, Command::ActionAdd { due: Some(DueSpec::On(d)), .. } if d.to_string() == "2026-12-01"));
+        assert!(err("action add fix due:tomorrow").problem.contains("due:tomorrow"));
+        assert!(err("action add fix due:2026-02-30").problem.contains("not a date"));
         assert_eq!(err("action add @bob").usage, usage::ACTION_ADD);
         assert_eq!(err("action add a @bob @carol").usage, usage::ACTION_ADD);
     }
@@ -713,17 +547,8 @@ mod tests {
     fn action_ids_and_lists() {
         assert_eq!(ok("action done 4"), Command::ActionDone { id: 4 });
         assert_eq!(ok("action done #4"), Command::ActionDone { id: 4 });
-        assert_eq!(
-            ok("action snooze 4 3d"),
-            Command::ActionSnooze { id: 4, days: 3 }
-        );
-        assert_eq!(
-            ok("action list overdue"),
-            Command::ActionList {
-                target: None,
-                scope: Some(ListScope::Overdue)
-            }
-        );
+        assert_eq!(ok("action snooze 4 3d"), Command::ActionSnooze { id: 4, days: 3 });
+        assert_eq!(ok("action list overdue"), Command::ActionList { target: None, scope: Some(ListScope::Overdue) });
         assert_eq!(err("action done four").usage, usage::ACTION_DONE);
         assert_eq!(err("action list yours").usage, usage::ACTION_LIST);
         assert_eq!(err("action").usage, usage::ACTION);

@@ -5,32 +5,17 @@ use crate::message::{Line, Message};
 
 pub fn help_message() -> Message {
     let rows: [(&str, &str); 18] = [
-        (
-            usage::DECLARE,
-            "open an incident, its channel and a kick-off post (no title opens a form)",
-        ),
+        (usage::DECLARE, "open an incident, its channel and a kick-off post (no title opens a form)"),
         (usage::STATUS, "move the status forward"),
         (usage::SEVERITY, "change the severity (commander)"),
         (usage::ASSIGN, "hand a role to someone (commander)"),
-        (
-            usage::UPDATE,
-            "post a status update, also to the announcements channel",
-        ),
+        (usage::UPDATE, "post a status update, also to the announcements channel"),
         (usage::NOTE, "add a key event to the timeline"),
         (usage::TIMELINE, "show the key events so far"),
-        (
-            usage::RESOLVE,
-            "resolve it and ask for the postmortem (commander)",
-        ),
+        (usage::RESOLVE, "resolve it and ask for the postmortem (commander)"),
         (usage::REOPEN, "reopen a resolved incident (commander)"),
-        (
-            usage::POSTMORTEM,
-            "write the postmortem, or show it when complete",
-        ),
-        (
-            usage::ACTION_ADD,
-            "track a follow-up; owner defaults to you, due to 14 days out",
-        ),
+        (usage::POSTMORTEM, "write the postmortem, or show it when complete"),
+        (usage::ACTION_ADD, "track a follow-up; owner defaults to you, due to 14 days out"),
         (usage::ACTION_DONE, "close an item (owner or commander)"),
         (usage::ACTION_WONTFIX, "close an item that will not be done"),
         (usage::ACTION_SNOOZE, "pause reminders for an item"),

@@ -28,12 +28,9 @@ impl Core {
         started: Option<StartedAgo>,
     ) -> Result<Outcome, Problem> {
         let Some(title) = title else {
-            return Ok(Outcome::form(declare_form(
-                severity.unwrap_or(self.settings.default_severity),
-            )));
+            return Ok(Outcome::form(declare_form(severity.unwrap_or(self.settings.default_severity))));
         };
-        self.declare_incident(inv, severity, &title, None, started)
-            .await
+        self.declare_incident(inv, severity, &title, None, started).await
     }
 
     /// Declares an incident: stores it, opens and prepares its channel, announces it.
@@ -81,18 +78,11 @@ impl Core {
         if let Some(channel_id) = incident.channel_id.clone() {
             // A retry of a declare that already finished.
             return Ok(Outcome {
-                opened: Some(ChannelRef {
-                    id: channel_id,
-                    name: incident.channel_name.clone(),
-                }),
+                opened: Some(ChannelRef { id: channel_id, name: incident.channel_name.clone() }),
                 ..Outcome::silent()
             });
         }
-        let channel = self
-            .chat
-            .create_channel(&incident.channel_name)
-            .await
-            .map_err(CoreError::Chat)?;
+        let channel = self.chat.create_channel(&incident.channel_name).await.map_err(CoreError::Chat)?;
         for _ in 0..5 {
             let mut with_channel = incident.clone();
             with_channel.channel_id = Some(channel.id.clone());
@@ -122,14 +112,9 @@ impl Core {
                 .text(". You are the commander."),
         );
         if title_cut {
-            reply = reply
-                .line(Line::new().text(format!("The title was cut to {MAX_TITLE} characters.")));
+            reply = reply.line(Line::new().text(format!("The title was cut to {MAX_TITLE} characters.")));
         }
-        Ok(Outcome {
-            reply: Some(reply),
-            opened: Some(channel),
-            ..Outcome::silent()
-        })
+        Ok(Outcome { reply: Some(reply), opened: Some(channel), ..Outcome::silent() })
     }
 
     /// Topic, invite, pinned kick-off post and announcement for a new incident channel.
@@ -149,11 +134,7 @@ impl Core {
         if let Err(error) = self.chat.invite(&channel.id, &[declarer.to_string()]).await {
             tracing::warn!(incident = incident.id, %error, "could not invite the declarer");
         }
-        match self
-            .chat
-            .post(&channel.id, &self.kickoff_message(incident))
-            .await
-        {
+        match self.chat.post(&channel.id, &self.kickoff_message(incident)).await {
             Ok(posted) => {
                 if let Err(error) = self.chat.pin(&posted).await {
                     tracing::warn!(incident = incident.id, %error, "could not pin the kick-off post");
@@ -168,10 +149,7 @@ impl Core {
                 Line::new()
                     .text("🚨 ")
                     .bold(incident.reference())
-                    .text(format!(
-                        " declared ({}, {}): ",
-                        incident.severity, label.label
-                    ))
+                    .text(format!(" declared ({}, {}): ", incident.severity, label.label))
                     .bold(incident.title.clone())
                     .text(" · join ")
                     .channel(channel.id.clone(), channel.name.clone()),
@@ -184,28 +162,17 @@ impl Core {
     pub fn kickoff_message(&self, incident: &Incident) -> Message {
         let label = self.settings.severity_label(incident.severity);
         let mut message = Message::new()
+            .line(Line::new().text("🚨 ").bold(format!("{}: ", incident.reference())).bold(incident.title.clone()))
             .line(
                 Line::new()
-                    .text("🚨 ")
-                    .bold(format!("{}: ", incident.reference()))
-                    .bold(incident.title.clone()),
-            )
-            .line(
-                Line::new()
-                    .text(format!(
-                        "Severity: {} ({}: {})",
-                        incident.severity, label.label, label.description
-                    ))
+                    .text(format!("Severity: {} ({}: {})", incident.severity, label.label, label.description))
                     .text(format!(" · Status: {}", incident.status)),
             )
             .line(
                 Line::new()
                     .text("Commander: ")
                     .user(incident.commander.clone())
-                    .text(format!(
-                        " · Declared {}",
-                        format::time(incident.declared_at, self.settings.timezone)
-                    )),
+                    .text(format!(" · Declared {}", format::time(incident.declared_at, self.settings.timezone))),
             );
         if let Some(description) = &incident.description {
             message = message.text_block(description);
@@ -219,19 +186,9 @@ impl Core {
                     .text(" · ")
                     .code("/incident update <text>"),
             )
+            .line(Line::new().text("• ").code("/incident note <text>").text(" · ").code("/incident assign comms @user"))
             .line(
-                Line::new()
-                    .text("• ")
-                    .code("/incident note <text>")
-                    .text(" · ")
-                    .code("/incident assign comms @user"),
-            )
-            .line(
-                Line::new()
-                    .text("• ")
-                    .code("/incident severity sev1")
-                    .text(" · ")
-                    .code("/incident resolve [summary]"),
+                Line::new().text("• ").code("/incident severity sev1").text(" · ").code("/incident resolve [summary]"),
             )
             .line(
                 Line::new()
@@ -239,13 +196,7 @@ impl Core {
                     .code("/incident help")
                     .text(" lists everything."),
             )
-            .button(
-                "Acknowledge",
-                ButtonAction::Acknowledge {
-                    incident: incident.id,
-                },
-                true,
-            )
+            .button("Acknowledge", ButtonAction::Acknowledge { incident: incident.id }, true)
     }
 
     pub(crate) async fn set_status(
@@ -263,11 +214,7 @@ impl Core {
                     Some(note) => format!("Status {} → {status}: {note}", incident.status),
                     None => format!("Status {} → {status}", incident.status),
                 };
-                Ok((
-                    next,
-                    None,
-                    self.entry_for(inv, incident, EntryKind::Status, text),
-                ))
+                Ok((next, None, self.entry_for(inv, incident, EntryKind::Status, text)))
             })
             .await?
         else {
@@ -287,8 +234,7 @@ impl Core {
         if let Some(note) = &note {
             line = line.text(format!(": {note}"));
         }
-        self.post_to_incident(&after, &Message::new().line(line))
-            .await;
+        self.post_to_incident(&after, &Message::new().line(line)).await;
         Ok(self.confirm(inv, &after, format!("status is now {status}.")))
     }
 
@@ -300,27 +246,15 @@ impl Core {
     ) -> Result<Outcome, Problem> {
         let Some((before, after)) = self
             .change_incident(inv, target, usage::SEVERITY, |incident| {
-                lifecycle::require_commander(
-                    incident,
-                    &inv.user,
-                    &self.settings,
-                    Privileged::ChangeSeverity,
-                )?;
+                lifecycle::require_commander(incident, &inv.user, &self.settings, Privileged::ChangeSeverity)?;
                 Core::require_not_closed(incident)?;
                 if incident.severity == severity {
-                    return Err(crate::error::refused(format!(
-                        "{} is already {severity}.",
-                        incident.reference()
-                    )));
+                    return Err(crate::error::refused(format!("{} is already {severity}.", incident.reference())));
                 }
                 let mut next = incident.clone();
                 next.severity = severity;
                 let text = format!("Severity {} → {severity}", incident.severity);
-                Ok((
-                    next,
-                    None,
-                    self.entry_for(inv, incident, EntryKind::Severity, text),
-                ))
+                Ok((next, None, self.entry_for(inv, incident, EntryKind::Severity, text)))
             })
             .await?
         else {
@@ -351,12 +285,7 @@ impl Core {
     ) -> Result<Outcome, Problem> {
         let Some((_, after)) = self
             .change_incident(inv, target, usage::ASSIGN, |incident| {
-                lifecycle::require_commander(
-                    incident,
-                    &inv.user,
-                    &self.settings,
-                    Privileged::AssignRoles,
-                )?;
+                lifecycle::require_commander(incident, &inv.user, &self.settings, Privileged::AssignRoles)?;
                 Core::require_not_closed(incident)?;
                 if incident.role(role) == Some(user.as_str()) {
                     return Err(crate::error::refused(format!(
@@ -371,11 +300,7 @@ impl Core {
                     Role::Scribe => next.scribe = Some(user.clone()),
                 }
                 let text = format!("@{user} is now {role}");
-                Ok((
-                    next,
-                    Some(role),
-                    self.entry_for(inv, incident, EntryKind::Role, text),
-                ))
+                Ok((next, Some(role), self.entry_for(inv, incident, EntryKind::Role, text)))
             })
             .await?
         else {
@@ -429,20 +354,13 @@ impl Core {
         target: Option<i64>,
         text: String,
     ) -> Result<Outcome, Problem> {
-        let Some((incident, text)) = self
-            .add_event(inv, target, usage::UPDATE, EntryKind::Update, &text)
-            .await?
-        else {
+        let Some((incident, text)) = self.add_event(inv, target, usage::UPDATE, EntryKind::Update, &text).await? else {
             return Ok(Outcome::silent());
         };
         self.post_to_incident(
             &incident,
-            &Message::new().line(
-                Line::new()
-                    .text("📣 Status update from ")
-                    .user(inv.user.clone())
-                    .text(format!(": {text}")),
-            ),
+            &Message::new()
+                .line(Line::new().text("📣 Status update from ").user(inv.user.clone()).text(format!(": {text}"))),
         )
         .await;
         self.announce(
@@ -465,20 +383,12 @@ impl Core {
         target: Option<i64>,
         text: String,
     ) -> Result<Outcome, Problem> {
-        let Some((incident, text)) = self
-            .add_event(inv, target, usage::NOTE, EntryKind::Note, &text)
-            .await?
-        else {
+        let Some((incident, text)) = self.add_event(inv, target, usage::NOTE, EntryKind::Note, &text).await? else {
             return Ok(Outcome::silent());
         };
         self.post_to_incident(
             &incident,
-            &Message::new().line(
-                Line::new()
-                    .text("📌 Note from ")
-                    .user(inv.user.clone())
-                    .text(format!(": {text}")),
-            ),
+            &Message::new().line(Line::new().text("📌 Note from ").user(inv.user.clone()).text(format!(": {text}"))),
         )
         .await;
         Ok(self.confirm(inv, &incident, "note added to the timeline.".into()))
@@ -493,22 +403,13 @@ impl Core {
         let summary = summary.map(|s| format::truncate(&s, MAX_TEXT).0);
         let Some((_, after)) = self
             .change_incident(inv, target, usage::RESOLVE, |incident| {
-                lifecycle::require_commander(
-                    incident,
-                    &inv.user,
-                    &self.settings,
-                    Privileged::Resolve,
-                )?;
+                lifecycle::require_commander(incident, &inv.user, &self.settings, Privileged::Resolve)?;
                 let next = lifecycle::resolve(incident, self.now())?;
                 let text = match &summary {
                     Some(summary) => format!("Resolved: {summary}"),
                     None => "Resolved".to_string(),
                 };
-                Ok((
-                    next,
-                    None,
-                    self.entry_for(inv, incident, EntryKind::Resolved, text),
-                ))
+                Ok((next, None, self.entry_for(inv, incident, EntryKind::Resolved, text)))
             })
             .await?
         else {
@@ -519,9 +420,7 @@ impl Core {
             let mut postmortem = self.db.postmortem(after.id).await?.unwrap_or_default();
             if crate::postmortem::get(&postmortem, "summary").is_none() {
                 postmortem.summary = Some(summary.clone());
-                self.db
-                    .save_postmortem(after.id, &postmortem, &inv.user, self.now(), None)
-                    .await?;
+                self.db.save_postmortem(after.id, &postmortem, &inv.user, self.now(), None).await?;
             }
         }
         let took = after.resolved_at.unwrap_or(after.declared_at) - after.started_at;
@@ -543,11 +442,7 @@ impl Core {
                     .code("/incident postmortem")
                     .text("; the incident closes when every field is written."),
             )
-            .button(
-                "Write postmortem",
-                ButtonAction::WritePostmortem { incident: after.id },
-                true,
-            );
+            .button("Write postmortem", ButtonAction::WritePostmortem { incident: after.id }, true);
         self.post_to_incident(&after, &message).await;
         self.announce(
             &Message::new().line(
@@ -556,36 +451,19 @@ impl Core {
                     .bold(after.reference())
                     .text(" resolved: ")
                     .bold(after.title.clone())
-                    .text(format!(
-                        " ({} after {})",
-                        after.severity,
-                        format::duration(took)
-                    )),
+                    .text(format!(" ({} after {})", after.severity, format::duration(took))),
             ),
         )
         .await;
         Ok(self.confirm(inv, &after, "resolved.".into()))
     }
 
-    pub(crate) async fn reopen(
-        &self,
-        inv: &Invocation,
-        target: Option<i64>,
-    ) -> Result<Outcome, Problem> {
+    pub(crate) async fn reopen(&self, inv: &Invocation, target: Option<i64>) -> Result<Outcome, Problem> {
         let Some((_, after)) = self
             .change_incident(inv, target, usage::REOPEN, |incident| {
-                lifecycle::require_commander(
-                    incident,
-                    &inv.user,
-                    &self.settings,
-                    Privileged::Reopen,
-                )?;
+                lifecycle::require_commander(incident, &inv.user, &self.settings, Privileged::Reopen)?;
                 let next = lifecycle::reopen(incident)?;
-                Ok((
-                    next,
-                    None,
-                    self.entry_for(inv, incident, EntryKind::Reopened, "Reopened".into()),
-                ))
+                Ok((next, None, self.entry_for(inv, incident, EntryKind::Reopened, "Reopened".into())))
             })
             .await?
         else {

@@ -35,10 +35,7 @@ pub enum Ingested {
 
 /// Whether a reaction marks a key event: 📌 or ⭐, by emoji or by Slack's name.
 pub fn is_key_reaction(emoji: &str) -> bool {
-    matches!(
-        emoji.trim_matches(':'),
-        "📌" | "⭐" | "🌟" | "pushpin" | "star" | "star2"
-    )
+    matches!(emoji.trim_matches(':'), "📌" | "⭐" | "🌟" | "pushpin" | "star" | "star2")
 }
 
 impl Core {
@@ -64,24 +61,12 @@ impl Core {
     }
 
     /// Records an edit. Returns false when the message is not in any timeline.
-    pub async fn message_edited(
-        &self,
-        source_id: &str,
-        text: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, CoreError> {
-        Ok(self
-            .db
-            .edit_entry(source_id, &format::truncate(text, MAX_MESSAGE).0, at)
-            .await?)
+    pub async fn message_edited(&self, source_id: &str, text: &str, at: DateTime<Utc>) -> Result<bool, CoreError> {
+        Ok(self.db.edit_entry(source_id, &format::truncate(text, MAX_MESSAGE).0, at).await?)
     }
 
     /// Records a deletion; the entry stays, marked deleted.
-    pub async fn message_deleted(
-        &self,
-        source_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, CoreError> {
+    pub async fn message_deleted(&self, source_id: &str, at: DateTime<Utc>) -> Result<bool, CoreError> {
         Ok(self.db.delete_entry(source_id, at).await?)
     }
 

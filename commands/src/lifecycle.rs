@@ -28,10 +28,7 @@ fn rank(status: Status) -> u8 {
 /// The moves a user can make from `from`, as the commands that make them.
 pub fn allowed_moves(from: Status) -> Vec<String> {
     match from {
-        Status::Resolved => vec![
-            "/incident reopen".into(),
-            "/incident postmortem (closes it when complete)".into(),
-        ],
+        Status::Resolved => vec!["/incident reopen".into(), "/incident postmortem (closes it when complete)".into()],
         Status::Closed => Vec::new(),
         open => {
             let mut moves: Vec<String> = [Status::Identified, Status::Monitoring]
@@ -47,11 +44,7 @@ pub fn allowed_moves(from: Status) -> Vec<String> {
 
 fn refuse_move(incident: &Incident, attempted: &str) -> Refusal {
     let moves = allowed_moves(incident.status);
-    let options = if moves.is_empty() {
-        "nothing; it is closed".to_string()
-    } else {
-        moves.join(", ")
-    };
+    let options = if moves.is_empty() { "nothing; it is closed".to_string() } else { moves.join(", ") };
     Refusal(format!(
         "{} is {} and cannot {attempted}. From {}, it can go to: {options}.",
         incident.reference(),
@@ -61,11 +54,7 @@ fn refuse_move(incident: &Incident, attempted: &str) -> Refusal {
 }
 
 /// Moves an open incident forward to another open status.
-pub fn change_status(
-    incident: &Incident,
-    to: Status,
-    at: DateTime<Utc>,
-) -> Result<Incident, Refusal> {
+pub fn change_status(incident: &Incident, to: Status, at: DateTime<Utc>) -> Result<Incident, Refusal> {
     if !incident.status.is_open() || !to.is_open() || rank(to) <= rank(incident.status) {
         return Err(refuse_move(incident, &format!("move to {to}")));
     }
@@ -90,10 +79,7 @@ pub fn resolve(incident: &Incident, at: DateTime<Utc>) -> Result<Incident, Refus
 
 pub fn reopen(incident: &Incident) -> Result<Incident, Refusal> {
     if incident.status != Status::Resolved {
-        return Err(refuse_move(
-            incident,
-            "be reopened (only a resolved incident can)",
-        ));
+        return Err(refuse_move(incident, "be reopened (only a resolved incident can)"));
     }
     let mut next = incident.clone();
     next.status = Status::Investigating;
@@ -115,17 +101,8 @@ pub fn close(incident: &Incident, at: DateTime<Utc>) -> Result<Incident, Refusal
 /// Stamps the first acknowledgement: any message or command from someone other than
 /// the declarer while the incident was still open (`was_open`), so that
 /// resolved ≥ acknowledged ≥ declared always holds.
-pub fn acknowledge_if_first(
-    incident: &mut Incident,
-    was_open: bool,
-    actor: &str,
-    at: DateTime<Utc>,
-) {
-    if was_open
-        && incident.acknowledged_at.is_none()
-        && actor != incident.declared_by
-        && at >= incident.declared_at
-    {
+pub fn acknowledge_if_first(incident: &mut Incident, was_open: bool, actor: &str, at: DateTime<Utc>) {
+    if was_open && incident.acknowledged_at.is_none() && actor != incident.declared_by && at >= incident.declared_at {
         incident.acknowledged_at = Some(at);
     }
 }
@@ -231,30 +208,18 @@ mod tests {
         assert!(resolved.resolved_at.is_some() && resolved.mitigated_at.is_some());
         assert!(resolve(&resolved, open.declared_at).is_err());
         let reopened = reopen(&resolved).unwrap();
-        assert_eq!(
-            (reopened.status, reopened.resolved_at),
-            (Status::Investigating, None)
-        );
+        assert_eq!((reopened.status, reopened.resolved_at), (Status::Investigating, None));
         assert!(reopen(&open).is_err());
         assert!(close(&open, open.declared_at).is_err());
-        assert_eq!(
-            close(&resolved, open.declared_at).unwrap().status,
-            Status::Closed
-        );
+        assert_eq!(close(&resolved, open.declared_at).unwrap().status, Status::Closed);
     }
 
     #[test]
     fn refusal_names_the_commander_and_admins() {
         let i = incident(Status::Investigating);
-        let settings = Settings {
-            admins: vec!["root".into()],
-            ..Settings::default()
-        };
+        let settings = Settings { admins: vec!["root".into()], ..Settings::default() };
         let refusal = require_commander(&i, "mallory", &settings, Privileged::Resolve).unwrap_err();
-        assert_eq!(
-            refusal.0,
-            "Only the commander (@alice) or an admin (@root) may resolve INC-1."
-        );
+        assert_eq!(refusal.0, "Only the commander (@alice) or an admin (@root) may resolve INC-1.");
         assert!(require_commander(&i, "root", &settings, Privileged::Resolve).is_ok());
         assert!(require_commander(&i, "alice", &settings, Privileged::Resolve).is_ok());
     }

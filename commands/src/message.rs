@@ -47,10 +47,7 @@ impl Line {
         self
     }
     pub fn channel(mut self, id: impl Into<String>, name: impl Into<String>) -> Self {
-        self.0.push(Span::Channel {
-            id: id.into(),
-            name: name.into(),
-        });
+        self.0.push(Span::Channel { id: id.into(), name: name.into() });
         self
     }
 }
@@ -84,10 +81,7 @@ impl ButtonAction {
             "ack" => ButtonAction::Acknowledge { incident: first },
             "postmortem" => ButtonAction::WritePostmortem { incident: first },
             "done" => ButtonAction::MarkDone { item: first },
-            "snooze" => ButtonAction::Snooze {
-                item: first,
-                days: parts.next()?.parse().ok()?,
-            },
+            "snooze" => ButtonAction::Snooze { item: first, days: parts.next()?.parse().ok()? },
             _ => return None,
         };
         parts.next().is_none().then_some(action)
@@ -132,11 +126,7 @@ impl Message {
     }
 
     pub fn button(mut self, label: impl Into<String>, action: ButtonAction, primary: bool) -> Self {
-        self.buttons.push(Button {
-            label: label.into(),
-            action,
-            primary,
-        });
+        self.buttons.push(Button { label: label.into(), action, primary });
         self
     }
 
@@ -167,11 +157,7 @@ impl Message {
             if !out.is_empty() {
                 out.push('\n');
             }
-            let labels: Vec<String> = self
-                .buttons
-                .iter()
-                .map(|b| format!("[{}]", b.label))
-                .collect();
+            let labels: Vec<String> = self.buttons.iter().map(|b| format!("[{}]", b.label)).collect();
             out.push_str(&labels.join(" "));
         }
         out
@@ -202,14 +188,7 @@ mod tests {
         let msg = Message::new()
             .line(Line::new().bold("INC-1").text(" led by ").user("bob"))
             .line(Line::new().text("in ").channel("C1", "inc-1-db"))
-            .button(
-                "Acknowledge",
-                ButtonAction::Acknowledge { incident: 1 },
-                true,
-            );
-        assert_eq!(
-            msg.to_plain(),
-            "INC-1 led by @bob\nin #inc-1-db\n[Acknowledge]"
-        );
+            .button("Acknowledge", ButtonAction::Acknowledge { incident: 1 }, true);
+        assert_eq!(msg.to_plain(), "INC-1 led by @bob\nin #inc-1-db\n[Acknowledge]");
     }
 }

@@ -25,11 +25,9 @@ impl FormKind {
     pub fn decode(id: &str) -> Option<FormKind> {
         match id.split_once(':') {
             None if id == "declare" => Some(FormKind::Declare),
-            Some(("postmortem", n)) => n
-                .parse()
-                .ok()
-                .filter(|n| *n > 0)
-                .map(|incident| FormKind::Postmortem { incident }),
+            Some(("postmortem", n)) => {
+                n.parse().ok().filter(|n| *n > 0).map(|incident| FormKind::Postmortem { incident })
+            }
             _ => None,
         }
     }
@@ -78,25 +76,15 @@ impl Outcome {
     }
 
     pub fn reply(message: Message) -> Self {
-        Outcome {
-            reply: Some(message),
-            ..Outcome::default()
-        }
+        Outcome { reply: Some(message), ..Outcome::default() }
     }
 
     pub fn error(message: Message) -> Self {
-        Outcome {
-            reply: Some(message),
-            is_error: true,
-            ..Outcome::default()
-        }
+        Outcome { reply: Some(message), is_error: true, ..Outcome::default() }
     }
 
     pub fn form(form: Form) -> Self {
-        Outcome {
-            form: Some(form),
-            ..Outcome::default()
-        }
+        Outcome { form: Some(form), ..Outcome::default() }
     }
 }
 

@@ -14,56 +14,20 @@ pub struct Field {
 
 /// Every field, in the order the form asks them.
 pub const FIELDS: [Field; 10] = [
-    Field {
-        key: "summary",
-        label: "Summary",
-        question: "What happened, in two or three sentences?",
-    },
-    Field {
-        key: "impact",
-        label: "Impact",
-        question: "Who was affected, how, and for how long?",
-    },
-    Field {
-        key: "detection",
-        label: "Detection",
-        question: "How did we find out? Could we have known sooner?",
-    },
-    Field {
-        key: "trigger",
-        label: "Trigger",
-        question: "What change or event set it off?",
-    },
+    Field { key: "summary", label: "Summary", question: "What happened, in two or three sentences?" },
+    Field { key: "impact", label: "Impact", question: "Who was affected, how, and for how long?" },
+    Field { key: "detection", label: "Detection", question: "How did we find out? Could we have known sooner?" },
+    Field { key: "trigger", label: "Trigger", question: "What change or event set it off?" },
     Field {
         key: "contributing_factors",
         label: "Contributing factors",
         question: "Which conditions let it happen or made it worse? Separate them with ;",
     },
-    Field {
-        key: "resolution",
-        label: "Resolution",
-        question: "What stopped the impact?",
-    },
-    Field {
-        key: "went_well",
-        label: "What went well",
-        question: "What helped the response?",
-    },
-    Field {
-        key: "went_wrong",
-        label: "What went wrong",
-        question: "What slowed the response down?",
-    },
-    Field {
-        key: "got_lucky",
-        label: "Where we got lucky",
-        question: "What could have made it worse, but did not?",
-    },
-    Field {
-        key: "lessons",
-        label: "Lessons learned",
-        question: "What will we do or know differently now?",
-    },
+    Field { key: "resolution", label: "Resolution", question: "What stopped the impact?" },
+    Field { key: "went_well", label: "What went well", question: "What helped the response?" },
+    Field { key: "went_wrong", label: "What went wrong", question: "What slowed the response down?" },
+    Field { key: "got_lucky", label: "Where we got lucky", question: "What could have made it worse, but did not?" },
+    Field { key: "lessons", label: "Lessons learned", question: "What will we do or know differently now?" },
 ];
 
 pub fn field(key: &str) -> Option<&'static Field> {
@@ -138,10 +102,7 @@ mod tests {
 
     #[test]
     fn blank_answers_count_as_missing() {
-        let pm = Postmortem {
-            summary: Some("  ".into()),
-            ..Postmortem::default()
-        };
+        let pm = Postmortem { summary: Some("  ".into()), ..Postmortem::default() };
         assert_eq!(missing(&pm)[0].key, "summary");
     }
 }

@@ -27,11 +27,7 @@ pub struct FormSubmission {
 }
 
 impl Core {
-    pub(crate) async fn open_postmortem(
-        &self,
-        inv: &Invocation,
-        target: Option<i64>,
-    ) -> Result<Outcome, Problem> {
+    pub(crate) async fn open_postmortem(&self, inv: &Invocation, target: Option<i64>) -> Result<Outcome, Problem> {
         let incident = self.target_incident(inv, target, usage::POSTMORTEM).await?;
         self.postmortem_form_or_document(&incident, &inv.user).await
     }
@@ -47,15 +43,9 @@ impl Core {
         if missing.is_empty() {
             return Ok(Outcome::reply(self.postmortem_document(incident, &written)));
         }
-        if let Err(refusal) =
-            lifecycle::require_commander(incident, user, &self.settings, Privileged::EditPostmortem)
-        {
+        if let Err(refusal) = lifecycle::require_commander(incident, user, &self.settings, Privileged::EditPostmortem) {
             let names: Vec<&str> = missing.iter().map(|f| f.label).collect();
-            return Err(refused(format!(
-                "{} Still missing: {}.",
-                refusal.0,
-                names.join(", ")
-            )));
+            return Err(refused(format!("{} Still missing: {}.", refusal.0, names.join(", "))));
         }
         Ok(Outcome::form(postmortem_form(incident, &written)))
     }
@@ -103,32 +93,18 @@ impl Core {
             channel_id: submission.channel_id.clone(),
             text: String::new(),
         };
-        self.declare_incident(&inv, severity, &title, answer("description"), None)
-            .await
+        self.declare_incident(&inv, severity, &title, answer("description"), None).await
     }
 
-    async fn submit_postmortem(
-        &self,
-        submission: &FormSubmission,
-        incident_id: i64,
-    ) -> Result<Outcome, Problem> {
+    async fn submit_postmortem(&self, submission: &FormSubmission, incident_id: i64) -> Result<Outcome, Problem> {
         let incident = self.db.incident(incident_id).await?.ok_or_else(|| {
             Problem::Usage(UsageError {
                 problem: format!("INC-{incident_id} does not exist."),
                 usage: usage::POSTMORTEM,
             })
         })?;
-        lifecycle::require_commander(
-            &incident,
-            &submission.user,
-            &self.settings,
-            Privileged::EditPostmortem,
-        )?;
-        if let Some((key, _)) = submission
-            .answers
-            .iter()
-            .find(|(key, _)| postmortem::field(key).is_none())
-        {
+        lifecycle::require_commander(&incident, &submission.user, &self.settings, Privileged::EditPostmortem)?;
+        if let Some((key, _)) = submission.answers.iter().find(|(key, _)| postmortem::field(key).is_none()) {
             return Err(refused(format!("`{key}` is not a postmortem field.")));
         }
         let field_errors: Vec<(&'static str, String)> = submission
@@ -139,14 +115,8 @@ impl Core {
             .map(|field| (field.key, format!("Keep it under {MAX_ANSWER} characters.")))
             .collect();
         if !field_errors.is_empty() {
-            let text: Vec<String> = field_errors
-                .iter()
-                .map(|(k, e)| format!("{k}: {e}"))
-                .collect();
-            return Ok(Outcome {
-                field_errors,
-                ..Outcome::error(Message::plain(text.join("\n")))
-            });
+            let text: Vec<String> = field_errors.iter().map(|(k, e)| format!("{k}: {e}")).collect();
+            return Ok(Outcome { field_errors, ..Outcome::error(Message::plain(text.join("\n"))) });
         }
 
         let mut written = self.db.postmortem(incident.id).await?.unwrap_or_default();
@@ -172,15 +142,7 @@ impl Core {
         let closes = missing.is_empty() && incident.status == Status::Resolved;
         let mut closed = None;
         if !changed.is_empty() || closes {
-            closed = self
-                .save_answers(
-                    &incident,
-                    &written,
-                    &submission.user,
-                    closes,
-                    &submission.source_id,
-                )
-                .await?;
+            closed = self.save_answers(&incident, &written, &submission.user, closes, &submission.source_id).await?;
         }
 
         let mut reply = Message::new();
@@ -188,18 +150,12 @@ impl Core {
             reply.line(Line::new().text("No answers changed."))
         } else {
             reply.line(
-                Line::new()
-                    .text(format!("Saved {} for ", changed.join(", ")))
-                    .bold(incident.reference())
-                    .text("."),
+                Line::new().text(format!("Saved {} for ", changed.join(", "))).bold(incident.reference()).text("."),
             )
         };
         if let Some(closed) = &closed {
             reply = reply.line(
-                Line::new()
-                    .text("Every field is written: ")
-                    .bold(closed.reference())
-                    .text(" is closed. Thank you."),
+                Line::new().text("Every field is written: ").bold(closed.reference()).text(" is closed. Thank you."),
             );
             self.post_to_incident(
                 closed,
@@ -217,10 +173,7 @@ impl Core {
             let names: Vec<&str> = missing.iter().map(|f| f.label).collect();
             reply = reply.line(Line::new().text(format!("Still missing: {}.", names.join(", "))));
         } else if incident.status.is_open() {
-            reply = reply.line(
-                Line::new()
-                    .text("Every field is written; the incident closes once it is resolved."),
-            );
+            reply = reply.line(Line::new().text("Every field is written; the incident closes once it is resolved."));
         }
         for hint in hints {
             reply = reply.line(Line::new().text(hint));
@@ -242,9 +195,7 @@ impl Core {
         for _ in 0..5 {
             let now = self.now();
             if !closes {
-                self.db
-                    .save_postmortem(current.id, written, user, now, None)
-                    .await?;
+                self.db.save_postmortem(current.id, written, user, now, None).await?;
                 return Ok(None);
             }
             let closed = lifecycle::close(&current, now)?;
@@ -257,11 +208,7 @@ impl Core {
                 text: "Postmortem complete; closed".to_string(),
                 is_key: true,
             };
-            match self
-                .db
-                .save_postmortem(current.id, written, user, now, Some((&closed, &entry)))
-                .await?
-            {
+            match self.db.save_postmortem(current.id, written, user, now, Some((&closed, &entry))).await? {
                 Saved::Written => return Ok(Some(closed)),
                 _ => {
                     current = self
@@ -270,9 +217,7 @@ impl Core {
                         .await?
                         .ok_or_else(|| CoreError::Contention(incident.reference()))?;
                     if current.status != Status::Resolved {
-                        self.db
-                            .save_postmortem(current.id, written, user, now, None)
-                            .await?;
+                        self.db.save_postmortem(current.id, written, user, now, None).await?;
                         return Ok(None);
                     }
                 }
@@ -285,11 +230,7 @@ impl Core {
     pub fn postmortem_document(&self, incident: &Incident, written: &Postmortem) -> Message {
         let tz = self.settings.timezone;
         let mut message = Message::new()
-            .line(Line::new().text("📘 Postmortem ").bold(format!(
-                "{}: {}",
-                incident.reference(),
-                incident.title
-            )))
+            .line(Line::new().text("📘 Postmortem ").bold(format!("{}: {}", incident.reference(), incident.title)))
             .line(Line::new().text(format!(
                 "{} · declared {} · {}",
                 incident.severity,
@@ -307,9 +248,7 @@ impl Core {
 /// The postmortem form, pre-filled with what is already written.
 pub fn postmortem_form(incident: &Incident, written: &Postmortem) -> Form {
     Form {
-        kind: FormKind::Postmortem {
-            incident: incident.id,
-        },
+        kind: FormKind::Postmortem { incident: incident.id },
         title: format!("Postmortem {}", incident.reference()),
         fields: FIELDS
             .iter()

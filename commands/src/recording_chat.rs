@@ -11,39 +11,15 @@ use crate::message::Message;
 /// One recorded call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChatCall {
-    CreateChannel {
-        name: String,
-    },
-    Post {
-        channel_id: String,
-        text: String,
-    },
-    Update {
-        message_id: String,
-        text: String,
-    },
-    Invite {
-        channel_id: String,
-        users: Vec<String>,
-    },
-    SetTopic {
-        channel_id: String,
-        topic: String,
-    },
-    Pin {
-        message_id: String,
-    },
-    Dm {
-        user: String,
-        text: String,
-    },
-    Rename {
-        channel_id: String,
-        name: String,
-    },
-    Archive {
-        channel_id: String,
-    },
+    CreateChannel { name: String },
+    Post { channel_id: String, text: String },
+    Update { message_id: String, text: String },
+    Invite { channel_id: String, users: Vec<String> },
+    SetTopic { channel_id: String, topic: String },
+    Pin { message_id: String },
+    Dm { user: String, text: String },
+    Rename { channel_id: String, name: String },
+    Archive { channel_id: String },
 }
 
 /// Records calls; channel ids are the channel names, message ids count up.
@@ -62,10 +38,7 @@ impl RecordingChat {
     }
 
     pub fn calls(&self) -> Vec<ChatCall> {
-        self.calls
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.calls.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Plain text of every post to `channel_id`, in order.
@@ -73,10 +46,7 @@ impl RecordingChat {
         self.calls()
             .into_iter()
             .filter_map(|call| match call {
-                ChatCall::Post {
-                    channel_id: c,
-                    text,
-                } if c == channel_id => Some(text),
+                ChatCall::Post { channel_id: c, text } if c == channel_id => Some(text),
                 _ => None,
             })
             .collect()
@@ -94,27 +64,16 @@ impl RecordingChat {
     }
 
     pub fn fail_all(&self, detail: Option<&str>) {
-        *self
-            .fail_with
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = detail.map(str::to_string);
+        *self.fail_with.lock().unwrap_or_else(PoisonError::into_inner) = detail.map(str::to_string);
     }
 
     /// Makes every direct message to `user` fail with a retryable error.
     pub fn fail_dms_to(&self, user: &str) {
-        self.failing_dm_users
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(user.to_string());
+        self.failing_dm_users.lock().unwrap_or_else(PoisonError::into_inner).push(user.to_string());
     }
 
     fn record(&self, operation: &'static str, call: ChatCall) -> Result<usize, ChatError> {
-        if let Some(detail) = self
-            .fail_with
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-        {
+        if let Some(detail) = self.fail_with.lock().unwrap_or_else(PoisonError::into_inner).clone() {
             return Err(ChatError::new(operation, detail, true));
         }
         let mut calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
@@ -130,120 +89,50 @@ impl Chat for RecordingChat {
     }
 
     async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError> {
-        self.record(
-            "create_channel",
-            ChatCall::CreateChannel {
-                name: name.to_string(),
-            },
-        )?;
-        Ok(ChannelRef {
-            id: name.to_string(),
-            name: name.to_string(),
-        })
+        self.record("create_channel", ChatCall::CreateChannel { name: name.to_string() })?;
+        Ok(ChannelRef { id: name.to_string(), name: name.to_string() })
     }
 
     async fn post(&self, channel_id: &str, message: &Message) -> Result<MessageRef, ChatError> {
-        let n = self.record(
-            "post",
-            ChatCall::Post {
-                channel_id: channel_id.to_string(),
-                text: message.to_plain(),
-            },
-        )?;
-        Ok(MessageRef {
-            channel_id: channel_id.to_string(),
-            message_id: format!("m{n}"),
-        })
+        let n = self.record("post", ChatCall::Post { channel_id: channel_id.to_string(), text: message.to_plain() })?;
+        Ok(MessageRef { channel_id: channel_id.to_string(), message_id: format!("m{n}") })
     }
 
     async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
-        self.record(
-            "update",
-            ChatCall::Update {
-                message_id: target.message_id.clone(),
-                text: message.to_plain(),
-            },
-        )?;
+        self.record("update", ChatCall::Update { message_id: target.message_id.clone(), text: message.to_plain() })?;
         Ok(())
     }
 
     async fn invite(&self, channel_id: &str, users: &[String]) -> Result<(), ChatError> {
-        self.record(
-            "invite",
-            ChatCall::Invite {
-                channel_id: channel_id.to_string(),
-                users: users.to_vec(),
-            },
-        )?;
+        self.record("invite", ChatCall::Invite { channel_id: channel_id.to_string(), users: users.to_vec() })?;
         Ok(())
     }
 
     async fn set_topic(&self, channel_id: &str, topic: &str) -> Result<(), ChatError> {
-        self.record(
-            "set_topic",
-            ChatCall::SetTopic {
-                channel_id: channel_id.to_string(),
-                topic: topic.to_string(),
-            },
-        )?;
+        self.record("set_topic", ChatCall::SetTopic { channel_id: channel_id.to_string(), topic: topic.to_string() })?;
         Ok(())
     }
 
     async fn pin(&self, target: &MessageRef) -> Result<(), ChatError> {
-        self.record(
-            "pin",
-            ChatCall::Pin {
-                message_id: target.message_id.clone(),
-            },
-        )?;
+        self.record("pin", ChatCall::Pin { message_id: target.message_id.clone() })?;
         Ok(())
     }
 
     async fn send_dm(&self, user: &str, message: &Message) -> Result<MessageRef, ChatError> {
-        if self
-            .failing_dm_users
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .any(|u| u == user)
-        {
-            return Err(ChatError::new(
-                "send_dm",
-                "HTTP 500 from the fake platform",
-                true,
-            ));
+        if self.failing_dm_users.lock().unwrap_or_else(PoisonError::into_inner).iter().any(|u| u == user) {
+            return Err(ChatError::new("send_dm", "HTTP 500 from the fake platform", true));
         }
-        let n = self.record(
-            "send_dm",
-            ChatCall::Dm {
-                user: user.to_string(),
-                text: message.to_plain(),
-            },
-        )?;
-        Ok(MessageRef {
-            channel_id: format!("dm-{user}"),
-            message_id: format!("m{n}"),
-        })
+        let n = self.record("send_dm", ChatCall::Dm { user: user.to_string(), text: message.to_plain() })?;
+        Ok(MessageRef { channel_id: format!("dm-{user}"), message_id: format!("m{n}") })
     }
 
     async fn rename_channel(&self, channel_id: &str, name: &str) -> Result<(), ChatError> {
-        self.record(
-            "rename_channel",
-            ChatCall::Rename {
-                channel_id: channel_id.to_string(),
-                name: name.to_string(),
-            },
-        )?;
+        self.record("rename_channel", ChatCall::Rename { channel_id: channel_id.to_string(), name: name.to_string() })?;
         Ok(())
     }
 
     async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError> {
-        self.record(
-            "archive_channel",
-            ChatCall::Archive {
-                channel_id: channel_id.to_string(),
-            },
-        )?;
+        self.record("archive_channel", ChatCall::Archive { channel_id: channel_id.to_string() })?;
         Ok(())
     }
 }

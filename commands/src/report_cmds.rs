@@ -11,11 +11,7 @@ use crate::outcome::Outcome;
 use crate::stats;
 
 impl Core {
-    pub(crate) async fn show_timeline(
-        &self,
-        inv: &Invocation,
-        target: Option<i64>,
-    ) -> Result<Outcome, Problem> {
+    pub(crate) async fn show_timeline(&self, inv: &Invocation, target: Option<i64>) -> Result<Outcome, Problem> {
         let incident = self.target_incident(inv, target, usage::TIMELINE).await?;
         let entries = self.db.timeline(incident.id, true).await?;
         let tz = self.settings.timezone;
@@ -29,11 +25,7 @@ impl Core {
                 Line::new()
                     .text(format!("{} ", format::clock_time(entry.at, tz)))
                     .user(entry.author.clone())
-                    .text(format!(
-                        " · {}: {}",
-                        entry.kind,
-                        format::one_line(&entry.text)
-                    )),
+                    .text(format!(" · {}: {}", entry.kind, format::one_line(&entry.text))),
             );
         }
         Ok(Outcome::reply(message))
@@ -49,19 +41,11 @@ impl Core {
         for incident in &incidents {
             let mut line = Line::new()
                 .bold(incident.reference())
-                .text(format!(
-                    " [{}, {}] {} · commander ",
-                    incident.severity, incident.status, incident.title
-                ))
+                .text(format!(" [{}, {}] {} · commander ", incident.severity, incident.status, incident.title))
                 .user(incident.commander.clone())
-                .text(format!(
-                    " · open {}",
-                    format::duration(now - incident.started_at)
-                ));
+                .text(format!(" · open {}", format::duration(now - incident.started_at)));
             if let Some(channel) = &incident.channel_id {
-                line = line
-                    .text(" · ")
-                    .channel(channel.clone(), incident.channel_name.clone());
+                line = line.text(" · ").channel(channel.clone(), incident.channel_name.clone());
             }
             message = message.line(line);
         }
@@ -70,14 +54,9 @@ impl Core {
 
     pub(crate) async fn stats(&self, days: u32) -> Result<Outcome, Problem> {
         let now = self.now();
-        let incidents = self
-            .db
-            .incidents_declared_between(now - Duration::days(i64::from(days)), now)
-            .await?;
-        let mut message = Message::new().line(Line::new().bold(format!(
-            "Incidents in the last {days} days: {}",
-            incidents.len()
-        )));
+        let incidents = self.db.incidents_declared_between(now - Duration::days(i64::from(days)), now).await?;
+        let mut message =
+            Message::new().line(Line::new().bold(format!("Incidents in the last {days} days: {}", incidents.len())));
         let show = |d: Option<Duration>| d.map_or("—".to_string(), format::duration);
         for row in stats::by_severity(&incidents) {
             message = message.line(Line::new().text(format!(

@@ -36,22 +36,14 @@ fn convert_day_of_week(field: &str) -> Result<String, String> {
     let mut days = [false; 7];
     for part in field.split(',') {
         let (range, step) = match part.split_once('/') {
-            Some((range, step)) => (
-                range,
-                step.parse::<usize>()
-                    .map_err(|_| format!("bad step in `{part}`"))?,
-            ),
+            Some((range, step)) => (range, step.parse::<usize>().map_err(|_| format!("bad step in `{part}`"))?),
             None => (part, 1),
         };
         if step == 0 {
             return Err(format!("zero step in `{part}`"));
         }
-        let day = |s: &str| {
-            s.parse::<usize>()
-                .ok()
-                .filter(|d| *d <= 7)
-                .ok_or_else(|| format!("`{s}` is not a day 0-7"))
-        };
+        let day =
+            |s: &str| s.parse::<usize>().ok().filter(|d| *d <= 7).ok_or_else(|| format!("`{s}` is not a day 0-7"));
         let (first, last) = match range {
             "*" => (0, 6),
             _ => match range.split_once('-') {
@@ -70,10 +62,7 @@ fn convert_day_of_week(field: &str) -> Result<String, String> {
             days[d % 7] = true;
         }
     }
-    let converted: Vec<String> = (0..7)
-        .filter(|d| days[*d])
-        .map(|d| (d + 1).to_string())
-        .collect();
+    let converted: Vec<String> = (0..7).filter(|d| days[*d]).map(|d| (d + 1).to_string()).collect();
     Ok(converted.join(","))
 }
 
@@ -81,18 +70,11 @@ fn convert_day_of_week(field: &str) -> Result<String, String> {
 fn to_cron_crate_form(expression: &str) -> Result<String, String> {
     let fields: Vec<&str> = expression.split_whitespace().collect();
     match fields.len() {
-        5 => Ok(format!(
-            "0 {} {} {} {} {}",
-            fields[0],
-            fields[1],
-            fields[2],
-            fields[3],
-            convert_day_of_week(fields[4])?
-        )),
+        5 => {
+            Ok(format!("0 {} {} {} {} {}", fields[0], fields[1], fields[2], fields[3], convert_day_of_week(fields[4])?))
+        }
         6 | 7 => Ok(fields.join(" ")),
-        n => Err(format!(
-            "it has {n} fields; use 5 (minute hour day month weekday), 6 or 7"
-        )),
+        n => Err(format!("it has {n} fields; use 5 (minute hour day month weekday), 6 or 7")),
     }
 }
 
@@ -113,20 +95,13 @@ fn resolve_local(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
 
 impl CronSchedule {
     pub fn parse(expression: &str, tz: Tz) -> Result<CronSchedule, ScheduleError> {
-        let error = |reason: String| ScheduleError {
-            expression: expression.to_string(),
-            reason,
-        };
+        let error = |reason: String| ScheduleError { expression: expression.to_string(), reason };
         let form = to_cron_crate_form(expression).map_err(error)?;
         let schedule = cron::Schedule::from_str(&form).map_err(|e| error(e.to_string()))?;
         if schedule.after(&Utc::now()).next().is_none() {
             return Err(error("it never fires".to_string()));
         }
-        Ok(CronSchedule {
-            source: expression.to_string(),
-            schedule,
-            tz,
-        })
+        Ok(CronSchedule { source: expression.to_string(), schedule, tz })
     }
 
     pub fn source(&self) -> &str {
@@ -152,12 +127,7 @@ impl CronSchedule {
     }
 
     /// Every firing in `(from, to]`, in order, at most `limit` of them.
-    pub fn fires_between(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        limit: usize,
-    ) -> Vec<DateTime<Utc>> {
+    pub fn fires_between(&self, from: DateTime<Utc>, to: DateTime<Utc>, limit: usize) -> Vec<DateTime<Utc>> {
         let mut fires = Vec::new();
         let mut cursor = from;
         while fires.len() < limit {
@@ -187,22 +157,9 @@ mod tests {
     fn five_field_weekdays_mean_monday_to_friday() {
         let schedule = CronSchedule::parse("0 9 * * 1-5", Tz::UTC).unwrap();
         // 2026-03-07 is a Saturday.
-        let fires = schedule.fires_between(
-            utc("2026-03-06T10:00:00Z"),
-            utc("2026-03-13T10:00:00Z"),
-            100,
-        );
+        let fires = schedule.fires_between(utc("2026-03-06T10:00:00Z"), utc("2026-03-13T10:00:00Z"), 100);
         let days: Vec<Weekday> = fires.iter().map(|f| f.weekday()).collect();
-        assert_eq!(
-            days,
-            [
-                Weekday::Mon,
-                Weekday::Tue,
-                Weekday::Wed,
-                Weekday::Thu,
-                Weekday::Fri
-            ]
-        );
+        assert_eq!(days, [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri]);
         assert!(fires.iter().all(|f| f.hour() == 9 && f.minute() == 0));
     }
 
@@ -215,10 +172,7 @@ mod tests {
         assert_eq!(convert_day_of_week("*/2").unwrap(), "1,3,5,7");
         assert_eq!(convert_day_of_week("MON-FRI").unwrap(), "MON-FRI");
         let monday = CronSchedule::parse("0 9 * * 1", Tz::UTC).unwrap();
-        assert_eq!(
-            monday.next_after(utc("2026-03-03T00:00:00Z")).unwrap(),
-            utc("2026-03-09T09:00:00Z")
-        );
+        assert_eq!(monday.next_after(utc("2026-03-03T00:00:00Z")).unwrap(), utc("2026-03-09T09:00:00Z"));
     }
 
     #[test]
@@ -235,33 +189,19 @@ mod tests {
 
     #[test]
     fn bad_expressions_are_refused() {
-        for bad in [
-            "",
-            "* * *",
-            "61 9 * * *",
-            "0 9 * * 1-9",
-            "0 9 * * 5-1",
-            "every day",
-        ] {
+        for bad in ["", "* * *", "61 9 * * *", "0 9 * * 1-9", "0 9 * * 5-1", "every day"] {
             assert!(CronSchedule::parse(bad, Tz::UTC).is_err(), "{bad}");
         }
     }
 
     /// Every daily firing's local date, across `days` days from `from`.
-    fn daily_local_dates(
-        schedule: &CronSchedule,
-        from: DateTime<Utc>,
-        days: i64,
-    ) -> Vec<(String, String)> {
+    fn daily_local_dates(schedule: &CronSchedule, from: DateTime<Utc>, days: i64) -> Vec<(String, String)> {
         schedule
             .fires_between(from, from + Duration::days(days), 100)
             .iter()
             .map(|f| {
                 let local = f.with_timezone(&schedule.timezone());
-                (
-                    local.format("%Y-%m-%d").to_string(),
-                    local.format("%H:%M %Z").to_string(),
-                )
+                (local.format("%Y-%m-%d").to_string(), local.format("%H:%M %Z").to_string())
             })
             .collect()
     }
@@ -269,18 +209,14 @@ mod tests {
     #[test]
     fn a_skipped_local_time_runs_at_the_next_valid_instant() {
         // 2026-03-08: New York jumps from 02:00 to 03:00. 2026-03-29: Berlin does the same.
-        for (tz, from, day) in [
-            (New_York, "2026-03-06T12:00:00Z", "2026-03-08"),
-            (Berlin, "2026-03-27T12:00:00Z", "2026-03-29"),
-        ] {
+        for (tz, from, day) in
+            [(New_York, "2026-03-06T12:00:00Z", "2026-03-08"), (Berlin, "2026-03-27T12:00:00Z", "2026-03-29")]
+        {
             let schedule = CronSchedule::parse("30 2 * * *", tz).unwrap();
             let fires = daily_local_dates(&schedule, utc(from), 4);
             let dates: Vec<&str> = fires.iter().map(|(d, _)| d.as_str()).collect();
             assert_eq!(dates.len(), 4, "{fires:?}");
-            assert!(
-                dates.windows(2).all(|w| w[0] < w[1]),
-                "one run per local day: {fires:?}"
-            );
+            assert!(dates.windows(2).all(|w| w[0] < w[1]), "one run per local day: {fires:?}");
             let on_the_day = fires.iter().find(|(d, _)| d == day).unwrap();
             assert!(on_the_day.1.starts_with("03:00"), "{fires:?}");
         }
@@ -295,11 +231,7 @@ mod tests {
         ] {
             let schedule = CronSchedule::parse(expr, tz).unwrap();
             let fires = daily_local_dates(&schedule, utc(from), 4);
-            assert_eq!(
-                fires.iter().filter(|(d, _)| d == day).count(),
-                1,
-                "{fires:?}"
-            );
+            assert_eq!(fires.iter().filter(|(d, _)| d == day).count(), 1, "{fires:?}");
             assert_eq!(fires.len(), 4, "{fires:?}");
         }
     }
@@ -311,10 +243,7 @@ mod tests {
             for from in ["2026-03-05T00:00:00Z", "2026-10-22T00:00:00Z"] {
                 let fires = daily_local_dates(&schedule, utc(from), 14);
                 assert_eq!(fires.len(), 14);
-                assert!(
-                    fires.iter().all(|(_, time)| time.starts_with("09:00")),
-                    "{fires:?}"
-                );
+                assert!(fires.iter().all(|(_, time)| time.starts_with("09:00")), "{fires:?}");
             }
         }
     }

@@ -29,18 +29,11 @@ pub fn by_severity(incidents: &[Incident]) -> Vec<SeverityStats> {
     Severity::ALL
         .iter()
         .map(|&severity| {
-            let of_severity: Vec<&Incident> = incidents
-                .iter()
-                .filter(|i| i.severity == severity)
-                .collect();
-            let acks: Vec<Duration> = of_severity
-                .iter()
-                .filter_map(|i| i.acknowledged_at.map(|at| at - i.declared_at))
-                .collect();
-            let resolutions: Vec<Duration> = of_severity
-                .iter()
-                .filter_map(|i| i.resolved_at.or(i.closed_at).map(|at| at - i.started_at))
-                .collect();
+            let of_severity: Vec<&Incident> = incidents.iter().filter(|i| i.severity == severity).collect();
+            let acks: Vec<Duration> =
+                of_severity.iter().filter_map(|i| i.acknowledged_at.map(|at| at - i.declared_at)).collect();
+            let resolutions: Vec<Duration> =
+                of_severity.iter().filter_map(|i| i.resolved_at.or(i.closed_at).map(|at| at - i.started_at)).collect();
             SeverityStats {
                 severity,
                 count: of_severity.len(),
@@ -65,11 +58,7 @@ mod tests {
             title: "t".into(),
             description: None,
             severity,
-            status: if resolve_min.is_some() {
-                Status::Resolved
-            } else {
-                Status::Investigating
-            },
+            status: if resolve_min.is_some() { Status::Resolved } else { Status::Investigating },
             platform: "console".into(),
             channel_name: "c".into(),
             channel_id: None,
@@ -99,9 +88,6 @@ mod tests {
         assert_eq!(stats[0].mttr, Some(Duration::minutes(60)));
         assert_eq!(stats[1].count, 0);
         assert_eq!(stats[1].mtta, None);
-        assert_eq!(
-            (stats[2].mtta, stats[2].mttr),
-            (None, Some(Duration::minutes(30)))
-        );
+        assert_eq!((stats[2].mtta, stats[2].mttr), (None, Some(Duration::minutes(30))));
     }
 }

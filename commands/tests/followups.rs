@@ -29,22 +29,10 @@ fn followup_settings(tz: Tz) -> FollowupSettings {
 /// A harness whose clock is at `start`, with one incident (declared by alice) holding an
 /// action item owned by bob and due on `due`.
 async fn with_overdue_item(tz: Tz, start: &str, due: &str) -> (Arc<Harness>, Followups) {
-    let h = Arc::new(
-        harness_with(Settings {
-            timezone: tz,
-            ..Settings::default()
-        })
-        .await,
-    );
+    let h = Arc::new(harness_with(Settings { timezone: tz, ..Settings::default() }).await);
     h.clock.set(utc(start));
     let ch = h.declare("alice", "sev3 Slow search").await;
-    let outcome = h
-        .run(
-            "alice",
-            &ch,
-            &format!("action add Fix the indexer @bob due:{due}"),
-        )
-        .await;
+    let outcome = h.run("alice", &ch, &format!("action add Fix the indexer @bob due:{due}")).await;
     assert!(!outcome.is_error, "{outcome:?}");
     let followups = Followups::new(core_of(&h), followup_settings(tz));
     followups.tick(h.core.now()).await.unwrap();
@@ -74,13 +62,7 @@ async fn run_until(h: &Harness, followups: &Followups, until: DateTime<Utc>, ste
 async fn one_reminder_per_weekday_and_none_after_done() {
     // Monday 2026-03-02; the item is due Wednesday, so Thursday is its first overdue day.
     let (h, followups) = with_overdue_item(Tz::UTC, "2026-03-02T08:00:00Z", "2026-03-04").await;
-    run_until(
-        &h,
-        &followups,
-        utc("2026-03-10T12:00:00Z"),
-        Duration::minutes(30),
-    )
-    .await;
+    run_until(&h, &followups, utc("2026-03-10T12:00:00Z"), Duration::minutes(30)).await;
     // Thu, Fri, Mon, Tue: four reminders; none on Saturday or Sunday.
     assert_eq!(h.chat.dms_to("bob").len(), 4, "{:?}", h.chat.dms_to("bob"));
     assert!(
@@ -93,18 +75,8 @@ async fn one_reminder_per_weekday_and_none_after_done() {
     assert_eq!(h.chat.posts_to("follow-ups").len(), 4);
 
     h.run("bob", "general", "action done 1").await;
-    run_until(
-        &h,
-        &followups,
-        utc("2026-03-14T12:00:00Z"),
-        Duration::minutes(30),
-    )
-    .await;
-    assert_eq!(
-        h.chat.dms_to("bob").len(),
-        4,
-        "reminders stop once the item is done"
-    );
+    run_until(&h, &followups, utc("2026-03-14T12:00:00Z"), Duration::minutes(30)).await;
+    assert_eq!(h.chat.dms_to("bob").len(), 4, "reminders stop once the item is done");
 }
 
 #[tokio::test]
@@ -112,10 +84,7 @@ async fn reminders_continue_after_the_incident_is_closed_and_stop_when_snoozed()
     let (h, followups) = with_overdue_item(Tz::UTC, "2026-03-02T08:00:00Z", "2026-03-03").await;
     let ch = "inc-1-slow-search";
     h.run("alice", ch, "resolve").await;
-    let answers = commands::postmortem::FIELDS
-        .iter()
-        .map(|f| (f.key.to_string(), "x".to_string()))
-        .collect();
+    let answers = commands::postmortem::FIELDS.iter().map(|f| (f.key.to_string(), "x".to_string())).collect();
     let submission = commands::FormSubmission {
         source_id: "pm".into(),
         user: "alice".into(),
@@ -124,45 +93,16 @@ async fn reminders_continue_after_the_incident_is_closed_and_stop_when_snoozed()
         answers,
     };
     h.core.submit_form(&submission).await.unwrap();
-    assert_eq!(
-        h.core.db().incident(1).await.unwrap().unwrap().status,
-        storage::Status::Closed
-    );
-    run_until(
-        &h,
-        &followups,
-        utc("2026-03-04T10:00:00Z"),
-        Duration::hours(1),
-    )
-    .await;
-    assert_eq!(
-        h.chat.dms_to("bob").len(),
-        1,
-        "a closed incident's items are still chased"
-    );
+    assert_eq!(h.core.db().incident(1).await.unwrap().unwrap().status, storage::Status::Closed);
+    run_until(&h, &followups, utc("2026-03-04T10:00:00Z"), Duration::hours(1)).await;
+    assert_eq!(h.chat.dms_to("bob").len(), 1, "a closed incident's items are still chased");
 
     let snoozed = h.run("bob", "general", "action snooze 1 3").await;
     assert!(Harness::reply_text(&snoozed).contains("no reminders until 2026-03-07"));
-    run_until(
-        &h,
-        &followups,
-        utc("2026-03-06T10:00:00Z"),
-        Duration::hours(1),
-    )
-    .await;
+    run_until(&h, &followups, utc("2026-03-06T10:00:00Z"), Duration::hours(1)).await;
     assert_eq!(h.chat.dms_to("bob").len(), 1, "no reminders while snoozed");
-    run_until(
-        &h,
-        &followups,
-        utc("2026-03-09T10:00:00Z"),
-        Duration::hours(1),
-    )
-    .await;
-    assert_eq!(
-        h.chat.dms_to("bob").len(),
-        2,
-        "reminders resume after the snooze (Monday)"
-    );
+    run_until(&h, &followups, utc("2026-03-09T10:00:00Z"), Duration::hours(1)).await;
+    assert_eq!(h.chat.dms_to("bob").len(), 2, "reminders resume after the snooze (Monday)");
 }
 
 #[tokio::test]
@@ -189,11 +129,7 @@ async fn missed_runs_merge_into_one_delivery_within_the_grace_window() {
     h.clock.set(utc("2026-03-04T10:00:00Z"));
     let report = followups.tick(h.core.now()).await.unwrap();
     assert_eq!(report.merged, 2);
-    assert_eq!(
-        h.chat.dms_to("bob").len(),
-        1,
-        "one reminder, not one per missed day"
-    );
+    assert_eq!(h.chat.dms_to("bob").len(), 1, "one reminder, not one per missed day");
 }
 
 #[tokio::test]
@@ -210,10 +146,7 @@ async fn missed_runs_older_than_the_grace_window_are_skipped() {
 /// reminder's local time.
 async fn reminders_across(tz: Tz, cron: &str, start: &str, until: &str) -> Vec<String> {
     let (h, _) = with_overdue_item(tz, start, "2026-01-01").await;
-    let settings = FollowupSettings {
-        reminders: CronSchedule::parse(cron, tz).unwrap(),
-        ..followup_settings(tz)
-    };
+    let settings = FollowupSettings { reminders: CronSchedule::parse(cron, tz).unwrap(), ..followup_settings(tz) };
     let followups = Followups::new(core_of(&h), settings);
     followups.tick(h.core.now()).await.unwrap();
     let mut times = Vec::new();
@@ -222,13 +155,7 @@ async fn reminders_across(tz: Tz, cron: &str, start: &str, until: &str) -> Vec<S
         let before = h.chat.dms_to("bob").len();
         followups.tick(h.core.now()).await.unwrap();
         if h.chat.dms_to("bob").len() > before {
-            times.push(
-                h.core
-                    .now()
-                    .with_timezone(&tz)
-                    .format("%Y-%m-%d %H:%M")
-                    .to_string(),
-            );
+            times.push(h.core.now().with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string());
         }
     }
     times
@@ -238,71 +165,26 @@ async fn reminders_across(tz: Tz, cron: &str, start: &str, until: &str) -> Vec<S
 async fn daily_reminders_run_once_per_local_day_across_both_2026_changes() {
     use chrono_tz::{America::New_York, Europe::Berlin};
     // Spring forward: 02:30 does not exist; it runs at 03:00, once.
-    let ny_spring = reminders_across(
-        New_York,
-        "30 2 * * *",
-        "2026-03-07T12:00:00Z",
-        "2026-03-10T12:00:00Z",
-    )
-    .await;
-    assert_eq!(
-        ny_spring,
-        ["2026-03-08 03:00", "2026-03-09 02:30", "2026-03-10 02:30"]
-    );
-    let berlin_spring = reminders_across(
-        Berlin,
-        "30 2 * * *",
-        "2026-03-28T12:00:00Z",
-        "2026-03-31T12:00:00Z",
-    )
-    .await;
-    assert_eq!(
-        berlin_spring,
-        ["2026-03-29 03:00", "2026-03-30 02:30", "2026-03-31 02:30"]
-    );
+    let ny_spring = reminders_across(New_York, "30 2 * * *", "2026-03-07T12:00:00Z", "2026-03-10T12:00:00Z").await;
+    assert_eq!(ny_spring, ["2026-03-08 03:00", "2026-03-09 02:30", "2026-03-10 02:30"]);
+    let berlin_spring = reminders_across(Berlin, "30 2 * * *", "2026-03-28T12:00:00Z", "2026-03-31T12:00:00Z").await;
+    assert_eq!(berlin_spring, ["2026-03-29 03:00", "2026-03-30 02:30", "2026-03-31 02:30"]);
     // Fall back: the repeated 01:30 (New York) and 02:30 (Berlin) run once.
-    let ny_fall = reminders_across(
-        New_York,
-        "30 1 * * *",
-        "2026-10-31T12:00:00Z",
-        "2026-11-03T12:00:00Z",
-    )
-    .await;
-    assert_eq!(
-        ny_fall,
-        ["2026-11-01 01:30", "2026-11-02 01:30", "2026-11-03 01:30"]
-    );
-    let berlin_fall = reminders_across(
-        Berlin,
-        "30 2 * * *",
-        "2026-10-24T12:00:00Z",
-        "2026-10-27T12:00:00Z",
-    )
-    .await;
-    assert_eq!(
-        berlin_fall,
-        ["2026-10-25 02:30", "2026-10-26 02:30", "2026-10-27 02:30"]
-    );
+    let ny_fall = reminders_across(New_York, "30 1 * * *", "2026-10-31T12:00:00Z", "2026-11-03T12:00:00Z").await;
+    assert_eq!(ny_fall, ["2026-11-01 01:30", "2026-11-02 01:30", "2026-11-03 01:30"]);
+    let berlin_fall = reminders_across(Berlin, "30 2 * * *", "2026-10-24T12:00:00Z", "2026-10-27T12:00:00Z").await;
+    assert_eq!(berlin_fall, ["2026-10-25 02:30", "2026-10-26 02:30", "2026-10-27 02:30"]);
 }
 
 #[tokio::test]
 async fn a_failing_delivery_is_retried_a_bounded_number_of_times_and_blocks_no_other() {
     let (h, followups) = with_overdue_item(Tz::UTC, "2026-03-04T08:00:00Z", "2026-03-02").await;
-    h.run(
-        "alice",
-        "inc-1-slow-search",
-        "action add Write the runbook @carol due:2026-03-02",
-    )
-    .await;
+    h.run("alice", "inc-1-slow-search", "action add Write the runbook @carol due:2026-03-02").await;
     h.chat.fail_dms_to("bob");
     h.clock.set(utc("2026-03-04T09:00:00Z"));
     let report = followups.tick(h.core.now()).await.unwrap();
     assert_eq!(h.chat.dms_to("carol").len(), 1);
-    assert_eq!(
-        (report.sent, report.failed),
-        (2, 1),
-        "carol's DM and the summary went out; bob's failed"
-    );
+    assert_eq!((report.sent, report.failed), (2, 1), "carol's DM and the summary went out; bob's failed");
     let key = storage::DeliveryKey::new("action_overdue", 1, "2026-03-04");
     assert_eq!(h.core.db().delivery_attempts(&key).await.unwrap(), 3);
     assert!(h.core.db().delivery_sent_at(&key).await.unwrap().is_none());
@@ -316,30 +198,12 @@ async fn the_commander_is_nudged_daily_about_an_unfinished_postmortem_after_two_
     h.run("alice", &ch, "resolve").await;
     let followups = Followups::new(core_of(&h), followup_settings(Tz::UTC));
     followups.tick(h.core.now()).await.unwrap();
-    run_until(
-        &h,
-        &followups,
-        utc("2026-03-09T12:00:00Z"),
-        Duration::hours(1),
-    )
-    .await;
-    assert!(
-        h.chat.dms_to("alice").is_empty(),
-        "Monday is only one business day later"
-    );
-    run_until(
-        &h,
-        &followups,
-        utc("2026-03-11T12:00:00Z"),
-        Duration::hours(1),
-    )
-    .await;
+    run_until(&h, &followups, utc("2026-03-09T12:00:00Z"), Duration::hours(1)).await;
+    assert!(h.chat.dms_to("alice").is_empty(), "Monday is only one business day later");
+    run_until(&h, &followups, utc("2026-03-11T12:00:00Z"), Duration::hours(1)).await;
     let nudges = h.chat.dms_to("alice");
     assert_eq!(nudges.len(), 2, "Tuesday and Wednesday: {nudges:?}");
-    assert!(
-        nudges[0].contains("still missing: Summary, Impact")
-            && nudges[0].contains("[Write postmortem]")
-    );
+    assert!(nudges[0].contains("still missing: Summary, Impact") && nudges[0].contains("[Write postmortem]"));
 }
 
 #[tokio::test]
@@ -348,59 +212,24 @@ async fn a_quiet_sev1_gets_one_status_update_nudge_per_quiet_period() {
     let ch = h.declare("alice", "sev1 Everything is down").await;
     let followups = Followups::new(core_of(&h), followup_settings(Tz::UTC));
     followups.tick(h.core.now()).await.unwrap();
-    run_until(
-        &h,
-        &followups,
-        support::start_time() + Duration::minutes(50),
-        Duration::minutes(1),
-    )
-    .await;
-    let nudges = |h: &Harness| {
-        h.chat
-            .posts_to(&ch)
-            .iter()
-            .filter(|p| p.contains("No status update"))
-            .count()
-    };
+    run_until(&h, &followups, support::start_time() + Duration::minutes(50), Duration::minutes(1)).await;
+    let nudges = |h: &Harness| h.chat.posts_to(&ch).iter().filter(|p| p.contains("No status update")).count();
     assert_eq!(nudges(&h), 1);
     h.run("alice", &ch, "update Failing over").await;
-    run_until(
-        &h,
-        &followups,
-        support::start_time() + Duration::minutes(79),
-        Duration::minutes(1),
-    )
-    .await;
+    run_until(&h, &followups, support::start_time() + Duration::minutes(79), Duration::minutes(1)).await;
     assert_eq!(nudges(&h), 1, "the update started a new quiet period");
-    run_until(
-        &h,
-        &followups,
-        support::start_time() + Duration::minutes(85),
-        Duration::minutes(1),
-    )
-    .await;
+    run_until(&h, &followups, support::start_time() + Duration::minutes(85), Duration::minutes(1)).await;
     assert_eq!(nudges(&h), 2);
     h.run("alice", &ch, "resolve").await;
-    run_until(
-        &h,
-        &followups,
-        support::start_time() + Duration::hours(5),
-        Duration::minutes(5),
-    )
-    .await;
+    run_until(&h, &followups, support::start_time() + Duration::hours(5), Duration::minutes(5)).await;
     assert_eq!(nudges(&h), 2, "no nudges once resolved");
 }
 
 #[tokio::test]
 async fn a_quiet_week_gets_a_short_friendly_digest() {
     let h = harness_with(Settings::default()).await;
-    let digest = commands::digest::build(h.core.db(), Tz::UTC, h.core.now(), Duration::days(7))
-        .await
-        .unwrap();
+    let digest = commands::digest::build(h.core.db(), Tz::UTC, h.core.now(), Duration::days(7)).await.unwrap();
     let text = digest.to_plain();
-    assert!(
-        text.contains("A quiet week") && text.contains("Enjoy the calm"),
-        "{text}"
-    );
+    assert!(text.contains("A quiet week") && text.contains("Enjoy the calm"), "{text}");
     assert!(text.lines().count() <= 4, "{text}");
 }

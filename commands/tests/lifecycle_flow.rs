@@ -15,32 +15,16 @@ async fn declare_opens_a_channel_with_a_pinned_kickoff_and_an_announcement() {
     let channel = h.declare("alice", "sev2 Checkout <!channel> is down").await;
     assert_eq!(channel, "inc-1-checkout-channel-is-down");
     let incident = h.core.db().incident(1).await.unwrap().unwrap();
-    assert_eq!(
-        (incident.commander.as_str(), incident.status),
-        ("alice", Status::Investigating)
-    );
+    assert_eq!((incident.commander.as_str(), incident.status), ("alice", Status::Investigating));
     let calls = h.chat.calls();
-    assert!(calls.contains(&ChatCall::CreateChannel {
-        name: channel.clone()
-    }));
-    assert!(calls
-        .iter()
-        .any(|c| matches!(c, ChatCall::Invite { users, .. } if users == &["alice".to_string()])));
+    assert!(calls.contains(&ChatCall::CreateChannel { name: channel.clone() }));
+    assert!(calls.iter().any(|c| matches!(c, ChatCall::Invite { users, .. } if users == &["alice".to_string()])));
     assert!(calls.iter().any(|c| matches!(c, ChatCall::Pin { .. })));
     let kickoff = &h.chat.posts_to(&channel)[0];
-    for expected in [
-        "INC-1",
-        "Checkout <!channel> is down",
-        "sev2",
-        "investigating",
-        "@alice",
-        "/incident status",
-        "[Acknowledge]",
-    ] {
-        assert!(
-            kickoff.contains(expected),
-            "kick-off lacks {expected}: {kickoff}"
-        );
+    for expected in
+        ["INC-1", "Checkout <!channel> is down", "sev2", "investigating", "@alice", "/incident status", "[Acknowledge]"]
+    {
+        assert!(kickoff.contains(expected), "kick-off lacks {expected}: {kickoff}");
     }
     assert_eq!(h.chat.posts_to("incidents").len(), 1);
 }
@@ -58,12 +42,7 @@ async fn a_retried_declare_opens_one_incident_and_one_channel() {
     let second = h.core.run(&inv).await.unwrap();
     assert_eq!(first.opened, second.opened);
     assert!(h.core.db().incident(2).await.unwrap().is_none());
-    let creates = h
-        .chat
-        .calls()
-        .iter()
-        .filter(|c| matches!(c, ChatCall::CreateChannel { .. }))
-        .count();
+    let creates = h.chat.calls().iter().filter(|c| matches!(c, ChatCall::CreateChannel { .. })).count();
     assert_eq!(creates, 1);
 }
 
@@ -86,12 +65,7 @@ async fn concurrent_retries_of_one_declare_still_open_one_channel() {
     for task in tasks {
         assert!(task.await.unwrap().opened.is_some());
     }
-    let creates = h
-        .chat
-        .calls()
-        .iter()
-        .filter(|c| matches!(c, ChatCall::CreateChannel { .. }))
-        .count();
+    let creates = h.chat.calls().iter().filter(|c| matches!(c, ChatCall::CreateChannel { .. })).count();
     assert_eq!(creates, 1);
     assert!(h.core.db().incident(2).await.unwrap().is_none());
 }
@@ -100,50 +74,27 @@ async fn concurrent_retries_of_one_declare_still_open_one_channel() {
 async fn status_moves_forward_only_and_refusals_list_the_options() {
     let h = harness().await;
     let ch = h.declare("alice", "DB down").await;
-    assert!(
-        !h.run("alice", &ch, "status monitoring failover done")
-            .await
-            .is_error
-    );
+    assert!(!h.run("alice", &ch, "status monitoring failover done").await.is_error);
     let incident = h.core.db().incident(1).await.unwrap().unwrap();
     assert!(incident.mitigated_at.is_some());
     let refused = h.run("alice", &ch, "status identified").await;
     assert!(refused.is_error);
     let text = Harness::reply_text(&refused);
-    assert!(
-        text.contains("monitoring") && text.contains("/incident resolve"),
-        "{text}"
-    );
+    assert!(text.contains("monitoring") && text.contains("/incident resolve"), "{text}");
     let entries = h.core.db().timeline(1, false).await.unwrap();
-    assert_eq!(
-        entries
-            .iter()
-            .filter(|e| e.kind == EntryKind::Status)
-            .count(),
-        1
-    );
+    assert_eq!(entries.iter().filter(|e| e.kind == EntryKind::Status).count(), 1);
 }
 
 #[tokio::test]
 async fn only_the_commander_or_an_admin_may_resolve_and_the_refusal_says_who() {
-    let h = support::harness_with(commands::Settings {
-        admins: vec!["root".into()],
-        ..Default::default()
-    })
-    .await;
+    let h = support::harness_with(commands::Settings { admins: vec!["root".into()], ..Default::default() }).await;
     let ch = h.declare("alice", "DB down").await;
     let before = h.core.db().timeline(1, false).await.unwrap().len();
     let refused = h.run("mallory", &ch, "resolve").await;
     assert!(refused.is_error);
-    assert_eq!(
-        Harness::reply_text(&refused),
-        "Only the commander (@alice) or an admin (@root) may resolve INC-1."
-    );
+    assert_eq!(Harness::reply_text(&refused), "Only the commander (@alice) or an admin (@root) may resolve INC-1.");
     assert_eq!(h.core.db().timeline(1, false).await.unwrap().len(), before);
-    assert_eq!(
-        h.core.db().incident(1).await.unwrap().unwrap().status,
-        Status::Investigating
-    );
+    assert_eq!(h.core.db().incident(1).await.unwrap().unwrap().status, Status::Investigating);
     assert!(!h.run("root", &ch, "resolve").await.is_error);
 }
 
@@ -165,15 +116,7 @@ async fn acknowledgement_is_the_first_act_of_someone_else() {
     let ch = h.declare("alice", "DB down").await;
     h.clock.advance(Duration::minutes(3));
     h.run("alice", &ch, "note still looking").await;
-    assert!(h
-        .core
-        .db()
-        .incident(1)
-        .await
-        .unwrap()
-        .unwrap()
-        .acknowledged_at
-        .is_none());
+    assert!(h.core.db().incident(1).await.unwrap().unwrap().acknowledged_at.is_none());
     h.clock.advance(Duration::minutes(2));
     let message = commands::ChatMessage {
         source_id: "m1".into(),
@@ -184,10 +127,7 @@ async fn acknowledgement_is_the_first_act_of_someone_else() {
     };
     h.core.message_posted(&message).await.unwrap();
     let incident = h.core.db().incident(1).await.unwrap().unwrap();
-    assert_eq!(
-        incident.acknowledged_at,
-        Some(support::start_time() + Duration::minutes(5))
-    );
+    assert_eq!(incident.acknowledged_at, Some(support::start_time() + Duration::minutes(5)));
 }
 
 #[tokio::test]
@@ -197,10 +137,7 @@ async fn outside_an_incident_channel_commands_need_an_incident_reference() {
     let outcome = h.run("alice", "general", "status identified").await;
     assert!(outcome.is_error);
     let text = Harness::reply_text(&outcome);
-    assert!(
-        text.contains("not an incident channel") && text.contains("Usage: `/incident status"),
-        "{text}"
-    );
+    assert!(text.contains("not an incident channel") && text.contains("Usage: `/incident status"), "{text}");
     let ok = h.run("alice", "general", "INC-1 status identified").await;
     assert!(!ok.is_error);
     assert!(Harness::reply_text(&ok).contains("INC-1"));
@@ -213,14 +150,9 @@ async fn malformed_commands_write_nothing() {
     let h = harness().await;
     let ch = h.declare("alice", "DB down").await;
     let entries_before = h.core.db().count_entries().await.unwrap();
-    for bad in [
-        "explode",
-        "severity sev9",
-        "status fixed",
-        "action add fix due:someday",
-        "assign boss @bob",
-        "action done 99",
-    ] {
+    for bad in
+        ["explode", "severity sev9", "status fixed", "action add fix due:someday", "assign boss @bob", "action done 99"]
+    {
         let outcome = h.run("alice", &ch, bad).await;
         assert!(outcome.is_error, "{bad} should be refused");
         let text = Harness::reply_text(&outcome);
@@ -229,13 +161,7 @@ async fn malformed_commands_write_nothing() {
         }
     }
     assert_eq!(h.core.db().count_entries().await.unwrap(), entries_before);
-    assert!(h
-        .core
-        .db()
-        .actions(&ActionFilter::AllOpen)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(h.core.db().actions(&ActionFilter::AllOpen).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -243,47 +169,20 @@ async fn action_items_default_owner_and_due_date_and_close_by_owner_or_commander
     let h = harness().await;
     let ch = h.declare("alice", "DB down").await;
     h.run("alice", &ch, "action add Write the runbook").await;
-    h.run(
-        "alice",
-        &ch,
-        "action add Alert on lag @bob due:+3d kind:detect",
-    )
-    .await;
-    h.run(
-        "alice",
-        &ch,
-        "action add Pin versions @carol due:2026-04-01",
-    )
-    .await;
-    let items = h
-        .core
-        .db()
-        .actions(&ActionFilter::Incident(1))
-        .await
-        .unwrap();
+    h.run("alice", &ch, "action add Alert on lag @bob due:+3d kind:detect").await;
+    h.run("alice", &ch, "action add Pin versions @carol due:2026-04-01").await;
+    let items = h.core.db().actions(&ActionFilter::Incident(1)).await.unwrap();
     assert_eq!(items[0].owner, "alice");
     assert_eq!(items[0].due.to_string(), "2026-03-16");
-    assert_eq!(
-        (items[1].owner.as_str(), items[1].due.to_string()),
-        ("bob", "2026-03-05".to_string())
-    );
+    assert_eq!((items[1].owner.as_str(), items[1].due.to_string()), ("bob", "2026-03-05".to_string()));
     assert_eq!(items[1].kind, storage::ActionKind::Detect);
 
     let refused = h.run("mallory", &ch, "action done 2").await;
-    assert!(Harness::reply_text(&refused)
-        .contains("Only the owner (@bob) or the commander of INC-1 (@alice)"));
+    assert!(Harness::reply_text(&refused).contains("Only the owner (@bob) or the commander of INC-1 (@alice)"));
     assert!(!h.run("bob", &ch, "action done 2").await.is_error);
     assert!(!h.run("alice", "general", "action done 3").await.is_error);
-    assert!(
-        h.run("alice", &ch, "action done 3").await.is_error,
-        "already done"
-    );
-    let items = h
-        .core
-        .db()
-        .actions(&ActionFilter::Incident(1))
-        .await
-        .unwrap();
+    assert!(h.run("alice", &ch, "action done 3").await.is_error, "already done");
+    let items = h.core.db().actions(&ActionFilter::Incident(1)).await.unwrap();
     assert_eq!(
         items.iter().map(|i| i.status).collect::<Vec<_>>(),
         [ActionStatus::Open, ActionStatus::Done, ActionStatus::Done]
@@ -292,10 +191,7 @@ async fn action_items_default_owner_and_due_date_and_close_by_owner_or_commander
     h.clock.advance(Duration::days(20));
     let overdue = h.run("alice", "general", "action list overdue").await;
     let text = Harness::reply_text(&overdue);
-    assert!(
-        text.contains("#1") && text.contains("6 days overdue") && !text.contains("#2"),
-        "{text}"
-    );
+    assert!(text.contains("#1") && text.contains("6 days overdue") && !text.contains("#2"), "{text}");
 }
 
 #[tokio::test]
@@ -303,24 +199,17 @@ async fn the_postmortem_closes_the_incident_when_every_field_is_written() {
     let h = harness().await;
     let ch = h.declare("alice", "DB down").await;
     h.clock.advance(Duration::minutes(42));
-    h.run("alice", &ch, "resolve Failed over to the replica")
-        .await;
+    h.run("alice", &ch, "resolve Failed over to the replica").await;
     let posts = h.chat.posts_to(&ch);
     assert!(posts.last().unwrap().contains("[Write postmortem]"));
 
     let outcome = h.run("alice", &ch, "postmortem").await;
     let form = outcome.form.expect("a form");
     assert_eq!(form.fields.len(), 10);
-    assert_eq!(
-        form.fields[0].value.as_deref(),
-        Some("Failed over to the replica")
-    );
+    assert_eq!(form.fields[0].value.as_deref(), Some("Failed over to the replica"));
 
-    let mut answers: Vec<(String, String)> = form
-        .fields
-        .iter()
-        .map(|f| (f.key.to_string(), format!("answer {}", f.key)))
-        .collect();
+    let mut answers: Vec<(String, String)> =
+        form.fields.iter().map(|f| (f.key.to_string(), format!("answer {}", f.key))).collect();
     answers[0].1 = String::new(); // keeps the summary
     answers[4].1 = "It was human error by @dave".into();
     let submission = FormSubmission {
@@ -333,27 +222,18 @@ async fn the_postmortem_closes_the_incident_when_every_field_is_written() {
     let outcome = h.core.submit_form(&submission).await.unwrap();
     let text = Harness::reply_text(&outcome);
     assert!(text.contains("is closed"), "{text}");
-    assert!(
-        text.contains("Blameless hint") && text.contains("human error") && text.contains("@dave"),
-        "{text}"
-    );
+    assert!(text.contains("Blameless hint") && text.contains("human error") && text.contains("@dave"), "{text}");
     let incident = h.core.db().incident(1).await.unwrap().unwrap();
     assert_eq!(incident.status, Status::Closed);
     assert!(incident.closed_at.is_some());
     let pm = h.core.db().postmortem(1).await.unwrap().unwrap();
     assert_eq!(pm.summary.as_deref(), Some("Failed over to the replica"));
-    assert_eq!(
-        pm.contributing_factors.as_deref(),
-        Some("It was human error by @dave")
-    );
+    assert_eq!(pm.contributing_factors.as_deref(), Some("It was human error by @dave"));
 
     let document = h.run("bob", &ch, "postmortem").await;
     assert!(document.form.is_none());
     assert!(Harness::reply_text(&document).contains("Lessons learned: answer lessons"));
-    assert!(
-        h.run("alice", &ch, "reopen").await.is_error,
-        "a closed incident cannot be reopened"
-    );
+    assert!(h.run("alice", &ch, "reopen").await.is_error, "a closed incident cannot be reopened");
 }
 
 #[tokio::test]
@@ -372,10 +252,7 @@ async fn the_postmortem_form_is_for_the_commander_and_a_partial_one_does_not_clo
     };
     let text = Harness::reply_text(&h.core.submit_form(&submission).await.unwrap());
     assert!(text.contains("Still missing: Impact"), "{text}");
-    assert_eq!(
-        h.core.db().incident(1).await.unwrap().unwrap().status,
-        Status::Resolved
-    );
+    assert_eq!(h.core.db().incident(1).await.unwrap().unwrap().status, Status::Resolved);
 }
 
 #[tokio::test]
@@ -385,10 +262,7 @@ async fn reopen_clears_the_resolution() {
     h.run("alice", &ch, "resolve").await;
     assert!(!h.run("alice", &ch, "reopen").await.is_error);
     let incident = h.core.db().incident(1).await.unwrap().unwrap();
-    assert_eq!(
-        (incident.status, incident.resolved_at),
-        (Status::Investigating, None)
-    );
+    assert_eq!((incident.status, incident.resolved_at), (Status::Investigating, None));
 }
 
 #[tokio::test]
@@ -402,60 +276,18 @@ async fn timeline_capture_is_idempotent_and_tracks_edits_deletes_and_keys() {
         text: "first".into(),
         at: h.core.now(),
     };
-    assert_eq!(
-        h.core.message_posted(&message).await.unwrap(),
-        commands::Ingested::Stored
-    );
-    assert_eq!(
-        h.core.message_posted(&message).await.unwrap(),
-        commands::Ingested::Duplicate
-    );
-    let elsewhere = commands::ChatMessage {
-        channel_id: "random".into(),
-        source_id: "x".into(),
-        ..message.clone()
-    };
-    assert_eq!(
-        h.core.message_posted(&elsewhere).await.unwrap(),
-        commands::Ingested::Ignored
-    );
-    assert!(h
-        .core
-        .message_edited("slack:C1:1.0001", "first, edited", h.core.now())
-        .await
-        .unwrap());
-    assert!(h
-        .core
-        .reaction_added("slack:C1:1.0001", "star")
-        .await
-        .unwrap());
-    assert!(!h
-        .core
-        .reaction_added("slack:C1:1.0001", "thumbsup")
-        .await
-        .unwrap());
-    let entry = h
-        .core
-        .db()
-        .entry_by_source("slack:C1:1.0001")
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(h.core.message_posted(&message).await.unwrap(), commands::Ingested::Stored);
+    assert_eq!(h.core.message_posted(&message).await.unwrap(), commands::Ingested::Duplicate);
+    let elsewhere = commands::ChatMessage { channel_id: "random".into(), source_id: "x".into(), ..message.clone() };
+    assert_eq!(h.core.message_posted(&elsewhere).await.unwrap(), commands::Ingested::Ignored);
+    assert!(h.core.message_edited("slack:C1:1.0001", "first, edited", h.core.now()).await.unwrap());
+    assert!(h.core.reaction_added("slack:C1:1.0001", "star").await.unwrap());
+    assert!(!h.core.reaction_added("slack:C1:1.0001", "thumbsup").await.unwrap());
+    let entry = h.core.db().entry_by_source("slack:C1:1.0001").await.unwrap().unwrap();
     assert_eq!((entry.text.as_str(), entry.is_key), ("first, edited", true));
-    assert!(h
-        .core
-        .message_deleted("slack:C1:1.0001", h.core.now())
-        .await
-        .unwrap());
-    let messages: Vec<_> = h
-        .core
-        .db()
-        .timeline(1, false)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.kind == EntryKind::Message)
-        .collect();
+    assert!(h.core.message_deleted("slack:C1:1.0001", h.core.now()).await.unwrap());
+    let messages: Vec<_> =
+        h.core.db().timeline(1, false).await.unwrap().into_iter().filter(|e| e.kind == EntryKind::Message).collect();
     assert_eq!(messages.len(), 1);
     assert!(messages[0].deleted_at.is_some());
 }
@@ -470,35 +302,15 @@ async fn stats_report_counts_mtta_and_mttr_per_severity() {
     h.run("alice", &ch, "resolve").await;
     let text = Harness::reply_text(&h.run("alice", "general", "stats 7d").await);
     assert!(text.contains("Incidents in the last 7 days: 1"), "{text}");
-    assert!(
-        text.contains("sev1: 1 declared, 1 resolved · MTTA 4m · MTTR 1h"),
-        "{text}"
-    );
+    assert!(text.contains("sev1: 1 declared, 1 resolved · MTTA 4m · MTTR 1h"), "{text}");
 }
 
 #[tokio::test]
 async fn a_long_title_is_cut_with_a_notice() {
     let h = harness().await;
-    let outcome = h
-        .run(
-            "alice",
-            "general",
-            &format!("declare {}", "x".repeat(100_000)),
-        )
-        .await;
+    let outcome = h.run("alice", "general", &format!("declare {}", "x".repeat(100_000))).await;
     assert!(Harness::reply_text(&outcome).contains("cut to 200 characters"));
-    assert_eq!(
-        h.core
-            .db()
-            .incident(1)
-            .await
-            .unwrap()
-            .unwrap()
-            .title
-            .chars()
-            .count(),
-        200
-    );
+    assert_eq!(h.core.db().incident(1).await.unwrap().unwrap().title.chars().count(), 200);
 }
 
 #[tokio::test]
@@ -513,10 +325,7 @@ async fn declare_without_a_title_asks_for_a_form_and_the_form_declares() {
         user: "alice".into(),
         channel_id: "general".into(),
         kind: FormKind::Declare,
-        answers: vec![
-            ("title".into(), "Search is slow".into()),
-            ("severity".into(), "sev9".into()),
-        ],
+        answers: vec![("title".into(), "Search is slow".into()), ("severity".into(), "sev9".into())],
     };
     let refused = h.core.submit_form(&submission).await.unwrap();
     assert_eq!(refused.field_errors[0].0, "severity");
@@ -531,10 +340,7 @@ async fn declare_without_a_title_asks_for_a_form_and_the_form_declares() {
     let outcome = h.core.submit_form(&submission).await.unwrap();
     assert!(outcome.opened.is_some());
     let incident = h.core.db().incident(1).await.unwrap().unwrap();
-    assert_eq!(
-        (incident.severity, incident.description.as_deref()),
-        (storage::Severity::Sev2, Some("p99 at 4s"))
-    );
+    assert_eq!((incident.severity, incident.description.as_deref()), (storage::Severity::Sev2, Some("p99 at 4s")));
 }
 
 #[tokio::test]

@@ -29,14 +29,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     let user = 0..USERS.len();
     prop_oneof![
-        (
-            user.clone(),
-            prop_oneof![
-                Just(Status::Investigating),
-                Just(Status::Identified),
-                Just(Status::Monitoring)
-            ]
-        )
+        (user.clone(), prop_oneof![Just(Status::Investigating), Just(Status::Identified), Just(Status::Monitoring)])
             .prop_map(|(u, s)| Op::Status(u, s)),
         user.clone().prop_map(Op::Resolve),
         user.clone().prop_map(Op::Reopen),
@@ -95,16 +88,14 @@ fn expect(model: &mut Model, op: &Op) -> Option<bool> {
             ok
         }
         Op::Severity(u, s) => {
-            let ok =
-                *u == model.commander && model.status != Status::Closed && *s != model.severity;
+            let ok = *u == model.commander && model.status != Status::Closed && *s != model.severity;
             if ok {
                 model.severity = *s;
             }
             ok
         }
         Op::AssignCommander(u, v) => {
-            let ok =
-                *u == model.commander && model.status != Status::Closed && *v != model.commander;
+            let ok = *u == model.commander && model.status != Status::Closed && *v != model.commander;
             if ok {
                 model.commander = *v;
             }
@@ -138,11 +129,7 @@ fn command_text(op: &Op) -> Option<(usize, String)> {
 async fn run_sequence(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let h = support::harness().await;
     let channel = h.declare("alice", "sev3 Model incident").await;
-    let mut model = Model {
-        status: Status::Investigating,
-        commander: 0,
-        severity: 3,
-    };
+    let mut model = Model { status: Status::Investigating, commander: 0, severity: 3 };
     let mut last: Option<Invocation> = None;
     for (step, op) in ops.iter().enumerate() {
         let before = h.core.db().incident(1).await.unwrap().unwrap();
@@ -182,11 +169,7 @@ async fn run_sequence(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 if let Some(inv) = &last {
                     let outcome = h.core.run(inv).await.unwrap();
                     let after = h.core.db().incident(1).await.unwrap().unwrap();
-                    prop_assert_eq!(
-                        &after.status,
-                        &before.status,
-                        "a repeated request changed the status"
-                    );
+                    prop_assert_eq!(&after.status, &before.status, "a repeated request changed the status");
                     prop_assert_eq!(
                         h.core.db().count_entries().await.unwrap(),
                         entries_before,
@@ -210,25 +193,14 @@ async fn run_sequence(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
         };
         if let (Some(predicted), Some(outcome)) = (predicted, &outcome) {
-            prop_assert_eq!(
-                !outcome.is_error,
-                predicted,
-                "step {}: {:?} gave {:?}",
-                step,
-                op,
-                outcome.reply
-            );
+            prop_assert_eq!(!outcome.is_error, predicted, "step {}: {:?} gave {:?}", step, op, outcome.reply);
         }
         if let (Op::Garbage(_), Some(outcome)) = (op, &outcome) {
             // Garbage may be a valid command by chance; then the model no longer applies.
             if !outcome.is_error {
                 return Ok(());
             }
-            prop_assert_eq!(
-                h.core.db().count_entries().await.unwrap(),
-                entries_before,
-                "garbage wrote something"
-            );
+            prop_assert_eq!(h.core.db().count_entries().await.unwrap(), entries_before, "garbage wrote something");
         }
         let after = h.core.db().incident(1).await.unwrap().unwrap();
         prop_assert_eq!(after.status, model.status, "step {}: {:?}", step, op);
@@ -242,10 +214,7 @@ async fn run_sequence(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 prop_assert!(resolved >= ack, "resolved before it was acknowledged");
             }
         }
-        prop_assert_eq!(
-            after.resolved_at.is_some(),
-            matches!(after.status, Status::Resolved | Status::Closed)
-        );
+        prop_assert_eq!(after.resolved_at.is_some(), matches!(after.status, Status::Resolved | Status::Closed));
         prop_assert_eq!(after.closed_at.is_some(), after.status == Status::Closed);
         if after.status == Status::Closed {
             let pm = h.core.db().postmortem(1).await.unwrap().unwrap();

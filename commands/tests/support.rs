@@ -23,11 +23,7 @@ pub fn start_time() -> DateTime<Utc> {
 }
 
 pub async fn harness() -> Harness {
-    harness_with(Settings {
-        announcements_channel: Some("incidents".into()),
-        ..Settings::default()
-    })
-    .await
+    harness_with(Settings { announcements_channel: Some("incidents".into()), ..Settings::default() }).await
 }
 
 pub async fn harness_with(settings: Settings) -> Harness {
@@ -35,12 +31,7 @@ pub async fn harness_with(settings: Settings) -> Harness {
     let chat = Arc::new(RecordingChat::new());
     let clock = ManualClock::new(start_time());
     let core = Core::new(db, chat.clone(), Arc::new(clock.clone()), settings);
-    Harness {
-        core,
-        chat,
-        clock,
-        next_source: AtomicU64::new(1),
-    }
+    Harness { core, chat, clock, next_source: AtomicU64::new(1) }
 }
 
 impl Harness {
@@ -67,10 +58,6 @@ impl Harness {
     }
 
     pub fn reply_text(outcome: &Outcome) -> String {
-        outcome
-            .reply
-            .as_ref()
-            .map(|m| m.to_plain())
-            .unwrap_or_default()
+        outcome.reply.as_ref().map(|m| m.to_plain()).unwrap_or_default()
     }
 }

@@ -100,7 +100,13 @@ impl Db {
                     .bind(id)
                     .bind(format!("seed:{n}:{e}"))
                     .bind(declared + e as i64 * 1000)
-                    .bind(if e == 0 { "declared" } else if e % 10 == 0 { "update" } else { "message" })
+                    .bind(if e == 0 {
+                        "declared"
+                    } else if e % 10 == 0 {
+                        "update"
+                    } else {
+                        "message"
+                    })
                     .bind(e % 10 == 0)
                     .execute(&mut *tx)
                     .await?;

@@ -16,11 +16,7 @@ pub struct DeliveryKey {
 
 impl DeliveryKey {
     pub fn new(kind: &str, subject: impl ToString, period: impl ToString) -> Self {
-        DeliveryKey {
-            kind: kind.to_string(),
-            subject: subject.to_string(),
-            period: period.to_string(),
-        }
+        DeliveryKey { kind: kind.to_string(), subject: subject.to_string(), period: period.to_string() }
     }
 
     /// `kind:subject:period`.
@@ -31,11 +27,7 @@ impl DeliveryKey {
 
 impl Db {
     /// Claims a delivery. Returns true for exactly one caller per key, ever.
-    pub async fn claim_delivery(
-        &self,
-        key: &DeliveryKey,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StorageError> {
+    pub async fn claim_delivery(&self, key: &DeliveryKey, at: DateTime<Utc>) -> Result<bool, StorageError> {
         let mut tx = self.write().await?;
         let rows = sqlx::query(
             "INSERT INTO deliveries (key, kind, subject, period, claimed_at) VALUES (?, ?, ?, ?, ?)
@@ -78,45 +70,36 @@ impl Db {
 
     /// How many deliveries of `kind` about `subject` were sent.
     pub async fn sent_count(&self, kind: &str, subject: &str) -> Result<i64, StorageError> {
-        Ok(sqlx::query_scalar(
-            "SELECT count(*) FROM deliveries WHERE kind = ? AND subject = ? AND sent_at IS NOT NULL",
-        )
-        .bind(kind)
-        .bind(subject)
-        .fetch_one(self.reader())
-        .await?)
+        Ok(sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE kind = ? AND subject = ? AND sent_at IS NOT NULL")
+            .bind(kind)
+            .bind(subject)
+            .fetch_one(self.reader())
+            .await?)
     }
 
     /// When a delivery was sent, if it was.
-    pub async fn delivery_sent_at(
-        &self,
-        key: &DeliveryKey,
-    ) -> Result<Option<DateTime<Utc>>, StorageError> {
-        let sent: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT sent_at FROM deliveries WHERE key = ?")
-                .bind(key.key())
-                .fetch_optional(self.reader())
-                .await?;
+    pub async fn delivery_sent_at(&self, key: &DeliveryKey) -> Result<Option<DateTime<Utc>>, StorageError> {
+        let sent: Option<Option<i64>> = sqlx::query_scalar("SELECT sent_at FROM deliveries WHERE key = ?")
+            .bind(key.key())
+            .fetch_optional(self.reader())
+            .await?;
         from_millis_opt(sent.flatten())
     }
 
     /// How many attempts a delivery took so far.
     pub async fn delivery_attempts(&self, key: &DeliveryKey) -> Result<i64, StorageError> {
-        Ok(
-            sqlx::query_scalar("SELECT coalesce(max(attempts), 0) FROM deliveries WHERE key = ?")
-                .bind(key.key())
-                .fetch_one(self.reader())
-                .await?,
-        )
+        Ok(sqlx::query_scalar("SELECT coalesce(max(attempts), 0) FROM deliveries WHERE key = ?")
+            .bind(key.key())
+            .fetch_one(self.reader())
+            .await?)
     }
 
     /// When `job` last ran, if ever.
     pub async fn last_run(&self, job: &str) -> Result<Option<DateTime<Utc>>, StorageError> {
-        let at: Option<i64> =
-            sqlx::query_scalar("SELECT last_run_at FROM schedule_runs WHERE job = ?")
-                .bind(job)
-                .fetch_optional(self.reader())
-                .await?;
+        let at: Option<i64> = sqlx::query_scalar("SELECT last_run_at FROM schedule_runs WHERE job = ?")
+            .bind(job)
+            .fetch_optional(self.reader())
+            .await?;
         from_millis_opt(at)
     }
 

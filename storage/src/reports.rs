@@ -48,10 +48,7 @@ impl Db {
     }
 
     /// The contributing-factor answers of incidents declared since `since`, by incident id.
-    pub async fn contributing_factors_since(
-        &self,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<(i64, String)>, StorageError> {
+    pub async fn contributing_factors_since(&self, since: DateTime<Utc>) -> Result<Vec<(i64, String)>, StorageError> {
         let rows = sqlx::query(
             "SELECT p.incident_id, p.contributing_factors FROM postmortems p
              JOIN incidents i ON i.id = p.incident_id
@@ -61,9 +58,7 @@ impl Db {
         .bind(to_millis(since))
         .fetch_all(self.reader())
         .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .collect()
+        rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect()
     }
 
     /// The ids of incidents closed in `[from, to)`.
@@ -72,13 +67,11 @@ impl Db {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<i64>, StorageError> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM incidents WHERE closed_at >= ? AND closed_at < ? ORDER BY id",
-        )
-        .bind(to_millis(from))
-        .bind(to_millis(to))
-        .fetch_all(self.reader())
-        .await?)
+        Ok(sqlx::query_scalar("SELECT id FROM incidents WHERE closed_at >= ? AND closed_at < ? ORDER BY id")
+            .bind(to_millis(from))
+            .bind(to_millis(to))
+            .fetch_all(self.reader())
+            .await?)
     }
 
     /// Action items closed (done or wontfix) in `[from, to)`.
@@ -107,8 +100,6 @@ impl Db {
         .bind(Option::<i64>::None)
         .fetch_all(self.reader())
         .await?;
-        rows.iter()
-            .map(|row| Ok(row.try_get::<String, _>("detail")?))
-            .collect()
+        rows.iter().map(|row| Ok(row.try_get::<String, _>("detail")?)).collect()
     }
 }

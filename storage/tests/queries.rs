@@ -21,14 +21,10 @@ fn new_incident(source: &str) -> NewIncident {
 }
 
 async fn declared(db: &Db, source: &str) -> Incident {
-    db.declare_incident(
-        &new_incident(source),
-        |id| format!("inc-{id}-db-down"),
-        |_| "declared".into(),
-    )
-    .await
-    .unwrap()
-    .incident
+    db.declare_incident(&new_incident(source), |id| format!("inc-{id}-db-down"), |_| "declared".into())
+        .await
+        .unwrap()
+        .incident
 }
 
 fn entry(incident_id: i64, source: &str, kind: EntryKind) -> NewEntry {
@@ -47,14 +43,7 @@ fn entry(incident_id: i64, source: &str, kind: EntryKind) -> NewEntry {
 async fn ids_count_up_from_one_and_declares_are_idempotent_by_source() {
     let db = Db::in_memory().await.unwrap();
     let first = declared(&db, "req-1").await;
-    let again = db
-        .declare_incident(
-            &new_incident("req-1"),
-            |_| unreachable!(),
-            |_| unreachable!(),
-        )
-        .await
-        .unwrap();
+    let again = db.declare_incident(&new_incident("req-1"), |_| unreachable!(), |_| unreachable!()).await.unwrap();
     assert!(!again.is_new);
     assert_eq!(again.incident.id, first.id);
     let second = declared(&db, "req-2").await;
@@ -69,30 +58,12 @@ async fn a_repeated_source_id_is_stored_once() {
     let db = Db::in_memory().await.unwrap();
     let incident = declared(&db, "req-1").await;
     for _ in 0..4 {
-        db.add_entry(
-            &entry(incident.id, "slack:C1:1.2", EntryKind::Message),
-            true,
-        )
-        .await
-        .unwrap();
+        db.add_entry(&entry(incident.id, "slack:C1:1.2", EntryKind::Message), true).await.unwrap();
     }
     let messages = db.timeline(incident.id, false).await.unwrap();
-    assert_eq!(
-        messages
-            .iter()
-            .filter(|e| e.source_id == "slack:C1:1.2")
-            .count(),
-        1
-    );
+    assert_eq!(messages.iter().filter(|e| e.source_id == "slack:C1:1.2").count(), 1);
     // The first message by someone else acknowledged it.
-    assert_eq!(
-        db.incident(incident.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .acknowledged_at,
-        Some(t0())
-    );
+    assert_eq!(db.incident(incident.id).await.unwrap().unwrap().acknowledged_at, Some(t0()));
 }
 
 #[tokio::test]
@@ -102,31 +73,18 @@ async fn saving_from_a_stale_read_is_refused_and_writes_nothing() {
     let mut first = incident.clone();
     first.severity = Severity::Sev1;
     assert_eq!(
-        db.save_incident(&first, None, Some(&entry(1, "a", EntryKind::Severity)))
-            .await
-            .unwrap(),
+        db.save_incident(&first, None, Some(&entry(1, "a", EntryKind::Severity))).await.unwrap(),
         Saved::Written
     );
     let mut stale = incident.clone();
     stale.severity = Severity::Sev4;
     assert_eq!(
-        db.save_incident(&stale, None, Some(&entry(1, "b", EntryKind::Severity)))
-            .await
-            .unwrap(),
+        db.save_incident(&stale, None, Some(&entry(1, "b", EntryKind::Severity))).await.unwrap(),
         Saved::Conflict
     );
-    assert!(
-        db.entry_by_source("b").await.unwrap().is_none(),
-        "the entry was rolled back"
-    );
-    assert_eq!(
-        db.incident(1).await.unwrap().unwrap().severity,
-        Severity::Sev1
-    );
-    let retried = db
-        .save_incident(&first, None, Some(&entry(1, "a", EntryKind::Severity)))
-        .await
-        .unwrap();
+    assert!(db.entry_by_source("b").await.unwrap().is_none(), "the entry was rolled back");
+    assert_eq!(db.incident(1).await.unwrap().unwrap().severity, Severity::Sev1);
+    let retried = db.save_incident(&first, None, Some(&entry(1, "a", EntryKind::Severity))).await.unwrap();
     assert_eq!(retried, Saved::Duplicate);
 }
 
@@ -136,26 +94,14 @@ async fn the_schema_refuses_inconsistent_rows() {
     let incident = declared(&db, "req-1").await;
     let mut resolved_without_time = incident.clone();
     resolved_without_time.status = Status::Resolved;
-    assert!(db
-        .save_incident(&resolved_without_time, None, None)
-        .await
-        .is_err());
+    assert!(db.save_incident(&resolved_without_time, None, None).await.is_err());
     let mut resolved_before_declared = incident.clone();
     resolved_before_declared.status = Status::Resolved;
     resolved_before_declared.resolved_at = Some(t0() - Duration::hours(1));
-    assert!(db
-        .save_incident(&resolved_before_declared, None, None)
-        .await
-        .is_err());
+    assert!(db.save_incident(&resolved_before_declared, None, None).await.is_err());
     // A timeline entry for an incident that does not exist breaks the foreign key.
-    assert!(db
-        .add_entry(&entry(99, "x", EntryKind::Message), false)
-        .await
-        .is_err());
-    assert_eq!(
-        db.incident(1).await.unwrap().unwrap().status,
-        Status::Investigating
-    );
+    assert!(db.add_entry(&entry(99, "x", EntryKind::Message), false).await.is_err());
+    assert_eq!(db.incident(1).await.unwrap().unwrap().status, Status::Investigating);
 }
 
 #[tokio::test]
@@ -172,80 +118,31 @@ async fn action_items_filter_by_owner_and_overdue() {
         created_by: "alice".into(),
         created_at: t0(),
     };
-    db.add_action(
-        &item("a", "bob", "2026-03-03"),
-        &entry(1, "e1", EntryKind::Action),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    db.add_action(
-        &item("b", "carol", "2026-03-10"),
-        &entry(1, "e2", EntryKind::Action),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    db.add_action(&item("a", "bob", "2026-03-03"), &entry(1, "e1", EntryKind::Action)).await.unwrap().unwrap();
+    db.add_action(&item("b", "carol", "2026-03-10"), &entry(1, "e2", EntryKind::Action)).await.unwrap().unwrap();
     assert!(db
-        .add_action(
-            &item("a", "bob", "2026-03-03"),
-            &entry(1, "e1", EntryKind::Action)
-        )
+        .add_action(&item("a", "bob", "2026-03-03"), &entry(1, "e1", EntryKind::Action))
         .await
         .unwrap()
         .is_none());
     let today: NaiveDate = "2026-03-05".parse().unwrap();
-    let overdue = db
-        .actions(&ActionFilter::OverdueOn {
-            today,
-            incident_id: None,
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        overdue.iter().map(|i| i.text.as_str()).collect::<Vec<_>>(),
-        ["a"]
-    );
-    let bobs = db
-        .actions(&ActionFilter::OpenOwnedBy {
-            owner: "bob".into(),
-            incident_id: Some(1),
-        })
-        .await
-        .unwrap();
+    let overdue = db.actions(&ActionFilter::OverdueOn { today, incident_id: None }).await.unwrap();
+    assert_eq!(overdue.iter().map(|i| i.text.as_str()).collect::<Vec<_>>(), ["a"]);
+    let bobs = db.actions(&ActionFilter::OpenOwnedBy { owner: "bob".into(), incident_id: Some(1) }).await.unwrap();
     assert_eq!(bobs.len(), 1);
     assert_eq!(
-        db.set_action_status(
-            1,
-            ActionStatus::Open,
-            ActionStatus::Done,
-            t0(),
-            &entry(1, "e3", EntryKind::Action)
-        )
-        .await
-        .unwrap(),
+        db.set_action_status(1, ActionStatus::Open, ActionStatus::Done, t0(), &entry(1, "e3", EntryKind::Action))
+            .await
+            .unwrap(),
         Saved::Written
     );
     assert_eq!(
-        db.set_action_status(
-            1,
-            ActionStatus::Open,
-            ActionStatus::Done,
-            t0(),
-            &entry(1, "e4", EntryKind::Action)
-        )
-        .await
-        .unwrap(),
+        db.set_action_status(1, ActionStatus::Open, ActionStatus::Done, t0(), &entry(1, "e4", EntryKind::Action))
+            .await
+            .unwrap(),
         Saved::Conflict
     );
-    assert!(db
-        .actions(&ActionFilter::OverdueOn {
-            today,
-            incident_id: None
-        })
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(db.actions(&ActionFilter::OverdueOn { today, incident_id: None }).await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -19,10 +19,7 @@ impl Captured {
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -32,10 +29,7 @@ impl Write for Captured {
 
 /// The settings the console uses by default: announcements in `#incidents`.
 pub fn console_settings() -> Settings {
-    Settings {
-        announcements_channel: Some("incidents".into()),
-        ..Settings::default()
-    }
+    Settings { announcements_channel: Some("incidents".into()), ..Settings::default() }
 }
 
 /// The console's follow-up settings: default schedules in UTC, with the follow-ups
@@ -44,17 +38,13 @@ pub fn console_followups() -> commands::followup::FollowupSettings {
     commands::followup::FollowupSettings {
         followups_channel: Some("follow-ups".into()),
         digest_channel: Some("digest".into()),
-        ..commands::followup::FollowupSettings::defaults(chrono_tz::Tz::UTC)
-            .unwrap_or_else(|e| panic!("{e}"))
+        ..commands::followup::FollowupSettings::defaults(chrono_tz::Tz::UTC).unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
 /// Runs `script` in a console on `database_url` (in memory when `None`), starting the
 /// clock at Monday 2026-03-02 09:00 UTC. Returns the transcript and the console.
-pub async fn run_script(
-    script: &str,
-    database_url: Option<String>,
-) -> anyhow::Result<(String, Console)> {
+pub async fn run_script(script: &str, database_url: Option<String>) -> anyhow::Result<(String, Console)> {
     let captured = Captured::default();
     let options = ConsoleOptions {
         database_url,

@@ -6,9 +6,7 @@ use tests::{run_script, script};
 
 #[tokio::test]
 async fn a_whole_incident_from_declare_to_closed_postmortem() {
-    let (out, console) = run_script(&script("full_incident.txt"), None)
-        .await
-        .unwrap();
+    let (out, console) = run_script(&script("full_incident.txt"), None).await.unwrap();
     let channel = "[#inc-1-checkout-api-returns-500s] incidentbot:";
     let expect = [
         format!("{channel} 🚨 INC-1: Checkout API returns 500s"),
@@ -17,7 +15,8 @@ async fn a_whole_incident_from_declare_to_closed_postmortem() {
         format!("{channel} 👤 @carol is now comms (assigned by @you)"),
         format!("{channel} 🔎 Status: investigating → identified (@bob): Primary DB lost its disk"),
         format!("{channel} ⚠️ Severity: sev2 → sev1 (Critical) (@you)"),
-        "[#incidents] incidentbot: 📣 INC-1 (sev1, identified) Checkout API returns 500s: Payments failing in EU".to_string(),
+        "[#incidents] incidentbot: 📣 INC-1 (sev1, identified) Checkout API returns 500s: Payments failing in EU"
+            .to_string(),
         format!("{channel} 👀 Status: identified → monitoring (@you)"),
         format!("{channel} 📝 Action #1: Alert on replica lag · owner @bob · due 2026-03-04 · detect"),
         "[only @bob] Only the commander (@you) may resolve INC-1.".to_string(),
@@ -30,47 +29,24 @@ async fn a_whole_incident_from_declare_to_closed_postmortem() {
     ];
     let mut from = 0;
     for line in &expect {
-        let at = out[from..]
-            .find(line.as_str())
-            .unwrap_or_else(|| panic!("missing or out of order: {line}\n---\n{out}"));
+        let at =
+            out[from..].find(line.as_str()).unwrap_or_else(|| panic!("missing or out of order: {line}\n---\n{out}"));
         from += at + line.len();
     }
     // Key timeline: the starred and the pinned message, but not the plain one.
-    assert!(
-        out.contains("@bob · message: replica lag on db-2 is 40s"),
-        "{out}"
-    );
-    assert!(
-        out.contains("@carol · message: EU customers report failed payments"),
-        "{out}"
-    );
+    assert!(out.contains("@bob · message: replica lag on db-2 is 40s"), "{out}");
+    assert!(out.contains("@carol · message: EU customers report failed payments"), "{out}");
     assert!(!out.contains("message: seeing 500s"), "{out}");
 
-    let record = IncidentRecord::load(console.core().db(), 1)
-        .await
-        .unwrap()
-        .unwrap();
+    let record = IncidentRecord::load(console.core().db(), 1).await.unwrap().unwrap();
     let doc = record.to_doc();
-    assert_eq!(
-        (
-            doc.status.as_str(),
-            doc.severity.as_str(),
-            doc.commander.as_str()
-        ),
-        ("closed", "sev1", "you")
-    );
-    assert_eq!(
-        doc.postmortem.lessons.as_deref(),
-        Some("Alert on replica lag; automate failover.")
-    );
+    assert_eq!((doc.status.as_str(), doc.severity.as_str(), doc.commander.as_str()), ("closed", "sev1", "you"));
+    assert_eq!(doc.postmortem.lessons.as_deref(), Some("Alert on replica lag; automate failover."));
     assert_eq!(doc.action_items.len(), 2);
     assert_eq!(doc.action_items[1].kind, "process");
     assert_eq!(doc.action_items[1].owner, "you");
     assert_eq!(doc.resolved_at.as_deref(), Some("2026-03-02T09:30:00Z"));
-    assert!(doc
-        .timeline
-        .iter()
-        .any(|e| e.kind == "message" && e.author == "bob" && e.key));
+    assert!(doc.timeline.iter().any(|e| e.kind == "message" && e.author == "bob" && e.key));
 }
 
 #[tokio::test]
@@ -104,49 +80,25 @@ hello there
         assert!(out.contains(expected), "missing {expected}\n---\n{out}");
     }
     let db = console.core().db();
-    assert_eq!(
-        db.timeline(1, false).await.unwrap().len(),
-        1,
-        "only the declaration is stored"
-    );
-    assert_eq!(
-        db.incident(1).await.unwrap().unwrap().status,
-        storage::Status::Investigating
-    );
+    assert_eq!(db.timeline(1, false).await.unwrap().len(), 1, "only the declaration is stored");
+    assert_eq!(db.incident(1).await.unwrap().unwrap().status, storage::Status::Investigating);
 }
 
 #[tokio::test]
 async fn a_console_workspace_with_a_database_file_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("ws.db").display());
-    let (_, first) = run_script(
-        "/incident declare sev3 Search is slow\n@bob: looking\n",
-        Some(url.clone()),
-    )
-    .await
-    .unwrap();
+    let (_, first) =
+        run_script("/incident declare sev3 Search is slow\n@bob: looking\n", Some(url.clone())).await.unwrap();
     first.core().db().close().await;
     // Line numbers restart in a new run; the messages must not be mistaken for repeats.
-    let second_script =
-        "#inc-1-search-is-slow\n@carol: index rebuilt\n/incident declare sev3 Search is slow\n";
+    let second_script = "#inc-1-search-is-slow\n@carol: index rebuilt\n/incident declare sev3 Search is slow\n";
     let (out, second) = run_script(second_script, Some(url)).await.unwrap();
     let db = second.core().db();
-    let texts: Vec<String> = db
-        .timeline(1, false)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.text)
-        .collect();
-    assert!(
-        texts.contains(&"looking".to_string()) && texts.contains(&"index rebuilt".to_string()),
-        "{texts:?}"
-    );
+    let texts: Vec<String> = db.timeline(1, false).await.unwrap().into_iter().map(|e| e.text).collect();
+    assert!(texts.contains(&"looking".to_string()) && texts.contains(&"index rebuilt".to_string()), "{texts:?}");
     // A second incident with the same title gets a free channel name.
-    assert!(
-        out.contains("Declared INC-2 in #inc-2-search-is-slow"),
-        "{out}"
-    );
+    assert!(out.contains("Declared INC-2 in #inc-2-search-is-slow"), "{out}");
 }
 
 #[tokio::test]

@@ -73,12 +73,7 @@ impl Console {
             None => ConsoleClock::following_wall_clock(),
         });
         let session = format!("{}", Utc::now().timestamp_nanos_opt().unwrap_or_default());
-        let core = Arc::new(Core::new(
-            db,
-            chat.clone(),
-            clock.clone(),
-            options.settings.clone(),
-        ));
+        let core = Arc::new(Core::new(db, chat.clone(), clock.clone(), options.settings.clone()));
         let followups = Followups::new(core.clone(), options.followups.clone());
         // The first tick only records where the schedules start from.
         followups.tick(clock.now()).await?;
@@ -118,10 +113,7 @@ impl Console {
     /// answer is lost.
     pub async fn run(&mut self, input: impl BufRead, interactive: bool) -> anyhow::Result<()> {
         if interactive {
-            self.output.emit(
-                "",
-                "incidentbot console: try `/incident declare sev2 Checkout is down`, or :help.",
-            );
+            self.output.emit("", "incidentbot console: try `/incident declare sev2 Checkout is down`, or :help.");
             self.output.prompt(&self.prompt_text());
         }
         for line in input.lines() {
@@ -187,18 +179,14 @@ impl Console {
                     text,
                     at: self.core.now(),
                 };
-                self.last_message
-                    .insert(self.channel.clone(), message.source_id.clone());
+                self.last_message.insert(self.channel.clone(), message.source_id.clone());
                 if let Err(error) = self.core.message_posted(&message).await {
                     self.private(&user, &format!("That message was not recorded: {error}"));
                 }
             }
             ConsoleLine::Pin | ConsoleLine::React { .. } => {
                 let Some(source) = self.last_message.get(&self.channel).cloned() else {
-                    self.private(
-                        &self.user.clone(),
-                        "There is no message in this channel to pin or react to yet.",
-                    );
+                    self.private(&self.user.clone(), "There is no message in this channel to pin or react to yet.");
                     return;
                 };
                 let result = match &parsed {
@@ -211,10 +199,7 @@ impl Console {
             }
             ConsoleLine::Advance { by } => {
                 if let Err(error) = self.advance(by).await {
-                    self.private(
-                        &self.user.clone(),
-                        &format!("Follow-ups failed while advancing: {error}"),
-                    );
+                    self.private(&self.user.clone(), &format!("Follow-ups failed while advancing: {error}"));
                 }
             }
         }
@@ -256,17 +241,10 @@ impl Console {
         if let Some(form) = outcome.form {
             self.private(
                 user,
-                &format!(
-                    "{}: answer one line per field; an empty line keeps what is there.",
-                    form.title
-                ),
+                &format!("{}: answer one line per field; an empty line keeps what is there.", form.title),
             );
-            self.pending = Some(PendingForm {
-                form,
-                user: user.to_string(),
-                channel: self.channel.clone(),
-                answers: Vec::new(),
-            });
+            self.pending =
+                Some(PendingForm { form, user: user.to_string(), channel: self.channel.clone(), answers: Vec::new() });
             self.ask_next_field();
         }
     }
@@ -280,22 +258,11 @@ impl Console {
         let current = field
             .value
             .as_deref()
-            .map(|v| {
-                format!(
-                    " [now: {}]",
-                    commands::format::truncate(&commands::format::one_line(v), 60).0
-                )
-            })
+            .map(|v| format!(" [now: {}]", commands::format::truncate(&commands::format::one_line(v), 60).0))
             .unwrap_or_default();
         self.private(
             &pending.user,
-            &format!(
-                "({}/{}) {}: {}{current}",
-                index + 1,
-                pending.form.fields.len(),
-                field.label,
-                field.question
-            ),
+            &format!("({}/{}) {}: {}{current}", index + 1, pending.form.fields.len(), field.label, field.question),
         );
     }
 
@@ -304,9 +271,7 @@ impl Console {
             return;
         };
         let key = pending.form.fields[pending.answers.len()].key;
-        pending
-            .answers
-            .push((key.to_string(), line.trim().to_string()));
+        pending.answers.push((key.to_string(), line.trim().to_string()));
         if pending.answers.len() < pending.form.fields.len() {
             self.ask_next_field();
         } else {
