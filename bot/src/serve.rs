@@ -76,6 +76,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(%addr, "listening");
     let shutdown = tokio::spawn(wait_for_shutdown(cancel.clone()));
+    // Discord: the gateway runs beside the HTTP server and stops with it.
+    let discord = crate::discord::start(&config, db.clone(), cancel.clone()).await?;
     let server_cancel = cancel.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { server_cancel.cancelled().await })
@@ -83,6 +85,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .context("HTTP server failed")?;
     cancel.cancel();
     let _ = shutdown.await;
+    if let Some(discord) = discord {
+        let _ = discord.await;
+    }
     db.close().await;
     tracing::info!("stopped cleanly");
     Ok(())
