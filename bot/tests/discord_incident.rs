@@ -273,3 +273,75 @@ async fn direct_messages_go_through_a_dm_channel_with_no_mentions() {
     assert_eq!(posted[0].body["allowed_mentions"]["parse"], json!([]));
     assert!(!posted[0].body["content"].as_str().unwrap().contains("@here"));
 }
+
+#[tokio::test]
+async fn declare_without_a_title_opens_the_declare_modal_and_its_submit_declares() {
+    let fake = start().await;
+    let untitled: Interaction = fixture_with("command_declare.json", |v| {
+        v["data"]["options"][0]["options"] = json!([{ "name": "severity", "type": 3, "value": "sev1" }]);
+    });
+    handle_interaction(&fake.bot, &untitled).await.unwrap();
+    let all = calls(&fake.server).await;
+    let modal = callback(&all, "1600000000000000001", "token-declare");
+    assert_eq!(modal["type"], 9);
+    assert_eq!(modal["data"]["custom_id"], "modal:1:declare");
+    assert_eq!(custom_ids(&modal["data"]["components"]), vec!["title", "severity", "description"]);
+
+    let submitted: Interaction = fixture_with("modal_postmortem_1.json", |v| {
+        v["channel_id"] = json!(GENERAL.to_string());
+        v["data"] = json!({ "custom_id": "modal:1:declare", "components": [
+            { "type": 1, "components": [{ "type": 4, "custom_id": "title", "value": "Search is slow" }] },
+            { "type": 1, "components": [{ "type": 4, "custom_id": "severity", "value": "sev1" }] },
+            { "type": 1, "components": [{ "type": 4, "custom_id": "description", "value": "p99 at 4s" }] }
+        ]});
+    });
+    handle_interaction(&fake.bot, &submitted).await.unwrap();
+    let incident = fake.bot.core.db().incident(1).await.unwrap().unwrap();
+    assert_eq!(incident.title, "Search is slow");
+    assert_eq!(incident.severity, storage::Severity::Sev1);
+    assert_eq!(incident.channel_id.as_deref(), Some(CHANNEL.to_string().as_str()));
+}
+
+#[tokio::test]
+async fn reminder_buttons_mark_done_and_snooze() {
+    let fake = start().await;
+    declare(&fake.bot, "Checkout down").await;
+    for (n, text) in
+        ["action add Add a pool-size check <@BOB> due:+3d", "action add Alert on pool use <@BOB>"].iter().enumerate()
+    {
+        let outcome = fake
+            .bot
+            .core
+            .run(&Invocation {
+                source_id: format!("discord:interaction:add-{n}"),
+                user: ALICE.into(),
+                channel_id: CHANNEL.to_string(),
+                text: text.replace("BOB", BOB),
+            })
+            .await
+            .unwrap();
+        assert!(!outcome.is_error, "{outcome:?}");
+    }
+    let press = |id: &str, custom_id: &str| -> Interaction {
+        let (id, custom_id) = (id.to_string(), custom_id.to_string());
+        fixture_with("button_acknowledge.json", move |v| {
+            v["id"] = json!(id);
+            v["token"] = json!(format!("token-{id}"));
+            v["channel_id"] = json!("1900000000000000001");
+            v["data"]["custom_id"] = json!(custom_id);
+        })
+    };
+    handle_interaction(&fake.bot, &press("1600000000000000021", "done:1")).await.unwrap();
+    handle_interaction(&fake.bot, &press("1600000000000000022", "snooze:2:7")).await.unwrap();
+    let db = fake.bot.core.db();
+    assert_eq!(db.action(1).await.unwrap().unwrap().status, storage::ActionStatus::Done);
+    let snoozed = db.action(2).await.unwrap().unwrap();
+    assert_eq!(snoozed.status, storage::ActionStatus::Open);
+    assert_eq!(snoozed.snoozed_until.map(|d| d.to_string()).as_deref(), Some("2026-03-09"));
+    let all = calls(&fake.server).await;
+    for id in ["1600000000000000021", "1600000000000000022"] {
+        assert_eq!(callback(&all, id, &format!("token-{id}"))["data"]["flags"], 64);
+        let reply = find(&all, "PATCH", &original_path(&format!("token-{id}")));
+        assert_eq!(reply.len(), 1, "the deferred reply is completed");
+    }
+}
