@@ -3,6 +3,7 @@
 //! - [`cli`] parses the command line and runs a subcommand.
 //! - [`config`] reads the TOML file and the environment; [`secret`] keeps tokens out of logs.
 //! - [`console`] is the local workspace that drives the core with typed lines.
+//! - [`discord`] runs the incident flow in a Discord server.
 //! - [`logging`] sets up tracing.
 //! - [`scheduler`] wakes up and delivers follow-ups (reminders, nudges, digests).
 //! - [`serve`] runs the HTTP server, the chat platforms and the scheduler together.
@@ -10,6 +11,7 @@
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod discord;
 pub mod logging;
 pub mod scheduler;
 pub mod secret;

@@ -76,15 +76,20 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(%addr, "listening");
     let shutdown = tokio::spawn(wait_for_shutdown(cancel.clone()));
-
     // Every platform that runs adds its core here, with its channels, for follow-ups.
-    let platforms: Vec<(Arc<commands::Core>, crate::config::PlatformChannels)> = Vec::new();
+    let mut platforms: Vec<(Arc<commands::Core>, crate::config::PlatformChannels)> = Vec::new();
+
+    // Discord: the gateway runs beside the HTTP server and stops with it.
+    let discord = crate::discord::start(&config, db.clone(), cancel.clone()).await?;
+    if let Some(discord) = &discord {
+        platforms.push((discord.core.clone(), config.file.discord.channels.clone()));
+    }
+
     let mut followups = Vec::new();
     for (core, channels) in &platforms {
         followups.push(commands::followup::Followups::new(core.clone(), config.file.followup_settings(channels)?));
     }
     let scheduler = tokio::spawn(crate::scheduler::run(followups, Arc::new(commands::SystemClock), cancel.clone()));
-
     let server_cancel = cancel.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { server_cancel.cancelled().await })
@@ -95,6 +100,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // The scheduler finishes the delivery it is in, then stops; claims make a cut-off
     // delivery safe to leave for the next start.
     let _ = scheduler.await;
+    if let Some(discord) = discord {
+        let _ = discord.gateway.await;
+    }
     db.close().await;
     tracing::info!("stopped cleanly");
     Ok(())

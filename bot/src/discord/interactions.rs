@@ -1,0 +1,240 @@
+//! Interactions: `/incident` commands, their autocomplete, buttons and modal submits.
+//!
+//! Replies from the core are private, so every reply here is ephemeral. Anything that
+//! may take more than a second (channel creation, posts, database writes) is deferred
+//! first and completed by editing the deferred reply. Only what may open a modal —
+//! `/incident declare` with no title, `/incident postmortem` and the postmortem buttons —
+//! answers directly, because a modal must be the first response and the core decides
+//! quickly (one read) whether to open one.
+
+use ::commands::postmortem::FIELDS as POSTMORTEM_FIELDS;
+use ::commands::{ButtonAction, ButtonPress, CoreError, FormKind, FormSubmission, Invocation, Line, Message, Outcome};
+use anyhow::Context as _;
+use serenity::all::{
+    ActionRowComponent, CommandInteraction, ComponentInteraction, CreateAutocompleteResponse,
+    CreateInteractionResponse, CreateInteractionResponseMessage, Interaction, ModalInteraction,
+};
+use storage::Status;
+
+use super::commands::{to_core_text, INCIDENT_OPTION};
+use super::render::{self, Rendered, CONTINUE_POSTMORTEM_PREFIX, INPUTS_PER_MODAL};
+use super::Discord;
+
+/// Discord's limit on autocomplete choices, and on a choice's name.
+const MAX_CHOICES: usize = 25;
+const MAX_CHOICE_NAME: usize = 100;
+
+/// Handles one interaction of any kind.
+pub async fn handle_interaction(bot: &Discord, interaction: &Interaction) -> anyhow::Result<()> {
+    match interaction {
+        Interaction::Command(command) => on_command(bot, command).await,
+        Interaction::Autocomplete(command) => on_autocomplete(bot, command).await,
+        Interaction::Component(component) => on_component(bot, component).await,
+        Interaction::Modal(modal) => on_modal(bot, modal).await,
+        _ => Ok(()),
+    }
+}
+
+/// The source id of an interaction: unique per interaction, so the core's idempotency
+/// holds if the same interaction is ever handled twice.
+fn source_id(id: impl std::fmt::Display) -> String {
+    format!("discord:interaction:{id}")
+}
+
+fn defer_ephemeral() -> CreateInteractionResponse {
+    CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true))
+}
+
+fn ephemeral(message: &Message) -> CreateInteractionResponse {
+    CreateInteractionResponse::Message(render::render(message).interaction_message(true))
+}
+
+/// What to show for a core result that did not open a modal.
+fn reply_for(result: Result<Outcome, CoreError>) -> Rendered {
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            tracing::error!(error = %error, "discord: the core failed");
+            return render::render(&Message::plain("Something went wrong; nothing more was done. It has been logged."));
+        }
+    };
+    let mut message = outcome.reply.unwrap_or_else(|| Message::plain("Done."));
+    if let Some(form) = &outcome.form {
+        // Reached only when a form comes back after the reply was deferred: a modal
+        // needs a fresh interaction, so offer the button that opens it.
+        if let FormKind::Postmortem { incident } = form.kind {
+            message = message.line(Line::new().text("Press the button to write the postmortem.")).button(
+                "Write postmortem",
+                ButtonAction::WritePostmortem { incident },
+                true,
+            );
+        }
+    }
+    render::render(&message)
+}
+
+/// The first response to an action whose outcome may be a form: modal part `part`,
+/// or the reply as an ephemeral message.
+fn modal_or_reply(result: Result<Outcome, CoreError>, part: usize) -> CreateInteractionResponse {
+    if let Ok(Outcome { form: Some(form), .. }) = &result {
+        if let Some(modal) = render::form_modal(form, part).or_else(|| render::form_modal(form, 1)) {
+            return CreateInteractionResponse::Modal(modal);
+        }
+    }
+    CreateInteractionResponse::Message(reply_for(result).interaction_message(true))
+}
+
+/// Whether a command may answer with a modal, so it must not be deferred.
+fn may_open_form(text: &str) -> bool {
+    let mut words = text.split_whitespace().filter(|w| !w.to_ascii_uppercase().starts_with("INC-"));
+    match words.next() {
+        Some("postmortem") => true,
+        // Severity and `started:` may precede the title; with nothing else there is no title.
+        Some("declare") => words.all(|w| w.starts_with("sev") || w.starts_with("started:")),
+        _ => false,
+    }
+}
+
+async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Result<()> {
+    if let Some(guild) = command.guild_id {
+        bot.chat.remember_guild(guild);
+    }
+    let text = match to_core_text(&command.data) {
+        Ok(text) => text,
+        Err(problem) => {
+            let message = Message::new()
+                .line(Line::new().text(problem.to_string()))
+                .line(Line::new().text("Usage: ").code("/incident help"));
+            return command.create_response(&*bot.http, ephemeral(&message)).await.context("reply to a command");
+        }
+    };
+    let invocation = Invocation {
+        source_id: source_id(command.id),
+        user: command.user.id.to_string(),
+        channel_id: command.channel_id.to_string(),
+        text,
+    };
+    if may_open_form(&invocation.text) {
+        let result = bot.core.run(&invocation).await;
+        return command.create_response(&*bot.http, modal_or_reply(result, 1)).await.context("answer a command");
+    }
+    command.create_response(&*bot.http, defer_ephemeral()).await.context("defer a command")?;
+    let result = bot.core.run(&invocation).await;
+    command.edit_response(&*bot.http, reply_for(result).edit_response()).await.context("complete a command")?;
+    Ok(())
+}
+
+/// Suggests open (and resolved, for postmortems) incidents for the `incident` option.
+async fn on_autocomplete(bot: &Discord, command: &CommandInteraction) -> anyhow::Result<()> {
+    let typed = command.data.autocomplete().filter(|o| o.name == INCIDENT_OPTION).map(|o| o.value).unwrap_or_default();
+    let typed = typed.trim().to_lowercase();
+    let db = bot.core.db();
+    let mut incidents = db.open_incidents().await?;
+    incidents.extend(db.incidents_with_status(Status::Resolved).await?);
+    incidents.sort_by_key(|incident| std::cmp::Reverse(incident.id));
+    let choices = incidents
+        .iter()
+        .filter(|incident| {
+            typed.is_empty()
+                || incident.reference().to_lowercase().contains(&typed)
+                || incident.title.to_lowercase().contains(&typed)
+        })
+        .take(MAX_CHOICES)
+        .fold(CreateAutocompleteResponse::new(), |response, incident| {
+            let name = render::cut(
+                &format!("{} · {} · {}", incident.reference(), incident.status, incident.title),
+                MAX_CHOICE_NAME,
+            );
+            response.add_string_choice(name, incident.reference())
+        });
+    command
+        .create_response(&*bot.http, CreateInteractionResponse::Autocomplete(choices))
+        .await
+        .context("answer autocomplete")
+}
+
+async fn on_component(bot: &Discord, component: &ComponentInteraction) -> anyhow::Result<()> {
+    let custom_id = component.data.custom_id.as_str();
+    let press = |action| ButtonPress {
+        source_id: source_id(component.id),
+        user: component.user.id.to_string(),
+        channel_id: component.channel_id.to_string(),
+        action,
+    };
+    if let Some(incident) = custom_id.strip_prefix(CONTINUE_POSTMORTEM_PREFIX).and_then(|n| n.parse().ok()) {
+        // The core builds the form afresh, so the second modal shows what the first saved.
+        let result = bot.core.press_button(&press(ButtonAction::WritePostmortem { incident })).await;
+        return component.create_response(&*bot.http, modal_or_reply(result, 2)).await.context("open the second modal");
+    }
+    let Some(action) = ButtonAction::decode(custom_id) else {
+        let message = Message::plain("This button is no longer in use.");
+        return component.create_response(&*bot.http, ephemeral(&message)).await.context("reply to a button");
+    };
+    if let ButtonAction::WritePostmortem { .. } = action {
+        let result = bot.core.press_button(&press(action)).await;
+        return component.create_response(&*bot.http, modal_or_reply(result, 1)).await.context("open the postmortem");
+    }
+    component.create_response(&*bot.http, defer_ephemeral()).await.context("defer a button")?;
+    let result = bot.core.press_button(&press(action)).await;
+    component.edit_response(&*bot.http, reply_for(result).edit_response()).await.context("complete a button")?;
+    Ok(())
+}
+
+/// Every input of a submitted modal as `(key, value)`.
+pub fn modal_answers(modal: &ModalInteraction) -> Vec<(String, String)> {
+    modal
+        .data
+        .components
+        .iter()
+        .flat_map(|row| row.components.iter())
+        .filter_map(|component| match component {
+            ActionRowComponent::InputText(input) => {
+                Some((input.custom_id.clone(), input.value.clone().unwrap_or_default()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+async fn on_modal(bot: &Discord, modal: &ModalInteraction) -> anyhow::Result<()> {
+    let Some((kind, part)) = render::parse_modal_id(&modal.data.custom_id) else {
+        let message = Message::plain("This form is no longer in use.");
+        return modal.create_response(&*bot.http, ephemeral(&message)).await.context("reply to a form");
+    };
+    modal.create_response(&*bot.http, defer_ephemeral()).await.context("defer a form")?;
+    let submission = FormSubmission {
+        source_id: source_id(modal.id),
+        user: modal.user.id.to_string(),
+        channel_id: modal.channel_id.to_string(),
+        kind,
+        answers: modal_answers(modal),
+    };
+    let result = bot.core.submit_form(&submission).await;
+    let accepted = matches!(&result, Ok(outcome) if !outcome.is_error);
+    let mut rendered = reply_for(result);
+    if let FormKind::Postmortem { incident } = kind {
+        let parts = POSTMORTEM_FIELDS.len().div_ceil(INPUTS_PER_MODAL);
+        let closed = bot.core.db().incident(incident).await?.is_none_or(|i| i.status == Status::Closed);
+        if accepted && part < parts && !closed {
+            rendered.components.push(render::continue_postmortem_button(incident));
+        }
+    }
+    modal.edit_response(&*bot.http, rendered.edit_response()).await.context("complete a form")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_commands_that_may_open_a_form_skip_the_deferral() {
+        assert!(may_open_form("declare"));
+        assert!(may_open_form("declare sev2"));
+        assert!(may_open_form("declare sev2 started:-20m"));
+        assert!(!may_open_form("declare sev2 DB down"));
+        assert!(may_open_form("INC-3 postmortem"));
+        assert!(!may_open_form("INC-3 resolve fixed"));
+        assert!(!may_open_form("help"));
+    }
+}

@@ -1,0 +1,112 @@
+//! The Discord adapter: the incident flow through serenity's gateway, slash commands,
+//! buttons and modals. It translates Discord events into core calls and renders the
+//! core's replies; no incident rule lives here.
+//!
+//! - [`http`] builds serenity's REST client (rate limited, or pointed at a fake).
+//! - [`chat`] implements the core's `Chat` port over it; [`render`] shapes messages,
+//!   buttons and modals, escaping user text.
+//! - [`commands`] defines `/incident` and maps its options onto the core's grammar.
+//! - [`interactions`] answers commands, autocomplete, buttons and modal submits.
+//! - [`events`] feeds the timeline from gateway events; [`backfill`] catches up after
+//!   downtime.
+//! - [`gateway`] runs the serenity client; [`permissions`] lists what the bot needs.
+
+pub mod backfill;
+pub mod chat;
+pub mod commands;
+pub mod events;
+pub mod gateway;
+pub mod http;
+pub mod interactions;
+pub mod permissions;
+pub mod render;
+
+use std::sync::Arc;
+
+use ::commands::{Clock, Core, Settings, SystemClock};
+use anyhow::{bail, Context as _};
+use serenity::all::GuildId;
+use serenity::http::Http;
+use storage::Db;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use self::chat::{DiscordChat, Placement};
+use crate::config::Config;
+
+/// Everything a Discord event handler needs: the REST client, the core, and the chat
+/// port (which learns the guild from interactions).
+#[derive(Clone)]
+pub struct Discord {
+    pub http: Arc<Http>,
+    pub core: Arc<Core>,
+    pub chat: Arc<DiscordChat>,
+}
+
+impl Discord {
+    pub fn new(http: Arc<Http>, db: Db, clock: Arc<dyn Clock>, settings: Settings, placement: Placement) -> Discord {
+        let chat = Arc::new(DiscordChat::new(http.clone(), placement));
+        let core = Arc::new(Core::new(db, chat.clone(), clock, settings));
+        Discord { http, core, chat }
+    }
+}
+
+/// Where incident channels go, from the config. Threads live under the announcements
+/// channel, where the incident is announced.
+pub fn placement(config: &Config) -> anyhow::Result<Placement> {
+    let discord = &config.file.discord;
+    let thread_parent = if discord.use_threads {
+        let Some(channel) = discord.channels.announcements_channel.as_deref() else {
+            bail!("`discord.use_threads` needs `discord.announcements_channel`: incident threads are opened there");
+        };
+        Some(
+            channel
+                .parse::<u64>()
+                .with_context(|| format!("`discord.announcements_channel`: `{channel}` is not a Discord channel id"))?,
+        )
+    } else {
+        None
+    };
+    Ok(Placement { guild: config.discord_guild_id, category: discord.category.clone(), thread_parent })
+}
+
+/// A running Discord platform: its gateway task and its core (for follow-ups).
+pub struct Started {
+    pub gateway: JoinHandle<()>,
+    pub core: Arc<Core>,
+}
+
+/// Starts Discord when `DISCORD_TOKEN` is set: registers `/incident`, then runs the
+/// gateway (which backfills on every ready) until `cancel` fires. Returns `None` when
+/// Discord is not configured.
+pub async fn start(config: &Config, db: Db, cancel: CancellationToken) -> anyhow::Result<Option<Started>> {
+    let Some(token) = config.discord_token.clone() else {
+        return Ok(None);
+    };
+    let settings = config.file.settings(&config.file.discord.channels).context("Discord settings")?;
+    let placement = placement(config)?;
+    let api_url = config.discord_api_url.clone();
+    let http = Arc::new(http::build_http(&token, api_url.as_deref(), None));
+    let application = http
+        .get_current_application_info()
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", chat::chat_error("read the Discord application", &e)))
+        .context("is DISCORD_TOKEN a valid bot token?")?;
+    http.set_application_id(application.id);
+    let bot = Discord::new(http, db, Arc::new(SystemClock), settings, placement);
+
+    let guild = config.discord_guild_id.map(GuildId::new);
+    match commands::register(&bot.http, guild).await {
+        Ok(()) => tracing::info!(per_guild = guild.is_some(), "discord: /incident registered"),
+        Err(e) => {
+            tracing::warn!(error = %chat::chat_error("register /incident", &e), "discord: commands not registered")
+        }
+    }
+    let core = bot.core.clone();
+    let gateway = tokio::spawn(async move {
+        if let Err(error) = gateway::run(bot, &token, api_url.as_deref(), cancel).await {
+            tracing::error!(error = format!("{error:#}"), "discord: gateway failed");
+        }
+    });
+    Ok(Some(Started { gateway, core }))
+}

@@ -1,0 +1,103 @@
+//! Registering `/incident` (per guild or globally) and starting Discord from `serve`'s
+//! configuration, against a fake Discord REST API.
+
+mod discord_support;
+
+use bot::config::{Config, FileConfig};
+use bot::discord::commands::register;
+use bot::secret::Secret;
+use discord_support::*;
+use serde_json::json;
+use serenity::all::GuildId;
+use tokio_util::sync::CancellationToken;
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn accept_command_registration(server: &MockServer) {
+    Mock::given(method("PUT"))
+        .and(path_regex(r"^/api/v10/applications/\d+(/guilds/\d+)?/commands$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn commands_are_registered_per_guild_when_one_is_configured_and_globally_otherwise() {
+    let fake = start().await;
+    accept_command_registration(&fake.server).await;
+    register(&fake.bot.http, Some(GuildId::new(GUILD))).await.unwrap();
+    register(&fake.bot.http, None).await.unwrap();
+    let all = calls(&fake.server).await;
+    let per_guild = find(&all, "PUT", &format!("/applications/{APP}/guilds/{GUILD}/commands"));
+    assert_eq!(per_guild.len(), 1);
+    assert_eq!(per_guild[0].body[0]["name"], "incident");
+    let global = find(&all, "PUT", &format!("/applications/{APP}/commands"));
+    assert_eq!(global.len(), 1);
+    assert_eq!(global[0].body, per_guild[0].body);
+}
+
+#[tokio::test]
+async fn start_learns_the_application_registers_and_runs_the_gateway_until_it_fails_or_stops() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v10/oauth2/applications/@me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": APP.to_string(), "name": "incidentbot", "icon": null, "description": "",
+            "bot_public": false, "bot_require_code_grant": false, "verify_key": "abc", "team": null,
+            "flags": 0
+        })))
+        .mount(&server)
+        .await;
+    accept_command_registration(&server).await;
+    // The gateway URL cannot be had, so the gateway task ends with a logged error.
+    Mock::given(method("GET"))
+        .and(path("/api/v10/gateway/bot"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({ "message": "401: Unauthorized", "code": 0 })))
+        .mount(&server)
+        .await;
+    let config = Config {
+        file: FileConfig::parse("[discord]\ncategory = \"Incidents\"\n").unwrap(),
+        timezone: chrono_tz::Tz::UTC,
+        database_url: "sqlite::memory:".into(),
+        port: 0,
+        discord_token: Some(Secret::new(TOKEN)),
+        discord_guild_id: Some(GUILD),
+        discord_api_url: Some(server.uri()),
+        slack_bot_token: None,
+        slack_signing_secret: None,
+        slack_api_url: String::new(),
+    };
+    let db = storage::Db::in_memory().await.unwrap();
+    let cancel = CancellationToken::new();
+    let started = bot::discord::start(&config, db, cancel.clone()).await.unwrap().expect("Discord is configured");
+    let gateway = started.gateway;
+    tokio::time::timeout(std::time::Duration::from_secs(10), gateway).await.unwrap().unwrap();
+    let all = calls(&server).await;
+    assert_eq!(find(&all, "PUT", &format!("/applications/{APP}/guilds/{GUILD}/commands")).len(), 1);
+    assert!(!find(&all, "GET", "/gateway/bot").is_empty());
+
+    let without_token = Config { discord_token: None, ..config };
+    let db = storage::Db::in_memory().await.unwrap();
+    assert!(bot::discord::start(&without_token, db, cancel).await.unwrap().is_none());
+}
+
+#[test]
+fn threads_need_an_announcements_channel_to_live_in() {
+    let config = |toml: &str| Config {
+        file: FileConfig::parse(toml).unwrap(),
+        timezone: chrono_tz::Tz::UTC,
+        database_url: String::new(),
+        port: 0,
+        discord_token: None,
+        discord_guild_id: None,
+        discord_api_url: None,
+        slack_bot_token: None,
+        slack_signing_secret: None,
+        slack_api_url: String::new(),
+    };
+    let err = bot::discord::placement(&config("[discord]\nuse_threads = true\n")).unwrap_err();
+    assert!(err.to_string().contains("announcements_channel"), "{err}");
+    let placement =
+        bot::discord::placement(&config("[discord]\nuse_threads = true\nannouncements_channel = \"42\"\n")).unwrap();
+    assert_eq!(placement.thread_parent, Some(42));
+}
