@@ -12,3 +12,4 @@ pub mod console;
 pub mod logging;
 pub mod secret;
 pub mod serve;
+pub mod slack;

@@ -25,15 +25,23 @@ pub struct AppState {
 
 /// The router with every route of the enabled platforms.
 pub fn router(state: AppState) -> Router {
-    Router::new().route("/healthz", get(healthz)).with_state(state)
+    Router::new()
+        .route("/healthz", get(healthz))
+        .with_state(state)
 }
 
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok", "database": "ok" }))),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ok", "database": "ok" })),
+        ),
         Err(error) => {
             tracing::error!(%error, "health check: database does not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unhealthy", "database": "unavailable" })))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unhealthy", "database": "unavailable" })),
+            )
         }
     }
 }
@@ -65,15 +73,26 @@ async fn wait_for_shutdown(cancel: CancellationToken) {
     cancel.cancel();
 }
 
+/// How long Slack work started before shutdown may take to finish.
+const SLACK_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Runs the bot until a shutdown signal.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let db = Db::connect(&config.database_url).await?;
     let state = AppState { db: db.clone() };
-    let app = router(state);
+    let mut app = router(state);
+
+    // Slack: mounted when both of its secrets are set.
+    let slack = crate::slack::from_config(&config, db.clone()).await?;
+    if let Some(slack) = &slack {
+        app = app.merge(crate::slack::router(slack.clone()));
+    }
 
     let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(%addr, "listening");
     let shutdown = tokio::spawn(wait_for_shutdown(cancel.clone()));
     let server_cancel = cancel.clone();
@@ -83,6 +102,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .context("HTTP server failed")?;
     cancel.cancel();
     let _ = shutdown.await;
+    if let Some(slack) = &slack {
+        slack.shutdown(SLACK_SHUTDOWN_GRACE).await;
+    }
     db.close().await;
     tracing::info!("stopped cleanly");
     Ok(())

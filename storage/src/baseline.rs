@@ -20,7 +20,9 @@ impl Db {
                 .await?;
             sqlx::query("COMMIT").execute(&mut *writer).await?;
         }
-        sqlx::query("DROP TABLE bench_raw").execute(&mut *writer).await?;
+        sqlx::query("DROP TABLE bench_raw")
+            .execute(&mut *writer)
+            .await?;
         Ok(rows)
     }
 }

@@ -16,8 +16,9 @@ pub mod db;
 pub mod incidents;
 pub mod model;
 pub mod postmortems;
-pub mod timeline;
+pub mod slack_events;
 mod time;
+pub mod timeline;
 
 pub use db::{Db, StorageError};
 pub use model::*;
