@@ -12,11 +12,7 @@ use crate::config::{Config, FileConfig};
 use crate::console::{output::Output, Console, ConsoleOptions};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "incidentbot",
-    version,
-    about = "Incident response for Slack, Discord and a local console, on SQLite."
-)]
+#[command(name = "incidentbot", version, about = "Incident response for Slack, Discord and a local console, on SQLite.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: CliCommand,
@@ -78,9 +74,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 _ => FileConfig::default(),
             };
             let mut channels = file.console.clone();
-            channels
-                .announcements_channel
-                .get_or_insert_with(|| "incidents".to_string());
+            channels.announcements_channel.get_or_insert_with(|| "incidents".to_string());
             let settings = file.settings(&channels)?;
             let interactive = script.is_none() && std::io::stdin().is_terminal();
             let options = ConsoleOptions {
@@ -93,8 +87,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut console = Console::open(&options, output).await?;
             match script {
                 Some(path) => {
-                    let file = std::fs::File::open(&path)
-                        .with_context(|| format!("cannot open script {}", path.display()))?;
+                    let file = std::fs::File::open(&path).with_context(|| format!("cannot open script {}", path.display()))?;
                     console.run(std::io::BufReader::new(file), false).await?;
                 }
                 None => console.run(std::io::stdin().lock(), interactive).await?,

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use chrono_tz::Tz;
-use commands::settings::{Settings, SeverityLabel};
+use commands::settings::{SeverityLabel, Settings};
 use serde::Deserialize;
 use storage::Severity;
 
@@ -109,8 +109,7 @@ pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
 
 impl FileConfig {
     pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
         FileConfig::parse(&text).with_context(|| format!("invalid config file {}", path.display()))
     }
 
@@ -121,37 +120,26 @@ impl FileConfig {
     pub fn timezone(&self) -> anyhow::Result<Tz> {
         match &self.timezone {
             None => Ok(Tz::UTC),
-            Some(name) => name.parse().map_err(|_| {
-                anyhow::anyhow!(
-                    "`timezone`: `{name}` is not an IANA time zone such as Europe/Berlin"
-                )
-            }),
+            Some(name) => name
+                .parse()
+                .map_err(|_| anyhow::anyhow!("`timezone`: `{name}` is not an IANA time zone such as Europe/Berlin")),
         }
     }
 
     /// The core's settings for one platform's channels.
     pub fn settings(&self, channels: &PlatformChannels) -> anyhow::Result<Settings> {
-        let mut settings = Settings {
-            timezone: self.timezone()?,
-            ..Settings::default()
-        };
+        let mut settings = Settings { timezone: self.timezone()?, ..Settings::default() };
         if let Some(prefix) = &self.channel_prefix {
             let valid = !prefix.is_empty()
                 && prefix.len() <= 20
-                && prefix
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                && prefix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
             if !valid {
-                bail!(
-                    "`channel_prefix`: `{prefix}` must be 1-20 lowercase letters, digits or dashes"
-                );
+                bail!("`channel_prefix`: `{prefix}` must be 1-20 lowercase letters, digits or dashes");
             }
             settings.channel_prefix = prefix.clone();
         }
         if let Some(word) = &self.default_severity {
-            settings.default_severity = word
-                .parse()
-                .with_context(|| "`default_severity`".to_string())?;
+            settings.default_severity = word.parse().with_context(|| "`default_severity`".to_string())?;
         }
         if let Some(days) = self.default_due_days {
             if !(1..=365).contains(&days) {
@@ -161,14 +149,9 @@ impl FileConfig {
         }
         for (key, value) in &self.severities {
             let severity: Severity = key.parse().with_context(|| format!("`severities.{key}`"))?;
-            let index = Severity::ALL
-                .iter()
-                .position(|s| *s == severity)
-                .unwrap_or(0);
-            settings.severity_labels[index] = SeverityLabel {
-                label: value.label.clone(),
-                description: value.description.clone(),
-            };
+            let index = Severity::ALL.iter().position(|s| *s == severity).unwrap_or(0);
+            settings.severity_labels[index] =
+                SeverityLabel { label: value.label.clone(), description: value.description.clone() };
         }
         settings.admins = self.admins.clone();
         settings.announcements_channel = channels.announcements_channel.clone();
@@ -187,16 +170,11 @@ impl Config {
         let timezone = file.timezone()?;
         let port = match var("PORT") {
             None => 8080,
-            Some(p) => p
-                .parse()
-                .with_context(|| format!("`PORT`: `{p}` is not a port number"))?,
+            Some(p) => p.parse().with_context(|| format!("`PORT`: `{p}` is not a port number"))?,
         };
         let discord_guild_id = match var("DISCORD_GUILD_ID") {
             None => None,
-            Some(id) => Some(
-                id.parse()
-                    .with_context(|| format!("`DISCORD_GUILD_ID`: `{id}` is not a Discord id"))?,
-            ),
+            Some(id) => Some(id.parse().with_context(|| format!("`DISCORD_GUILD_ID`: `{id}` is not a Discord id"))?),
         };
         let slack_bot_token = var("SLACK_BOT_TOKEN").map(Secret::new);
         let slack_signing_secret = var("SLACK_SIGNING_SECRET").map(Secret::new);
@@ -213,8 +191,7 @@ impl Config {
             discord_api_url: var("DISCORD_API_URL"),
             slack_bot_token,
             slack_signing_secret,
-            slack_api_url: var("SLACK_API_URL")
-                .unwrap_or_else(|| DEFAULT_SLACK_API_URL.to_string()),
+            slack_api_url: var("SLACK_API_URL").unwrap_or_else(|| DEFAULT_SLACK_API_URL.to_string()),
         })
     }
 }
@@ -251,19 +228,13 @@ mod tests {
         assert_eq!(settings.default_severity, Severity::Sev2);
         assert_eq!(settings.severity_label(Severity::Sev1).label, "SEV-1");
         assert_eq!(settings.announcements_channel.as_deref(), Some("incidents"));
-        assert_eq!(
-            file.discord.channels.announcements_channel.as_deref(),
-            Some("123")
-        );
+        assert_eq!(file.discord.channels.announcements_channel.as_deref(), Some("123"));
         assert_eq!(file.schedules.digest, "0 9 * * 1");
     }
 
     #[test]
     fn bad_values_name_their_key() {
-        let err = FileConfig::parse("timezone = \"Mars/Olympus\"")
-            .unwrap()
-            .timezone()
-            .unwrap_err();
+        let err = FileConfig::parse("timezone = \"Mars/Olympus\"").unwrap().timezone().unwrap_err();
         assert!(err.to_string().contains("`timezone`"), "{err}");
         let err = FileConfig::parse("timezon = \"UTC\"").unwrap_err();
         assert!(format!("{err:#}").contains("timezon"), "{err:#}");

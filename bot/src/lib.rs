@@ -5,6 +5,7 @@
 //! - [`console`] is the local workspace that drives the core with typed lines.
 //! - [`logging`] sets up tracing.
 //! - [`serve`] runs the HTTP server, the chat platforms and the scheduler together.
+//! - [`slack`] is the Slack adapter: its HTTP routes and its Web API client.
 
 pub mod cli;
 pub mod config;

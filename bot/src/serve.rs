@@ -25,23 +25,15 @@ pub struct AppState {
 
 /// The router with every route of the enabled platforms.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .with_state(state)
+    Router::new().route("/healthz", get(healthz)).with_state(state)
 }
 
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     match state.db.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({ "status": "ok", "database": "ok" })),
-        ),
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok", "database": "ok" }))),
         Err(error) => {
             tracing::error!(%error, "health check: database does not answer");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unhealthy", "database": "unavailable" })),
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unhealthy", "database": "unavailable" })))
         }
     }
 }
@@ -90,9 +82,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
 
     let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(%addr, "listening");
     let shutdown = tokio::spawn(wait_for_shutdown(cancel.clone()));
     let server_cancel = cancel.clone();

@@ -16,16 +16,10 @@ fn ts(offset_secs: i64, micros: u32) -> String {
 #[tokio::test]
 async fn url_verification_echoes_the_challenge() {
     let app = spawn_app().await;
-    let body =
-        json!({ "token": "x", "challenge": "abc123", "type": "url_verification" }).to_string();
-    let response = app
-        .post_signed("/slack/events", "application/json", &body)
-        .await;
+    let body = json!({ "token": "x", "challenge": "abc123", "type": "url_verification" }).to_string();
+    let response = app.post_signed("/slack/events", "application/json", &body).await;
     assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.json::<serde_json::Value>().await.unwrap()["challenge"],
-        "abc123"
-    );
+    assert_eq!(response.json::<serde_json::Value>().await.unwrap()["challenge"], "abc123");
 }
 
 #[tokio::test]
@@ -50,11 +44,8 @@ async fn the_same_event_delivered_four_times_is_stored_once() {
     }
     assert_eq!(app.message_count(1).await, 2);
     let timeline = app.db.timeline(1, false).await.unwrap();
-    let texts: Vec<&str> = timeline
-        .iter()
-        .filter(|e| e.kind == storage::EntryKind::Message)
-        .map(|e| e.text.as_str())
-        .collect();
+    let texts: Vec<&str> =
+        timeline.iter().filter(|e| e.kind == storage::EntryKind::Message).map(|e| e.text.as_str()).collect();
     assert_eq!(texts, ["replica lag is 40s", "failing over"]);
     // The same message under a new event id is still one row (dedupe by ts).
     app.event("Ev0003", event, None).await;
@@ -66,42 +57,17 @@ async fn edits_deletions_reactions_and_pins_reach_the_timeline() {
     let app = spawn_app().await;
     let channel = app.declare("U0ALICE", "sev2 DB down").await;
     let (first, second, third) = (ts(1, 1), ts(2, 2), ts(3, 3));
-    app.event(
-        "Ev1",
-        message_event(&channel, "U0BOB", &first, "disk is full"),
-        None,
-    )
-    .await;
-    app.event(
-        "Ev2",
-        message_event(&channel, "U0BOB", &second, "rotating logs"),
-        None,
-    )
-    .await;
-    app.event(
-        "Ev3",
-        message_event(&channel, "U0CAROL", &third, "oops wrong channel"),
-        None,
-    )
-    .await;
+    app.event("Ev1", message_event(&channel, "U0BOB", &first, "disk is full"), None).await;
+    app.event("Ev2", message_event(&channel, "U0BOB", &second, "rotating logs"), None).await;
+    app.event("Ev3", message_event(&channel, "U0CAROL", &third, "oops wrong channel"), None).await;
     // Skipped: the bot's own post, a channel join, another channel.
     let mut bot_post = message_event(&channel, "U0BOT", &ts(4, 4), "🚨 kick-off");
     bot_post["bot_id"] = json!("B0BOT");
     app.event("Ev4", bot_post, None).await;
-    let mut join = message_event(
-        &channel,
-        "U0DAVE",
-        &ts(5, 5),
-        "<@U0DAVE> has joined the channel",
-    );
+    let mut join = message_event(&channel, "U0DAVE", &ts(5, 5), "<@U0DAVE> has joined the channel");
     join["subtype"] = json!("channel_join");
     app.event("Ev5", join, None).await;
-    app.event(
-        "Ev6",
-        message_event("COTHER", "U0BOB", &ts(6, 6), "lunch?"),
-        None,
-    )
-    .await;
+    app.event("Ev6", message_event("COTHER", "U0BOB", &ts(6, 6), "lunch?"), None).await;
     assert_eq!(app.message_count(1).await, 3);
 
     let edit = json!({
@@ -122,28 +88,13 @@ async fn edits_deletions_reactions_and_pins_reach_the_timeline() {
     app.event("Ev11", pin, None).await;
 
     let by_source = |t: &str| format!("slack:{channel}:{t}");
-    let first_entry = app
-        .db
-        .entry_by_source(&by_source(&first))
-        .await
-        .unwrap()
-        .unwrap();
+    let first_entry = app.db.entry_by_source(&by_source(&first)).await.unwrap().unwrap();
     assert_eq!(first_entry.text, "disk is full on db-1");
     assert!(first_entry.edited_at.is_some());
     assert!(first_entry.is_key, "⭐ marks it key");
-    let second_entry = app
-        .db
-        .entry_by_source(&by_source(&second))
-        .await
-        .unwrap()
-        .unwrap();
+    let second_entry = app.db.entry_by_source(&by_source(&second)).await.unwrap().unwrap();
     assert!(second_entry.is_key, "the pin marks it key");
-    let third_entry = app
-        .db
-        .entry_by_source(&by_source(&third))
-        .await
-        .unwrap()
-        .unwrap();
+    let third_entry = app.db.entry_by_source(&by_source(&third)).await.unwrap().unwrap();
     assert!(third_entry.deleted_at.is_some());
     assert!(!third_entry.is_key, "👍 is not a key reaction");
 }
@@ -153,13 +104,7 @@ async fn restart_catch_up_stores_missed_messages_without_duplicates() {
     let first_run = spawn_app().await;
     let channel = first_run.declare("U0ALICE", "sev2 DB down").await;
     let seen = ts(1, 100);
-    first_run
-        .event(
-            "Ev1",
-            message_event(&channel, "U0BOB", &seen, "before the restart"),
-            None,
-        )
-        .await;
+    first_run.event("Ev1", message_event(&channel, "U0BOB", &seen, "before the restart"), None).await;
     let slack_db_url = format!("sqlite://{}", first_run.dir.path().join("bot.db").display());
     first_run.app.shutdown.cancel();
     first_run.db.close().await;
@@ -186,18 +131,9 @@ async fn restart_catch_up_stores_missed_messages_without_duplicates() {
         .await;
 
     let plan = catchup::plan(&app.db).await.unwrap();
-    assert_eq!(
-        plan,
-        vec![catchup::Start {
-            channel_id: channel.clone(),
-            oldest_ts: seen.clone()
-        }]
-    );
+    assert_eq!(plan, vec![catchup::Start { channel_id: channel.clone(), oldest_ts: seen.clone() }]);
     let report = catchup::run(&app.state, &plan).await;
-    assert_eq!(
-        (report.stored, report.duplicates, report.failed_channels),
-        (2, 0, 0)
-    );
+    assert_eq!((report.stored, report.duplicates, report.failed_channels), (2, 0, 0));
     let calls = app.calls_to("conversations.history").await;
     assert_eq!(calls[0]["channel"], channel.as_str());
     assert_eq!(calls[0]["oldest"], seen.as_str());
@@ -212,20 +148,12 @@ async fn restart_catch_up_stores_missed_messages_without_duplicates() {
         .filter(|e| e.kind == storage::EntryKind::Message)
         .map(|e| e.text)
         .collect();
-    assert_eq!(
-        texts,
-        ["before the restart", "failing over now", "db-1 is back"]
-    );
+    assert_eq!(texts, ["before the restart", "failing over now", "db-1 is back"]);
 
     // Running it again (or Slack also delivering the live events) adds nothing.
     let again = catchup::run(&app.state, &plan).await;
     assert_eq!((again.stored, again.duplicates), (0, 2));
-    app.event(
-        "Ev9",
-        message_event(&channel, "U0CAROL", &missed_2, "db-1 is back"),
-        None,
-    )
-    .await;
+    app.event("Ev9", message_event(&channel, "U0CAROL", &missed_2, "db-1 is back"), None).await;
     assert_eq!(app.message_count(1).await, 3);
     // The next restart starts after the newest stored message.
     let next = catchup::plan(&app.db).await.unwrap();

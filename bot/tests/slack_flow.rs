@@ -18,13 +18,8 @@ fn methods(calls: &[(String, Value)]) -> Vec<&str> {
 #[tokio::test]
 async fn declare_by_slash_command_sets_up_the_channel() {
     let app = spawn_app().await;
-    let response = app
-        .command(
-            "U0ALICE",
-            "CGENERAL",
-            "declare sev2 <!channel> DB down & <https://evil.example|click>",
-        )
-        .await;
+    let response =
+        app.command("U0ALICE", "CGENERAL", "declare sev2 <!channel> DB down & <https://evil.example|click>").await;
     assert_eq!(response.status(), 200);
     app.settle().await;
 
@@ -42,34 +37,17 @@ async fn declare_by_slash_command_sets_up_the_channel() {
     );
     let incident = app.db.incident(1).await.unwrap().unwrap();
     let channel = incident.channel_id.clone().unwrap();
-    assert!(calls[0].1["name"]
-        .as_str()
-        .unwrap()
-        .starts_with("inc-1-channel-db-down"));
-    assert_eq!(
-        calls[2].1,
-        json!({ "channel": channel, "users": "U0ALICE" })
-    );
+    assert!(calls[0].1["name"].as_str().unwrap().starts_with("inc-1-channel-db-down"));
+    assert_eq!(calls[2].1, json!({ "channel": channel, "users": "U0ALICE" }));
 
     let kickoff = &calls[3].1;
     assert_eq!(kickoff["channel"], channel.as_str());
-    let actions = kickoff["blocks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["type"] == "actions")
-        .unwrap();
+    let actions = kickoff["blocks"].as_array().unwrap().iter().find(|b| b["type"] == "actions").unwrap();
     assert_eq!(actions["elements"][0]["action_id"], "ack:1");
-    assert_eq!(
-        calls[4].1,
-        json!({ "channel": channel, "timestamp": "1800000000.000004" })
-    );
+    assert_eq!(calls[4].1, json!({ "channel": channel, "timestamp": "1800000000.000004" }));
     let announcement = &calls[5].1;
     assert_eq!(announcement["channel"], ANNOUNCEMENTS);
-    assert!(announcement["text"]
-        .as_str()
-        .unwrap()
-        .contains(&format!("<#{channel}>")));
+    assert!(announcement["text"].as_str().unwrap().contains(&format!("<#{channel}>")));
 
     // User text is escaped everywhere it is echoed: no @channel ping, no fake link.
     for (_, body) in &calls {
@@ -77,21 +55,12 @@ async fn declare_by_slash_command_sets_up_the_channel() {
         assert!(!raw.contains("<!channel>"), "unescaped mention in {raw}");
         assert!(!raw.contains("<https://evil"), "unescaped link in {raw}");
     }
-    assert!(kickoff
-        .to_string()
-        .contains("&lt;!channel&gt; DB down &amp; &lt;https://evil.example|click&gt;"));
+    assert!(kickoff.to_string().contains("&lt;!channel&gt; DB down &amp; &lt;https://evil.example|click&gt;"));
 
     let replies = app.private_replies().await;
     assert_eq!(replies.len(), 1);
     assert_eq!(replies[0]["response_type"], "ephemeral");
-    assert!(
-        replies[0]["text"]
-            .as_str()
-            .unwrap()
-            .contains("Declared *INC-1*"),
-        "{}",
-        replies[0]
-    );
+    assert!(replies[0]["text"].as_str().unwrap().contains("Declared *INC-1*"), "{}", replies[0]);
 }
 
 #[tokio::test]
@@ -100,9 +69,7 @@ async fn name_taken_gets_a_suffix() {
     Mock::given(method("POST"))
         .and(path("/api/conversations.create"))
         .and(body_partial_json(json!({ "name": "inc-1-db-down" })))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({ "ok": false, "error": "name_taken" })),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "ok": false, "error": "name_taken" })))
         .with_priority(1)
         .mount(&app.slack)
         .await;
@@ -120,20 +87,16 @@ async fn slow_slack_still_gets_an_immediate_ack() {
     let app = spawn_app().await;
     Mock::given(method("POST"))
         .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({ "ok": true }))
-                .set_delay(Duration::from_secs(10)),
+            ResponseTemplate::new(200).set_body_json(json!({ "ok": true })).set_delay(Duration::from_secs(10)),
         )
         .with_priority(1)
         .mount(&app.slack)
         .await;
     let started = Instant::now();
-    let ack = tokio::time::timeout(
-        Duration::from_secs(1),
-        app.command("U0ALICE", "CGENERAL", "declare sev1 Checkout down"),
-    )
-    .await
-    .expect("the ack must not wait for Slack");
+    let ack =
+        tokio::time::timeout(Duration::from_secs(1), app.command("U0ALICE", "CGENERAL", "declare sev1 Checkout down"))
+            .await
+            .expect("the ack must not wait for Slack");
     assert_eq!(ack.status(), 200);
     assert!(started.elapsed() < Duration::from_secs(1));
     // The work did start: the (slow) channel creation is under way.
@@ -151,16 +114,8 @@ async fn rate_limit_is_waited_out_and_the_post_happens_once() {
         .mount(&app.slack)
         .await;
     let started = Instant::now();
-    let posted = app
-        .state
-        .chat()
-        .post("C0INC1", &Message::plain("hello"))
-        .await
-        .unwrap();
-    assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "Retry-After was not honoured"
-    );
+    let posted = app.state.chat().post("C0INC1", &Message::plain("hello")).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was not honoured");
     assert_eq!(posted.channel_id, "C0INC1");
     let posts = app.calls_to("chat.postMessage").await;
     assert_eq!(posts.len(), 2, "one refused attempt, one post");
@@ -201,10 +156,7 @@ async fn declare_without_title_opens_the_modal_and_its_submission_declares() {
     };
     let refused: Value = app.interaction(submit("")).await.json().await.unwrap();
     assert_eq!(refused["response_action"], "errors");
-    assert!(refused["errors"]["title"]
-        .as_str()
-        .unwrap()
-        .contains("title"));
+    assert!(refused["errors"]["title"].as_str().unwrap().contains("title"));
     assert!(app.db.incident(1).await.unwrap().is_none());
 
     let accepted = app.interaction(submit("Payments failing")).await;
@@ -215,22 +167,13 @@ async fn declare_without_title_opens_the_modal_and_its_submission_declares() {
     assert_eq!(incident.title, "Payments failing");
     assert_eq!(incident.severity, storage::Severity::Sev1);
     assert_eq!(incident.description.as_deref(), Some("Payments fail"));
-    assert!(app
-        .private_replies()
-        .await
-        .iter()
-        .any(|r| r["text"].as_str().unwrap().contains("Declared")));
+    assert!(app.private_replies().await.iter().any(|r| r["text"].as_str().unwrap().contains("Declared")));
 }
 
 fn postmortem_submission(incident: i64, user: &str, answers: &[(&str, &str)]) -> Value {
     let values: serde_json::Map<String, Value> = answers
         .iter()
-        .map(|(k, v)| {
-            (
-                k.to_string(),
-                json!({ *k: { "type": "plain_text_input", "value": v } }),
-            )
-        })
+        .map(|(k, v)| (k.to_string(), json!({ *k: { "type": "plain_text_input", "value": v } })))
         .collect();
     json!({
         "type": "view_submission",
@@ -275,54 +218,31 @@ async fn postmortem_modal_updates_and_a_complete_one_closes_the_incident() {
     assert_eq!(opens[0]["view"]["blocks"].as_array().unwrap().len(), 10);
 
     // A partial answer is saved; the incident stays resolved.
-    let partial = app
-        .interaction(postmortem_submission(
-            1,
-            "U0ALICE",
-            &[("summary", "The primary ran out of disk.")],
-        ))
-        .await;
+    let partial =
+        app.interaction(postmortem_submission(1, "U0ALICE", &[("summary", "The primary ran out of disk.")])).await;
     assert_eq!(partial.status(), 200);
     app.settle().await;
     let written = app.db.postmortem(1).await.unwrap().unwrap();
-    assert_eq!(
-        written.summary.as_deref(),
-        Some("The primary ran out of disk.")
-    );
-    assert_eq!(
-        app.db.incident(1).await.unwrap().unwrap().status,
-        storage::Status::Resolved
-    );
+    assert_eq!(written.summary.as_deref(), Some("The primary ran out of disk."));
+    assert_eq!(app.db.incident(1).await.unwrap().unwrap().status, storage::Status::Resolved);
 
     // Someone who may not edit it keeps the modal open with the refusal.
-    let refused: Value = app
-        .interaction(postmortem_submission(1, "U0MALLORY", &[("impact", "x")]))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let refused: Value =
+        app.interaction(postmortem_submission(1, "U0MALLORY", &[("impact", "x")])).await.json().await.unwrap();
     assert_eq!(refused["response_action"], "errors");
     assert!(refused["errors"]["impact"].as_str().is_some());
 
     // An answer over the limit is a field error.
     let long = "y".repeat(3001);
-    let too_long: Value = app
-        .interaction(postmortem_submission(1, "U0ALICE", &[("impact", &long)]))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let too_long: Value =
+        app.interaction(postmortem_submission(1, "U0ALICE", &[("impact", &long)])).await.json().await.unwrap();
     assert_eq!(too_long["response_action"], "errors");
     assert!(too_long["errors"]["impact"].as_str().is_some());
 
     // All ten fields close it.
-    let answers: Vec<(&str, &str)> = commands::postmortem::FIELDS
-        .iter()
-        .map(|f| (f.key, "Written down carefully."))
-        .collect();
-    let complete = app
-        .interaction(postmortem_submission(1, "U0ALICE", &answers))
-        .await;
+    let answers: Vec<(&str, &str)> =
+        commands::postmortem::FIELDS.iter().map(|f| (f.key, "Written down carefully.")).collect();
+    let complete = app.interaction(postmortem_submission(1, "U0ALICE", &answers)).await;
     assert_eq!(complete.status(), 200);
     app.settle().await;
     let incident = app.db.incident(1).await.unwrap().unwrap();
@@ -348,8 +268,9 @@ async fn acknowledge_button_is_recorded_and_replied_privately() {
     let incident = app.db.incident(1).await.unwrap().unwrap();
     assert!(incident.acknowledged_at.is_some());
     let posts = app.calls_to("chat.postMessage").await;
-    assert!(posts.iter().any(|p| p["channel"] == channel.as_str()
-        && p["text"].as_str().unwrap().contains("acknowledged")));
+    assert!(posts
+        .iter()
+        .any(|p| p["channel"] == channel.as_str() && p["text"].as_str().unwrap().contains("acknowledged")));
 }
 
 /// Collects every log line written while it is the default subscriber.
@@ -388,33 +309,17 @@ async fn the_token_and_signing_secret_never_reach_logs_or_debug_output() {
         .await;
     Mock::given(method("POST"))
         .and(path("/api/pins.add"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({ "ok": false, "error": "not_in_channel" })),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "ok": false, "error": "not_in_channel" })))
         .with_priority(1)
         .mount(&app.slack)
         .await;
-    app.command("U0ALICE", "CGENERAL", "declare sev2 DB down")
-        .await;
+    app.command("U0ALICE", "CGENERAL", "declare sev2 DB down").await;
     app.settle().await;
-    let _ = app
-        .http
-        .post(app.app.url("/slack/commands"))
-        .body("x")
-        .send()
-        .await
-        .unwrap();
+    let _ = app.http.post(app.app.url("/slack/commands")).body("x").send().await.unwrap();
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        text.contains("Slack rate limit"),
-        "the rate limit was logged: {text}"
-    );
-    assert!(
-        text.contains("not_in_channel"),
-        "the pin failure was logged"
-    );
+    assert!(text.contains("Slack rate limit"), "the rate limit was logged: {text}");
+    assert!(text.contains("not_in_channel"), "the pin failure was logged");
     assert!(text.contains("refused a Slack request"));
     for secret in [TOKEN, SIGNING_SECRET, "SENTINEL"] {
         assert!(!text.contains(secret), "a secret leaked into the logs");
@@ -424,8 +329,5 @@ async fn the_token_and_signing_secret_never_reach_logs_or_debug_output() {
     assert!(!debug.contains("SENTINEL"), "{debug}");
     // The token did go to Slack, as a bearer header.
     let requests = app.slack.received_requests().await.unwrap();
-    assert!(requests.iter().any(|r| r
-        .headers
-        .get("authorization")
-        .is_some_and(|v| v == &format!("Bearer {TOKEN}"))));
+    assert!(requests.iter().any(|r| r.headers.get("authorization").is_some_and(|v| v == &format!("Bearer {TOKEN}"))));
 }

@@ -1,9 +1,7 @@
 //! Queries on action items.
 
 use crate::model::{ActionFilter, ActionItem, ActionStatus, NewActionItem, NewEntry, Saved};
-use crate::time::{
-    from_date_text, from_millis, from_millis_opt, parse_word, to_date_text, to_millis,
-};
+use crate::time::{from_date_text, from_millis, from_millis_opt, parse_word, to_date_text, to_millis};
 use crate::timeline::insert_entry;
 use crate::{Db, StorageError};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -33,11 +31,7 @@ fn action_from_row(row: &SqliteRow) -> Result<ActionItem, StorageError> {
 impl Db {
     /// Stores an action item with the timeline entry that records it. A retried request
     /// (same entry source id) stores nothing and returns `None`.
-    pub async fn add_action(
-        &self,
-        item: &NewActionItem,
-        entry: &NewEntry,
-    ) -> Result<Option<ActionItem>, StorageError> {
+    pub async fn add_action(&self, item: &NewActionItem, entry: &NewEntry) -> Result<Option<ActionItem>, StorageError> {
         let mut tx = self.write().await?;
         if !insert_entry(&mut tx, entry).await? {
             tx.rollback().await?;
@@ -88,16 +82,14 @@ impl Db {
             return Ok(Saved::Duplicate);
         }
         let closed_at = (status != ActionStatus::Open).then(|| to_millis(at));
-        let rows = sqlx::query(
-            "UPDATE action_items SET status = ?, closed_at = ? WHERE id = ? AND status = ?",
-        )
-        .bind(status.as_str())
-        .bind(closed_at)
-        .bind(id)
-        .bind(expected.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let rows = sqlx::query("UPDATE action_items SET status = ?, closed_at = ? WHERE id = ? AND status = ?")
+            .bind(status.as_str())
+            .bind(closed_at)
+            .bind(id)
+            .bind(expected.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if rows == 0 {
             tx.rollback().await?;
             return Ok(Saved::Conflict);
@@ -107,25 +99,18 @@ impl Db {
     }
 
     /// Holds reminders for an open item until `until` (a local date), recording the entry.
-    pub async fn snooze_action(
-        &self,
-        id: i64,
-        until: NaiveDate,
-        entry: &NewEntry,
-    ) -> Result<Saved, StorageError> {
+    pub async fn snooze_action(&self, id: i64, until: NaiveDate, entry: &NewEntry) -> Result<Saved, StorageError> {
         let mut tx = self.write().await?;
         if !insert_entry(&mut tx, entry).await? {
             tx.rollback().await?;
             return Ok(Saved::Duplicate);
         }
-        let rows = sqlx::query(
-            "UPDATE action_items SET snoozed_until = ? WHERE id = ? AND status = 'open'",
-        )
-        .bind(to_date_text(until))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let rows = sqlx::query("UPDATE action_items SET snoozed_until = ? WHERE id = ? AND status = 'open'")
+            .bind(to_date_text(until))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if rows == 0 {
             tx.rollback().await?;
             return Ok(Saved::Conflict);
@@ -164,11 +149,9 @@ impl Db {
                 .await?
             }
             ActionFilter::AllOpen => {
-                sqlx::query(
-                    "SELECT * FROM action_items WHERE status = 'open' ORDER BY due_date, id",
-                )
-                .fetch_all(self.reader())
-                .await?
+                sqlx::query("SELECT * FROM action_items WHERE status = 'open' ORDER BY due_date, id")
+                    .fetch_all(self.reader())
+                    .await?
             }
         };
         rows.iter().map(action_from_row).collect()

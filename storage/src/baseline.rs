@@ -20,9 +20,7 @@ impl Db {
                 .await?;
             sqlx::query("COMMIT").execute(&mut *writer).await?;
         }
-        sqlx::query("DROP TABLE bench_raw")
-            .execute(&mut *writer)
-            .await?;
+        sqlx::query("DROP TABLE bench_raw").execute(&mut *writer).await?;
         Ok(rows)
     }
 }

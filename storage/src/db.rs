@@ -42,10 +42,7 @@ impl Db {
     ///
     /// `url` is a SQLite URL such as `sqlite://incidentbot.db` or `sqlite::memory:`.
     pub async fn connect(url: &str) -> Result<Db, StorageError> {
-        let open_err = |source| StorageError::Open {
-            url: url.to_string(),
-            source,
-        };
+        let open_err = |source| StorageError::Open { url: url.to_string(), source };
         let options = SqliteConnectOptions::from_str(url)
             .map_err(open_err)?
             .create_if_missing(true)
@@ -63,10 +60,7 @@ impl Db {
                 .connect_with(options)
                 .await
                 .map_err(open_err)?;
-            let db = Db {
-                reader: pool.clone(),
-                writer: pool,
-            };
+            let db = Db { reader: pool.clone(), writer: pool };
             db.migrate().await?;
             return Ok(db);
         }
@@ -80,10 +74,7 @@ impl Db {
             .connect_with(options.clone())
             .await
             .map_err(open_err)?;
-        let db_for_migration = Db {
-            reader: writer.clone(),
-            writer: writer.clone(),
-        };
+        let db_for_migration = Db { reader: writer.clone(), writer: writer.clone() };
         db_for_migration.migrate().await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
@@ -109,9 +100,7 @@ impl Db {
     }
 
     /// The write connection itself, for work that manages its own transactions.
-    pub(crate) async fn writer_conn(
-        &self,
-    ) -> Result<sqlx::pool::PoolConnection<Sqlite>, StorageError> {
+    pub(crate) async fn writer_conn(&self) -> Result<sqlx::pool::PoolConnection<Sqlite>, StorageError> {
         Ok(self.writer.acquire().await?)
     }
 
@@ -141,20 +130,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let db = Db::connect(&url).await.unwrap();
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(db.reader())
-            .await
-            .unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(db.reader()).await.unwrap();
         assert_eq!(mode, "wal");
-        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-            .fetch_one(&db.writer)
-            .await
-            .unwrap();
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&db.writer).await.unwrap();
         assert_eq!(fk, 1);
-        let timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
-            .fetch_one(&db.writer)
-            .await
-            .unwrap();
+        let timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(&db.writer).await.unwrap();
         assert_eq!(timeout, 10_000);
     }
 

@@ -78,18 +78,14 @@ impl Db {
         declared_text: impl FnOnce(i64) -> String,
     ) -> Result<Declared, StorageError> {
         let mut tx = self.write().await?;
-        let existing: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM incidents WHERE declare_source = ?")
-                .bind(&new.declare_source)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM incidents WHERE declare_source = ?")
+            .bind(&new.declare_source)
+            .fetch_optional(&mut *tx)
+            .await?;
         if let Some(id) = existing {
             tx.rollback().await?;
             let incident = self.require_incident(id).await?;
-            return Ok(Declared {
-                incident,
-                is_new: false,
-            });
+            return Ok(Declared { incident, is_new: false });
         }
         let id = sqlx::query(
             "INSERT INTO incidents (title, description, severity, status, platform, channel_name,
@@ -112,14 +108,7 @@ impl Db {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        upsert_role(
-            &mut tx,
-            id,
-            Role::Commander,
-            &new.declared_by,
-            new.declared_at,
-        )
-        .await?;
+        upsert_role(&mut tx, id, Role::Commander, &new.declared_by, new.declared_at).await?;
         let entry = NewEntry {
             incident_id: id,
             source_id: format!("declared:{}", new.declare_source),
@@ -132,10 +121,7 @@ impl Db {
         insert_entry(&mut tx, &entry).await?;
         tx.commit().await?;
         let incident = self.require_incident(id).await?;
-        Ok(Declared {
-            incident,
-            is_new: true,
-        })
+        Ok(Declared { incident, is_new: true })
     }
 
     /// Saves a changed incident together with the timeline entry that records the change.
@@ -202,11 +188,7 @@ impl Db {
 
     /// Records when an incident was first acknowledged, if it was not already.
     /// Returns true when this call set it.
-    pub async fn acknowledge(
-        &self,
-        incident_id: i64,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StorageError> {
+    pub async fn acknowledge(&self, incident_id: i64, at: DateTime<Utc>) -> Result<bool, StorageError> {
         let mut tx = self.write().await?;
         let rows = sqlx::query(
             "UPDATE incidents SET acknowledged_at = ?, revision = revision + 1
@@ -239,10 +221,7 @@ impl Db {
     }
 
     /// The incident whose channel has this platform id.
-    pub async fn incident_by_channel(
-        &self,
-        channel_id: &str,
-    ) -> Result<Option<Incident>, StorageError> {
+    pub async fn incident_by_channel(&self, channel_id: &str) -> Result<Option<Incident>, StorageError> {
         incident_query!("WHERE i.channel_id = ?")
             .bind(channel_id)
             .fetch_optional(self.reader())
@@ -254,14 +233,12 @@ impl Db {
 
     /// Incidents that are not yet resolved, oldest first.
     pub async fn open_incidents(&self) -> Result<Vec<Incident>, StorageError> {
-        incident_query!(
-            "WHERE i.status IN ('investigating', 'identified', 'monitoring') ORDER BY i.id"
-        )
-        .fetch_all(self.reader())
-        .await?
-        .iter()
-        .map(incident_from_row)
-        .collect()
+        incident_query!("WHERE i.status IN ('investigating', 'identified', 'monitoring') ORDER BY i.id")
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(incident_from_row)
+            .collect()
     }
 
     /// Incidents declared in `[from, to)`, oldest first.
@@ -270,33 +247,26 @@ impl Db {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Incident>, StorageError> {
-        incident_query!(
-            "WHERE i.declared_at >= ? AND i.declared_at < ? ORDER BY i.declared_at, i.id"
-        )
-        .bind(to_millis(from))
-        .bind(to_millis(to))
-        .fetch_all(self.reader())
-        .await?
-        .iter()
-        .map(incident_from_row)
-        .collect()
+        incident_query!("WHERE i.declared_at >= ? AND i.declared_at < ? ORDER BY i.declared_at, i.id")
+            .bind(to_millis(from))
+            .bind(to_millis(to))
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(incident_from_row)
+            .collect()
     }
 
     /// The channel names of every incident, on one platform.
     pub async fn channel_names(&self, platform: &str) -> Result<Vec<String>, StorageError> {
-        Ok(
-            sqlx::query_scalar("SELECT channel_name FROM incidents WHERE platform = ? ORDER BY id")
-                .bind(platform)
-                .fetch_all(self.reader())
-                .await?,
-        )
+        Ok(sqlx::query_scalar("SELECT channel_name FROM incidents WHERE platform = ? ORDER BY id")
+            .bind(platform)
+            .fetch_all(self.reader())
+            .await?)
     }
 
     /// Incidents in one status, oldest first.
-    pub async fn incidents_with_status(
-        &self,
-        status: Status,
-    ) -> Result<Vec<Incident>, StorageError> {
+    pub async fn incidents_with_status(&self, status: Status) -> Result<Vec<Incident>, StorageError> {
         incident_query!("WHERE i.status = ? ORDER BY i.id")
             .bind(status.as_str())
             .fetch_all(self.reader())

@@ -17,8 +17,8 @@ pub mod incidents;
 pub mod model;
 pub mod postmortems;
 pub mod slack_events;
-mod time;
 pub mod timeline;
+mod time;
 
 pub use db::{Db, StorageError};
 pub use model::*;

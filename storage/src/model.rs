@@ -71,10 +71,7 @@ word_enum!(
 impl Status {
     /// True while responders are still working on it.
     pub fn is_open(self) -> bool {
-        matches!(
-            self,
-            Status::Investigating | Status::Identified | Status::Monitoring
-        )
+        matches!(self, Status::Investigating | Status::Identified | Status::Monitoring)
     }
 }
 
@@ -252,15 +249,9 @@ pub enum ActionFilter {
     /// Every item of one incident.
     Incident(i64),
     /// Open items owned by a user, optionally of one incident.
-    OpenOwnedBy {
-        owner: String,
-        incident_id: Option<i64>,
-    },
+    OpenOwnedBy { owner: String, incident_id: Option<i64> },
     /// Open items due before the given date, optionally of one incident.
-    OverdueOn {
-        today: NaiveDate,
-        incident_id: Option<i64>,
-    },
+    OverdueOn { today: NaiveDate, incident_id: Option<i64> },
     /// Every open item.
     AllOpen,
 }

@@ -10,36 +10,29 @@ use crate::{Db, StorageError};
 impl Db {
     /// True when this `event_id` was recorded as processed.
     pub async fn slack_event_processed(&self, event_id: &str) -> Result<bool, StorageError> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM slack_events WHERE event_id = ?")
-                .bind(event_id)
-                .fetch_optional(self.reader())
-                .await?;
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM slack_events WHERE event_id = ?")
+            .bind(event_id)
+            .fetch_optional(self.reader())
+            .await?;
         Ok(found.is_some())
     }
 
     /// Records `event_id` as processed. Returns false when it was already recorded.
-    pub async fn record_slack_event(
-        &self,
-        event_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StorageError> {
+    pub async fn record_slack_event(&self, event_id: &str, at: DateTime<Utc>) -> Result<bool, StorageError> {
         let mut tx = self.write().await?;
-        let rows = sqlx::query("INSERT INTO slack_events (event_id, processed_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
-            .bind(event_id)
-            .bind(to_millis(at))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let rows =
+            sqlx::query("INSERT INTO slack_events (event_id, processed_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
+                .bind(event_id)
+                .bind(to_millis(at))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         tx.commit().await?;
         Ok(rows > 0)
     }
 
     /// Forgets ids processed before `before`; Slack stops retrying long before that.
-    pub async fn forget_slack_events_before(
-        &self,
-        before: DateTime<Utc>,
-    ) -> Result<u64, StorageError> {
+    pub async fn forget_slack_events_before(&self, before: DateTime<Utc>) -> Result<u64, StorageError> {
         let mut tx = self.write().await?;
         let rows = sqlx::query("DELETE FROM slack_events WHERE processed_at < ?")
             .bind(to_millis(before))
@@ -63,12 +56,7 @@ mod tests {
         assert!(db.record_slack_event("Ev1", t0).await.unwrap());
         assert!(!db.record_slack_event("Ev1", t0).await.unwrap());
         assert!(db.slack_event_processed("Ev1").await.unwrap());
-        assert_eq!(
-            db.forget_slack_events_before(t0 + chrono::Duration::seconds(1))
-                .await
-                .unwrap(),
-            1
-        );
+        assert_eq!(db.forget_slack_events_before(t0 + chrono::Duration::seconds(1)).await.unwrap(), 1);
         assert!(!db.slack_event_processed("Ev1").await.unwrap());
     }
 }

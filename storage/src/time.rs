@@ -29,6 +29,5 @@ pub(crate) fn from_date_text(text: &str) -> Result<NaiveDate, StorageError> {
 pub(crate) fn parse_word<T: std::str::FromStr<Err = crate::UnknownWord>>(
     text: &str,
 ) -> Result<T, StorageError> {
-    text.parse()
-        .map_err(|e: crate::UnknownWord| StorageError::Corrupt(e.to_string()))
+    text.parse().map_err(|e: crate::UnknownWord| StorageError::Corrupt(e.to_string()))
 }

@@ -49,11 +49,7 @@ impl Db {
     /// Stores a timeline entry once per source id. When `acknowledges` is set and the
     /// incident has no acknowledgement yet, the entry's time becomes it, in the same
     /// transaction.
-    pub async fn add_entry(
-        &self,
-        entry: &NewEntry,
-        acknowledges: bool,
-    ) -> Result<Saved, StorageError> {
+    pub async fn add_entry(&self, entry: &NewEntry, acknowledges: bool) -> Result<Saved, StorageError> {
         let mut tx = self.write().await?;
         if !insert_entry(&mut tx, entry).await? {
             tx.rollback().await?;
@@ -75,31 +71,21 @@ impl Db {
     }
 
     /// Replaces the text of a stored message. Returns false when no entry has that source id.
-    pub async fn edit_entry(
-        &self,
-        source_id: &str,
-        text: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StorageError> {
+    pub async fn edit_entry(&self, source_id: &str, text: &str, at: DateTime<Utc>) -> Result<bool, StorageError> {
         let mut tx = self.write().await?;
-        let rows =
-            sqlx::query("UPDATE timeline_entries SET text = ?, edited_at = ? WHERE source_id = ?")
-                .bind(text)
-                .bind(to_millis(at))
-                .bind(source_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+        let rows = sqlx::query("UPDATE timeline_entries SET text = ?, edited_at = ? WHERE source_id = ?")
+            .bind(text)
+            .bind(to_millis(at))
+            .bind(source_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         tx.commit().await?;
         Ok(rows > 0)
     }
 
     /// Marks a stored message as deleted; the row stays so the timeline shows the gap.
-    pub async fn delete_entry(
-        &self,
-        source_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StorageError> {
+    pub async fn delete_entry(&self, source_id: &str, at: DateTime<Utc>) -> Result<bool, StorageError> {
         let mut tx = self.write().await?;
         let rows = sqlx::query(
             "UPDATE timeline_entries SET deleted_at = ? WHERE source_id = ? AND deleted_at IS NULL",
@@ -125,10 +111,7 @@ impl Db {
         Ok(rows > 0)
     }
 
-    pub async fn entry_by_source(
-        &self,
-        source_id: &str,
-    ) -> Result<Option<TimelineEntry>, StorageError> {
+    pub async fn entry_by_source(&self, source_id: &str) -> Result<Option<TimelineEntry>, StorageError> {
         sqlx::query("SELECT * FROM timeline_entries WHERE source_id = ?")
             .bind(source_id)
             .fetch_optional(self.reader())
@@ -139,11 +122,7 @@ impl Db {
     }
 
     /// Every entry of an incident in time order; `key_only` keeps just the key events.
-    pub async fn timeline(
-        &self,
-        incident_id: i64,
-        key_only: bool,
-    ) -> Result<Vec<TimelineEntry>, StorageError> {
+    pub async fn timeline(&self, incident_id: i64, key_only: bool) -> Result<Vec<TimelineEntry>, StorageError> {
         sqlx::query(
             "SELECT * FROM timeline_entries WHERE incident_id = ? AND (is_key = 1 OR ? = 0)
              ORDER BY at, id",
@@ -177,18 +156,12 @@ impl Db {
 
     /// The newest human message stored for an incident: where a backfill after downtime
     /// starts from.
-    pub async fn latest_message(
-        &self,
-        incident_id: i64,
-    ) -> Result<Option<TimelineEntry>, StorageError> {
-        self.latest_entry_of_kind(incident_id, EntryKind::Message)
-            .await
+    pub async fn latest_message(&self, incident_id: i64) -> Result<Option<TimelineEntry>, StorageError> {
+        self.latest_entry_of_kind(incident_id, EntryKind::Message).await
     }
 
     /// How many timeline entries are stored in all.
     pub async fn count_entries(&self) -> Result<i64, StorageError> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM timeline_entries")
-            .fetch_one(self.reader())
-            .await?)
+        Ok(sqlx::query_scalar("SELECT count(*) FROM timeline_entries").fetch_one(self.reader()).await?)
     }
 }

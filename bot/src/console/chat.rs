@@ -16,31 +16,18 @@ pub struct ConsoleChat {
 
 impl ConsoleChat {
     pub fn new(output: Output) -> Self {
-        ConsoleChat {
-            output,
-            channels: Mutex::new(HashSet::new()),
-            next_message: Mutex::new(0),
-        }
+        ConsoleChat { output, channels: Mutex::new(HashSet::new()), next_message: Mutex::new(0) }
     }
 
     /// Remembers a channel that already exists (from an earlier run with `--db`).
     pub fn know_channel(&self, name: &str) {
-        self.channels
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(name.to_string());
+        self.channels.lock().unwrap_or_else(PoisonError::into_inner).insert(name.to_string());
     }
 
     fn message_ref(&self, channel_id: &str) -> MessageRef {
-        let mut next = self
-            .next_message
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut next = self.next_message.lock().unwrap_or_else(PoisonError::into_inner);
         *next += 1;
-        MessageRef {
-            channel_id: channel_id.to_string(),
-            message_id: format!("bot-{next}"),
-        }
+        MessageRef { channel_id: channel_id.to_string(), message_id: format!("bot-{next}") }
     }
 }
 
@@ -59,25 +46,16 @@ impl Chat for ConsoleChat {
             n += 1;
         }
         channels.insert(candidate.clone());
-        Ok(ChannelRef {
-            id: candidate.clone(),
-            name: candidate,
-        })
+        Ok(ChannelRef { id: candidate.clone(), name: candidate })
     }
 
     async fn post(&self, channel_id: &str, message: &Message) -> Result<MessageRef, ChatError> {
-        self.output.emit(
-            &format!("[#{channel_id}] incidentbot:"),
-            &message.to_plain(),
-        );
+        self.output.emit(&format!("[#{channel_id}] incidentbot:"), &message.to_plain());
         Ok(self.message_ref(channel_id))
     }
 
     async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
-        self.output.emit(
-            &format!("[#{}] incidentbot (edited):", target.channel_id),
-            &message.to_plain(),
-        );
+        self.output.emit(&format!("[#{}] incidentbot (edited):", target.channel_id), &message.to_plain());
         Ok(())
     }
 
@@ -95,25 +73,18 @@ impl Chat for ConsoleChat {
     }
 
     async fn send_dm(&self, user: &str, message: &Message) -> Result<MessageRef, ChatError> {
-        self.output
-            .emit(&format!("[dm @{user}] incidentbot:"), &message.to_plain());
+        self.output.emit(&format!("[dm @{user}] incidentbot:"), &message.to_plain());
         Ok(self.message_ref(&format!("dm-{user}")))
     }
 
     async fn rename_channel(&self, channel_id: &str, name: &str) -> Result<(), ChatError> {
         self.know_channel(name);
-        self.output.emit(
-            &format!("[#{channel_id}] incidentbot:"),
-            &format!("(channel renamed to #{name})"),
-        );
+        self.output.emit(&format!("[#{channel_id}] incidentbot:"), &format!("(channel renamed to #{name})"));
         Ok(())
     }
 
     async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError> {
-        self.output.emit(
-            &format!("[#{channel_id}] incidentbot:"),
-            "(channel archived)",
-        );
+        self.output.emit(&format!("[#{channel_id}] incidentbot:"), "(channel archived)");
         Ok(())
     }
 }

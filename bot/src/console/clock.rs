@@ -14,17 +14,11 @@ pub struct ConsoleClock {
 
 impl ConsoleClock {
     pub fn fixed(start: DateTime<Utc>) -> Self {
-        ConsoleClock {
-            fixed_start: Some(start),
-            advanced: Mutex::new(Duration::zero()),
-        }
+        ConsoleClock { fixed_start: Some(start), advanced: Mutex::new(Duration::zero()) }
     }
 
     pub fn following_wall_clock() -> Self {
-        ConsoleClock {
-            fixed_start: None,
-            advanced: Mutex::new(Duration::zero()),
-        }
+        ConsoleClock { fixed_start: None, advanced: Mutex::new(Duration::zero()) }
     }
 
     pub fn advance(&self, by: Duration) {

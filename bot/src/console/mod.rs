@@ -91,13 +91,7 @@ impl Console {
 
     fn prompt_text(&self) -> String {
         match &self.pending {
-            Some(form) => format!(
-                "{}@#{} form ({}/{})> ",
-                form.user,
-                form.channel,
-                form.answers.len() + 1,
-                form.form.fields.len()
-            ),
+            Some(form) => format!("{}@#{} form ({}/{})> ", form.user, form.channel, form.answers.len() + 1, form.form.fields.len()),
             None => format!("{}@#{}> ", self.user, self.channel),
         }
     }
@@ -106,10 +100,7 @@ impl Console {
     /// answer is lost.
     pub async fn run(&mut self, input: impl BufRead, interactive: bool) -> anyhow::Result<()> {
         if interactive {
-            self.output.emit(
-                "",
-                "incidentbot console: try `/incident declare sev2 Checkout is down`, or :help.",
-            );
+            self.output.emit("", "incidentbot console: try `/incident declare sev2 Checkout is down`, or :help.");
             self.output.prompt(&self.prompt_text());
         }
         for line in input.lines() {
@@ -175,18 +166,14 @@ impl Console {
                     text,
                     at: self.core.now(),
                 };
-                self.last_message
-                    .insert(self.channel.clone(), message.source_id.clone());
+                self.last_message.insert(self.channel.clone(), message.source_id.clone());
                 if let Err(error) = self.core.message_posted(&message).await {
                     self.private(&user, &format!("That message was not recorded: {error}"));
                 }
             }
             ConsoleLine::Pin | ConsoleLine::React { .. } => {
                 let Some(source) = self.last_message.get(&self.channel).cloned() else {
-                    self.private(
-                        &self.user.clone(),
-                        "There is no message in this channel to pin or react to yet.",
-                    );
+                    self.private(&self.user.clone(), "There is no message in this channel to pin or react to yet.");
                     return;
                 };
                 let result = match &parsed {
@@ -223,17 +210,9 @@ impl Console {
         if let Some(form) = outcome.form {
             self.private(
                 user,
-                &format!(
-                    "{}: answer one line per field; an empty line keeps what is there.",
-                    form.title
-                ),
+                &format!("{}: answer one line per field; an empty line keeps what is there.", form.title),
             );
-            self.pending = Some(PendingForm {
-                form,
-                user: user.to_string(),
-                channel: self.channel.clone(),
-                answers: Vec::new(),
-            });
+            self.pending = Some(PendingForm { form, user: user.to_string(), channel: self.channel.clone(), answers: Vec::new() });
             self.ask_next_field();
         }
     }
@@ -241,39 +220,22 @@ impl Console {
     fn ask_next_field(&self) {
         let Some(pending) = &self.pending else { return };
         let index = pending.answers.len();
-        let Some(field) = pending.form.fields.get(index) else {
-            return;
-        };
+        let Some(field) = pending.form.fields.get(index) else { return };
         let current = field
             .value
             .as_deref()
-            .map(|v| {
-                format!(
-                    " [now: {}]",
-                    commands::format::truncate(&commands::format::one_line(v), 60).0
-                )
-            })
+            .map(|v| format!(" [now: {}]", commands::format::truncate(&commands::format::one_line(v), 60).0))
             .unwrap_or_default();
         self.private(
             &pending.user,
-            &format!(
-                "({}/{}) {}: {}{current}",
-                index + 1,
-                pending.form.fields.len(),
-                field.label,
-                field.question
-            ),
+            &format!("({}/{}) {}: {}{current}", index + 1, pending.form.fields.len(), field.label, field.question),
         );
     }
 
     async fn answer_form_field(&mut self, line: &str) {
-        let Some(pending) = &mut self.pending else {
-            return;
-        };
+        let Some(pending) = &mut self.pending else { return };
         let key = pending.form.fields[pending.answers.len()].key;
-        pending
-            .answers
-            .push((key.to_string(), line.trim().to_string()));
+        pending.answers.push((key.to_string(), line.trim().to_string()));
         if pending.answers.len() < pending.form.fields.len() {
             self.ask_next_field();
         } else {
@@ -282,9 +244,7 @@ impl Console {
     }
 
     async fn submit_pending(&mut self) {
-        let Some(pending) = self.pending.take() else {
-            return;
-        };
+        let Some(pending) = self.pending.take() else { return };
         let submission = FormSubmission {
             source_id: self.source_id(),
             user: pending.user.clone(),

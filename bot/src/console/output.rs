@@ -12,20 +12,14 @@ pub struct Output {
 
 impl Output {
     pub fn new(sink: Box<dyn Write + Send>) -> Self {
-        Output {
-            sink: Arc::new(Mutex::new(sink)),
-        }
+        Output { sink: Arc::new(Mutex::new(sink)) }
     }
 
     /// Writes `prefix` then `text`; every further line of `text` is indented by two spaces.
     pub fn emit(&self, prefix: &str, text: &str) {
         let mut lines = text.lines();
         let first = lines.next().unwrap_or("");
-        let mut out = if prefix.is_empty() {
-            first.to_string()
-        } else {
-            format!("{prefix} {first}")
-        };
+        let mut out = if prefix.is_empty() { first.to_string() } else { format!("{prefix} {first}") };
         for line in lines {
             out.push_str("\n  ");
             out.push_str(line);
@@ -66,9 +60,6 @@ mod tests {
         let shared = Shared::default();
         let output = Output::new(Box::new(shared.clone()));
         output.emit("[#general] incidentbot:", "one\ntwo");
-        assert_eq!(
-            String::from_utf8(shared.0.lock().unwrap().clone()).unwrap(),
-            "[#general] incidentbot: one\n  two\n"
-        );
+        assert_eq!(String::from_utf8(shared.0.lock().unwrap().clone()).unwrap(), "[#general] incidentbot: one\n  two\n");
     }
 }

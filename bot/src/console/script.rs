@@ -31,19 +31,14 @@ pub struct LineError(pub String);
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 80
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// `3d`, `90m`, `2h`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     let (number, unit) = text.split_at(text.len().checked_sub(1)?);
-    let n: i64 = number
-        .parse()
-        .ok()
-        .filter(|n| *n > 0 && *n <= 3650 * 24 * 60)?;
+    let n: i64 = number.parse().ok().filter(|n| *n > 0 && *n <= 3650 * 24 * 60)?;
     match unit {
         "m" => Some(Duration::minutes(n)),
         "h" => Some(Duration::hours(n).min(Duration::days(3650))),
@@ -59,66 +54,42 @@ pub fn parse_line(line: &str) -> Result<ConsoleLine, LineError> {
     }
     if let Some(rest) = line.strip_prefix("/incident") {
         if rest.is_empty() || rest.starts_with(char::is_whitespace) {
-            return Ok(ConsoleLine::Command {
-                user: None,
-                text: rest.trim().to_string(),
-            });
+            return Ok(ConsoleLine::Command { user: None, text: rest.trim().to_string() });
         }
     }
     if let Some(channel) = line.strip_prefix('#') {
         let channel = channel.trim();
         if valid_name(channel) {
-            return Ok(ConsoleLine::Switch {
-                channel: channel.to_string(),
-            });
+            return Ok(ConsoleLine::Switch { channel: channel.to_string() });
         }
-        return Err(LineError(format!(
-            "`#{channel}` is not a channel name; use letters, digits, - and _."
-        )));
+        return Err(LineError(format!("`#{channel}` is not a channel name; use letters, digits, - and _.")));
     }
     if let Some(rest) = line.strip_prefix('@') {
         if let Some((user, text)) = rest.split_once(':') {
             if valid_name(user) && !user.contains(' ') {
-                return Ok(ConsoleLine::Say {
-                    user: user.to_string(),
-                    text: text.trim().to_string(),
-                });
+                return Ok(ConsoleLine::Say { user: user.to_string(), text: text.trim().to_string() });
             }
         }
         if let Some((user, command)) = rest.split_once(char::is_whitespace) {
             if let Some(text) = command.trim().strip_prefix("/incident") {
                 if valid_name(user) && (text.is_empty() || text.starts_with(char::is_whitespace)) {
-                    return Ok(ConsoleLine::Command {
-                        user: Some(user.to_string()),
-                        text: text.trim().to_string(),
-                    });
+                    return Ok(ConsoleLine::Command { user: Some(user.to_string()), text: text.trim().to_string() });
                 }
             }
         }
-        return Err(LineError(
-            "Use `@name: message` to speak, or `@name /incident …` to run a command as name."
-                .into(),
-        ));
+        return Err(LineError("Use `@name: message` to speak, or `@name /incident …` to run a command as name.".into()));
     }
     if let Some(rest) = line.strip_prefix(':') {
         let (verb, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
         let arg = arg.trim();
         return match verb {
             "pin" if arg.is_empty() => Ok(ConsoleLine::Pin),
-            "react" if !arg.is_empty() => Ok(ConsoleLine::React {
-                emoji: arg.to_string(),
-            }),
+            "react" if !arg.is_empty() => Ok(ConsoleLine::React { emoji: arg.to_string() }),
             "advance" => parse_duration(arg)
                 .map(|by| ConsoleLine::Advance { by })
-                .ok_or_else(|| {
-                    LineError(format!(
-                        "`{arg}` is not a duration; use e.g. 90m, 2h or 3d."
-                    ))
-                }),
+                .ok_or_else(|| LineError(format!("`{arg}` is not a duration; use e.g. 90m, 2h or 3d."))),
             "help" => Ok(ConsoleLine::Help),
-            _ => Err(LineError(format!(
-                "`:{verb}` is not a console command; :help lists them."
-            ))),
+            _ => Err(LineError(format!("`:{verb}` is not a console command; :help lists them."))),
         };
     }
     Err(LineError(
@@ -147,44 +118,20 @@ mod tests {
     fn parses_every_documented_form() {
         assert_eq!(
             parse_line("/incident declare sev2 DB down").unwrap(),
-            ConsoleLine::Command {
-                user: None,
-                text: "declare sev2 DB down".into()
-            }
+            ConsoleLine::Command { user: None, text: "declare sev2 DB down".into() }
         );
         assert_eq!(
             parse_line("@alice /incident resolve").unwrap(),
-            ConsoleLine::Command {
-                user: Some("alice".into()),
-                text: "resolve".into()
-            }
+            ConsoleLine::Command { user: Some("alice".into()), text: "resolve".into() }
         );
         assert_eq!(
             parse_line("@bob: replica lag is 40s: failing over").unwrap(),
-            ConsoleLine::Say {
-                user: "bob".into(),
-                text: "replica lag is 40s: failing over".into()
-            }
+            ConsoleLine::Say { user: "bob".into(), text: "replica lag is 40s: failing over".into() }
         );
-        assert_eq!(
-            parse_line("#inc-1-db").unwrap(),
-            ConsoleLine::Switch {
-                channel: "inc-1-db".into()
-            }
-        );
+        assert_eq!(parse_line("#inc-1-db").unwrap(), ConsoleLine::Switch { channel: "inc-1-db".into() });
         assert_eq!(parse_line(":pin").unwrap(), ConsoleLine::Pin);
-        assert_eq!(
-            parse_line(":react ⭐").unwrap(),
-            ConsoleLine::React {
-                emoji: "⭐".into()
-            }
-        );
-        assert_eq!(
-            parse_line(":advance 3d").unwrap(),
-            ConsoleLine::Advance {
-                by: Duration::days(3)
-            }
-        );
+        assert_eq!(parse_line(":react ⭐").unwrap(), ConsoleLine::React { emoji: "⭐".into() });
+        assert_eq!(parse_line(":advance 3d").unwrap(), ConsoleLine::Advance { by: Duration::days(3) });
         assert_eq!(parse_line("# a comment").unwrap(), ConsoleLine::Nothing);
         assert_eq!(parse_line("   ").unwrap(), ConsoleLine::Nothing);
     }

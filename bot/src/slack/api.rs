@@ -47,10 +47,9 @@ impl SlackApiError {
     /// Worth trying again later: rate limits, timeouts, Slack's own failures.
     pub fn retryable(&self) -> bool {
         match self {
-            SlackApiError::Api { code, .. } => matches!(
-                code.as_str(),
-                "ratelimited" | "internal_error" | "fatal_error"
-            ),
+            SlackApiError::Api { code, .. } => {
+                matches!(code.as_str(), "ratelimited" | "internal_error" | "fatal_error")
+            }
             SlackApiError::RateLimited { .. } | SlackApiError::Transport { .. } => true,
             SlackApiError::Http { status, .. } => *status >= 500,
             SlackApiError::Decode { .. } => false,
@@ -68,10 +67,7 @@ pub struct SlackApi {
 
 impl std::fmt::Debug for SlackApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SlackApi")
-            .field("base_url", &self.base_url)
-            .field("token", &self.token)
-            .finish()
+        f.debug_struct("SlackApi").field("base_url", &self.base_url).field("token", &self.token).finish()
     }
 }
 
@@ -88,11 +84,7 @@ pub fn http_client() -> anyhow::Result<reqwest::Client> {
 impl SlackApi {
     /// `base_url` is `SLACK_API_URL`, e.g. `https://slack.com/api`.
     pub fn new(base_url: &str, token: Secret) -> anyhow::Result<SlackApi> {
-        Ok(SlackApi {
-            http: http_client()?,
-            base_url: base_url.trim_end_matches('/').into(),
-            token,
-        })
+        Ok(SlackApi { http: http_client()?, base_url: base_url.trim_end_matches('/').into(), token })
     }
 
     /// Calls `method` with a JSON body (Slack's write methods accept JSON).
@@ -102,11 +94,7 @@ impl SlackApi {
 
     /// Calls `method` with a form body (some read methods, such as
     /// `conversations.history`, take only form arguments).
-    pub async fn call_form(
-        &self,
-        method: &str,
-        args: &[(&str, String)],
-    ) -> Result<Value, SlackApiError> {
+    pub async fn call_form(&self, method: &str, args: &[(&str, String)]) -> Result<Value, SlackApiError> {
         self.send(method, |request| request.form(args)).await
     }
 
@@ -116,11 +104,12 @@ impl SlackApi {
         with_body: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<Value, SlackApiError> {
         let url = format!("{}/{method}", self.base_url);
-        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", self.token.expose()))
-            .map_err(|_| SlackApiError::Transport {
+        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", self.token.expose())).map_err(|_| {
+            SlackApiError::Transport {
                 method: method.into(),
                 detail: "the bot token is not a valid header value".into(),
-            })?;
+            }
+        })?;
         bearer.set_sensitive(true);
         for attempt in 1..=MAX_ATTEMPTS {
             let request = with_body(self.http.post(&url).header(AUTHORIZATION, bearer.clone()));
@@ -135,41 +124,24 @@ impl SlackApi {
                 if attempt == MAX_ATTEMPTS {
                     break;
                 }
-                tracing::warn!(
-                    method,
-                    attempt,
-                    wait_secs = wait.as_secs(),
-                    "Slack rate limit; waiting"
-                );
+                tracing::warn!(method, attempt, wait_secs = wait.as_secs(), "Slack rate limit; waiting");
                 tokio::time::sleep(wait).await;
                 continue;
             }
             if !status.is_success() {
-                return Err(SlackApiError::Http {
-                    method: method.into(),
-                    status: status.as_u16(),
-                });
+                return Err(SlackApiError::Http { method: method.into(), status: status.as_u16() });
             }
-            let value: Value = response.json().await.map_err(|e| SlackApiError::Decode {
-                method: method.into(),
-                detail: e.without_url().to_string(),
-            })?;
+            let value: Value = response
+                .json()
+                .await
+                .map_err(|e| SlackApiError::Decode { method: method.into(), detail: e.without_url().to_string() })?;
             if value.get("ok").and_then(Value::as_bool) == Some(true) {
                 return Ok(value);
             }
-            let code = value
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("unknown_error")
-                .to_string();
-            return Err(SlackApiError::Api {
-                method: method.into(),
-                code,
-            });
+            let code = value.get("error").and_then(Value::as_str).unwrap_or("unknown_error").to_string();
+            return Err(SlackApiError::Api { method: method.into(), code });
         }
-        Err(SlackApiError::RateLimited {
-            method: method.into(),
-        })
+        Err(SlackApiError::RateLimited { method: method.into() })
     }
 }
 
@@ -188,18 +160,9 @@ mod tests {
 
     #[test]
     fn retry_after_is_read_and_capped() {
-        assert_eq!(
-            retry_after(Some(&HeaderValue::from_static("3"))),
-            Duration::from_secs(3)
-        );
-        assert_eq!(
-            retry_after(Some(&HeaderValue::from_static("3600"))),
-            MAX_RETRY_AFTER
-        );
-        assert_eq!(
-            retry_after(Some(&HeaderValue::from_static("soon"))),
-            Duration::from_secs(1)
-        );
+        assert_eq!(retry_after(Some(&HeaderValue::from_static("3"))), Duration::from_secs(3));
+        assert_eq!(retry_after(Some(&HeaderValue::from_static("3600"))), MAX_RETRY_AFTER);
+        assert_eq!(retry_after(Some(&HeaderValue::from_static("soon"))), Duration::from_secs(1));
         assert_eq!(retry_after(None), Duration::from_secs(1));
     }
 

@@ -41,11 +41,7 @@ pub struct Report {
 pub async fn plan(db: &Db) -> Result<Vec<Start>, StorageError> {
     let mut starts = Vec::new();
     for incident in db.open_incidents().await? {
-        let Some(channel_id) = incident
-            .channel_id
-            .clone()
-            .filter(|_| incident.platform == "slack")
-        else {
+        let Some(channel_id) = incident.channel_id.clone().filter(|_| incident.platform == "slack") else {
             continue;
         };
         let last = db.latest_message(incident.id).await?;
@@ -54,10 +50,7 @@ pub async fn plan(db: &Db) -> Result<Vec<Start>, StorageError> {
             .and_then(|entry| ts_of_source_id(&entry.source_id, &channel_id).map(str::to_string))
             .or_else(|| last.as_ref().map(|entry| to_ts(entry.at)))
             .unwrap_or_else(|| to_ts(incident.declared_at));
-        starts.push(Start {
-            channel_id,
-            oldest_ts,
-        });
+        starts.push(Start { channel_id, oldest_ts });
     }
     Ok(starts)
 }
@@ -65,10 +58,7 @@ pub async fn plan(db: &Db) -> Result<Vec<Start>, StorageError> {
 /// Fetches and stores what was missed in each planned channel. A channel that fails is
 /// logged and skipped; the others still catch up.
 pub async fn run(state: &SlackState, starts: &[Start]) -> Report {
-    let mut report = Report {
-        channels: starts.len(),
-        ..Report::default()
-    };
+    let mut report = Report { channels: starts.len(), ..Report::default() };
     for start in starts {
         match catch_up_channel(state, start).await {
             Ok((stored, duplicates)) => {
@@ -97,11 +87,7 @@ async fn catch_up_channel(state: &SlackState, start: &Start) -> anyhow::Result<(
         if let Some(cursor) = &cursor {
             args.push(("cursor", cursor.clone()));
         }
-        let page = state
-            .chat
-            .api()
-            .call_form("conversations.history", &args)
-            .await?;
+        let page = state.chat.api().call_form("conversations.history", &args).await?;
         if let Some(batch) = page.get("messages").and_then(Value::as_array) {
             messages.extend(batch.iter().cloned());
         }
@@ -110,20 +96,13 @@ async fn catch_up_channel(state: &SlackState, start: &Start) -> anyhow::Result<(
             .and_then(Value::as_str)
             .filter(|c| !c.is_empty())
             .map(str::to_string);
-        let has_more = page
-            .get("has_more")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let has_more = page.get("has_more").and_then(Value::as_bool).unwrap_or(false);
         if !has_more || cursor.is_none() {
             break;
         }
     }
     // Slack lists newest first; the timeline is stored oldest first.
-    messages.sort_by_key(|m| {
-        m.get("ts")
-            .and_then(Value::as_str)
-            .and_then(super::ids::parse_ts)
-    });
+    messages.sort_by_key(|m| m.get("ts").and_then(Value::as_str).and_then(super::ids::parse_ts));
     let (mut stored, mut duplicates) = (0, 0);
     for message in &messages {
         let subtype = message.get("subtype").and_then(Value::as_str);

@@ -73,23 +73,12 @@ impl Chat for SlackChat {
     async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError> {
         let mut candidate = name.to_string();
         for n in 2..=NAME_ATTEMPTS + 1 {
-            match self
-                .api
-                .call(
-                    "conversations.create",
-                    &json!({ "name": candidate, "is_private": false }),
-                )
-                .await
-            {
+            match self.api.call("conversations.create", &json!({ "name": candidate, "is_private": false })).await {
                 Ok(answer) => {
-                    let id = string_at(&answer, "/channel/id").ok_or_else(|| {
-                        ChatError::new("create_channel", "Slack returned no channel id", false)
-                    })?;
+                    let id = string_at(&answer, "/channel/id")
+                        .ok_or_else(|| ChatError::new("create_channel", "Slack returned no channel id", false))?;
                     let name = string_at(&answer, "/channel/name").unwrap_or(&candidate);
-                    return Ok(ChannelRef {
-                        id: id.to_string(),
-                        name: name.to_string(),
-                    });
+                    return Ok(ChannelRef { id: id.to_string(), name: name.to_string() });
                 }
                 Err(error) if error.code() == Some("name_taken") => candidate = suffixed(name, n),
                 Err(error) => return Err(chat_error("create_channel", error)),
@@ -108,23 +97,15 @@ impl Chat for SlackChat {
             .call("chat.postMessage", &render::post_body(channel_id, message))
             .await
             .map_err(|e| chat_error("post", e))?;
-        let ts = string_at(&answer, "/ts")
-            .ok_or_else(|| ChatError::new("post", "Slack returned no ts", false))?;
+        let ts = string_at(&answer, "/ts").ok_or_else(|| ChatError::new("post", "Slack returned no ts", false))?;
         let channel = string_at(&answer, "/channel").unwrap_or(channel_id);
-        Ok(MessageRef {
-            channel_id: channel.to_string(),
-            message_id: ts.to_string(),
-        })
+        Ok(MessageRef { channel_id: channel.to_string(), message_id: ts.to_string() })
     }
 
     async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
         let mut body = render::post_body(&target.channel_id, message);
         body["ts"] = json!(target.message_id);
-        self.api
-            .call("chat.update", &body)
-            .await
-            .map(|_| ())
-            .map_err(|e| chat_error("update", e))
+        self.api.call("chat.update", &body).await.map(|_| ()).map_err(|e| chat_error("update", e))
     }
 
     async fn invite(&self, channel_id: &str, users: &[String]) -> Result<(), ChatError> {
@@ -132,26 +113,18 @@ impl Chat for SlackChat {
             return Ok(());
         }
         let body = json!({ "channel": channel_id, "users": users.join(",") });
-        self.call_allowing(
-            "invite",
-            "conversations.invite",
-            body,
-            &["already_in_channel", "cant_invite_self"],
-        )
-        .await
+        self.call_allowing("invite", "conversations.invite", body, &["already_in_channel", "cant_invite_self"]).await
     }
 
     async fn set_topic(&self, channel_id: &str, topic: &str) -> Result<(), ChatError> {
         let topic: String = render::escape(topic).chars().take(MAX_TOPIC).collect();
         let body = json!({ "channel": channel_id, "topic": topic });
-        self.call_allowing("set_topic", "conversations.setTopic", body, &[])
-            .await
+        self.call_allowing("set_topic", "conversations.setTopic", body, &[]).await
     }
 
     async fn pin(&self, target: &MessageRef) -> Result<(), ChatError> {
         let body = json!({ "channel": target.channel_id, "timestamp": target.message_id });
-        self.call_allowing("pin", "pins.add", body, &["already_pinned"])
-            .await
+        self.call_allowing("pin", "pins.add", body, &["already_pinned"]).await
     }
 
     async fn send_dm(&self, user: &str, message: &Message) -> Result<MessageRef, ChatError> {
@@ -168,19 +141,12 @@ impl Chat for SlackChat {
     async fn rename_channel(&self, channel_id: &str, name: &str) -> Result<(), ChatError> {
         let name: String = name.chars().take(MAX_CHANNEL_NAME).collect();
         let body = json!({ "channel": channel_id, "name": name });
-        self.call_allowing("rename_channel", "conversations.rename", body, &[])
-            .await
+        self.call_allowing("rename_channel", "conversations.rename", body, &[]).await
     }
 
     async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError> {
         let body = json!({ "channel": channel_id });
-        self.call_allowing(
-            "archive_channel",
-            "conversations.archive",
-            body,
-            &["already_archived"],
-        )
-        .await
+        self.call_allowing("archive_channel", "conversations.archive", body, &["already_archived"]).await
     }
 }
 

@@ -25,11 +25,7 @@ struct SlashCommand {
     response_url: Option<String>,
 }
 
-pub async fn handle(
-    State(state): State<SlackState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
+pub async fn handle(State(state): State<SlackState>, headers: HeaderMap, body: Bytes) -> StatusCode {
     if let Err(status) = verify::check(&state, &headers, &body) {
         return status;
     }
@@ -52,11 +48,7 @@ pub async fn handle(
             text: command.text.trim().to_string(),
         };
         let result = worker.core.run(&invocation).await;
-        let to = ReplyTo {
-            user: command.user_id,
-            channel: command.channel_id,
-            response_url: command.response_url,
-        };
+        let to = ReplyTo { user: command.user_id, channel: command.channel_id, response_url: command.response_url };
         reply::deliver(&worker, &to, Some(&command.trigger_id), result).await;
     });
     StatusCode::OK

@@ -30,17 +30,11 @@ pub async fn handle(State(state): State<SlackState>, headers: HeaderMap, body: B
     };
     match envelope.get("type").and_then(Value::as_str) {
         Some("url_verification") => {
-            let challenge = envelope
-                .get("challenge")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let challenge = envelope.get("challenge").and_then(Value::as_str).unwrap_or_default();
             Json(json!({ "challenge": challenge })).into_response()
         }
         Some("event_callback") => {
-            let retry = headers
-                .get("x-slack-retry-num")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("0");
+            let retry = headers.get("x-slack-retry-num").and_then(|v| v.to_str().ok()).unwrap_or("0");
             callback(&state, &envelope, retry).await.into_response()
         }
         _ => StatusCode::OK.into_response(),
@@ -48,10 +42,8 @@ pub async fn handle(State(state): State<SlackState>, headers: HeaderMap, body: B
 }
 
 async fn callback(state: &SlackState, envelope: &Value, retry: &str) -> StatusCode {
-    let (Some(event_id), Some(event)) = (
-        envelope.get("event_id").and_then(Value::as_str),
-        envelope.get("event"),
-    ) else {
+    let (Some(event_id), Some(event)) = (envelope.get("event_id").and_then(Value::as_str), envelope.get("event"))
+    else {
         return StatusCode::BAD_REQUEST;
     };
     let db = state.core.db();
@@ -92,12 +84,8 @@ fn from_person(message: &Value) -> bool {
 /// it needs, are skipped (an error would only make Slack retry them).
 pub async fn apply(state: &SlackState, event: &Value) -> Result<(), CoreError> {
     let core = &state.core;
-    let event_time = || {
-        text_at(event, "event_ts")
-            .or(text_at(event, "ts"))
-            .and_then(parse_ts)
-            .unwrap_or_else(|| core.now())
-    };
+    let event_time =
+        || text_at(event, "event_ts").or(text_at(event, "ts")).and_then(parse_ts).unwrap_or_else(|| core.now());
     match text_at(event, "type") {
         Some("message") => {
             let Some(channel) = text_at(event, "channel") else {
@@ -112,61 +100,41 @@ pub async fn apply(state: &SlackState, event: &Value) -> Result<(), CoreError> {
                     let Some(message) = event.get("message").filter(|m| from_person(m)) else {
                         return Ok(());
                     };
-                    let (Some(ts), Some(text)) = (text_at(message, "ts"), text_at(message, "text"))
-                    else {
+                    let (Some(ts), Some(text)) = (text_at(message, "ts"), text_at(message, "text")) else {
                         return Ok(());
                     };
-                    core.message_edited(&message_source_id(channel, ts), text, event_time())
-                        .await
-                        .map(|_| ())
+                    core.message_edited(&message_source_id(channel, ts), text, event_time()).await.map(|_| ())
                 }
                 Some("message_deleted") => {
                     let Some(ts) = text_at(event, "deleted_ts") else {
                         return Ok(());
                     };
-                    core.message_deleted(&message_source_id(channel, ts), event_time())
-                        .await
-                        .map(|_| ())
+                    core.message_deleted(&message_source_id(channel, ts), event_time()).await.map(|_| ())
                 }
                 Some(_) => Ok(()),
             }
         }
         Some("reaction_added") => {
-            let Some(item) = event
-                .get("item")
-                .filter(|i| text_at(i, "type") == Some("message"))
+            let Some(item) = event.get("item").filter(|i| text_at(i, "type") == Some("message")) else {
+                return Ok(());
+            };
+            let (Some(channel), Some(ts), Some(reaction)) =
+                (text_at(item, "channel"), text_at(item, "ts"), text_at(event, "reaction"))
             else {
                 return Ok(());
             };
-            let (Some(channel), Some(ts), Some(reaction)) = (
-                text_at(item, "channel"),
-                text_at(item, "ts"),
-                text_at(event, "reaction"),
-            ) else {
-                return Ok(());
-            };
-            core.reaction_added(&message_source_id(channel, ts), reaction)
-                .await
-                .map(|_| ())
+            core.reaction_added(&message_source_id(channel, ts), reaction).await.map(|_| ())
         }
         Some("pin_added") => {
-            let Some(item) = event
-                .get("item")
-                .filter(|i| text_at(i, "type") == Some("message"))
-            else {
+            let Some(item) = event.get("item").filter(|i| text_at(i, "type") == Some("message")) else {
                 return Ok(());
             };
             let channel = text_at(item, "channel").or(text_at(event, "channel_id"));
-            let ts = item
-                .get("message")
-                .and_then(|m| text_at(m, "ts"))
-                .or(text_at(item, "ts"));
+            let ts = item.get("message").and_then(|m| text_at(m, "ts")).or(text_at(item, "ts"));
             let (Some(channel), Some(ts)) = (channel, ts) else {
                 return Ok(());
             };
-            core.mark_key(&message_source_id(channel, ts))
-                .await
-                .map(|_| ())
+            core.mark_key(&message_source_id(channel, ts)).await.map(|_| ())
         }
         _ => Ok(()),
     }
@@ -174,11 +142,7 @@ pub async fn apply(state: &SlackState, event: &Value) -> Result<(), CoreError> {
 
 /// Stores a person's message (live or from catch-up) in its incident's timeline.
 /// `None` when it is not a person's message.
-pub async fn store_message(
-    state: &SlackState,
-    channel: &str,
-    message: &Value,
-) -> Result<Option<Ingested>, CoreError> {
+pub async fn store_message(state: &SlackState, channel: &str, message: &Value) -> Result<Option<Ingested>, CoreError> {
     if !from_person(message) {
         return Ok(None);
     }

@@ -11,10 +11,7 @@ pub fn message_source_id(channel: &str, ts: &str) -> String {
 
 /// The `ts` inside a message source id of `channel`, if it is one.
 pub fn ts_of_source_id<'a>(source_id: &'a str, channel: &str) -> Option<&'a str> {
-    let ts = source_id
-        .strip_prefix("slack:")?
-        .strip_prefix(channel)?
-        .strip_prefix(':')?;
+    let ts = source_id.strip_prefix("slack:")?.strip_prefix(channel)?.strip_prefix(':')?;
     parse_ts(ts).map(|_| ts)
 }
 

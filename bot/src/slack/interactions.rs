@@ -57,12 +57,7 @@ fn answers(view: &Value) -> Vec<(String, String)> {
     let order: Vec<&str> = view
         .get("blocks")
         .and_then(Value::as_array)
-        .map(|blocks| {
-            blocks
-                .iter()
-                .filter_map(|b| text_at(b, "/block_id"))
-                .collect()
-        })
+        .map(|blocks| blocks.iter().filter_map(|b| text_at(b, "/block_id")).collect())
         .unwrap_or_default();
     let Some(values) = view.pointer("/state/values").and_then(Value::as_object) else {
         return Vec::new();
@@ -96,15 +91,8 @@ fn errors_answer(outcome: &Outcome, first_block: Option<&str>) -> Option<Value> 
     if errors.is_empty() && outcome.is_error {
         // A refusal about the whole form (e.g. not the commander): shown on the first
         // input so the answers are not lost by closing the modal.
-        let text = outcome
-            .reply
-            .as_ref()
-            .map(|m| m.to_plain())
-            .unwrap_or_else(|| "This was refused.".into());
-        errors.insert(
-            first_block?.to_string(),
-            json!(text.chars().take(1000).collect::<String>()),
-        );
+        let text = outcome.reply.as_ref().map(|m| m.to_plain()).unwrap_or_else(|| "This was refused.".into());
+        errors.insert(first_block?.to_string(), json!(text.chars().take(1000).collect::<String>()));
     }
     (!errors.is_empty()).then(|| json!({ "response_action": "errors", "errors": errors }))
 }
@@ -118,9 +106,7 @@ async fn view_submission(state: &SlackState, payload: &Value) -> Response {
     ) else {
         return StatusCode::BAD_REQUEST.into_response();
     };
-    let mut to = text_at(&view, "/private_metadata")
-        .and_then(ReplyTo::from_metadata)
-        .unwrap_or_default();
+    let mut to = text_at(&view, "/private_metadata").and_then(ReplyTo::from_metadata).unwrap_or_default();
     to.user = user.to_string();
     let submission = FormSubmission {
         // One modal is one request: a resubmission after errors wrote nothing before.
@@ -132,9 +118,7 @@ async fn view_submission(state: &SlackState, payload: &Value) -> Response {
     };
     let first_block = submission.answers.first().map(|(key, _)| key.clone());
     let worker = state.clone();
-    let mut running = state
-        .tasks
-        .spawn(async move { worker.core.submit_form(&submission).await });
+    let mut running = state.tasks.spawn(async move { worker.core.submit_form(&submission).await });
     match tokio::time::timeout(SUBMISSION_BUDGET, &mut running).await {
         Ok(Ok(result)) => {
             if let Ok(outcome) = &result {
@@ -143,9 +127,7 @@ async fn view_submission(state: &SlackState, payload: &Value) -> Response {
                 }
             }
             let worker = state.clone();
-            state
-                .tasks
-                .spawn(async move { reply::deliver(&worker, &to, None, result).await });
+            state.tasks.spawn(async move { reply::deliver(&worker, &to, None, result).await });
         }
         Ok(Err(join_error)) => {
             tracing::error!(%join_error, "a modal submission task failed");
@@ -171,20 +153,14 @@ fn block_actions(state: &SlackState, payload: &Value) -> Response {
     let Some(user) = text_at(payload, "/user/id") else {
         return StatusCode::BAD_REQUEST.into_response();
     };
-    let channel = text_at(payload, "/channel/id")
-        .or(text_at(payload, "/container/channel_id"))
-        .unwrap_or_default();
+    let channel = text_at(payload, "/channel/id").or(text_at(payload, "/container/channel_id")).unwrap_or_default();
     let trigger_id = text_at(payload, "/trigger_id").map(str::to_string);
     let to = ReplyTo {
         user: user.to_string(),
         channel: channel.to_string(),
         response_url: text_at(payload, "/response_url").map(str::to_string),
     };
-    let actions = payload
-        .get("actions")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let actions = payload.get("actions").and_then(Value::as_array).cloned().unwrap_or_default();
     for action in actions {
         let Some(action_id) = text_at(&action, "/action_id") else {
             continue;
@@ -193,10 +169,8 @@ fn block_actions(state: &SlackState, payload: &Value) -> Response {
             tracing::debug!(action_id, "not one of our buttons");
             continue;
         };
-        let unique = trigger_id
-            .clone()
-            .or_else(|| text_at(&action, "/action_ts").map(str::to_string))
-            .unwrap_or_default();
+        let unique =
+            trigger_id.clone().or_else(|| text_at(&action, "/action_ts").map(str::to_string)).unwrap_or_default();
         let press = ButtonPress {
             source_id: format!("slack:action:{unique}:{action_id}"),
             user: to.user.clone(),
@@ -241,21 +215,10 @@ mod tests {
 
     #[test]
     fn errors_go_to_their_fields_or_the_first_one() {
-        let outcome = Outcome {
-            field_errors: vec![("title", "Needs a title.".into())],
-            ..Outcome::default()
-        };
-        assert_eq!(
-            errors_answer(&outcome, Some("title")).unwrap()["errors"]["title"],
-            "Needs a title."
-        );
+        let outcome = Outcome { field_errors: vec![("title", "Needs a title.".into())], ..Outcome::default() };
+        assert_eq!(errors_answer(&outcome, Some("title")).unwrap()["errors"]["title"], "Needs a title.");
         let refused = Outcome::error(Message::plain("Only the commander may."));
-        assert_eq!(
-            errors_answer(&refused, Some("summary")).unwrap()["errors"]["summary"],
-            "Only the commander may."
-        );
-        assert!(
-            errors_answer(&Outcome::reply(Message::plain("Saved.")), Some("summary")).is_none()
-        );
+        assert_eq!(errors_answer(&refused, Some("summary")).unwrap()["errors"]["summary"], "Only the commander may.");
+        assert!(errors_answer(&Outcome::reply(Message::plain("Saved.")), Some("summary")).is_none());
     }
 }

@@ -28,23 +28,15 @@ impl LocalApp {
 /// Binds `127.0.0.1:0` and serves the app there in the background.
 pub async fn serve_on_loopback(state: SlackState, db: Db) -> anyhow::Result<LocalApp> {
     let app = serve::router(AppState { db }).merge(super::router(state));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .context("cannot bind a loopback port")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind a loopback port")?;
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await;
+        let result = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
         if let Err(error) = result {
             tracing::error!(%error, "loopback server failed");
         }
     });
-    Ok(LocalApp {
-        addr,
-        shutdown,
-        server,
-    })
+    Ok(LocalApp { addr, shutdown, server })
 }

@@ -80,12 +80,7 @@ impl std::fmt::Debug for SlackState {
 
 impl SlackState {
     /// Builds the Slack chat and a core for platform `slack` on `db`.
-    pub fn new(
-        options: SlackOptions,
-        db: Db,
-        settings: Settings,
-        core_clock: Arc<dyn Clock>,
-    ) -> anyhow::Result<Self> {
+    pub fn new(options: SlackOptions, db: Db, settings: Settings, core_clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let api = SlackApi::new(&options.api_url, options.bot_token)?;
         let chat = Arc::new(SlackChat::new(api));
         let core = Arc::new(Core::new(db, chat.clone(), core_clock, settings));
@@ -124,14 +119,8 @@ impl SlackState {
     /// not write was never acknowledged as done.
     pub async fn shutdown(&self, grace: Duration) {
         self.tasks.close();
-        if tokio::time::timeout(grace, self.tasks.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                running = self.tasks.len(),
-                "Slack work still running at shutdown; left unfinished"
-            );
+        if tokio::time::timeout(grace, self.tasks.wait()).await.is_err() {
+            tracing::warn!(running = self.tasks.len(), "Slack work still running at shutdown; left unfinished");
         }
     }
 }
@@ -150,9 +139,7 @@ pub fn router(state: SlackState) -> Router {
 /// set. Fixes where catch-up starts (before any event can be stored) and starts it in
 /// the background.
 pub async fn from_config(config: &Config, db: Db) -> anyhow::Result<Option<SlackState>> {
-    let (Some(bot_token), Some(signing_secret)) =
-        (&config.slack_bot_token, &config.slack_signing_secret)
-    else {
+    let (Some(bot_token), Some(signing_secret)) = (&config.slack_bot_token, &config.slack_signing_secret) else {
         return Ok(None);
     };
     let settings = config.file.settings(&config.file.slack)?;

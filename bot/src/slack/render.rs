@@ -68,11 +68,7 @@ fn span_mrkdwn(span: &Span) -> String {
 
 /// The message as Slack mrkdwn, one line per line.
 pub fn mrkdwn(message: &Message) -> String {
-    let lines: Vec<String> = message
-        .lines
-        .iter()
-        .map(|line| line.0.iter().map(span_mrkdwn).collect())
-        .collect();
+    let lines: Vec<String> = message.lines.iter().map(|line| line.0.iter().map(span_mrkdwn).collect()).collect();
     lines.join("\n")
 }
 
@@ -96,11 +92,7 @@ pub fn blocks(message: &Message) -> Vec<Value> {
             blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": std::mem::take(section) } }));
         }
     };
-    for line in message
-        .lines
-        .iter()
-        .map(|line| line.0.iter().map(span_mrkdwn).collect::<String>())
-    {
+    for line in message.lines.iter().map(|line| line.0.iter().map(span_mrkdwn).collect::<String>()) {
         let line = cut(&line, SECTION_TEXT_LIMIT);
         if section.chars().count() + line.chars().count() + 1 > SECTION_TEXT_LIMIT {
             flush(&mut section, &mut blocks);
@@ -171,8 +163,7 @@ pub fn modal(form: &Form, private_metadata: &str) -> Value {
                 "max_length": max_length,
             });
             if let Some(value) = field.value.as_deref().filter(|v| !v.is_empty()) {
-                element["initial_value"] =
-                    json!(value.chars().take(max_length).collect::<String>());
+                element["initial_value"] = json!(value.chars().take(max_length).collect::<String>());
             }
             json!({
                 "type": "input",
@@ -203,19 +194,8 @@ mod tests {
     #[test]
     fn user_text_is_escaped_and_only_real_mentions_ping() {
         let message = Message::new()
-            .line(
-                Line::new()
-                    .bold("<!channel> & <https://evil|click>")
-                    .text(" by ")
-                    .user("U123ABC"),
-            )
-            .line(
-                Line::new()
-                    .text("in ")
-                    .channel("C0987", "inc-1-db")
-                    .text(" cc ")
-                    .user("<!here>"),
-            );
+            .line(Line::new().bold("<!channel> & <https://evil|click>").text(" by ").user("U123ABC"))
+            .line(Line::new().text("in ").channel("C0987", "inc-1-db").text(" cc ").user("<!here>"));
         let text = mrkdwn(&message);
         assert_eq!(
             text,
@@ -226,11 +206,7 @@ mod tests {
 
     #[test]
     fn buttons_carry_encoded_actions() {
-        let message = Message::plain("hi").button(
-            "Acknowledge",
-            ButtonAction::Acknowledge { incident: 3 },
-            true,
-        );
+        let message = Message::plain("hi").button("Acknowledge", ButtonAction::Acknowledge { incident: 3 }, true);
         let blocks = blocks(&message);
         assert_eq!(blocks.len(), 2);
         assert_eq!(blocks[1]["elements"][0]["action_id"], "ack:3");
@@ -269,10 +245,7 @@ mod tests {
         assert_eq!(view["callback_id"], "postmortem:7");
         assert!(view["title"]["text"].as_str().unwrap().chars().count() <= MODAL_TITLE_LIMIT);
         assert_eq!(view["blocks"][0]["block_id"], "summary");
-        assert_eq!(
-            view["blocks"][0]["element"]["initial_value"],
-            "Already written"
-        );
+        assert_eq!(view["blocks"][0]["element"]["initial_value"], "Already written");
         assert_eq!(view["blocks"][0]["element"]["max_length"], 3000);
         assert_eq!(view["blocks"][0]["optional"], true);
     }

@@ -37,10 +37,7 @@ fn mac(secret: &Secret, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
 /// The `X-Slack-Signature` value Slack would send for this body (tests and the load
 /// generator sign with it).
 pub fn sign(secret: &Secret, timestamp: &str, body: &[u8]) -> String {
-    format!(
-        "v0={}",
-        hex::encode(mac(secret, timestamp, body).finalize().into_bytes())
-    )
+    format!("v0={}", hex::encode(mac(secret, timestamp, body).finalize().into_bytes()))
 }
 
 /// Checks a request's timestamp against `now_unix` and its signature, in constant time.
@@ -54,10 +51,7 @@ pub fn verify(
     let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
         return Err(SignatureError::MissingHeader);
     };
-    let sent_at: i64 = timestamp
-        .trim()
-        .parse()
-        .map_err(|_| SignatureError::BadTimestamp)?;
+    let sent_at: i64 = timestamp.trim().parse().map_err(|_| SignatureError::BadTimestamp)?;
     if (now_unix - sent_at).abs() > MAX_CLOCK_SKEW_SECS {
         return Err(SignatureError::Stale);
     }
@@ -65,9 +59,7 @@ pub fn verify(
         .strip_prefix("v0=")
         .and_then(|hex_digest| hex::decode(hex_digest).ok())
         .ok_or(SignatureError::Mismatch)?;
-    mac(secret, timestamp, body)
-        .verify_slice(&expected)
-        .map_err(|_| SignatureError::Mismatch)
+    mac(secret, timestamp, body).verify_slice(&expected).map_err(|_| SignatureError::Mismatch)
 }
 
 #[cfg(test)]
@@ -84,16 +76,7 @@ mod tests {
     fn slack_documented_example_verifies() {
         let secret = Secret::new(SECRET);
         assert_eq!(sign(&secret, TIMESTAMP, BODY.as_bytes()), EXPECTED);
-        assert_eq!(
-            verify(
-                &secret,
-                Some(TIMESTAMP),
-                Some(EXPECTED),
-                BODY.as_bytes(),
-                1_531_420_618 + 60
-            ),
-            Ok(())
-        );
+        assert_eq!(verify(&secret, Some(TIMESTAMP), Some(EXPECTED), BODY.as_bytes(), 1_531_420_618 + 60), Ok(()));
     }
 
     #[test]
@@ -102,55 +85,25 @@ mod tests {
         let now = 1_531_420_618;
         let mut changed = BODY.as_bytes().to_vec();
         changed[10] ^= 1;
-        assert_eq!(
-            verify(&secret, Some(TIMESTAMP), Some(EXPECTED), &changed, now),
-            Err(SignatureError::Mismatch)
-        );
+        assert_eq!(verify(&secret, Some(TIMESTAMP), Some(EXPECTED), &changed, now), Err(SignatureError::Mismatch));
         let other = Secret::new("another-secret");
         assert_eq!(
-            verify(
-                &other,
-                Some(TIMESTAMP),
-                Some(EXPECTED),
-                BODY.as_bytes(),
-                now
-            ),
+            verify(&other, Some(TIMESTAMP), Some(EXPECTED), BODY.as_bytes(), now),
             Err(SignatureError::Mismatch)
         );
         assert_eq!(
-            verify(
-                &secret,
-                Some(TIMESTAMP),
-                Some(EXPECTED),
-                BODY.as_bytes(),
-                now + 301
-            ),
+            verify(&secret, Some(TIMESTAMP), Some(EXPECTED), BODY.as_bytes(), now + 301),
             Err(SignatureError::Stale)
         );
         assert_eq!(
-            verify(
-                &secret,
-                Some(TIMESTAMP),
-                Some(EXPECTED),
-                BODY.as_bytes(),
-                now - 301
-            ),
+            verify(&secret, Some(TIMESTAMP), Some(EXPECTED), BODY.as_bytes(), now - 301),
             Err(SignatureError::Stale)
         );
         assert_eq!(
-            verify(
-                &secret,
-                Some(TIMESTAMP),
-                Some("v0=zz"),
-                BODY.as_bytes(),
-                now
-            ),
+            verify(&secret, Some(TIMESTAMP), Some("v0=zz"), BODY.as_bytes(), now),
             Err(SignatureError::Mismatch)
         );
-        assert_eq!(
-            verify(&secret, None, Some(EXPECTED), BODY.as_bytes(), now),
-            Err(SignatureError::MissingHeader)
-        );
+        assert_eq!(verify(&secret, None, Some(EXPECTED), BODY.as_bytes(), now), Err(SignatureError::MissingHeader));
         assert_eq!(
             verify(&secret, Some("soon"), Some(EXPECTED), BODY.as_bytes(), now),
             Err(SignatureError::BadTimestamp)

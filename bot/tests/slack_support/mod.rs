@@ -57,10 +57,7 @@ impl Respond for FakeSlack {
 }
 
 pub fn settings() -> Settings {
-    Settings {
-        announcements_channel: Some(ANNOUNCEMENTS.to_string()),
-        ..Settings::default()
-    }
+    Settings { announcements_channel: Some(ANNOUNCEMENTS.to_string()), ..Settings::default() }
 }
 
 /// Starts the app on a fresh database file, with the default fake Slack mounted at a
@@ -75,9 +72,7 @@ pub async fn spawn_app_on(dir: tempfile::TempDir, db_url: &str) -> TestApp {
     let slack = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path_regex("^/api/"))
-        .respond_with(FakeSlack {
-            counter: AtomicU64::new(0),
-        })
+        .respond_with(FakeSlack { counter: AtomicU64::new(0) })
         .with_priority(10)
         .mount(&slack)
         .await;
@@ -95,15 +90,7 @@ pub async fn spawn_app_on(dir: tempfile::TempDir, db_url: &str) -> TestApp {
     };
     let state = SlackState::new(options, db.clone(), settings(), Arc::new(SystemClock)).unwrap();
     let app = serve_on_loopback(state.clone(), db.clone()).await.unwrap();
-    TestApp {
-        app,
-        slack,
-        state,
-        db,
-        http: reqwest::Client::new(),
-        dir,
-        next_trigger: AtomicU64::new(1),
-    }
+    TestApp { app, slack, state, db, http: reqwest::Client::new(), dir, next_trigger: AtomicU64::new(1) }
 }
 
 pub fn now_unix() -> i64 {
@@ -132,14 +119,8 @@ impl TestApp {
             .unwrap()
     }
 
-    pub async fn post_signed(
-        &self,
-        path: &str,
-        content_type: &str,
-        body: &str,
-    ) -> reqwest::Response {
-        self.post_signed_at(path, content_type, body, now_unix())
-            .await
+    pub async fn post_signed(&self, path: &str, content_type: &str, body: &str) -> reqwest::Response {
+        self.post_signed_at(path, content_type, body, now_unix()).await
     }
 
     /// The form body of `/incident <text>` typed by `user` in `channel`.
@@ -152,10 +133,7 @@ impl TestApp {
             ("user_id", user),
             ("command", "/incident"),
             ("text", text),
-            (
-                "response_url",
-                &format!("{}/response/{n}", self.slack.uri()),
-            ),
+            ("response_url", &format!("{}/response/{n}", self.slack.uri())),
             ("trigger_id", &format!("1000.{n}.trigger")),
         ])
         .unwrap()
@@ -163,57 +141,36 @@ impl TestApp {
 
     pub async fn command(&self, user: &str, channel: &str, text: &str) -> reqwest::Response {
         let body = self.command_body(user, channel, text);
-        self.post_signed(
-            "/slack/commands",
-            "application/x-www-form-urlencoded",
-            &body,
-        )
-        .await
+        self.post_signed("/slack/commands", "application/x-www-form-urlencoded", &body).await
     }
 
     /// Delivers an Events API callback; `retry` sets `X-Slack-Retry-Num`.
-    pub async fn event(
-        &self,
-        event_id: &str,
-        event: Value,
-        retry: Option<u32>,
-    ) -> reqwest::Response {
-        let body = json!({ "type": "event_callback", "team_id": "T0TEAM", "event_id": event_id, "event": event }).to_string();
+    pub async fn event(&self, event_id: &str, event: Value, retry: Option<u32>) -> reqwest::Response {
+        let body =
+            json!({ "type": "event_callback", "team_id": "T0TEAM", "event_id": event_id, "event": event }).to_string();
         let ts = now_unix().to_string();
         let mut request = self
             .http
             .post(self.app.url("/slack/events"))
             .header("content-type", "application/json")
             .header("x-slack-request-timestamp", &ts)
-            .header(
-                "x-slack-signature",
-                sign(&Secret::new(SIGNING_SECRET), &ts, body.as_bytes()),
-            );
+            .header("x-slack-signature", sign(&Secret::new(SIGNING_SECRET), &ts, body.as_bytes()));
         if let Some(n) = retry {
-            request = request
-                .header("x-slack-retry-num", n.to_string())
-                .header("x-slack-retry-reason", "http_timeout");
+            request = request.header("x-slack-retry-num", n.to_string()).header("x-slack-retry-reason", "http_timeout");
         }
         request.body(body).send().await.unwrap()
     }
 
     pub async fn interaction(&self, payload: Value) -> reqwest::Response {
         let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
-        self.post_signed(
-            "/slack/interactions",
-            "application/x-www-form-urlencoded",
-            &body,
-        )
-        .await
+        self.post_signed("/slack/interactions", "application/x-www-form-urlencoded", &body).await
     }
 
     /// Waits until every background task the requests started has finished.
     pub async fn settle(&self) {
         let tasks = self.state.tasks();
         tasks.close();
-        tokio::time::timeout(Duration::from_secs(20), tasks.wait())
-            .await
-            .expect("background work did not finish");
+        tokio::time::timeout(Duration::from_secs(20), tasks.wait()).await.expect("background work did not finish");
         tasks.reopen();
     }
 
@@ -227,14 +184,8 @@ impl TestApp {
             .filter(|r| r.url.path().starts_with("/api/"))
             .map(|r| {
                 let body = serde_json::from_slice(&r.body).unwrap_or_else(|_| {
-                    let pairs: Vec<(String, String)> =
-                        serde_urlencoded::from_bytes(&r.body).unwrap_or_default();
-                    Value::Object(
-                        pairs
-                            .into_iter()
-                            .map(|(k, v)| (k, Value::String(v)))
-                            .collect(),
-                    )
+                    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&r.body).unwrap_or_default();
+                    Value::Object(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
                 });
                 (r.url.path().trim_start_matches("/api/").to_string(), body)
             })
@@ -242,12 +193,7 @@ impl TestApp {
     }
 
     pub async fn calls_to(&self, method_name: &str) -> Vec<Value> {
-        self.calls()
-            .await
-            .into_iter()
-            .filter(|(m, _)| m == method_name)
-            .map(|(_, b)| b)
-            .collect()
+        self.calls().await.into_iter().filter(|(m, _)| m == method_name).map(|(_, b)| b).collect()
     }
 
     /// Bodies posted to `response_url`s.
@@ -268,10 +214,7 @@ impl TestApp {
             .state
             .core()
             .run(&Invocation {
-                source_id: format!(
-                    "test-declare-{}",
-                    self.next_trigger.fetch_add(1, Ordering::SeqCst)
-                ),
+                source_id: format!("test-declare-{}", self.next_trigger.fetch_add(1, Ordering::SeqCst)),
                 user: user.to_string(),
                 channel_id: "CGENERAL".to_string(),
                 text: format!("declare {text}"),
