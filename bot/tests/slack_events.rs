@@ -159,3 +159,53 @@ async fn restart_catch_up_stores_missed_messages_without_duplicates() {
     let next = catchup::plan(&app.db).await.unwrap();
     assert_eq!(next[0].oldest_ts, missed_2);
 }
+
+#[tokio::test]
+async fn serve_start_up_mounts_slack_only_with_both_secrets_and_catches_up() {
+    let earlier = spawn_app().await;
+    let channel = earlier.declare("U0ALICE", "sev2 DB down").await;
+    let missed = ts(2, 1);
+    Mock::given(method("POST"))
+        .and(path("/api/conversations.history"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true, "messages": [message_event(&channel, "U0BOB", &missed, "said while down")], "has_more": false
+        })))
+        .with_priority(1)
+        .mount(&earlier.slack)
+        .await;
+    let mut config = bot::config::Config {
+        file: bot::config::FileConfig::default(),
+        timezone: chrono_tz::Tz::UTC,
+        database_url: String::new(),
+        port: 0,
+        discord_token: None,
+        discord_guild_id: None,
+        discord_api_url: None,
+        slack_bot_token: None,
+        slack_signing_secret: None,
+        slack_api_url: format!("{}/api", earlier.slack.uri()),
+    };
+    assert!(bot::slack::from_config(&config, earlier.db.clone()).await.unwrap().is_none());
+    config.slack_bot_token = Some(bot::secret::Secret::new(TOKEN));
+    config.slack_signing_secret = Some(bot::secret::Secret::new(SIGNING_SECRET));
+    let started = bot::slack::from_config(&config, earlier.db.clone()).await.unwrap().expect("Slack is enabled");
+    started.shutdown(std::time::Duration::from_secs(10)).await;
+    assert_eq!(earlier.message_count(1).await, 1);
+    assert_eq!(earlier.calls_to("conversations.history").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_unfurl_is_not_an_edit() {
+    let app = spawn_app().await;
+    let channel = app.declare("U0ALICE", "sev2 DB down").await;
+    let first = ts(1, 1);
+    app.event("Ev1", message_event(&channel, "U0BOB", &first, "see https://status.example"), None).await;
+    let unfurl = json!({
+        "type": "message", "subtype": "message_changed", "channel": channel, "event_ts": ts(2, 2), "ts": ts(2, 2),
+        "message": { "type": "message", "user": "U0BOB", "text": "see https://status.example", "ts": first, "attachments": [{}] },
+        "previous_message": { "type": "message", "user": "U0BOB", "text": "see https://status.example", "ts": first }
+    });
+    app.event("Ev2", unfurl, None).await;
+    let entry = app.db.entry_by_source(&format!("slack:{channel}:{first}")).await.unwrap().unwrap();
+    assert!(entry.edited_at.is_none());
+}

@@ -103,6 +103,10 @@ pub async fn apply(state: &SlackState, event: &Value) -> Result<(), CoreError> {
                     let (Some(ts), Some(text)) = (text_at(message, "ts"), text_at(message, "text")) else {
                         return Ok(());
                     };
+                    // Slack also sends message_changed when it unfurls a link; the text is the same.
+                    if event.get("previous_message").and_then(|m| text_at(m, "text")) == Some(text) {
+                        return Ok(());
+                    }
                     core.message_edited(&message_source_id(channel, ts), text, event_time()).await.map(|_| ())
                 }
                 Some("message_deleted") => {
