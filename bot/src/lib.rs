@@ -7,6 +7,7 @@
 //! - [`logging`] sets up tracing.
 //! - [`scheduler`] wakes up and delivers follow-ups (reminders, nudges, digests).
 //! - [`serve`] runs the HTTP server, the chat platforms and the scheduler together.
+//! - [`slack`] is the Slack adapter: its HTTP routes and its Web API client.
 
 pub mod cli;
 pub mod config;
@@ -16,3 +17,4 @@ pub mod logging;
 pub mod scheduler;
 pub mod secret;
 pub mod serve;
+pub mod slack;

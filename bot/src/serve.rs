@@ -65,19 +65,30 @@ async fn wait_for_shutdown(cancel: CancellationToken) {
     cancel.cancel();
 }
 
+/// How long Slack work started before shutdown may take to finish.
+const SLACK_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Runs the bot until a shutdown signal.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let db = Db::connect(&config.database_url).await?;
     let state = AppState { db: db.clone() };
-    let app = router(state);
+    let mut app = router(state);
+
+    // Every platform that runs adds its core here, with its channels, for follow-ups.
+    let mut platforms: Vec<(Arc<commands::Core>, crate::config::PlatformChannels)> = Vec::new();
+
+    // Slack: mounted when both of its secrets are set.
+    let slack = crate::slack::from_config(&config, db.clone()).await?;
+    if let Some(slack) = &slack {
+        app = app.merge(crate::slack::router(slack.clone()));
+        platforms.push((slack.core.clone(), config.file.slack.clone()));
+    }
 
     let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(%addr, "listening");
     let shutdown = tokio::spawn(wait_for_shutdown(cancel.clone()));
-    // Every platform that runs adds its core here, with its channels, for follow-ups.
-    let mut platforms: Vec<(Arc<commands::Core>, crate::config::PlatformChannels)> = Vec::new();
 
     // Discord: the gateway runs beside the HTTP server and stops with it.
     let discord = crate::discord::start(&config, db.clone(), cancel.clone()).await?;
@@ -102,6 +113,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = scheduler.await;
     if let Some(discord) = discord {
         let _ = discord.gateway.await;
+    }
+    if let Some(slack) = &slack {
+        slack.shutdown(SLACK_SHUTDOWN_GRACE).await;
     }
     db.close().await;
     tracing::info!("stopped cleanly");

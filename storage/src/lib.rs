@@ -20,6 +20,7 @@ pub mod incidents;
 pub mod model;
 pub mod postmortems;
 pub mod reports;
+pub mod slack_events;
 mod time;
 pub mod timeline;
 

@@ -1,0 +1,165 @@
+//! The core's [`Chat`] port on Slack's Web API: channels, posts, invites, topics, pins,
+//! direct messages, renames and archiving.
+
+use async_trait::async_trait;
+use commands::{ChannelRef, Chat, ChatError, Message, MessageRef};
+use serde_json::{json, Value};
+
+use super::api::{SlackApi, SlackApiError};
+use super::render;
+
+/// Slack's limit on a channel name.
+const MAX_CHANNEL_NAME: usize = 80;
+/// Slack's limit on a channel topic.
+const MAX_TOPIC: usize = 250;
+/// How many suffixed names (`-2`, `-3`, …) are tried when a channel name is taken.
+const NAME_ATTEMPTS: u32 = 20;
+
+/// Slack as the core sees it.
+#[derive(Debug, Clone)]
+pub struct SlackChat {
+    api: SlackApi,
+}
+
+fn chat_error(operation: &'static str, error: SlackApiError) -> ChatError {
+    let retryable = error.retryable();
+    ChatError::new(operation, error.to_string(), retryable)
+}
+
+fn string_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
+    value.pointer(pointer).and_then(Value::as_str)
+}
+
+/// `name` with `-n` appended, cut so the whole stays within Slack's limit.
+fn suffixed(name: &str, n: u32) -> String {
+    let suffix = format!("-{n}");
+    let keep = MAX_CHANNEL_NAME.saturating_sub(suffix.len());
+    let base: String = name.chars().take(keep).collect();
+    format!("{}{suffix}", base.trim_end_matches('-'))
+}
+
+impl SlackChat {
+    pub fn new(api: SlackApi) -> Self {
+        SlackChat { api }
+    }
+
+    pub fn api(&self) -> &SlackApi {
+        &self.api
+    }
+
+    /// Calls `method`, treating the listed Slack error codes as success (the state the
+    /// caller wanted already holds, e.g. `already_pinned`).
+    async fn call_allowing(
+        &self,
+        operation: &'static str,
+        method: &str,
+        body: Value,
+        harmless: &[&str],
+    ) -> Result<(), ChatError> {
+        match self.api.call(method, &body).await {
+            Ok(_) => Ok(()),
+            Err(error) if error.code().is_some_and(|code| harmless.contains(&code)) => Ok(()),
+            Err(error) => Err(chat_error(operation, error)),
+        }
+    }
+}
+
+#[async_trait]
+impl Chat for SlackChat {
+    fn platform(&self) -> &'static str {
+        "slack"
+    }
+
+    async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError> {
+        let mut candidate = name.to_string();
+        for n in 2..=NAME_ATTEMPTS + 1 {
+            match self.api.call("conversations.create", &json!({ "name": candidate, "is_private": false })).await {
+                Ok(answer) => {
+                    let id = string_at(&answer, "/channel/id")
+                        .ok_or_else(|| ChatError::new("create_channel", "Slack returned no channel id", false))?;
+                    let name = string_at(&answer, "/channel/name").unwrap_or(&candidate);
+                    return Ok(ChannelRef { id: id.to_string(), name: name.to_string() });
+                }
+                Err(error) if error.code() == Some("name_taken") => candidate = suffixed(name, n),
+                Err(error) => return Err(chat_error("create_channel", error)),
+            }
+        }
+        Err(ChatError::new(
+            "create_channel",
+            format!("`{name}` and its next {NAME_ATTEMPTS} variants are taken"),
+            false,
+        ))
+    }
+
+    async fn post(&self, channel_id: &str, message: &Message) -> Result<MessageRef, ChatError> {
+        let answer = self
+            .api
+            .call("chat.postMessage", &render::post_body(channel_id, message))
+            .await
+            .map_err(|e| chat_error("post", e))?;
+        let ts = string_at(&answer, "/ts").ok_or_else(|| ChatError::new("post", "Slack returned no ts", false))?;
+        let channel = string_at(&answer, "/channel").unwrap_or(channel_id);
+        Ok(MessageRef { channel_id: channel.to_string(), message_id: ts.to_string() })
+    }
+
+    async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
+        let mut body = render::post_body(&target.channel_id, message);
+        body["ts"] = json!(target.message_id);
+        self.api.call("chat.update", &body).await.map(|_| ()).map_err(|e| chat_error("update", e))
+    }
+
+    async fn invite(&self, channel_id: &str, users: &[String]) -> Result<(), ChatError> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let body = json!({ "channel": channel_id, "users": users.join(",") });
+        self.call_allowing("invite", "conversations.invite", body, &["already_in_channel", "cant_invite_self"]).await
+    }
+
+    async fn set_topic(&self, channel_id: &str, topic: &str) -> Result<(), ChatError> {
+        let topic: String = render::escape(topic).chars().take(MAX_TOPIC).collect();
+        let body = json!({ "channel": channel_id, "topic": topic });
+        self.call_allowing("set_topic", "conversations.setTopic", body, &[]).await
+    }
+
+    async fn pin(&self, target: &MessageRef) -> Result<(), ChatError> {
+        let body = json!({ "channel": target.channel_id, "timestamp": target.message_id });
+        self.call_allowing("pin", "pins.add", body, &["already_pinned"]).await
+    }
+
+    async fn send_dm(&self, user: &str, message: &Message) -> Result<MessageRef, ChatError> {
+        let answer = self
+            .api
+            .call("conversations.open", &json!({ "users": user }))
+            .await
+            .map_err(|e| chat_error("send_dm", e))?;
+        let channel = string_at(&answer, "/channel/id")
+            .ok_or_else(|| ChatError::new("send_dm", "Slack returned no DM channel id", false))?;
+        self.post(channel, message).await
+    }
+
+    async fn rename_channel(&self, channel_id: &str, name: &str) -> Result<(), ChatError> {
+        let name: String = name.chars().take(MAX_CHANNEL_NAME).collect();
+        let body = json!({ "channel": channel_id, "name": name });
+        self.call_allowing("rename_channel", "conversations.rename", body, &[]).await
+    }
+
+    async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError> {
+        let body = json!({ "channel": channel_id });
+        self.call_allowing("archive_channel", "conversations.archive", body, &["already_archived"]).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suffixes_stay_within_the_limit() {
+        assert_eq!(suffixed("inc-1-db", 2), "inc-1-db-2");
+        let long = "a".repeat(80);
+        let named = suffixed(&long, 12);
+        assert_eq!(named.len(), 80);
+        assert!(named.ends_with("-12"));
+    }
+}

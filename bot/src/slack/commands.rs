@@ -1,0 +1,55 @@
+//! `POST /slack/commands`: `/incident …` typed in Slack. The HTTP answer comes at once
+//! and only says "received"; the core runs in the background, because declaring calls
+//! Slack's Web API several times and Slack gives a slash command 3 seconds. The reply
+//! then goes through the command's `response_url`, a form through `views.open`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use commands::Invocation;
+use serde::Deserialize;
+
+use super::reply::{self, ReplyTo};
+use super::{verify, SlackState};
+
+/// The fields of Slack's slash-command payload the bot uses.
+#[derive(Debug, Deserialize)]
+struct SlashCommand {
+    user_id: String,
+    channel_id: String,
+    #[serde(default)]
+    text: String,
+    /// Unique per invocation and identical on a retry: the command's source id.
+    trigger_id: String,
+    #[serde(default)]
+    response_url: Option<String>,
+}
+
+pub async fn handle(State(state): State<SlackState>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    if let Err(status) = verify::check(&state, &headers, &body) {
+        return status;
+    }
+    let command: SlashCommand = match serde_urlencoded::from_bytes(&body) {
+        Ok(command) => command,
+        Err(error) => {
+            tracing::warn!(%error, "unreadable slash command");
+            return StatusCode::BAD_REQUEST;
+        }
+    };
+    if command.trigger_id.is_empty() || command.user_id.is_empty() {
+        return StatusCode::BAD_REQUEST;
+    }
+    let worker = state.clone();
+    state.tasks.spawn(async move {
+        let invocation = Invocation {
+            source_id: format!("slack:cmd:{}", command.trigger_id),
+            user: command.user_id.clone(),
+            channel_id: command.channel_id.clone(),
+            text: command.text.trim().to_string(),
+        };
+        let result = worker.core.run(&invocation).await;
+        let to = ReplyTo { user: command.user_id, channel: command.channel_id, response_url: command.response_url };
+        reply::deliver(&worker, &to, Some(&command.trigger_id), result).await;
+    });
+    StatusCode::OK
+}
