@@ -183,8 +183,10 @@ impl Core {
     where
         F: Fn(&Incident) -> Result<(Incident, Option<storage::Role>, NewEntry), Problem>,
     {
+        let mut reference = String::from("the incident");
         for _ in 0..SAVE_ATTEMPTS {
             let before = self.target_incident(inv, target, usage).await?;
+            reference = before.reference();
             if self.db.entry_by_source(&inv.source_id).await?.is_some() {
                 return Ok(None);
             }
@@ -199,7 +201,7 @@ impl Core {
                 Saved::Conflict => continue,
             }
         }
-        Err(CoreError::Contention(format!("INC-{}", target.unwrap_or_default())).into())
+        Err(CoreError::Contention(reference).into())
     }
 
     /// Records that a non-declarer acted on the incident, if it is the first such act.
