@@ -4,6 +4,7 @@
 //! - [`config`] reads the TOML file and the environment; [`secret`] keeps tokens out of logs.
 //! - [`console`] is the local workspace that drives the core with typed lines.
 //! - [`discord`] runs the incident flow in a Discord server.
+//! - [`http_deadline`] cuts off slow HTTP clients.
 //! - [`logging`] sets up tracing.
 //! - [`scheduler`] wakes up and delivers follow-ups (reminders, nudges, digests).
 //! - [`serve`] runs the HTTP server, the chat platforms and the scheduler together.
@@ -13,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod discord;
+pub mod http_deadline;
 pub mod logging;
 pub mod scheduler;
 pub mod secret;

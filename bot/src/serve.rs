@@ -102,7 +102,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let scheduler = tokio::spawn(crate::scheduler::run(followups, Arc::new(commands::SystemClock), cancel.clone()));
     let server_cancel = cancel.clone();
-    axum::serve(listener, app)
+    // Slow clients are cut off; see `http_deadline`.
+    axum::serve(crate::http_deadline::DeadlineListener::new(listener), app)
         .with_graceful_shutdown(async move { server_cancel.cancelled().await })
         .await
         .context("HTTP server failed")?;

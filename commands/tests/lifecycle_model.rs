@@ -1,6 +1,11 @@
 //! Property test: random sequences of commands, garbage included, run against the real
 //! core and a small model of the lifecycle. After every step the core must agree with
-//! the model on acceptance and status, and the stored timestamps must stay ordered.
+//! the model on acceptance and status, and the stored timestamps must stay ordered
+//! (resolved ≥ acknowledged ≥ declared); repeating a command or a message changes nothing.
+//!
+//! The default run is 200 sequences. The long run is 10,000:
+//! `cargo test --release -p commands --test lifecycle_model -- --ignored`
+//! (`LIFECYCLE_CASES=n` sets another count for either).
 
 mod support;
 
@@ -24,6 +29,7 @@ enum Op {
     Advance(i64),
     Garbage(String),
     RepeatLast,
+    RepeatMessage,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -41,6 +47,7 @@ fn op() -> impl Strategy<Value = Op> {
         (1i64..600).prop_map(Op::Advance),
         "\\PC{0,40}".prop_map(Op::Garbage),
         Just(Op::RepeatLast),
+        Just(Op::RepeatMessage),
     ]
 }
 
@@ -109,7 +116,7 @@ fn expect(model: &mut Model, op: &Op) -> Option<bool> {
             }
             ok
         }
-        Op::Message(_) | Op::Advance(_) | Op::Garbage(_) | Op::RepeatLast => return None,
+        Op::Message(_) | Op::Advance(_) | Op::Garbage(_) | Op::RepeatLast | Op::RepeatMessage => return None,
     })
 }
 
@@ -131,6 +138,7 @@ async fn run_sequence(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let channel = h.declare("alice", "sev3 Model incident").await;
     let mut model = Model { status: Status::Investigating, commander: 0, severity: 3 };
     let mut last: Option<Invocation> = None;
+    let mut last_message: Option<commands::ChatMessage> = None;
     for (step, op) in ops.iter().enumerate() {
         let before = h.core.db().incident(1).await.unwrap().unwrap();
         let entries_before = h.core.db().count_entries().await.unwrap();
@@ -149,6 +157,17 @@ async fn run_sequence(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     at: h.core.now(),
                 };
                 h.core.message_posted(&message).await.unwrap();
+                last_message = Some(message);
+                None
+            }
+            Op::RepeatMessage => {
+                if let Some(message) = &last_message {
+                    let again = h.core.message_posted(message).await.unwrap();
+                    prop_assert_eq!(again, commands::Ingested::Duplicate);
+                    prop_assert_eq!(h.core.db().count_entries().await.unwrap(), entries_before, "a repeat was stored");
+                    let after = h.core.db().incident(1).await.unwrap().unwrap();
+                    prop_assert_eq!(after.acknowledged_at, before.acknowledged_at, "a repeat acknowledged");
+                }
                 None
             }
             Op::FillPostmortem(u) => {
@@ -224,12 +243,28 @@ async fn run_sequence(ops: Vec<Op>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+/// How many sequences to run: `LIFECYCLE_CASES`, or `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("LIFECYCLE_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(default)
+}
 
-    #[test]
-    fn command_sequences_keep_the_incident_valid(ops in prop::collection::vec(op(), 1..40)) {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(run_sequence(ops))?;
+fn run_cases(count: u32) {
+    let config = ProptestConfig { cases: count, failure_persistence: None, ..ProptestConfig::default() };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let result = runner.run(&prop::collection::vec(op(), 1..40), |ops| runtime.block_on(run_sequence(ops)));
+    if let Err(failure) = result {
+        panic!("{failure}");
     }
+}
+
+#[test]
+fn command_sequences_keep_the_incident_valid() {
+    run_cases(cases(200));
+}
+
+#[test]
+#[ignore = "long: 10,000 sequences; run with --ignored"]
+fn ten_thousand_command_sequences_keep_the_incident_valid() {
+    run_cases(cases(10_000));
 }

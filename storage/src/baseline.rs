@@ -1,5 +1,5 @@
-//! Benchmark support: raw SQLite inserts with one commit per row (the yardstick the
-//! ingestion benchmark measures the core against, in the same run), and a synthetic
+//! Benchmark support: raw SQLite inserts with one commit per row, or batched (the
+//! yardsticks the ingestion benchmarks measure the core against, in the same run), and a synthetic
 //! history for the reminder-scan and digest benchmarks.
 
 use crate::{Db, StorageError};
@@ -21,6 +21,30 @@ impl Db {
                 .execute(&mut *writer)
                 .await?;
             sqlx::query("COMMIT").execute(&mut *writer).await?;
+        }
+        Ok(rows)
+    }
+
+    /// Like [`Db::baseline_raw_inserts`], but `batch` rows per transaction: the yardstick
+    /// for ingestion under concurrency, where one commit can carry many rows.
+    pub async fn baseline_raw_batched_inserts(&self, rows: usize, batch: usize) -> Result<usize, StorageError> {
+        let mut writer = self.writer_conn().await?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS bench_raw (id INTEGER PRIMARY KEY, source_id TEXT, body TEXT)")
+            .execute(&mut *writer)
+            .await?;
+        let batch = batch.max(1);
+        let mut written = 0;
+        while written < rows {
+            sqlx::query("BEGIN IMMEDIATE").execute(&mut *writer).await?;
+            for n in written..(written + batch).min(rows) {
+                sqlx::query("INSERT INTO bench_raw (source_id, body) VALUES (?, ?)")
+                    .bind(format!("raw-batched:{n}"))
+                    .bind("the database is slow again, looking at the replica lag")
+                    .execute(&mut *writer)
+                    .await?;
+            }
+            sqlx::query("COMMIT").execute(&mut *writer).await?;
+            written = (written + batch).min(rows);
         }
         Ok(rows)
     }

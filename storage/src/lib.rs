@@ -7,6 +7,7 @@
 //!   queries, each as methods on [`Db`].
 //! - [`reports`] answers the digest's windowed queries.
 //! - [`deliveries`] records scheduled deliveries and job runs, for exactly-once reminders.
+//! - [`integrity`] runs SQLite's consistency check.
 //! - [`baseline`] is raw SQLite inserts, the yardstick the benchmarks compare against.
 //!
 //! Every timestamp is stored as UTC milliseconds since the Unix epoch, and every query
@@ -17,6 +18,7 @@ pub mod baseline;
 pub mod db;
 pub mod deliveries;
 pub mod incidents;
+pub mod integrity;
 pub mod model;
 pub mod postmortems;
 pub mod reports;

@@ -35,7 +35,9 @@ fn valid_name(name: &str) -> bool {
 /// `3d`, `90m`, `2h`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
-    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
+    // The unit is the last character, which may be several bytes long (`:advance 3⭐`).
+    let unit_char = text.chars().last()?;
+    let (number, unit) = text.split_at(text.len() - unit_char.len_utf8());
     let n: i64 = number.parse().ok().filter(|n| *n > 0 && *n <= 3650 * 24 * 60)?;
     match unit {
         "m" => Some(Duration::minutes(n)),
@@ -132,6 +134,15 @@ mod tests {
         assert_eq!(parse_line(":advance 3d").unwrap(), ConsoleLine::Advance { by: Duration::days(3) });
         assert_eq!(parse_line("# a comment").unwrap(), ConsoleLine::Nothing);
         assert_eq!(parse_line("   ").unwrap(), ConsoleLine::Nothing);
+    }
+
+    #[test]
+    fn a_duration_ending_in_a_multibyte_character_is_refused_not_a_panic() {
+        // Found by the `console_script` fuzz target.
+        assert_eq!(parse_duration(":react ⭐"), None);
+        assert_eq!(parse_duration("3⭐"), None);
+        assert!(parse_line(":advance 3⭐").is_err());
+        assert_eq!(parse_duration("90m"), Some(Duration::minutes(90)));
     }
 
     #[test]

@@ -9,36 +9,43 @@ use axum::http::{HeaderMap, StatusCode};
 use commands::Invocation;
 use serde::Deserialize;
 
+use super::form;
 use super::reply::{self, ReplyTo};
 use super::{verify, SlackState};
 
 /// The fields of Slack's slash-command payload the bot uses.
 #[derive(Debug, Deserialize)]
-struct SlashCommand {
-    user_id: String,
-    channel_id: String,
+pub struct SlashCommand {
+    pub user_id: String,
+    pub channel_id: String,
     #[serde(default)]
-    text: String,
+    pub text: String,
     /// Unique per invocation and identical on a retry: the command's source id.
-    trigger_id: String,
+    pub trigger_id: String,
     #[serde(default)]
-    response_url: Option<String>,
+    pub response_url: Option<String>,
+}
+
+/// Decodes a slash-command body; `None` when it is not UTF-8, lacks a field, or has an
+/// empty user or trigger id.
+pub fn decode(body: &[u8]) -> Option<SlashCommand> {
+    match form::decode::<SlashCommand>(body) {
+        Ok(command) if !command.trigger_id.is_empty() && !command.user_id.is_empty() => Some(command),
+        Ok(_) => None,
+        Err(error) => {
+            tracing::warn!(%error, "unreadable slash command");
+            None
+        }
+    }
 }
 
 pub async fn handle(State(state): State<SlackState>, headers: HeaderMap, body: Bytes) -> StatusCode {
     if let Err(status) = verify::check(&state, &headers, &body) {
         return status;
     }
-    let command: SlashCommand = match serde_urlencoded::from_bytes(&body) {
-        Ok(command) => command,
-        Err(error) => {
-            tracing::warn!(%error, "unreadable slash command");
-            return StatusCode::BAD_REQUEST;
-        }
-    };
-    if command.trigger_id.is_empty() || command.user_id.is_empty() {
+    let Some(command) = decode(&body) else {
         return StatusCode::BAD_REQUEST;
-    }
+    };
     let worker = state.clone();
     state.tasks.spawn(async move {
         let invocation = Invocation {

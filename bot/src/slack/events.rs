@@ -147,21 +147,25 @@ pub async fn apply(state: &SlackState, event: &Value) -> Result<(), CoreError> {
 /// Stores a person's message (live or from catch-up) in its incident's timeline.
 /// `None` when it is not a person's message.
 pub async fn store_message(state: &SlackState, channel: &str, message: &Value) -> Result<Option<Ingested>, CoreError> {
+    let Some(chat_message) = chat_message(channel, message) else {
+        return Ok(None);
+    };
+    state.core.message_posted(&chat_message).await.map(Some)
+}
+
+/// The timeline message a Slack `message` payload in `channel` stands for; `None` when
+/// it is not a person's message or lacks its user or timestamp.
+pub fn chat_message(channel: &str, message: &Value) -> Option<ChatMessage> {
     if !from_person(message) {
-        return Ok(None);
+        return None;
     }
-    let (Some(user), Some(ts)) = (text_at(message, "user"), text_at(message, "ts")) else {
-        return Ok(None);
-    };
-    let Some(at) = parse_ts(ts) else {
-        return Ok(None);
-    };
-    let chat_message = ChatMessage {
+    let (user, ts) = (text_at(message, "user")?, text_at(message, "ts")?);
+    let at = parse_ts(ts)?;
+    Some(ChatMessage {
         source_id: message_source_id(channel, ts),
         channel_id: channel.to_string(),
         author: user.to_string(),
         text: text_at(message, "text").unwrap_or_default().to_string(),
         at,
-    };
-    state.core.message_posted(&chat_message).await.map(Some)
+    })
 }

@@ -19,6 +19,7 @@ use commands::{ButtonAction, ButtonPress, FormKind, FormSubmission, Outcome};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::form;
 use super::reply::{self, ReplyTo};
 use super::{verify, SlackState};
 
@@ -35,10 +36,7 @@ pub async fn handle(State(state): State<SlackState>, headers: HeaderMap, body: B
     if let Err(status) = verify::check(&state, &headers, &body) {
         return status.into_response();
     }
-    let payload = serde_urlencoded::from_bytes::<Envelope>(&body)
-        .ok()
-        .and_then(|envelope| serde_json::from_str::<Value>(&envelope.payload).ok());
-    let Some(payload) = payload else {
+    let Some(payload) = decode_payload(&body) else {
         return StatusCode::BAD_REQUEST.into_response();
     };
     match payload.get("type").and_then(Value::as_str) {
@@ -48,12 +46,18 @@ pub async fn handle(State(state): State<SlackState>, headers: HeaderMap, body: B
     }
 }
 
+/// The JSON `payload` of an interaction body; `None` when the form is not UTF-8 or the
+/// payload is not JSON.
+pub fn decode_payload(body: &[u8]) -> Option<Value> {
+    form::decode::<Envelope>(body).ok().and_then(|envelope| serde_json::from_str::<Value>(&envelope.payload).ok())
+}
+
 fn text_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
     value.pointer(pointer).and_then(Value::as_str)
 }
 
 /// `(block_id, value)` of every input in a submitted view, in block order.
-fn answers(view: &Value) -> Vec<(String, String)> {
+pub fn answers(view: &Value) -> Vec<(String, String)> {
     let order: Vec<&str> = view
         .get("blocks")
         .and_then(Value::as_array)

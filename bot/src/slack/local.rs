@@ -33,7 +33,9 @@ pub async fn serve_on_loopback(state: SlackState, db: Db) -> anyhow::Result<Loca
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
-        let result = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+        let result = axum::serve(crate::http_deadline::DeadlineListener::new(listener), app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
         if let Err(error) = result {
             tracing::error!(%error, "loopback server failed");
         }

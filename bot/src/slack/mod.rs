@@ -2,7 +2,7 @@
 //! the core's [`commands::Chat`] port over Slack's Web API.
 //!
 //! - [`verify`] checks every request's signature and size before anything else;
-//!   [`signature`] is the v0 HMAC itself.
+//!   [`signature`] is the v0 HMAC itself; [`form`] decodes form bodies strictly.
 //! - [`commands`], [`events`] and [`interactions`] are the three routes; each turns a
 //!   Slack payload into a core call, and [`reply`] delivers what the core answers.
 //! - [`api`] is the Web API client, [`chat`] the `Chat` port on it, [`render`] turns
@@ -16,6 +16,7 @@ pub mod catchup;
 pub mod chat;
 pub mod commands;
 pub mod events;
+pub mod form;
 pub mod ids;
 pub mod interactions;
 pub mod local;

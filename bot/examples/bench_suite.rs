@@ -1,0 +1,513 @@
+//! The benchmark suite: one run, one table. Every row is measured against a baseline in
+//! the same run, because shared machines are noisy; medians and ratios are quoted.
+//!
+//! - a: signed Slack `message` events end to end (HTTP → signature → core → commit),
+//!   one at a time, against raw SQLite inserts with one commit per row.
+//! - b: the same with concurrent senders, against raw inserts batched 100 per commit.
+//! - c: slash-command ack latency at 200 requests/s with a slow fake Slack, against
+//!   `GET /healthz` at the same rate.
+//! - d: weekly digest and `/incident stats` over 10,000 incidents / 1,000,000 entries,
+//!   against a plain count of the entries.
+//! - e: the overdue-reminder scan over 100,000 action items, against the same count.
+//! - f: the release `incidentbot serve` process: idle RSS, time to healthy, RSS with the
+//!   1,000,000-entry history, and RSS after ingesting live events.
+//!
+//! Run: `cargo build --release -p bot && cargo run --release -p bot --example bench_suite`
+//! (`BENCH_QUICK=1` for a smaller, faster run).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use bot::secret::Secret;
+use bot::slack::local::serve_on_loopback;
+use bot::slack::signature::sign;
+use bot::slack::{SlackOptions, SlackState};
+use chrono::{DateTime, Utc};
+use commands::recording_chat::RecordingChat;
+use commands::{Core, Invocation, Settings, SystemClock};
+use serde_json::json;
+use storage::baseline::HistorySpec;
+use storage::{ActionFilter, Db};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SIGNING_SECRET: &str = "benchmark-signing-secret";
+const CHUNK: usize = 100;
+
+struct Row {
+    name: String,
+    measured: String,
+    baseline: String,
+    ratio: String,
+    target: &'static str,
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0
+}
+
+/// A running in-process app with a fake Slack answering after `slack_delay`.
+struct Bench {
+    _dir: tempfile::TempDir,
+    db: Db,
+    state: SlackState,
+    url: String,
+    slack: MockServer,
+    http: reqwest::Client,
+    channel: String,
+    next: AtomicU64,
+}
+
+impl Bench {
+    async fn start(slack_delay: Duration) -> anyhow::Result<Bench> {
+        let slack = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(
+                        json!({ "ok": true, "channel": { "id": "CBENCH", "name": "inc-1-bench" }, "ts": "1.1" }),
+                    )
+                    .set_delay(slack_delay),
+            )
+            .mount(&slack)
+            .await;
+        let dir = tempfile::tempdir()?;
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("bench.db").display())).await?;
+        let options = SlackOptions {
+            bot_token: Secret::new("xoxb-benchmark"),
+            signing_secret: Secret::new(SIGNING_SECRET),
+            api_url: format!("{}/api", slack.uri()),
+        };
+        let state = SlackState::new(options, db.clone(), Settings::default(), Arc::new(SystemClock))?;
+        let app = serve_on_loopback(state.clone(), db.clone()).await?;
+        let outcome = state
+            .core()
+            .run(&Invocation {
+                source_id: "bench-declare".into(),
+                user: "U0ALICE".into(),
+                channel_id: "CGENERAL".into(),
+                text: "declare sev2 Benchmark".into(),
+            })
+            .await?;
+        let channel = outcome.opened.ok_or_else(|| anyhow!("declare opened no channel"))?.id;
+        let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+        Ok(Bench { _dir: dir, db, state, url: app.url(""), slack, http, channel, next: AtomicU64::new(1) })
+    }
+
+    /// Sends one signed message event; errors unless it was answered 200.
+    async fn event(&self) -> anyhow::Result<()> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        send_event(&self.http, &format!("{}/slack/events", self.url), &self.channel, n).await
+    }
+}
+
+async fn send_event(http: &reqwest::Client, url: &str, channel: &str, n: u64) -> anyhow::Result<()> {
+    let ts = format!("{}.{:06}", 1_700_000_000 + n / 1_000_000, n % 1_000_000);
+    let body = json!({
+        "type": "event_callback", "event_id": format!("EvBench{n}"),
+        "event": { "type": "message", "channel": channel, "user": "U0BOB", "ts": ts, "event_ts": ts,
+                   "text": "the database is slow again, looking at the replica lag" },
+    })
+    .to_string();
+    let stamp = Utc::now().timestamp().to_string();
+    let signature = sign(&Secret::new(SIGNING_SECRET), &stamp, body.as_bytes());
+    let response = http
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-slack-request-timestamp", stamp)
+        .header("x-slack-signature", signature)
+        .body(body)
+        .send()
+        .await?;
+    if response.status() != 200 {
+        return Err(anyhow!("event answered {}", response.status()));
+    }
+    Ok(())
+}
+
+/// Row a: sequential events against one-commit-per-row inserts, in alternating chunks.
+async fn row_a(rows: usize, rounds: usize) -> anyhow::Result<Row> {
+    let bench = Bench::start(Duration::ZERO).await?;
+    let (mut raw_rates, mut event_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let (mut raw_secs, mut event_secs) = (0.0, 0.0);
+        for _ in 0..rows / CHUNK {
+            let start = Instant::now();
+            bench.db.baseline_raw_inserts(CHUNK).await?;
+            raw_secs += start.elapsed().as_secs_f64();
+            let start = Instant::now();
+            for _ in 0..CHUNK {
+                bench.event().await?;
+            }
+            event_secs += start.elapsed().as_secs_f64();
+        }
+        let total = (rows / CHUNK * CHUNK) as f64;
+        raw_rates.push(total / raw_secs);
+        event_rates.push(total / event_secs);
+        ratios.push(raw_secs / event_secs);
+    }
+    bench.db.close().await;
+    Ok(Row {
+        name: "a  signed Slack events, one at a time".into(),
+        measured: format!("{:.0} events/s", median(event_rates)),
+        baseline: format!("{:.0} rows/s raw, 1 commit/row", median(raw_rates)),
+        ratio: format!("{:.2}x", median(ratios)),
+        target: ">= 0.5x",
+    })
+}
+
+/// Row b: `senders` concurrent senders against raw inserts batched 100 per commit.
+async fn row_b(rows: usize, rounds: usize, senders: usize) -> anyhow::Result<Row> {
+    let bench = Arc::new(Bench::start(Duration::ZERO).await?);
+    let (mut raw_rates, mut event_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let start = Instant::now();
+        bench.db.baseline_raw_batched_inserts(rows, 100).await?;
+        let raw_secs = start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..senders {
+            let bench = bench.clone();
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..rows / senders {
+                    bench.event().await?;
+                }
+                anyhow::Ok(())
+            }));
+        }
+        for task in tasks {
+            task.await??;
+        }
+        let event_secs = start.elapsed().as_secs_f64();
+        let total = (rows / senders * senders) as f64;
+        raw_rates.push(rows as f64 / raw_secs);
+        event_rates.push(total / event_secs);
+        ratios.push((total / event_secs) / (rows as f64 / raw_secs));
+    }
+    bench.db.close().await;
+    Ok(Row {
+        name: "b  the same, concurrent senders".into(),
+        measured: format!("{:.0} events/s ({senders} senders)", median(event_rates)),
+        baseline: format!("{:.0} rows/s raw, 100 rows/commit", median(raw_rates)),
+        ratio: format!("{:.3}x", median(ratios)),
+        target: "report",
+    })
+}
+
+/// Sends `total` requests at `rate`/s built by `request`; returns sorted latencies of 200s.
+async fn at_rate(
+    rate: u64,
+    total: u64,
+    request: impl Fn(u64) -> anyhow::Result<reqwest::RequestBuilder>,
+) -> anyhow::Result<(Vec<Duration>, usize)> {
+    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut sends = Vec::new();
+    for n in 0..total {
+        ticker.tick().await;
+        let request = request(n)?;
+        sends.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let status = request.send().await.map(|r| r.status().as_u16());
+            (sent.elapsed(), status)
+        }));
+    }
+    let (mut latencies, mut failures) = (Vec::new(), 0);
+    for send in sends {
+        match send.await? {
+            (latency, Ok(200)) => latencies.push(latency),
+            _ => failures += 1,
+        }
+    }
+    latencies.sort();
+    Ok((latencies, failures))
+}
+
+/// Row c: slash-command acks at 200/s with Slack answering after 2 s.
+async fn row_c(seconds: u64) -> anyhow::Result<Row> {
+    let bench = Bench::start(Duration::from_secs(2)).await?;
+    let total = 200 * seconds;
+    let health = format!("{}/healthz", bench.url);
+    let (baseline, _) = at_rate(200, total, |_| Ok(bench.http.get(&health))).await?;
+    let commands_url = format!("{}/slack/commands", bench.url);
+    let (acks, failures) = at_rate(200, total, |n| {
+        let body = serde_urlencoded::to_string([
+            ("user_id", "U0LOAD"),
+            ("channel_id", "CGENERAL"),
+            ("command", "/incident"),
+            ("text", if n % 2 == 0 { "help" } else { "list" }),
+            ("response_url", &format!("{}/response/{n}", bench.slack.uri())),
+            ("trigger_id", &format!("{n}.load.trigger")),
+        ])?;
+        let stamp = Utc::now().timestamp().to_string();
+        let signature = sign(&Secret::new(SIGNING_SECRET), &stamp, body.as_bytes());
+        Ok(bench
+            .http
+            .post(&commands_url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", stamp)
+            .header("x-slack-signature", signature)
+            .body(body))
+    })
+    .await?;
+    if acks.is_empty() {
+        return Err(anyhow!("no command was acknowledged"));
+    }
+    bench.state.shutdown(Duration::from_secs(10)).await;
+    bench.db.close().await;
+    Ok(Row {
+        name: "c  slash-command ack at 200 req/s, Slack 2 s".into(),
+        measured: format!(
+            "p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({failures} failed)",
+            percentile(&acks, 0.5),
+            percentile(&acks, 0.99),
+            percentile(&acks, 1.0)
+        ),
+        baseline: format!(
+            "/healthz p50 {:.1} ms, p99 {:.1} ms",
+            percentile(&baseline, 0.5),
+            percentile(&baseline, 0.99)
+        ),
+        ratio: format!("{:.2}x p99", percentile(&acks, 0.99) / percentile(&baseline, 0.99)),
+        target: "p99 < 50 ms",
+    })
+}
+
+async fn timed<T, F: std::future::Future<Output = anyhow::Result<T>>>(
+    runs: usize,
+    mut f: impl FnMut() -> F,
+) -> anyhow::Result<f64> {
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let start = Instant::now();
+        f().await?;
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(median(times))
+}
+
+/// Rows d and e over a seeded history (kept for row f).
+async fn rows_d_e(db_path: &Path, spec: HistorySpec, now: DateTime<Utc>) -> anyhow::Result<(Row, Row, String)> {
+    let db = Db::connect(&format!("sqlite://{}", db_path.display())).await?;
+    let start = Instant::now();
+    let (incidents, entries, actions) = db.seed_history(spec, now).await?;
+    let seeded = format!(
+        "seeded {incidents} incidents, {entries} entries, {actions} action items in {:.0} s",
+        start.elapsed().as_secs_f64()
+    );
+    let count_ms = timed(5, || async { Ok(db.count_entries().await?) }).await?;
+    let digest_ms = timed(5, || async {
+        Ok(commands::digest::build(&db, chrono_tz::Tz::UTC, now, chrono::Duration::days(7)).await?)
+    })
+    .await?;
+    let core = Core::new(db.clone(), Arc::new(RecordingChat::new()), Arc::new(SystemClock), Settings::default());
+    let stats = Invocation {
+        source_id: "bench".into(),
+        user: "U1".into(),
+        channel_id: "general".into(),
+        text: "stats 30d".into(),
+    };
+    let stats_ms = timed(5, || async { Ok(core.run(&stats).await?) }).await?;
+    let today = now.date_naive();
+    let scan_ms =
+        timed(7, || async { Ok(db.actions(&ActionFilter::OverdueOn { today, incident_id: None }).await?) }).await?;
+    db.close().await;
+    let d = Row {
+        name: format!("d  digest + stats, {incidents} incidents / {entries} entries"),
+        measured: format!("digest {digest_ms:.1} ms, stats {stats_ms:.1} ms"),
+        baseline: format!("count(*) of entries {count_ms:.1} ms"),
+        ratio: format!("{:.2}x", (digest_ms + stats_ms) / count_ms),
+        target: "report",
+    };
+    let e = Row {
+        name: format!("e  reminder scan, {actions} action items"),
+        measured: format!("{scan_ms:.1} ms"),
+        baseline: format!("count(*) of entries {count_ms:.1} ms"),
+        ratio: format!("{:.2}x", scan_ms / count_ms),
+        target: "report",
+    };
+    Ok((d, e, seeded))
+}
+
+fn rss_kb(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow!("no VmRSS for {pid}"))
+}
+
+struct Served {
+    child: std::process::Child,
+    url: String,
+    healthy_after: Duration,
+}
+
+async fn start_serve(
+    binary: &Path,
+    db_path: &Path,
+    slack: &MockServer,
+    http: &reqwest::Client,
+) -> anyhow::Result<Served> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let started = Instant::now();
+    let child = std::process::Command::new(binary)
+        .arg("serve")
+        .env("DATABASE_URL", format!("sqlite://{}", db_path.display()))
+        .env("PORT", port.to_string())
+        .env("SLACK_BOT_TOKEN", "xoxb-benchmark")
+        .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+        .env("SLACK_API_URL", format!("{}/api", slack.uri()))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start {}", binary.display()))?;
+    let url = format!("http://127.0.0.1:{port}");
+    loop {
+        if let Ok(r) = http.get(format!("{url}/healthz")).send().await {
+            if r.status() == 200 {
+                break;
+            }
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            return Err(anyhow!("serve did not become healthy in 60 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(Served { child, url, healthy_after: started.elapsed() })
+}
+
+/// Row f: the release binary's memory, empty and with the seeded history, then after
+/// ingesting `live` events through signed HTTP.
+async fn row_f(binary: &Path, history_db: &Path, history_entries: usize, live: u64) -> anyhow::Result<Row> {
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({ "ok": true, "messages": [], "has_more": false })),
+        )
+        .mount(&slack)
+        .await;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    let empty_dir = tempfile::tempdir()?;
+    let mut empty = start_serve(binary, &empty_dir.path().join("empty.db"), &slack, &http).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle_empty = rss_kb(empty.child.id())?;
+    empty.child.kill()?;
+    empty.child.wait()?;
+
+    // The history's incidents are resolved or closed; one open incident takes the events.
+    let db = Db::connect(&format!("sqlite://{}", history_db.display())).await?;
+    let core = Core::new(db.clone(), Arc::new(RecordingChat::new()), Arc::new(SystemClock), Settings::default());
+    let outcome = core
+        .run(&Invocation {
+            source_id: "bench-live".into(),
+            user: "U0ALICE".into(),
+            channel_id: "CGENERAL".into(),
+            text: "declare sev2 Live ingestion".into(),
+        })
+        .await?;
+    let channel = outcome.opened.ok_or_else(|| anyhow!("declare opened no channel"))?.id;
+    db.close().await;
+    let mut full = start_serve(binary, history_db, &slack, &http).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle_history = rss_kb(full.child.id())?;
+    let next = Arc::new(AtomicU64::new(1));
+    let events_url = format!("{}/slack/events", full.url);
+    let start = Instant::now();
+    let mut senders = Vec::new();
+    for _ in 0..16 {
+        let (http, url, channel, next) = (http.clone(), events_url.clone(), channel.clone(), next.clone());
+        senders.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n > live {
+                    return anyhow::Ok(());
+                }
+                send_event(&http, &url, &channel, n).await?;
+            }
+        }));
+    }
+    for sender in senders {
+        sender.await??;
+    }
+    let rate = live as f64 / start.elapsed().as_secs_f64();
+    let after = rss_kb(full.child.id())?;
+    full.child.kill()?;
+    full.child.wait()?;
+    Ok(Row {
+        name: "f  serve: RSS and time to healthy".into(),
+        measured: format!(
+            "idle {:.1} MB; healthy in {} ms; with {history_entries}-entry history {:.1} MB; after {live} more events {:.1} MB ({rate:.0}/s)",
+            idle_empty as f64 / 1024.0,
+            empty.healthy_after.as_millis(),
+            idle_history as f64 / 1024.0,
+            after as f64 / 1024.0
+        ),
+        baseline: format!("healthy in {} ms with history", full.healthy_after.as_millis()),
+        ratio: format!("{:.2}x RSS history/empty", idle_history as f64 / idle_empty as f64),
+        target: "< 30 MB idle, no growth",
+    })
+}
+
+fn serve_binary() -> anyhow::Result<PathBuf> {
+    // target/release/examples/bench_suite → target/release/incidentbot
+    let exe = std::env::current_exe()?;
+    let binary = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("incidentbot"))
+        .ok_or_else(|| anyhow!("cannot find the target directory"))?;
+    if !binary.exists() {
+        return Err(anyhow!("{} is missing: run `cargo build --release -p bot` first", binary.display()));
+    }
+    Ok(binary)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let quick = std::env::var("BENCH_QUICK").is_ok();
+    let binary = serve_binary()?;
+    let (rows_a, rounds, c_seconds, live) = if quick { (500, 3, 3, 5_000) } else { (1_000, 5, 10, 50_000) };
+    let spec = HistorySpec {
+        incidents: if quick { 1_000 } else { 10_000 },
+        entries_per_incident: 100,
+        actions_per_incident: 10,
+        days: 200,
+        platform: "slack",
+    };
+    let mut rows = Vec::new();
+    eprintln!("a: sequential ingestion");
+    rows.push(row_a(rows_a, rounds).await?);
+    eprintln!("b: concurrent ingestion");
+    rows.push(row_b(rows_a * 2, rounds, 16).await?);
+    eprintln!("c: ack latency");
+    rows.push(row_c(c_seconds).await?);
+    eprintln!("d, e: seeding the history");
+    let dir = tempfile::tempdir()?;
+    let history = dir.path().join("history.db");
+    let now: DateTime<Utc> = "2026-11-23T09:00:00Z".parse()?;
+    let (d, e, seeded) = rows_d_e(&history, spec, now).await?;
+    rows.push(d);
+    rows.push(e);
+    eprintln!("f: serve process");
+    rows.push(row_f(&binary, &history, spec.incidents * spec.entries_per_incident, live).await?);
+
+    println!("incidentbot benchmark suite ({}; {seeded})", if quick { "quick" } else { "full" });
+    println!("| row | measured | same-run baseline | ratio | target |");
+    println!("|---|---|---|---|---|");
+    for row in rows {
+        println!("| {} | {} | {} | {} | {} |", row.name, row.measured, row.baseline, row.ratio, row.target);
+    }
+    Ok(())
+}
