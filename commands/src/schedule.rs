@@ -114,14 +114,16 @@ impl CronSchedule {
 
     /// The first firing strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        // Walk the schedule in local wall time (UTC stands in for "no zone"), starting a
-        // little before `after` so no local time is missed around a transition, and map
-        // each wall time to its instant.
+        // Walk the schedule in local wall time (UTC stands in for "no zone") and map each
+        // wall time to its instant. That map never goes backwards (a repeated hour takes
+        // its earlier instant, a skipped time the end of the gap), so no wall time before
+        // `after`'s own can map past `after`: starting there is enough. Inside a repeated
+        // hour up to an hour of wall times map before `after` and are passed over.
         let local_after = after.with_timezone(&self.tz).naive_local();
-        let start = Utc.from_utc_datetime(&(local_after - Duration::hours(4)));
+        let start = Utc.from_utc_datetime(&(local_after - Duration::seconds(1)));
         self.schedule
             .after(&start)
-            .take(10_000)
+            .take(100_000)
             .filter_map(|wall| resolve_local(self.tz, wall.naive_utc()))
             .find(|instant| *instant > after)
     }
@@ -185,6 +187,15 @@ mod tests {
             five.fires_between(from, from + Duration::days(14), 50)
         );
         assert!(CronSchedule::parse("0 0 9 * * * 2026", Tz::UTC).is_ok());
+    }
+
+    #[test]
+    fn an_every_second_schedule_fires_every_second() {
+        let schedule = CronSchedule::parse("* * * * * *", Tz::UTC).unwrap();
+        let t = utc("2026-03-02T09:00:00Z");
+        assert_eq!(schedule.next_after(t), Some(t + Duration::seconds(1)));
+        let in_berlin = CronSchedule::parse("*/2 * * * * *", Berlin).unwrap();
+        assert_eq!(in_berlin.next_after(t), Some(t + Duration::seconds(2)));
     }
 
     #[test]
