@@ -163,5 +163,9 @@ pub async fn store_message(state: &SlackState, channel: &str, message: &Value) -
         text: text_at(message, "text").unwrap_or_default().to_string(),
         at,
     };
-    state.core.message_posted(&chat_message).await.map(Some)
+    let ingested = state.core.message_posted(&chat_message).await?;
+    if ingested == Ingested::Stored {
+        crate::metrics::metrics().timeline_event_ingested();
+    }
+    Ok(Some(ingested))
 }
