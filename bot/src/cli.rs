@@ -1,4 +1,4 @@
-//! The command line: `serve`, `console`, `export` and `digest`.
+//! The command line: `serve`, `console`, `export`, `digest`, `check` and `backup`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -59,6 +59,17 @@ pub enum CliCommand {
         id: String,
         #[arg(long, value_enum, default_value = "markdown")]
         format: ExportFormat,
+    },
+    /// Validate the config and the environment, and print what `serve` would run.
+    Check {
+        /// List schedule firings after this RFC 3339 time instead of now.
+        #[arg(long, value_name = "TIME")]
+        now: Option<DateTime<Utc>>,
+    },
+    /// Write a consistent, verified snapshot of the live database (reads DATABASE_URL).
+    Backup {
+        /// Where the snapshot goes; an existing file there is replaced only once the new one checks out.
+        path: PathBuf,
     },
 }
 
@@ -131,6 +142,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 commands::digest::build(&db, config.timezone, now, chrono::Duration::days(i64::from(since))).await?;
             db.close().await;
             println!("{}", digest.to_plain());
+            Ok(ExitCode::SUCCESS)
+        }
+        CliCommand::Check { now } => {
+            let config = Config::from_env()?;
+            print!("{}", crate::check::report(&config, now.unwrap_or_else(Utc::now)).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        CliCommand::Backup { path } => {
+            let config = Config::from_env()?;
+            // A backup of a database that is not there would silently create an empty one.
+            storage::Db::inspect(&config.database_url).await.context("nothing to back up")?;
+            let db = storage::Db::connect(&config.database_url).await?;
+            let result = db.backup_to(&path).await;
+            db.close().await;
+            let report = result.with_context(|| format!("backup to {} failed", path.display()))?;
+            println!(
+                "backed up {} to {} ({} bytes, integrity ok)",
+                config.database_url,
+                report.path.display(),
+                report.bytes
+            );
             Ok(ExitCode::SUCCESS)
         }
         CliCommand::Export { id, format } => {

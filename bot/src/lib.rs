@@ -1,21 +1,27 @@
 //! The incidentbot binary's library: everything that touches the outside world.
 //!
-//! - [`cli`] parses the command line and runs a subcommand.
+//! - [`cli`] parses the command line and runs a subcommand; [`check`] is `incidentbot check`.
 //! - [`config`] reads the TOML file and the environment; [`secret`] keeps tokens out of logs.
 //! - [`console`] is the local workspace that drives the core with typed lines.
 //! - [`discord`] runs the incident flow in a Discord server.
 //! - [`http_deadline`] cuts off slow HTTP clients.
+//! - [`health`] is what `/healthz` reports; [`metrics`] is what `/metrics` exports.
+//! - [`lease`] makes one running copy the active one.
 //! - [`logging`] sets up tracing.
 //! - [`scheduler`] wakes up and delivers follow-ups (reminders, nudges, digests).
 //! - [`serve`] runs the HTTP server, the chat platforms and the scheduler together.
 //! - [`slack`] is the Slack adapter: its HTTP routes and its Web API client.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod console;
 pub mod discord;
+pub mod health;
 pub mod http_deadline;
+pub mod lease;
 pub mod logging;
+pub mod metrics;
 pub mod scheduler;
 pub mod secret;
 pub mod serve;

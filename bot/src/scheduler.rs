@@ -23,7 +23,11 @@ pub async fn run(followups: Vec<Followups>, clock: Arc<dyn Clock>, cancel: Cance
         let now = clock.now();
         let mut next_due = None;
         for runner in &followups {
-            match runner.tick(now).await {
+            let result = runner.tick(now).await;
+            if let Ok(report) = &result {
+                crate::metrics::metrics().reminders(report.sent, report.failed);
+            }
+            match result {
                 Ok(report) if report.sent + report.failed + report.skipped > 0 => {
                     tracing::info!(?report, "follow-ups delivered");
                 }

@@ -1,14 +1,19 @@
-//! `incidentbot serve`: opens the database, starts every configured platform, the HTTP
-//! server and the scheduler, and shuts them down together on SIGTERM or SIGINT.
+//! `incidentbot serve`: opens the database, serves HTTP at once, and — once this copy
+//! holds the lease — starts every configured platform and the scheduler; then shuts
+//! them down together on SIGTERM or SIGINT.
 //!
 //! Each platform gets its own [`Core`] (its own `Chat`), all sharing one database.
+//! A copy without the lease is a standby: it answers `/healthz` and `/metrics`, and
+//! refuses Slack's requests with 503 so Slack retries them against the active copy.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -16,26 +21,85 @@ use storage::Db;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::health::{Health, PlatformHealth, Role};
+use crate::lease::LeaseSettings;
 
 /// What every HTTP handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    pub health: Health,
 }
 
-/// The router with every route of the enabled platforms.
+impl AppState {
+    /// An active copy with no platforms registered (tests, the loopback app).
+    pub fn new(db: Db) -> Self {
+        AppState { db, health: Health::default() }
+    }
+}
+
+/// `/healthz` and `/metrics`; platform routes are merged in by the caller.
 pub fn router(state: AppState) -> Router {
-    Router::new().route("/healthz", get(healthz)).with_state(state)
+    Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics)).with_state(state)
 }
 
+/// 200 only when the database answers, this copy is active and every configured
+/// platform is connected; otherwise 503 naming what failed. A standby answers 503 so
+/// a load balancer sends traffic to the active copy.
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok", "database": "ok" }))),
+    let database = match state.db.ping().await {
+        Ok(()) => "ok".to_string(),
         Err(error) => {
             tracing::error!(%error, "health check: database does not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unhealthy", "database": "unavailable" })))
+            "unavailable".to_string()
         }
+    };
+    let role = state.health.role();
+    let mut failing = Vec::new();
+    if database != "ok" {
+        failing.push("database".to_string());
     }
+    let mut platforms = serde_json::Map::new();
+    for (name, connected, detail) in state.health.platforms() {
+        let shown = if role == Role::Active { detail } else { format!("not running ({})", role.as_str()) };
+        if role == Role::Active && !connected {
+            failing.push(name.to_string());
+        }
+        platforms.insert(name.to_string(), json!(shown));
+    }
+    if role != Role::Active {
+        failing.push("role".to_string());
+    }
+    let status = if failing.is_empty() { "ok" } else { "unhealthy" };
+    let body = json!({
+        "status": status,
+        "role": role.as_str(),
+        "database": database,
+        "platforms": platforms,
+        "failing": failing,
+    });
+    let code = if failing.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(body))
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let open = match state.db.open_incidents().await {
+        Ok(open) => Some(open.len()),
+        Err(error) => {
+            tracing::warn!(%error, "metrics: cannot count open incidents");
+            None
+        }
+    };
+    let text = crate::metrics::metrics().render(open, state.health.role() == Role::Active);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+/// Lets requests through only while this copy is active.
+async fn only_when_active(State(health): State<Health>, request: Request, next: Next) -> Response {
+    if health.role() == Role::Active {
+        return next.run(request).await;
+    }
+    (StatusCode::SERVICE_UNAVAILABLE, "standby: another copy of incidentbot is active").into_response()
 }
 
 /// Resolves when SIGTERM or SIGINT arrives (or `cancel` is triggered), then cancels `cancel`.
@@ -65,33 +129,110 @@ async fn wait_for_shutdown(cancel: CancellationToken) {
     cancel.cancel();
 }
 
-/// How long Slack work started before shutdown may take to finish.
-const SLACK_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+/// How long Slack work started before shutdown may take to finish. `kill_timeout` in
+/// `fly.toml` leaves room for it.
+pub const SLACK_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
-/// Runs the bot until a shutdown signal.
+/// Runs the bot until a shutdown signal (or until it loses the lease, an error).
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let db = Db::connect(&config.database_url).await?;
-    let state = AppState { db: db.clone() };
-    let mut app = router(state);
+    let lease = LeaseSettings::from_env()?;
+    let health = Health::new(Role::Standby);
+    let mut app = router(AppState { db: db.clone(), health: health.clone() });
 
-    // Every platform that runs adds its core here, with its channels, for follow-ups.
-    let mut platforms: Vec<(Arc<commands::Core>, crate::config::PlatformChannels)> = Vec::new();
-
-    // Slack: mounted when both of its secrets are set.
-    let slack = crate::slack::from_config(&config, db.clone()).await?;
+    // Slack's routes exist from the start, closed until this copy is active.
+    let slack = crate::slack::build(&config, db.clone())?;
     if let Some(slack) = &slack {
-        app = app.merge(crate::slack::router(slack.clone()));
-        platforms.push((slack.core.clone(), config.file.slack.clone()));
+        health.register("slack", slack.chat().api().health().clone());
+        let routes = crate::slack::router(slack.clone())
+            .layer(axum::middleware::from_fn_with_state(health.clone(), only_when_active));
+        app = app.merge(routes);
+    }
+    let discord_health = PlatformHealth::new();
+    if config.discord_token.is_some() {
+        health.register("discord", discord_health.clone());
     }
 
     let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(%addr, "listening");
     let shutdown = tokio::spawn(wait_for_shutdown(cancel.clone()));
+    let active = tokio::spawn(run_while_active(
+        config,
+        db.clone(),
+        lease,
+        health.clone(),
+        slack,
+        discord_health,
+        cancel.clone(),
+    ));
+
+    let server_cancel = cancel.clone();
+    // Slow clients are cut off; see `http_deadline`.
+    let served = axum::serve(crate::http_deadline::DeadlineListener::new(listener), app)
+        .with_graceful_shutdown(async move { server_cancel.cancelled().await })
+        .await
+        .context("HTTP server failed");
+    cancel.cancel();
+    let _ = shutdown.await;
+    let active = active.await.context("the platforms task panicked")?;
+    db.close().await;
+    served?;
+    active?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Waits for the lease, then runs the platforms and the scheduler until `cancel` fires
+/// or the lease is lost; stops them, and releases the lease last, once nothing of this
+/// copy is running any more.
+async fn run_while_active(
+    config: Config,
+    db: Db,
+    lease: LeaseSettings,
+    health: Health,
+    slack: Option<crate::slack::SlackState>,
+    discord_health: Arc<PlatformHealth>,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    if !crate::lease::acquire(&db, &lease, &cancel).await {
+        return Ok(());
+    }
+    let result = run_platforms(&config, &db, &lease, &health, slack.as_ref(), discord_health, &cancel).await;
+    health.set_role(Role::Stopping);
+    cancel.cancel();
+    if let Some(slack) = &slack {
+        slack.shutdown(SLACK_SHUTDOWN_GRACE).await;
+    }
+    crate::lease::release(&db, &lease).await;
+    result
+}
+
+async fn run_platforms(
+    config: &Config,
+    db: &Db,
+    lease: &LeaseSettings,
+    health: &Health,
+    slack: Option<&crate::slack::SlackState>,
+    discord_health: Arc<PlatformHealth>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<()> {
+    // Every platform that runs adds its core here, with its channels, for follow-ups.
+    let mut platforms: Vec<(Arc<commands::Core>, crate::config::PlatformChannels)> = Vec::new();
+    if let Some(slack) = slack {
+        if let Err(error) = slack.chat().api().verify_token().await {
+            tracing::error!(%error, "Slack: the bot token was not accepted; /healthz reports it");
+        }
+        crate::slack::catchup::start(slack).await?;
+        tracing::info!(api_url = %config.slack_api_url, "Slack enabled");
+        platforms.push((slack.core().clone(), config.file.slack.clone()));
+    }
+    // Slack's requests are taken from here on: its catch-up has fixed where it starts.
+    health.set_role(Role::Active);
 
     // Discord: the gateway runs beside the HTTP server and stops with it.
-    let discord = crate::discord::start(&config, db.clone(), cancel.clone()).await?;
+    let discord = crate::discord::start_with_health(config, db.clone(), cancel.clone(), discord_health).await?;
     if let Some(discord) = &discord {
         platforms.push((discord.core.clone(), config.file.discord.channels.clone()));
     }
@@ -101,24 +242,26 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         followups.push(commands::followup::Followups::new(core.clone(), config.file.followup_settings(channels)?));
     }
     let scheduler = tokio::spawn(crate::scheduler::run(followups, Arc::new(commands::SystemClock), cancel.clone()));
-    let server_cancel = cancel.clone();
-    // Slow clients are cut off; see `http_deadline`.
-    axum::serve(crate::http_deadline::DeadlineListener::new(listener), app)
-        .with_graceful_shutdown(async move { server_cancel.cancelled().await })
-        .await
-        .context("HTTP server failed")?;
+
+    let slack_api = slack.map(|s| s.chat().api().clone());
+    let kept = crate::lease::keep(db, lease, cancel, || {
+        // A Slack that failed is asked again, so /healthz recovers without traffic.
+        if let Some(api) = slack_api.as_ref().filter(|api| !api.health().is_connected()) {
+            let api = api.clone();
+            tokio::spawn(async move { api.verify_token().await });
+        }
+    })
+    .await;
+    if let Err(lost) = &kept {
+        tracing::error!(error = %lost, "stopping");
+        health.set_role(Role::Stopping);
+    }
     cancel.cancel();
-    let _ = shutdown.await;
     // The scheduler finishes the delivery it is in, then stops; claims make a cut-off
     // delivery safe to leave for the next start.
     let _ = scheduler.await;
     if let Some(discord) = discord {
         let _ = discord.gateway.await;
     }
-    if let Some(slack) = &slack {
-        slack.shutdown(SLACK_SHUTDOWN_GRACE).await;
-    }
-    db.close().await;
-    tracing::info!("stopped cleanly");
-    Ok(())
+    kept.map_err(anyhow::Error::from)
 }

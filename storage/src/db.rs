@@ -25,6 +25,67 @@ pub enum StorageError {
     Query(#[from] sqlx::Error),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error(
+        "the SQLite library is version {found}, older than {MINIMUM_SQLITE_VERSION}; versions before it can corrupt a \
+         database in WAL mode. Build with the bundled SQLite (the default) or upgrade the system library"
+    )]
+    SqliteTooOld { found: String },
+    #[error(
+        "the database `{url}` was written by a newer incidentbot (schema version {found}; this binary knows up to \
+         {known}). Run the newer release, or restore a backup taken before the upgrade"
+    )]
+    NewerSchema { url: String, found: i64, known: i64 },
+    #[error("no database at `{0}`")]
+    Missing(String),
+}
+
+/// The oldest SQLite library the bot runs on: earlier releases have a documented bug
+/// that can corrupt a database in WAL mode, which is the mode the bot uses.
+pub const MINIMUM_SQLITE_VERSION: &str = "3.51.3";
+
+/// `3.51.3` as `(3, 51, 3)`; `None` when it is not a dotted version.
+pub fn parse_sqlite_version(text: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = text.trim().split('.').map(|part| part.parse::<u32>().ok());
+    let major = parts.next()??;
+    let minor = parts.next().unwrap_or(Some(0))?;
+    let patch = parts.next().unwrap_or(Some(0))?;
+    Some((major, minor, patch))
+}
+
+/// True when `version` is at least [`MINIMUM_SQLITE_VERSION`]. An unreadable version is
+/// refused: the guard cannot vouch for it.
+pub fn sqlite_version_is_supported(version: &str) -> bool {
+    match (parse_sqlite_version(version), parse_sqlite_version(MINIMUM_SQLITE_VERSION)) {
+        (Some(found), Some(minimum)) => found >= minimum,
+        _ => false,
+    }
+}
+
+/// The migrations this binary carries, by version.
+pub fn known_schema_versions() -> Vec<i64> {
+    MIGRATOR.iter().map(|migration| migration.version).collect()
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// The file a SQLite URL names, or `None` for an in-memory database or a URL that is
+/// not SQLite's.
+pub fn database_path(url: &str) -> Option<std::path::PathBuf> {
+    let options = SqliteConnectOptions::from_str(url).ok()?;
+    let path = options.get_filename();
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    (!in_memory).then(|| path.to_path_buf())
+}
+
+/// What `incidentbot check` reports about a database without changing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    /// The version of the SQLite library the binary runs.
+    pub sqlite_version: String,
+    /// The newest migration applied to the database, if any.
+    pub schema_version: Option<i64>,
+    /// Migrations this binary would apply at start-up.
+    pub pending_migrations: usize,
 }
 
 /// How long a connection waits for another process's write lock before giving up.
@@ -60,6 +121,7 @@ impl Db {
                 .connect_with(options)
                 .await
                 .map_err(open_err)?;
+            startup_guards(&pool, url).await?;
             let db = Db { reader: pool.clone(), writer: pool };
             db.migrate().await?;
             return Ok(db);
@@ -71,6 +133,7 @@ impl Db {
             .synchronous(SqliteSynchronous::Full);
         let writer =
             SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(open_err)?;
+        startup_guards(&writer, url).await?;
         let db_for_migration = Db { reader: writer.clone(), writer: writer.clone() };
         db_for_migration.migrate().await?;
         let reader = SqlitePoolOptions::new()
@@ -87,8 +150,42 @@ impl Db {
     }
 
     async fn migrate(&self) -> Result<(), StorageError> {
-        sqlx::migrate!("../migrations").run(&self.writer).await?;
+        MIGRATOR.run(&self.writer).await?;
         Ok(())
+    }
+
+    /// Looks at an existing database without creating, migrating or writing it, after the
+    /// same guards as [`Db::connect`]. A missing file is [`StorageError::Missing`].
+    pub async fn inspect(url: &str) -> Result<Inspection, StorageError> {
+        let open_err = |source| StorageError::Open { url: url.to_string(), source };
+        let options = SqliteConnectOptions::from_str(url).map_err(open_err)?.read_only(true).busy_timeout(BUSY_TIMEOUT);
+        let path = options.get_filename();
+        if !path.exists() {
+            return Err(StorageError::Missing(path.display().to_string()));
+        }
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(open_err)?;
+        let result = async {
+            startup_guards(&pool, url).await?;
+            let applied = applied_versions(&pool).await?;
+            let pending = known_schema_versions().iter().filter(|v| !applied.contains(v)).count();
+            Ok(Inspection {
+                sqlite_version: sqlite_version(&pool).await?,
+                schema_version: applied.iter().copied().max(),
+                pending_migrations: pending,
+            })
+        }
+        .await;
+        pool.close().await;
+        result
+    }
+
+    /// The version of the SQLite library this binary runs, from a throwaway in-memory
+    /// connection.
+    pub async fn library_version() -> Result<String, StorageError> {
+        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await?;
+        let version = sqlite_version(&pool).await;
+        pool.close().await;
+        version
     }
 
     /// Starts a write transaction holding SQLite's write lock from the first statement.
@@ -118,9 +215,93 @@ impl Db {
     }
 }
 
+async fn sqlite_version(pool: &SqlitePool) -> Result<String, StorageError> {
+    Ok(sqlx::query_scalar("SELECT sqlite_version()").fetch_one(pool).await?)
+}
+
+/// The migration versions recorded in the database (none for a new database).
+async fn applied_versions(pool: &SqlitePool) -> Result<Vec<i64>, StorageError> {
+    let has_table: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+            .fetch_optional(pool)
+            .await?;
+    if has_table.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar("SELECT version FROM _sqlx_migrations").fetch_all(pool).await?)
+}
+
+/// Refuses an SQLite library older than [`MINIMUM_SQLITE_VERSION`], and a database that
+/// records a migration this binary does not carry (written by a newer release), before
+/// anything is migrated or written.
+async fn startup_guards(pool: &SqlitePool, url: &str) -> Result<(), StorageError> {
+    let found = sqlite_version(pool).await?;
+    if !sqlite_version_is_supported(&found) {
+        return Err(StorageError::SqliteTooOld { found });
+    }
+    let known = known_schema_versions();
+    let newest_known = known.iter().copied().max().unwrap_or(0);
+    if let Some(unknown) = applied_versions(pool).await?.into_iter().filter(|v| !known.contains(v)).max() {
+        return Err(StorageError::NewerSchema { url: url.to_string(), found: unknown, known: newest_known });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_versions_compare_by_number_not_text() {
+        assert!(sqlite_version_is_supported("3.51.3"));
+        assert!(sqlite_version_is_supported("3.52.0"));
+        assert!(sqlite_version_is_supported("3.100.0"));
+        assert!(sqlite_version_is_supported("4.0"));
+        assert!(!sqlite_version_is_supported("3.51.2"));
+        assert!(!sqlite_version_is_supported("3.9.9"));
+        assert!(!sqlite_version_is_supported("3.45.1"));
+        assert!(!sqlite_version_is_supported("garbage"));
+        assert_eq!(parse_sqlite_version("3.51"), Some((3, 51, 0)));
+    }
+
+    #[tokio::test]
+    async fn the_bundled_library_passes_the_guard() {
+        assert!(sqlite_version_is_supported(&Db::library_version().await.unwrap()));
+    }
+
+    #[tokio::test]
+    async fn a_database_from_a_newer_release_is_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (29991231000000, 'from the future', 1, x'00', 0)",
+        )
+        .execute(&db.writer)
+        .await
+        .unwrap();
+        db.close().await;
+        let err = Db::connect(&url).await.unwrap_err();
+        assert!(matches!(err, StorageError::NewerSchema { found: 29991231000000, .. }), "{err}");
+        let message = err.to_string();
+        assert!(message.contains("newer incidentbot") && message.contains("29991231000000"), "{message}");
+        assert!(matches!(Db::inspect(&url).await.unwrap_err(), StorageError::NewerSchema { .. }));
+    }
+
+    #[tokio::test]
+    async fn inspect_reads_without_creating_or_migrating() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let url = format!("sqlite://{}", path.display());
+        assert!(matches!(Db::inspect(&url).await.unwrap_err(), StorageError::Missing(_)));
+        assert!(!path.exists());
+        Db::connect(&url).await.unwrap().close().await;
+        let seen = Db::inspect(&url).await.unwrap();
+        assert_eq!(seen.schema_version, known_schema_versions().into_iter().max());
+        assert_eq!(seen.pending_migrations, 0);
+        assert!(seen.sqlite_version.starts_with('3'));
+    }
 
     #[tokio::test]
     async fn file_database_runs_in_wal_mode_with_foreign_keys() {

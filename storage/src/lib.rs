@@ -8,21 +8,27 @@
 //! - [`reports`] answers the digest's windowed queries.
 //! - [`deliveries`] records scheduled deliveries and job runs, for exactly-once reminders.
 //! - [`integrity`] runs SQLite's consistency check.
+//! - [`lease`] decides which running copy of the bot is the active one.
+//! - [`backup`] writes verified online snapshots.
 //! - [`baseline`] is raw SQLite inserts, the yardstick the benchmarks compare against.
 //!
 //! Every timestamp is stored as UTC milliseconds since the Unix epoch, and every query
 //! binds its parameters.
 
 pub mod actions;
+pub mod backup;
 pub mod baseline;
 pub mod db;
 pub mod deliveries;
 pub mod incidents;
 pub mod integrity;
+pub mod lease;
 pub mod model;
 pub mod postmortems;
 pub mod reports;
 pub mod slack_events;
+#[doc(hidden)]
+pub mod testing;
 mod time;
 pub mod timeline;
 

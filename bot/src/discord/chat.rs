@@ -140,6 +140,7 @@ pub fn snowflake(operation: &'static str, id: &str) -> Result<u64, ChatError> {
 /// A serenity failure in the core's terms. The detail keeps Discord's own words but
 /// never a URL (interaction URLs hold a token).
 pub fn chat_error(operation: &'static str, error: &serenity::Error) -> ChatError {
+    crate::metrics::metrics().chat_api_error("discord");
     match error {
         serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) => {
             let status = response.status_code;

@@ -46,14 +46,19 @@ pub async fn message_created(core: &Core, message: &Message) -> Result<Ingested,
     if !is_human(message) {
         return Ok(Ingested::Ignored);
     }
-    core.message_posted(&ChatMessage {
-        source_id: source_id(message.id),
-        channel_id: message.channel_id.to_string(),
-        author: message.author.id.to_string(),
-        text: message_text(&message.content, &message.attachments),
-        at: *message.timestamp,
-    })
-    .await
+    let ingested = core
+        .message_posted(&ChatMessage {
+            source_id: source_id(message.id),
+            channel_id: message.channel_id.to_string(),
+            author: message.author.id.to_string(),
+            text: message_text(&message.content, &message.attachments),
+            at: *message.timestamp,
+        })
+        .await?;
+    if ingested == Ingested::Stored {
+        crate::metrics::metrics().timeline_event_ingested();
+    }
+    Ok(ingested)
 }
 
 /// MESSAGE_UPDATE. Updates that do not change the text (embeds unfurling) are ignored.

@@ -9,9 +9,12 @@ use serenity::all::{
     Message, MessageId, MessageUpdateEvent, Reaction, Ready, ResumedEvent,
 };
 use serenity::async_trait;
+use serenity::gateway::{ConnectionStage, ShardStageUpdateEvent};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::{backfill, events, interactions, Discord};
+use crate::health::PlatformHealth;
 use crate::secret::Secret;
 
 /// GUILDS, GUILD_MESSAGES, MESSAGE_CONTENT, GUILD_MESSAGE_REACTIONS and DIRECT_MESSAGES.
@@ -25,6 +28,7 @@ pub fn intents() -> GatewayIntents {
 
 struct Handler {
     bot: Discord,
+    health: Arc<PlatformHealth>,
 }
 
 impl Handler {
@@ -47,6 +51,7 @@ fn log_failure<T, E: std::fmt::Display>(what: &'static str, result: Result<T, E>
 impl EventHandler for Handler {
     async fn ready(&self, _ctx: Context, ready: Ready) {
         tracing::info!(guilds = ready.guilds.len(), "discord: connected");
+        self.health.connected();
         if let [only] = ready.guilds.as_slice() {
             self.bot.chat.remember_guild(only.id);
         }
@@ -54,7 +59,15 @@ impl EventHandler for Handler {
     }
 
     async fn resume(&self, _ctx: Context, _event: ResumedEvent) {
+        self.health.connected();
         self.catch_up().await;
+    }
+
+    async fn shard_stage_update(&self, _ctx: Context, event: ShardStageUpdateEvent) {
+        // Ready (or resume) reports connected; any other stage means the shard is away.
+        if event.new != ConnectionStage::Connected {
+            self.health.disconnected(format!("gateway {}", event.new));
+        }
     }
 
     async fn message(&self, _ctx: Context, message: Message) {
@@ -92,11 +105,17 @@ impl EventHandler for Handler {
 
 /// Builds the gateway client for `bot` and runs it until `cancel` fires, then stops
 /// every shard.
-pub async fn run(bot: Discord, token: &Secret, api_url: Option<&str>, cancel: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    bot: Discord,
+    token: &Secret,
+    api_url: Option<&str>,
+    cancel: CancellationToken,
+    health: Arc<PlatformHealth>,
+) -> anyhow::Result<()> {
     let application_id = bot.http.application_id().map(|id| id.get());
     let http = super::http::build_http(token, api_url, application_id);
     let mut client = ClientBuilder::new_with_http(http, intents())
-        .event_handler(Handler { bot })
+        .event_handler(Handler { bot, health: health.clone() })
         .await
         .map_err(|e| anyhow::anyhow!("cannot build the Discord client: {e}"))?;
     let shards = client.shard_manager.clone();
@@ -107,5 +126,6 @@ pub async fn run(bot: Discord, token: &Secret, api_url: Option<&str>, cancel: Ca
     });
     let result = client.start_autosharded().await;
     stopper.abort();
+    health.disconnected("gateway stopped");
     result.map_err(|e| anyhow::anyhow!("the Discord gateway stopped: {e}"))
 }

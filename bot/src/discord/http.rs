@@ -16,7 +16,12 @@ pub fn build_http(token: &Secret, api_url: Option<&str>, application_id: Option<
     if let Some(id) = application_id.filter(|id| *id != 0) {
         builder = builder.application_id(ApplicationId::new(id));
     }
-    builder.build()
+    let mut http = builder.build();
+    if let Some(ratelimiter) = http.ratelimiter.as_mut() {
+        // Called whenever a request waits for Discord's rate limit before going (again).
+        ratelimiter.set_ratelimit_callback(Box::new(|_| crate::metrics::metrics().chat_api_retry("discord")));
+    }
+    http
 }
 
 #[cfg(test)]

@@ -96,6 +96,7 @@ fn may_open_form(text: &str) -> bool {
 }
 
 async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Result<()> {
+    let received = std::time::Instant::now();
     if let Some(guild) = command.guild_id {
         bot.chat.remember_guild(guild);
     }
@@ -116,12 +117,21 @@ async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Resu
     };
     if may_open_form(&invocation.text) {
         let result = bot.core.run(&invocation).await;
+        observe_command(bot, received, &result).await;
         return command.create_response(&*bot.http, modal_or_reply(result, 1)).await.context("answer a command");
     }
     command.create_response(&*bot.http, defer_ephemeral()).await.context("defer a command")?;
     let result = bot.core.run(&invocation).await;
+    observe_command(bot, received, &result).await;
     command.edit_response(&*bot.http, reply_for(result).edit_response()).await.context("complete a command")?;
     Ok(())
+}
+
+/// Records a handled slash command in the metrics.
+async fn observe_command(bot: &Discord, received: std::time::Instant, result: &Result<Outcome, CoreError>) {
+    let metrics = crate::metrics::metrics();
+    metrics.slash_command_handled("discord", received.elapsed());
+    metrics.observe_result(&bot.core, result).await;
 }
 
 /// Suggests open (and resolved, for postmortems) incidents for the `incident` option.
@@ -210,6 +220,7 @@ async fn on_modal(bot: &Discord, modal: &ModalInteraction) -> anyhow::Result<()>
         answers: modal_answers(modal),
     };
     let result = bot.core.submit_form(&submission).await;
+    crate::metrics::metrics().observe_result(&bot.core, &result).await;
     let accepted = matches!(&result, Ok(outcome) if !outcome.is_error);
     let mut rendered = reply_for(result);
     if let FormKind::Postmortem { incident } = kind {

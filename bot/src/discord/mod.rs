@@ -33,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::chat::{DiscordChat, Placement};
 use crate::config::Config;
+use crate::health::PlatformHealth;
 
 /// Everything a Discord event handler needs: the REST client, the core, and the chat
 /// port (which learns the guild from interactions).
@@ -80,6 +81,16 @@ pub struct Started {
 /// gateway (which backfills on every ready) until `cancel` fires. Returns `None` when
 /// Discord is not configured.
 pub async fn start(config: &Config, db: Db, cancel: CancellationToken) -> anyhow::Result<Option<Started>> {
+    start_with_health(config, db, cancel, PlatformHealth::new()).await
+}
+
+/// [`start`], reporting the gateway's connection to `health`.
+pub async fn start_with_health(
+    config: &Config,
+    db: Db,
+    cancel: CancellationToken,
+    health: Arc<PlatformHealth>,
+) -> anyhow::Result<Option<Started>> {
     let Some(token) = config.discord_token.clone() else {
         return Ok(None);
     };
@@ -104,7 +115,7 @@ pub async fn start(config: &Config, db: Db, cancel: CancellationToken) -> anyhow
     }
     let core = bot.core.clone();
     let gateway = tokio::spawn(async move {
-        if let Err(error) = gateway::run(bot, &token, api_url.as_deref(), cancel).await {
+        if let Err(error) = gateway::run(bot, &token, api_url.as_deref(), cancel, health).await {
             tracing::error!(error = format!("{error:#}"), "discord: gateway failed");
         }
     });

@@ -9,6 +9,8 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::health::PlatformHealth;
+use crate::metrics::metrics;
 use crate::secret::Secret;
 
 /// Attempts per call when Slack answers 429; the last 429 becomes an error.
@@ -55,6 +57,19 @@ impl SlackApiError {
             SlackApiError::Decode { .. } => false,
         }
     }
+
+    /// True when the failure says nothing about whether Slack is reachable with this
+    /// token (Slack answered, and only this call was refused, e.g. `name_taken`).
+    fn leaves_connection_healthy(&self) -> bool {
+        match self {
+            SlackApiError::Api { code, .. } => !matches!(
+                code.as_str(),
+                "invalid_auth" | "not_authed" | "account_inactive" | "token_revoked" | "token_expired"
+            ),
+            SlackApiError::Decode { .. } => true,
+            _ => false,
+        }
+    }
 }
 
 /// The Web API client. Cheap to clone.
@@ -63,6 +78,8 @@ pub struct SlackApi {
     http: reqwest::Client,
     base_url: Arc<str>,
     token: Secret,
+    /// Updated by every call: `/healthz` reports Slack as connected when the last call got through.
+    health: Arc<PlatformHealth>,
 }
 
 impl std::fmt::Debug for SlackApi {
@@ -84,7 +101,22 @@ pub fn http_client() -> anyhow::Result<reqwest::Client> {
 impl SlackApi {
     /// `base_url` is `SLACK_API_URL`, e.g. `https://slack.com/api`.
     pub fn new(base_url: &str, token: Secret) -> anyhow::Result<SlackApi> {
-        Ok(SlackApi { http: http_client()?, base_url: base_url.trim_end_matches('/').into(), token })
+        Ok(SlackApi {
+            http: http_client()?,
+            base_url: base_url.trim_end_matches('/').into(),
+            token,
+            health: PlatformHealth::new(),
+        })
+    }
+
+    /// Slack's connection as the calls so far saw it.
+    pub fn health(&self) -> &Arc<PlatformHealth> {
+        &self.health
+    }
+
+    /// Checks the bot token with `auth.test`; the result also updates [`SlackApi::health`].
+    pub async fn verify_token(&self) -> Result<(), SlackApiError> {
+        self.call("auth.test", &serde_json::json!({})).await.map(|_| ())
     }
 
     /// Calls `method` with a JSON body (Slack's write methods accept JSON).
@@ -99,6 +131,26 @@ impl SlackApi {
     }
 
     async fn send(
+        &self,
+        method: &str,
+        with_body: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<Value, SlackApiError> {
+        let result = self.send_with_retries(method, with_body).await;
+        match &result {
+            Ok(_) => self.health.connected(),
+            Err(error) => {
+                metrics().chat_api_error("slack");
+                if error.leaves_connection_healthy() {
+                    self.health.connected();
+                } else {
+                    self.health.disconnected(error.to_string());
+                }
+            }
+        }
+        result
+    }
+
+    async fn send_with_retries(
         &self,
         method: &str,
         with_body: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
@@ -125,6 +177,7 @@ impl SlackApi {
                     break;
                 }
                 tracing::warn!(method, attempt, wait_secs = wait.as_secs(), "Slack rate limit; waiting");
+                metrics().chat_api_retry("slack");
                 tokio::time::sleep(wait).await;
                 continue;
             }

@@ -40,6 +40,7 @@ pub fn decode(body: &[u8]) -> Option<SlashCommand> {
 }
 
 pub async fn handle(State(state): State<SlackState>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let received = std::time::Instant::now();
     if let Err(status) = verify::check(&state, &headers, &body) {
         return status;
     }
@@ -55,6 +56,7 @@ pub async fn handle(State(state): State<SlackState>, headers: HeaderMap, body: B
             text: command.text.trim().to_string(),
         };
         let result = worker.core.run(&invocation).await;
+        crate::metrics::metrics().slash_command_handled("slack", received.elapsed());
         let to = ReplyTo { user: command.user_id, channel: command.channel_id, response_url: command.response_url };
         reply::deliver(&worker, &to, Some(&command.trigger_id), result).await;
     });

@@ -150,7 +150,11 @@ pub async fn store_message(state: &SlackState, channel: &str, message: &Value) -
     let Some(chat_message) = chat_message(channel, message) else {
         return Ok(None);
     };
-    state.core.message_posted(&chat_message).await.map(Some)
+    let ingested = state.core.message_posted(&chat_message).await?;
+    if ingested == Ingested::Stored {
+        crate::metrics::metrics().timeline_event_ingested();
+    }
+    Ok(Some(ingested))
 }
 
 /// The timeline message a Slack `message` payload in `channel` stands for; `None` when

@@ -27,7 +27,7 @@ impl LocalApp {
 
 /// Binds `127.0.0.1:0` and serves the app there in the background.
 pub async fn serve_on_loopback(state: SlackState, db: Db) -> anyhow::Result<LocalApp> {
-    let app = serve::router(AppState { db }).merge(super::router(state));
+    let app = serve::router(AppState::new(db)).merge(super::router(state));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind a loopback port")?;
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();

@@ -140,6 +140,17 @@ pub fn router(state: SlackState) -> Router {
 /// set. Fixes where catch-up starts (before any event can be stored) and starts it in
 /// the background.
 pub async fn from_config(config: &Config, db: Db) -> anyhow::Result<Option<SlackState>> {
+    let Some(state) = build(config, db)? else {
+        return Ok(None);
+    };
+    catchup::start(&state).await?;
+    tracing::info!(api_url = %config.slack_api_url, "Slack enabled");
+    Ok(Some(state))
+}
+
+/// The Slack adapter's state when Slack is configured, with nothing started yet (no
+/// catch-up, no call to Slack): a standby copy mounts its routes behind the lease.
+pub fn build(config: &Config, db: Db) -> anyhow::Result<Option<SlackState>> {
     let (Some(bot_token), Some(signing_secret)) = (&config.slack_bot_token, &config.slack_signing_secret) else {
         return Ok(None);
     };
@@ -149,8 +160,5 @@ pub async fn from_config(config: &Config, db: Db) -> anyhow::Result<Option<Slack
         signing_secret: signing_secret.clone(),
         api_url: config.slack_api_url.clone(),
     };
-    let state = SlackState::new(options, db, settings, Arc::new(SystemClock))?;
-    catchup::start(&state).await?;
-    tracing::info!(api_url = %config.slack_api_url, "Slack enabled");
-    Ok(Some(state))
+    Ok(Some(SlackState::new(options, db, settings, Arc::new(SystemClock))?))
 }
