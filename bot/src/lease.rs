@@ -139,6 +139,7 @@ pub async fn release(db: &Db, settings: &LeaseSettings) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -52,6 +52,7 @@ pub async fn run(followups: Vec<Followups>, clock: Arc<dyn Clock>, cancel: Cance
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use commands::followup::FollowupSettings;

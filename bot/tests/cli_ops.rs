@@ -1,6 +1,8 @@
 //! `incidentbot check` and `incidentbot backup`, and the start-up refusal of a
 //! database written by a newer release, through the real binary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod process_support;
 
 use process_support::incidentbot;

@@ -1,6 +1,8 @@
 //! Registering `/incident` (per guild or globally) and starting Discord from `serve`'s
 //! configuration, against a fake Discord REST API.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod discord_support;
 
 use bot::config::{Config, FileConfig};

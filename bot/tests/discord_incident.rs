@@ -1,6 +1,8 @@
 //! The incident flow through Discord interactions: declare, refusals, buttons, the
 //! two-part postmortem modal and autocomplete, against a fake Discord REST API.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod discord_support;
 
 use bot::discord::chat::Placement;

@@ -1,6 +1,8 @@
 //! Timeline capture from gateway events (fixtures of Discord's payloads) and the
 //! backfill after downtime, against a fake Discord REST API and a real SQLite.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod discord_support;
 
 use std::collections::HashSet;

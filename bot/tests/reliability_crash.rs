@@ -10,6 +10,8 @@
 //! Fast (3 kills): `cargo test -p bot --test reliability_crash`.
 //! Long (50 kills): `cargo test --release -p bot --test reliability_crash -- --ignored`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -186,7 +188,8 @@ async fn crash_loop(kills: usize) {
         for sender in senders {
             sender.await.unwrap();
         }
-        stored = check_database(&setup, &acknowledged.lock().unwrap()).await;
+        let acknowledged_so_far = acknowledged.lock().unwrap().clone();
+        stored = check_database(&setup, &acknowledged_so_far).await;
         eprintln!("round {round}: {} acknowledged, {stored} stored", acknowledged.lock().unwrap().len());
     }
     let acknowledged = acknowledged.lock().unwrap().len();

@@ -2,6 +2,8 @@
 //! and dropped connections. Retries are bounded and backed off, nothing is posted twice,
 //! no reminder is lost or doubled, and new commands are acknowledged throughout.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod slack_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -3,6 +3,8 @@
 //! active one is killed, the standby takes over once the lease expires, and a reminder
 //! the first one already sent is not sent again.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod process_support;
 
 use std::time::Duration;

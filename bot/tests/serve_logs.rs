@@ -2,6 +2,8 @@
 //! and `/healthz` names a platform that is not connected (here: a Slack that refuses
 //! the bot token).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod process_support;
 
 use std::time::Duration;

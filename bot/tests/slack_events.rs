@@ -1,6 +1,8 @@
 //! The Events API and restart catch-up: timeline capture with Slack's retries and
 //! downtime, against a real SQLite file and wiremock as Slack.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod slack_support;
 
 use bot::slack::catchup;

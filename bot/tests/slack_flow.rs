@@ -1,5 +1,7 @@
 //! Slash commands, modals and buttons through the real router, with wiremock as Slack.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod slack_support;
 
 use std::sync::{Arc, Mutex};

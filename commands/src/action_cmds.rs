@@ -195,9 +195,11 @@ impl Core {
 
 /// `#3 [open] Add an alert · @carol · due 2026-03-09 (2 days overdue) · detect · INC-1`
 pub fn action_line(item: &ActionItem, today: NaiveDate) -> Line {
-    let overdue = (item.status == ActionStatus::Open && item.due < today)
-        .then(|| format!(" ({} overdue)", days_word((today - item.due).num_days())))
-        .unwrap_or_default();
+    let overdue = if item.status == ActionStatus::Open && item.due < today {
+        format!(" ({} overdue)", days_word((today - item.due).num_days()))
+    } else {
+        String::new()
+    };
     Line::new()
         .bold(format!("#{}", item.id))
         .text(format!(" [{}] {} · ", item.status, item.text))

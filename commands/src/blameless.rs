@@ -74,6 +74,7 @@ pub fn hint(field_label: &str, signals: &[String]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

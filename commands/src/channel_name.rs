@@ -29,6 +29,7 @@ pub fn channel_name(prefix: &str, id: i64, title: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -199,6 +199,7 @@ pub async fn build(db: &Db, tz: Tz, now: DateTime<Utc>, window: Duration) -> Res
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

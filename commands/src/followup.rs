@@ -255,8 +255,8 @@ impl Followups {
             if item.snoozed_until.is_some_and(|until| until > today) {
                 continue;
             }
-            if !incidents.contains_key(&item.incident_id) {
-                incidents.insert(item.incident_id, db.incident(item.incident_id).await?);
+            if let std::collections::hash_map::Entry::Vacant(slot) = incidents.entry(item.incident_id) {
+                slot.insert(db.incident(item.incident_id).await?);
             }
             if let Some(Some(incident)) = incidents.get(&item.incident_id) {
                 if incident.platform == self.platform() {
@@ -449,6 +449,7 @@ fn postmortem_nudge(incident: &Incident, missing: &[&str]) -> Message {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -438,6 +438,7 @@ fn parse_action_add(words: &mut Words<'_>, target: Option<i64>) -> Result<Comman
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

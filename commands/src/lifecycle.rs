@@ -154,6 +154,7 @@ pub fn require_commander(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use storage::Severity;
@@ -177,7 +178,7 @@ mod tests {
             declared_at: at,
             acknowledged_at: None,
             mitigated_at: None,
-            resolved_at: status.is_open().then_some(None).unwrap_or(Some(at)),
+            resolved_at: if status.is_open() { None } else { Some(at) },
             closed_at: (status == Status::Closed).then_some(at),
             revision: 0,
         }

@@ -85,6 +85,7 @@ pub fn missing(pm: &Postmortem) -> Vec<&'static Field> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

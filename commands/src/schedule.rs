@@ -146,6 +146,7 @@ impl CronSchedule {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use chrono::{Datelike, Timelike, Weekday};

@@ -46,6 +46,7 @@ pub fn by_severity(incidents: &[Incident]) -> Vec<SeverityStats> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use chrono::DateTime;

@@ -1,6 +1,8 @@
 //! Follow-through rules, each driven by the core's clock: no double sends, missed runs,
 //! daylight saving, failed deliveries, snoozes, postmortem and status-update nudges.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::sync::Arc;

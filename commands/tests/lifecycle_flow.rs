@@ -1,6 +1,8 @@
 //! The whole incident flow through the core, against a real in-memory SQLite and a
 //! recording chat.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use chrono::Duration;

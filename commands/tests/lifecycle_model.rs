@@ -7,6 +7,8 @@
 //! `cargo test --release -p commands --test lifecycle_model -- --ignored`
 //! (`LIFECYCLE_CASES=n` sets another count for either).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use chrono::Duration;

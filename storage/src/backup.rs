@@ -96,6 +96,7 @@ pub async fn integrity_check(path: &Path) -> Result<String, StorageError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

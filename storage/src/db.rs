@@ -248,6 +248,7 @@ async fn startup_guards(pool: &SqlitePool, url: &str) -> Result<(), StorageError
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -1,5 +1,7 @@
 //! Storage tests, each on a fresh migrated database.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use storage::*;
 

@@ -111,6 +111,7 @@ Forms (postmortem, declare without a title) take one line per field; an empty li
 A /incident line typed mid-form saves the answers so far, then runs.";
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

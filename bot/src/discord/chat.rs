@@ -280,6 +280,7 @@ impl Chat for DiscordChat {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

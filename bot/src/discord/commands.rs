@@ -264,6 +264,7 @@ fn action_text(name: &str, o: &Options<'_>) -> Result<String, MappingError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use serde_json::json;

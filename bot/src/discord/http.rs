@@ -25,6 +25,7 @@ pub fn build_http(token: &Secret, api_url: Option<&str>, application_id: Option<
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -305,6 +305,7 @@ pub fn form_modal(form: &Form, part: usize) -> Option<CreateModal> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use ::commands::{ButtonAction, FormField, Line};

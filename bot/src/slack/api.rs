@@ -208,6 +208,7 @@ fn retry_after(header: Option<&HeaderValue>) -> Duration {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -151,6 +151,7 @@ impl Chat for SlackChat {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -193,6 +193,7 @@ fn block_actions(state: &SlackState, payload: &Value) -> Response {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use commands::Message;

@@ -187,6 +187,7 @@ pub fn modal(form: &Form, private_metadata: &str) -> Value {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use commands::{ButtonAction, FormField, FormKind, Line};
