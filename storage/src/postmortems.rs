@@ -8,6 +8,22 @@ use crate::{Db, StorageError};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+/// Reads the ten fields of a `postmortems` row.
+pub(crate) fn postmortem_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Postmortem, StorageError> {
+    Ok(Postmortem {
+        summary: row.try_get("summary")?,
+        impact: row.try_get("impact")?,
+        detection: row.try_get("detection")?,
+        trigger: row.try_get("trigger_text")?,
+        contributing_factors: row.try_get("contributing_factors")?,
+        resolution: row.try_get("resolution")?,
+        went_well: row.try_get("went_well")?,
+        went_wrong: row.try_get("went_wrong")?,
+        got_lucky: row.try_get("got_lucky")?,
+        lessons: row.try_get("lessons")?,
+    })
+}
+
 impl Db {
     pub async fn postmortem(&self, incident_id: i64) -> Result<Option<Postmortem>, StorageError> {
         let row = sqlx::query("SELECT * FROM postmortems WHERE incident_id = ?")
@@ -15,18 +31,7 @@ impl Db {
             .fetch_optional(self.reader())
             .await?;
         let Some(row) = row else { return Ok(None) };
-        Ok(Some(Postmortem {
-            summary: row.try_get("summary")?,
-            impact: row.try_get("impact")?,
-            detection: row.try_get("detection")?,
-            trigger: row.try_get("trigger_text")?,
-            contributing_factors: row.try_get("contributing_factors")?,
-            resolution: row.try_get("resolution")?,
-            went_well: row.try_get("went_well")?,
-            went_wrong: row.try_get("went_wrong")?,
-            got_lucky: row.try_get("got_lucky")?,
-            lessons: row.try_get("lessons")?,
-        }))
+        Ok(Some(postmortem_from_row(&row)?))
     }
 
     /// Writes every field of the postmortem. When `closing` is given (the incident in its

@@ -27,23 +27,7 @@ impl Db {
         .fetch_all(self.reader())
         .await?;
         rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("incident_id")?,
-                    Postmortem {
-                        summary: row.try_get("summary")?,
-                        impact: row.try_get("impact")?,
-                        detection: row.try_get("detection")?,
-                        trigger: row.try_get("trigger_text")?,
-                        contributing_factors: row.try_get("contributing_factors")?,
-                        resolution: row.try_get("resolution")?,
-                        went_well: row.try_get("went_well")?,
-                        went_wrong: row.try_get("went_wrong")?,
-                        got_lucky: row.try_get("got_lucky")?,
-                        lessons: row.try_get("lessons")?,
-                    },
-                ))
-            })
+            .map(|row| Ok((row.try_get("incident_id")?, crate::postmortems::postmortem_from_row(row)?)))
             .collect()
     }
 
