@@ -136,6 +136,8 @@ pub const SLACK_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_
 /// Runs the bot until a shutdown signal (or until it loses the lease, an error).
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
+    // Bad schedules stop start-up here, before anything listens or takes the lease.
+    config.file.followup_settings(&crate::config::PlatformChannels::default())?;
     let db = Db::connect(&config.database_url).await?;
     let lease = LeaseSettings::from_env()?;
     let health = Health::new(Role::Standby);
