@@ -158,7 +158,7 @@ impl Console {
         };
         match parsed {
             ConsoleLine::Nothing => {}
-            ConsoleLine::Help => self.output.emit("", CONSOLE_HELP),
+            ConsoleLine::Help => self.output.prompt(&format!("{CONSOLE_HELP}\n")),
             ConsoleLine::Switch { channel } => self.channel = channel,
             ConsoleLine::Command { user, text } => {
                 let user = user.unwrap_or_else(|| self.user.clone());
