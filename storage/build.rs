@@ -1,0 +1,6 @@
+//! Rebuild when a migration is added: `sqlx::migrate!` embeds the directory at compile
+//! time, and cargo would not otherwise notice a new file there.
+
+fn main() {
+    println!("cargo:rerun-if-changed=../migrations");
+}
