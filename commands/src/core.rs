@@ -51,6 +51,11 @@ pub struct Core {
 pub(crate) struct ChannelIncident {
     pub id: i64,
     pub declared_by: String,
+    pub declared_at: DateTime<Utc>,
+    /// No later message can acknowledge the incident: it is acknowledged already, or it
+    /// was no longer open when a message tried. Either holds for good (acknowledgement
+    /// is never undone and status never moves back), so capture skips that update.
+    pub ack_settled: bool,
 }
 
 /// How many times a change is recomputed when someone else changed the incident first.
@@ -148,12 +153,25 @@ impl Core {
         let Some(incident) = self.db.incident_by_channel(channel_id).await? else {
             return Ok(None);
         };
-        let found = ChannelIncident { id: incident.id, declared_by: incident.declared_by };
+        let found = ChannelIncident {
+            id: incident.id,
+            ack_settled: incident.acknowledged_at.is_some(),
+            declared_by: incident.declared_by,
+            declared_at: incident.declared_at,
+        };
         self.incident_channels
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(channel_id.to_string(), found.clone());
         Ok(Some(found))
+    }
+
+    /// Remembers that no message can acknowledge this channel's incident any more.
+    pub(crate) fn settle_ack(&self, channel_id: &str) {
+        if let Some(cached) = self.incident_channels.lock().unwrap_or_else(PoisonError::into_inner).get_mut(channel_id)
+        {
+            cached.ack_settled = true;
+        }
     }
 
     /// A timeline entry recording `inv`.

@@ -53,9 +53,17 @@ impl Core {
             text: format::truncate(&message.text, MAX_MESSAGE).0,
             is_key: false,
         };
-        let acknowledges = message.author != incident.declared_by;
+        let acknowledges = message.author != incident.declared_by && !incident.ack_settled;
         Ok(match self.db.add_entry(&entry, acknowledges).await? {
-            Saved::Written => Ingested::Stored,
+            Saved::Written => {
+                // The update either acknowledged the incident, found it acknowledged, or
+                // found it closed to acknowledgement; only a message from before the
+                // declaration (a backfill) leaves it open for a later one.
+                if acknowledges && message.at >= incident.declared_at {
+                    self.settle_ack(&message.channel_id);
+                }
+                Ingested::Stored
+            }
             _ => Ingested::Duplicate,
         })
     }

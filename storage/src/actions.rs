@@ -29,7 +29,8 @@ impl Db {
     /// Stores an action item with the timeline entry that records it. A retried request
     /// (same entry source id) stores nothing and returns `None`.
     pub async fn add_action(&self, item: &NewActionItem, entry: &NewEntry) -> Result<Option<ActionItem>, StorageError> {
-        let mut tx = self.write().await?;
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
         if !insert_entry(&mut tx, entry).await? {
             tx.rollback().await?;
             return Ok(None);
@@ -50,6 +51,8 @@ impl Db {
         .await?
         .last_insert_rowid();
         tx.commit().await?;
+        // Let go of the write connection before reading: an in-memory database has no other.
+        drop(writer);
         self.action(id).await
     }
 
@@ -73,7 +76,8 @@ impl Db {
         at: DateTime<Utc>,
         entry: &NewEntry,
     ) -> Result<Saved, StorageError> {
-        let mut tx = self.write().await?;
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
         if !insert_entry(&mut tx, entry).await? {
             tx.rollback().await?;
             return Ok(Saved::Duplicate);
@@ -97,7 +101,8 @@ impl Db {
 
     /// Holds reminders for an open item until `until` (a local date), recording the entry.
     pub async fn snooze_action(&self, id: i64, until: NaiveDate, entry: &NewEntry) -> Result<Saved, StorageError> {
-        let mut tx = self.write().await?;
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
         if !insert_entry(&mut tx, entry).await? {
             tx.rollback().await?;
             return Ok(Saved::Duplicate);

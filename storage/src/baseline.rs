@@ -86,7 +86,8 @@ impl Db {
         let mut entries = 0;
         let mut actions = 0;
         for batch in (0..spec.incidents).collect::<Vec<_>>().chunks(500) {
-            let mut tx = self.write().await?;
+            let mut writer = self.writer_conn().await?;
+            let mut tx = writer.begin_immediate().await?;
             for &n in batch {
                 let declared = to_millis(now) - span_ms + (span_ms * n as i64) / spec.incidents.max(1) as i64;
                 let closed = n % 10 != 0;

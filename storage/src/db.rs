@@ -6,9 +6,12 @@
 //! timeout rather than erroring.
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::SqlitePool;
 use std::str::FromStr;
 use std::time::Duration;
+
+use crate::group_commit::PendingEntries;
+use crate::writer::{WriteConn, Writer};
 
 /// Errors from the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +40,8 @@ pub enum StorageError {
     NewerSchema { url: String, found: i64, known: i64 },
     #[error("no database at `{0}`")]
     Missing(String),
+    #[error("a timeline write was interrupted {0} times in a row; nothing is known to be stored")]
+    Interrupted(usize),
 }
 
 /// The oldest SQLite library the bot runs on: earlier releases have a documented bug
@@ -95,7 +100,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug)]
 pub struct Db {
     reader: SqlitePool,
-    writer: SqlitePool,
+    writer: Writer,
+    /// Timeline entries waiting to share the next commit.
+    pending_entries: std::sync::Arc<PendingEntries>,
 }
 
 impl Db {
@@ -116,42 +123,41 @@ impl Db {
             let pool = SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
+                .test_before_acquire(false)
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .connect_with(options)
                 .await
                 .map_err(open_err)?;
             startup_guards(&pool, url).await?;
-            let db = Db { reader: pool.clone(), writer: pool };
-            db.migrate().await?;
-            return Ok(db);
+            migrate(&pool).await?;
+            return Ok(Db { reader: pool.clone(), writer: Writer::Pooled(pool), pending_entries: Default::default() });
         }
         let options = options
             .journal_mode(SqliteJournalMode::Wal)
             // FULL syncs the WAL on every commit: what the bot acknowledges survives a
             // power cut, not only a crash.
             .synchronous(SqliteSynchronous::Full);
-        let writer =
+        let setup =
             SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(open_err)?;
-        startup_guards(&writer, url).await?;
-        let db_for_migration = Db { reader: writer.clone(), writer: writer.clone() };
-        db_for_migration.migrate().await?;
+        startup_guards(&setup, url).await?;
+        migrate(&setup).await?;
+        let writer = Writer::held(setup.acquire().await?.detach());
+        setup.close().await;
+        // A local SQLite connection does not go stale the way a network one does, so the
+        // pool skips sqlx's ping before each use: it would cost every read a round trip.
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await
             .map_err(open_err)?;
-        Ok(Db { reader, writer })
+        Ok(Db { reader, writer, pending_entries: Default::default() })
     }
 
     /// A fresh, migrated in-memory database (tests, the console without `--db`).
     pub async fn in_memory() -> Result<Db, StorageError> {
         Db::connect("sqlite::memory:").await
-    }
-
-    async fn migrate(&self) -> Result<(), StorageError> {
-        MIGRATOR.run(&self.writer).await?;
-        Ok(())
     }
 
     /// Looks at an existing database without creating, migrating or writing it, after the
@@ -188,14 +194,13 @@ impl Db {
         version
     }
 
-    /// Starts a write transaction holding SQLite's write lock from the first statement.
-    pub(crate) async fn write(&self) -> Result<Transaction<'static, Sqlite>, StorageError> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    /// The write connection, for one write; see [`crate::writer`].
+    pub(crate) async fn writer_conn(&self) -> Result<WriteConn, StorageError> {
+        self.writer.take().await
     }
 
-    /// The write connection itself, for work that manages its own transactions.
-    pub(crate) async fn writer_conn(&self) -> Result<sqlx::pool::PoolConnection<Sqlite>, StorageError> {
-        Ok(self.writer.acquire().await?)
+    pub(crate) fn pending_entries(&self) -> &PendingEntries {
+        &self.pending_entries
     }
 
     pub(crate) fn reader(&self) -> &SqlitePool {
@@ -210,9 +215,14 @@ impl Db {
 
     /// Closes every connection, checkpointing the WAL.
     pub async fn close(&self) {
-        self.reader.close().await;
         self.writer.close().await;
+        self.reader.close().await;
     }
+}
+
+async fn migrate(pool: &SqlitePool) -> Result<(), StorageError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
 }
 
 async fn sqlite_version(pool: &SqlitePool) -> Result<String, StorageError> {
@@ -279,7 +289,7 @@ mod tests {
             "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
              VALUES (29991231000000, 'from the future', 1, x'00', 0)",
         )
-        .execute(&db.writer)
+        .execute(&mut *db.writer_conn().await.unwrap())
         .await
         .unwrap();
         db.close().await;
@@ -311,9 +321,11 @@ mod tests {
         let db = Db::connect(&url).await.unwrap();
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(db.reader()).await.unwrap();
         assert_eq!(mode, "wal");
-        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&db.writer).await.unwrap();
+        let fk: i64 =
+            sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&mut *db.writer_conn().await.unwrap()).await.unwrap();
         assert_eq!(fk, 1);
-        let timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(&db.writer).await.unwrap();
+        let timeout: i64 =
+            sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(&mut *db.writer_conn().await.unwrap()).await.unwrap();
         assert_eq!(timeout, 10_000);
     }
 

@@ -28,7 +28,8 @@ impl DeliveryKey {
 impl Db {
     /// Claims a delivery. Returns true for exactly one caller per key, ever.
     pub async fn claim_delivery(&self, key: &DeliveryKey, at: DateTime<Utc>) -> Result<bool, StorageError> {
-        let mut tx = self.write().await?;
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
         let rows = sqlx::query(
             "INSERT INTO deliveries (key, kind, subject, period, claimed_at) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (key) DO NOTHING",
@@ -52,7 +53,8 @@ impl Db {
         at: DateTime<Utc>,
         error: Option<&str>,
     ) -> Result<(), StorageError> {
-        let mut tx = self.write().await?;
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
         sqlx::query(
             "UPDATE deliveries SET attempts = attempts + 1, last_error = ?,
                     sent_at = CASE WHEN ? IS NULL THEN ? ELSE sent_at END
@@ -105,7 +107,8 @@ impl Db {
 
     /// Records that `job` ran up to `at`. Never moves backwards.
     pub async fn set_last_run(&self, job: &str, at: DateTime<Utc>) -> Result<(), StorageError> {
-        let mut tx = self.write().await?;
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
         sqlx::query(
             "INSERT INTO schedule_runs (job, last_run_at) VALUES (?, ?)
              ON CONFLICT (job) DO UPDATE SET last_run_at = max(last_run_at, excluded.last_run_at)",

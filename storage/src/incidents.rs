@@ -77,13 +77,16 @@ impl Db {
         channel_name: impl FnOnce(i64) -> String,
         declared_text: impl FnOnce(i64) -> String,
     ) -> Result<Declared, StorageError> {
-        let mut tx = self.write().await?;
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
         let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM incidents WHERE declare_source = ?")
             .bind(&new.declare_source)
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(id) = existing {
             tx.rollback().await?;
+            // Let go of the write connection before reading: an in-memory database has no other.
+            drop(writer);
             let incident = self.require_incident(id).await?;
             return Ok(Declared { incident, is_new: false });
         }
@@ -120,6 +123,7 @@ impl Db {
         };
         insert_entry(&mut tx, &entry).await?;
         tx.commit().await?;
+        drop(writer);
         let incident = self.require_incident(id).await?;
         Ok(Declared { incident, is_new: true })
     }
@@ -135,7 +139,8 @@ impl Db {
         changed_role: Option<Role>,
         entry: Option<&NewEntry>,
     ) -> Result<Saved, StorageError> {
-        let mut tx = self.write().await?;
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
         if let Some(entry) = entry {
             if !insert_entry(&mut tx, entry).await? {
                 tx.rollback().await?;
@@ -189,7 +194,8 @@ impl Db {
     /// Records when an open incident was first acknowledged, if it was not already.
     /// Returns true when this call set it.
     pub async fn acknowledge(&self, incident_id: i64, at: DateTime<Utc>) -> Result<bool, StorageError> {
-        let mut tx = self.write().await?;
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
         let rows = sqlx::query(
             "UPDATE incidents SET acknowledged_at = ?, revision = revision + 1
              WHERE id = ? AND acknowledged_at IS NULL AND declared_at <= ?
@@ -277,7 +283,7 @@ impl Db {
 }
 
 async fn upsert_role(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Transaction<'_, Sqlite>,
     incident_id: i64,
     role: Role,
     user: &str,

@@ -31,7 +31,8 @@ impl Db {
     ) -> Result<bool, StorageError> {
         let ttl =
             chrono::Duration::from_std(ttl).map_err(|_| StorageError::Corrupt("lease TTL out of range".into()))?;
-        let mut tx = self.write().await?;
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
         let current = sqlx::query("SELECT holder, expires_at FROM leases WHERE name = ?")
             .bind(name)
             .fetch_optional(&mut *tx)
@@ -73,7 +74,8 @@ impl Db {
     /// Gives the lease up at once, if `holder` has it, so a standby need not wait for it
     /// to expire. Returns whether it was held.
     pub async fn release_lease(&self, name: &str, holder: &str) -> Result<bool, StorageError> {
-        let mut tx = self.write().await?;
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
         let rows = sqlx::query("DELETE FROM leases WHERE name = ? AND holder = ?")
             .bind(name)
             .bind(holder)

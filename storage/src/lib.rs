@@ -2,10 +2,12 @@
 //!
 //! - [`db`] opens the database (WAL, foreign keys, busy timeout, one writer) and runs
 //!   the embedded migrations.
+//! - `writer` holds the one write connection.
 //! - [`model`] holds the stored value types and records.
 //! - [`incidents`], [`timeline`], [`postmortems`] and [`actions`] hold the typed
 //!   queries, each as methods on [`Db`].
 //! - [`reports`] answers the digest's windowed queries.
+//! - `group_commit` lets concurrent timeline writes share one commit.
 //! - [`deliveries`] records scheduled deliveries and job runs, for exactly-once reminders.
 //! - [`integrity`] runs SQLite's consistency check.
 //! - [`lease`] decides which running copy of the bot is the active one.
@@ -20,6 +22,7 @@ pub mod backup;
 pub mod baseline;
 pub mod db;
 pub mod deliveries;
+mod group_commit;
 pub mod incidents;
 pub mod integrity;
 pub mod lease;
@@ -31,6 +34,7 @@ pub mod slack_events;
 pub mod testing;
 mod time;
 pub mod timeline;
+mod writer;
 
 pub use db::{Db, StorageError};
 pub use deliveries::DeliveryKey;

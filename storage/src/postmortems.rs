@@ -45,7 +45,8 @@ impl Db {
         at: DateTime<Utc>,
         closing: Option<(&Incident, &NewEntry)>,
     ) -> Result<Saved, StorageError> {
-        let mut tx = self.write().await?;
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
         sqlx::query(
             "INSERT INTO postmortems (incident_id, summary, impact, detection, trigger_text, contributing_factors,
                                       resolution, went_well, went_wrong, got_lucky, lessons, updated_at, updated_by)

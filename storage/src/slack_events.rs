@@ -19,7 +19,8 @@ impl Db {
 
     /// Records `event_id` as processed. Returns false when it was already recorded.
     pub async fn record_slack_event(&self, event_id: &str, at: DateTime<Utc>) -> Result<bool, StorageError> {
-        let mut tx = self.write().await?;
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
         let rows =
             sqlx::query("INSERT INTO slack_events (event_id, processed_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
                 .bind(event_id)
@@ -33,7 +34,8 @@ impl Db {
 
     /// Forgets ids processed before `before`; Slack stops retrying long before that.
     pub async fn forget_slack_events_before(&self, before: DateTime<Utc>) -> Result<u64, StorageError> {
-        let mut tx = self.write().await?;
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
         let rows = sqlx::query("DELETE FROM slack_events WHERE processed_at < ?")
             .bind(to_millis(before))
             .execute(&mut *tx)

@@ -1,6 +1,7 @@
-//! Queries on timeline entries: idempotent inserts, edits, deletions and key marks.
+//! Queries on timeline entries: idempotent inserts, edits, deletions and key marks
+//! (new entries on their own go through [`crate::group_commit`]).
 
-use crate::model::{EntryKind, NewEntry, Saved, TimelineEntry};
+use crate::model::{EntryKind, NewEntry, TimelineEntry};
 use crate::time::{from_millis, from_millis_opt, parse_word, to_millis};
 use crate::{Db, StorageError};
 use chrono::{DateTime, Utc};
@@ -8,26 +9,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
 /// Inserts an entry unless its source id is already stored. Returns true when inserted.
-pub(crate) async fn insert_entry(
-    tx: &mut Transaction<'static, Sqlite>,
-    entry: &NewEntry,
-) -> Result<bool, StorageError> {
-    let rows = sqlx::query(
-        "INSERT INTO timeline_entries (incident_id, source_id, at, kind, author, text, is_key)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (source_id) DO NOTHING",
-    )
-    .bind(entry.incident_id)
-    .bind(&entry.source_id)
-    .bind(to_millis(entry.at))
-    .bind(entry.kind.as_str())
-    .bind(&entry.author)
-    .bind(&entry.text)
-    .bind(entry.is_key)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    Ok(rows > 0)
+pub(crate) async fn insert_entry(tx: &mut Transaction<'_, Sqlite>, entry: &NewEntry) -> Result<bool, StorageError> {
+    Ok(crate::group_commit::insert_statement(entry).execute(&mut **tx).await?.rows_affected() > 0)
 }
 
 fn entry_from_row(row: &SqliteRow) -> Result<TimelineEntry, StorageError> {
@@ -46,34 +29,10 @@ fn entry_from_row(row: &SqliteRow) -> Result<TimelineEntry, StorageError> {
 }
 
 impl Db {
-    /// Stores a timeline entry once per source id. When `acknowledges` is set and the
-    /// incident is open with no acknowledgement yet, the entry's time becomes it, in the same
-    /// transaction.
-    pub async fn add_entry(&self, entry: &NewEntry, acknowledges: bool) -> Result<Saved, StorageError> {
-        let mut tx = self.write().await?;
-        if !insert_entry(&mut tx, entry).await? {
-            tx.rollback().await?;
-            return Ok(Saved::Duplicate);
-        }
-        if acknowledges {
-            sqlx::query(
-                "UPDATE incidents SET acknowledged_at = ?, revision = revision + 1
-                 WHERE id = ? AND acknowledged_at IS NULL AND declared_at <= ?
-                   AND status IN ('investigating', 'identified', 'monitoring')",
-            )
-            .bind(to_millis(entry.at))
-            .bind(entry.incident_id)
-            .bind(to_millis(entry.at))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(Saved::Written)
-    }
-
     /// Replaces the text of a stored message. Returns false when no entry has that source id.
     pub async fn edit_entry(&self, source_id: &str, text: &str, at: DateTime<Utc>) -> Result<bool, StorageError> {
-        let mut tx = self.write().await?;
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
         let rows = sqlx::query("UPDATE timeline_entries SET text = ?, edited_at = ? WHERE source_id = ?")
             .bind(text)
             .bind(to_millis(at))
@@ -87,7 +46,8 @@ impl Db {
 
     /// Marks a stored message as deleted; the row stays so the timeline shows the gap.
     pub async fn delete_entry(&self, source_id: &str, at: DateTime<Utc>) -> Result<bool, StorageError> {
-        let mut tx = self.write().await?;
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
         let rows = sqlx::query("UPDATE timeline_entries SET deleted_at = ? WHERE source_id = ? AND deleted_at IS NULL")
             .bind(to_millis(at))
             .bind(source_id)
@@ -100,7 +60,8 @@ impl Db {
 
     /// Marks an entry as a key event (pinned or starred). Returns false when it is unknown.
     pub async fn mark_key(&self, source_id: &str) -> Result<bool, StorageError> {
-        let mut tx = self.write().await?;
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
         let rows = sqlx::query("UPDATE timeline_entries SET is_key = 1 WHERE source_id = ?")
             .bind(source_id)
             .execute(&mut *tx)
