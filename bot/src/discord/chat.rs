@@ -4,9 +4,11 @@
 //! asks for threads — public threads under the announcements channel. Archiving a text
 //! channel renames it `archived-<name>` (Discord has no channel archive, and locking it
 //! would need Manage Roles, which the bot does not ask for); archiving a thread archives
-//! and locks it. Every message goes out with no mentions allowed.
+//! and locks it. Every message goes out with no mentions allowed. Every REST call goes
+//! through [`retry`](super::retry), which retries only what cannot happen twice.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use ::commands::{ChannelRef, Chat, ChatError, Message, MessageRef};
@@ -18,6 +20,7 @@ use serenity::all::{
 use serenity::http::{Http, HttpError};
 
 use super::render;
+use super::retry::{self, Effect, RestError, RetryPolicy};
 
 /// Discord's limit on a channel topic.
 const MAX_TOPIC: usize = 1024;
@@ -41,6 +44,7 @@ pub struct DiscordChat {
     guild: Mutex<Option<GuildId>>,
     category: Option<String>,
     thread_parent: Option<ChannelId>,
+    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for DiscordChat {
@@ -50,18 +54,38 @@ impl std::fmt::Debug for DiscordChat {
             .field("guild", &self.guild())
             .field("category", &self.category)
             .field("thread_parent", &self.thread_parent)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
 
 impl DiscordChat {
     pub fn new(http: Arc<Http>, placement: Placement) -> Self {
+        Self::with_retry(http, placement, RetryPolicy::default())
+    }
+
+    /// A chat port whose REST calls retry under `retry`.
+    pub fn with_retry(http: Arc<Http>, placement: Placement, retry: RetryPolicy) -> Self {
         DiscordChat {
             http,
             guild: Mutex::new(placement.guild.filter(|id| *id != 0).map(GuildId::new)),
             category: placement.category,
             thread_parent: placement.thread_parent.filter(|id| *id != 0).map(ChannelId::new),
+            retry,
         }
+    }
+
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// One REST call under the retry policy, failing in the core's terms.
+    async fn rest<T, F, Fut>(&self, operation: &'static str, effect: Effect, attempt: F) -> Result<T, ChatError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = serenity::Result<T>>,
+    {
+        retry::call(&self.retry, operation, effect, attempt).await.map_err(|e| rest_error(operation, &e))
     }
 
     pub fn http(&self) -> &Arc<Http> {
@@ -88,7 +112,8 @@ impl DiscordChat {
         // serenity creates a private thread unless told otherwise.
         let builder =
             CreateThread::new(name).kind(ChannelType::PublicThread).auto_archive_duration(AutoArchiveDuration::OneWeek);
-        let thread = parent.create_thread(&*self.http, builder).await.map_err(|e| chat_error("create thread", &e))?;
+        let thread =
+            self.rest("create thread", Effect::Creates, || parent.create_thread(&*self.http, builder.clone())).await?;
         Ok(ChannelRef { id: thread.id.to_string(), name: thread.name })
     }
 
@@ -96,7 +121,7 @@ impl DiscordChat {
         let guild = self.guild().ok_or_else(|| {
             ChatError::new("create channel", "no Discord server is known yet; set DISCORD_GUILD_ID", false)
         })?;
-        let channels = self.http.get_channels(guild).await.map_err(|e| chat_error("list channels", &e))?;
+        let channels = self.rest("list channels", Effect::Idempotent, || self.http.get_channels(guild)).await?;
         let category = match &self.category {
             None => None,
             Some(wanted) => Some(
@@ -115,7 +140,8 @@ impl DiscordChat {
         if let Some(category) = category {
             builder = builder.category(category);
         }
-        let channel = guild.create_channel(&*self.http, builder).await.map_err(|e| chat_error("create channel", &e))?;
+        let channel =
+            self.rest("create channel", Effect::Creates, || guild.create_channel(&*self.http, builder.clone())).await?;
         Ok(ChannelRef { id: channel.id.to_string(), name: channel.name })
     }
 }
@@ -135,6 +161,17 @@ pub fn snowflake(operation: &'static str, id: &str) -> Result<u64, ChatError> {
         .ok()
         .filter(|id| *id != 0)
         .ok_or_else(|| ChatError::new(operation, format!("`{id}` is not a Discord id"), false))
+}
+
+/// A failed call of the retry layer in the core's terms.
+pub fn rest_error(operation: &'static str, error: &RestError) -> ChatError {
+    match error {
+        RestError::Discord(error) => chat_error(operation, error),
+        RestError::Deadline(_) => {
+            crate::metrics::metrics().chat_api_error("discord");
+            ChatError::new(operation, error.to_string(), true)
+        }
+    }
 }
 
 /// A serenity failure in the core's terms. The detail keeps Discord's own words but
@@ -179,20 +216,21 @@ impl Chat for DiscordChat {
 
     async fn post(&self, channel_id: &str, message: &Message) -> Result<MessageRef, ChatError> {
         let channel = ChannelId::new(snowflake("post", channel_id)?);
-        let posted = channel
-            .send_message(&*self.http, render::render(message).create_message())
-            .await
-            .map_err(|e| chat_error("post", &e))?;
+        let posted = self
+            .rest("post", Effect::Creates, || {
+                channel.send_message(&*self.http, render::render(message).create_message())
+            })
+            .await?;
         Ok(MessageRef { channel_id: channel_id.to_string(), message_id: posted.id.to_string() })
     }
 
     async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
         let channel = ChannelId::new(snowflake("update", &target.channel_id)?);
         let id = MessageId::new(snowflake("update", &target.message_id)?);
-        channel
-            .edit_message(&*self.http, id, render::render(message).edit_message())
-            .await
-            .map_err(|e| chat_error("update", &e))?;
+        self.rest("update", Effect::Idempotent, || {
+            channel.edit_message(&*self.http, id, render::render(message).edit_message())
+        })
+        .await?;
         Ok(())
     }
 
@@ -208,7 +246,8 @@ impl Chat for DiscordChat {
             let Ok(id) = snowflake("invite", user) else {
                 continue;
             };
-            thread.add_thread_member(&*self.http, UserId::new(id)).await.map_err(|e| chat_error("invite", &e))?;
+            let user = UserId::new(id);
+            self.rest("invite", Effect::Idempotent, || thread.add_thread_member(&*self.http, user)).await?;
         }
         Ok(())
     }
@@ -219,51 +258,59 @@ impl Chat for DiscordChat {
             return Ok(());
         }
         let channel = ChannelId::new(snowflake("set topic", channel_id)?);
-        channel
-            .edit(&*self.http, EditChannel::new().topic(render::cut(topic, MAX_TOPIC)))
-            .await
-            .map_err(|e| chat_error("set topic", &e))?;
+        let topic = render::cut(topic, MAX_TOPIC);
+        self.rest("set topic", Effect::Idempotent, || channel.edit(&*self.http, EditChannel::new().topic(&topic)))
+            .await?;
         Ok(())
     }
 
     async fn pin(&self, target: &MessageRef) -> Result<(), ChatError> {
         let channel = ChannelId::new(snowflake("pin", &target.channel_id)?);
         let id = MessageId::new(snowflake("pin", &target.message_id)?);
-        channel.pin(&*self.http, id).await.map_err(|e| chat_error("pin", &e))
+        self.rest("pin", Effect::Idempotent, || channel.pin(&*self.http, id)).await
     }
 
     async fn send_dm(&self, user: &str, message: &Message) -> Result<MessageRef, ChatError> {
         let user = UserId::new(snowflake("send DM", user)?);
-        let dm = user.create_dm_channel(&*self.http).await.map_err(|e| chat_error("open DM", &e))?;
-        let posted = dm
-            .id
-            .send_message(&*self.http, render::render(message).create_message())
-            .await
-            .map_err(|e| chat_error("send DM", &e))?;
+        // Opening a DM channel twice gives the same channel.
+        let dm = self.rest("open DM", Effect::Idempotent, || user.create_dm_channel(&*self.http)).await?;
+        let posted = self
+            .rest("send DM", Effect::Creates, || {
+                dm.id.send_message(&*self.http, render::render(message).create_message())
+            })
+            .await?;
         Ok(MessageRef { channel_id: dm.id.to_string(), message_id: posted.id.to_string() })
     }
 
     async fn rename_channel(&self, channel_id: &str, name: &str) -> Result<(), ChatError> {
         let channel = ChannelId::new(snowflake("rename channel", channel_id)?);
         let name = render::cut(name, MAX_CHANNEL_NAME);
-        let result = if self.uses_threads() {
-            channel.edit_thread(&*self.http, EditThread::new().name(name)).await
+        if self.uses_threads() {
+            self.rest("rename channel", Effect::Idempotent, || {
+                channel.edit_thread(&*self.http, EditThread::new().name(&name))
+            })
+            .await?;
         } else {
-            channel.edit(&*self.http, EditChannel::new().name(name)).await
-        };
-        result.map(|_| ()).map_err(|e| chat_error("rename channel", &e))
+            self.rest("rename channel", Effect::Idempotent, || {
+                channel.edit(&*self.http, EditChannel::new().name(&name))
+            })
+            .await?;
+        }
+        Ok(())
     }
 
     async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError> {
         let channel = ChannelId::new(snowflake("archive channel", channel_id)?);
         if self.uses_threads() {
-            return channel
-                .edit_thread(&*self.http, EditThread::new().archived(true).locked(true))
+            return self
+                .rest("archive channel", Effect::Idempotent, || {
+                    channel.edit_thread(&*self.http, EditThread::new().archived(true).locked(true))
+                })
                 .await
-                .map(|_| ())
-                .map_err(|e| chat_error("archive channel", &e));
+                .map(|_| ());
         }
-        let current = match channel.to_channel(&*self.http).await.map_err(|e| chat_error("archive channel", &e))? {
+        let current = match self.rest("archive channel", Effect::Idempotent, || channel.to_channel(&*self.http)).await?
+        {
             Channel::Guild(guild_channel) => guild_channel.name,
             _ => return Err(ChatError::new("archive channel", "not a server channel", false)),
         };
@@ -271,11 +318,9 @@ impl Chat for DiscordChat {
             return Ok(());
         }
         let name = render::cut(&format!("archived-{current}"), MAX_CHANNEL_NAME);
-        channel
-            .edit(&*self.http, EditChannel::new().name(name))
+        self.rest("archive channel", Effect::Idempotent, || channel.edit(&*self.http, EditChannel::new().name(&name)))
             .await
             .map(|_| ())
-            .map_err(|e| chat_error("archive channel", &e))
     }
 }
 

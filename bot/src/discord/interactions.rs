@@ -6,6 +6,9 @@
 //! `/incident declare` with no title, `/incident postmortem` and the postmortem buttons —
 //! answers directly, because a modal must be the first response and the core decides
 //! quickly (one read) whether to open one.
+//!
+//! Answers go through [`retry`](super::retry): a rate-limited answer is sent again, a
+//! callback that may have arrived is not.
 
 use ::commands::postmortem::FIELDS as POSTMORTEM_FIELDS;
 use ::commands::{ButtonAction, ButtonPress, CoreError, FormKind, FormSubmission, Invocation, Line, Message, Outcome};
@@ -18,11 +21,21 @@ use storage::Status;
 
 use super::commands::{to_core_text, INCIDENT_OPTION};
 use super::render::{self, Rendered, CONTINUE_POSTMORTEM_PREFIX, INPUTS_PER_MODAL};
+use super::retry::{self, Effect};
 use super::Discord;
 
 /// Discord's limit on autocomplete choices, and on a choice's name.
 const MAX_CHOICES: usize = 25;
 const MAX_CHOICE_NAME: usize = 100;
+
+/// One REST call answering an interaction, under the bot's retry policy.
+async fn answer<T, F, Fut>(bot: &Discord, operation: &'static str, effect: Effect, attempt: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = serenity::Result<T>>,
+{
+    retry::call(bot.chat.retry_policy(), operation, effect, attempt).await.context(operation)
+}
 
 /// Handles one interaction of any kind.
 pub async fn handle_interaction(bot: &Discord, interaction: &Interaction) -> anyhow::Result<()> {
@@ -106,7 +119,11 @@ async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Resu
             let message = Message::new()
                 .line(Line::new().text(problem.to_string()))
                 .line(Line::new().text("Usage: ").code("/incident help"));
-            return command.create_response(&*bot.http, ephemeral(&message)).await.context("reply to a command");
+            let response = ephemeral(&message);
+            return answer(bot, "reply to a command", Effect::Creates, || {
+                command.create_response(&*bot.http, response.clone())
+            })
+            .await;
         }
     };
     let invocation = Invocation {
@@ -118,12 +135,18 @@ async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Resu
     if may_open_form(&invocation.text) {
         let result = bot.core.run(&invocation).await;
         observe_command(bot, received, &result).await;
-        return command.create_response(&*bot.http, modal_or_reply(result, 1)).await.context("answer a command");
+        let response = modal_or_reply(result, 1);
+        return answer(bot, "answer a command", Effect::Creates, || {
+            command.create_response(&*bot.http, response.clone())
+        })
+        .await;
     }
-    command.create_response(&*bot.http, defer_ephemeral()).await.context("defer a command")?;
+    let response = defer_ephemeral();
+    answer(bot, "defer a command", Effect::Creates, || command.create_response(&*bot.http, response.clone())).await?;
     let result = bot.core.run(&invocation).await;
     observe_command(bot, received, &result).await;
-    command.edit_response(&*bot.http, reply_for(result).edit_response()).await.context("complete a command")?;
+    let edit = reply_for(result).edit_response();
+    answer(bot, "complete a command", Effect::Idempotent, || command.edit_response(&*bot.http, edit.clone())).await?;
     Ok(())
 }
 
@@ -157,10 +180,8 @@ async fn on_autocomplete(bot: &Discord, command: &CommandInteraction) -> anyhow:
             );
             response.add_string_choice(name, incident.reference())
         });
-    command
-        .create_response(&*bot.http, CreateInteractionResponse::Autocomplete(choices))
-        .await
-        .context("answer autocomplete")
+    let response = CreateInteractionResponse::Autocomplete(choices);
+    answer(bot, "answer autocomplete", Effect::Creates, || command.create_response(&*bot.http, response.clone())).await
 }
 
 async fn on_component(bot: &Discord, component: &ComponentInteraction) -> anyhow::Result<()> {
@@ -174,19 +195,33 @@ async fn on_component(bot: &Discord, component: &ComponentInteraction) -> anyhow
     if let Some(incident) = custom_id.strip_prefix(CONTINUE_POSTMORTEM_PREFIX).and_then(|n| n.parse().ok()) {
         // The core builds the form afresh, so the second modal shows what the first saved.
         let result = bot.core.press_button(&press(ButtonAction::WritePostmortem { incident })).await;
-        return component.create_response(&*bot.http, modal_or_reply(result, 2)).await.context("open the second modal");
+        let response = modal_or_reply(result, 2);
+        return answer(bot, "open the second modal", Effect::Creates, || {
+            component.create_response(&*bot.http, response.clone())
+        })
+        .await;
     }
     let Some(action) = ButtonAction::decode(custom_id) else {
         let message = Message::plain("This button is no longer in use.");
-        return component.create_response(&*bot.http, ephemeral(&message)).await.context("reply to a button");
+        let response = ephemeral(&message);
+        return answer(bot, "reply to a button", Effect::Creates, || {
+            component.create_response(&*bot.http, response.clone())
+        })
+        .await;
     };
     if let ButtonAction::WritePostmortem { .. } = action {
         let result = bot.core.press_button(&press(action)).await;
-        return component.create_response(&*bot.http, modal_or_reply(result, 1)).await.context("open the postmortem");
+        let response = modal_or_reply(result, 1);
+        return answer(bot, "open the postmortem", Effect::Creates, || {
+            component.create_response(&*bot.http, response.clone())
+        })
+        .await;
     }
-    component.create_response(&*bot.http, defer_ephemeral()).await.context("defer a button")?;
+    let response = defer_ephemeral();
+    answer(bot, "defer a button", Effect::Creates, || component.create_response(&*bot.http, response.clone())).await?;
     let result = bot.core.press_button(&press(action)).await;
-    component.edit_response(&*bot.http, reply_for(result).edit_response()).await.context("complete a button")?;
+    let edit = reply_for(result).edit_response();
+    answer(bot, "complete a button", Effect::Idempotent, || component.edit_response(&*bot.http, edit.clone())).await?;
     Ok(())
 }
 
@@ -209,9 +244,12 @@ pub fn modal_answers(modal: &ModalInteraction) -> Vec<(String, String)> {
 async fn on_modal(bot: &Discord, modal: &ModalInteraction) -> anyhow::Result<()> {
     let Some((kind, part)) = render::parse_modal_id(&modal.data.custom_id) else {
         let message = Message::plain("This form is no longer in use.");
-        return modal.create_response(&*bot.http, ephemeral(&message)).await.context("reply to a form");
+        let response = ephemeral(&message);
+        return answer(bot, "reply to a form", Effect::Creates, || modal.create_response(&*bot.http, response.clone()))
+            .await;
     };
-    modal.create_response(&*bot.http, defer_ephemeral()).await.context("defer a form")?;
+    let response = defer_ephemeral();
+    answer(bot, "defer a form", Effect::Creates, || modal.create_response(&*bot.http, response.clone())).await?;
     let submission = FormSubmission {
         source_id: source_id(modal.id),
         user: modal.user.id.to_string(),
@@ -230,7 +268,8 @@ async fn on_modal(bot: &Discord, modal: &ModalInteraction) -> anyhow::Result<()>
             rendered.components.push(render::continue_postmortem_button(incident));
         }
     }
-    modal.edit_response(&*bot.http, rendered.edit_response()).await.context("complete a form")?;
+    let edit = rendered.edit_response();
+    answer(bot, "complete a form", Effect::Idempotent, || modal.edit_response(&*bot.http, edit.clone())).await?;
     Ok(())
 }
 

@@ -2,7 +2,8 @@
 //! buttons and modals. It translates Discord events into core calls and renders the
 //! core's replies; no incident rule lives here.
 //!
-//! - [`http`] builds serenity's REST client (rate limited, or pointed at a fake).
+//! - [`http`] builds serenity's REST client (rate limited, or pointed at a fake), with
+//!   time-outs; [`retry`] retries the calls that are safe to send again.
 //! - [`chat`] implements the core's `Chat` port over it; [`render`] shapes messages,
 //!   buttons and modals, escaping user text.
 //! - [`commands`] defines `/incident` and maps its options onto the core's grammar.
@@ -20,6 +21,7 @@ pub mod http;
 pub mod interactions;
 pub mod permissions;
 pub mod render;
+pub mod retry;
 
 use std::sync::Arc;
 
@@ -32,6 +34,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use self::chat::{DiscordChat, Placement};
+use self::retry::RetryPolicy;
 use crate::config::Config;
 use crate::health::PlatformHealth;
 
@@ -46,7 +49,19 @@ pub struct Discord {
 
 impl Discord {
     pub fn new(http: Arc<Http>, db: Db, clock: Arc<dyn Clock>, settings: Settings, placement: Placement) -> Discord {
-        let chat = Arc::new(DiscordChat::new(http.clone(), placement));
+        Self::with_retry(http, db, clock, settings, placement, RetryPolicy::default())
+    }
+
+    /// [`Discord::new`] whose REST calls retry under `retry`.
+    pub fn with_retry(
+        http: Arc<Http>,
+        db: Db,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+        placement: Placement,
+        retry: RetryPolicy,
+    ) -> Discord {
+        let chat = Arc::new(DiscordChat::with_retry(http.clone(), placement, retry));
         let core = Arc::new(Core::new(db, chat.clone(), clock, settings));
         Discord { http, core, chat }
     }

@@ -204,7 +204,7 @@ impl Respond for WebhookMessage {
     }
 }
 
-async fn mount_discord(server: &MockServer) {
+pub async fn mount_discord(server: &MockServer) {
     Mock::given(method("GET"))
         .and(path(format!("/api/v10/guilds/{GUILD}/channels")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([
