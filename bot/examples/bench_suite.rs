@@ -99,16 +99,7 @@ impl Bench {
             .await?;
         let channel = outcome.opened.ok_or_else(|| anyhow!("declare opened no channel"))?.id;
         let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
-        Ok(Bench {
-            _dir: dir,
-            db,
-            addr: app.addr,
-            state,
-            url: app.url(""),
-            slack,
-            http,
-            channel,
-        })
+        Ok(Bench { _dir: dir, db, addr: app.addr, state, url: app.url(""), slack, http, channel })
     }
 }
 

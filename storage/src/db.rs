@@ -1,9 +1,9 @@
 //! Opening the database: connection settings, the single writer, migrations.
 //!
-//! Reads go through a small pool; every write goes through a pool of exactly one
-//! connection and starts with `BEGIN IMMEDIATE`, so writes queue in-process instead
-//! of failing with "database is locked", and a second process waits on the busy
-//! timeout rather than erroring.
+//! Reads go through a small pool; every write goes through the one write connection
+//! (the `writer` module) and starts with `BEGIN IMMEDIATE` (or is a single statement),
+//! so writes queue in-process instead of failing with "database is locked", and a
+//! second process waits on the busy timeout rather than erroring.
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -194,7 +194,7 @@ impl Db {
         version
     }
 
-    /// The write connection, for one write; see [`crate::writer`].
+    /// The write connection, for one write (see the `writer` module).
     pub(crate) async fn writer_conn(&self) -> Result<WriteConn, StorageError> {
         self.writer.take().await
     }

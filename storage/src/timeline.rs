@@ -1,5 +1,5 @@
 //! Queries on timeline entries: idempotent inserts, edits, deletions and key marks
-//! (new entries on their own go through [`crate::group_commit`]).
+//! (new entries on their own go through the `group_commit` module).
 
 use crate::model::{EntryKind, NewEntry, TimelineEntry};
 use crate::time::{from_millis, from_millis_opt, parse_word, to_millis};

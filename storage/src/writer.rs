@@ -91,3 +91,53 @@ impl DerefMut for WriteConn {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::Db;
+
+    async fn file_db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+        (dir, db)
+    }
+
+    async fn lease_rows(db: &Db) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM leases").fetch_one(db.reader()).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_task_cancelled_inside_a_transaction_leaves_the_held_connection_usable() {
+        let (_dir, db) = file_db().await;
+        let before = lease_rows(&db).await;
+        let holder = db.clone();
+        let task = tokio::spawn(async move {
+            let mut writer = holder.writer_conn().await.unwrap();
+            let mut tx = writer.begin_immediate().await.unwrap();
+            sqlx::query("INSERT INTO leases (name, holder, acquired_at, expires_at) VALUES ('x', 'cancelled', 0, 0)")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            std::future::pending::<()>().await;
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        task.abort();
+        let _ = task.await;
+        // The next write begins a fresh transaction; the cancelled one left nothing behind.
+        let mut writer = tokio::time::timeout(Duration::from_secs(5), db.writer_conn()).await.unwrap().unwrap();
+        let tx = writer.begin_immediate().await.unwrap();
+        tx.commit().await.unwrap();
+        drop(writer);
+        assert_eq!(lease_rows(&db).await, before);
+    }
+
+    #[tokio::test]
+    async fn writes_after_close_fail_instead_of_hanging() {
+        let (_dir, db) = file_db().await;
+        db.close().await;
+        assert!(db.writer_conn().await.is_err());
+    }
+}
