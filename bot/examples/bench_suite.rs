@@ -301,7 +301,11 @@ async fn row_b(rows: usize, rounds: usize, senders: usize) -> anyhow::Result<Row
         event_rates.push(total / event_secs);
         ratios.push((total / event_secs) / (rows as f64 / raw_secs));
     }
+    let stored = bench.db.count_entries().await?;
     bench.db.close().await;
+    if stored != (rounds * (rows / senders.len()) * senders.len()) as i64 + 1 {
+        return Err(anyhow!("row b: {stored} timeline entries stored, not one per event"));
+    }
     Ok(Row {
         name: "b  the same, concurrent senders".into(),
         measured: format!("{:.0} events/s ({} senders)", median(event_rates), senders.len()),
