@@ -1,16 +1,16 @@
-//! Action items: add, done, wontfix, snooze and list.
+//! Action items: add, done, wontfix, snooze, reassign, re-date and list.
 
 use chrono::{Days, NaiveDate};
-use storage::{ActionFilter, ActionItem, ActionKind, ActionStatus, EntryKind, Priority, Saved};
+use storage::{ActionChange, ActionFilter, ActionItem, ActionKind, ActionStatus, EntryKind, Incident, Priority, Saved};
 
 use crate::core::{Core, Invocation};
 use crate::error::{refused, Problem};
 use crate::grammar::{usage, DueSpec, ListScope, UsageError};
+use crate::limits::{MAX_ACTION_TEXT, MAX_DUE_DAYS};
 use crate::message::{Line, Message};
 use crate::outcome::Outcome;
-
-/// Longest action-item text accepted.
-pub const MAX_ACTION_TEXT: usize = 500;
+use crate::permissions::{self, Act};
+use crate::text;
 
 impl Core {
     #[allow(clippy::too_many_arguments)]
@@ -24,6 +24,14 @@ impl Core {
         kind: Option<ActionKind>,
         priority: Option<Priority>,
     ) -> Result<Outcome, Problem> {
+        let text = crate::format::one_line(&text::clean(&text, false));
+        if !text::has_visible(&text) {
+            return Err(UsageError {
+                problem: "What needs doing? Give the action item's text.".into(),
+                usage: usage::ACTION_ADD,
+            }
+            .into());
+        }
         if text.chars().count() > MAX_ACTION_TEXT {
             return Err(UsageError {
                 problem: format!("Keep an action item under {MAX_ACTION_TEXT} characters; link to details instead."),
@@ -32,12 +40,8 @@ impl Core {
             .into());
         }
         let incident = self.target_incident(inv, target, usage::ACTION_ADD).await?;
-        let today = self.today();
-        let due = match due {
-            Some(DueSpec::On(date)) => date,
-            Some(DueSpec::InDays(days)) => add_days(today, days)?,
-            None => add_days(today, self.settings.default_due_days)?,
-        };
+        permissions::require(Act::AddAction, &inv.user, &incident, &self.settings)?;
+        let due = self.due_date(due.unwrap_or(DueSpec::InDays(self.settings.default_due_days)), usage::ACTION_ADD)?;
         let owner = owner.unwrap_or_else(|| inv.user.clone());
         let kind = kind.unwrap_or(ActionKind::Prevent);
         let item = storage::NewActionItem {
@@ -68,21 +72,56 @@ impl Core {
                     .bold(format!("#{}", stored.id))
                     .text(format!(": {} · owner ", stored.text))
                     .user(owner)
-                    .text(format!(" · due {} · {}", stored.due, stored.kind)),
+                    .text(format!(" · due {} · {} · {}", stored.due, stored.kind, stored.priority)),
             ),
         )
         .await;
         Ok(self.confirm(inv, &incident, format!("action #{} added.", stored.id)))
     }
 
-    async fn require_open_action(&self, id: i64, usage: &'static str) -> Result<ActionItem, Problem> {
+    /// A due date as typed, checked against the one limit: from today up to
+    /// [`MAX_DUE_DAYS`] ahead, whether given as a date or as `+Nd`.
+    fn due_date(&self, due: DueSpec, usage: &'static str) -> Result<NaiveDate, Problem> {
+        let today = self.today();
+        let latest = add_days(today, MAX_DUE_DAYS)?;
+        let date = match due {
+            DueSpec::On(date) => date,
+            DueSpec::InDays(days) => add_days(today, days)?,
+        };
+        if date < today {
+            return Err(UsageError {
+                problem: format!("{date} is in the past (today is {today}). Give a date from today on."),
+                usage,
+            }
+            .into());
+        }
+        if date > latest {
+            return Err(UsageError {
+                problem: format!("{date} is too far ahead: due dates go up to {MAX_DUE_DAYS} days out ({latest})."),
+                usage,
+            }
+            .into());
+        }
+        Ok(date)
+    }
+
+    /// The open item `id` and its incident, once `act` is allowed for `inv.user`.
+    async fn open_action_for(
+        &self,
+        inv: &Invocation,
+        id: i64,
+        usage: &'static str,
+        act: fn(&ActionItem) -> Act<'_>,
+    ) -> Result<(ActionItem, Incident), Problem> {
         let item = self.db.action(id).await?.ok_or_else(|| {
             Problem::Usage(UsageError { problem: format!("Action item #{id} does not exist."), usage })
         })?;
         if item.status != ActionStatus::Open {
             return Err(refused(format!("Action item #{id} is already {}.", item.status)));
         }
-        Ok(item)
+        let incident = self.target_incident(inv, Some(item.incident_id), usage).await?;
+        permissions::require(act(&item), &inv.user, &incident, &self.settings)?;
+        Ok((item, incident))
     }
 
     /// Marks an item done or wontfix; its owner, the incident's commander or an admin may.
@@ -93,16 +132,7 @@ impl Core {
         status: ActionStatus,
     ) -> Result<Outcome, Problem> {
         let usage = if status == ActionStatus::Done { usage::ACTION_DONE } else { usage::ACTION_WONTFIX };
-        let item = self.require_open_action(id, usage).await?;
-        let incident = self.target_incident(inv, Some(item.incident_id), usage).await?;
-        if inv.user != item.owner && inv.user != incident.commander && !self.settings.is_admin(&inv.user) {
-            return Err(refused(format!(
-                "Only the owner (@{}) or the commander of {} (@{}) may close action item #{id}.",
-                item.owner,
-                incident.reference(),
-                incident.commander
-            )));
-        }
+        let (item, incident) = self.open_action_for(inv, id, usage, |item| Act::CloseAction(item)).await?;
         let entry = self.entry_for(inv, &incident, EntryKind::Action, format!("Action #{id} {status}: {}", item.text));
         match self.db.set_action_status(id, ActionStatus::Open, status, self.now(), &entry).await? {
             Saved::Written => {}
@@ -127,22 +157,11 @@ impl Core {
 
     /// Holds reminders for an item; its owner, the commander or an admin may.
     pub(crate) async fn snooze_action(&self, inv: &Invocation, id: i64, days: u32) -> Result<Outcome, Problem> {
-        let item = self.require_open_action(id, usage::ACTION_SNOOZE).await?;
-        let incident = self.target_incident(inv, Some(item.incident_id), usage::ACTION_SNOOZE).await?;
-        if inv.user != item.owner && inv.user != incident.commander && !self.settings.is_admin(&inv.user) {
-            return Err(refused(format!(
-                "Only the owner (@{}) or the commander of {} (@{}) may snooze action item #{id}.",
-                item.owner,
-                incident.reference(),
-                incident.commander
-            )));
-        }
+        let (_, incident) = self.open_action_for(inv, id, usage::ACTION_SNOOZE, |item| Act::SnoozeAction(item)).await?;
         let until = add_days(self.today(), days)?;
         let entry = self.entry_for(inv, &incident, EntryKind::Action, format!("Action #{id} snoozed until {until}"));
-        match self.db.snooze_action(id, until, &entry).await? {
-            Saved::Written => {}
-            Saved::Duplicate => return Ok(Outcome::silent()),
-            Saved::Conflict => return Err(refused(format!("Action item #{id} was closed meanwhile."))),
+        if !self.change_action(id, &ActionChange::Snooze { until }, &entry).await? {
+            return Ok(Outcome::silent());
         }
         Ok(Outcome::reply(
             Message::new().line(
@@ -152,6 +171,78 @@ impl Core {
                     .text(format!(" snoozed: no reminders until {until}.")),
             ),
         ))
+    }
+
+    /// Hands an item to someone else; its owner, the commander or an admin may.
+    pub(crate) async fn reassign_action(&self, inv: &Invocation, id: i64, owner: String) -> Result<Outcome, Problem> {
+        let (item, incident) =
+            self.open_action_for(inv, id, usage::ACTION_REASSIGN, |item| Act::ReassignAction(item)).await?;
+        if item.owner == owner {
+            return Err(refused(format!("@{owner} already owns action item #{id}.")));
+        }
+        let text = format!("Action #{id} reassigned from @{} to @{owner}", item.owner);
+        let entry = self.entry_for(inv, &incident, EntryKind::Action, text);
+        if !self.change_action(id, &ActionChange::Reassign { owner: owner.clone() }, &entry).await? {
+            return Ok(Outcome::silent());
+        }
+        if let Some(channel) = incident.channel_id.as_deref() {
+            if let Err(error) = self.chat.invite(channel, std::slice::from_ref(&owner)).await {
+                tracing::warn!(incident = incident.id, %error, "could not invite the new owner");
+            }
+        }
+        self.post_to_incident(
+            &incident,
+            &Message::new().line(
+                Line::new()
+                    .text("📝 Action ")
+                    .bold(format!("#{id}"))
+                    .text(format!(": {} · now owned by ", item.text))
+                    .user(owner.clone())
+                    .text(" (from ")
+                    .user(item.owner.clone())
+                    .text(", by ")
+                    .user(inv.user.clone())
+                    .text(")"),
+            ),
+        )
+        .await;
+        Ok(self.confirm(inv, &incident, format!("action #{id} is now owned by @{owner}.")))
+    }
+
+    /// Moves an item's due date; its owner, the commander or an admin may.
+    pub(crate) async fn redate_action(&self, inv: &Invocation, id: i64, due: DueSpec) -> Result<Outcome, Problem> {
+        let (item, incident) = self.open_action_for(inv, id, usage::ACTION_DUE, |item| Act::RedateAction(item)).await?;
+        let due = self.due_date(due, usage::ACTION_DUE)?;
+        if item.due == due {
+            return Err(refused(format!("Action item #{id} is already due {due}.")));
+        }
+        let text = format!("Action #{id} due date moved from {} to {due}", item.due);
+        let entry = self.entry_for(inv, &incident, EntryKind::Action, text);
+        if !self.change_action(id, &ActionChange::Redate { due }, &entry).await? {
+            return Ok(Outcome::silent());
+        }
+        self.post_to_incident(
+            &incident,
+            &Message::new().line(
+                Line::new()
+                    .text("📝 Action ")
+                    .bold(format!("#{id}"))
+                    .text(format!(": {} · now due {due} (was {}, by ", item.text, item.due))
+                    .user(inv.user.clone())
+                    .text(")"),
+            ),
+        )
+        .await;
+        Ok(self.confirm(inv, &incident, format!("action #{id} is now due {due}.")))
+    }
+
+    /// Saves a change to an open item. False for a retried request already applied.
+    async fn change_action(&self, id: i64, change: &ActionChange, entry: &storage::NewEntry) -> Result<bool, Problem> {
+        match self.db.change_open_action(id, change, entry).await? {
+            Saved::Written => Ok(true),
+            Saved::Duplicate => Ok(false),
+            Saved::Conflict => Err(refused(format!("Action item #{id} was closed meanwhile."))),
+        }
     }
 
     pub(crate) async fn list_actions(

@@ -31,12 +31,14 @@ pub fn blame_signals(answer: &str) -> Vec<String> {
         .map(|phrase| format!("\"{phrase}\""))
         .collect();
     // "X's fault" or "fault of X".
-    let possessive =
-        ["'s fault", "’s fault"].iter().find_map(|pattern| lower.find(pattern).map(|pos| (pos, pattern.len())));
-    if let Some((pos, len)) = possessive {
-        // Slice the lowercased text: its byte offsets are the ones `find` returned.
-        let start = lower[..pos].rfind(char::is_whitespace).map_or(0, |i| i + 1);
-        found.push(format!("\"{}\"", &lower[start..pos + len]));
+    let possessive = ["'s fault", "’s fault"]
+        .iter()
+        .find_map(|pattern| lower.split_once(pattern).map(|(before, _)| (before, *pattern)));
+    if let Some((before, pattern)) = possessive {
+        // The word before the pattern: whatever follows the last white space, of any
+        // width (a no-break space is two bytes), found without byte arithmetic.
+        let name = before.rsplit(char::is_whitespace).next().unwrap_or(before);
+        found.push(format!("\"{name}{pattern}\""));
     } else if lower.contains("fault of")
         || lower.contains("their fault")
         || lower.contains("his fault")
@@ -56,6 +58,8 @@ pub fn blame_signals(answer: &str) -> Vec<String> {
 
 /// Whether `phrase` appears in `text` as whole words.
 fn contains_phrase(text: &str, phrase: &str) -> bool {
+    // `match_indices` gives the match's own boundaries, so both slices start and end on
+    // character boundaries whatever the text around them.
     text.match_indices(phrase).any(|(start, _)| {
         let before = text[..start].chars().next_back();
         let after = text[start + phrase.len()..].chars().next();
@@ -85,6 +89,16 @@ mod tests {
         assert!(!blame_signals("they should have known better").is_empty());
         assert!(!blame_signals("a careless config change").is_empty());
         assert_eq!(blame_signals("caused by @dave pushing to main"), vec!["a mention of @dave"]);
+    }
+
+    #[test]
+    fn any_space_before_the_name_is_found_whole() {
+        // A no-break space, an ideographic space and an em space are wider than a byte.
+        for space in ['\u{00A0}', '\u{3000}', '\u{2003}'] {
+            assert_eq!(blame_signals(&format!("it was{space}bob's fault")), vec!["\"bob's fault\""]);
+        }
+        assert_eq!(blame_signals("éé’s fault"), vec!["\"éé’s fault\""]);
+        assert_eq!(blame_signals("'s fault"), vec!["\"'s fault\""]);
     }
 
     #[test]

@@ -29,7 +29,7 @@ impl Core {
         };
         let result = match press.action {
             ButtonAction::Acknowledge { incident } => self.acknowledge_button(&inv, incident).await,
-            ButtonAction::WritePostmortem { incident } => self.open_postmortem(&inv, Some(incident)).await,
+            ButtonAction::WritePostmortem { incident } => self.open_postmortem(&inv, Some(incident), false).await,
             ButtonAction::MarkDone { item } => self.close_action(&inv, item, storage::ActionStatus::Done).await,
             ButtonAction::Snooze { item, days } => self.snooze_action(&inv, item, days).await,
         };

@@ -5,11 +5,12 @@ pub const MAX_CHANNEL_NAME: usize = 80;
 
 /// The channel name for incident `id` titled `title`.
 ///
-/// The slug is the title lowercased, with every run of characters other than ASCII
-/// letters and digits turned into one `-`, trimmed of `-` at both ends.
+/// The slug is the title transliterated to ASCII ("Paiement échoué" reads
+/// `paiement-echoue`, "Ошибка" `oshibka`), lowercased, with every run of characters
+/// other than letters and digits turned into one `-`, trimmed of `-` at both ends.
 pub fn channel_name(prefix: &str, id: i64, title: &str) -> String {
     let mut slug = String::new();
-    for c in title.chars().flat_map(char::to_lowercase) {
+    for c in deunicode::deunicode(title).chars().flat_map(char::to_lowercase) {
         if c.is_ascii_alphanumeric() {
             slug.push(c);
         } else if !slug.ends_with('-') {
@@ -36,7 +37,10 @@ mod tests {
     #[test]
     fn slug_lowercases_and_collapses_runs() {
         assert_eq!(channel_name("inc", 42, "Database  down!! (EU)"), "inc-42-database-down-eu");
-        assert_eq!(channel_name("inc", 1, "Ünïcode — café"), "inc-1-n-code-caf");
+        assert_eq!(channel_name("inc", 1, "Ünïcode — café"), "inc-1-unicode-cafe");
+        assert_eq!(channel_name("inc", 2, "Paiement échoué"), "inc-2-paiement-echoue");
+        assert_eq!(channel_name("inc", 3, "Ошибка оплаты"), "inc-3-oshibka-oplaty");
+        assert_eq!(channel_name("inc", 4, "🔥🔥"), "inc-4-fire-fire");
         assert_eq!(channel_name("inc", 7, "!!!"), "inc-7");
     }
 

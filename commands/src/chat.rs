@@ -1,7 +1,7 @@
 //! The `Chat` port: everything the core asks of a chat platform. Slack, Discord and the
 //! console each implement it; core tests use a recording fake.
 
-use crate::message::Message;
+use crate::message::{Line, Message};
 use async_trait::async_trait;
 
 /// A channel on the platform.
@@ -46,7 +46,8 @@ pub trait Chat: Send + Sync {
     async fn post(&self, channel_id: &str, message: &Message) -> Result<MessageRef, ChatError>;
     async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError>;
     async fn invite(&self, channel_id: &str, users: &[String]) -> Result<(), ChatError>;
-    async fn set_topic(&self, channel_id: &str, topic: &str) -> Result<(), ChatError>;
+    /// Sets the channel topic. It is one line, so mentions render the platform's way.
+    async fn set_topic(&self, channel_id: &str, topic: &Line) -> Result<(), ChatError>;
     async fn pin(&self, target: &MessageRef) -> Result<(), ChatError>;
     async fn send_dm(&self, user: &str, message: &Message) -> Result<MessageRef, ChatError>;
     async fn rename_channel(&self, channel_id: &str, name: &str) -> Result<(), ChatError>;

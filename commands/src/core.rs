@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 
 use crate::chat::Chat;
 use crate::clock::Clock;
-use crate::error::{refused, CoreError, Problem};
+use crate::error::{CoreError, Problem};
 use crate::grammar::{self, Command, UsageError};
 use crate::message::{Line, Message};
 use crate::outcome::Outcome;
@@ -59,7 +59,7 @@ pub(crate) struct ChannelIncident {
 }
 
 /// How many times a change is recomputed when someone else changed the incident first.
-const SAVE_ATTEMPTS: usize = 5;
+pub(crate) const SAVE_ATTEMPTS: usize = 5;
 
 impl Core {
     pub fn new(db: Db, chat: Arc<dyn Chat>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
@@ -105,13 +105,15 @@ impl Core {
             C::Timeline { target } => self.show_timeline(inv, target).await,
             C::Resolve { target, summary } => self.resolve(inv, target, summary).await,
             C::Reopen { target } => self.reopen(inv, target).await,
-            C::Postmortem { target } => self.open_postmortem(inv, target).await,
+            C::Postmortem { target, all } => self.open_postmortem(inv, target, all).await,
             C::ActionAdd { target, text, owner, due, kind, priority } => {
                 self.add_action(inv, target, text, owner, due, kind, priority).await
             }
             C::ActionDone { id } => self.close_action(inv, id, storage::ActionStatus::Done).await,
             C::ActionWontfix { id } => self.close_action(inv, id, storage::ActionStatus::Wontfix).await,
             C::ActionSnooze { id, days } => self.snooze_action(inv, id, days).await,
+            C::ActionReassign { id, owner } => self.reassign_action(inv, id, owner).await,
+            C::ActionDue { id, due } => self.redate_action(inv, id, due).await,
             C::ActionList { target, scope } => self.list_actions(inv, target, scope).await,
             C::List => self.list_open(inv).await,
             C::Stats { days } => self.stats(days).await,
@@ -213,6 +215,9 @@ impl Core {
             match self.db.save_incident(&after, role, Some(&entry)).await? {
                 Saved::Written => {
                     after.revision += 1;
+                    if topic_changed(&before, &after) {
+                        self.refresh_topic(&after).await;
+                    }
                     return Ok(Some((before, after)));
                 }
                 Saved::Duplicate => return Ok(None),
@@ -224,10 +229,37 @@ impl Core {
 
     /// Records that a non-declarer acted on the incident, if it is the first such act.
     pub(crate) async fn note_activity(&self, incident: &Incident, user: &str) -> Result<(), Problem> {
-        if incident.acknowledged_at.is_none() && user != incident.declared_by {
+        if crate::lifecycle::acknowledges(incident, user) {
             self.db.acknowledge(incident.id, self.now()).await?;
         }
         Ok(())
+    }
+
+    /// Sets the channel topic to the incident's current state. The change is already
+    /// committed, so a chat failure is logged rather than undoing it.
+    pub(crate) async fn refresh_topic(&self, incident: &Incident) {
+        let Some(channel) = incident.channel_id.as_deref() else {
+            return;
+        };
+        if let Err(error) = self.chat.set_topic(channel, &self.topic(incident)).await {
+            tracing::warn!(incident = incident.id, %error, "could not set the channel topic");
+        }
+    }
+
+    /// `INC-3 · sev2 (Major) · identified · Checkout is failing · commander @bob`, with
+    /// the commander as a mention the platform renders.
+    pub fn topic(&self, incident: &Incident) -> Line {
+        let label = self.settings.severity_label(incident.severity);
+        Line::new()
+            .text(format!(
+                "{} · {} ({}) · {} · {} · commander ",
+                incident.reference(),
+                incident.severity,
+                label.label,
+                incident.status,
+                incident.title,
+            ))
+            .user(incident.commander.clone())
     }
 
     /// Posts to the incident's channel. The change is already committed, so a chat
@@ -261,17 +293,14 @@ impl Core {
             Outcome::reply(Message::new().line(Line::new().bold(incident.reference()).text(format!(": {text}"))))
         }
     }
+}
 
-    /// Refuses a change to an incident that is already closed.
-    pub(crate) fn require_not_closed(incident: &Incident) -> Result<(), Problem> {
-        if incident.status == storage::Status::Closed {
-            return Err(refused(format!(
-                "{} is closed: its postmortem is complete. Declare a new incident if it is happening again.",
-                incident.reference()
-            )));
-        }
-        Ok(())
-    }
+/// Whether a change shows in the channel topic.
+fn topic_changed(before: &Incident, after: &Incident) -> bool {
+    before.severity != after.severity
+        || before.status != after.status
+        || before.commander != after.commander
+        || before.title != after.title
 }
 
 /// Turns a handler's result into what adapters see.

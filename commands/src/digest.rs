@@ -41,6 +41,15 @@ pub fn recurring_factors(answers: &[(i64, String)]) -> Vec<(String, Vec<i64>)> {
     recurring
 }
 
+/// `1 incident`, `3 incidents`.
+pub fn count_word(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 fn trend(now: usize, before: usize) -> String {
     match now.cmp(&before) {
         std::cmp::Ordering::Greater => format!("▲{} vs the week before", now - before),
@@ -70,7 +79,7 @@ fn severity_row(row: &SeverityStats, before: &SeverityStats) -> String {
 }
 
 fn incident_line(incident: &Incident, now: DateTime<Utc>) -> Line {
-    let duration = incident.resolved_at.unwrap_or(now) - incident.started_at;
+    let duration = crate::durations::Durations::of(incident).to_resolve.unwrap_or(now - incident.started_at);
     let state = if incident.status.is_open() {
         format!("{}, open for {}", incident.status, format::duration(duration))
     } else {
@@ -93,7 +102,7 @@ pub async fn build(db: &Db, tz: Tz, now: DateTime<Utc>, window: Duration) -> Res
     let week_before = db.incidents_declared_between(since - window, since).await?;
     let postmortems = db.postmortems_touching(since, now).await?;
     let closed_actions = db.actions_closed_between(since, now).await?;
-    let open_actions = db.actions(&ActionFilter::AllOpen).await?;
+    let open_actions = db.actions(&ActionFilter::OpenAt(now)).await?;
     let today: NaiveDate = now.with_timezone(&tz).date_naive();
 
     let heading = format!(
@@ -110,8 +119,8 @@ pub async fn build(db: &Db, tz: Tz, now: DateTime<Utc>, window: Duration) -> Res
         );
     } else {
         message = message.line(Line::new().text(format!(
-            "{} incident(s) declared, {}.",
-            this_week.len(),
+            "{} declared, {}.",
+            count_word(this_week.len(), "incident", "incidents"),
             trend(this_week.len(), week_before.len())
         )));
         for incident in &this_week {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use storage::{ActionFilter, ActionItem, Db, Incident, Postmortem, StorageError, TimelineEntry};
 
+use crate::durations::Durations;
 use crate::format;
 use crate::postmortem::{self, FIELDS};
 
@@ -28,9 +29,19 @@ pub struct ExportDoc {
     pub mitigated_at: Option<String>,
     pub resolved_at: Option<String>,
     pub closed_at: Option<String>,
+    /// The core's durations, in whole seconds (see [`crate::durations`]).
+    pub durations: ExportDurations,
     pub timeline: Vec<ExportEntry>,
     pub postmortem: ExportPostmortem,
     pub action_items: Vec<ExportAction>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ExportDurations {
+    pub to_detect_seconds: i64,
+    pub to_acknowledge_seconds: Option<i64>,
+    pub to_mitigate_seconds: Option<i64>,
+    pub to_resolve_seconds: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -116,6 +127,15 @@ impl IncidentRecord {
             mitigated_at: i.mitigated_at.map(rfc3339),
             resolved_at: i.resolved_at.map(rfc3339),
             closed_at: i.closed_at.map(rfc3339),
+            durations: {
+                let d = Durations::of(i);
+                ExportDurations {
+                    to_detect_seconds: d.to_detect.num_seconds(),
+                    to_acknowledge_seconds: d.to_acknowledge.map(|d| d.num_seconds()),
+                    to_mitigate_seconds: d.to_mitigate.map(|d| d.num_seconds()),
+                    to_resolve_seconds: d.to_resolve.map(|d| d.num_seconds()),
+                }
+            },
             timeline: self
                 .timeline
                 .iter()
@@ -185,22 +205,24 @@ impl IncidentRecord {
             ("Resolved", i.resolved_at),
             ("Closed", i.closed_at),
         ];
-        for (label, at) in rows {
+        for (n, (label, at)) in rows.into_iter().enumerate() {
             let (when, since) = match at {
+                // The first row is the start itself.
+                Some(at) if n == 0 => (format::time(at, tz), "—".to_string()),
                 Some(at) => (format::time(at, tz), format::duration(at - i.started_at)),
                 None => ("—".to_string(), "—".to_string()),
             };
             let _ = writeln!(md, "| {label} | {when} | {since} |");
         }
-        let span = |to: Option<DateTime<Utc>>, from: DateTime<Utc>| {
-            to.map_or("—".to_string(), |t| format::duration(t - from))
-        };
+        let durations = Durations::of(i);
+        let show = |d: Option<chrono::Duration>| d.map_or("—".to_string(), format::duration);
         let _ = writeln!(
             md,
-            "\n**Time to acknowledge:** {} · **Time to mitigate:** {} · **Time to resolve:** {}\n",
-            span(i.acknowledged_at, i.declared_at),
-            span(i.mitigated_at, i.started_at),
-            span(i.resolved_at, i.started_at)
+            "\n**Time to detect:** {} · **Time to acknowledge:** {} · **Time to mitigate:** {} · **Time to resolve:** {}\n",
+            format::duration(durations.to_detect),
+            show(durations.to_acknowledge),
+            show(durations.to_mitigate),
+            show(durations.to_resolve)
         );
 
         md.push_str("## Postmortem\n\n");

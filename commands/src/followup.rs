@@ -414,12 +414,22 @@ fn escalation_dm(item: &ActionItem, incident: &Incident, days: i64, reminders: i
                 ))
                 .user(item.owner.clone()),
         )
-        .line(Line::new().text("As the incident's commander you may close, reassign or snooze it."))
+        .line(
+            Line::new()
+                .text("As the incident's commander you may close it, reassign it with ")
+                .code(format!("/incident action reassign {} @user", item.id))
+                .text(", move it with ")
+                .code(format!("/incident action due {} +7d", item.id))
+                .text(" or snooze it."),
+        )
         .button("Mark done", ButtonAction::MarkDone { item: item.id }, false)
 }
 
 fn overdue_summary(overdue: &[(ActionItem, Incident)], today: NaiveDate) -> Message {
-    let mut message = Message::new().line(Line::new().bold(format!("⏰ {} overdue action item(s)", overdue.len())));
+    let mut message = Message::new().line(
+        Line::new()
+            .bold(format!("⏰ {} overdue", crate::digest::count_word(overdue.len(), "action item", "action items"))),
+    );
     for (item, incident) in overdue {
         message = message.line(
             Line::new().text(format!("• #{} {} · ", item.id, item.text)).user(item.owner.clone()).text(format!(

@@ -4,9 +4,11 @@
 use chrono::NaiveDate;
 use storage::{ActionKind, Priority, Role, Severity, Status};
 
+use crate::{format, limits};
+
 /// The usage line of every command, shown with errors and in help.
 pub mod usage {
-    pub const DECLARE: &str = "/incident declare [sev1..sev4] <title>";
+    pub const DECLARE: &str = "/incident declare [sev1..sev4] [started:-20m] <title>";
     pub const STATUS: &str = "/incident status <investigating|identified|monitoring> [note]";
     pub const SEVERITY: &str = "/incident severity <sev1..sev4>";
     pub const ASSIGN: &str = "/incident assign <commander|comms|scribe> <@user>";
@@ -15,14 +17,16 @@ pub mod usage {
     pub const TIMELINE: &str = "/incident timeline";
     pub const RESOLVE: &str = "/incident resolve [summary]";
     pub const REOPEN: &str = "/incident reopen";
-    pub const POSTMORTEM: &str = "/incident postmortem";
+    pub const POSTMORTEM: &str = "/incident postmortem [all]";
     pub const ACTION_ADD: &str =
-        "/incident action add <text> [@owner] [due:YYYY-MM-DD|due:+5d] [kind:prevent|detect|mitigate|process]";
+        "/incident action add <text> [@owner] [due:YYYY-MM-DD|due:+5d] [kind:prevent|detect|mitigate|process] [prio:high|medium|low]";
     pub const ACTION_DONE: &str = "/incident action done <id>";
     pub const ACTION_WONTFIX: &str = "/incident action wontfix <id>";
     pub const ACTION_SNOOZE: &str = "/incident action snooze <id> <days>";
+    pub const ACTION_REASSIGN: &str = "/incident action reassign <id> <@user>";
+    pub const ACTION_DUE: &str = "/incident action due <id> <YYYY-MM-DD|+5d>";
     pub const ACTION_LIST: &str = "/incident action list [mine|overdue|all]";
-    pub const ACTION: &str = "/incident action <add|done|wontfix|snooze|list> …";
+    pub const ACTION: &str = "/incident action <add|done|wontfix|snooze|reassign|due|list> …";
     pub const LIST: &str = "/incident list";
     pub const STATS: &str = "/incident stats [30d]";
     pub const HELP: &str = "/incident help";
@@ -88,8 +92,11 @@ pub enum Command {
     Reopen {
         target: Option<i64>,
     },
+    /// `all` asks for every field, to correct what is written; without it the form
+    /// asks only for what is missing.
     Postmortem {
         target: Option<i64>,
+        all: bool,
     },
     ActionAdd {
         target: Option<i64>,
@@ -108,6 +115,14 @@ pub enum Command {
     ActionSnooze {
         id: i64,
         days: u32,
+    },
+    ActionReassign {
+        id: i64,
+        owner: String,
+    },
+    ActionDue {
+        id: i64,
+        due: DueSpec,
     },
     ActionList {
         target: Option<i64>,
@@ -147,9 +162,12 @@ impl<'a> Words<'a> {
     }
 
     fn next(&mut self) -> Option<&'a str> {
-        let word = self.peek()?;
-        let start = self.rest.find(word).unwrap_or(0);
-        self.rest = self.rest[start + word.len()..].trim_start();
+        // `rest` starts at a word, so the word runs to the first white space.
+        let (word, rest) = self.rest.split_once(char::is_whitespace).unwrap_or((self.rest, ""));
+        if word.is_empty() {
+            return None;
+        }
+        self.rest = rest.trim_start();
         Some(word)
     }
 
@@ -160,11 +178,65 @@ impl<'a> Words<'a> {
     }
 }
 
+/// How a word reads as an incident reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IncidentWord {
+    /// `INC-42`, in any case.
+    Valid(i64),
+    /// `INC-` and digits, but no incident can have that number (`INC-0`, or more digits
+    /// than an id holds).
+    NoSuchNumber,
+    /// Not an incident reference at all.
+    Other,
+}
+
+fn incident_word(word: &str) -> IncidentWord {
+    // `get` is `None` when byte 4 is inside a character, so this never splits one.
+    let (Some(prefix), Some(digits)) = (word.get(..4), word.get(4..)) else {
+        return IncidentWord::Other;
+    };
+    if !prefix.eq_ignore_ascii_case("inc-") {
+        return IncidentWord::Other;
+    }
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return IncidentWord::Other;
+    }
+    if digits.len() > limits::MAX_ID_DIGITS {
+        return IncidentWord::NoSuchNumber;
+    }
+    match digits.parse::<i64>() {
+        Ok(id) if id > 0 => IncidentWord::Valid(id),
+        _ => IncidentWord::NoSuchNumber,
+    }
+}
+
 /// `INC-42` (any case) as 42.
 pub fn parse_incident_ref(word: &str) -> Option<i64> {
-    let digits = word.strip_prefix("INC-").or_else(|| word.strip_prefix("inc-"))?;
-    let id: i64 = digits.parse().ok()?;
-    (id > 0 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(id)
+    match incident_word(word) {
+        IncidentWord::Valid(id) => Some(id),
+        _ => None,
+    }
+}
+
+/// The `INC-n` at the front of `words`, taken off if present. A reference to a number
+/// that no incident can have is an error naming it, not an unknown command.
+fn take_incident_ref(words: &mut Words<'_>, usage: &'static str) -> Result<Option<i64>, UsageError> {
+    let Some(word) = words.peek() else {
+        return Ok(None);
+    };
+    match incident_word(word) {
+        IncidentWord::Valid(id) => {
+            words.next();
+            Ok(Some(id))
+        }
+        IncidentWord::NoSuchNumber => {
+            let digits: String = word.chars().skip(4).collect();
+            let digits = digits.trim_start_matches('0');
+            let shown = if digits.is_empty() { "0" } else { digits };
+            Err(usage_error(format!("INC-{} does not exist.", format::truncate(shown, 24).0), usage))
+        }
+        IncidentWord::Other => Ok(None),
+    }
 }
 
 /// A user as typed: `@alice`, or a platform mention such as `<@U123>`, `<@U123|alice>`
@@ -193,51 +265,80 @@ fn looks_like_severity(word: &str) -> bool {
 fn parse_id(word: Option<&str>, usage: &'static str) -> Result<i64, UsageError> {
     let word = word.ok_or_else(|| usage_error("Which action item? Give its number.", usage))?;
     let digits = word.strip_prefix('#').unwrap_or(word);
-    digits
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| usage_error(format!("`{word}` is not an action item number."), usage))
+    let not_a_number =
+        || usage_error(format!("`{}` is not an action item number.", format::truncate(word, 40).0), usage);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(not_a_number());
+    }
+    match digits.parse::<i64>() {
+        Ok(id) if id > 0 && digits.len() <= limits::MAX_ID_DIGITS => Ok(id),
+        _ => Err(usage_error(format!("Action item #{} does not exist.", format::truncate(digits, 24).0), usage)),
+    }
 }
 
-/// `30d` (or `30`) as 30, between 1 and 3650 days.
-fn parse_days(word: &str) -> Option<u32> {
-    let digits = word.strip_suffix('d').unwrap_or(word);
-    digits.parse::<u32>().ok().filter(|d| (1..=3650).contains(d))
+/// `30d` (or `30`) as 30, between 1 and `max` days.
+fn parse_days(word: &str, max: u32) -> Option<u32> {
+    let digits = word.strip_suffix(['d', 'D']).unwrap_or(word);
+    if digits.is_empty() || digits.len() > 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u32>().ok().filter(|d| (1..=max).contains(d))
 }
 
 fn parse_due(value: &str) -> Result<DueSpec, UsageError> {
-    let bad = || usage_error(format!("`due:{value}` is not a date. Use due:YYYY-MM-DD or due:+5d."), usage::ACTION_ADD);
+    let bad = || {
+        usage_error(
+            format!(
+                "`due:{}` is not a date. Use due:YYYY-MM-DD or due:+5d (at most {} days ahead).",
+                format::truncate(value, 40).0,
+                limits::MAX_DUE_DAYS
+            ),
+            usage::ACTION_ADD,
+        )
+    };
     if let Some(days) = value.strip_prefix('+') {
-        let (number, unit_days) = match days.strip_suffix('w') {
+        let (number, unit_days) = match days.strip_suffix(['w', 'W']) {
             Some(weeks) => (weeks, 7),
-            None => (days.strip_suffix('d').unwrap_or(days), 1),
+            None => (days.strip_suffix(['d', 'D']).unwrap_or(days), 1),
         };
+        if number.is_empty() || number.len() > 10 || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
         let n: u32 = number.parse().map_err(|_| bad())?;
-        let total = n.checked_mul(unit_days).filter(|d| *d <= 3650).ok_or_else(bad)?;
+        let total = n.checked_mul(unit_days).filter(|d| *d <= limits::MAX_DUE_DAYS).ok_or_else(bad)?;
         return Ok(DueSpec::InDays(total));
     }
     NaiveDate::parse_from_str(value, "%Y-%m-%d").map(DueSpec::On).map_err(|_| bad())
 }
 
-/// `-20m`, `-2h` or `-1d` as how long ago the incident started.
+/// `-20m`, `-2h` or `-1d` as how long ago the incident started, at most 30 days.
 fn parse_started(value: &str) -> Result<StartedAgo, UsageError> {
     let bad = || {
         usage_error(
-            format!("`started:{value}` is not a time ago. Use started:-20m, started:-2h or started:-1d."),
+            format!(
+                "`started:{}` is not a time ago. Use started:-20m, started:-2h or started:-1d (at most 30 days).",
+                format::truncate(value, 40).0
+            ),
             usage::DECLARE,
         )
     };
     let ago = value.strip_prefix('-').ok_or_else(bad)?;
-    let (number, unit) = ago.split_at(ago.len().saturating_sub(1));
+    // The unit is the last character, whatever its width.
+    let mut chars = ago.chars();
+    let unit = chars.next_back().ok_or_else(bad)?;
+    let number = chars.as_str();
+    if number.is_empty() || number.len() > 10 || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
     let n: i64 = number.parse().map_err(|_| bad())?;
-    let minutes = match unit {
-        "m" => n,
-        "h" => n * 60,
-        "d" => n * 24 * 60,
+    let per_unit = match unit {
+        'm' | 'M' => 1,
+        'h' | 'H' => 60,
+        'd' | 'D' => 24 * 60,
         _ => return Err(bad()),
     };
-    if !(1..=30 * 24 * 60).contains(&minutes) {
+    let minutes = n.checked_mul(per_unit).ok_or_else(bad)?;
+    if !(1..=limits::MAX_STARTED_AGO_MINUTES).contains(&minutes) {
         return Err(bad());
     }
     Ok(StartedAgo(chrono::Duration::minutes(minutes)))
@@ -247,19 +348,16 @@ fn parse_started(value: &str) -> Result<StartedAgo, UsageError> {
 pub fn parse(input: &str) -> Result<Command, UsageError> {
     let mut words = Words::new(input);
     // `INC-n` may come before the subcommand as well as after it.
-    let mut target = words.peek().and_then(parse_incident_ref);
-    if target.is_some() {
-        words.next();
-    }
+    let mut target = take_incident_ref(&mut words, usage::ANY)?;
     let Some(verb) = words.next() else {
-        return Ok(Command::Help);
+        return match target {
+            Some(id) => Err(usage_error(format!("What should happen to INC-{id}?"), usage::ANY)),
+            None => Ok(Command::Help),
+        };
     };
-    let verb = verb.to_ascii_lowercase();
-    if verb != "action" && target.is_none() {
-        target = words.peek().and_then(parse_incident_ref);
-        if target.is_some() {
-            words.next();
-        }
+    let verb = verb.to_lowercase();
+    if verb != "action" && verb != "actions" && target.is_none() {
+        target = take_incident_ref(&mut words, usage_of(&verb))?;
     }
     let no_target = |command: Command, usage: &'static str| match target {
         Some(_) => Err(usage_error("This command does not take an incident.", usage)),
@@ -269,8 +367,15 @@ pub fn parse(input: &str) -> Result<Command, UsageError> {
         "declare" => parse_declare(&mut words, target),
         "status" => {
             let word = words.next().ok_or_else(|| usage_error("Which status?", usage::STATUS))?;
-            let status: Status =
-                word.parse().map_err(|e: storage::UnknownWord| usage_error(e.to_string(), usage::STATUS))?;
+            let status: Status = word.parse().map_err(|_| {
+                usage_error(
+                    format!(
+                        "`{}` is not a status you can set; use investigating, identified or monitoring.",
+                        format::truncate(word, 40).0
+                    ),
+                    usage::STATUS,
+                )
+            })?;
             match status {
                 Status::Resolved => Err(usage_error("To resolve, use /incident resolve [summary].", usage::RESOLVE)),
                 Status::Closed => Err(usage_error(
@@ -312,19 +417,58 @@ pub fn parse(input: &str) -> Result<Command, UsageError> {
         "timeline" => only_target(&words, Command::Timeline { target }, usage::TIMELINE),
         "resolve" => Ok(Command::Resolve { target, summary: words.rest() }),
         "reopen" => only_target(&words, Command::Reopen { target }, usage::REOPEN),
-        "postmortem" | "pm" => only_target(&words, Command::Postmortem { target }, usage::POSTMORTEM),
+        "postmortem" | "pm" => {
+            let all = match words.next().map(str::to_lowercase).as_deref() {
+                None => false,
+                Some("all" | "edit") => true,
+                Some(other) => {
+                    return Err(usage_error(
+                        format!("Unexpected `{}`; `all` opens every field.", format::truncate(other, 40).0),
+                        usage::POSTMORTEM,
+                    ))
+                }
+            };
+            only_target(&words, Command::Postmortem { target, all }, usage::POSTMORTEM)
+        }
         "action" | "actions" => parse_action(&mut words, target),
         "list" => no_target(Command::List, usage::LIST).and_then(|c| only_target(&words, c, usage::LIST)),
         "stats" => {
             let days = match words.next() {
                 None => 30,
-                Some(word) => parse_days(word)
-                    .ok_or_else(|| usage_error(format!("`{word}` is not a number of days like 30d."), usage::STATS))?,
+                Some(word) => parse_days(word, limits::MAX_STATS_DAYS).ok_or_else(|| {
+                    usage_error(
+                        format!(
+                            "`{}` is not a number of days like 30d (1 to {}).",
+                            format::truncate(word, 40).0,
+                            limits::MAX_STATS_DAYS
+                        ),
+                        usage::STATS,
+                    )
+                })?,
             };
             no_target(Command::Stats { days }, usage::STATS).and_then(|c| only_target(&words, c, usage::STATS))
         }
         "help" => Ok(Command::Help),
-        other => Err(usage_error(format!("`{other}` is not an /incident command."), usage::ANY)),
+        other => {
+            Err(usage_error(format!("`{}` is not an /incident command.", format::truncate(other, 40).0), usage::ANY))
+        }
+    }
+}
+
+/// The usage line for a verb, for errors found before its own parser runs.
+fn usage_of(verb: &str) -> &'static str {
+    match verb {
+        "declare" => usage::DECLARE,
+        "status" => usage::STATUS,
+        "severity" | "sev" => usage::SEVERITY,
+        "assign" => usage::ASSIGN,
+        "update" => usage::UPDATE,
+        "note" => usage::NOTE,
+        "timeline" => usage::TIMELINE,
+        "resolve" => usage::RESOLVE,
+        "reopen" => usage::REOPEN,
+        "postmortem" | "pm" => usage::POSTMORTEM,
+        _ => usage::ANY,
     }
 }
 
@@ -358,13 +502,7 @@ fn parse_action(words: &mut Words<'_>, target: Option<i64>) -> Result<Command, U
     let sub = words.next().ok_or_else(|| usage_error("Which action command?", usage::ACTION))?.to_ascii_lowercase();
     let target = match target {
         Some(t) => Some(t),
-        None => {
-            let after = words.peek().and_then(parse_incident_ref);
-            if after.is_some() {
-                words.next();
-            }
-            after
-        }
+        None => take_incident_ref(words, usage::ACTION)?,
     };
     let id_only = |words: &mut Words<'_>, usage: &'static str| -> Result<i64, UsageError> {
         if target.is_some() {
@@ -386,10 +524,35 @@ fn parse_action(words: &mut Words<'_>, target: Option<i64>) -> Result<Command, U
         "snooze" => {
             let id = id_only(words, usage::ACTION_SNOOZE)?;
             let word = words.next().ok_or_else(|| usage_error("Snooze it for how many days?", usage::ACTION_SNOOZE))?;
-            let days = parse_days(word).filter(|d| *d <= 365).ok_or_else(|| {
-                usage_error(format!("`{word}` is not a number of days (1 to 365)."), usage::ACTION_SNOOZE)
+            let days = parse_days(word, limits::MAX_SNOOZE_DAYS).ok_or_else(|| {
+                usage_error(
+                    format!(
+                        "`{}` is not a number of days (1 to {}).",
+                        format::truncate(word, 40).0,
+                        limits::MAX_SNOOZE_DAYS
+                    ),
+                    usage::ACTION_SNOOZE,
+                )
             })?;
             only_target(words, Command::ActionSnooze { id, days }, usage::ACTION_SNOOZE)
+        }
+        "reassign" => {
+            let id = id_only(words, usage::ACTION_REASSIGN)?;
+            let word = words.next().ok_or_else(|| usage_error("Reassign it to whom?", usage::ACTION_REASSIGN))?;
+            let owner = parse_user(word).ok_or_else(|| {
+                usage_error(
+                    format!("`{}` is not a user; mention them as @name.", format::truncate(word, 40).0),
+                    usage::ACTION_REASSIGN,
+                )
+            })?;
+            only_target(words, Command::ActionReassign { id, owner }, usage::ACTION_REASSIGN)
+        }
+        "due" => {
+            let id = id_only(words, usage::ACTION_DUE)?;
+            let word = words.next().ok_or_else(|| usage_error("Due when?", usage::ACTION_DUE))?;
+            let due = parse_due(word.strip_prefix("due:").unwrap_or(word))
+                .map_err(|e| UsageError { usage: usage::ACTION_DUE, ..e })?;
+            only_target(words, Command::ActionDue { id, due }, usage::ACTION_DUE)
         }
         "list" | "ls" => {
             let scope = match words.next().map(str::to_ascii_lowercase).as_deref() {
@@ -570,5 +733,105 @@ mod tests {
         assert_eq!(parse_incident_ref("INC-0"), None);
         assert_eq!(parse_incident_ref("INC-+4"), None);
         assert_eq!(parse_incident_ref("INC42"), None);
+    }
+
+    #[test]
+    fn started_with_a_multibyte_unit_is_refused_not_a_panic() {
+        for input in
+            ["declare started:-5é Broken", "declare started:-é Broken", "declare started:-5😀 x", "declare started:- x"]
+        {
+            assert_eq!(err(input).usage, usage::DECLARE, "{input}");
+        }
+    }
+
+    #[test]
+    fn started_offsets_are_bounded_without_overflow() {
+        for input in [
+            "declare started:-576460752303423489d Broken",
+            "declare started:-9223372036854775807m x",
+            "declare started:-99999999999999999999999h x",
+            "declare started:-31d x",
+            "declare started:-0m x",
+            "declare started:-+5m x",
+        ] {
+            assert_eq!(err(input).usage, usage::DECLARE, "{input}");
+        }
+        assert!(matches!(ok("declare started:-30d x"), Command::Declare { started: Some(_), .. }));
+    }
+
+    #[test]
+    fn incident_refs_are_case_insensitive_and_bad_numbers_do_not_exist() {
+        assert_eq!(ok("Inc-1 timeline"), Command::Timeline { target: Some(1) });
+        assert_eq!(ok("timeline iNc-2"), Command::Timeline { target: Some(2) });
+        assert_eq!(err("INC-0 timeline").problem, "INC-0 does not exist.");
+        assert_eq!(err("INC-99999999999999999999 timeline").problem, "INC-99999999999999999999 does not exist.");
+        assert_eq!(err("timeline INC-0").problem, "INC-0 does not exist.");
+        assert_eq!(err("action list INC-000").problem, "INC-0 does not exist.");
+        assert!(err("INC-3").problem.contains("INC-3"));
+    }
+
+    #[test]
+    fn due_days_share_one_limit() {
+        assert_eq!(ok("action due 4 +3650d"), Command::ActionDue { id: 4, due: DueSpec::InDays(3650) });
+        assert!(err("action add fix due:+3651d").problem.contains("at most 3650 days"));
+        assert!(err("action add fix due:+99999999999w").problem.contains("not a date"));
+        assert!(err("action add fix due:+5é").problem.contains("not a date"));
+    }
+
+    #[test]
+    fn reassign_and_due_parse() {
+        assert_eq!(ok("action reassign 3 @bob"), Command::ActionReassign { id: 3, owner: "bob".into() });
+        assert_eq!(
+            ok("action due #3 due:2026-12-24").clone(),
+            Command::ActionDue { id: 3, due: DueSpec::On(NaiveDate::from_ymd_opt(2026, 12, 24).unwrap()) }
+        );
+        assert_eq!(err("action reassign 3 bob").usage, usage::ACTION_REASSIGN);
+        assert_eq!(err("action due 3 tomorrow").usage, usage::ACTION_DUE);
+        assert_eq!(
+            err("action done 99999999999999999999").problem,
+            "Action item #99999999999999999999 does not exist."
+        );
+    }
+
+    #[test]
+    fn the_status_refusal_offers_only_statuses_that_can_be_set() {
+        let problem = err("status fixed").problem;
+        assert!(problem.contains("investigating, identified or monitoring"), "{problem}");
+        assert!(!problem.contains("closed"), "{problem}");
+    }
+
+    #[test]
+    fn multibyte_text_in_every_position_never_panics() {
+        let words =
+            ["é", "😀", "👩‍💻", "e\u{301}", "\u{00A0}", "\u{3000}", "שלום", "\u{202E}", "\u{200B}", "-5é", "+5é", "#é"];
+        let templates = [
+            "{w}",
+            "declare {w}",
+            "declare sev1{w} x",
+            "declare started:{w} x",
+            "declare started:-{w} x",
+            "status {w}",
+            "severity {w}",
+            "assign {w} @bob",
+            "assign comms @{w}",
+            "INC-{w} timeline",
+            "{w} timeline",
+            "action {w}",
+            "action add {w} due:{w} kind:{w} prio:{w}",
+            "action done {w}",
+            "action snooze 1 {w}",
+            "action reassign {w} @{w}",
+            "action due 1 {w}",
+            "action list {w}",
+            "stats {w}",
+            "postmortem {w}",
+            "action due 1 +{w}d",
+            "stats {w}d",
+        ];
+        for template in templates {
+            for w in words {
+                let _ = parse(&template.replace("{w}", w));
+            }
+        }
     }
 }

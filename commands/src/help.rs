@@ -4,8 +4,11 @@ use crate::grammar::usage;
 use crate::message::{Line, Message};
 
 pub fn help_message() -> Message {
-    let rows: [(&str, &str); 18] = [
-        (usage::DECLARE, "open an incident, its channel and a kick-off post (no title opens a form)"),
+    let rows: [(&str, &str); 20] = [
+        (
+            usage::DECLARE,
+            "open an incident, its channel and a kick-off post (no title opens a form; started:-20m backdates it)",
+        ),
         (usage::STATUS, "move the status forward"),
         (usage::SEVERITY, "change the severity (commander)"),
         (usage::ASSIGN, "hand a role to someone (commander)"),
@@ -15,10 +18,12 @@ pub fn help_message() -> Message {
         (usage::RESOLVE, "resolve it and ask for the postmortem (commander)"),
         (usage::REOPEN, "reopen a resolved incident (commander)"),
         (usage::POSTMORTEM, "write the postmortem, or show it when complete"),
-        (usage::ACTION_ADD, "track a follow-up; owner defaults to you, due to 14 days out"),
+        (usage::ACTION_ADD, "track a follow-up; owner defaults to you, due to 14 days out, prio to medium"),
         (usage::ACTION_DONE, "close an item (owner or commander)"),
         (usage::ACTION_WONTFIX, "close an item that will not be done"),
         (usage::ACTION_SNOOZE, "pause reminders for an item"),
+        (usage::ACTION_REASSIGN, "hand an item to someone else (owner or commander)"),
+        (usage::ACTION_DUE, "move an item's due date (owner or commander)"),
         (usage::ACTION_LIST, "list action items"),
         (usage::LIST, "open incidents"),
         (usage::STATS, "counts, MTTA and MTTR by severity"),

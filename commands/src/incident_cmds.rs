@@ -10,14 +10,35 @@ use crate::core::{Core, Invocation};
 use crate::error::{CoreError, Problem};
 use crate::format;
 use crate::grammar::{usage, StartedAgo};
-use crate::lifecycle::{self, Privileged};
+use crate::lifecycle;
+use crate::limits::{MAX_TEXT, MAX_TITLE};
 use crate::message::{ButtonAction, Line, Message};
 use crate::outcome::{Form, FormField, FormKind, Outcome};
+use crate::permissions::{self, Act};
+use crate::text;
 
-/// Titles longer than this are cut, with a notice to the declarer.
-pub const MAX_TITLE: usize = 200;
-/// Notes, updates and summaries longer than this are cut, with a notice.
-pub const MAX_TEXT: usize = 4000;
+/// User text made ready to store: cleaned, and cut to its limit. `cut` says whether it
+/// was cut, so the reply can say so.
+pub(crate) struct Fitted {
+    pub text: String,
+    pub cut: bool,
+}
+
+/// Cleans free text and cuts it to `max` characters. `None` when nothing visible is left.
+pub(crate) fn fit(raw: &str, max: usize, keep_newlines: bool) -> Option<Fitted> {
+    let cleaned = text::clean(raw, keep_newlines);
+    let cleaned = if keep_newlines { cleaned.trim().to_string() } else { format::one_line(&cleaned) };
+    if !text::has_visible(&cleaned) {
+        return None;
+    }
+    let (text, cut) = format::truncate(&cleaned, max);
+    Some(Fitted { text, cut })
+}
+
+/// The notice added to a reply when user text was cut to its limit.
+pub(crate) fn cut_notice(what: &str, max: usize) -> Line {
+    Line::new().text(format!("{what} was longer than {max} characters and was cut; the rest was not saved."))
+}
 
 impl Core {
     pub(crate) async fn declare(
@@ -45,19 +66,19 @@ impl Core {
         description: Option<String>,
         started: Option<StartedAgo>,
     ) -> Result<Outcome, Problem> {
-        let (title, title_cut) = format::truncate(&format::one_line(title), MAX_TITLE);
-        if title.is_empty() {
+        let Some(Fitted { text: title, cut: title_cut }) = fit(title, MAX_TITLE, false) else {
             return Err(crate::grammar::UsageError {
-                problem: "The incident needs a title.".into(),
+                problem: "The incident needs a title with visible characters.".into(),
                 usage: usage::DECLARE,
             }
             .into());
-        }
+        };
+        let description = description.and_then(|d| fit(&d, MAX_TEXT, true));
         let severity = severity.unwrap_or(self.settings.default_severity);
         let now = self.now();
         let new = NewIncident {
             title: title.clone(),
-            description: description.map(|d| format::truncate(&d, MAX_TEXT).0),
+            description: description.as_ref().map(|d| d.text.clone()),
             severity,
             platform: self.chat.platform().to_string(),
             declared_by: inv.user.clone(),
@@ -112,7 +133,10 @@ impl Core {
                 .text(". You are the commander."),
         );
         if title_cut {
-            reply = reply.line(Line::new().text(format!("The title was cut to {MAX_TITLE} characters.")));
+            reply = reply.line(cut_notice("The title", MAX_TITLE));
+        }
+        if description.is_some_and(|d| d.cut) {
+            reply = reply.line(cut_notice("The description", MAX_TEXT));
         }
         Ok(Outcome { reply: Some(reply), opened: Some(channel), ..Outcome::silent() })
     }
@@ -120,17 +144,7 @@ impl Core {
     /// Topic, invite, pinned kick-off post and announcement for a new incident channel.
     async fn prepare_channel(&self, incident: &Incident, channel: &ChannelRef, declarer: &str) {
         let label = self.settings.severity_label(incident.severity);
-        let topic = format!(
-            "{} · {} ({}) · {} · commander @{}",
-            incident.reference(),
-            incident.severity,
-            label.label,
-            incident.title,
-            incident.commander
-        );
-        if let Err(error) = self.chat.set_topic(&channel.id, &topic).await {
-            tracing::warn!(incident = incident.id, %error, "could not set the channel topic");
-        }
+        self.refresh_topic(incident).await;
         if let Err(error) = self.chat.invite(&channel.id, &[declarer.to_string()]).await {
             tracing::warn!(incident = incident.id, %error, "could not invite the declarer");
         }
@@ -206,9 +220,12 @@ impl Core {
         status: Status,
         note: Option<String>,
     ) -> Result<Outcome, Problem> {
-        let note = note.map(|n| format::truncate(&n, MAX_TEXT).0);
+        let note = note.and_then(|n| fit(&n, MAX_TEXT, false));
+        let note_cut = note.as_ref().is_some_and(|n| n.cut);
+        let note = note.map(|n| n.text);
         let Some((before, after)) = self
             .change_incident(inv, target, usage::STATUS, |incident| {
+                permissions::require(Act::ChangeStatus, &inv.user, incident, &self.settings)?;
                 let next = lifecycle::change_status(incident, status, self.now())?;
                 let text = match &note {
                     Some(note) => format!("Status {} → {status}: {note}", incident.status),
@@ -235,7 +252,8 @@ impl Core {
             line = line.text(format!(": {note}"));
         }
         self.post_to_incident(&after, &Message::new().line(line)).await;
-        Ok(self.confirm(inv, &after, format!("status is now {status}.")))
+        let outcome = self.confirm(inv, &after, format!("status is now {status}."));
+        Ok(if note_cut { outcome.with_notice(cut_notice("The note", MAX_TEXT)) } else { outcome })
     }
 
     pub(crate) async fn set_severity(
@@ -246,8 +264,7 @@ impl Core {
     ) -> Result<Outcome, Problem> {
         let Some((before, after)) = self
             .change_incident(inv, target, usage::SEVERITY, |incident| {
-                lifecycle::require_commander(incident, &inv.user, &self.settings, Privileged::ChangeSeverity)?;
-                Core::require_not_closed(incident)?;
+                permissions::require(Act::ChangeSeverity, &inv.user, incident, &self.settings)?;
                 if incident.severity == severity {
                     return Err(crate::error::refused(format!("{} is already {severity}.", incident.reference())));
                 }
@@ -273,6 +290,23 @@ impl Core {
             ),
         )
         .await;
+        // Escalating to sev1 or sev2 is news for everyone, like a declaration.
+        if severity <= Severity::Sev2 && severity < before.severity {
+            self.announce(
+                &Message::new().line(
+                    Line::new()
+                        .text("⚠️ ")
+                        .bold(after.reference())
+                        .text(format!(" escalated {} → ", before.severity))
+                        .bold(format!("{severity} ({})", label.label))
+                        .text(": ")
+                        .bold(after.title.clone())
+                        .text(" by ")
+                        .user(inv.user.clone()),
+                ),
+            )
+            .await;
+        }
         Ok(self.confirm(inv, &after, format!("severity is now {severity}.")))
     }
 
@@ -285,8 +319,7 @@ impl Core {
     ) -> Result<Outcome, Problem> {
         let Some((_, after)) = self
             .change_incident(inv, target, usage::ASSIGN, |incident| {
-                lifecycle::require_commander(incident, &inv.user, &self.settings, Privileged::AssignRoles)?;
-                Core::require_not_closed(incident)?;
+                permissions::require(Act::AssignRoles, &inv.user, incident, &self.settings)?;
                 if incident.role(role) == Some(user.as_str()) {
                     return Err(crate::error::refused(format!(
                         "@{user} is already {role} of {}.",
@@ -336,14 +369,17 @@ impl Core {
         usage: &'static str,
         kind: EntryKind,
         text: &str,
-    ) -> Result<Option<(Incident, String)>, Problem> {
+    ) -> Result<Option<(Incident, Fitted)>, Problem> {
         let incident = self.target_incident(inv, target, usage).await?;
-        Core::require_not_closed(&incident)?;
-        let (text, _) = format::truncate(text, MAX_TEXT);
-        let entry = self.entry_for(inv, &incident, kind, text.clone());
-        let acknowledges = inv.user != incident.declared_by;
+        let act = if kind == EntryKind::Update { Act::Update } else { Act::Note };
+        permissions::require(act, &inv.user, &incident, &self.settings)?;
+        let what = if kind == EntryKind::Update { "update" } else { "note" };
+        let fitted = fit(text, MAX_TEXT, false)
+            .ok_or_else(|| crate::grammar::UsageError { problem: format!("The {what} needs visible text."), usage })?;
+        let entry = self.entry_for(inv, &incident, kind, fitted.text.clone());
+        let acknowledges = lifecycle::acknowledges(&incident, &inv.user);
         match self.db.add_entry(&entry, acknowledges).await? {
-            storage::Saved::Written => Ok(Some((incident, text))),
+            storage::Saved::Written => Ok(Some((incident, fitted))),
             _ => Ok(None),
         }
     }
@@ -354,7 +390,9 @@ impl Core {
         target: Option<i64>,
         text: String,
     ) -> Result<Outcome, Problem> {
-        let Some((incident, text)) = self.add_event(inv, target, usage::UPDATE, EntryKind::Update, &text).await? else {
+        let Some((incident, Fitted { text, cut })) =
+            self.add_event(inv, target, usage::UPDATE, EntryKind::Update, &text).await?
+        else {
             return Ok(Outcome::silent());
         };
         self.post_to_incident(
@@ -374,7 +412,8 @@ impl Core {
             ),
         )
         .await;
-        Ok(self.confirm(inv, &incident, "update posted.".into()))
+        let outcome = self.confirm(inv, &incident, "update posted.".into());
+        Ok(if cut { outcome.with_notice(cut_notice("The update", MAX_TEXT)) } else { outcome })
     }
 
     pub(crate) async fn add_note(
@@ -383,7 +422,9 @@ impl Core {
         target: Option<i64>,
         text: String,
     ) -> Result<Outcome, Problem> {
-        let Some((incident, text)) = self.add_event(inv, target, usage::NOTE, EntryKind::Note, &text).await? else {
+        let Some((incident, Fitted { text, cut })) =
+            self.add_event(inv, target, usage::NOTE, EntryKind::Note, &text).await?
+        else {
             return Ok(Outcome::silent());
         };
         self.post_to_incident(
@@ -391,7 +432,8 @@ impl Core {
             &Message::new().line(Line::new().text("📌 Note from ").user(inv.user.clone()).text(format!(": {text}"))),
         )
         .await;
-        Ok(self.confirm(inv, &incident, "note added to the timeline.".into()))
+        let outcome = self.confirm(inv, &incident, "note added to the timeline.".into());
+        Ok(if cut { outcome.with_notice(cut_notice("The note", MAX_TEXT)) } else { outcome })
     }
 
     pub(crate) async fn resolve(
@@ -400,10 +442,12 @@ impl Core {
         target: Option<i64>,
         summary: Option<String>,
     ) -> Result<Outcome, Problem> {
-        let summary = summary.map(|s| format::truncate(&s, MAX_TEXT).0);
+        let summary = summary.and_then(|s| fit(&s, MAX_TEXT, false));
+        let summary_cut = summary.as_ref().is_some_and(|s| s.cut);
+        let summary = summary.map(|s| s.text);
         let Some((_, after)) = self
             .change_incident(inv, target, usage::RESOLVE, |incident| {
-                lifecycle::require_commander(incident, &inv.user, &self.settings, Privileged::Resolve)?;
+                permissions::require(Act::Resolve, &inv.user, incident, &self.settings)?;
                 let next = lifecycle::resolve(incident, self.now())?;
                 let text = match &summary {
                     Some(summary) => format!("Resolved: {summary}"),
@@ -417,13 +461,20 @@ impl Core {
         };
         if let Some(summary) = &summary {
             // The summary given at resolve time seeds the postmortem, unless one is written.
-            let mut postmortem = self.db.postmortem(after.id).await?.unwrap_or_default();
-            if crate::postmortem::get(&postmortem, "summary").is_none() {
-                postmortem.summary = Some(summary.clone());
-                self.db.save_postmortem(after.id, &postmortem, &inv.user, self.now(), None).await?;
+            let postmortem = self.db.postmortem(after.id).await?.unwrap_or_default();
+            if postmortem.get(storage::PostmortemField::Summary).is_none() {
+                let entry = storage::NewEntry {
+                    source_id: format!("{}:pm:summary", inv.source_id),
+                    kind: EntryKind::Postmortem,
+                    text: "Postmortem Summary written (from the resolve summary)".into(),
+                    is_key: false,
+                    ..self.entry_for(inv, &after, EntryKind::Postmortem, String::new())
+                };
+                let change = [(storage::PostmortemField::Summary, summary.clone(), entry)];
+                self.db.save_postmortem(after.id, &change, self.now(), None).await?;
             }
         }
-        let took = after.resolved_at.unwrap_or(after.declared_at) - after.started_at;
+        let took = crate::durations::Durations::of(&after).to_resolve.unwrap_or_default();
         let mut message = Message::new().line(
             Line::new()
                 .text("✅ ")
@@ -438,12 +489,14 @@ impl Core {
         message = message
             .line(
                 Line::new()
-                    .text("Next: a blameless postmortem. Anyone can start it with ")
+                    .text("Next: a blameless postmortem. Anyone can write it with ")
                     .code("/incident postmortem")
                     .text("; the incident closes when every field is written."),
             )
             .button("Write postmortem", ButtonAction::WritePostmortem { incident: after.id }, true);
         self.post_to_incident(&after, &message).await;
+        // A postmortem written before the resolve completes it now.
+        self.close_if_complete(&after, &inv.user, &inv.source_id).await?;
         self.announce(
             &Message::new().line(
                 Line::new()
@@ -455,13 +508,14 @@ impl Core {
             ),
         )
         .await;
-        Ok(self.confirm(inv, &after, "resolved.".into()))
+        let outcome = self.confirm(inv, &after, "resolved.".into());
+        Ok(if summary_cut { outcome.with_notice(cut_notice("The summary", MAX_TEXT)) } else { outcome })
     }
 
     pub(crate) async fn reopen(&self, inv: &Invocation, target: Option<i64>) -> Result<Outcome, Problem> {
         let Some((_, after)) = self
             .change_incident(inv, target, usage::REOPEN, |incident| {
-                lifecycle::require_commander(incident, &inv.user, &self.settings, Privileged::Reopen)?;
+                permissions::require(Act::Reopen, &inv.user, incident, &self.settings)?;
                 let next = lifecycle::reopen(incident)?;
                 Ok((next, None, self.entry_for(inv, incident, EntryKind::Reopened, "Reopened".into())))
             })

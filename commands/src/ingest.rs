@@ -50,10 +50,11 @@ impl Core {
             at: message.at,
             kind: EntryKind::Message,
             author: message.author.clone(),
-            text: format::truncate(&message.text, MAX_MESSAGE).0,
+            text: format::truncate(&crate::text::clean(&message.text, true), MAX_MESSAGE).0,
             is_key: false,
         };
-        let acknowledges = message.author != incident.declared_by && !incident.ack_settled;
+        let acknowledges =
+            crate::lifecycle::is_other_responder(&incident.declared_by, &message.author) && !incident.ack_settled;
         Ok(match self.db.add_entry(&entry, acknowledges).await? {
             Saved::Written => {
                 // The update either acknowledged the incident, found it acknowledged, or
@@ -70,7 +71,7 @@ impl Core {
 
     /// Records an edit. Returns false when the message is not in any timeline.
     pub async fn message_edited(&self, source_id: &str, text: &str, at: DateTime<Utc>) -> Result<bool, CoreError> {
-        Ok(self.db.edit_entry(source_id, &format::truncate(text, MAX_MESSAGE).0, at).await?)
+        Ok(self.db.edit_entry(source_id, &format::truncate(&crate::text::clean(text, true), MAX_MESSAGE).0, at).await?)
     }
 
     /// Records a deletion; the entry stays, marked deleted.

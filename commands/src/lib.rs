@@ -8,11 +8,14 @@
 //! - [`grammar`] parses what users type; [`help`] lists it.
 //! - [`core`] dispatches commands; [`incident_cmds`], [`action_cmds`],
 //!   [`postmortem_cmds`], [`report_cmds`] and [`buttons`] handle them.
-//! - [`lifecycle`] holds the status moves and permissions; [`blameless`] the blame hints;
-//!   [`postmortem`] the fields.
+//! - [`lifecycle`] holds the status moves; [`permissions`] the one table of who may do
+//!   what; [`blameless`] the blame hints; [`postmortem`] the fields.
+//! - [`limits`] holds every bound on what users type; [`text`] cleans user text
+//!   (control characters, escapes, bidi overrides) before it is stored or echoed.
 //! - [`ingest`] records the timeline from channel messages.
 //! - [`message`] and [`outcome`] are what the core hands back to adapters.
-//! - [`export`] and [`stats`] turn stored incidents into documents and figures.
+//! - [`export`] and [`stats`] turn stored incidents into documents and figures;
+//!   [`durations`] defines time to detect, acknowledge, mitigate and resolve, once.
 
 pub mod action_cmds;
 pub mod blameless;
@@ -22,6 +25,7 @@ pub mod chat;
 pub mod clock;
 pub mod core;
 pub mod digest;
+pub mod durations;
 pub mod error;
 pub mod export;
 pub mod followup;
@@ -31,8 +35,10 @@ pub mod help;
 pub mod incident_cmds;
 pub mod ingest;
 pub mod lifecycle;
+pub mod limits;
 pub mod message;
 pub mod outcome;
+pub mod permissions;
 pub mod postmortem;
 pub mod postmortem_cmds;
 pub mod recording_chat;
@@ -40,6 +46,9 @@ pub mod report_cmds;
 pub mod schedule;
 pub mod settings;
 pub mod stats;
+#[cfg(test)]
+mod testing;
+pub mod text;
 
 pub use crate::buttons::ButtonPress;
 pub use crate::chat::{ChannelRef, Chat, ChatError, MessageRef};

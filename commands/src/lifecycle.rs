@@ -8,8 +8,6 @@
 use chrono::{DateTime, Utc};
 use storage::{Incident, Status};
 
-use crate::settings::Settings;
-
 /// A refused move or action, in words for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -43,13 +41,16 @@ pub fn allowed_moves(from: Status) -> Vec<String> {
 }
 
 fn refuse_move(incident: &Incident, attempted: &str) -> Refusal {
-    let moves = allowed_moves(incident.status);
-    let options = if moves.is_empty() { "nothing; it is closed".to_string() } else { moves.join(", ") };
+    let reference = incident.reference();
+    let status = incident.status;
+    if status == Status::Closed {
+        return Refusal(format!(
+            "{reference} is closed: its postmortem is complete. Declare a new incident if it is happening again."
+        ));
+    }
     Refusal(format!(
-        "{} is {} and cannot {attempted}. From {}, it can go to: {options}.",
-        incident.reference(),
-        incident.status,
-        incident.status
+        "{reference} is {status} and cannot {attempted}. From {status}, it can go to: {}.",
+        allowed_moves(status).join(", ")
     ))
 }
 
@@ -67,6 +68,13 @@ pub fn change_status(incident: &Incident, to: Status, at: DateTime<Utc>) -> Resu
 }
 
 pub fn resolve(incident: &Incident, at: DateTime<Utc>) -> Result<Incident, Refusal> {
+    if incident.status == Status::Resolved {
+        return Err(Refusal(format!(
+            "{} is already resolved. From resolved, it can go to: {}.",
+            incident.reference(),
+            allowed_moves(Status::Resolved).join(", ")
+        )));
+    }
     if !incident.status.is_open() {
         return Err(refuse_move(incident, "be resolved"));
     }
@@ -98,91 +106,36 @@ pub fn close(incident: &Incident, at: DateTime<Utc>) -> Result<Incident, Refusal
     Ok(next)
 }
 
-/// Stamps the first acknowledgement: any message or command from someone other than
-/// the declarer while the incident was still open (`was_open`), so that
-/// resolved ≥ acknowledged ≥ declared always holds.
+/// The acknowledgement rule, the one place it is written: the first message, command
+/// or button press from anyone other than the declarer, while the incident is open
+/// and not before its declaration, acknowledges it. So resolved ≥ acknowledged ≥
+/// declared always holds.
+///
+/// Storage applies the same "open, not yet acknowledged, not before the declaration"
+/// guard in the statement that stamps it, so that two concurrent writers cannot both
+/// win; this function decides whether to ask.
+pub fn acknowledges(incident: &Incident, actor: &str) -> bool {
+    is_other_responder(&incident.declared_by, actor) && incident.acknowledged_at.is_none()
+}
+
+/// Whether `actor` is someone other than the declarer, whose first act acknowledges.
+pub fn is_other_responder(declared_by: &str, actor: &str) -> bool {
+    actor != declared_by
+}
+
+/// Stamps the first acknowledgement on a change computed in memory (see
+/// [`acknowledges`]); `was_open` is the status before the change.
 pub fn acknowledge_if_first(incident: &mut Incident, was_open: bool, actor: &str, at: DateTime<Utc>) {
-    if was_open && incident.acknowledged_at.is_none() && actor != incident.declared_by && at >= incident.declared_at {
+    if was_open && acknowledges(incident, actor) && at >= incident.declared_at {
         incident.acknowledged_at = Some(at);
     }
-}
-
-/// Things only the commander or an admin may do.
-#[derive(Debug, Clone, Copy)]
-pub enum Privileged {
-    Resolve,
-    Reopen,
-    ChangeSeverity,
-    AssignRoles,
-    EditPostmortem,
-}
-
-impl Privileged {
-    fn describe(self) -> &'static str {
-        match self {
-            Privileged::Resolve => "resolve",
-            Privileged::Reopen => "reopen",
-            Privileged::ChangeSeverity => "change the severity of",
-            Privileged::AssignRoles => "assign roles on",
-            Privileged::EditPostmortem => "edit the postmortem of",
-        }
-    }
-}
-
-/// Refuses unless `actor` is the incident's commander or an admin, saying who may.
-pub fn require_commander(
-    incident: &Incident,
-    actor: &str,
-    settings: &Settings,
-    what: Privileged,
-) -> Result<(), Refusal> {
-    if actor == incident.commander || settings.is_admin(actor) {
-        return Ok(());
-    }
-    let admins = if settings.admins.is_empty() {
-        String::new()
-    } else {
-        let names: Vec<String> = settings.admins.iter().map(|a| format!("@{a}")).collect();
-        format!(" or an admin ({})", names.join(", "))
-    };
-    Err(Refusal(format!(
-        "Only the commander (@{}){admins} may {} {}.",
-        incident.commander,
-        what.describe(),
-        incident.reference()
-    )))
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use storage::Severity;
-
-    fn incident(status: Status) -> Incident {
-        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        Incident {
-            id: 1,
-            title: "t".into(),
-            description: None,
-            severity: Severity::Sev2,
-            status,
-            platform: "console".into(),
-            channel_name: "inc-1-t".into(),
-            channel_id: Some("inc-1-t".into()),
-            declared_by: "alice".into(),
-            commander: "alice".into(),
-            comms: None,
-            scribe: None,
-            started_at: at,
-            declared_at: at,
-            acknowledged_at: None,
-            mitigated_at: None,
-            resolved_at: if status.is_open() { None } else { Some(at) },
-            closed_at: (status == Status::Closed).then_some(at),
-            revision: 0,
-        }
-    }
+    use crate::testing::incident;
 
     #[test]
     fn forward_moves_are_allowed_and_stamp_mitigation() {
@@ -213,15 +166,5 @@ mod tests {
         assert!(reopen(&open).is_err());
         assert!(close(&open, open.declared_at).is_err());
         assert_eq!(close(&resolved, open.declared_at).unwrap().status, Status::Closed);
-    }
-
-    #[test]
-    fn refusal_names_the_commander_and_admins() {
-        let i = incident(Status::Investigating);
-        let settings = Settings { admins: vec!["root".into()], ..Settings::default() };
-        let refusal = require_commander(&i, "mallory", &settings, Privileged::Resolve).unwrap_err();
-        assert_eq!(refusal.0, "Only the commander (@alice) or an admin (@root) may resolve INC-1.");
-        assert!(require_commander(&i, "root", &settings, Privileged::Resolve).is_ok());
-        assert!(require_commander(&i, "alice", &settings, Privileged::Resolve).is_ok());
     }
 }

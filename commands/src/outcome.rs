@@ -86,6 +86,12 @@ impl Outcome {
     pub fn form(form: Form) -> Self {
         Outcome { form: Some(form), ..Outcome::default() }
     }
+
+    /// Adds a line to the private reply, opening one if there is none.
+    pub fn with_notice(mut self, notice: crate::message::Line) -> Self {
+        self.reply = Some(self.reply.take().unwrap_or_default().line(notice));
+        self
+    }
 }
 
 #[cfg(test)]

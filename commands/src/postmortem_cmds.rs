@@ -1,19 +1,26 @@
-//! The postmortem flow: opening the form, taking answers (with blameless hints), closing
-//! the incident when every field is written, and showing the finished document.
+//! The postmortem flow: opening the form, taking answers (with blameless hints),
+//! closing the incident when every field is written and it is resolved (whichever
+//! comes first), and showing the finished document.
+//!
+//! Anyone may write the postmortem; every changed field is a timeline entry with its
+//! author. A closed incident's postmortem can still be corrected: the correction is
+//! recorded and the incident stays closed.
 
-use storage::{EntryKind, Incident, NewEntry, Postmortem, Saved, Status};
+use storage::{EntryKind, Incident, NewEntry, Postmortem, PostmortemField, Saved, Status};
 
 use crate::core::{settle, Core, Invocation};
 use crate::error::{refused, CoreError, Problem};
 use crate::grammar::{usage, UsageError};
-use crate::lifecycle::{self, Privileged};
+use crate::lifecycle;
+use crate::limits::MAX_TEXT;
 use crate::message::{Line, Message};
 use crate::outcome::{Form, FormField, FormKind, Outcome};
+use crate::permissions::{self, Act};
 use crate::postmortem::{self, FIELDS};
-use crate::{blameless, format};
+use crate::{blameless, format, text};
 
-/// Longest answer accepted per postmortem field.
-pub const MAX_ANSWER: usize = 3000;
+/// Longest answer accepted per postmortem field: the core's one text limit.
+pub const MAX_ANSWER: usize = MAX_TEXT;
 
 /// One answered form, as the adapter collected it: `(field key, text)` pairs. An
 /// empty text leaves that field as it was.
@@ -27,27 +34,27 @@ pub struct FormSubmission {
 }
 
 impl Core {
-    pub(crate) async fn open_postmortem(&self, inv: &Invocation, target: Option<i64>) -> Result<Outcome, Problem> {
-        let incident = self.target_incident(inv, target, usage::POSTMORTEM).await?;
-        self.postmortem_form_or_document(&incident, &inv.user).await
-    }
-
-    /// The form when fields are missing (for those who may edit it), otherwise the document.
-    pub(crate) async fn postmortem_form_or_document(
+    pub(crate) async fn open_postmortem(
         &self,
-        incident: &Incident,
-        user: &str,
+        inv: &Invocation,
+        target: Option<i64>,
+        all: bool,
     ) -> Result<Outcome, Problem> {
+        let incident = self.target_incident(inv, target, usage::POSTMORTEM).await?;
+        permissions::require(Act::WritePostmortem, &inv.user, &incident, &self.settings)?;
         let written = self.db.postmortem(incident.id).await?.unwrap_or_default();
-        let missing = postmortem::missing(&written);
-        if missing.is_empty() {
-            return Ok(Outcome::reply(self.postmortem_document(incident, &written)));
+        if !written.is_complete() || all {
+            return Ok(Outcome::form(postmortem_form(&incident, &written, all)));
         }
-        if let Err(refusal) = lifecycle::require_commander(incident, user, &self.settings, Privileged::EditPostmortem) {
-            let names: Vec<&str> = missing.iter().map(|f| f.label).collect();
-            return Err(refused(format!("{} Still missing: {}.", refusal.0, names.join(", "))));
-        }
-        Ok(Outcome::form(postmortem_form(incident, &written)))
+        // Complete: close it if it is resolved (a crash between resolve and close, or a
+        // postmortem finished before resolve, would otherwise leave it resolved for good).
+        let incident = match self.close_if_complete(&incident, &inv.user, &inv.source_id).await? {
+            Some(closed) => closed,
+            None => incident,
+        };
+        let mut document = self.postmortem_document(&incident, &written);
+        document = document.line(Line::new().code("/incident postmortem all").text(" corrects any field."));
+        Ok(Outcome::reply(document))
     }
 
     /// Takes an answered form (declare or postmortem).
@@ -68,7 +75,7 @@ impl Core {
                 .map(|(_, v)| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        let Some(title) = answer("title") else {
+        let Some(title) = answer("title").filter(|t| text::has_visible(t)) else {
             return Ok(Outcome {
                 field_errors: vec![("title", "The incident needs a title.".into())],
                 ..Outcome::error(Message::plain("The incident needs a title."))
@@ -103,72 +110,80 @@ impl Core {
                 usage: usage::POSTMORTEM,
             })
         })?;
-        lifecycle::require_commander(&incident, &submission.user, &self.settings, Privileged::EditPostmortem)?;
-        if let Some((key, _)) = submission.answers.iter().find(|(key, _)| postmortem::field(key).is_none()) {
-            return Err(refused(format!("`{key}` is not a postmortem field.")));
+        permissions::require(Act::WritePostmortem, &submission.user, &incident, &self.settings)?;
+        let mut answers = Vec::with_capacity(submission.answers.len());
+        let mut field_errors = Vec::new();
+        for (key, value) in &submission.answers {
+            let Some(field) = postmortem::field(key) else {
+                return Err(refused(format!("`{}` is not a postmortem field.", format::truncate(key, 40).0)));
+            };
+            let value = text::clean(value, true);
+            let value = value.trim();
+            if value.chars().count() > MAX_ANSWER {
+                field_errors.push((field.key, format!("Keep it under {MAX_ANSWER} characters.")));
+            } else if text::has_visible(value) {
+                answers.push((field, value.to_string()));
+            }
         }
-        let field_errors: Vec<(&'static str, String)> = submission
-            .answers
-            .iter()
-            .filter(|(_, value)| value.chars().count() > MAX_ANSWER)
-            .filter_map(|(key, _)| postmortem::field(key))
-            .map(|field| (field.key, format!("Keep it under {MAX_ANSWER} characters.")))
-            .collect();
         if !field_errors.is_empty() {
             let text: Vec<String> = field_errors.iter().map(|(k, e)| format!("{k}: {e}")).collect();
             return Ok(Outcome { field_errors, ..Outcome::error(Message::plain(text.join("\n"))) });
         }
 
         let mut written = self.db.postmortem(incident.id).await?.unwrap_or_default();
-        let mut changed = Vec::new();
+        let now = self.now();
+        let mut changes = Vec::new();
         let mut hints = Vec::new();
-        for (key, value) in &submission.answers {
-            let value = value.trim();
-            if value.is_empty() || postmortem::get(&written, key) == Some(value) {
+        for (field, value) in answers {
+            if written.get(field.field) == Some(value.as_str()) {
                 continue;
             }
-            let Some(field) = postmortem::field(key) else {
-                continue;
-            };
-            let signals = blameless::blame_signals(value);
+            let signals = blameless::blame_signals(&value);
             if !signals.is_empty() {
                 hints.push(blameless::hint(field.label, &signals));
             }
-            postmortem::set(&mut written, field.key, value.to_string());
-            changed.push(field.label);
+            let verb = if written.get(field.field).is_some() { "corrected" } else { "written" };
+            let entry = NewEntry {
+                incident_id: incident.id,
+                source_id: format!("{}:pm:{}", submission.source_id, field.key),
+                at: now,
+                kind: EntryKind::Postmortem,
+                author: submission.user.clone(),
+                text: format!("Postmortem {} {verb}", field.label),
+                is_key: false,
+            };
+            written.set(field.field, value.clone());
+            changes.push((field.field, value, entry));
         }
+        let labels: Vec<&str> = changes.iter().filter_map(|(f, _, _)| label(*f)).collect();
 
-        let missing = postmortem::missing(&written);
-        let closes = missing.is_empty() && incident.status == Status::Resolved;
-        let mut closed = None;
-        if !changed.is_empty() || closes {
-            closed = self.save_answers(&incident, &written, &submission.user, closes, &submission.source_id).await?;
-        }
+        let closes = written.is_complete() && incident.status == Status::Resolved;
+        let closed = if changes.is_empty() && !closes {
+            None
+        } else {
+            match self.save_answers(&incident, &changes, &submission.user, closes, &submission.source_id).await? {
+                AnswersSaved::Retried => return Ok(Outcome::silent()),
+                AnswersSaved::Saved => None,
+                AnswersSaved::Closed(closed) => Some(closed),
+            }
+        };
 
         let mut reply = Message::new();
-        reply = if changed.is_empty() {
+        reply = if labels.is_empty() {
             reply.line(Line::new().text("No answers changed."))
         } else {
             reply.line(
-                Line::new().text(format!("Saved {} for ", changed.join(", "))).bold(incident.reference()).text("."),
+                Line::new().text(format!("Saved {} for ", labels.join(", "))).bold(incident.reference()).text("."),
             )
         };
+        let missing = postmortem::missing(&written);
         if let Some(closed) = &closed {
             reply = reply.line(
                 Line::new().text("Every field is written: ").bold(closed.reference()).text(" is closed. Thank you."),
             );
-            self.post_to_incident(
-                closed,
-                &Message::new().line(
-                    Line::new()
-                        .text("📘 The postmortem is complete and ")
-                        .bold(closed.reference())
-                        .text(" is closed. ")
-                        .code("/incident postmortem")
-                        .text(" shows the document."),
-                ),
-            )
-            .await;
+            self.announce_closed(closed).await;
+        } else if incident.status == Status::Closed && !labels.is_empty() {
+            reply = reply.line(Line::new().text("The correction is on the timeline; the incident stays closed."));
         } else if !missing.is_empty() {
             let names: Vec<&str> = missing.iter().map(|f| f.label).collect();
             reply = reply.line(Line::new().text(format!("Still missing: {}.", names.join(", "))));
@@ -181,49 +196,97 @@ impl Core {
         Ok(Outcome::reply(reply))
     }
 
-    /// Saves the answers, closing the incident in the same transaction when `closes`.
-    /// Returns the closed incident, if it closed.
+    /// Saves the changed answers, closing the incident in the same transaction when
+    /// `closes` and it is still resolved.
     async fn save_answers(
         &self,
         incident: &Incident,
-        written: &Postmortem,
+        changes: &[(PostmortemField, String, NewEntry)],
         user: &str,
         closes: bool,
         source_id: &str,
+    ) -> Result<AnswersSaved, Problem> {
+        let now = self.now();
+        let mut current = incident.clone();
+        for _ in 0..crate::core::SAVE_ATTEMPTS {
+            if !closes || current.status != Status::Resolved {
+                return Ok(match self.db.save_postmortem(current.id, changes, now, None).await? {
+                    Saved::Duplicate => AnswersSaved::Retried,
+                    _ => AnswersSaved::Saved,
+                });
+            }
+            let mut closed = lifecycle::close(&current, now)?;
+            let entry = closing_entry(&current, user, source_id, now);
+            match self.db.save_postmortem(current.id, changes, now, Some((&closed, &entry))).await? {
+                Saved::Written => {
+                    closed.revision += 1;
+                    return Ok(AnswersSaved::Closed(closed));
+                }
+                Saved::Duplicate => return Ok(AnswersSaved::Retried),
+                Saved::Conflict => {
+                    current = self
+                        .db
+                        .incident(incident.id)
+                        .await?
+                        .ok_or_else(|| CoreError::Contention(incident.reference()))?;
+                }
+            }
+        }
+        Err(CoreError::Contention(incident.reference()).into())
+    }
+
+    /// Closes a resolved incident whose postmortem is complete; called after resolve
+    /// and when the finished postmortem is opened. Returns the closed incident.
+    pub(crate) async fn close_if_complete(
+        &self,
+        incident: &Incident,
+        user: &str,
+        source_id: &str,
     ) -> Result<Option<Incident>, Problem> {
         let mut current = incident.clone();
-        for _ in 0..5 {
-            let now = self.now();
-            if !closes {
-                self.db.save_postmortem(current.id, written, user, now, None).await?;
+        for _ in 0..crate::core::SAVE_ATTEMPTS {
+            if current.status != Status::Resolved {
                 return Ok(None);
             }
+            let written = self.db.postmortem(current.id).await?.unwrap_or_default();
+            if !written.is_complete() {
+                return Ok(None);
+            }
+            let now = self.now();
             let closed = lifecycle::close(&current, now)?;
-            let entry = NewEntry {
-                incident_id: current.id,
-                source_id: format!("closed:{source_id}"),
-                at: now,
-                kind: EntryKind::Closed,
-                author: user.to_string(),
-                text: "Postmortem complete; closed".to_string(),
-                is_key: true,
-            };
-            match self.db.save_postmortem(current.id, written, user, now, Some((&closed, &entry))).await? {
-                Saved::Written => return Ok(Some(closed)),
+            let entry = closing_entry(&current, user, source_id, now);
+            match self.db.save_postmortem(current.id, &[], now, Some((&closed, &entry))).await? {
+                Saved::Written => {
+                    let mut closed = closed;
+                    closed.revision += 1;
+                    self.announce_closed(&closed).await;
+                    return Ok(Some(closed));
+                }
                 _ => {
                     current = self
                         .db
                         .incident(incident.id)
                         .await?
                         .ok_or_else(|| CoreError::Contention(incident.reference()))?;
-                    if current.status != Status::Resolved {
-                        self.db.save_postmortem(current.id, written, user, now, None).await?;
-                        return Ok(None);
-                    }
                 }
             }
         }
         Err(CoreError::Contention(incident.reference()).into())
+    }
+
+    async fn announce_closed(&self, closed: &Incident) {
+        self.post_to_incident(
+            closed,
+            &Message::new().line(
+                Line::new()
+                    .text("📘 The postmortem is complete and ")
+                    .bold(closed.reference())
+                    .text(" is closed. ")
+                    .code("/incident postmortem")
+                    .text(" shows the document."),
+            ),
+        )
+        .await;
     }
 
     /// The finished postmortem as a message.
@@ -238,25 +301,53 @@ impl Core {
                 incident.status
             )));
         for field in FIELDS {
-            let answer = postmortem::get(written, field.key).unwrap_or("(not written)");
+            let answer = written.get(field.field).unwrap_or("(not written)");
             message = message.line(Line::new().bold(format!("{}: ", field.label)).text(answer));
         }
         message
     }
 }
 
-/// The postmortem form, pre-filled with what is already written.
-pub fn postmortem_form(incident: &Incident, written: &Postmortem) -> Form {
+/// How saving a postmortem form went.
+enum AnswersSaved {
+    /// A repeated delivery of a form already saved; nothing changed.
+    Retried,
+    Saved,
+    /// The answers completed the postmortem of a resolved incident, which is now closed.
+    Closed(Incident),
+}
+
+fn label(field: PostmortemField) -> Option<&'static str> {
+    FIELDS.iter().find(|f| f.field == field).map(|f| f.label)
+}
+
+/// The timeline entry recording that a complete postmortem closed the incident.
+fn closing_entry(incident: &Incident, user: &str, source_id: &str, at: chrono::DateTime<chrono::Utc>) -> NewEntry {
+    NewEntry {
+        incident_id: incident.id,
+        source_id: format!("closed:{source_id}"),
+        at,
+        kind: EntryKind::Closed,
+        author: user.to_string(),
+        text: "Postmortem complete; closed".to_string(),
+        is_key: true,
+    }
+}
+
+/// The postmortem form: the missing fields, or every field (pre-filled with what is
+/// written) when `all`.
+pub fn postmortem_form(incident: &Incident, written: &Postmortem, all: bool) -> Form {
     Form {
         kind: FormKind::Postmortem { incident: incident.id },
         title: format!("Postmortem {}", incident.reference()),
         fields: FIELDS
             .iter()
+            .filter(|field| all || written.get(field.field).is_none())
             .map(|field| FormField {
                 key: field.key,
                 label: field.label.to_string(),
                 question: field.question.to_string(),
-                value: postmortem::get(written, field.key).map(str::to_string),
+                value: written.get(field.field).map(|v| format::truncate(v, MAX_ANSWER).0),
                 multiline: true,
                 required: false,
                 max_len: MAX_ANSWER,

@@ -6,7 +6,7 @@ use std::sync::{Mutex, PoisonError};
 use async_trait::async_trait;
 
 use crate::chat::{ChannelRef, Chat, ChatError, MessageRef};
-use crate::message::Message;
+use crate::message::{Line, Message};
 
 /// One recorded call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,8 +108,9 @@ impl Chat for RecordingChat {
         Ok(())
     }
 
-    async fn set_topic(&self, channel_id: &str, topic: &str) -> Result<(), ChatError> {
-        self.record("set_topic", ChatCall::SetTopic { channel_id: channel_id.to_string(), topic: topic.to_string() })?;
+    async fn set_topic(&self, channel_id: &str, topic: &Line) -> Result<(), ChatError> {
+        let topic = Message::new().line(topic.clone()).to_plain();
+        self.record("set_topic", ChatCall::SetTopic { channel_id: channel_id.to_string(), topic })?;
         Ok(())
     }
 

@@ -10,6 +10,16 @@ use crate::message::{Line, Message};
 use crate::outcome::Outcome;
 use crate::stats;
 
+/// What a key event says. Bot events already name themselves ("Status identified →
+/// monitoring"); a pinned or starred message is marked as one.
+pub fn timeline_text(entry: &storage::TimelineEntry) -> String {
+    let text = format::one_line(&entry.text);
+    match entry.kind {
+        storage::EntryKind::Message => format!("💬 {text}"),
+        _ => text,
+    }
+}
+
 impl Core {
     pub(crate) async fn show_timeline(&self, inv: &Invocation, target: Option<i64>) -> Result<Outcome, Problem> {
         let incident = self.target_incident(inv, target, usage::TIMELINE).await?;
@@ -25,7 +35,7 @@ impl Core {
                 Line::new()
                     .text(format!("{} ", format::clock_time(entry.at, tz)))
                     .user(entry.author.clone())
-                    .text(format!(" · {}: {}", entry.kind, format::one_line(&entry.text))),
+                    .text(format!(" · {}", timeline_text(entry))),
             );
         }
         Ok(Outcome::reply(message))
@@ -54,11 +64,18 @@ impl Core {
 
     pub(crate) async fn stats(&self, days: u32) -> Result<Outcome, Problem> {
         let now = self.now();
-        let incidents = self.db.incidents_declared_between(now - Duration::days(i64::from(days)), now).await?;
+        // The window is (now − days, now]: an incident declared this very moment counts.
+        // Times are stored in milliseconds, so the exclusive end is one past now.
+        let until = now + Duration::milliseconds(1);
+        let incidents = self.db.incidents_declared_between(until - Duration::days(i64::from(days)), until).await?;
         let mut message =
             Message::new().line(Line::new().bold(format!("Incidents in the last {days} days: {}", incidents.len())));
         let show = |d: Option<Duration>| d.map_or("—".to_string(), format::duration);
-        for row in stats::by_severity(&incidents) {
+        if incidents.is_empty() {
+            message = message.line(Line::new().text("None declared. 🎉"));
+        }
+        // Only severities that had incidents get a row; all-zero rows say nothing.
+        for row in stats::by_severity(&incidents).into_iter().filter(|row| row.count > 0) {
             message = message.line(Line::new().text(format!(
                 "{}: {} declared, {} resolved · MTTA {} · MTTR {}",
                 row.severity,

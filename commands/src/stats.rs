@@ -4,15 +4,17 @@
 use chrono::Duration;
 use storage::{Incident, Severity};
 
+use crate::durations::Durations;
+
 /// The figures for one severity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeverityStats {
     pub severity: Severity,
     pub count: usize,
     pub resolved: usize,
-    /// Mean of acknowledged − declared, over acknowledged incidents.
+    /// Mean time to acknowledge, over acknowledged incidents.
     pub mtta: Option<Duration>,
-    /// Mean of resolved − started, over resolved incidents.
+    /// Mean time to resolve, over resolved incidents.
     pub mttr: Option<Duration>,
 }
 
@@ -30,10 +32,9 @@ pub fn by_severity(incidents: &[Incident]) -> Vec<SeverityStats> {
         .iter()
         .map(|&severity| {
             let of_severity: Vec<&Incident> = incidents.iter().filter(|i| i.severity == severity).collect();
-            let acks: Vec<Duration> =
-                of_severity.iter().filter_map(|i| i.acknowledged_at.map(|at| at - i.declared_at)).collect();
-            let resolutions: Vec<Duration> =
-                of_severity.iter().filter_map(|i| i.resolved_at.or(i.closed_at).map(|at| at - i.started_at)).collect();
+            let durations: Vec<Durations> = of_severity.iter().map(|i| Durations::of(i)).collect();
+            let acks: Vec<Duration> = durations.iter().filter_map(|d| d.to_acknowledge).collect();
+            let resolutions: Vec<Duration> = durations.iter().filter_map(|d| d.to_resolve).collect();
             SeverityStats {
                 severity,
                 count: of_severity.len(),

@@ -1,10 +1,10 @@
 //! Queries on action items.
 
-use crate::model::{ActionFilter, ActionItem, ActionStatus, NewActionItem, NewEntry, Saved};
+use crate::model::{ActionChange, ActionFilter, ActionItem, ActionStatus, NewActionItem, NewEntry, Saved};
 use crate::time::{from_date_text, from_millis, from_millis_opt, parse_word, to_date_text, to_millis};
 use crate::timeline::insert_entry;
 use crate::{Db, StorageError};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
@@ -99,20 +99,35 @@ impl Db {
         Ok(Saved::Written)
     }
 
-    /// Holds reminders for an open item until `until` (a local date), recording the entry.
-    pub async fn snooze_action(&self, id: i64, until: NaiveDate, entry: &NewEntry) -> Result<Saved, StorageError> {
+    /// Changes an open item (snooze, new owner, new due date), recording the entry in
+    /// the same transaction. An item closed meanwhile is a [`Saved::Conflict`].
+    pub async fn change_open_action(
+        &self,
+        id: i64,
+        change: &ActionChange,
+        entry: &NewEntry,
+    ) -> Result<Saved, StorageError> {
         let mut writer = self.writer_conn().await?;
         let mut tx = writer.begin_immediate().await?;
         if !insert_entry(&mut tx, entry).await? {
             tx.rollback().await?;
             return Ok(Saved::Duplicate);
         }
-        let rows = sqlx::query("UPDATE action_items SET snoozed_until = ? WHERE id = ? AND status = 'open'")
-            .bind(to_date_text(until))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let statement = match change {
+            ActionChange::Snooze { until } => {
+                sqlx::query("UPDATE action_items SET snoozed_until = ? WHERE id = ? AND status = 'open'")
+                    .bind(to_date_text(*until))
+            }
+            ActionChange::Reassign { owner } => {
+                sqlx::query("UPDATE action_items SET owner = ? WHERE id = ? AND status = 'open'").bind(owner.clone())
+            }
+            // A new due date starts its reminders afresh: any snooze was for the old one.
+            ActionChange::Redate { due } => sqlx::query(
+                "UPDATE action_items SET due_date = ?, snoozed_until = NULL WHERE id = ? AND status = 'open'",
+            )
+            .bind(to_date_text(*due)),
+        };
+        let rows = statement.bind(id).execute(&mut *tx).await?.rows_affected();
         if rows == 0 {
             tx.rollback().await?;
             return Ok(Saved::Conflict);
@@ -154,6 +169,15 @@ impl Db {
                 sqlx::query("SELECT * FROM action_items WHERE status = 'open' ORDER BY due_date, id")
                     .fetch_all(self.reader())
                     .await?
+            }
+            ActionFilter::OpenAt(at) => {
+                sqlx::query(
+                    "SELECT * FROM action_items WHERE created_at <= ?1 AND (closed_at IS NULL OR closed_at > ?1)
+                     ORDER BY due_date, id",
+                )
+                .bind(to_millis(*at))
+                .fetch_all(self.reader())
+                .await?
             }
         };
         rows.iter().map(action_from_row).collect()

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 /// A word that is not one of the accepted spellings of an enum.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{word}` is not a {what}; expected one of: {expected}")]
+#[error("`{word}` is not a valid {what}; expected one of: {expected}")]
 pub struct UnknownWord {
     pub word: String,
     pub what: &'static str,
@@ -94,6 +94,7 @@ word_enum!(
         Reopened => "reopened",
         Closed => "closed",
         Action => "action",
+        Postmortem => "postmortem",
     }
 );
 
@@ -197,6 +198,63 @@ pub struct NewEntry {
     pub is_key: bool,
 }
 
+word_enum!(
+    /// One blameless postmortem field, by its export key, in the order they are asked.
+    /// This is the one list of fields; labels and questions live in the core.
+    PostmortemField, "postmortem field", {
+        Summary => "summary",
+        Impact => "impact",
+        Detection => "detection",
+        Trigger => "trigger",
+        ContributingFactors => "contributing_factors",
+        Resolution => "resolution",
+        WentWell => "went_well",
+        WentWrong => "went_wrong",
+        GotLucky => "got_lucky",
+        Lessons => "lessons",
+    }
+);
+
+impl Postmortem {
+    /// The answer stored for `field`; blank answers count as none.
+    pub fn get(&self, field: PostmortemField) -> Option<&str> {
+        let value = match field {
+            PostmortemField::Summary => &self.summary,
+            PostmortemField::Impact => &self.impact,
+            PostmortemField::Detection => &self.detection,
+            PostmortemField::Trigger => &self.trigger,
+            PostmortemField::ContributingFactors => &self.contributing_factors,
+            PostmortemField::Resolution => &self.resolution,
+            PostmortemField::WentWell => &self.went_well,
+            PostmortemField::WentWrong => &self.went_wrong,
+            PostmortemField::GotLucky => &self.got_lucky,
+            PostmortemField::Lessons => &self.lessons,
+        };
+        value.as_deref().filter(|v| !v.trim().is_empty())
+    }
+
+    pub fn set(&mut self, field: PostmortemField, value: String) {
+        let slot = match field {
+            PostmortemField::Summary => &mut self.summary,
+            PostmortemField::Impact => &mut self.impact,
+            PostmortemField::Detection => &mut self.detection,
+            PostmortemField::Trigger => &mut self.trigger,
+            PostmortemField::ContributingFactors => &mut self.contributing_factors,
+            PostmortemField::Resolution => &mut self.resolution,
+            PostmortemField::WentWell => &mut self.went_well,
+            PostmortemField::WentWrong => &mut self.went_wrong,
+            PostmortemField::GotLucky => &mut self.got_lucky,
+            PostmortemField::Lessons => &mut self.lessons,
+        };
+        *slot = Some(value);
+    }
+
+    /// Whether every field is written.
+    pub fn is_complete(&self) -> bool {
+        PostmortemField::ALL.iter().all(|field| self.get(*field).is_some())
+    }
+}
+
 /// The blameless postmortem fields, in the order they are asked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Postmortem {
@@ -230,6 +288,17 @@ pub struct ActionItem {
     pub snoozed_until: Option<NaiveDate>,
 }
 
+/// A change to an open action item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionChange {
+    /// No reminders before this local date.
+    Snooze { until: NaiveDate },
+    /// A new owner (a platform user id).
+    Reassign { owner: String },
+    /// A new due date.
+    Redate { due: NaiveDate },
+}
+
 /// An action item to be written.
 #[derive(Debug, Clone)]
 pub struct NewActionItem {
@@ -254,6 +323,9 @@ pub enum ActionFilter {
     OverdueOn { today: NaiveDate, incident_id: Option<i64> },
     /// Every open item.
     AllOpen,
+    /// Every item that was open at a moment: created by then, and not closed by then.
+    /// A report about the past reads the past, not today's states.
+    OpenAt(DateTime<Utc>),
 }
 
 /// The result of an idempotent or revision-checked write.

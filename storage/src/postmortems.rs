@@ -1,7 +1,7 @@
 //! Queries on postmortems. Saving the last missing field can close the incident in the
 //! same transaction, so a closed incident always has a complete postmortem.
 
-use crate::model::{Incident, NewEntry, Postmortem, Saved};
+use crate::model::{Incident, NewEntry, Postmortem, PostmortemField, Saved};
 use crate::time::to_millis;
 use crate::timeline::insert_entry;
 use crate::{Db, StorageError};
@@ -34,45 +34,69 @@ impl Db {
         Ok(Some(postmortem_from_row(&row)?))
     }
 
-    /// Writes every field of the postmortem. When `closing` is given (the incident in its
-    /// new closed state, with the entry recording it), the incident is saved in the same
-    /// transaction under the usual revision check.
+    /// Writes the changed fields of a postmortem, each with the timeline entry that
+    /// records who wrote it, in one transaction. Fields not in `changes` keep what is
+    /// stored, so two people writing different fields at once both keep theirs. When
+    /// `closing` is given (the incident in its new closed state, with the entry
+    /// recording it), the incident is saved in the same transaction under the usual
+    /// revision check. A retried request (its first entry already stored) writes
+    /// nothing and is a [`Saved::Duplicate`].
     pub async fn save_postmortem(
         &self,
         incident_id: i64,
-        postmortem: &Postmortem,
-        by: &str,
+        changes: &[(PostmortemField, String, NewEntry)],
         at: DateTime<Utc>,
         closing: Option<(&Incident, &NewEntry)>,
     ) -> Result<Saved, StorageError> {
         let mut writer = self.writer_conn().await?;
         let mut tx = writer.begin_immediate().await?;
-        sqlx::query(
-            "INSERT INTO postmortems (incident_id, summary, impact, detection, trigger_text, contributing_factors,
-                                      resolution, went_well, went_wrong, got_lucky, lessons, updated_at, updated_by)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (incident_id) DO UPDATE SET
-                summary = excluded.summary, impact = excluded.impact, detection = excluded.detection,
-                trigger_text = excluded.trigger_text, contributing_factors = excluded.contributing_factors,
-                resolution = excluded.resolution, went_well = excluded.went_well, went_wrong = excluded.went_wrong,
-                got_lucky = excluded.got_lucky, lessons = excluded.lessons,
-                updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-        )
-        .bind(incident_id)
-        .bind(&postmortem.summary)
-        .bind(&postmortem.impact)
-        .bind(&postmortem.detection)
-        .bind(&postmortem.trigger)
-        .bind(&postmortem.contributing_factors)
-        .bind(&postmortem.resolution)
-        .bind(&postmortem.went_well)
-        .bind(&postmortem.went_wrong)
-        .bind(&postmortem.got_lucky)
-        .bind(&postmortem.lessons)
-        .bind(to_millis(at))
-        .bind(by)
-        .execute(&mut *tx)
-        .await?;
+        for (_, _, entry) in changes {
+            if !insert_entry(&mut tx, entry).await? {
+                tx.rollback().await?;
+                return Ok(Saved::Duplicate);
+            }
+        }
+        let mut update = Postmortem::default();
+        let mut by = None;
+        for (field, value, entry) in changes {
+            update.set(*field, value.clone());
+            by = Some(entry.author.as_str());
+        }
+        if let Some(by) = by {
+            // NULL means "not changed": COALESCE keeps the stored answer.
+            sqlx::query(
+                "INSERT INTO postmortems (incident_id, summary, impact, detection, trigger_text, contributing_factors,
+                                          resolution, went_well, went_wrong, got_lucky, lessons, updated_at, updated_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 ON CONFLICT (incident_id) DO UPDATE SET
+                    summary = COALESCE(excluded.summary, postmortems.summary),
+                    impact = COALESCE(excluded.impact, postmortems.impact),
+                    detection = COALESCE(excluded.detection, postmortems.detection),
+                    trigger_text = COALESCE(excluded.trigger_text, postmortems.trigger_text),
+                    contributing_factors = COALESCE(excluded.contributing_factors, postmortems.contributing_factors),
+                    resolution = COALESCE(excluded.resolution, postmortems.resolution),
+                    went_well = COALESCE(excluded.went_well, postmortems.went_well),
+                    went_wrong = COALESCE(excluded.went_wrong, postmortems.went_wrong),
+                    got_lucky = COALESCE(excluded.got_lucky, postmortems.got_lucky),
+                    lessons = COALESCE(excluded.lessons, postmortems.lessons),
+                    updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            )
+            .bind(incident_id)
+            .bind(&update.summary)
+            .bind(&update.impact)
+            .bind(&update.detection)
+            .bind(&update.trigger)
+            .bind(&update.contributing_factors)
+            .bind(&update.resolution)
+            .bind(&update.went_well)
+            .bind(&update.went_wrong)
+            .bind(&update.got_lucky)
+            .bind(&update.lessons)
+            .bind(to_millis(at))
+            .bind(by)
+            .execute(&mut *tx)
+            .await?;
+        }
         if let Some((incident, entry)) = closing {
             insert_entry(&mut tx, entry).await?;
             let rows = sqlx::query(

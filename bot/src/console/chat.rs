@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
-use commands::{ChannelRef, Chat, ChatError, Message, MessageRef};
+use commands::{ChannelRef, Chat, ChatError, Line, Message, MessageRef};
 
 use super::output::Output;
 
@@ -64,7 +64,7 @@ impl Chat for ConsoleChat {
         Ok(())
     }
 
-    async fn set_topic(&self, _channel_id: &str, _topic: &str) -> Result<(), ChatError> {
+    async fn set_topic(&self, _channel_id: &str, _topic: &Line) -> Result<(), ChatError> {
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use ::commands::{ChannelRef, Chat, ChatError, Message, MessageRef};
+use ::commands::{ChannelRef, Chat, ChatError, Line, Message, MessageRef};
 use async_trait::async_trait;
 use serenity::all::{
     AutoArchiveDuration, Channel, ChannelId, ChannelType, CreateChannel, CreateThread, EditChannel, EditThread,
@@ -253,12 +253,12 @@ impl Chat for DiscordChat {
     }
 
     /// Threads have no topic; their kick-off post carries the same facts.
-    async fn set_topic(&self, channel_id: &str, topic: &str) -> Result<(), ChatError> {
+    async fn set_topic(&self, channel_id: &str, topic: &Line) -> Result<(), ChatError> {
         if self.uses_threads() {
             return Ok(());
         }
         let channel = ChannelId::new(snowflake("set topic", channel_id)?);
-        let topic = render::cut(topic, MAX_TOPIC);
+        let topic = render::cut(&render::markdown(&Message::new().line(topic.clone())), MAX_TOPIC);
         self.rest("set topic", Effect::Idempotent, || channel.edit(&*self.http, EditChannel::new().topic(&topic)))
             .await?;
         Ok(())

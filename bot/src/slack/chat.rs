@@ -2,7 +2,7 @@
 //! direct messages, renames and archiving.
 
 use async_trait::async_trait;
-use commands::{ChannelRef, Chat, ChatError, Message, MessageRef};
+use commands::{ChannelRef, Chat, ChatError, Line, Message, MessageRef};
 use serde_json::{json, Value};
 
 use super::api::{SlackApi, SlackApiError};
@@ -116,8 +116,9 @@ impl Chat for SlackChat {
         self.call_allowing("invite", "conversations.invite", body, &["already_in_channel", "cant_invite_self"]).await
     }
 
-    async fn set_topic(&self, channel_id: &str, topic: &str) -> Result<(), ChatError> {
-        let topic: String = render::escape(topic).chars().take(MAX_TOPIC).collect();
+    async fn set_topic(&self, channel_id: &str, topic: &Line) -> Result<(), ChatError> {
+        // mrkdwn escapes the text and turns the commander into a real mention.
+        let topic: String = render::mrkdwn(&Message::new().line(topic.clone())).chars().take(MAX_TOPIC).collect();
         let body = json!({ "channel": channel_id, "topic": topic });
         self.call_allowing("set_topic", "conversations.setTopic", body, &[]).await
     }

@@ -1,0 +1,167 @@
+//! Who may do what: one table for every act on an incident or an action item, and the
+//! refusal that says who may instead. Handlers ask [`require`]; nothing else in the
+//! core compares users with roles.
+//!
+//! | act | who |
+//! |---|---|
+//! | declare, note, update, add an action item, write the postmortem | anyone |
+//! | resolve, reopen, change severity, assign roles | the commander or an admin |
+//! | close, reassign, re-date or snooze an action item | its owner, the commander or an admin |
+//!
+//! A closed incident is final for everything but its postmortem (a correction is
+//! recorded and does not reopen it) and its action items, which outlive it.
+
+use storage::{ActionItem, Incident, Status};
+
+use crate::lifecycle::Refusal;
+use crate::settings::Settings;
+
+/// Something a user does to an incident or one of its action items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act<'a> {
+    Note,
+    Update,
+    AddAction,
+    WritePostmortem,
+    Resolve,
+    Reopen,
+    ChangeSeverity,
+    AssignRoles,
+    ChangeStatus,
+    CloseAction(&'a ActionItem),
+    ReassignAction(&'a ActionItem),
+    RedateAction(&'a ActionItem),
+    SnoozeAction(&'a ActionItem),
+}
+
+/// Who may do an act, as the table above says.
+enum Who<'a> {
+    Anyone,
+    Commander,
+    OwnerOrCommander(&'a ActionItem),
+}
+
+impl Act<'_> {
+    fn who(&self) -> Who<'_> {
+        match self {
+            Act::Note | Act::Update | Act::AddAction | Act::WritePostmortem | Act::ChangeStatus => Who::Anyone,
+            Act::Resolve | Act::Reopen | Act::ChangeSeverity | Act::AssignRoles => Who::Commander,
+            Act::CloseAction(item) | Act::ReassignAction(item) | Act::RedateAction(item) | Act::SnoozeAction(item) => {
+                Who::OwnerOrCommander(item)
+            }
+        }
+    }
+
+    /// Whether the act is still possible once the incident is closed.
+    fn allowed_when_closed(&self) -> bool {
+        matches!(
+            self,
+            Act::WritePostmortem
+                | Act::AddAction
+                | Act::CloseAction(_)
+                | Act::ReassignAction(_)
+                | Act::RedateAction(_)
+                | Act::SnoozeAction(_)
+        )
+    }
+
+    /// The act in words, completing "may … INC-n" or "may … action item #n".
+    fn describe(&self) -> String {
+        match self {
+            Act::Note => "add notes to".into(),
+            Act::Update => "post updates on".into(),
+            Act::AddAction => "add action items to".into(),
+            Act::WritePostmortem => "write the postmortem of".into(),
+            Act::Resolve => "resolve".into(),
+            Act::Reopen => "reopen".into(),
+            Act::ChangeSeverity => "change the severity of".into(),
+            Act::AssignRoles => "assign roles on".into(),
+            Act::ChangeStatus => "change the status of".into(),
+            Act::CloseAction(item) => format!("close action item #{}", item.id),
+            Act::ReassignAction(item) => format!("reassign action item #{}", item.id),
+            Act::RedateAction(item) => format!("change the due date of action item #{}", item.id),
+            Act::SnoozeAction(item) => format!("snooze action item #{}", item.id),
+        }
+    }
+}
+
+/// Refuses unless `user` may do `act` on `incident`, saying who may.
+pub fn require(act: Act<'_>, user: &str, incident: &Incident, settings: &Settings) -> Result<(), Refusal> {
+    if incident.status == Status::Closed && !act.allowed_when_closed() {
+        return Err(Refusal(format!(
+            "{} is closed: its postmortem is complete. Declare a new incident if it is happening again.",
+            incident.reference()
+        )));
+    }
+    let is_commander = user == incident.commander;
+    let allowed = match act.who() {
+        Who::Anyone => true,
+        Who::Commander => is_commander || settings.is_admin(user),
+        Who::OwnerOrCommander(item) => user == item.owner || is_commander || settings.is_admin(user),
+    };
+    if allowed {
+        return Ok(());
+    }
+    let admins = if settings.admins.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = settings.admins.iter().map(|a| format!("@{a}")).collect();
+        format!(" or an admin ({})", names.join(", "))
+    };
+    Err(Refusal(match act.who() {
+        Who::OwnerOrCommander(item) => format!(
+            "Only the owner (@{}), the commander of {} (@{}){admins} may {}.",
+            item.owner,
+            incident.reference(),
+            incident.commander,
+            act.describe()
+        ),
+        _ => format!(
+            "Only the commander (@{}){admins} may {} {}.",
+            incident.commander,
+            act.describe(),
+            incident.reference()
+        ),
+    }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::testing::{action_item, incident};
+
+    #[test]
+    fn the_commander_acts_are_refused_to_others_with_who_may() {
+        let i = incident(Status::Investigating);
+        let settings = Settings { admins: vec!["root".into()], ..Settings::default() };
+        let refusal = require(Act::Resolve, "mallory", &i, &settings).unwrap_err();
+        assert_eq!(refusal.0, "Only the commander (@alice) or an admin (@root) may resolve INC-1.");
+        assert!(require(Act::Resolve, "root", &i, &settings).is_ok());
+        assert!(require(Act::Resolve, "alice", &i, &settings).is_ok());
+        assert!(require(Act::WritePostmortem, "mallory", &i, &settings).is_ok());
+    }
+
+    #[test]
+    fn action_items_belong_to_their_owner_and_the_commander() {
+        let i = incident(Status::Resolved);
+        let item = action_item("bob");
+        let settings = Settings::default();
+        assert!(require(Act::ReassignAction(&item), "bob", &i, &settings).is_ok());
+        assert!(require(Act::RedateAction(&item), "alice", &i, &settings).is_ok());
+        let refusal = require(Act::CloseAction(&item), "carol", &i, &settings).unwrap_err();
+        assert_eq!(refusal.0, "Only the owner (@bob), the commander of INC-1 (@alice) may close action item #3.");
+    }
+
+    #[test]
+    fn closed_is_final_except_for_the_postmortem_and_action_items() {
+        let i = incident(Status::Closed);
+        let item = action_item("bob");
+        let settings = Settings::default();
+        for act in [Act::Note, Act::Update, Act::ChangeSeverity, Act::AssignRoles, Act::ChangeStatus] {
+            assert!(require(act, "alice", &i, &settings).unwrap_err().0.contains("is closed"), "{act:?}");
+        }
+        assert!(require(Act::WritePostmortem, "carol", &i, &settings).is_ok());
+        assert!(require(Act::CloseAction(&item), "bob", &i, &settings).is_ok());
+    }
+}
