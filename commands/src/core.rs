@@ -86,11 +86,16 @@ impl Core {
     /// Runs one command. Mistakes and refusals come back as a private reply with
     /// `is_error` set, and nothing written; `Err` means something unexpected failed.
     pub async fn run(&self, invocation: &Invocation) -> Result<Outcome, CoreError> {
-        let outcome = match grammar::parse(&invocation.text) {
-            Ok(command) => self.dispatch(invocation, command).await,
-            Err(usage) => Err(Problem::Usage(usage)),
-        };
-        settle(outcome)
+        match grammar::parse(&invocation.text) {
+            Ok(command) => self.execute(invocation, command).await,
+            Err(usage) => settle(Err(Problem::Usage(usage))),
+        }
+    }
+
+    /// Runs a command that arrived already typed (Discord's options), without turning
+    /// it into text and parsing it again. `invocation.text` is only for the logs.
+    pub async fn execute(&self, invocation: &Invocation, command: Command) -> Result<Outcome, CoreError> {
+        settle(self.dispatch(invocation, command).await)
     }
 
     async fn dispatch(&self, inv: &Invocation, command: Command) -> Result<Outcome, Problem> {

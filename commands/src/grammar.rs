@@ -135,6 +135,15 @@ pub enum Command {
     Help,
 }
 
+impl Command {
+    /// Whether running this command may answer with a form rather than a reply: a
+    /// declare without a title, and the postmortem. Adapters whose forms must be the
+    /// first response (Discord's modals) answer these at once instead of deferring.
+    pub fn may_open_form(&self) -> bool {
+        matches!(self, Command::Declare { title: None, .. } | Command::Postmortem { .. })
+    }
+}
+
 /// Input that does not fit the grammar: what is wrong, and the usage line to show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{problem}")]
@@ -285,7 +294,8 @@ fn parse_days(word: &str, max: u32) -> Option<u32> {
     digits.parse::<u32>().ok().filter(|d| (1..=max).contains(d))
 }
 
-fn parse_due(value: &str) -> Result<DueSpec, UsageError> {
+/// A due date as typed after `due:`: `YYYY-MM-DD`, `+5d` or `+2w`.
+pub fn parse_due(value: &str) -> Result<DueSpec, UsageError> {
     let bad = || {
         usage_error(
             format!(
@@ -312,7 +322,7 @@ fn parse_due(value: &str) -> Result<DueSpec, UsageError> {
 }
 
 /// `-20m`, `-2h` or `-1d` as how long ago the incident started, at most 30 days.
-fn parse_started(value: &str) -> Result<StartedAgo, UsageError> {
+pub fn parse_started(value: &str) -> Result<StartedAgo, UsageError> {
     let bad = || {
         usage_error(
             format!(

@@ -12,7 +12,8 @@
 //!   what; [`blameless`] the blame hints; [`postmortem`] the fields.
 //! - [`limits`] holds every bound on what users type; [`text`] cleans user text
 //!   (control characters, escapes, bidi overrides) before it is stored or echoed.
-//! - [`ingest`] records the timeline from channel messages.
+//! - [`ingest`] records the timeline from channel messages; [`history`] decides where
+//!   catching up after downtime starts, for every platform.
 //! - [`message`] and [`outcome`] are what the core hands back to adapters.
 //! - [`export`] and [`stats`] turn stored incidents into documents and figures;
 //!   [`durations`] defines time to detect, acknowledge, mitigate and resolve, once.
@@ -32,6 +33,7 @@ pub mod followup;
 pub mod format;
 pub mod grammar;
 pub mod help;
+pub mod history;
 pub mod incident_cmds;
 pub mod ingest;
 pub mod lifecycle;

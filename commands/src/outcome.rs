@@ -9,16 +9,27 @@ use crate::message::Message;
 pub enum FormKind {
     /// Title, severity and description of a new incident.
     Declare,
-    /// The ten postmortem fields of one incident.
+    /// The postmortem fields of one incident that are still missing.
     Postmortem { incident: i64 },
+    /// Every postmortem field of one incident, pre-filled, to correct what is written.
+    PostmortemAll { incident: i64 },
 }
 
 impl FormKind {
+    /// The incident a postmortem form is about.
+    pub fn postmortem_incident(&self) -> Option<i64> {
+        match self {
+            FormKind::Declare => None,
+            FormKind::Postmortem { incident } | FormKind::PostmortemAll { incident } => Some(*incident),
+        }
+    }
+
     /// A compact id for a modal's callback id: `declare` or `postmortem:3`.
     pub fn encode(&self) -> String {
         match self {
             FormKind::Declare => "declare".to_string(),
             FormKind::Postmortem { incident } => format!("postmortem:{incident}"),
+            FormKind::PostmortemAll { incident } => format!("postmortem-all:{incident}"),
         }
     }
 
@@ -27,6 +38,9 @@ impl FormKind {
             None if id == "declare" => Some(FormKind::Declare),
             Some(("postmortem", n)) => {
                 n.parse().ok().filter(|n| *n > 0).map(|incident| FormKind::Postmortem { incident })
+            }
+            Some(("postmortem-all", n)) => {
+                n.parse().ok().filter(|n| *n > 0).map(|incident| FormKind::PostmortemAll { incident })
             }
             _ => None,
         }
@@ -45,6 +59,19 @@ pub struct FormField {
     pub required: bool,
     /// Upper bound on the answer's length in characters.
     pub max_len: usize,
+}
+
+impl FormField {
+    /// The answer to submit for what the user typed: an empty answer keeps what the
+    /// form shows (the pre-filled value), as a modal's untouched input would.
+    pub fn answer_or_kept(&self, typed: &str) -> String {
+        let typed = typed.trim();
+        if typed.is_empty() {
+            self.value.clone().unwrap_or_default()
+        } else {
+            typed.to_string()
+        }
+    }
 }
 
 /// A form to show the user (a Slack or Discord modal, or console prompts).
@@ -68,6 +95,10 @@ pub struct Outcome {
     pub opened: Option<ChannelRef>,
     /// Per-field problems in a submitted form, by field key. Nothing was written.
     pub field_errors: Vec<(&'static str, String)>,
+    /// After a form was saved: what is left to write, as the form that asks for it. An
+    /// adapter that shows forms in pages (Discord's modals hold five inputs) offers to
+    /// continue with it; the others have already asked every field.
+    pub continues: Option<FormKind>,
 }
 
 impl Outcome {
@@ -101,7 +132,7 @@ mod tests {
 
     #[test]
     fn form_kinds_round_trip() {
-        for kind in [FormKind::Declare, FormKind::Postmortem { incident: 9 }] {
+        for kind in [FormKind::Declare, FormKind::Postmortem { incident: 9 }, FormKind::PostmortemAll { incident: 9 }] {
             assert_eq!(FormKind::decode(&kind.encode()), Some(kind));
         }
         assert_eq!(FormKind::decode("postmortem:x"), None);

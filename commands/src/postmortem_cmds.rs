@@ -61,7 +61,9 @@ impl Core {
     pub async fn submit_form(&self, submission: &FormSubmission) -> Result<Outcome, CoreError> {
         let result = match submission.kind {
             FormKind::Declare => self.submit_declare(submission).await,
-            FormKind::Postmortem { incident } => self.submit_postmortem(submission, incident).await,
+            FormKind::Postmortem { incident } | FormKind::PostmortemAll { incident } => {
+                self.submit_postmortem(submission, incident).await
+            }
         };
         settle(result)
     }
@@ -193,7 +195,9 @@ impl Core {
         for hint in hints {
             reply = reply.line(Line::new().text(hint));
         }
-        Ok(Outcome::reply(reply))
+        let continues = (closed.is_none() && incident.status != Status::Closed && !missing.is_empty())
+            .then_some(FormKind::Postmortem { incident: incident.id });
+        Ok(Outcome { continues, ..Outcome::reply(reply) })
     }
 
     /// Saves the changed answers, closing the incident in the same transaction when
@@ -338,7 +342,11 @@ fn closing_entry(incident: &Incident, user: &str, source_id: &str, at: chrono::D
 /// written) when `all`.
 pub fn postmortem_form(incident: &Incident, written: &Postmortem, all: bool) -> Form {
     Form {
-        kind: FormKind::Postmortem { incident: incident.id },
+        kind: if all {
+            FormKind::PostmortemAll { incident: incident.id }
+        } else {
+            FormKind::Postmortem { incident: incident.id }
+        },
         title: format!("Postmortem {}", incident.reference()),
         fields: FIELDS
             .iter()

@@ -3,7 +3,7 @@
 use chrono::Duration;
 
 use crate::core::{Core, Invocation};
-use crate::error::Problem;
+use crate::error::{CoreError, Problem};
 use crate::format;
 use crate::grammar::usage;
 use crate::message::{Line, Message};
@@ -39,6 +39,23 @@ impl Core {
             );
         }
         Ok(Outcome::reply(message))
+    }
+
+    /// Incidents a picker may offer for what the user has typed so far: open and
+    /// resolved ones (a resolved one still wants its postmortem), newest first, matching
+    /// `typed` in their reference or title, at most `max`.
+    pub async fn incident_choices(&self, typed: &str, max: usize) -> Result<Vec<storage::Incident>, CoreError> {
+        let typed = typed.trim().to_lowercase();
+        let mut incidents = self.db.open_incidents().await?;
+        incidents.extend(self.db.incidents_with_status(storage::Status::Resolved).await?);
+        incidents.sort_by_key(|incident| std::cmp::Reverse(incident.id));
+        incidents.retain(|incident| {
+            typed.is_empty()
+                || incident.reference().to_lowercase().contains(&typed)
+                || incident.title.to_lowercase().contains(&typed)
+        });
+        incidents.truncate(max);
+        Ok(incidents)
     }
 
     pub(crate) async fn list_open(&self, _inv: &Invocation) -> Result<Outcome, Problem> {

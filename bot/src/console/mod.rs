@@ -270,8 +270,10 @@ impl Console {
         let Some(pending) = &mut self.pending else {
             return;
         };
-        let key = pending.form.fields[pending.answers.len()].key;
-        pending.answers.push((key.to_string(), line.trim().to_string()));
+        let Some(field) = pending.form.fields.get(pending.answers.len()) else {
+            return;
+        };
+        pending.answers.push((field.key.to_string(), field.answer_or_kept(line)));
         if pending.answers.len() < pending.form.fields.len() {
             self.ask_next_field();
         } else {
@@ -284,7 +286,9 @@ impl Console {
             return;
         };
         let submission = FormSubmission {
-            source_id: self.source_id(),
+            // Its own id: a command typed mid-form ends the form on the same line, and
+            // must not be taken for a retry of the submission.
+            source_id: format!("{}:form", self.source_id()),
             user: pending.user.clone(),
             channel_id: pending.channel.clone(),
             kind: pending.form.kind,

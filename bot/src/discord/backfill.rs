@@ -3,16 +3,15 @@
 //! page until there are no more. Messages go through the same path as MESSAGE_CREATE,
 //! so whatever the gateway also delivers is stored once: no gaps, no duplicates.
 //!
-//! "The last one stored" means the last one stored *before the gateway connected*:
-//! events handled since then may already hold newer messages, and starting after those
-//! would skip the gap. A margin covers clock skew; re-reading a few known messages is
-//! harmless because they are deduplicated.
+//! Where each channel resumes is the core's catch-up policy
+//! ([`commands::history`]): the last message stored *before the gateway connected*,
+//! less a margin for clock skew.
 
+use ::commands::history::CatchUpStart;
 use ::commands::{Core, Ingested};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serenity::all::{ChannelId, GetMessages, MessageId};
 use serenity::http::Http;
-use storage::{EntryKind, Incident};
 
 use super::chat::chat_error;
 use super::events;
@@ -21,8 +20,6 @@ use super::events;
 const PAGE: u8 = 100;
 /// A bound on pages per channel per run, so one enormous channel cannot hold up the rest.
 const MAX_PAGES: usize = 500;
-/// How far the cursor stays before the connection time, for clock skew with Discord.
-const SKEW_MARGIN_SECONDS: i64 = 120;
 
 /// What one backfill run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -32,20 +29,19 @@ pub struct BackfillReport {
 }
 
 /// Backfills every open incident that lives on Discord, for a gateway session that
-/// connected at `connected_at`. A channel that fails is logged and skipped; the others
-/// still catch up.
+/// connected at `connected_at`. Where each channel resumes is the core's catch-up
+/// policy. A channel that fails is logged and skipped; the others still catch up.
 pub async fn backfill_all(http: &Http, core: &Core, connected_at: DateTime<Utc>) -> anyhow::Result<BackfillReport> {
     let mut report = BackfillReport::default();
-    for incident in core.db().open_incidents().await? {
-        if incident.platform != "discord" || incident.channel_id.is_none() {
-            continue;
-        }
-        match backfill_incident(http, core, &incident, connected_at).await {
+    for start in core.catch_up_starts(connected_at).await? {
+        match backfill_channel(http, core, &start).await {
             Ok(stored) => {
                 report.channels += 1;
                 report.stored += stored;
             }
-            Err(error) => tracing::warn!(incident = incident.id, error = format!("{error:#}"), "backfill failed"),
+            Err(error) => {
+                tracing::warn!(incident = start.incident_id, error = format!("{error:#}"), "backfill failed")
+            }
         }
     }
     if report.stored > 0 {
@@ -54,44 +50,18 @@ pub async fn backfill_all(http: &Http, core: &Core, connected_at: DateTime<Utc>)
     Ok(report)
 }
 
-/// Where reading resumes: the newest message stored before `connected_at` (less the
-/// skew margin). Every message in a channel has a larger id than the channel itself
-/// (ids grow with time), so the channel id is where a channel with none starts.
-async fn cursor(
-    core: &Core,
-    incident: &Incident,
-    channel: ChannelId,
-    connected_at: DateTime<Utc>,
-) -> anyhow::Result<MessageId> {
-    let Some(latest) = core.db().latest_message(incident.id).await? else {
-        return Ok(MessageId::new(channel.get()));
-    };
-    let before = connected_at - Duration::seconds(SKEW_MARGIN_SECONDS);
-    if latest.at < before {
-        // The common case: nothing arrived since the connection, no need to read further.
-        return Ok(events::message_id_of(&latest.source_id).unwrap_or(MessageId::new(channel.get())));
-    }
-    let timeline = core.db().timeline(incident.id, false).await?;
-    Ok(timeline
-        .iter()
-        .filter(|entry| entry.kind == EntryKind::Message && entry.at < before)
-        .filter_map(|entry| events::message_id_of(&entry.source_id))
-        .max()
-        .unwrap_or(MessageId::new(channel.get())))
-}
-
-/// Backfills one incident's channel; returns how many messages were newly stored.
-pub async fn backfill_incident(
-    http: &Http,
-    core: &Core,
-    incident: &Incident,
-    connected_at: DateTime<Utc>,
-) -> anyhow::Result<usize> {
-    let Some(channel_id) = incident.channel_id.as_deref() else {
-        return Ok(0);
-    };
+/// Backfills one incident's channel from where the core says it resumes; returns how
+/// many messages were newly stored.
+async fn backfill_channel(http: &Http, core: &Core, start: &CatchUpStart) -> anyhow::Result<usize> {
+    let channel_id = start.channel_id.as_str();
     let channel = ChannelId::new(super::chat::snowflake("backfill", channel_id)?);
-    let mut after = cursor(core, incident, channel, connected_at).await?;
+    // Every message in a channel has a larger id than the channel itself (ids grow with
+    // time), so the channel id is where a channel with no stored message starts.
+    let mut after = start
+        .after
+        .as_ref()
+        .and_then(|(source_id, _)| events::message_id_of(source_id))
+        .unwrap_or(MessageId::new(channel.get()));
     let mut stored = 0;
     for _ in 0..MAX_PAGES {
         let mut page = channel

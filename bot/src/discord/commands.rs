@@ -3,6 +3,9 @@
 //! command interaction's options back onto the text grammar the core parses. The
 //! mapping only re-spells what was chosen; every rule stays in the core.
 
+use ::commands::format;
+use ::commands::grammar::{self, usage, Command as GrammarCommand, ListScope, UsageError};
+use ::commands::limits;
 use serenity::all::{
     Command, CommandData, CommandDataOption, CommandDataOptionValue, CommandOptionType, CreateCommand,
     CreateCommandOption, GuildId,
@@ -25,7 +28,12 @@ fn option(kind: CommandOptionType, name: &str, description: &str) -> CreateComma
 }
 
 fn text(name: &str, description: &str, required: bool) -> CreateCommandOption {
-    option(CommandOptionType::String, name, description).required(required).max_length(4000)
+    option(CommandOptionType::String, name, description).required(required).max_length(limits_u16(limits::MAX_TEXT))
+}
+
+/// A core limit as Discord's option length (Discord caps lengths at 6,000).
+fn limits_u16(limit: usize) -> u16 {
+    u16::try_from(limit).unwrap_or(u16::MAX)
 }
 
 fn choice(name: &str, description: &str, required: bool, choices: &[&str]) -> CreateCommandOption {
@@ -72,8 +80,18 @@ pub fn definition() -> CreateCommand {
                 option(CommandOptionType::Integer, "days", "How many days")
                     .required(true)
                     .min_int_value(1)
-                    .max_int_value(365),
+                    .max_int_value(u64::from(limits::MAX_SNOOZE_DAYS)),
             ],
+        ),
+        subcommand(
+            "reassign",
+            "Hand an action item to someone else",
+            vec![item_id(), option(CommandOptionType::User, "owner", "The new owner").required(true)],
+        ),
+        subcommand(
+            "due",
+            "Move an action item's due date",
+            vec![item_id(), option(CommandOptionType::String, "due", "YYYY-MM-DD or +5d").required(true)],
         ),
         subcommand("list", "List action items", vec![choice("scope", "Which items", false, &LIST_SCOPES), incident()]),
     ]
@@ -85,7 +103,8 @@ pub fn definition() -> CreateCommand {
             "declare",
             "Open an incident, its channel and a kick-off post",
             vec![
-                option(CommandOptionType::String, "title", "What is wrong (leave out to fill a form)").max_length(200),
+                option(CommandOptionType::String, "title", "What is wrong (leave out to fill a form)")
+                    .max_length(limits_u16(limits::MAX_TITLE)),
                 choice("severity", "How bad it is", false, &SEVERITIES),
                 option(CommandOptionType::String, "started", "When it started, if earlier: 20m, 2h or 1d ago"),
             ],
@@ -118,13 +137,19 @@ pub fn definition() -> CreateCommand {
         subcommand("timeline", "Show the key events so far", vec![incident()]),
         subcommand("resolve", "Resolve the incident", vec![text("summary", "What fixed it", false), incident()]),
         subcommand("reopen", "Reopen a resolved incident", vec![incident()]),
-        subcommand("postmortem", "Write or show the postmortem", vec![incident()]),
+        subcommand(
+            "postmortem",
+            "Write the missing postmortem fields, or show it when complete",
+            vec![incident(), option(CommandOptionType::Boolean, "all", "Open every field, to correct what is written")],
+        ),
         action,
         subcommand("list", "Open incidents", vec![]),
         subcommand(
             "stats",
             "Counts, MTTA and MTTR by severity",
-            vec![option(CommandOptionType::Integer, "days", "Over how many days").min_int_value(1).max_int_value(3650)],
+            vec![option(CommandOptionType::Integer, "days", "Over how many days")
+                .min_int_value(1)
+                .max_int_value(u64::from(limits::MAX_STATS_DAYS))],
         ),
         subcommand("help", "Everything /incident can do", vec![]),
     ];
@@ -144,14 +169,13 @@ pub async fn register(http: &Http, guild: Option<GuildId>) -> serenity::Result<(
     }
 }
 
-/// A command whose options do not fit (an unknown subcommand, or an incident that is
-/// not `INC-n`). Shown privately to the user.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct MappingError(pub String);
-
 /// The options of one subcommand, by name.
 struct Options<'a>(&'a [CommandDataOption]);
+
+/// A problem with the chosen options, with the usage line to show.
+fn usage_error(problem: impl Into<String>, usage: &'static str) -> UsageError {
+    UsageError { problem: problem.into(), usage }
+}
 
 impl<'a> Options<'a> {
     fn get(&self, name: &str) -> Option<&'a CommandDataOptionValue> {
@@ -169,98 +193,187 @@ impl<'a> Options<'a> {
         }
     }
 
+    fn required_text(&self, name: &str, usage: &'static str) -> Result<String, UsageError> {
+        self.text(name).ok_or_else(|| usage_error(format!("The `{name}` option is needed."), usage))
+    }
+
+    /// A choice option, parsed as the word it offers.
+    fn word<T: std::str::FromStr<Err = storage::UnknownWord>>(
+        &self,
+        name: &str,
+        usage: &'static str,
+    ) -> Result<Option<T>, UsageError> {
+        self.text(name)
+            .map(|w| w.parse().map_err(|e: storage::UnknownWord| usage_error(e.to_string(), usage)))
+            .transpose()
+    }
+
+    fn required_word<T: std::str::FromStr<Err = storage::UnknownWord>>(
+        &self,
+        name: &str,
+        usage: &'static str,
+    ) -> Result<T, UsageError> {
+        self.word(name, usage)?.ok_or_else(|| usage_error(format!("The `{name}` option is needed."), usage))
+    }
+
     fn user(&self, name: &str) -> Option<String> {
         match self.get(name)? {
-            CommandDataOptionValue::User(id) => Some(format!("<@{id}>")),
+            CommandDataOptionValue::User(id) => Some(id.to_string()),
             _ => None,
         }
     }
 
-    /// The `incident` option as `INC-n`; a bare number is accepted too.
-    fn incident(&self) -> Result<Option<String>, MappingError> {
+    fn integer(&self, name: &str) -> Option<i64> {
+        match self.get(name)? {
+            CommandDataOptionValue::Integer(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// An integer option that must fit `T` (Discord enforces the ranges it was given;
+    /// this holds if a payload says otherwise).
+    fn number<T: TryFrom<i64>>(&self, name: &str, usage: &'static str) -> Result<T, UsageError> {
+        let n = self.integer(name).ok_or_else(|| usage_error(format!("The `{name}` option is needed."), usage))?;
+        T::try_from(n).map_err(|_| usage_error(format!("{n} is out of range for `{name}`."), usage))
+    }
+
+    /// The `incident` option: `INC-n` (any case) or a bare number.
+    fn incident(&self, usage: &'static str) -> Result<Option<i64>, UsageError> {
         let Some(raw) = self.text(INCIDENT_OPTION) else {
             return Ok(None);
         };
         let word = raw.split([' ', ':']).next().unwrap_or_default();
-        let digits = word.strip_prefix("INC-").or_else(|| word.strip_prefix("inc-")).unwrap_or(word);
-        match digits.parse::<u64>() {
-            Ok(id) if id > 0 => Ok(Some(format!("INC-{id}"))),
-            _ => Err(MappingError(format!("`{raw}` is not an incident; pick one like INC-3."))),
-        }
+        let reference = if word.bytes().all(|b| b.is_ascii_digit()) { format!("INC-{word}") } else { word.to_string() };
+        grammar::parse_incident_ref(&reference).map(Some).ok_or_else(|| {
+            usage_error(format!("`{}` is not an incident; pick one like INC-3.", format::truncate(&raw, 40).0), usage)
+        })
     }
 }
 
-/// Joins the present parts with single spaces.
-fn words(parts: &[Option<String>]) -> String {
-    parts.iter().flatten().map(String::as_str).collect::<Vec<_>>().join(" ")
-}
-
-fn some(word: &str) -> Option<String> {
-    Some(word.to_string())
-}
-
-/// The text after `/incident` that the chosen subcommand and options stand for, with
-/// users as `<@id>` mentions, e.g. `INC-3 assign comms <@80351110224678912>`.
-pub fn to_core_text(data: &CommandData) -> Result<String, MappingError> {
+/// The core's [`GrammarCommand`] for the chosen subcommand and options, built from the
+/// typed values directly: nothing is turned back into text and parsed again, so a
+/// title "sev1 outage" stays a title and action text may contain `due:`.
+pub fn to_command(data: &CommandData) -> Result<GrammarCommand, UsageError> {
     let Some(first) = data.options.first() else {
-        return Ok("help".to_string());
+        return Ok(GrammarCommand::Help);
     };
     match &first.value {
-        CommandDataOptionValue::SubCommand(options) => subcommand_text(&first.name, &Options(options)),
+        CommandDataOptionValue::SubCommand(options) => typed_subcommand(&first.name, &Options(options)),
         CommandDataOptionValue::SubCommandGroup(subs) if first.name == "action" => {
-            let Some(sub) = subs.first() else {
-                return Err(MappingError("Which action command?".into()));
-            };
+            let sub = subs.first().ok_or_else(|| usage_error("Which action command?", usage::ACTION))?;
             let CommandDataOptionValue::SubCommand(options) = &sub.value else {
-                return Err(MappingError("Which action command?".into()));
+                return Err(usage_error("Which action command?", usage::ACTION));
             };
-            action_text(&sub.name, &Options(options))
+            typed_action(&sub.name, &Options(options))
         }
-        _ => Err(MappingError(format!("`{}` is not an /incident command.", first.name))),
+        _ => Err(unknown(&first.name, usage::ANY)),
     }
 }
 
-fn subcommand_text(name: &str, o: &Options<'_>) -> Result<String, MappingError> {
-    let inc = o.incident()?;
-    let text = match name {
-        "declare" => {
-            let started = o.text("started").map(|s| {
-                let ago = s.trim_start_matches('-').trim_end_matches(" ago").replace(' ', "");
-                format!("started:-{ago}")
-            });
-            words(&[some("declare"), o.text("severity"), started, o.text("title")])
-        }
-        "status" => words(&[inc, some("status"), o.text("status"), o.text("note")]),
-        "severity" => words(&[inc, some("severity"), o.text("severity")]),
-        "assign" => words(&[inc, some("assign"), o.text("role"), o.user("user")]),
-        "update" => words(&[inc, some("update"), o.text("text")]),
-        "note" => words(&[inc, some("note"), o.text("text")]),
-        "resolve" => words(&[inc, some("resolve"), o.text("summary")]),
-        "timeline" | "reopen" | "postmortem" => words(&[inc, some(name)]),
-        "list" | "help" => name.to_string(),
-        "stats" => words(&[some("stats"), o.text("days").map(|d| format!("{d}d"))]),
-        other => return Err(MappingError(format!("`{other}` is not an /incident command."))),
-    };
-    Ok(text)
+fn unknown(name: &str, usage: &'static str) -> UsageError {
+    usage_error(format!("`{}` is not an /incident command.", format::truncate(name, 40).0), usage)
 }
 
-fn action_text(name: &str, o: &Options<'_>) -> Result<String, MappingError> {
-    let text = match name {
-        "add" => words(&[
-            some("action add"),
-            o.incident()?,
-            o.text("text"),
-            o.user("owner"),
-            o.text("due").map(|d| format!("due:{d}")),
-            o.text("kind").map(|k| format!("kind:{k}")),
-            o.text("priority").map(|p| format!("priority:{p}")),
-        ]),
-        "done" | "wontfix" => words(&[some("action"), some(name), o.text("id")]),
-        "snooze" => words(&[some("action snooze"), o.text("id"), o.text("days").map(|d| format!("{d}d"))]),
-        "list" => words(&[some("action list"), o.incident()?, o.text("scope")]),
-        other => return Err(MappingError(format!("`{other}` is not an action command."))),
-    };
-    Ok(text)
+fn typed_subcommand(name: &str, o: &Options<'_>) -> Result<GrammarCommand, UsageError> {
+    use GrammarCommand as C;
+    Ok(match name {
+        "declare" => C::Declare {
+            severity: o.word("severity", usage::DECLARE)?,
+            title: o.text("title"),
+            // Offered as "20m", "2h" or "1d" ago; a leading `-` or a trailing "ago" is fine too.
+            started: o
+                .text("started")
+                .map(|s| {
+                    let ago: String = s.trim_start_matches('-').trim_end_matches(" ago").split_whitespace().collect();
+                    grammar::parse_started(&format!("-{ago}"))
+                })
+                .transpose()?,
+        },
+        "status" => C::Status {
+            target: o.incident(usage::STATUS)?,
+            status: o.required_word("status", usage::STATUS)?,
+            note: o.text("note"),
+        },
+        "severity" => C::Severity {
+            target: o.incident(usage::SEVERITY)?,
+            severity: o.required_word("severity", usage::SEVERITY)?,
+        },
+        "assign" => C::Assign {
+            target: o.incident(usage::ASSIGN)?,
+            role: o.required_word("role", usage::ASSIGN)?,
+            user: o.user("user").ok_or_else(|| usage_error("Assign it to whom?", usage::ASSIGN))?,
+        },
+        "update" => C::Update { target: o.incident(usage::UPDATE)?, text: o.required_text("text", usage::UPDATE)? },
+        "note" => C::Note { target: o.incident(usage::NOTE)?, text: o.required_text("text", usage::NOTE)? },
+        "resolve" => C::Resolve { target: o.incident(usage::RESOLVE)?, summary: o.text("summary") },
+        "timeline" => C::Timeline { target: o.incident(usage::TIMELINE)? },
+        "reopen" => C::Reopen { target: o.incident(usage::REOPEN)? },
+        "postmortem" => C::Postmortem {
+            target: o.incident(usage::POSTMORTEM)?,
+            all: matches!(o.get("all"), Some(CommandDataOptionValue::Boolean(true))),
+        },
+        "list" => C::List,
+        "help" => C::Help,
+        "stats" => C::Stats {
+            days: match o.integer("days") {
+                None => 30,
+                Some(_) => o.number("days", usage::STATS)?,
+            },
+        },
+        other => return Err(unknown(other, usage::ANY)),
+    })
+}
+
+fn typed_action(name: &str, o: &Options<'_>) -> Result<GrammarCommand, UsageError> {
+    use GrammarCommand as C;
+    Ok(match name {
+        "add" => C::ActionAdd {
+            target: o.incident(usage::ACTION_ADD)?,
+            text: o.required_text("text", usage::ACTION_ADD)?,
+            owner: o.user("owner"),
+            due: o.text("due").map(|d| grammar::parse_due(d.strip_prefix("due:").unwrap_or(&d))).transpose()?,
+            kind: o.word("kind", usage::ACTION_ADD)?,
+            priority: o.word("priority", usage::ACTION_ADD)?,
+        },
+        "done" => C::ActionDone { id: o.number("id", usage::ACTION_DONE)? },
+        "wontfix" => C::ActionWontfix { id: o.number("id", usage::ACTION_WONTFIX)? },
+        "snooze" => {
+            C::ActionSnooze { id: o.number("id", usage::ACTION_SNOOZE)?, days: o.number("days", usage::ACTION_SNOOZE)? }
+        }
+        "reassign" => C::ActionReassign {
+            id: o.number("id", usage::ACTION_REASSIGN)?,
+            owner: o.user("owner").ok_or_else(|| usage_error("Reassign it to whom?", usage::ACTION_REASSIGN))?,
+        },
+        "due" => C::ActionDue {
+            id: o.number("id", usage::ACTION_DUE)?,
+            due: {
+                let due = o.required_text("due", usage::ACTION_DUE)?;
+                grammar::parse_due(due.strip_prefix("due:").unwrap_or(&due))
+                    .map_err(|e| UsageError { usage: usage::ACTION_DUE, ..e })?
+            },
+        },
+        "list" => C::ActionList {
+            target: o.incident(usage::ACTION_LIST)?,
+            scope: match o.text("scope").as_deref() {
+                None => None,
+                Some("mine") => Some(ListScope::Mine),
+                Some("overdue") => Some(ListScope::Overdue),
+                Some("all") => Some(ListScope::All),
+                Some(other) => {
+                    return Err(usage_error(
+                        format!("`{}` is not one of mine, overdue, all.", format::truncate(other, 40).0),
+                        usage::ACTION_LIST,
+                    ))
+                }
+            },
+        },
+        other => {
+            return Err(usage_error(
+                format!("`{}` is not an action command.", format::truncate(other, 40).0),
+                usage::ACTION,
+            ))
+        }
+    })
 }
 
 #[cfg(test)]
@@ -274,32 +387,83 @@ mod tests {
     }
 
     #[test]
-    fn subcommands_map_onto_the_grammar() {
+    fn subcommands_become_core_commands() {
+        use storage::{ActionKind, Role, Severity};
         let assign = data(json!([{ "name": "assign", "type": 1, "options": [
             { "name": "role", "type": 3, "value": "comms" },
             { "name": "user", "type": 6, "value": "80351110224678912" },
             { "name": "incident", "type": 3, "value": "INC-4" }
         ]}]));
-        assert_eq!(to_core_text(&assign).unwrap(), "INC-4 assign comms <@80351110224678912>");
+        assert_eq!(
+            to_command(&assign).unwrap(),
+            GrammarCommand::Assign { target: Some(4), role: Role::Comms, user: "80351110224678912".into() }
+        );
         let declare = data(json!([{ "name": "declare", "type": 1, "options": [
             { "name": "title", "type": 3, "value": "DB down" },
             { "name": "severity", "type": 3, "value": "sev2" },
             { "name": "started", "type": 3, "value": "20m" }
         ]}]));
-        assert_eq!(to_core_text(&declare).unwrap(), "declare sev2 started:-20m DB down");
+        assert_eq!(
+            to_command(&declare).unwrap(),
+            GrammarCommand::Declare {
+                severity: Some(Severity::Sev2),
+                title: Some("DB down".into()),
+                started: Some(grammar::StartedAgo(chrono::Duration::minutes(20)))
+            }
+        );
         let add = data(json!([{ "name": "action", "type": 2, "options": [{ "name": "add", "type": 1, "options": [
             { "name": "text", "type": 3, "value": "Add a lag alert" },
             { "name": "owner", "type": 6, "value": "42" },
             { "name": "kind", "type": 3, "value": "detect" },
             { "name": "due", "type": 3, "value": "+5d" }
         ]}]}]));
-        assert_eq!(to_core_text(&add).unwrap(), "action add Add a lag alert <@42> due:+5d kind:detect");
+        assert_eq!(
+            to_command(&add).unwrap(),
+            GrammarCommand::ActionAdd {
+                target: None,
+                text: "Add a lag alert".into(),
+                owner: Some("42".into()),
+                due: Some(grammar::DueSpec::InDays(5)),
+                kind: Some(ActionKind::Detect),
+                priority: None
+            }
+        );
         let snooze =
             data(json!([{ "name": "action", "type": 2, "options": [{ "name": "snooze", "type": 1, "options": [
                 { "name": "id", "type": 4, "value": 7 }, { "name": "days", "type": 4, "value": 3 }
             ]}]}]));
-        assert_eq!(to_core_text(&snooze).unwrap(), "action snooze 7 3d");
-        assert_eq!(to_core_text(&data(json!([]))).unwrap(), "help");
+        assert_eq!(to_command(&snooze).unwrap(), GrammarCommand::ActionSnooze { id: 7, days: 3 });
+        assert_eq!(to_command(&data(json!([]))).unwrap(), GrammarCommand::Help);
+    }
+
+    #[test]
+    fn typed_values_are_not_read_again_as_grammar() {
+        // A title that starts like a severity, with no severity chosen.
+        let declare = data(json!([{ "name": "declare", "type": 1, "options": [
+            { "name": "title", "type": 3, "value": "sev1 outage in checkout" }
+        ]}]));
+        assert!(matches!(
+            to_command(&declare).unwrap(),
+            GrammarCommand::Declare { severity: None, title: Some(t), .. } if t == "sev1 outage in checkout"
+        ));
+        // Action text that contains `due:` keeps it, and the chosen due date stands.
+        let add = data(json!([{ "name": "action", "type": 2, "options": [{ "name": "add", "type": 1, "options": [
+            { "name": "text", "type": 3, "value": "Document due:+1d semantics" },
+            { "name": "due", "type": 3, "value": "+5d" }
+        ]}]}]));
+        assert!(matches!(
+            to_command(&add).unwrap(),
+            GrammarCommand::ActionAdd { text, due: Some(grammar::DueSpec::InDays(5)), .. } if text == "Document due:+1d semantics"
+        ));
+        // A title-less declare opens the form; one with a title "severe" does not.
+        let titled = data(json!([{ "name": "declare", "type": 1, "options": [
+            { "name": "title", "type": 3, "value": "severe" }
+        ]}]));
+        assert!(!to_command(&titled).unwrap().may_open_form());
+        let untitled = data(json!([{ "name": "declare", "type": 1, "options": [
+            { "name": "severity", "type": 3, "value": "sev2" }
+        ]}]));
+        assert!(to_command(&untitled).unwrap().may_open_form());
     }
 
     #[test]
@@ -307,11 +471,15 @@ mod tests {
         let typed = data(json!([{ "name": "reopen", "type": 1, "options": [
             { "name": "incident", "type": 3, "value": "12" }
         ]}]));
-        assert_eq!(to_core_text(&typed).unwrap(), "INC-12 reopen");
+        assert_eq!(to_command(&typed).unwrap(), GrammarCommand::Reopen { target: Some(12) });
         let bad = data(json!([{ "name": "reopen", "type": 1, "options": [
             { "name": "incident", "type": 3, "value": "yesterday's" }
         ]}]));
-        assert!(to_core_text(&bad).is_err());
+        assert!(to_command(&bad).is_err());
+        let started = data(json!([{ "name": "declare", "type": 1, "options": [
+            { "name": "started", "type": 3, "value": "5é" }
+        ]}]));
+        assert_eq!(to_command(&started).unwrap_err().usage, usage::DECLARE);
     }
 
     #[test]

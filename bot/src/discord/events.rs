@@ -98,7 +98,7 @@ pub async fn pins_updated(http: &Http, core: &Core, event: &ChannelPinsUpdateEve
 }
 
 async fn mark_pins(http: &Http, core: &Core, channel: ChannelId) -> anyhow::Result<usize> {
-    if core.db().incident_by_channel(&channel.to_string()).await?.is_none() {
+    if !core.is_incident_channel(&channel.to_string()).await? {
         return Ok(0);
     }
     let pins = channel.pins(http).await.map_err(|e| chat_error("read pins", &e))?;

@@ -17,12 +17,12 @@ use serenity::all::{
     ActionRowComponent, CommandInteraction, ComponentInteraction, CreateAutocompleteResponse,
     CreateInteractionResponse, CreateInteractionResponseMessage, Interaction, ModalInteraction,
 };
-use storage::Status;
 
-use super::commands::{to_core_text, INCIDENT_OPTION};
-use super::render::{self, Rendered, CONTINUE_POSTMORTEM_PREFIX, INPUTS_PER_MODAL};
+use super::commands::{to_command, INCIDENT_OPTION};
+use super::render::{self, Rendered, INPUTS_PER_MODAL};
 use super::retry::{self, Effect};
 use super::Discord;
+use ::commands::grammar::Command as GrammarCommand;
 
 /// Discord's limit on autocomplete choices, and on a choice's name.
 const MAX_CHOICES: usize = 25;
@@ -75,7 +75,7 @@ fn reply_for(result: Result<Outcome, CoreError>) -> Rendered {
     if let Some(form) = &outcome.form {
         // Reached only when a form comes back after the reply was deferred: a modal
         // needs a fresh interaction, so offer the button that opens it.
-        if let FormKind::Postmortem { incident } = form.kind {
+        if let Some(incident) = form.kind.postmortem_incident() {
             message = message.line(Line::new().text("Press the button to write the postmortem.")).button(
                 "Write postmortem",
                 ButtonAction::WritePostmortem { incident },
@@ -97,28 +97,17 @@ fn modal_or_reply(result: Result<Outcome, CoreError>, part: usize) -> CreateInte
     CreateInteractionResponse::Message(reply_for(result).interaction_message(true))
 }
 
-/// Whether a command may answer with a modal, so it must not be deferred.
-fn may_open_form(text: &str) -> bool {
-    let mut words = text.split_whitespace().filter(|w| !w.to_ascii_uppercase().starts_with("INC-"));
-    match words.next() {
-        Some("postmortem") => true,
-        // Severity and `started:` may precede the title; with nothing else there is no title.
-        Some("declare") => words.all(|w| w.starts_with("sev") || w.starts_with("started:")),
-        _ => false,
-    }
-}
-
 async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Result<()> {
     let received = std::time::Instant::now();
     if let Some(guild) = command.guild_id {
         bot.chat.remember_guild(guild);
     }
-    let text = match to_core_text(&command.data) {
-        Ok(text) => text,
+    let typed = match to_command(&command.data) {
+        Ok(typed) => typed,
         Err(problem) => {
             let message = Message::new()
-                .line(Line::new().text(problem.to_string()))
-                .line(Line::new().text("Usage: ").code("/incident help"));
+                .line(Line::new().text(problem.problem))
+                .line(Line::new().text("Usage: ").code(problem.usage));
             let response = ephemeral(&message);
             return answer(bot, "reply to a command", Effect::Creates, || {
                 command.create_response(&*bot.http, response.clone())
@@ -130,10 +119,11 @@ async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Resu
         source_id: source_id(command.id),
         user: command.user.id.to_string(),
         channel_id: command.channel_id.to_string(),
-        text,
+        // Only for the logs: the typed command goes to the core as it is.
+        text: format!("{typed:?}"),
     };
-    if may_open_form(&invocation.text) {
-        let result = bot.core.run(&invocation).await;
+    if typed.may_open_form() {
+        let result = bot.core.execute(&invocation, typed).await;
         observe_command(bot, received, &result).await;
         let response = modal_or_reply(result, 1);
         return answer(bot, "answer a command", Effect::Creates, || {
@@ -143,7 +133,7 @@ async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Resu
     }
     let response = defer_ephemeral();
     answer(bot, "defer a command", Effect::Creates, || command.create_response(&*bot.http, response.clone())).await?;
-    let result = bot.core.run(&invocation).await;
+    let result = bot.core.execute(&invocation, typed).await;
     observe_command(bot, received, &result).await;
     let edit = reply_for(result).edit_response();
     answer(bot, "complete a command", Effect::Idempotent, || command.edit_response(&*bot.http, edit.clone())).await?;
@@ -160,26 +150,14 @@ async fn observe_command(bot: &Discord, received: std::time::Instant, result: &R
 /// Suggests open (and resolved, for postmortems) incidents for the `incident` option.
 async fn on_autocomplete(bot: &Discord, command: &CommandInteraction) -> anyhow::Result<()> {
     let typed = command.data.autocomplete().filter(|o| o.name == INCIDENT_OPTION).map(|o| o.value).unwrap_or_default();
-    let typed = typed.trim().to_lowercase();
-    let db = bot.core.db();
-    let mut incidents = db.open_incidents().await?;
-    incidents.extend(db.incidents_with_status(Status::Resolved).await?);
-    incidents.sort_by_key(|incident| std::cmp::Reverse(incident.id));
-    let choices = incidents
-        .iter()
-        .filter(|incident| {
-            typed.is_empty()
-                || incident.reference().to_lowercase().contains(&typed)
-                || incident.title.to_lowercase().contains(&typed)
-        })
-        .take(MAX_CHOICES)
-        .fold(CreateAutocompleteResponse::new(), |response, incident| {
-            let name = render::cut(
-                &format!("{} · {} · {}", incident.reference(), incident.status, incident.title),
-                MAX_CHOICE_NAME,
-            );
-            response.add_string_choice(name, incident.reference())
-        });
+    let incidents = bot.core.incident_choices(&typed, MAX_CHOICES).await?;
+    let choices = incidents.iter().fold(CreateAutocompleteResponse::new(), |response, incident| {
+        let name = render::cut(
+            &format!("{} · {} · {}", incident.reference(), incident.status, incident.title),
+            MAX_CHOICE_NAME,
+        );
+        response.add_string_choice(name, incident.reference())
+    });
     let response = CreateInteractionResponse::Autocomplete(choices);
     answer(bot, "answer autocomplete", Effect::Creates, || command.create_response(&*bot.http, response.clone())).await
 }
@@ -192,10 +170,24 @@ async fn on_component(bot: &Discord, component: &ComponentInteraction) -> anyhow
         channel_id: component.channel_id.to_string(),
         action,
     };
-    if let Some(incident) = custom_id.strip_prefix(CONTINUE_POSTMORTEM_PREFIX).and_then(|n| n.parse().ok()) {
-        // The core builds the form afresh, so the second modal shows what the first saved.
-        let result = bot.core.press_button(&press(ButtonAction::WritePostmortem { incident })).await;
-        let response = modal_or_reply(result, 2);
+    if let Some((kind, part)) = render::parse_continue_id(custom_id) {
+        // The core builds the form afresh, so the next modal shows what the last saved.
+        let result = match kind {
+            FormKind::PostmortemAll { incident } => {
+                let invocation = Invocation {
+                    source_id: source_id(component.id),
+                    user: component.user.id.to_string(),
+                    channel_id: component.channel_id.to_string(),
+                    text: "postmortem all".into(),
+                };
+                bot.core.execute(&invocation, GrammarCommand::Postmortem { target: Some(incident), all: true }).await
+            }
+            _ => match kind.postmortem_incident() {
+                Some(incident) => bot.core.press_button(&press(ButtonAction::WritePostmortem { incident })).await,
+                None => Ok(Outcome::silent()),
+            },
+        };
+        let response = modal_or_reply(result, part);
         return answer(bot, "open the second modal", Effect::Creates, || {
             component.create_response(&*bot.http, response.clone())
         })
@@ -260,32 +252,23 @@ async fn on_modal(bot: &Discord, modal: &ModalInteraction) -> anyhow::Result<()>
     let result = bot.core.submit_form(&submission).await;
     crate::metrics::metrics().observe_result(&bot.core, &result).await;
     let accepted = matches!(&result, Ok(outcome) if !outcome.is_error);
+    // What comes next is the core's: the fields it still wants (`continues`). Paging a
+    // form that asks every field is Discord's own, since its modals hold five inputs.
+    let next = match &result {
+        Ok(outcome) if accepted => match (kind, outcome.continues) {
+            (FormKind::PostmortemAll { .. }, _) if part * INPUTS_PER_MODAL < POSTMORTEM_FIELDS.len() => {
+                Some((kind, part + 1))
+            }
+            (_, Some(next)) => Some((next, 1)),
+            _ => None,
+        },
+        _ => None,
+    };
     let mut rendered = reply_for(result);
-    if let FormKind::Postmortem { incident } = kind {
-        let parts = POSTMORTEM_FIELDS.len().div_ceil(INPUTS_PER_MODAL);
-        let closed = bot.core.db().incident(incident).await?.is_none_or(|i| i.status == Status::Closed);
-        if accepted && part < parts && !closed {
-            rendered.components.push(render::continue_postmortem_button(incident));
-        }
+    if let Some((next, part)) = next {
+        rendered.components.push(render::continue_postmortem_button(next, part));
     }
     let edit = rendered.edit_response();
     answer(bot, "complete a form", Effect::Idempotent, || modal.edit_response(&*bot.http, edit.clone())).await?;
     Ok(())
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_commands_that_may_open_a_form_skip_the_deferral() {
-        assert!(may_open_form("declare"));
-        assert!(may_open_form("declare sev2"));
-        assert!(may_open_form("declare sev2 started:-20m"));
-        assert!(!may_open_form("declare sev2 DB down"));
-        assert!(may_open_form("INC-3 postmortem"));
-        assert!(!may_open_form("INC-3 resolve fixed"));
-        assert!(!may_open_form("help"));
-    }
 }

@@ -29,7 +29,8 @@ const MAX_PLACEHOLDER: usize = 100;
 /// Discord's limit on a text input's length.
 const MAX_INPUT: usize = 4000;
 
-/// The custom id of the button that opens the second postmortem modal.
+/// The custom id prefix of the button that opens the next postmortem modal:
+/// `pmcontinue:<part>:<form kind>`.
 pub const CONTINUE_POSTMORTEM_PREFIX: &str = "pmcontinue:";
 
 /// Mentions of nobody: no users, no roles, no `@everyone`. Sent with every message.
@@ -135,8 +136,8 @@ pub fn button_rows(buttons: Vec<CreateButton>) -> Vec<CreateActionRow> {
 }
 
 /// The "Continue postmortem" button shown after the first half of a postmortem is saved.
-pub fn continue_postmortem_button(incident: i64) -> CreateActionRow {
-    CreateActionRow::Buttons(vec![CreateButton::new(format!("{CONTINUE_POSTMORTEM_PREFIX}{incident}"))
+pub fn continue_postmortem_button(kind: FormKind, part: usize) -> CreateActionRow {
+    CreateActionRow::Buttons(vec![CreateButton::new(format!("{CONTINUE_POSTMORTEM_PREFIX}{part}:{}", kind.encode()))
         .label("Continue postmortem")
         .style(ButtonStyle::Primary)])
 }
@@ -264,6 +265,13 @@ pub fn cut(text: &str, max: usize) -> String {
 /// The modal's custom id: which form, and which part of it (from 1).
 pub fn modal_id(kind: FormKind, part: usize) -> String {
     format!("modal:{part}:{}", kind.encode())
+}
+
+/// The form and part a continue button opens: the inverse of [`continue_postmortem_button`].
+pub fn parse_continue_id(id: &str) -> Option<(FormKind, usize)> {
+    let (part, kind) = id.strip_prefix(CONTINUE_POSTMORTEM_PREFIX)?.split_once(':')?;
+    let part: usize = part.parse().ok().filter(|p| *p >= 1)?;
+    Some((FormKind::decode(kind)?, part))
 }
 
 /// The inverse of [`modal_id`].

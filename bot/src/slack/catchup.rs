@@ -7,9 +7,8 @@
 //! exclusive, so the last stored message is not fetched again; and a message seen both
 //! live and here is stored once anyway, by its source id.
 
-use commands::Ingested;
+use commands::{Core, CoreError, Ingested};
 use serde_json::Value;
-use storage::{Db, StorageError};
 
 use super::events::store_message;
 use super::ids::{to_ts, ts_of_source_id};
@@ -36,23 +35,24 @@ pub struct Report {
     pub failed_channels: usize,
 }
 
-/// The starting point of every open Slack incident channel: its last stored message,
-/// or the declaration when none is stored yet.
-pub async fn plan(db: &Db) -> Result<Vec<Start>, StorageError> {
-    let mut starts = Vec::new();
-    for incident in db.open_incidents().await? {
-        let Some(channel_id) = incident.channel_id.clone().filter(|_| incident.platform == "slack") else {
-            continue;
-        };
-        let last = db.latest_message(incident.id).await?;
-        let oldest_ts = last
-            .as_ref()
-            .and_then(|entry| ts_of_source_id(&entry.source_id, &channel_id).map(str::to_string))
-            .or_else(|| last.as_ref().map(|entry| to_ts(entry.at)))
-            .unwrap_or_else(|| to_ts(incident.declared_at));
-        starts.push(Start { channel_id, oldest_ts });
-    }
-    Ok(starts)
+/// The starting point of every open Slack incident channel, by the core's catch-up
+/// policy: after the last stored message (its `ts`), or the declaration when none is
+/// stored yet. Planned before the server takes events, so `now` is when live capture
+/// takes over.
+pub async fn plan(core: &Core) -> Result<Vec<Start>, CoreError> {
+    let starts = core.catch_up_starts(core.now()).await?;
+    Ok(starts
+        .into_iter()
+        .map(|start| {
+            let oldest_ts = match &start.after {
+                Some((source_id, at)) => {
+                    ts_of_source_id(source_id, &start.channel_id).map_or_else(|| to_ts(*at), str::to_string)
+                }
+                None => to_ts(start.declared_at),
+            };
+            Start { channel_id: start.channel_id, oldest_ts }
+        })
+        .collect())
 }
 
 /// Fetches and stores what was missed in each planned channel. A channel that fails is
@@ -120,7 +120,7 @@ async fn catch_up_channel(state: &SlackState, start: &Start) -> anyhow::Result<(
 
 /// Plans now (before any event is taken) and runs the fetches in the background.
 pub async fn start(state: &SlackState) -> anyhow::Result<()> {
-    let starts = plan(state.core.db()).await?;
+    let starts = plan(&state.core).await?;
     if starts.is_empty() {
         return Ok(());
     }
