@@ -32,6 +32,7 @@ impl Core {
             ButtonAction::WritePostmortem { incident } => self.open_postmortem(&inv, Some(incident), false).await,
             ButtonAction::MarkDone { item } => self.close_action(&inv, item, storage::ActionStatus::Done).await,
             ButtonAction::Snooze { item, days } => self.snooze_action(&inv, item, days).await,
+            ButtonAction::TakeCommand { incident } => self.take_command(&inv, Some(incident)).await,
         };
         settle(result)
     }

@@ -105,6 +105,7 @@ impl Core {
             C::Status { target, status, note } => self.set_status(inv, target, status, note).await,
             C::Severity { target, severity } => self.set_severity(inv, target, severity).await,
             C::Assign { target, role, user } => self.assign(inv, target, role, user).await,
+            C::TakeCommand { target } => self.take_command(inv, target).await,
             C::Update { target, text } => self.post_update(inv, target, text).await,
             C::Note { target, text } => self.add_note(inv, target, text).await,
             C::Timeline { target } => self.show_timeline(inv, target).await,
@@ -255,16 +256,15 @@ impl Core {
     /// the commander as a mention the platform renders.
     pub fn topic(&self, incident: &Incident) -> Line {
         let label = self.settings.severity_label(incident.severity);
-        Line::new()
-            .text(format!(
-                "{} · {} ({}) · {} · {} · commander ",
-                incident.reference(),
-                incident.severity,
-                label.label,
-                incident.status,
-                incident.title,
-            ))
-            .user(incident.commander.clone())
+        let line = Line::new().text(format!(
+            "{} · {} ({}) · {} · {} · commander ",
+            incident.reference(),
+            incident.severity,
+            label.label,
+            incident.status,
+            incident.title,
+        ));
+        crate::incident_cmds::commander_span(line, incident)
     }
 
     /// Posts to the incident's channel. The change is already committed, so a chat

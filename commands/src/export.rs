@@ -19,7 +19,8 @@ pub struct ExportDoc {
     pub severity: String,
     pub status: String,
     pub channel: String,
-    pub commander: String,
+    /// `null` until someone takes command of an incident the system declared.
+    pub commander: Option<String>,
     pub comms: Option<String>,
     pub scribe: Option<String>,
     pub declared_by: String,
@@ -189,8 +190,11 @@ impl IncidentRecord {
         let _ = writeln!(md, "# {}: {}\n", i.reference(), escape_md(&i.title));
         let _ = writeln!(
             md,
-            "**Severity:** {} · **Status:** {} · **Commander:** @{} · **Channel:** #{}\n",
-            i.severity, i.status, i.commander, i.channel_name
+            "**Severity:** {} · **Status:** {} · **Commander:** {} · **Channel:** #{}\n",
+            i.severity,
+            i.status,
+            i.commander.as_deref().map_or("no commander yet".to_string(), |c| format!("@{c}")),
+            i.channel_name
         );
         if let Some(description) = &i.description {
             let _ = writeln!(md, "{}\n", escape_md(description));

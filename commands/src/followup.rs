@@ -277,8 +277,12 @@ impl Followups {
                 if sent_before >= i64::from(self.settings.escalate_after) {
                     let key = DeliveryKey::new("action_escalation", item.id, today);
                     let message = escalation_dm(item, incident, days, sent_before);
-                    if let Some(p) = self.claim(key, Target::Dm(incident.commander.clone()), message, at).await? {
-                        pending.push(p);
+                    // With no commander yet there is no one to escalate to; the owner's
+                    // reminders go on.
+                    if let Some(commander) = incident.commander.clone() {
+                        if let Some(p) = self.claim(key, Target::Dm(commander), message, at).await? {
+                            pending.push(p);
+                        }
                     }
                 }
             }
@@ -307,7 +311,13 @@ impl Followups {
             }
             let key = DeliveryKey::new("postmortem_nudge", incident.id, today);
             let message = postmortem_nudge(&incident, &missing.iter().map(|f| f.label).collect::<Vec<_>>());
-            if let Some(p) = self.claim(key, Target::Dm(incident.commander.clone()), message, at).await? {
+            // The commander is asked; an incident an admin resolved without one asks its channel.
+            let target = match (&incident.commander, &incident.channel_id) {
+                (Some(commander), _) => Target::Dm(commander.clone()),
+                (None, Some(channel)) => Target::Channel(channel.clone()),
+                (None, None) => continue,
+            };
+            if let Some(p) = self.claim(key, target, message, at).await? {
                 pending.push(p);
             }
         }

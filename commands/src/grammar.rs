@@ -12,6 +12,7 @@ pub mod usage {
     pub const STATUS: &str = "/incident status <investigating|identified|monitoring> [note]";
     pub const SEVERITY: &str = "/incident severity <sev1..sev4>";
     pub const ASSIGN: &str = "/incident assign <commander|comms|scribe> <@user>";
+    pub const TAKE: &str = "/incident take";
     pub const UPDATE: &str = "/incident update <text>";
     pub const NOTE: &str = "/incident note <text>";
     pub const TIMELINE: &str = "/incident timeline";
@@ -30,7 +31,7 @@ pub mod usage {
     pub const LIST: &str = "/incident list";
     pub const STATS: &str = "/incident stats [30d]";
     pub const HELP: &str = "/incident help";
-    pub const ANY: &str = "/incident <declare|status|severity|assign|update|note|timeline|resolve|reopen|postmortem|action|list|stats|help> …";
+    pub const ANY: &str = "/incident <declare|status|severity|assign|take|update|note|timeline|resolve|reopen|postmortem|action|list|stats|help> …";
 }
 
 /// A due date as typed: a calendar date, or a number of days from today.
@@ -73,6 +74,10 @@ pub enum Command {
         target: Option<i64>,
         role: Role,
         user: String,
+    },
+    /// Take command of an incident that has none yet (one the system declared).
+    TakeCommand {
+        target: Option<i64>,
     },
     Update {
         target: Option<i64>,
@@ -416,6 +421,13 @@ pub fn parse(input: &str) -> Result<Command, UsageError> {
                 None => Ok(Command::Assign { target, role, user }),
             }
         }
+        "take" => {
+            // `take` or `take command`.
+            if words.peek().is_some_and(|w| w.eq_ignore_ascii_case("command")) {
+                words.next();
+            }
+            only_target(&words, Command::TakeCommand { target }, usage::TAKE)
+        }
         "update" => {
             let text = words.rest().ok_or_else(|| usage_error("What is the update?", usage::UPDATE))?;
             Ok(Command::Update { target, text })
@@ -472,6 +484,7 @@ fn usage_of(verb: &str) -> &'static str {
         "status" => usage::STATUS,
         "severity" | "sev" => usage::SEVERITY,
         "assign" => usage::ASSIGN,
+        "take" => usage::TAKE,
         "update" => usage::UPDATE,
         "note" => usage::NOTE,
         "timeline" => usage::TIMELINE,

@@ -4,7 +4,7 @@ use crate::grammar::usage;
 use crate::message::{Line, Message};
 
 pub fn help_message() -> Message {
-    let rows: [(&str, &str); 20] = [
+    let rows: [(&str, &str); 21] = [
         (
             usage::DECLARE,
             "open an incident, its channel and a kick-off post (no title opens a form; started:-20m backdates it)",
@@ -12,6 +12,7 @@ pub fn help_message() -> Message {
         (usage::STATUS, "move the status forward"),
         (usage::SEVERITY, "change the severity (commander)"),
         (usage::ASSIGN, "hand a role to someone (commander)"),
+        (usage::TAKE, "take command of an incident that has no commander yet"),
         (usage::UPDATE, "post a status update, also to the announcements channel"),
         (usage::NOTE, "add a key event to the timeline"),
         (usage::TIMELINE, "show the key events so far"),

@@ -4,6 +4,7 @@
 use chrono::Duration;
 use storage::{EntryKind, Incident, NewIncident, Role, Severity, Status};
 
+use crate::actor::{Actor, SystemSource};
 use crate::channel_name::channel_name;
 use crate::chat::ChannelRef;
 use crate::core::{Core, Invocation};
@@ -51,7 +52,82 @@ impl Core {
         let Some(title) = title else {
             return Ok(Outcome::form(declare_form(severity.unwrap_or(self.settings.default_severity))));
         };
-        self.declare_incident(inv, severity, &title, None, started).await
+        self.declare_incident(inv, &Actor::Person(inv.user.clone()), severity, &title, None, started).await
+    }
+
+    /// Declares an incident for a system source (an alert): it starts with no
+    /// commander, and the kick-off post offers a Take command button. A repeated
+    /// delivery (same `source_id`) finds the incident the first one declared.
+    pub async fn declare_for_system(
+        &self,
+        source: SystemSource,
+        request: &SystemDeclare,
+    ) -> Result<Outcome, CoreError> {
+        let actor = Actor::System(source);
+        let inv = Invocation {
+            source_id: request.source_id.clone(),
+            user: actor.stored_id(),
+            channel_id: String::new(),
+            text: String::new(),
+        };
+        let result = self
+            .declare_incident(&inv, &actor, request.severity, &request.title, request.description.clone(), None)
+            .await;
+        crate::core::settle(result)
+    }
+
+    /// Adds a key timeline entry for a system source (an alert firing again, a tracker
+    /// closing an issue). Returns false for a repeated delivery already stored.
+    pub async fn record_for_system(
+        &self,
+        source: SystemSource,
+        incident_id: i64,
+        source_id: &str,
+        text: &str,
+    ) -> Result<Outcome, CoreError> {
+        let inv = Invocation {
+            source_id: source_id.to_string(),
+            user: Actor::System(source).stored_id(),
+            channel_id: String::new(),
+            text: String::new(),
+        };
+        let result = self.add_note(&inv, Some(incident_id), text.to_string()).await;
+        crate::core::settle(result)
+    }
+
+    /// Takes command of an incident that has none yet.
+    pub(crate) async fn take_command(&self, inv: &Invocation, target: Option<i64>) -> Result<Outcome, Problem> {
+        let Some((_, after)) = self
+            .change_incident(inv, target, usage::TAKE, |incident| {
+                if let Some(commander) = &incident.commander {
+                    if commander == &inv.user {
+                        return Err(crate::error::refused(format!(
+                            "You are already the commander of {}.",
+                            incident.reference()
+                        )));
+                    }
+                }
+                permissions::require(Act::TakeCommand, &inv.user, incident, &self.settings)?;
+                let mut next = incident.clone();
+                next.commander = Some(inv.user.clone());
+                let text = format!("@{} took command", inv.user);
+                Ok((next, Some(Role::Commander), self.entry_for(inv, incident, EntryKind::Role, text)))
+            })
+            .await?
+        else {
+            return Ok(Outcome::silent());
+        };
+        if let Some(channel) = after.channel_id.as_deref() {
+            if let Err(error) = self.chat.invite(channel, std::slice::from_ref(&inv.user)).await {
+                tracing::warn!(incident = after.id, %error, "could not invite the new commander");
+            }
+        }
+        self.post_to_incident(
+            &after,
+            &Message::new().line(Line::new().text("🎖️ ").user(inv.user.clone()).text(" took command.")),
+        )
+        .await;
+        Ok(self.confirm(inv, &after, "you are the commander.".into()))
     }
 
     /// Declares an incident: stores it, opens and prepares its channel, announces it.
@@ -61,6 +137,7 @@ impl Core {
     pub(crate) async fn declare_incident(
         &self,
         inv: &Invocation,
+        actor: &Actor,
         severity: Option<Severity>,
         title: &str,
         description: Option<String>,
@@ -81,7 +158,13 @@ impl Core {
             description: description.as_ref().map(|d| d.text.clone()),
             severity,
             platform: self.chat.platform().to_string(),
-            declared_by: inv.user.clone(),
+            declared_by: actor.stored_id(),
+            // A person who declares leads until someone else is assigned; the system
+            // never leads.
+            commander: match actor {
+                Actor::Person(id) => Some(id.clone()),
+                Actor::System(_) => None,
+            },
             declare_source: inv.source_id.clone(),
             started_at: now - started.map_or(Duration::zero(), |s| s.0),
             declared_at: now,
@@ -123,15 +206,17 @@ impl Core {
                 }
             }
         }
-        self.prepare_channel(&incident, &channel, &inv.user).await;
-        let mut reply = Message::new().line(
-            Line::new()
-                .text("Declared ")
-                .bold(incident.reference())
-                .text(" in ")
-                .channel(channel.id.clone(), channel.name.clone())
-                .text(". You are the commander."),
-        );
+        self.prepare_channel(&incident, &channel, incident.commander.as_deref()).await;
+        let mut declared = Line::new()
+            .text("Declared ")
+            .bold(incident.reference())
+            .text(" in ")
+            .channel(channel.id.clone(), channel.name.clone());
+        declared = match actor {
+            Actor::Person(_) => declared.text(". You are the commander."),
+            Actor::System(_) => declared.text(". It has no commander yet."),
+        };
+        let mut reply = Message::new().line(declared);
         if title_cut {
             reply = reply.line(cut_notice("The title", MAX_TITLE));
         }
@@ -142,11 +227,13 @@ impl Core {
     }
 
     /// Topic, invite, pinned kick-off post and announcement for a new incident channel.
-    async fn prepare_channel(&self, incident: &Incident, channel: &ChannelRef, declarer: &str) {
+    async fn prepare_channel(&self, incident: &Incident, channel: &ChannelRef, commander: Option<&str>) {
         let label = self.settings.severity_label(incident.severity);
         self.refresh_topic(incident).await;
-        if let Err(error) = self.chat.invite(&channel.id, &[declarer.to_string()]).await {
-            tracing::warn!(incident = incident.id, %error, "could not invite the declarer");
+        if let Some(commander) = commander {
+            if let Err(error) = self.chat.invite(&channel.id, &[commander.to_string()]).await {
+                tracing::warn!(incident = incident.id, %error, "could not invite the declarer");
+            }
         }
         match self.chat.post(&channel.id, &self.kickoff_message(incident)).await {
             Ok(posted) => {
@@ -183,15 +270,13 @@ impl Core {
                     .text(format!(" · Status: {}", incident.status)),
             )
             .line(
-                Line::new()
-                    .text("Commander: ")
-                    .user(incident.commander.clone())
+                commander_span(Line::new().text("Commander: "), incident)
                     .text(format!(" · Declared {}", format::time(incident.declared_at, self.settings.timezone))),
             );
         if let Some(description) = &incident.description {
             message = message.text_block(description);
         }
-        message
+        let mut message = message
             .line(Line::new().text("Drive it from here:"))
             .line(
                 Line::new()
@@ -210,7 +295,11 @@ impl Core {
                     .code("/incident help")
                     .text(" lists everything."),
             )
-            .button("Acknowledge", ButtonAction::Acknowledge { incident: incident.id }, true)
+            .button("Acknowledge", ButtonAction::Acknowledge { incident: incident.id }, true);
+        if incident.commander.is_none() {
+            message = message.button("Take command", ButtonAction::TakeCommand { incident: incident.id }, true);
+        }
+        message
     }
 
     pub(crate) async fn set_status(
@@ -328,7 +417,7 @@ impl Core {
                 }
                 let mut next = incident.clone();
                 match role {
-                    Role::Commander => next.commander = user.clone(),
+                    Role::Commander => next.commander = Some(user.clone()),
                     Role::Comms => next.comms = Some(user.clone()),
                     Role::Scribe => next.scribe = Some(user.clone()),
                 }
@@ -537,6 +626,24 @@ impl Core {
         .await;
         Ok(self.confirm(inv, &after, "reopened.".into()))
     }
+}
+
+/// `line` followed by the commander as a mention, or "no commander yet".
+pub(crate) fn commander_span(line: Line, incident: &Incident) -> Line {
+    match &incident.commander {
+        Some(commander) => line.user(commander.clone()),
+        None => line.text("no commander yet"),
+    }
+}
+
+/// What a system source asks to declare.
+#[derive(Debug, Clone)]
+pub struct SystemDeclare {
+    /// The idempotency key of the request (for an alert: source + group key).
+    pub source_id: String,
+    pub title: String,
+    pub severity: Option<Severity>,
+    pub description: Option<String>,
 }
 
 /// The form `/incident declare` opens when no title is given.

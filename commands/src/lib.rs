@@ -5,7 +5,8 @@
 //! no I/O of its own: it stores through `storage`, talks to chat only through the
 //! [`Chat`] port, and reads time only through the [`Clock`].
 //!
-//! - [`grammar`] parses what users type; [`help`] lists it.
+//! - [`grammar`] parses what users type; [`help`] lists it; [`actor`] says who acts: a
+//!   person, or the system (alerts, the scheduler, trackers).
 //! - [`core`] dispatches commands; [`incident_cmds`], [`action_cmds`],
 //!   [`postmortem_cmds`], [`report_cmds`] and [`buttons`] handle them.
 //! - [`lifecycle`] holds the status moves; [`permissions`] the one table of who may do
@@ -19,6 +20,7 @@
 //!   [`durations`] defines time to detect, acknowledge, mitigate and resolve, once.
 
 pub mod action_cmds;
+pub mod actor;
 pub mod blameless;
 pub mod buttons;
 pub mod channel_name;
@@ -52,11 +54,13 @@ pub mod stats;
 mod testing;
 pub mod text;
 
+pub use crate::actor::{Actor, SystemSource};
 pub use crate::buttons::ButtonPress;
 pub use crate::chat::{ChannelRef, Chat, ChatError, MessageRef};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::core::{Core, Invocation};
 pub use crate::error::CoreError;
+pub use crate::incident_cmds::SystemDeclare;
 pub use crate::ingest::{ChatMessage, Ingested};
 pub use crate::message::{Button, ButtonAction, Line, Message, Span};
 pub use crate::outcome::{Form, FormField, FormKind, Outcome};

@@ -55,10 +55,23 @@ impl Line {
 /// What pressing a button asks the core to do. Encoded into the platform's action id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ButtonAction {
-    Acknowledge { incident: i64 },
-    WritePostmortem { incident: i64 },
-    MarkDone { item: i64 },
-    Snooze { item: i64, days: u32 },
+    Acknowledge {
+        incident: i64,
+    },
+    WritePostmortem {
+        incident: i64,
+    },
+    MarkDone {
+        item: i64,
+    },
+    Snooze {
+        item: i64,
+        days: u32,
+    },
+    /// Take command of an incident that has no commander yet.
+    TakeCommand {
+        incident: i64,
+    },
 }
 
 impl ButtonAction {
@@ -69,6 +82,7 @@ impl ButtonAction {
             ButtonAction::WritePostmortem { incident } => format!("postmortem:{incident}"),
             ButtonAction::MarkDone { item } => format!("done:{item}"),
             ButtonAction::Snooze { item, days } => format!("snooze:{item}:{days}"),
+            ButtonAction::TakeCommand { incident } => format!("take:{incident}"),
         }
     }
 
@@ -82,6 +96,7 @@ impl ButtonAction {
             "postmortem" => ButtonAction::WritePostmortem { incident: first },
             "done" => ButtonAction::MarkDone { item: first },
             "snooze" => ButtonAction::Snooze { item: first, days: parts.next()?.parse().ok()? },
+            "take" => ButtonAction::TakeCommand { incident: first },
             _ => return None,
         };
         parts.next().is_none().then_some(action)

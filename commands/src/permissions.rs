@@ -28,6 +28,8 @@ pub enum Act<'a> {
     ChangeSeverity,
     AssignRoles,
     ChangeStatus,
+    /// Become commander of an incident that has none.
+    TakeCommand,
     CloseAction(&'a ActionItem),
     ReassignAction(&'a ActionItem),
     RedateAction(&'a ActionItem),
@@ -45,7 +47,7 @@ impl Act<'_> {
     fn who(&self) -> Who<'_> {
         match self {
             Act::Note | Act::Update | Act::AddAction | Act::WritePostmortem | Act::ChangeStatus => Who::Anyone,
-            Act::Resolve | Act::Reopen | Act::ChangeSeverity | Act::AssignRoles => Who::Commander,
+            Act::Resolve | Act::Reopen | Act::ChangeSeverity | Act::AssignRoles | Act::TakeCommand => Who::Commander,
             Act::CloseAction(item) | Act::ReassignAction(item) | Act::RedateAction(item) | Act::SnoozeAction(item) => {
                 Who::OwnerOrCommander(item)
             }
@@ -77,12 +79,17 @@ impl Act<'_> {
             Act::ChangeSeverity => "change the severity of".into(),
             Act::AssignRoles => "assign roles on".into(),
             Act::ChangeStatus => "change the status of".into(),
+            Act::TakeCommand => "hand over command of".into(),
             Act::CloseAction(item) => format!("close action item #{}", item.id),
             Act::ReassignAction(item) => format!("reassign action item #{}", item.id),
             Act::RedateAction(item) => format!("change the due date of action item #{}", item.id),
             Act::SnoozeAction(item) => format!("snooze action item #{}", item.id),
         }
     }
+}
+
+fn admin_names(settings: &Settings) -> String {
+    settings.admins.iter().map(|a| format!("@{a}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Refuses unless `user` may do `act` on `incident`, saying who may.
@@ -93,35 +100,35 @@ pub fn require(act: Act<'_>, user: &str, incident: &Incident, settings: &Setting
             incident.reference()
         )));
     }
-    let is_commander = user == incident.commander;
+    let is_commander = incident.commander.as_deref() == Some(user);
     let allowed = match act.who() {
         Who::Anyone => true,
+        // With no commander yet, anyone may take command; the commander's other acts
+        // wait for one (or an admin).
+        Who::Commander if act == Act::TakeCommand && incident.commander.is_none() => true,
         Who::Commander => is_commander || settings.is_admin(user),
         Who::OwnerOrCommander(item) => user == item.owner || is_commander || settings.is_admin(user),
     };
     if allowed {
         return Ok(());
     }
-    let admins = if settings.admins.is_empty() {
-        String::new()
-    } else {
-        let names: Vec<String> = settings.admins.iter().map(|a| format!("@{a}")).collect();
-        format!(" or an admin ({})", names.join(", "))
+    let admins =
+        if settings.admins.is_empty() { String::new() } else { format!(" or an admin ({})", admin_names(settings)) };
+    let Some(commander) = incident.commander.as_deref() else {
+        return Err(Refusal(format!(
+            "{} has no commander yet. Take command first (/incident take, or the Take command button){}.",
+            incident.reference(),
+            if admins.is_empty() { String::new() } else { format!(", or ask an admin ({})", admin_names(settings)) }
+        )));
     };
     Err(Refusal(match act.who() {
         Who::OwnerOrCommander(item) => format!(
-            "Only the owner (@{}), the commander of {} (@{}){admins} may {}.",
+            "Only the owner (@{}), the commander of {} (@{commander}){admins} may {}.",
             item.owner,
             incident.reference(),
-            incident.commander,
             act.describe()
         ),
-        _ => format!(
-            "Only the commander (@{}){admins} may {} {}.",
-            incident.commander,
-            act.describe(),
-            incident.reference()
-        ),
+        _ => format!("Only the commander (@{commander}){admins} may {} {}.", act.describe(), incident.reference()),
     }))
 }
 
@@ -163,5 +170,17 @@ mod tests {
         }
         assert!(require(Act::WritePostmortem, "carol", &i, &settings).is_ok());
         assert!(require(Act::CloseAction(&item), "bob", &i, &settings).is_ok());
+    }
+
+    #[test]
+    fn without_a_commander_anyone_may_take_command_and_nothing_else_of_the_commanders() {
+        let mut i = incident(Status::Investigating);
+        i.commander = None;
+        let settings = Settings::default();
+        assert!(require(Act::TakeCommand, "carol", &i, &settings).is_ok());
+        let refusal = require(Act::Resolve, "carol", &i, &settings).unwrap_err();
+        assert!(refusal.0.contains("has no commander yet"), "{}", refusal.0);
+        i.commander = Some("alice".into());
+        assert!(require(Act::TakeCommand, "carol", &i, &settings).is_err());
     }
 }

@@ -102,7 +102,8 @@ impl Core {
             channel_id: submission.channel_id.clone(),
             text: String::new(),
         };
-        self.declare_incident(&inv, severity, &title, answer("description"), None).await
+        let actor = crate::actor::Actor::Person(inv.user.clone());
+        self.declare_incident(&inv, &actor, severity, &title, answer("description"), None).await
     }
 
     async fn submit_postmortem(&self, submission: &FormSubmission, incident_id: i64) -> Result<Outcome, Problem> {

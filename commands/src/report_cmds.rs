@@ -66,10 +66,10 @@ impl Core {
             message = message.line(Line::new().text("None. 🎉"));
         }
         for incident in &incidents {
-            let mut line = Line::new()
+            let line = Line::new()
                 .bold(incident.reference())
-                .text(format!(" [{}, {}] {} · commander ", incident.severity, incident.status, incident.title))
-                .user(incident.commander.clone())
+                .text(format!(" [{}, {}] {} · commander ", incident.severity, incident.status, incident.title));
+            let mut line = crate::incident_cmds::commander_span(line, incident)
                 .text(format!(" · open {}", format::duration(now - incident.started_at)));
             if let Some(channel) = &incident.channel_id {
                 line = line.text(" · ").channel(channel.clone(), incident.channel_name.clone());

@@ -18,7 +18,7 @@ pub fn incident(status: Status) -> Incident {
         channel_name: "inc-1-t".into(),
         channel_id: Some("inc-1-t".into()),
         declared_by: "alice".into(),
-        commander: "alice".into(),
+        commander: Some("alice".into()),
         comms: None,
         scribe: None,
         started_at: at,

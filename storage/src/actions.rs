@@ -35,9 +35,10 @@ impl Db {
             tx.rollback().await?;
             return Ok(None);
         }
-        let id = sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO action_items (incident_id, text, owner, due_date, priority, kind, status, created_by, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8)
+             RETURNING id",
         )
         .bind(item.incident_id)
         .bind(&item.text)
@@ -47,9 +48,8 @@ impl Db {
         .bind(item.kind.as_str())
         .bind(&item.created_by)
         .bind(to_millis(item.created_at))
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        .fetch_one(&mut *tx)
+        .await?;
         tx.commit().await?;
         // Let go of the write connection before reading: an in-memory database has no other.
         drop(writer);

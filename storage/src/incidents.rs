@@ -42,9 +42,7 @@ fn incident_from_row(row: &SqliteRow) -> Result<Incident, StorageError> {
         channel_name: row.try_get("channel_name")?,
         channel_id: row.try_get("channel_id")?,
         declared_by: row.try_get("declared_by")?,
-        commander: row
-            .try_get::<Option<String>, _>("commander")?
-            .ok_or_else(|| StorageError::Corrupt("incident without a commander".into()))?,
+        commander: row.try_get("commander")?,
         comms: row.try_get("comms")?,
         scribe: row.try_get("scribe")?,
         started_at: from_millis(row.try_get("started_at")?)?,
@@ -66,7 +64,7 @@ pub struct Declared {
 }
 
 impl Db {
-    /// Stores a new incident with its declarer as commander and its `declared` timeline
+    /// Stores a new incident with its first commander (if any) and its `declared` timeline
     /// entry, all in one transaction. A second call with the same `declare_source`
     /// returns the incident the first call stored.
     ///
@@ -90,10 +88,11 @@ impl Db {
             let incident = self.require_incident(id).await?;
             return Ok(Declared { incident, is_new: false });
         }
-        let id = sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO incidents (title, description, severity, status, platform, channel_name,
                                     declared_by, declare_source, started_at, declared_at)
-             VALUES (?, ?, ?, 'investigating', ?, '', ?, ?, ?, ?)",
+             VALUES (?1, ?2, ?3, 'investigating', ?4, '', ?5, ?6, ?7, ?8)
+             RETURNING id",
         )
         .bind(&new.title)
         .bind(&new.description)
@@ -103,15 +102,16 @@ impl Db {
         .bind(&new.declare_source)
         .bind(to_millis(new.started_at))
         .bind(to_millis(new.declared_at))
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        .fetch_one(&mut *tx)
+        .await?;
         sqlx::query("UPDATE incidents SET channel_name = ? WHERE id = ?")
             .bind(channel_name(id))
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        upsert_role(&mut tx, id, Role::Commander, &new.declared_by, new.declared_at).await?;
+        if let Some(commander) = &new.commander {
+            upsert_role(&mut tx, id, Role::Commander, commander, new.declared_at).await?;
+        }
         let entry = NewEntry {
             incident_id: id,
             source_id: format!("declared:{}", new.declare_source),

@@ -129,7 +129,9 @@ pub struct Incident {
     /// The platform's id for the channel; `None` until the channel exists.
     pub channel_id: Option<String>,
     pub declared_by: String,
-    pub commander: String,
+    /// `None` until someone takes command: an incident the system declared (an alert)
+    /// starts without one.
+    pub commander: Option<String>,
     pub comms: Option<String>,
     pub scribe: Option<String>,
     pub started_at: DateTime<Utc>,
@@ -150,7 +152,7 @@ impl Incident {
 
     pub fn role(&self, role: Role) -> Option<&str> {
         match role {
-            Role::Commander => Some(self.commander.as_str()),
+            Role::Commander => self.commander.as_deref(),
             Role::Comms => self.comms.as_deref(),
             Role::Scribe => self.scribe.as_deref(),
         }
@@ -165,6 +167,9 @@ pub struct NewIncident {
     pub severity: Severity,
     pub platform: String,
     pub declared_by: String,
+    /// The first commander: the declarer when a person declares, `None` when the
+    /// system does.
+    pub commander: Option<String>,
     /// The source id of the declaring request; a retry with the same id finds this incident.
     pub declare_source: String,
     pub started_at: DateTime<Utc>,
