@@ -65,7 +65,7 @@ mod tests {
             channel_name: "c".into(),
             channel_id: None,
             declared_by: "a".into(),
-            commander: "a".into(),
+            commander: Some("a".into()),
             comms: None,
             scribe: None,
             started_at: t0,
