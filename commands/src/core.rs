@@ -59,7 +59,30 @@ pub(crate) struct ChannelIncident {
 }
 
 /// How many times a change is recomputed when someone else changed the incident first.
-pub(crate) const SAVE_ATTEMPTS: usize = 5;
+const SAVE_ATTEMPTS: usize = 5;
+
+/// One attempt at a revision-checked save.
+pub(crate) enum Attempt<T> {
+    Done(T),
+    /// Someone else changed the incident first; read it again and recompute.
+    Conflict,
+}
+
+/// The one retry-on-conflict loop. Runs `attempt` until it is not a conflict; after
+/// [`SAVE_ATTEMPTS`] conflicts the change fails as contention on `reference`, so no
+/// caller ever carries on as if it had saved.
+pub(crate) async fn retry_on_conflict<T, F, Fut>(reference: &str, mut attempt: F) -> Result<T, Problem>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Attempt<T>, Problem>>,
+{
+    for _ in 0..SAVE_ATTEMPTS {
+        if let Attempt::Done(value) = attempt().await? {
+            return Ok(value);
+        }
+    }
+    Err(CoreError::Contention(reference.to_string()).into())
+}
 
 impl Core {
     pub fn new(db: Db, chat: Arc<dyn Chat>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
@@ -209,28 +232,35 @@ impl Core {
     where
         F: Fn(&Incident) -> Result<(Incident, Option<storage::Role>, NewEntry), Problem>,
     {
-        let mut reference = String::from("the incident");
-        for _ in 0..SAVE_ATTEMPTS {
+        let reference = self.target_incident(inv, target, usage).await?.reference();
+        let saved = retry_on_conflict(&reference, || async {
             let before = self.target_incident(inv, target, usage).await?;
-            reference = before.reference();
             if self.db.entry_by_source(&inv.source_id).await?.is_some() {
-                return Ok(None);
+                return Ok(Attempt::Done(None));
             }
             let (mut after, role, entry) = change(&before)?;
             crate::lifecycle::acknowledge_if_first(&mut after, before.status.is_open(), &inv.user, entry.at);
-            match self.db.save_incident(&after, role, Some(&entry)).await? {
+            Ok(match self.db.save_incident(&after, role, Some(&entry)).await? {
                 Saved::Written => {
                     after.revision += 1;
-                    if topic_changed(&before, &after) {
-                        self.refresh_topic(&after).await;
-                    }
-                    return Ok(Some((before, after)));
+                    Attempt::Done(Some((before, after)))
                 }
-                Saved::Duplicate => return Ok(None),
-                Saved::Conflict => continue,
+                Saved::Duplicate => Attempt::Done(None),
+                Saved::Conflict => Attempt::Conflict,
+            })
+        })
+        .await?;
+        if let Some((before, after)) = &saved {
+            if topic_changed(before, after) {
+                self.refresh_topic(after).await;
             }
         }
-        Err(CoreError::Contention(reference).into())
+        Ok(saved)
+    }
+
+    /// The incident as stored now, for an attempt after a conflict.
+    pub(crate) async fn current(&self, incident: &Incident) -> Result<Incident, Problem> {
+        Ok(self.db.incident(incident.id).await?.ok_or_else(|| CoreError::Contention(incident.reference()))?)
     }
 
     /// Records that a non-declarer acted on the incident, if it is the first such act.

@@ -7,7 +7,7 @@ use storage::{EntryKind, Incident, NewIncident, Role, Severity, Status};
 use crate::actor::{Actor, SystemSource};
 use crate::channel_name::channel_name;
 use crate::chat::ChannelRef;
-use crate::core::{Core, Invocation};
+use crate::core::{retry_on_conflict, Attempt, Core, Invocation};
 use crate::error::{CoreError, Problem};
 use crate::format;
 use crate::grammar::{usage, StartedAgo};
@@ -187,25 +187,19 @@ impl Core {
             });
         }
         let channel = self.chat.create_channel(&incident.channel_name).await.map_err(CoreError::Chat)?;
-        for _ in 0..5 {
-            let mut with_channel = incident.clone();
+        incident = retry_on_conflict(&incident.reference(), || async {
+            let mut with_channel = self.current(&incident).await?;
             with_channel.channel_id = Some(channel.id.clone());
             with_channel.channel_name = channel.name.clone();
-            match self.db.save_incident(&with_channel, None, None).await? {
+            Ok(match self.db.save_incident(&with_channel, None, None).await? {
                 storage::Saved::Written => {
                     with_channel.revision += 1;
-                    incident = with_channel;
-                    break;
+                    Attempt::Done(with_channel)
                 }
-                _ => {
-                    incident = self
-                        .db
-                        .incident(incident.id)
-                        .await?
-                        .ok_or_else(|| CoreError::Contention(incident.reference()))?;
-                }
-            }
-        }
+                _ => Attempt::Conflict,
+            })
+        })
+        .await?;
         self.prepare_channel(&incident, &channel, incident.commander.as_deref()).await;
         let mut declared = Line::new()
             .text("Declared ")
@@ -575,14 +569,17 @@ impl Core {
         if let Some(summary) = &summary {
             message = message.line(Line::new().text(format!("Summary: {summary}")));
         }
-        message = message
-            .line(
-                Line::new()
-                    .text("Next: a blameless postmortem. Anyone can write it with ")
-                    .code("/incident postmortem")
-                    .text("; the incident closes when every field is written."),
-            )
-            .button("Write postmortem", ButtonAction::WritePostmortem { incident: after.id }, true);
+        let postmortem_done = self.db.postmortem(after.id).await?.is_some_and(|pm| pm.is_complete());
+        if !postmortem_done {
+            message = message
+                .line(
+                    Line::new()
+                        .text("Next: a blameless postmortem. Anyone can write it with ")
+                        .code("/incident postmortem")
+                        .text("; the incident closes when every field is written."),
+                )
+                .button("Write postmortem", ButtonAction::WritePostmortem { incident: after.id }, true);
+        }
         self.post_to_incident(&after, &message).await;
         // A postmortem written before the resolve completes it now.
         self.close_if_complete(&after, &inv.user, &inv.source_id).await?;

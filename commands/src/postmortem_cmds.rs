@@ -8,7 +8,7 @@
 
 use storage::{EntryKind, Incident, NewEntry, Postmortem, PostmortemField, Saved, Status};
 
-use crate::core::{settle, Core, Invocation};
+use crate::core::{retry_on_conflict, settle, Attempt, Core, Invocation};
 use crate::error::{refused, CoreError, Problem};
 use crate::grammar::{usage, UsageError};
 use crate::lifecycle;
@@ -212,32 +212,26 @@ impl Core {
         source_id: &str,
     ) -> Result<AnswersSaved, Problem> {
         let now = self.now();
-        let mut current = incident.clone();
-        for _ in 0..crate::core::SAVE_ATTEMPTS {
+        retry_on_conflict(&incident.reference(), || async {
+            let current = self.current(incident).await?;
             if !closes || current.status != Status::Resolved {
-                return Ok(match self.db.save_postmortem(current.id, changes, now, None).await? {
+                return Ok(Attempt::Done(match self.db.save_postmortem(current.id, changes, now, None).await? {
                     Saved::Duplicate => AnswersSaved::Retried,
                     _ => AnswersSaved::Saved,
-                });
+                }));
             }
             let mut closed = lifecycle::close(&current, now)?;
             let entry = closing_entry(&current, user, source_id, now);
-            match self.db.save_postmortem(current.id, changes, now, Some((&closed, &entry))).await? {
+            Ok(match self.db.save_postmortem(current.id, changes, now, Some((&closed, &entry))).await? {
                 Saved::Written => {
                     closed.revision += 1;
-                    return Ok(AnswersSaved::Closed(closed));
+                    Attempt::Done(AnswersSaved::Closed(closed))
                 }
-                Saved::Duplicate => return Ok(AnswersSaved::Retried),
-                Saved::Conflict => {
-                    current = self
-                        .db
-                        .incident(incident.id)
-                        .await?
-                        .ok_or_else(|| CoreError::Contention(incident.reference()))?;
-                }
-            }
-        }
-        Err(CoreError::Contention(incident.reference()).into())
+                Saved::Duplicate => Attempt::Done(AnswersSaved::Retried),
+                Saved::Conflict => Attempt::Conflict,
+            })
+        })
+        .await
     }
 
     /// Closes a resolved incident whose postmortem is complete; called after resolve
@@ -248,35 +242,31 @@ impl Core {
         user: &str,
         source_id: &str,
     ) -> Result<Option<Incident>, Problem> {
-        let mut current = incident.clone();
-        for _ in 0..crate::core::SAVE_ATTEMPTS {
+        let closed = retry_on_conflict(&incident.reference(), || async {
+            let current = self.current(incident).await?;
             if current.status != Status::Resolved {
-                return Ok(None);
+                return Ok(Attempt::Done(None));
             }
             let written = self.db.postmortem(current.id).await?.unwrap_or_default();
             if !written.is_complete() {
-                return Ok(None);
+                return Ok(Attempt::Done(None));
             }
             let now = self.now();
-            let closed = lifecycle::close(&current, now)?;
+            let mut closed = lifecycle::close(&current, now)?;
             let entry = closing_entry(&current, user, source_id, now);
-            match self.db.save_postmortem(current.id, &[], now, Some((&closed, &entry))).await? {
+            Ok(match self.db.save_postmortem(current.id, &[], now, Some((&closed, &entry))).await? {
                 Saved::Written => {
-                    let mut closed = closed;
                     closed.revision += 1;
-                    self.announce_closed(&closed).await;
-                    return Ok(Some(closed));
+                    Attempt::Done(Some(closed))
                 }
-                _ => {
-                    current = self
-                        .db
-                        .incident(incident.id)
-                        .await?
-                        .ok_or_else(|| CoreError::Contention(incident.reference()))?;
-                }
-            }
+                _ => Attempt::Conflict,
+            })
+        })
+        .await?;
+        if let Some(closed) = &closed {
+            self.announce_closed(closed).await;
         }
-        Err(CoreError::Contention(incident.reference()).into())
+        Ok(closed)
     }
 
     async fn announce_closed(&self, closed: &Incident) {
