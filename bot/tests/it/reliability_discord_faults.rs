@@ -6,14 +6,11 @@
 //! serenity's rate limiter is off under a proxy, so these exercise the adapter's own
 //! retry layer (`bot::discord::retry`) and the client's time-outs, with short values.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod discord_support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::discord_support::*;
 use bot::discord::chat::Placement;
 use bot::discord::http::{build_http_with, RestTimeouts};
 use bot::discord::interactions::handle_interaction;
@@ -23,7 +20,6 @@ use bot::secret::Secret;
 use chrono::{DateTime, Utc};
 use commands::followup::{FollowupSettings, Followups};
 use commands::{Clock, Invocation, ManualClock, Settings};
-use discord_support::*;
 use serde_json::json;
 use serenity::all::Interaction;
 use storage::Db;

@@ -1,39 +1,13 @@
 //! The bot token never shows up in Debug output or in logs, even when Discord fails.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod discord_support;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
+use crate::discord_support::*;
+use crate::log_capture::Capture;
 use bot::config::{Config, FileConfig};
 use bot::discord::chat::Placement;
 use bot::discord::interactions::handle_interaction;
 use bot::secret::Secret;
 use commands::{Chat, Invocation, Message};
-use discord_support::*;
 use serenity::all::Interaction;
-
-/// Collects everything logged, at every level.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 #[test]
 fn debug_output_never_shows_the_token() {
@@ -57,14 +31,8 @@ fn debug_output_never_shows_the_token() {
 
 #[tokio::test]
 async fn logs_never_show_the_token_when_discord_fails() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Everything logged at every level on this thread, where the test and its tasks run.
+    let captured = Capture::start();
 
     // Every REST call fails with a 404.
     let fake =

@@ -2,14 +2,10 @@
 //! UTF-8, huge titles and mass mentions. Each is refused with a clear 4xx and no writes,
 //! or accepted with the text made harmless; nothing is reflected unescaped.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod slack_support;
-
 use std::time::{Duration, Instant};
 
+use crate::slack_support::*;
 use serde_json::json;
-use slack_support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -1,13 +1,9 @@
 //! The Events API and restart catch-up: timeline capture with Slack's retries and
 //! downtime, against a real SQLite file and wiremock as Slack.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod slack_support;
-
+use crate::slack_support::*;
 use bot::slack::catchup;
 use serde_json::json;
-use slack_support::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 

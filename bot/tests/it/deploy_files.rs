@@ -3,8 +3,6 @@
 //! /data, the health check, a kill timeout longer than the graceful shutdown); the
 //! Dockerfile and the script that verifies its steps agree.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

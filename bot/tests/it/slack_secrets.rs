@@ -1,44 +1,16 @@
-//! Secrets stay out of logs and `Debug` output. This test captures logs with a
-//! thread-local subscriber, so it lives in its own test binary: a test in another
-//! thread of the same binary could otherwise settle tracing's shared per-callsite
-//! interest cache while no subscriber is listening, and the log lines would go missing.
+//! Secrets stay out of logs and `Debug` output. The logs are captured per thread (see
+//! `log_capture`), so the other tests of the binary can run meanwhile.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod slack_support;
-
-use std::sync::{Arc, Mutex};
-
+use crate::log_capture::Capture;
+use crate::slack_support::*;
 use serde_json::json;
-use slack_support::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-/// Collects every log line written while it is the default subscriber.
-#[derive(Clone, Default)]
-struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedLogs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_token_and_signing_secret_never_reach_logs_or_debug_output() {
-    let logs = CapturedLogs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
     // The test runs on one thread, so every task it starts logs here too.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = Capture::start();
 
     let app = spawn_app().await;
     Mock::given(method("POST"))
@@ -58,7 +30,7 @@ async fn the_token_and_signing_secret_never_reach_logs_or_debug_output() {
     app.settle().await;
     let _ = app.http.post(app.app.url("/slack/commands")).body("x").send().await.unwrap();
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert!(text.contains("Slack rate limit"), "the rate limit was logged: {text}");
     assert!(text.contains("not_in_channel"), "the pin failure was logged");
     assert!(text.contains("refused a Slack request"));

@@ -1,14 +1,10 @@
 //! Every `/slack/*` route refuses unsigned, stale, altered and oversized requests
 //! before doing anything: no core call, no Slack call, no row written.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod slack_support;
-
+use crate::slack_support::*;
 use bot::secret::Secret;
 use bot::slack::signature::sign;
 use serde_json::json;
-use slack_support::*;
 
 const ROUTES: [&str; 3] = ["/slack/commands", "/slack/events", "/slack/interactions"];
 

@@ -1,8 +1,6 @@
 //! The real binary: a console session written to a file, then exported through
 //! `DATABASE_URL`, as a newcomer following the README would do.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::process::Command;
 
 fn incidentbot() -> Command {

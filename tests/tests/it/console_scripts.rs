@@ -1,8 +1,6 @@
 //! End to end through the console: whole incidents played from scripts, checked by the
 //! transcript and by the export.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use commands::export::IncidentRecord;
 use tests::{run_script, script};
 

@@ -7,10 +7,8 @@
 //! The whole run uses sentinel secrets, and the binary's logs (debug level) must never
 //! contain them.
 //!
-//! Fast (3 kills): `cargo test -p bot --test reliability_crash`.
-//! Long (50 kills): `cargo test --release -p bot --test reliability_crash -- --ignored`.
-
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Fast (3 kills): `cargo test -p bot --test it reliability_crash`.
+//! Long (50 kills): `cargo test --release -p bot --test it reliability_crash -- --ignored`.
 
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};

@@ -1,8 +1,6 @@
 //! The follow-through story in the console: reminders once per weekday until the item
 //! is done, escalation, and the Monday digest.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use tests::{run_script, script};
 
 #[tokio::test]

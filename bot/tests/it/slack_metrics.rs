@@ -1,11 +1,7 @@
 //! `/metrics` counts what happens on Slack: a declared incident by severity, the
 //! slash command's handling time, a timeline message, and the open-incident gauge.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod slack_support;
-
-use slack_support::*;
+use crate::slack_support::*;
 
 /// The value of the sample named exactly `series` (with its labels).
 fn sample(text: &str, series: &str) -> f64 {

@@ -1,14 +1,10 @@
 //! The incident flow through Discord interactions: declare, refusals, buttons, the
 //! two-part postmortem modal and autocomplete, against a fake Discord REST API.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod discord_support;
-
+use crate::discord_support::*;
 use bot::discord::chat::Placement;
 use bot::discord::interactions::handle_interaction;
 use commands::{Chat, Invocation, Message};
-use discord_support::*;
 use serde_json::{json, Value};
 use serenity::all::Interaction;
 use storage::Status;

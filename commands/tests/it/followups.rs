@@ -1,18 +1,14 @@
 //! Follow-through rules, each driven by the core's clock: no double sends, missed runs,
 //! daylight saving, failed deliveries, snoozes, postmortem and status-update nudges.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::{self, harness_with, Harness};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use commands::followup::{FollowupSettings, Followups};
 use commands::schedule::CronSchedule;
 use commands::Settings;
-use support::{harness_with, Harness};
 
 fn utc(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()

@@ -4,13 +4,10 @@
 //! (resolved ≥ acknowledged ≥ declared); repeating a command or a message changes nothing.
 //!
 //! The default run is 200 sequences. The long run is 10,000:
-//! `cargo test --release -p commands --test lifecycle_model -- --ignored`
+//! `cargo test --release -p commands --test it lifecycle_model -- --ignored`
 //! (`LIFECYCLE_CASES=n` sets another count for either).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
+use crate::support;
 use chrono::Duration;
 use commands::{FormKind, FormSubmission, Invocation};
 use proptest::prelude::*;

@@ -1,14 +1,10 @@
 //! Slash commands, modals and buttons through the real router, with wiremock as Slack.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod slack_support;
-
 use std::time::{Duration, Instant};
 
+use crate::slack_support::*;
 use commands::{ButtonAction, Chat, Invocation, Message};
 use serde_json::{json, Value};
-use slack_support::*;
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, ResponseTemplate};
 

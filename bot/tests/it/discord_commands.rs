@@ -1,14 +1,10 @@
 //! Registering `/incident` (per guild or globally) and starting Discord from `serve`'s
 //! configuration, against a fake Discord REST API.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod discord_support;
-
+use crate::discord_support::*;
 use bot::config::{Config, FileConfig};
 use bot::discord::commands::register;
 use bot::secret::Secret;
-use discord_support::*;
 use serde_json::json;
 use serenity::all::GuildId;
 use tokio_util::sync::CancellationToken;

@@ -1,15 +1,11 @@
 //! Timeline capture from gateway events (fixtures of Discord's payloads) and the
 //! backfill after downtime, against a fake Discord REST API and a real SQLite.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod discord_support;
-
 use std::collections::HashSet;
 
+use crate::discord_support::*;
 use bot::discord::{backfill, events};
 use commands::Ingested;
-use discord_support::*;
 use serde_json::{json, Value};
 use serenity::all::{ChannelPinsUpdateEvent, Message, MessageDeleteEvent, MessageUpdateEvent, Reaction};
 use storage::{EntryKind, TimelineEntry};

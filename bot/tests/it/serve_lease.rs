@@ -3,14 +3,10 @@
 //! active one is killed, the standby takes over once the lease expires, and a reminder
 //! the first one already sent is not sent again.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod process_support;
-
 use std::time::Duration;
 
+use crate::process_support::*;
 use chrono::{Duration as Days, Utc};
-use process_support::*;
 use storage::{ActionKind, Db, EntryKind, NewActionItem, NewEntry, NewIncident, Priority, Severity};
 
 /// A Slack incident with an action item for U0BOB that was due yesterday.

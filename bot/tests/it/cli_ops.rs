@@ -1,11 +1,7 @@
 //! `incidentbot check` and `incidentbot backup`, and the start-up refusal of a
 //! database written by a newer release, through the real binary.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod process_support;
-
-use process_support::incidentbot;
+use crate::process_support::incidentbot;
 
 fn text(output: &std::process::Output) -> (String, String) {
     (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())

@@ -2,13 +2,9 @@
 //! and `/healthz` names a platform that is not connected (here: a Slack that refuses
 //! the bot token).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod process_support;
-
 use std::time::Duration;
 
-use process_support::*;
+use crate::process_support::*;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};

@@ -1,15 +1,11 @@
 //! The whole incident flow through the core, against a real in-memory SQLite and a
 //! recording chat.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
+use crate::support::{self, harness, Harness};
 use chrono::Duration;
 use commands::recording_chat::ChatCall;
 use commands::{FormKind, FormSubmission};
 use storage::{ActionFilter, ActionStatus, EntryKind, Status};
-use support::{harness, Harness};
 
 #[tokio::test]
 async fn declare_opens_a_channel_with_a_pinned_kickoff_and_an_announcement() {

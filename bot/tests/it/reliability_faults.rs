@@ -2,14 +2,11 @@
 //! and dropped connections. Retries are bounded and backed off, nothing is posted twice,
 //! no reminder is lost or doubled, and new commands are acknowledged throughout.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod slack_support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::slack_support::*;
 use bot::secret::Secret;
 use bot::slack::local::serve_on_loopback;
 use bot::slack::{SlackOptions, SlackState};
@@ -17,7 +14,6 @@ use chrono::{DateTime, Utc};
 use commands::followup::{FollowupSettings, Followups};
 use commands::{Clock, Invocation, ManualClock};
 use serde_json::json;
-use slack_support::*;
 use storage::Db;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};

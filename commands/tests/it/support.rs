@@ -1,7 +1,6 @@
 //! Shared set-up for the core's tests: an in-memory database, a recording chat and a
 //! manual clock.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
