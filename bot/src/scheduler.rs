@@ -72,14 +72,15 @@ mod tests {
             text: text.into(),
         };
         core.run(&Invocation { channel_id: "general".into(), ..inv("declare DB", "s1") }).await.unwrap();
-        core.run(&inv("action add Fix @bob due:2026-03-01", "s2")).await.unwrap();
+        // Due today; by tomorrow it is overdue (a date already past is refused at creation).
+        core.run(&inv("action add Fix @bob due:2026-03-02", "s2")).await.unwrap();
         let settings = FollowupSettings {
             backoff: Duration::from_millis(1),
             ..FollowupSettings::defaults(chrono_tz::Tz::UTC).unwrap()
         };
         let followups = Followups::new(core.clone(), settings);
         followups.tick(clock.now()).await.unwrap();
-        clock.set("2026-03-02T09:00:00Z".parse().unwrap());
+        clock.set("2026-03-03T09:00:00Z".parse().unwrap());
 
         let cancel = CancellationToken::new();
         let task = tokio::spawn(run(vec![followups], Arc::new(clock.clone()), cancel.clone()));

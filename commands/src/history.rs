@@ -4,7 +4,9 @@
 //!
 //! A channel resumes after the newest message stored before live capture took over,
 //! less [`SKEW_MARGIN`] (clocks differ, and a message may be stored a moment after it
-//! was posted). With none stored, it resumes at the declaration. Anything fetched twice
+//! was posted). An adapter that plans before it takes any live event (Slack) passes
+//! no such moment: every stored message counts. With none stored, a channel resumes at
+//! the declaration. Anything fetched twice
 //! is stored once, by its source id, so erring early costs nothing.
 
 use chrono::{DateTime, Duration, Utc};
@@ -29,9 +31,9 @@ pub struct CatchUpStart {
 
 impl Core {
     /// Where each open incident on this core's platform resumes, for live capture that
-    /// took over at `live_since`.
-    pub async fn catch_up_starts(&self, live_since: DateTime<Utc>) -> Result<Vec<CatchUpStart>, CoreError> {
-        let before = live_since - SKEW_MARGIN;
+    /// took over at `live_since` (`None`: not yet).
+    pub async fn catch_up_starts(&self, live_since: Option<DateTime<Utc>>) -> Result<Vec<CatchUpStart>, CoreError> {
+        let before = live_since.map(|at| at - SKEW_MARGIN);
         let platform = self.chat.platform();
         let mut starts = Vec::new();
         for incident in self.db.open_incidents().await? {
@@ -42,13 +44,13 @@ impl Core {
             let after = match latest {
                 None => None,
                 // The common case: nothing arrived since, so no need to read further.
-                Some(entry) if entry.at < before => Some((entry.source_id, entry.at)),
+                Some(entry) if before.is_none_or(|before| entry.at < before) => Some((entry.source_id, entry.at)),
                 Some(_) => self
                     .db
                     .timeline(incident.id, false)
                     .await?
                     .into_iter()
-                    .filter(|entry| entry.kind == EntryKind::Message && entry.at < before)
+                    .filter(|entry| entry.kind == EntryKind::Message && before.is_none_or(|before| entry.at < before))
                     .max_by_key(|entry| (entry.at, entry.id))
                     .map(|entry| (entry.source_id, entry.at)),
             };

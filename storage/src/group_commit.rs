@@ -192,6 +192,7 @@ mod tests {
             severity: Severity::Sev2,
             platform: "console".into(),
             declared_by: "alice".into(),
+            commander: Some("alice".into()),
             declare_source: "req-1".into(),
             started_at: t0(),
             declared_at: t0(),

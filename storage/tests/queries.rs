@@ -16,6 +16,7 @@ fn new_incident(source: &str) -> NewIncident {
         severity: Severity::Sev2,
         platform: "console".into(),
         declared_by: "alice".into(),
+        commander: Some("alice".into()),
         declare_source: source.into(),
         started_at: t0(),
         declared_at: t0(),
@@ -51,7 +52,7 @@ async fn ids_count_up_from_one_and_declares_are_idempotent_by_source() {
     let second = declared(&db, "req-2").await;
     assert_eq!((first.id, second.id), (1, 2));
     assert_eq!(first.channel_name, "inc-1-db-down");
-    assert_eq!(first.commander, "alice");
+    assert_eq!(first.commander.as_deref(), Some("alice"));
     assert_eq!(db.timeline(1, false).await.unwrap().len(), 1);
 }
 

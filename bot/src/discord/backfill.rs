@@ -33,7 +33,7 @@ pub struct BackfillReport {
 /// policy. A channel that fails is logged and skipped; the others still catch up.
 pub async fn backfill_all(http: &Http, core: &Core, connected_at: DateTime<Utc>) -> anyhow::Result<BackfillReport> {
     let mut report = BackfillReport::default();
-    for start in core.catch_up_starts(connected_at).await? {
+    for start in core.catch_up_starts(Some(connected_at)).await? {
         match backfill_channel(http, core, &start).await {
             Ok(stored) => {
                 report.channels += 1;

@@ -37,10 +37,10 @@ pub struct Report {
 
 /// The starting point of every open Slack incident channel, by the core's catch-up
 /// policy: after the last stored message (its `ts`), or the declaration when none is
-/// stored yet. Planned before the server takes events, so `now` is when live capture
-/// takes over.
+/// stored yet. Planned before the server takes events, so every stored message
+/// counts.
 pub async fn plan(core: &Core) -> Result<Vec<Start>, CoreError> {
-    let starts = core.catch_up_starts(core.now()).await?;
+    let starts = core.catch_up_starts(None).await?;
     Ok(starts
         .into_iter()
         .map(|start| {

@@ -16,7 +16,6 @@ const SCRIPT: &str = "\
 /incident action add Rotate the signing key @bob due:2026-03-20 kind:mitigate
 /incident resolve Rolled back the auth deploy
 /incident postmortem
-
 All users.
 Synthetic login check.
 Auth deploy with a bad key.

@@ -114,7 +114,7 @@ async fn a_100_kb_title_is_cut_with_a_notice() {
     let incident = app.db.incident(1).await.unwrap().unwrap();
     assert_eq!(incident.title.chars().count(), 200, "{}", incident.title.len());
     let replies = app.private_replies().await;
-    assert!(replies.iter().any(|r| r.to_string().contains("cut to 200 characters")), "{replies:?}");
+    assert!(replies.iter().any(|r| r.to_string().contains("longer than 200 characters and was cut")), "{replies:?}");
     for (method, body) in app.calls().await {
         assert!(body.to_string().len() < 20_000, "{method} carried the whole title");
     }

@@ -19,6 +19,7 @@ async fn seed_overdue_item(url: &str) {
         severity: Severity::Sev3,
         platform: "slack".into(),
         declared_by: "U0ALICE".into(),
+        commander: Some("U0ALICE".into()),
         declare_source: "seed:1".into(),
         started_at: now - Days::days(3),
         declared_at: now - Days::days(3),

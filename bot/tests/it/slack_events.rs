@@ -128,7 +128,7 @@ async fn restart_catch_up_stores_missed_messages_without_duplicates() {
         .mount(&app.slack)
         .await;
 
-    let plan = catchup::plan(&app.db).await.unwrap();
+    let plan = catchup::plan(app.state.core()).await.unwrap();
     assert_eq!(plan, vec![catchup::Start { channel_id: channel.clone(), oldest_ts: seen.clone() }]);
     let report = catchup::run(&app.state, &plan).await;
     assert_eq!((report.stored, report.duplicates, report.failed_channels), (2, 0, 0));
@@ -154,7 +154,7 @@ async fn restart_catch_up_stores_missed_messages_without_duplicates() {
     app.event("Ev9", message_event(&channel, "U0CAROL", &missed_2, "db-1 is back"), None).await;
     assert_eq!(app.message_count(1).await, 3);
     // The next restart starts after the newest stored message.
-    let next = catchup::plan(&app.db).await.unwrap();
+    let next = catchup::plan(app.state.core()).await.unwrap();
     assert_eq!(next[0].oldest_ts, missed_2);
 }
 

@@ -28,10 +28,15 @@ fn followup_settings(tz: Tz) -> FollowupSettings {
 /// action item owned by bob and due on `due`.
 async fn with_overdue_item(tz: Tz, start: &str, due: &str) -> (Arc<Harness>, Followups) {
     let h = Arc::new(harness_with(Settings { timezone: tz, ..Settings::default() }).await);
-    h.clock.set(utc(start));
+    // A due date already past is refused at creation, so the item is added on its due
+    // date (noon, local) and the clock then moves on to `start`.
+    let due_day: chrono::NaiveDate = due.parse().unwrap();
+    let created = due_day.and_hms_opt(12, 0, 0).unwrap().and_local_timezone(tz).unwrap().with_timezone(&Utc);
+    h.clock.set(created.min(utc(start)));
     let ch = h.declare("alice", "sev3 Slow search").await;
     let outcome = h.run("alice", &ch, &format!("action add Fix the indexer @bob due:{due}")).await;
     assert!(!outcome.is_error, "{outcome:?}");
+    h.clock.set(utc(start));
     let followups = Followups::new(core_of(&h), followup_settings(tz));
     followups.tick(h.core.now()).await.unwrap();
     (h, followups)
@@ -177,7 +182,10 @@ async fn daily_reminders_run_once_per_local_day_across_both_2026_changes() {
 #[tokio::test]
 async fn a_failing_delivery_is_retried_a_bounded_number_of_times_and_blocks_no_other() {
     let (h, followups) = with_overdue_item(Tz::UTC, "2026-03-04T08:00:00Z", "2026-03-02").await;
-    h.run("alice", "inc-1-slow-search", "action add Write the runbook @carol due:2026-03-02").await;
+    // Added on its due date: a date already past is refused.
+    h.clock.set(utc("2026-03-02T12:00:00Z"));
+    let added = h.run("alice", "inc-1-slow-search", "action add Write the runbook @carol due:2026-03-02").await;
+    assert!(!added.is_error, "{added:?}");
     h.chat.fail_dms_to("bob");
     h.clock.set(utc("2026-03-04T09:00:00Z"));
     let report = followups.tick(h.core.now()).await.unwrap();
