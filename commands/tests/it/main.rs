@@ -6,6 +6,7 @@
 
 mod support;
 
+mod defects;
 mod followups;
 mod lifecycle_flow;
 mod lifecycle_model;

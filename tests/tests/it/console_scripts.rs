@@ -120,3 +120,23 @@ Short summary
     assert_eq!(pm.summary.as_deref(), Some("Short summary"));
     assert!(out.contains("📌 Note from @you: after the form"), "{out}");
 }
+
+#[tokio::test]
+async fn an_empty_answer_keeps_the_severity_the_form_shows() {
+    // Defect 5: `declare sev1`, a title, then an empty line for the severity shown as kept.
+    let (out, console) = run_script("/incident declare sev1\nPayments down\n\n\n", None).await.unwrap();
+    assert!(out.contains("(2/3) Severity: sev1 (critical) … sev4 (minor) [now: sev1]"), "{out}");
+    let incident = console.core().db().incident(1).await.unwrap().unwrap();
+    assert_eq!(incident.severity, storage::Severity::Sev1);
+}
+
+#[tokio::test]
+async fn a_command_typed_mid_form_runs_after_the_form_is_saved() {
+    // Defect 6: the command shared the form's source id and was dropped as a retry.
+    let script = "/incident declare\nDB down\n/incident declare sev1 Payments down\n";
+    let (out, console) = run_script(script, None).await.unwrap();
+    assert!(out.contains("Declared INC-1"), "{out}");
+    assert!(out.contains("Declared INC-2"), "{out}");
+    let second = console.core().db().incident(2).await.unwrap().expect("the mid-form command ran");
+    assert_eq!(second.title, "Payments down");
+}
