@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, FileConfig};
-use crate::console::{output::Output, Console, ConsoleOptions};
+use crate::console::{output::Output, Console, ConsoleOptions, Prompting};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,6 +43,9 @@ pub enum CliCommand {
         /// Start the clock at this RFC 3339 time instead of now (repeatable scripts).
         #[arg(long, value_name = "TIME")]
         now: Option<DateTime<Utc>>,
+        /// Print each script line after its prompt, as a terminal session shows it.
+        #[arg(long, requires = "script")]
+        echo: bool,
     },
     /// Print the weekly lessons-learned digest without posting it (reads DATABASE_URL).
     Digest {
@@ -102,7 +105,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::serve::serve(Config::from_env()?).await?;
             Ok(ExitCode::SUCCESS)
         }
-        CliCommand::Console { script, db, now } => {
+        CliCommand::Console { script, db, now, echo } => {
             let file = match std::env::var("INCIDENTBOT_CONFIG") {
                 Ok(path) if !path.is_empty() => FileConfig::load(path.as_ref())?,
                 _ => FileConfig::default(),
@@ -127,9 +130,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(path) => {
                     let file =
                         std::fs::File::open(&path).with_context(|| format!("cannot open script {}", path.display()))?;
-                    console.run(std::io::BufReader::new(file), false).await?;
+                    let prompting = if echo { Prompting::Echo } else { Prompting::Quiet };
+                    console.run(std::io::BufReader::new(file), prompting).await?;
                 }
-                None => console.run(std::io::stdin().lock(), interactive).await?,
+                None => {
+                    let prompting = if interactive { Prompting::Interactive } else { Prompting::Quiet };
+                    console.run(std::io::stdin().lock(), prompting).await?
+                }
             }
             console.core().db().close().await;
             Ok(ExitCode::SUCCESS)

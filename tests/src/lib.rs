@@ -4,7 +4,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use bot::console::output::Output;
-use bot::console::{Console, ConsoleOptions};
+use bot::console::{Console, ConsoleOptions, Prompting};
 use commands::Settings;
 
 /// A `Write` whose bytes can be read back after the console is done.
@@ -54,7 +54,23 @@ pub async fn run_script(script: &str, database_url: Option<String>) -> anyhow::R
         interactive: false,
     };
     let mut console = Console::open(&options, Output::new(Box::new(captured.clone()))).await?;
-    console.run(script.as_bytes(), false).await?;
+    console.run(script.as_bytes(), Prompting::Quiet).await?;
+    Ok((captured.text(), console))
+}
+
+/// Like [`run_script`], printing each line after its prompt as a terminal session
+/// shows it (`console --script FILE --echo`): the transcripts in the README.
+pub async fn echo_script(script: &str) -> anyhow::Result<(String, Console)> {
+    let captured = Captured::default();
+    let options = ConsoleOptions {
+        database_url: None,
+        start: Some("2026-03-02T09:00:00Z".parse()?),
+        settings: console_settings(),
+        followups: console_followups(),
+        interactive: false,
+    };
+    let mut console = Console::open(&options, Output::new(Box::new(captured.clone()))).await?;
+    console.run(script.as_bytes(), Prompting::Echo).await?;
     Ok((captured.text(), console))
 }
 

@@ -33,6 +33,18 @@ pub struct ConsoleOptions {
     pub interactive: bool,
 }
 
+/// How the workspace shows where input goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompting {
+    /// Output only (a script, or a pipe).
+    Quiet,
+    /// A prompt before each line (a terminal).
+    Interactive,
+    /// Each input line after its prompt, as a terminal session reads: the README's
+    /// transcripts are made this way.
+    Echo,
+}
+
 /// A form being answered one line per field.
 struct PendingForm {
     form: Form,
@@ -111,15 +123,19 @@ impl Console {
 
     /// Runs every line of `input`, then submits a form left half-answered so no
     /// answer is lost.
-    pub async fn run(&mut self, input: impl BufRead, interactive: bool) -> anyhow::Result<()> {
-        if interactive {
+    pub async fn run(&mut self, input: impl BufRead, prompting: Prompting) -> anyhow::Result<()> {
+        if prompting == Prompting::Interactive {
             self.output.emit("", "incidentbot console: try `/incident declare sev2 Checkout is down`, or :help.");
             self.output.prompt(&self.prompt_text());
         }
         for line in input.lines() {
             let line = line?;
+            if prompting == Prompting::Echo {
+                // What a terminal shows: the prompt, then the line as typed.
+                self.output.prompt(&format!("{}{line}\n", self.prompt_text()));
+            }
             self.handle_line(&line).await;
-            if interactive {
+            if prompting == Prompting::Interactive {
                 self.output.prompt(&self.prompt_text());
             }
         }
