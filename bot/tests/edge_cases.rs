@@ -1,14 +1,16 @@
 //! Edges a user reaches by mistake, through the real binary: a mistyped
 //! `DATABASE_URL` for a command that only reads, a `--db` file name with URL
-//! characters in it, and a database URL of a backend the bot does not run on.
+//! characters in it, a database URL of a backend the bot does not run on, and
+//! `serve`'s logs when they go to a file rather than a terminal.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod process_support;
 
 use std::path::Path;
+use std::time::Duration;
 
-use process_support::incidentbot;
+use process_support::{incidentbot, Served};
 
 fn text(output: &std::process::Output) -> (String, String) {
     (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
@@ -151,4 +153,16 @@ fn an_unknown_database_url_names_the_accepted_form() {
             assert_eq!(files_in(dir.path()), Vec::<String>::new(), "{args:?} {url} left a file behind");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_writes_no_colour_codes_into_a_log_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let envs = vec![("DATABASE_URL", format!("sqlite://{}", dir.path().join("bot.db").display()))];
+    let mut served = Served::start(dir.path(), "serve", &envs);
+    served.wait_for_health(Duration::from_secs(30), |_, body| body["role"] == "active").await;
+    assert!(served.terminate(Duration::from_secs(30)).success());
+    let logs = served.logs();
+    assert!(logs.contains("listening"), "{logs}");
+    assert!(!logs.contains("\x1b["), "ANSI codes in a log file:\n{logs:?}");
 }
