@@ -166,3 +166,135 @@ async fn serve_writes_no_colour_codes_into_a_log_file() {
     assert!(logs.contains("listening"), "{logs}");
     assert!(!logs.contains("\x1b["), "ANSI codes in a log file:\n{logs:?}");
 }
+
+/// Checks one line of the Prometheus text format; returns the sample's series
+/// (`name{labels}`) and family, or `None` for a comment.
+fn parse_exposition_line(line: &str) -> Result<Option<(String, String)>, String> {
+    let is_name = |name: &str| {
+        let mut chars = name.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    };
+    let is_value = |value: &str| matches!(value, "+Inf" | "-Inf" | "NaN") || value.parse::<f64>().is_ok();
+    if let Some(rest) = line.strip_prefix("# HELP ") {
+        let (name, help) = rest.split_once(' ').ok_or("HELP without text")?;
+        return if is_name(name) && !help.trim().is_empty() { Ok(None) } else { Err("bad HELP".into()) };
+    }
+    if let Some(rest) = line.strip_prefix("# TYPE ") {
+        let (name, kind) = rest.split_once(' ').ok_or("TYPE without a type")?;
+        let known = matches!(kind, "counter" | "gauge" | "histogram" | "summary" | "untyped");
+        return if is_name(name) && known { Ok(None) } else { Err("bad TYPE".into()) };
+    }
+    if line.starts_with('#') {
+        return Err("a comment that is neither HELP nor TYPE".into());
+    }
+    let (series, value) = line.rsplit_once(' ').ok_or("a sample without a value")?;
+    if !is_value(value) {
+        return Err(format!("`{value}` is not a sample value"));
+    }
+    let (name, labels) = match series.split_once('{') {
+        None => (series, ""),
+        Some((name, rest)) => (name, rest.strip_suffix('}').ok_or("unclosed labels")?),
+    };
+    if !is_name(name) {
+        return Err(format!("`{name}` is not a metric name"));
+    }
+    let mut rest = labels;
+    while !rest.is_empty() {
+        let (label, after) = rest.split_once("=\"").ok_or("a label without =\"")?;
+        if !is_name(label) || label.starts_with("__") {
+            return Err(format!("`{label}` is not a label name"));
+        }
+        // The value runs to the first `"` not escaped by a backslash.
+        let mut escaped = false;
+        let end = after
+            .char_indices()
+            .find(|&(_, c)| {
+                let closes = c == '"' && !escaped;
+                escaped = c == '\\' && !escaped;
+                closes
+            })
+            .map(|(at, _)| at)
+            .ok_or("an unclosed label value")?;
+        rest = after[end + 1..].strip_prefix(',').unwrap_or(&after[end + 1..]);
+    }
+    let family = ["_bucket", "_sum", "_count"].iter().find_map(|suffix| name.strip_suffix(suffix)).unwrap_or(name);
+    Ok(Some((series.to_string(), family.to_string())))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_valid_exposition_with_the_series_dashboards_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let envs = vec![("DATABASE_URL", format!("sqlite://{}", dir.path().join("bot.db").display()))];
+    let served = Served::start(dir.path(), "serve", &envs);
+    served.wait_for_health(Duration::from_secs(30), |_, body| body["role"] == "active").await;
+    let response = reqwest::get(served.url("/metrics")).await.unwrap();
+    assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    let text = response.text().await.unwrap();
+    assert!(text.ends_with('\n'), "{text}");
+
+    let mut series = std::collections::BTreeSet::new();
+    let mut typed = std::collections::BTreeSet::new();
+    let lines: Vec<&str> = text.lines().collect();
+    for (n, line) in lines.iter().enumerate() {
+        if *line == "# EOF" {
+            assert_eq!(n + 1, lines.len(), "`# EOF` before the end");
+            continue;
+        }
+        match parse_exposition_line(line) {
+            Err(problem) => panic!("line {}: {problem}: `{line}`\n{text}", n + 1),
+            Ok(None) => {
+                if let Some(rest) = line.strip_prefix("# TYPE ") {
+                    let name = rest.split(' ').next().unwrap().to_string();
+                    assert!(typed.insert(name), "two TYPE lines for one family: `{line}`");
+                }
+            }
+            Ok(Some((sample, family))) => {
+                assert!(typed.contains(&family), "`{sample}` comes before its family's TYPE line");
+                assert!(series.insert(sample.clone()), "`{sample}` twice");
+            }
+        }
+    }
+
+    // The series (names and labels) a dashboard may query, as the bot has always exported them.
+    let mut expected: std::collections::BTreeSet<String> = [
+        "incidentbot_open_incidents",
+        "incidentbot_timeline_events_ingested_total",
+        "incidentbot_reminders_sent_total",
+        "incidentbot_reminders_failed_total",
+        "incidentbot_active",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    for severity in ["sev1", "sev2", "sev3", "sev4"] {
+        expected.insert(format!("incidentbot_incidents_declared_total{{severity=\"{severity}\"}}"));
+    }
+    for platform in ["slack", "discord"] {
+        for name in ["incidentbot_chat_api_errors_total", "incidentbot_chat_api_retries_total"] {
+            expected.insert(format!("{name}{{platform=\"{platform}\"}}"));
+        }
+        let histogram = "incidentbot_slash_command_duration_seconds";
+        for le in ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"] {
+            expected.insert(format!("{histogram}_bucket{{platform=\"{platform}\",le=\"{le}\"}}"));
+        }
+        expected.insert(format!("{histogram}_sum{{platform=\"{platform}\"}}"));
+        expected.insert(format!("{histogram}_count{{platform=\"{platform}\"}}"));
+    }
+    assert_eq!(series, expected, "\n{text}");
+    let types: Vec<&str> = lines.iter().filter(|l| l.starts_with("# TYPE ")).copied().collect();
+    for expected_type in [
+        "# TYPE incidentbot_incidents_declared_total counter",
+        "# TYPE incidentbot_open_incidents gauge",
+        "# TYPE incidentbot_timeline_events_ingested_total counter",
+        "# TYPE incidentbot_reminders_sent_total counter",
+        "# TYPE incidentbot_reminders_failed_total counter",
+        "# TYPE incidentbot_chat_api_errors_total counter",
+        "# TYPE incidentbot_chat_api_retries_total counter",
+        "# TYPE incidentbot_slash_command_duration_seconds histogram",
+        "# TYPE incidentbot_active gauge",
+    ] {
+        assert!(types.contains(&expected_type), "no `{expected_type}` in\n{text}");
+    }
+    assert_eq!(types.len(), 9, "{text}");
+}
