@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use storage::{Db, StorageError};
+use storage::{Db, Location, StorageError};
 
 use crate::config::Config;
 use crate::lease::LeaseSettings;
@@ -78,12 +78,14 @@ pub async fn report(config: &Config, now: DateTime<Utc>) -> anyhow::Result<Strin
     Ok(out)
 }
 
-/// The database's path and state; refuses one `serve` would refuse (too new a schema).
+/// The database's path and state; refuses one `serve` would refuse (an unsupported URL,
+/// too new a schema).
 async fn describe_database(url: &str) -> anyhow::Result<String> {
-    let Some(path) = storage::db::database_path(url) else {
-        anyhow::bail!("`DATABASE_URL`: `{url}` is not a SQLite database file (use sqlite:///path/to/incidentbot.db)");
+    let location = Location::parse(url).context("DATABASE_URL")?;
+    let Some(path) = location.path() else {
+        return Ok(format!("{location} (nothing is kept when the bot stops)"));
     };
-    match Db::inspect(url).await {
+    match Db::inspect_at(&location).await {
         Ok(seen) => Ok(format!(
             "{} (exists; schema {}, {} migration(s) to apply at start)",
             path.display(),

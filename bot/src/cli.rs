@@ -8,6 +8,8 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use storage::{Db, Location, OpenMode, StorageError};
+
 use crate::config::{Config, FileConfig};
 use crate::console::{output::Output, Console, ConsoleOptions, Prompting};
 
@@ -86,6 +88,20 @@ fn parse_days(text: &str) -> Result<u32, String> {
         .ok_or_else(|| format!("`{text}` is not a number of days between 1d and 365d"))
 }
 
+/// Where `DATABASE_URL` points; a problem with it is named as `DATABASE_URL`'s.
+fn database_location(config: &Config) -> anyhow::Result<Location> {
+    Location::parse(&config.database_url).context("DATABASE_URL")
+}
+
+/// The database `DATABASE_URL` names, for a command that only reads it: a missing file
+/// is an error and is never created, so a typo cannot leave an empty database behind.
+async fn open_existing(config: &Config, mode: OpenMode) -> anyhow::Result<Db> {
+    match Db::open(&database_location(config)?, mode).await {
+        Err(StorageError::Missing(path)) => anyhow::bail!("no database at {path}; check DATABASE_URL"),
+        result => Ok(result?),
+    }
+}
+
 /// Parses the command line, runs it, and turns errors into a message and exit code 1.
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -93,16 +109,37 @@ pub async fn main() -> ExitCode {
     match run(cli).await {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", describe_error(&error));
             ExitCode::FAILURE
         }
     }
 }
 
+/// The error and its causes, `: `-separated like `{:#}`, but without a cause whose
+/// text the error before it already ends with (database errors quote their cause).
+fn describe_error(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !out.is_empty() && out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         CliCommand::Serve => {
-            crate::serve::serve(Config::from_env()?).await?;
+            let config = Config::from_env()?;
+            // `serve` creates the database on its first run; the URL is checked first so
+            // that a bad one is reported as `DATABASE_URL`'s.
+            database_location(&config)?;
+            crate::serve::serve(config).await?;
             Ok(ExitCode::SUCCESS)
         }
         CliCommand::Console { script, db, now, echo } => {
@@ -117,15 +154,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = file.settings(&channels)?;
             let followups = file.followup_settings(&channels)?;
             let interactive = script.is_none() && std::io::stdin().is_terminal();
-            let options = ConsoleOptions {
-                database_url: db.map(|path| format!("sqlite://{}", path.display())),
-                start: now,
-                settings,
-                followups,
-                interactive,
+            let options = ConsoleOptions { database_url: None, start: now, settings, followups, interactive };
+            // `--db` is a path, opened as one: a `?`, `#` or `%` in it is part of the name.
+            let db = match db {
+                Some(path) => Db::open(&Location::file(&path), OpenMode::Create).await?,
+                None => Db::in_memory().await?,
             };
             let output = Output::new(Box::new(std::io::stdout()));
-            let mut console = Console::open(&options, output).await?;
+            let mut console = Console::with_db(db, &options, output).await?;
             match script {
                 Some(path) => {
                     let file =
@@ -143,7 +179,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         CliCommand::Digest { since, now } => {
             let config = Config::from_env()?;
-            let db = storage::Db::connect(&config.database_url).await?;
+            let db = open_existing(&config, OpenMode::Existing).await?;
             let now = now.unwrap_or_else(Utc::now);
             let digest =
                 commands::digest::build(&db, config.timezone, now, chrono::Duration::days(i64::from(since))).await?;
@@ -158,9 +194,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         CliCommand::Backup { path } => {
             let config = Config::from_env()?;
-            // A backup of a database that is not there would silently create an empty one.
-            storage::Db::inspect(&config.database_url).await.context("nothing to back up")?;
-            let db = storage::Db::connect(&config.database_url).await?;
+            // A backup copies the database as it is: nothing is created, and an older
+            // schema is not migrated first, so a backup before an upgrade is of the old one.
+            let db = open_existing(&config, OpenMode::ExistingAsIs).await.context("nothing to back up")?;
             let result = db.backup_to(&path).await;
             db.close().await;
             let report = result.with_context(|| format!("backup to {} failed", path.display()))?;
@@ -177,7 +213,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let number = commands::grammar::parse_incident_ref(&id)
                 .or_else(|| id.parse().ok().filter(|n: &i64| *n > 0))
                 .with_context(|| format!("`{id}` is not an incident id; use 42 or INC-42"))?;
-            let db = storage::Db::connect(&config.database_url).await?;
+            let db = open_existing(&config, OpenMode::Existing).await?;
             let record = commands::export::IncidentRecord::load(&db, number).await?;
             db.close().await;
             let Some(record) = record else {
@@ -190,5 +226,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{text}");
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot open `x`: {0}")]
+    struct Quoting(#[source] std::io::Error);
+
+    #[test]
+    fn a_cause_already_quoted_is_not_repeated() {
+        let io = std::io::Error::other("unable to open database file");
+        let error = anyhow::Error::new(Quoting(io)).context("nothing to back up");
+        assert_eq!(describe_error(&error), "nothing to back up: cannot open `x`: unable to open database file");
+        let plain = anyhow::anyhow!("no database at x.db").context("DATABASE_URL");
+        assert_eq!(describe_error(&plain), "DATABASE_URL: no database at x.db");
     }
 }

@@ -1,16 +1,21 @@
-//! The bot's Prometheus metrics: process-wide counters, gauges and a histogram, written
-//! in the text exposition format by hand (a handful of series needs no library).
+//! The bot's Prometheus metrics: process-wide counters and a histogram, kept and
+//! written in the Prometheus text format by the `prometheus-client` crate.
 //!
 //! Counters live in one static so an adapter bumps them where the thing happens
 //! without threading a handle through every call. They count since the process
 //! started, as Prometheus expects; `open incidents` is read from the database at
 //! scrape time, so it is right on a freshly started copy too.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use commands::{Core, CoreError, Outcome};
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use storage::Severity;
 
 /// The platforms with their own series.
@@ -19,114 +24,95 @@ const PLATFORMS: [&str; 2] = ["slack", "discord"];
 /// Upper bounds (seconds) of the slash-command duration buckets.
 const DURATION_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
-/// A cumulative-on-render histogram of durations.
-struct Histogram {
-    /// Observations per bucket (not cumulative); the last slot is `+Inf`.
-    buckets: [AtomicU64; DURATION_BUCKETS.len() + 1],
-    sum_micros: AtomicU64,
-    count: AtomicU64,
+/// One label, such as `severity="sev2"` or `platform="slack"`.
+type Label = [(&'static str, &'static str); 1];
+
+fn duration_histogram() -> Histogram {
+    Histogram::new(DURATION_BUCKETS)
 }
 
-impl Histogram {
-    const fn new() -> Self {
-        Histogram {
-            buckets: [const { AtomicU64::new(0) }; DURATION_BUCKETS.len() + 1],
-            sum_micros: AtomicU64::new(0),
-            count: AtomicU64::new(0),
-        }
-    }
-
-    fn observe(&self, elapsed: Duration) {
-        let seconds = elapsed.as_secs_f64();
-        let slot = DURATION_BUCKETS.iter().position(|bound| seconds <= *bound).unwrap_or(DURATION_BUCKETS.len());
-        self.buckets[slot].fetch_add(1, Ordering::Relaxed);
-        self.sum_micros.fetch_add(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
-        self.count.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
-        let mut cumulative = 0;
-        for (index, bound) in DURATION_BUCKETS.iter().enumerate() {
-            cumulative += self.buckets[index].load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
-        }
-        cumulative += self.buckets[DURATION_BUCKETS.len()].load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {cumulative}");
-        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
-        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count.load(Ordering::Relaxed));
-    }
-}
-
-/// Every series the bot exports.
+/// Every series the bot counts. Clones of a metric share its value, so a scrape can
+/// register them in a registry of its own.
 pub struct Metrics {
-    declared: [AtomicU64; 4],
-    timeline_ingested: AtomicU64,
-    reminders_sent: AtomicU64,
-    reminders_failed: AtomicU64,
-    chat_errors: [AtomicU64; PLATFORMS.len()],
-    chat_retries: [AtomicU64; PLATFORMS.len()],
-    command_duration: [Histogram; PLATFORMS.len()],
+    declared: Family<Label, Counter>,
+    timeline_ingested: Counter,
+    reminders_sent: Counter,
+    reminders_failed: Counter,
+    chat_errors: Family<Label, Counter>,
+    chat_retries: Family<Label, Counter>,
+    command_duration: Family<Label, Histogram, fn() -> Histogram>,
 }
 
-static METRICS: Metrics = Metrics::new();
+static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
 /// The process's metrics.
 pub fn metrics() -> &'static Metrics {
     &METRICS
 }
 
-fn platform_slot(platform: &str) -> Option<usize> {
-    PLATFORMS.iter().position(|p| *p == platform)
+fn platform_label(platform: &str) -> Option<Label> {
+    PLATFORMS.iter().find(|p| **p == platform).map(|p| [("platform", *p)])
 }
 
-fn severity_slot(severity: Severity) -> usize {
-    Severity::ALL.iter().position(|s| *s == severity).unwrap_or(0)
+fn severity_label(severity: Severity) -> Label {
+    [("severity", severity.as_str())]
 }
 
 impl Metrics {
-    const fn new() -> Self {
-        Metrics {
-            declared: [const { AtomicU64::new(0) }; 4],
-            timeline_ingested: AtomicU64::new(0),
-            reminders_sent: AtomicU64::new(0),
-            reminders_failed: AtomicU64::new(0),
-            chat_errors: [const { AtomicU64::new(0) }; PLATFORMS.len()],
-            chat_retries: [const { AtomicU64::new(0) }; PLATFORMS.len()],
-            command_duration: [const { Histogram::new() }; PLATFORMS.len()],
+    fn new() -> Self {
+        let metrics = Metrics {
+            declared: Family::default(),
+            timeline_ingested: Counter::default(),
+            reminders_sent: Counter::default(),
+            reminders_failed: Counter::default(),
+            chat_errors: Family::default(),
+            chat_retries: Family::default(),
+            command_duration: Family::new_with_constructor(duration_histogram),
+        };
+        // Every label value is exported from the start, at 0, so a dashboard's rate()
+        // has a series before the first event. (Each `let _` drops the family's lock.)
+        for severity in Severity::ALL.iter().copied() {
+            let _ = metrics.declared.get_or_create(&severity_label(severity));
         }
+        for platform in PLATFORMS {
+            let label = [("platform", platform)];
+            let _ = metrics.chat_errors.get_or_create(&label);
+            let _ = metrics.chat_retries.get_or_create(&label);
+            let _ = metrics.command_duration.get_or_create(&label);
+        }
+        metrics
     }
 
     pub fn incident_declared(&self, severity: Severity) {
-        self.declared[severity_slot(severity)].fetch_add(1, Ordering::Relaxed);
+        self.declared.get_or_create(&severity_label(severity)).inc();
     }
 
     pub fn timeline_event_ingested(&self) {
-        self.timeline_ingested.fetch_add(1, Ordering::Relaxed);
+        self.timeline_ingested.inc();
     }
 
     pub fn reminders(&self, sent: usize, failed: usize) {
-        self.reminders_sent.fetch_add(sent as u64, Ordering::Relaxed);
-        self.reminders_failed.fetch_add(failed as u64, Ordering::Relaxed);
+        self.reminders_sent.inc_by(u64::try_from(sent).unwrap_or(u64::MAX));
+        self.reminders_failed.inc_by(u64::try_from(failed).unwrap_or(u64::MAX));
     }
 
     /// A call to a platform's API that failed (after any retries of its own).
     pub fn chat_api_error(&self, platform: &str) {
-        if let Some(slot) = platform_slot(platform) {
-            self.chat_errors[slot].fetch_add(1, Ordering::Relaxed);
+        if let Some(label) = platform_label(platform) {
+            self.chat_errors.get_or_create(&label).inc();
         }
     }
 
     /// A call to a platform's API that waited for its rate limit and went again.
     pub fn chat_api_retry(&self, platform: &str) {
-        if let Some(slot) = platform_slot(platform) {
-            self.chat_retries[slot].fetch_add(1, Ordering::Relaxed);
+        if let Some(label) = platform_label(platform) {
+            self.chat_retries.get_or_create(&label).inc();
         }
     }
 
     pub fn slash_command_handled(&self, platform: &str, elapsed: Duration) {
-        if let Some(slot) = platform_slot(platform) {
-            self.command_duration[slot].observe(elapsed);
+        if let Some(label) = platform_label(platform) {
+            self.command_duration.get_or_create(&label).observe(elapsed.as_secs_f64());
         }
     }
 
@@ -144,67 +130,53 @@ impl Metrics {
         }
     }
 
-    /// The text exposition format. `open_incidents` is `None` when the database did not answer.
+    /// The Prometheus text format (version 0.0.4). `open_incidents` is `None` when the
+    /// database did not answer; that series is then left out rather than reported as 0.
     pub fn render(&self, open_incidents: Option<usize>, active: bool) -> String {
-        let mut out = String::new();
-        let header = |out: &mut String, name: &str, kind: &str, help: &str| {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
-        };
-        header(&mut out, "incidentbot_incidents_declared_total", "counter", "Incidents declared, by severity.");
-        for severity in Severity::ALL.iter().copied() {
-            let count = self.declared[severity_slot(severity)].load(Ordering::Relaxed);
-            let _ = writeln!(out, "incidentbot_incidents_declared_total{{severity=\"{}\"}} {count}", severity.as_str());
-        }
+        // A registry per scrape: the two gauges are what this scrape read, and the
+        // counters are clones sharing the live values. Counter names go in without
+        // `_total`; the encoder adds it.
+        let mut registry = Registry::default();
+        registry.register("incidentbot_incidents_declared", "Incidents declared, by severity", self.declared.clone());
         if let Some(open) = open_incidents {
-            header(&mut out, "incidentbot_open_incidents", "gauge", "Incidents not yet resolved.");
-            let _ = writeln!(out, "incidentbot_open_incidents {open}");
+            let open = ConstGauge::new(i64::try_from(open).unwrap_or(i64::MAX));
+            registry.register("incidentbot_open_incidents", "Incidents not yet resolved", open);
         }
-        header(
-            &mut out,
-            "incidentbot_timeline_events_ingested_total",
-            "counter",
-            "Chat messages stored in a timeline.",
+        registry.register(
+            "incidentbot_timeline_events_ingested",
+            "Chat messages stored in a timeline",
+            self.timeline_ingested.clone(),
         );
-        let _ = writeln!(
-            out,
-            "incidentbot_timeline_events_ingested_total {}",
-            self.timeline_ingested.load(Ordering::Relaxed)
+        registry.register("incidentbot_reminders_sent", "Follow-up deliveries sent", self.reminders_sent.clone());
+        registry.register(
+            "incidentbot_reminders_failed",
+            "Follow-up deliveries given up on",
+            self.reminders_failed.clone(),
         );
-        header(&mut out, "incidentbot_reminders_sent_total", "counter", "Follow-up deliveries sent.");
-        let _ = writeln!(out, "incidentbot_reminders_sent_total {}", self.reminders_sent.load(Ordering::Relaxed));
-        header(&mut out, "incidentbot_reminders_failed_total", "counter", "Follow-up deliveries given up on.");
-        let _ = writeln!(out, "incidentbot_reminders_failed_total {}", self.reminders_failed.load(Ordering::Relaxed));
-        header(&mut out, "incidentbot_chat_api_errors_total", "counter", "Failed chat platform API calls.");
-        for (slot, platform) in PLATFORMS.iter().enumerate() {
-            let count = self.chat_errors[slot].load(Ordering::Relaxed);
-            let _ = writeln!(out, "incidentbot_chat_api_errors_total{{platform=\"{platform}\"}} {count}");
-        }
-        header(
-            &mut out,
-            "incidentbot_chat_api_retries_total",
-            "counter",
-            "Chat platform API calls delayed and sent again because of a rate limit.",
+        registry.register(
+            "incidentbot_chat_api_errors",
+            "Failed chat platform API calls, after their own retries",
+            self.chat_errors.clone(),
         );
-        for (slot, platform) in PLATFORMS.iter().enumerate() {
-            let count = self.chat_retries[slot].load(Ordering::Relaxed);
-            let _ = writeln!(out, "incidentbot_chat_api_retries_total{{platform=\"{platform}\"}} {count}");
-        }
-        header(
-            &mut out,
+        registry.register(
+            "incidentbot_chat_api_retries",
+            "Chat platform API calls delayed and sent again because of a rate limit",
+            self.chat_retries.clone(),
+        );
+        registry.register(
             "incidentbot_slash_command_duration_seconds",
-            "histogram",
-            "Time from receiving a slash command to the core's answer.",
+            "Time from receiving a slash command to the core's answer",
+            self.command_duration.clone(),
         );
-        for (slot, platform) in PLATFORMS.iter().enumerate() {
-            self.command_duration[slot].render(
-                &mut out,
-                "incidentbot_slash_command_duration_seconds",
-                &format!("platform=\"{platform}\""),
-            );
+        registry.register(
+            "incidentbot_active",
+            "1 when this copy holds the lease and runs the platforms",
+            ConstGauge::new(i64::from(active)),
+        );
+        let mut out = String::new();
+        if let Err(error) = prometheus_text::encode(&mut out, &registry) {
+            tracing::warn!(%error, "metrics: cannot encode the exposition");
         }
-        header(&mut out, "incidentbot_active", "gauge", "1 when this copy holds the lease and runs the platforms.");
-        let _ = writeln!(out, "incidentbot_active {}", u8::from(active));
         out
     }
 }

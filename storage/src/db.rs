@@ -1,16 +1,17 @@
-//! Opening the database: connection settings, the single writer, migrations.
+//! Opening the database: connection settings, the single writer, migrations, and
+//! whether a missing file may be created ([`OpenMode`]).
 //!
 //! Reads go through a small pool; every write goes through the one write connection
 //! (the `writer` module) and starts with `BEGIN IMMEDIATE` (or is a single statement),
 //! so writes queue in-process instead of failing with "database is locked", and a
 //! second process waits on the busy timeout rather than erroring.
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
-use std::str::FromStr;
 use std::time::Duration;
 
 use crate::group_commit::PendingEntries;
+use crate::location::{Location, UrlError};
 use crate::writer::{WriteConn, Writer};
 
 /// Errors from the storage layer.
@@ -38,8 +39,12 @@ pub enum StorageError {
          {known}). Run the newer release, or restore a backup taken before the upgrade"
     )]
     NewerSchema { url: String, found: i64, known: i64 },
-    #[error("no database at `{0}`")]
+    #[error("no database at {0}")]
     Missing(String),
+    #[error("cannot create the database {path}: the folder {folder} does not exist")]
+    NoFolder { path: String, folder: String },
+    #[error(transparent)]
+    Url(#[from] UrlError),
     #[error("a timeline write was interrupted {0} times in a row; nothing is known to be stored")]
     Interrupted(usize),
 }
@@ -76,10 +81,21 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 /// The file a SQLite URL names, or `None` for an in-memory database or a URL that is
 /// not SQLite's.
 pub fn database_path(url: &str) -> Option<std::path::PathBuf> {
-    let options = SqliteConnectOptions::from_str(url).ok()?;
-    let path = options.get_filename();
-    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-    (!in_memory).then(|| path.to_path_buf())
+    Location::parse(url).ok()?.path().map(std::path::Path::to_path_buf)
+}
+
+/// What to do when the database file is not there, and whether to migrate it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create the file when it is missing, then migrate: `serve` and `console --db`,
+    /// whose first run starts the history.
+    Create,
+    /// The file must exist ([`StorageError::Missing`] otherwise, and nothing is created);
+    /// an older one is migrated: commands that read, such as `export` and `digest`.
+    Existing,
+    /// The file must exist, and its schema is left as it is: `backup`, so a backup taken
+    /// before an upgrade is of the database as the old release left it.
+    ExistingAsIs,
 }
 
 /// What `incidentbot check` reports about a database without changing it.
@@ -108,40 +124,74 @@ pub struct Db {
 impl Db {
     /// Opens (creating if needed) the database at `url` and runs pending migrations.
     ///
-    /// `url` is a SQLite URL such as `sqlite://incidentbot.db` or `sqlite::memory:`.
+    /// `url` is a SQLite URL such as `sqlite://incidentbot.db` or `sqlite::memory:`; see
+    /// [`Location::parse`].
     pub async fn connect(url: &str) -> Result<Db, StorageError> {
-        let open_err = |source| StorageError::Open { url: url.to_string(), source };
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(open_err)?
-            .create_if_missing(true)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        if in_memory {
+        Db::open(&Location::parse(url)?, OpenMode::Create).await
+    }
+
+    /// Opens the existing database at `url` and runs pending migrations; a missing file is
+    /// [`StorageError::Missing`], and nothing is created.
+    pub async fn connect_existing(url: &str) -> Result<Db, StorageError> {
+        Db::open(&Location::parse(url)?, OpenMode::Existing).await
+    }
+
+    /// Opens the database at `location` as `mode` says.
+    pub async fn open(location: &Location, mode: OpenMode) -> Result<Db, StorageError> {
+        let shown = location.to_string();
+        let open_err = |source| StorageError::Open { url: shown.clone(), source };
+        let options = location.options().foreign_keys(true).busy_timeout(BUSY_TIMEOUT);
+        let Some(path) = location.path() else {
             // Each in-memory connection is its own database, so reads and writes
-            // must share the one connection.
+            // must share the one connection. It is new each time: there is nothing to
+            // find missing.
             let pool = SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
                 .test_before_acquire(false)
                 .idle_timeout(None)
                 .max_lifetime(None)
-                .connect_with(options)
+                .connect_with(options.create_if_missing(true))
                 .await
                 .map_err(open_err)?;
-            startup_guards(&pool, url).await?;
+            startup_guards(&pool, &shown).await?;
             migrate(&pool).await?;
             return Ok(Db { reader: pool.clone(), writer: Writer::Pooled(pool), pending_entries: Default::default() });
+        };
+        let create = mode == OpenMode::Create;
+        let missing = || StorageError::Missing(path.display().to_string());
+        if !create && !path.exists() {
+            return Err(missing());
+        }
+        if create && !path.exists() {
+            let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            if !folder.is_dir() {
+                return Err(StorageError::NoFolder {
+                    path: path.display().to_string(),
+                    folder: folder.display().to_string(),
+                });
+            }
         }
         let options = options
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL syncs the WAL on every commit: what the bot acknowledges survives a
             // power cut, not only a crash.
             .synchronous(SqliteSynchronous::Full);
+        // Without `create_if_missing`, SQLite itself refuses a file that went away since
+        // the check above, so nothing is created in between either.
         let setup =
-            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(open_err)?;
-        startup_guards(&setup, url).await?;
-        migrate(&setup).await?;
+            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(|source| {
+                if !create && !path.exists() {
+                    missing()
+                } else {
+                    open_err(source)
+                }
+            })?;
+        startup_guards(&setup, &shown).await?;
+        if mode != OpenMode::ExistingAsIs {
+            migrate(&setup).await?;
+        }
         let writer = Writer::held(setup.acquire().await?.detach());
         setup.close().await;
         // A local SQLite connection does not go stale the way a network one does, so the
@@ -157,21 +207,29 @@ impl Db {
 
     /// A fresh, migrated in-memory database (tests, the console without `--db`).
     pub async fn in_memory() -> Result<Db, StorageError> {
-        Db::connect("sqlite::memory:").await
+        Db::open(&Location::memory(), OpenMode::Create).await
     }
 
     /// Looks at an existing database without creating, migrating or writing it, after the
     /// same guards as [`Db::connect`]. A missing file is [`StorageError::Missing`].
     pub async fn inspect(url: &str) -> Result<Inspection, StorageError> {
-        let open_err = |source| StorageError::Open { url: url.to_string(), source };
-        let options = SqliteConnectOptions::from_str(url).map_err(open_err)?.read_only(true).busy_timeout(BUSY_TIMEOUT);
-        let path = options.get_filename();
+        Db::inspect_at(&Location::parse(url)?).await
+    }
+
+    /// [`Db::inspect`] of a [`Location`].
+    pub async fn inspect_at(location: &Location) -> Result<Inspection, StorageError> {
+        let shown = location.to_string();
+        let open_err = |source| StorageError::Open { url: shown.clone(), source };
+        let Some(path) = location.path() else {
+            return Err(StorageError::Missing(shown));
+        };
         if !path.exists() {
             return Err(StorageError::Missing(path.display().to_string()));
         }
+        let options = location.options().read_only(true).busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(open_err)?;
         let result = async {
-            startup_guards(&pool, url).await?;
+            startup_guards(&pool, &shown).await?;
             let applied = applied_versions(&pool).await?;
             let pending = known_schema_versions().iter().filter(|v| !applied.contains(v)).count();
             Ok(Inspection {
@@ -312,6 +370,56 @@ mod tests {
         assert_eq!(seen.schema_version, known_schema_versions().into_iter().max());
         assert_eq!(seen.pending_migrations, 0);
         assert!(seen.sqlite_version.starts_with('3'));
+    }
+
+    #[tokio::test]
+    async fn opening_an_existing_database_never_creates_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("typo.db");
+        let url = format!("sqlite://{}", path.display());
+        let missing = |err: StorageError| matches!(err, StorageError::Missing(p) if p == path.display().to_string());
+        assert!(missing(Db::connect_existing(&url).await.unwrap_err()));
+        for mode in [OpenMode::Existing, OpenMode::ExistingAsIs] {
+            assert!(missing(Db::open(&Location::file(&path), mode).await.unwrap_err()));
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "a file was left behind");
+        let nowhere = dir.path().join("nowhere/x.db");
+        let err = Db::open(&Location::file(&nowhere), OpenMode::Create).await.unwrap_err();
+        assert!(matches!(err, StorageError::NoFolder { .. }), "{err}");
+        Db::connect(&url).await.unwrap().close().await;
+        Db::connect_existing(&url).await.unwrap().ping().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_file_named_by_path_may_hold_url_characters() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("we ird?#%20é.db");
+        Db::open(&Location::file(&path), OpenMode::Create).await.unwrap().close().await;
+        assert!(path.is_file());
+        Db::open(&Location::file(&path), OpenMode::Existing).await.unwrap().ping().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_open_as_is_applies_no_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        // As if the newest migration came with a release this database has not met yet.
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)")
+            .execute(&mut *db.writer_conn().await.unwrap())
+            .await
+            .unwrap();
+        db.close().await;
+        let location = Location::parse(&url).unwrap();
+        Db::open(&location, OpenMode::ExistingAsIs).await.unwrap().close().await;
+        assert_eq!(Db::inspect(&url).await.unwrap().pending_migrations, 1);
+    }
+
+    #[tokio::test]
+    async fn a_url_of_another_backend_is_refused_before_anything_is_opened() {
+        let err = Db::connect("postgres://bot:hunter2@db/incidents").await.unwrap_err();
+        assert!(matches!(err, StorageError::Url(UrlError::PostgresNotSupported)), "{err}");
+        assert!(matches!(Db::inspect("mysql://db/x").await.unwrap_err(), StorageError::Url(_)));
     }
 
     #[tokio::test]

@@ -1,7 +1,9 @@
 //! SQLite persistence for incidentbot.
 //!
-//! - [`db`] opens the database (WAL, foreign keys, busy timeout, one writer) and runs
-//!   the embedded migrations.
+//! - [`location`] reads a database URL (or a file path) into where the database lives;
+//!   the one place that knows which backends exist.
+//! - [`db`] opens the database (WAL, foreign keys, busy timeout, one writer), creating it
+//!   or not as its [`OpenMode`] says, and runs the embedded migrations.
 //! - `writer` holds the one write connection.
 //! - [`model`] holds the stored value types and records.
 //! - [`incidents`], [`timeline`], [`postmortems`] and [`actions`] hold the typed
@@ -26,6 +28,7 @@ mod group_commit;
 pub mod incidents;
 pub mod integrity;
 pub mod lease;
+pub mod location;
 pub mod model;
 pub mod postmortems;
 pub mod reports;
@@ -36,6 +39,7 @@ mod time;
 pub mod timeline;
 mod writer;
 
-pub use db::{Db, StorageError};
+pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::DeliveryKey;
+pub use location::{Location, UrlError};
 pub use model::*;

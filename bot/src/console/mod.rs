@@ -76,6 +76,12 @@ impl Console {
             Some(url) => Db::connect(url).await?,
             None => Db::in_memory().await?,
         };
+        Console::with_db(db, options, output).await
+    }
+
+    /// The workspace on a database opened already (`--db PATH` opens its file by path,
+    /// so no URL is built from it); `options.database_url` is not read.
+    pub async fn with_db(db: Db, options: &ConsoleOptions, output: Output) -> anyhow::Result<Console> {
         let chat = Arc::new(ConsoleChat::new(output.clone()));
         for name in db.channel_names("console").await? {
             chat.know_channel(&name);

@@ -184,8 +184,8 @@ fn flush_bold(out: &mut String, bold: &mut String) {
         out.push_str(&text);
         return;
     }
-    let leading = &text[..text.len() - text.trim_start().len()];
-    let trailing = &text[text.trim_end().len()..];
+    let leading = text.strip_suffix(text.trim_start()).unwrap_or_default();
+    let trailing = text.strip_prefix(text.trim_end()).unwrap_or_default();
     out.push_str(leading);
     out.push_str("**");
     out.push_str(&escape(trimmed));
@@ -344,6 +344,22 @@ mod tests {
             text,
             "**INC-1: @\u{200B}everyone down** led by <@80351110224678912>\nin <#1100> `/incident ˋnoteˋ`\n\\# not a heading"
         );
+    }
+
+    #[test]
+    fn bold_renders_validly_at_its_edges() {
+        let cases = [
+            (Line::new().text("🚨 ").bold("INC-1: ").bold("Checkout is down"), "🚨 **INC-1: Checkout is down**"),
+            (Line::new().bold("INC-1: ").text("resolved"), "**INC-1:** resolved"),
+            (Line::new().text("by").bold(" bob "), "by **bob** "),
+            (Line::new().bold("a\u{a0}").bold("\u{2003}b"), "**a\u{a0}\u{2003}b**"),
+            (Line::new().bold("  ").text("x"), "  x"),
+            (Line::new().bold("2*3 = **6**"), "**2\\*3 = \\*\\*6\\*\\***"),
+            (Line::new().bold("a").text(" and ").bold("b"), "**a** and **b**"),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(markdown(&Message::new().line(line.clone())), expected, "{line:?}");
+        }
     }
 
     #[test]

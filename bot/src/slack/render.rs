@@ -3,9 +3,10 @@
 //!
 //! Every piece of user text is escaped (`& < >`), so `<!channel>` or a fake link in a
 //! title is shown literally; only `Span::User` and `Span::Channel` become real mentions,
-//! and only when their id looks like a Slack id.
+//! and only when their id looks like a Slack id. Adjacent bold spans are rendered as
+//! one `*…*` with its edges touching text, the only form of bold mrkdwn reads.
 
-use commands::{Form, Message, Span};
+use commands::{Form, Line, Message, Span};
 use serde_json::{json, Value};
 
 /// Slack's limit on the text of one section block.
@@ -53,11 +54,45 @@ fn cut(text: &str, max_chars: usize) -> String {
     }
 }
 
+/// One line as mrkdwn. Adjacent bold spans become one bold: `*a**b*` is broken markup.
+fn line_mrkdwn(line: &Line) -> String {
+    let mut out = String::new();
+    let mut bold = String::new();
+    for span in &line.0 {
+        match span {
+            Span::Bold(text) => bold.push_str(text),
+            other => {
+                push_bold(&mut out, &std::mem::take(&mut bold));
+                out.push_str(&span_mrkdwn(other));
+            }
+        }
+    }
+    push_bold(&mut out, &bold);
+    out
+}
+
+/// Appends `text` as `*bold*`. Slack reads `*` as a marker only next to a non-space
+/// character, so whitespace at either edge goes outside the markers; mrkdwn has no
+/// escape for `*`, so one inside becomes the look-alike `∗`.
+fn push_bold(out: &mut String, text: &str) {
+    let inner = text.trim();
+    if inner.is_empty() {
+        out.push_str(&escape(text));
+        return;
+    }
+    let leading = text.strip_suffix(text.trim_start()).unwrap_or_default();
+    let trailing = text.strip_prefix(text.trim_end()).unwrap_or_default();
+    out.push_str(leading);
+    out.push('*');
+    out.push_str(&escape(&inner.replace('*', "∗")));
+    out.push('*');
+    out.push_str(trailing);
+}
+
+/// A span other than bold (see [`line_mrkdwn`]).
 fn span_mrkdwn(span: &Span) -> String {
     match span {
-        Span::Text(t) => escape(t),
-        Span::Bold(t) if t.trim().is_empty() => escape(t),
-        Span::Bold(t) => format!("*{}*", escape(t)),
+        Span::Text(t) | Span::Bold(t) => escape(t),
         Span::Code(t) => format!("`{}`", escape(t)),
         Span::User(id) if is_slack_id(id) => format!("<@{id}>"),
         Span::User(id) => format!("@{}", escape(id)),
@@ -68,7 +103,7 @@ fn span_mrkdwn(span: &Span) -> String {
 
 /// The message as Slack mrkdwn, one line per line.
 pub fn mrkdwn(message: &Message) -> String {
-    let lines: Vec<String> = message.lines.iter().map(|line| line.0.iter().map(span_mrkdwn).collect()).collect();
+    let lines: Vec<String> = message.lines.iter().map(line_mrkdwn).collect();
     lines.join("\n")
 }
 
@@ -92,7 +127,7 @@ pub fn blocks(message: &Message) -> Vec<Value> {
             blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": std::mem::take(section) } }));
         }
     };
-    for line in message.lines.iter().map(|line| line.0.iter().map(span_mrkdwn).collect::<String>()) {
+    for line in message.lines.iter().map(line_mrkdwn) {
         let line = cut(&line, SECTION_TEXT_LIMIT);
         if section.chars().count() + line.chars().count() + 1 > SECTION_TEXT_LIMIT {
             flush(&mut section, &mut blocks);
@@ -190,7 +225,7 @@ pub fn modal(form: &Form, private_metadata: &str) -> Value {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use commands::{ButtonAction, FormField, FormKind, Line};
+    use commands::{ButtonAction, FormField, FormKind};
 
     #[test]
     fn user_text_is_escaped_and_only_real_mentions_ping() {
@@ -203,6 +238,28 @@ mod tests {
             "*&lt;!channel&gt; &amp; &lt;https://evil|click&gt;* by <@U123ABC>\nin <#C0987> cc @&lt;!here&gt;"
         );
         assert!(!fallback_text(&message).contains("<!"));
+    }
+
+    #[test]
+    fn adjacent_bold_spans_render_as_one_valid_bold() {
+        let kickoff = Message::new().line(Line::new().text("🚨 ").bold("INC-1: ").bold("Checkout is down"));
+        assert_eq!(mrkdwn(&kickoff), "🚨 *INC-1: Checkout is down*");
+        assert_eq!(blocks(&kickoff)[0]["text"]["text"], "🚨 *INC-1: Checkout is down*");
+        let cases = [
+            // Spaces at the edges move outside the markers, which must touch text.
+            (Line::new().bold("INC-1: ").text("resolved"), "*INC-1:* resolved"),
+            (Line::new().text("by").bold(" @bob "), "by *@bob* "),
+            (Line::new().bold("a\u{a0}").bold("\u{2003}b"), "*a\u{a0}\u{2003}b*"),
+            (Line::new().bold("  ").text("x"), "  x"),
+            // mrkdwn has no escape for `*`: inside bold it becomes a look-alike.
+            (Line::new().bold("2*3 = 6"), "*2∗3 = 6*"),
+            (Line::new().bold("*"), "*∗*"),
+            // Spans apart are bold apart; user text inside is still escaped.
+            (Line::new().bold("a").text(" & ").bold("<b>"), "*a* &amp; *&lt;b&gt;*"),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(mrkdwn(&Message::new().line(line.clone())), expected, "{line:?}");
+        }
     }
 
     #[test]
