@@ -140,6 +140,13 @@ fn digest_prints_the_week_without_posting() {
 fn export_of_a_missing_incident_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("empty.db").display());
+    // A database with no incident 7: read-only commands never create one themselves.
+    let made = incidentbot()
+        .args(["console", "--script", "/dev/null", "--db"])
+        .arg(dir.path().join("empty.db"))
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let out = incidentbot().args(["export", "7", "--format", "json"]).env("DATABASE_URL", &url).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("INC-7 does not exist"));

@@ -21,6 +21,7 @@ mod discord_commands;
 mod discord_incident;
 mod discord_secrets;
 mod discord_timeline;
+mod edge_cases;
 mod reliability_crash;
 mod reliability_discord_faults;
 mod reliability_faults;

@@ -3,14 +3,10 @@
 //! characters in it, a database URL of a backend the bot does not run on, and
 //! `serve`'s logs when they go to a file rather than a terminal.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod process_support;
-
 use std::path::Path;
 use std::time::Duration;
 
-use process_support::{incidentbot, Served};
+use crate::process_support::{incidentbot, Served};
 
 fn text(output: &std::process::Output) -> (String, String) {
     (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
