@@ -5,3 +5,4 @@
 
 mod console_scripts;
 mod follow_through;
+mod readme;
