@@ -174,7 +174,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     console.run(std::io::stdin().lock(), prompting).await?
                 }
             }
-            console.core().db().close().await;
+            console.close().await;
             Ok(ExitCode::SUCCESS)
         }
         CliCommand::Digest { since, now } => {

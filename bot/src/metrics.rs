@@ -9,7 +9,7 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use commands::{Core, CoreError, Outcome};
+use commands::{CoreError, Outcome};
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -116,17 +116,11 @@ impl Metrics {
         }
     }
 
-    /// Counts what a core call did that is worth a series: an incident declared.
-    pub async fn observe_result(&self, core: &Core, result: &Result<Outcome, CoreError>) {
-        // A retried declare answers silently with the channel it opened the first time;
-        // only a fresh one carries a reply, so a platform's retry is not counted twice.
-        let Ok(Outcome { opened: Some(channel), reply: Some(_), .. }) = result else {
-            return;
-        };
-        match core.db().incident_by_channel(&channel.id).await {
-            Ok(Some(incident)) => self.incident_declared(incident.severity),
-            Ok(None) => {}
-            Err(error) => tracing::warn!(%error, "metrics: cannot read the declared incident"),
+    /// Counts what a core call did that is worth a series: an incident declared. The
+    /// core says so only for a fresh declare, so a platform's retry is not counted twice.
+    pub fn observe_result(&self, result: &Result<Outcome, CoreError>) {
+        if let Ok(Outcome { declared: Some(severity), .. }) = result {
+            self.incident_declared(*severity);
         }
     }
 

@@ -89,10 +89,6 @@ impl Core {
         Core { db, chat, clock, settings, declare_lock: Mutex::new(()), incident_channels: Default::default() }
     }
 
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-
     pub fn settings(&self) -> &Settings {
         &self.settings
     }

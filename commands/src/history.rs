@@ -1,4 +1,5 @@
-//! Catching up after downtime: the one policy for where each incident channel's
+//! What the core knows of inbound history: which deliveries were processed already, and
+//! after downtime, the one policy for where each incident channel's
 //! missed messages start, shared by Slack's catch-up and Discord's backfill. The
 //! adapters fetch from their platform; this decides from where.
 //!
@@ -62,6 +63,17 @@ impl Core {
             });
         }
         Ok(starts)
+    }
+
+    /// Whether `event_id` from `source` was processed already: an adapter acknowledges a
+    /// retried delivery without applying it again.
+    pub async fn inbound_seen(&self, source: &storage::EventSource, event_id: &str) -> Result<bool, CoreError> {
+        Ok(self.db.inbound_event_processed(source, event_id).await?)
+    }
+
+    /// Records that `event_id` from `source` was processed, once it was.
+    pub async fn record_inbound(&self, source: &storage::EventSource, event_id: &str) -> Result<bool, CoreError> {
+        Ok(self.db.record_inbound_event(source, event_id, self.now()).await?)
     }
 
     /// Whether a channel is an incident's, so an adapter can skip platform calls for

@@ -217,7 +217,12 @@ impl Core {
         if description.is_some_and(|d| d.cut) {
             reply = reply.line(cut_notice("The description", MAX_TEXT));
         }
-        Ok(Outcome { reply: Some(reply), opened: Some(channel), ..Outcome::silent() })
+        Ok(Outcome {
+            reply: Some(reply),
+            opened: Some(channel),
+            declared: Some(incident.severity),
+            ..Outcome::silent()
+        })
     }
 
     /// Topic, invite, pinned kick-off post and announcement for a new incident channel.

@@ -93,6 +93,8 @@ pub struct Outcome {
     pub form: Option<Form>,
     /// The incident channel this action opened (declare).
     pub opened: Option<ChannelRef>,
+    /// The severity of an incident this action newly declared (not set for a retry).
+    pub declared: Option<storage::Severity>,
     /// Per-field problems in a submitted form, by field key. Nothing was written.
     pub field_errors: Vec<(&'static str, String)>,
     /// After a form was saved: what is left to write, as the form that asks for it. An

@@ -109,7 +109,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = file_db(dir.path()).await;
         let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        db.record_slack_event("Ev1", now).await.unwrap();
+        db.record_inbound_event(&crate::EventSource::slack(), "Ev1", now).await.unwrap();
         let target = dir.path().join("backup.db");
         std::fs::write(&target, b"an older backup").unwrap();
         let report = db.backup_to(&target).await.unwrap();
@@ -117,7 +117,7 @@ mod tests {
         assert_eq!(integrity_check(&target).await.unwrap(), "ok");
         assert!(!dir.path().join(".backup.db.partial").exists());
         let copy = Db::connect(&format!("sqlite://{}", target.display())).await.unwrap();
-        assert!(copy.slack_event_processed("Ev1").await.unwrap());
+        assert!(copy.inbound_event_processed(&crate::EventSource::slack(), "Ev1").await.unwrap());
     }
 
     #[tokio::test]

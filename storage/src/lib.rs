@@ -11,6 +11,8 @@
 //! - [`reports`] answers the digest's windowed queries.
 //! - `group_commit` lets concurrent timeline writes share one commit.
 //! - [`deliveries`] records scheduled deliveries and job runs, for exactly-once reminders.
+//! - [`inbound_events`] records processed inbound deliveries of every surface, so a
+//!   retried one is recognised.
 //! - [`integrity`] runs SQLite's consistency check.
 //! - [`lease`] decides which running copy of the bot is the active one.
 //! - [`backup`] writes verified online snapshots.
@@ -25,6 +27,7 @@ pub mod baseline;
 pub mod db;
 pub mod deliveries;
 mod group_commit;
+pub mod inbound_events;
 pub mod incidents;
 pub mod integrity;
 pub mod lease;
@@ -32,7 +35,6 @@ pub mod location;
 pub mod model;
 pub mod postmortems;
 pub mod reports;
-pub mod slack_events;
 #[doc(hidden)]
 pub mod testing;
 mod time;

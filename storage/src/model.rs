@@ -293,6 +293,32 @@ pub struct ActionItem {
     pub snoozed_until: Option<NaiveDate>,
 }
 
+/// Where an inbound delivery came from: `slack`, `alerts:<source name>`,
+/// `tracker:<kind>`. Built only by these constructors, so two surfaces never share ids.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EventSource(String);
+
+impl EventSource {
+    /// Slack's Events API.
+    pub fn slack() -> Self {
+        EventSource("slack".into())
+    }
+
+    /// One configured alert source (`POST /alerts/<name>`).
+    pub fn alerts(name: &str) -> Self {
+        EventSource(format!("alerts:{name}"))
+    }
+
+    /// An issue tracker's webhooks (`github`, `jira`).
+    pub fn tracker(kind: &str) -> Self {
+        EventSource(format!("tracker:{kind}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A change to an open action item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionChange {

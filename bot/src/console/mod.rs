@@ -56,6 +56,7 @@ struct PendingForm {
 /// The workspace's state between lines.
 pub struct Console {
     core: Arc<Core>,
+    db: Db,
     followups: Followups,
     chat: Arc<ConsoleChat>,
     clock: Arc<ConsoleClock>,
@@ -91,12 +92,13 @@ impl Console {
             None => ConsoleClock::following_wall_clock(),
         });
         let session = format!("{}", Utc::now().timestamp_nanos_opt().unwrap_or_default());
-        let core = Arc::new(Core::new(db, chat.clone(), clock.clone(), options.settings.clone()));
+        let core = Arc::new(Core::new(db.clone(), chat.clone(), clock.clone(), options.settings.clone()));
         let followups = Followups::new(core.clone(), options.followups.clone());
         // The first tick only records where the schedules start from.
         followups.tick(clock.now()).await?;
         Ok(Console {
             core,
+            db,
             followups,
             chat,
             clock,
@@ -112,6 +114,17 @@ impl Console {
 
     pub fn core(&self) -> &Core {
         &self.core
+    }
+
+    /// The workspace's database: the console opened it, so it closes it, and its tests
+    /// read what was stored. Lines go through the core, never to it directly.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Closes the workspace's database, so its file is complete when the process ends.
+    pub async fn close(&self) {
+        self.db.close().await;
     }
 
     fn prompt_text(&self) -> String {

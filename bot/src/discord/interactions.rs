@@ -124,7 +124,7 @@ async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Resu
     };
     if typed.may_open_form() {
         let result = bot.core.execute(&invocation, typed).await;
-        observe_command(bot, received, &result).await;
+        observe_command(received, &result);
         let response = modal_or_reply(result, 1);
         return answer(bot, "answer a command", Effect::Creates, || {
             command.create_response(&*bot.http, response.clone())
@@ -134,17 +134,17 @@ async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Resu
     let response = defer_ephemeral();
     answer(bot, "defer a command", Effect::Creates, || command.create_response(&*bot.http, response.clone())).await?;
     let result = bot.core.execute(&invocation, typed).await;
-    observe_command(bot, received, &result).await;
+    observe_command(received, &result);
     let edit = reply_for(result).edit_response();
     answer(bot, "complete a command", Effect::Idempotent, || command.edit_response(&*bot.http, edit.clone())).await?;
     Ok(())
 }
 
 /// Records a handled slash command in the metrics.
-async fn observe_command(bot: &Discord, received: std::time::Instant, result: &Result<Outcome, CoreError>) {
+fn observe_command(received: std::time::Instant, result: &Result<Outcome, CoreError>) {
     let metrics = crate::metrics::metrics();
     metrics.slash_command_handled("discord", received.elapsed());
-    metrics.observe_result(&bot.core, result).await;
+    metrics.observe_result(result);
 }
 
 /// Suggests open (and resolved, for postmortems) incidents for the `incident` option.
@@ -250,7 +250,7 @@ async fn on_modal(bot: &Discord, modal: &ModalInteraction) -> anyhow::Result<()>
         answers: modal_answers(modal),
     };
     let result = bot.core.submit_form(&submission).await;
-    crate::metrics::metrics().observe_result(&bot.core, &result).await;
+    crate::metrics::metrics().observe_result(&result);
     let accepted = matches!(&result, Ok(outcome) if !outcome.is_error);
     // What comes next is the core's: the fields it still wants (`continues`). Paging a
     // form that asks every field is Discord's own, since its modals hold five inputs.

@@ -58,9 +58,9 @@ async fn callback(state: &SlackState, envelope: &Value, retry: &str) -> StatusCo
             }
         };
     }
-    let db = state.core.db();
+    let source = storage::EventSource::slack();
     let _one_event_at_a_time = state.events_lock.lock().await;
-    match db.slack_event_processed(event_id).await {
+    match state.core.inbound_seen(&source, event_id).await {
         Ok(true) => {
             tracing::debug!(event_id, retry, "event already processed");
             return StatusCode::OK;
@@ -75,7 +75,7 @@ async fn callback(state: &SlackState, envelope: &Value, retry: &str) -> StatusCo
         tracing::error!(%error, event_id, retry, "Slack event failed; Slack will retry it");
         return StatusCode::INTERNAL_SERVER_ERROR;
     }
-    if let Err(error) = db.record_slack_event(event_id, state.core.now()).await {
+    if let Err(error) = state.core.record_inbound(&source, event_id).await {
         // Applied but not recorded: the retry is applied again, harmlessly, by source id.
         tracing::error!(%error, event_id, "cannot record a processed Slack event");
         return StatusCode::INTERNAL_SERVER_ERROR;

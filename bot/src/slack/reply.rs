@@ -37,7 +37,7 @@ impl ReplyTo {
 /// Delivers a core result: opens its form (with `trigger_id`) and sends its reply.
 /// Failures are logged; the core's work is already committed either way.
 pub async fn deliver(state: &SlackState, to: &ReplyTo, trigger_id: Option<&str>, result: Result<Outcome, CoreError>) {
-    crate::metrics::metrics().observe_result(&state.core, &result).await;
+    crate::metrics::metrics().observe_result(&result);
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(error) => {

@@ -89,7 +89,7 @@ async fn declare_creates_the_channel_in_the_category_pins_the_kickoff_and_pings_
     assert_eq!(done[0].body["allowed_mentions"]["parse"], json!([]));
     assert!(done[0].body["content"].as_str().unwrap().contains("Declared **INC-1**"));
 
-    let incident = fake.bot.core.db().incident(1).await.unwrap().unwrap();
+    let incident = &fake.db.incident(1).await.unwrap().unwrap();
     assert_eq!(incident.channel_id.as_deref(), Some(CHANNEL.to_string().as_str()));
     assert_eq!(incident.platform, "discord");
     assert_eq!(incident.commander.as_deref(), Some(ALICE));
@@ -100,7 +100,7 @@ async fn declare_creates_the_channel_in_the_category_pins_the_kickoff_and_pings_
 async fn a_non_commander_resolving_gets_a_private_refusal_and_nothing_is_written() {
     let fake = start().await;
     declare(&fake.bot, "Checkout down").await;
-    let db = fake.bot.core.db();
+    let db = &fake.db;
     let entries_before = db.count_entries().await.unwrap();
     let calls_before = calls(&fake.server).await.len();
 
@@ -125,9 +125,9 @@ async fn a_command_with_subcommand_options_maps_to_the_core_command() {
     let fake = start().await;
     declare(&fake.bot, "Checkout down").await;
     interact(&fake, "command_assign.json").await;
-    let incident = fake.bot.core.db().incident(1).await.unwrap().unwrap();
+    let incident = &fake.db.incident(1).await.unwrap().unwrap();
     assert_eq!(incident.comms.as_deref(), Some(BOB));
-    let timeline = fake.bot.core.db().timeline(1, true).await.unwrap();
+    let timeline = &fake.db.timeline(1, true).await.unwrap();
     assert!(timeline.iter().any(|e| e.kind == storage::EntryKind::Role), "{timeline:?}");
 }
 
@@ -201,7 +201,7 @@ async fn the_postmortem_takes_two_modals_of_what_is_missing_and_closes_the_incid
     assert!(text.contains("is closed"), "{text}");
     assert!(custom_ids(&closed[0].body["components"]).is_empty(), "no Continue once closed");
 
-    let db = fake.bot.core.db();
+    let db = &fake.db;
     let incident = db.incident(1).await.unwrap().unwrap();
     assert_eq!(incident.status, Status::Closed);
     let postmortem = db.postmortem(1).await.unwrap().unwrap();
@@ -228,7 +228,7 @@ async fn the_acknowledge_button_acknowledges() {
     interact(&fake, "button_acknowledge.json").await;
     let all = calls(&fake.server).await;
     assert_eq!(callback(&all, "1600000000000000008", "token-ack")["type"], 5);
-    let incident = fake.bot.core.db().incident(1).await.unwrap().unwrap();
+    let incident = &fake.db.incident(1).await.unwrap().unwrap();
     assert!(incident.acknowledged_at.is_some());
     let posts = find(&all, "POST", &format!("/channels/{CHANNEL}/messages"));
     assert!(posts.last().unwrap().body["content"].as_str().unwrap().contains(&format!("<@{BOB}> acknowledged")));
@@ -297,7 +297,7 @@ async fn declare_without_a_title_opens_the_declare_modal_and_its_submit_declares
         ]});
     });
     handle_interaction(&fake.bot, &submitted).await.unwrap();
-    let incident = fake.bot.core.db().incident(1).await.unwrap().unwrap();
+    let incident = &fake.db.incident(1).await.unwrap().unwrap();
     assert_eq!(incident.title, "Search is slow");
     assert_eq!(incident.severity, storage::Severity::Sev1);
     assert_eq!(incident.channel_id.as_deref(), Some(CHANNEL.to_string().as_str()));
@@ -334,7 +334,7 @@ async fn reminder_buttons_mark_done_and_snooze() {
     };
     handle_interaction(&fake.bot, &press("1600000000000000021", "done:1")).await.unwrap();
     handle_interaction(&fake.bot, &press("1600000000000000022", "snooze:2:7")).await.unwrap();
-    let db = fake.bot.core.db();
+    let db = &fake.db;
     assert_eq!(db.action(1).await.unwrap().unwrap().status, storage::ActionStatus::Done);
     let snoozed = db.action(2).await.unwrap().unwrap();
     assert_eq!(snoozed.status, storage::ActionStatus::Open);

@@ -34,6 +34,8 @@ pub const FIRST_POSTED: u64 = 1500000000000000001;
 pub struct Fake {
     pub server: MockServer,
     pub bot: Discord,
+    /// The bot's database, for the tests to check what was stored.
+    pub db: Db,
     pub clock: Arc<ManualClock>,
 }
 
@@ -55,8 +57,8 @@ pub async fn start_unmounted(placement: Placement) -> Fake {
     let db = Db::in_memory().await.expect("in-memory database");
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()));
     let settings = Settings { announcements_channel: Some(ANNOUNCE.to_string()), ..Settings::default() };
-    let bot = Discord::new(http, db, clock.clone(), settings, placement);
-    Fake { server, bot, clock }
+    let bot = Discord::new(http, db.clone(), clock.clone(), settings, placement);
+    Fake { server, bot, db, clock }
 }
 
 /// A fixture from `tests/fixtures/discord`, deserialized as serenity would.

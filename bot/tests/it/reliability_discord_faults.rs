@@ -42,12 +42,12 @@ fn placement() -> Placement {
     Placement { guild: Some(GUILD), category: Some("Incidents".into()), thread_parent: None }
 }
 
-/// A bot with the short policy, pointed at `api_url`.
-async fn bot_at(api_url: &str, clock: Arc<ManualClock>) -> Discord {
+/// A bot with the short policy, pointed at `api_url`, and its database.
+async fn bot_at(api_url: &str, clock: Arc<ManualClock>) -> (Discord, Db) {
     let http = Arc::new(build_http_with(&Secret::new(TOKEN), Some(api_url), Some(APP), &TIMEOUTS));
     let db = Db::in_memory().await.unwrap();
     let settings = Settings { announcements_channel: Some(ANNOUNCE.to_string()), ..Settings::default() };
-    Discord::with_retry(http, db, clock, settings, placement(), RETRY)
+    (Discord::with_retry(http, db.clone(), clock, settings, placement(), RETRY), db)
 }
 
 /// A fake Discord with every route the bot uses; faults are mounted on top (priority 1).
@@ -55,8 +55,8 @@ async fn start_faulty() -> Fake {
     let server = MockServer::start().await;
     mount_discord(&server).await;
     let clock = Arc::new(ManualClock::new(utc("2026-03-02T09:00:00Z")));
-    let bot = bot_at(&server.uri(), clock.clone()).await;
-    Fake { server, bot, clock }
+    let (bot, db) = bot_at(&server.uri(), clock.clone()).await;
+    Fake { server, bot, db, clock }
 }
 
 fn utc(s: &str) -> DateTime<Utc> {
@@ -136,7 +136,7 @@ async fn rate_limits_are_retried_after_a_pause_and_the_channel_is_created_once()
     let waited = started.elapsed();
     assert!(waited >= RETRY.first_pause * 3, "no back-off: {waited:?}");
     assert_eq!(count(&fake, "POST", &format!("/guilds/{GUILD}/channels")).await, 3);
-    let incident = fake.bot.core.db().incident(1).await.unwrap().unwrap();
+    let incident = &fake.db.incident(1).await.unwrap().unwrap();
     assert_eq!(incident.channel_id, Some(CHANNEL.to_string()));
     assert_eq!(count(&fake, "POST", &format!("/channels/{CHANNEL}/messages")).await, 1, "one kick-off");
     assert_eq!(count(&fake, "POST", &format!("/channels/{ANNOUNCE}/messages")).await, 1, "one announcement");
@@ -275,7 +275,7 @@ async fn dropping_server() -> (String, Arc<AtomicUsize>) {
 async fn dropped_connections_fail_cleanly_and_the_bot_keeps_handling_commands() {
     let (api_url, accepted) = dropping_server().await;
     let clock = Arc::new(ManualClock::new(utc("2026-03-02T09:00:00Z")));
-    let bot = bot_at(&api_url, clock).await;
+    let (bot, db) = bot_at(&api_url, clock).await;
     // Five declares arrive together; none can even be deferred.
     let mut handlers = Vec::new();
     for n in 0..5 {
@@ -298,7 +298,7 @@ async fn dropped_connections_fail_cleanly_and_the_bot_keeps_handling_commands() 
     let tries = accepted.load(Ordering::SeqCst);
     assert_eq!(tries, 5, "{tries} connections for 5 commands");
     // Nothing was declared: the core never ran for an interaction that could not be answered.
-    assert!(bot.core.db().open_incidents().await.unwrap().is_empty());
+    assert!(db.open_incidents().await.unwrap().is_empty());
 
     // A declare that reaches the core fails cleanly with a retryable error (reading the
     // channel list is retried, a bounded number of times); no channel id is invented,
@@ -309,7 +309,7 @@ async fn dropped_connections_fail_cleanly_and_the_bot_keeps_handling_commands() 
     assert_eq!(tries, RETRY.attempts as usize, "connections for one declare");
     let error = failed.expect_err("Discord is unreachable").to_string();
     assert!(error.contains("list channels") && !error.contains(TOKEN), "{error}");
-    for incident in bot.core.db().open_incidents().await.unwrap() {
+    for incident in db.open_incidents().await.unwrap() {
         assert!(incident.channel_id.is_none(), "a channel id was recorded for a channel never created");
     }
     let started = Instant::now();

@@ -36,7 +36,7 @@ async fn d01_d03_a_started_offset_never_panics_and_writes_nothing() {
         let outcome = h.run("alice", "general", text).await;
         assert!(outcome.is_error && Harness::reply_text(&outcome).contains("is not a time ago"), "{outcome:?}");
     }
-    assert!(h.core.db().incident(1).await.unwrap().is_none());
+    assert!(h.db.incident(1).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -59,10 +59,10 @@ async fn d04_a_postmortem_written_before_the_resolve_closes_it_at_the_resolve() 
     let ch = h.declare("alice", "DB down").await;
     let early = fill_postmortem(&h, "alice", &ch).await;
     assert!(Harness::reply_text(&early).contains("closes once it is resolved"), "{early:?}");
-    assert_eq!(h.core.db().incident(1).await.unwrap().unwrap().status, Status::Investigating);
+    assert_eq!(h.db.incident(1).await.unwrap().unwrap().status, Status::Investigating);
     let resolved = h.run("alice", &ch, "resolve Fixed").await;
     assert!(!resolved.is_error, "{resolved:?}");
-    let incident = h.core.db().incident(1).await.unwrap().unwrap();
+    let incident = h.db.incident(1).await.unwrap().unwrap();
     assert_eq!(incident.status, Status::Closed);
     let posts = h.chat.posts_to(&ch).join("\n");
     assert!(posts.contains("is closed") && !posts.contains("[Write postmortem]"), "{posts}");
@@ -87,7 +87,7 @@ async fn d07_the_topic_follows_severity_status_and_commander_with_a_mention() {
     assert_eq!(topics.len(), 4, "{topics:?}");
     assert_eq!(topics[3], "INC-1 · sev1 (Critical) · identified · DB down · commander @bob");
     // The commander is a mention the platform renders, not a raw id.
-    let line = h.core.topic(&h.core.db().incident(1).await.unwrap().unwrap());
+    let line = h.core.topic(&h.db.incident(1).await.unwrap().unwrap());
     assert!(line.0.contains(&commands::Span::User("bob".into())), "{line:?}");
 }
 
@@ -122,8 +122,8 @@ async fn d10_anyone_writes_the_postmortem_and_a_correction_keeps_it_closed() {
         .await
         .unwrap();
     assert!(Harness::reply_text(&correction).contains("stays closed"), "{correction:?}");
-    assert_eq!(h.core.db().incident(1).await.unwrap().unwrap().status, Status::Closed);
-    let timeline = h.core.db().timeline(1, false).await.unwrap();
+    assert_eq!(h.db.incident(1).await.unwrap().unwrap().status, Status::Closed);
+    let timeline = h.db.timeline(1, false).await.unwrap();
     let corrected = timeline.iter().find(|e| e.author == "dave" && e.kind == EntryKind::Postmortem).unwrap();
     assert_eq!(corrected.text, "Postmortem Lessons learned corrected");
     // A complete postmortem shows the document; `all` opens every field to correct.
@@ -139,7 +139,7 @@ async fn d11_an_item_can_be_reassigned_and_redated_by_its_owner_or_the_commander
     assert!(h.run("carol", &ch, "action reassign 1 @carol").await.is_error);
     assert!(!h.run("bob", &ch, "action reassign 1 @carol").await.is_error);
     assert!(!h.run("alice", "general", "action due 1 2026-03-20").await.is_error);
-    let item = h.core.db().action(1).await.unwrap().unwrap();
+    let item = h.db.action(1).await.unwrap().unwrap();
     assert_eq!((item.owner.as_str(), item.due.to_string().as_str()), ("carol", "2026-03-20"));
     let help = Harness::reply_text(&h.run("alice", "general", "help").await);
     assert!(help.contains("action reassign <id> <@user>") && help.contains("action due <id>"), "{help}");
@@ -153,7 +153,7 @@ async fn d12_due_dates_in_the_past_or_past_the_limit_are_refused_at_creation() {
     assert!(past.is_error && Harness::reply_text(&past).contains("is in the past"), "{past:?}");
     let far = h.run("alice", &ch, "action add Fix due:9999-12-31").await;
     assert!(far.is_error && Harness::reply_text(&far).contains("3650 days"), "{far:?}");
-    assert!(h.core.db().actions(&ActionFilter::Incident(1)).await.unwrap().is_empty());
+    assert!(h.db.actions(&ActionFilter::Incident(1)).await.unwrap().is_empty());
     assert!(!h.run("alice", &ch, "action add Fix due:2026-03-02").await.is_error, "today is fine");
 }
 
@@ -190,7 +190,7 @@ async fn d15_a_past_digest_reads_action_items_as_they_were() {
     let week = h.core.now() + Duration::days(3);
     h.clock.set(week + Duration::days(7));
     h.run("bob", &ch, "action done 1").await;
-    let digest = commands::digest::build(h.core.db(), chrono_tz::Tz::UTC, week, Duration::days(7)).await.unwrap();
+    let digest = commands::digest::build(h.db, chrono_tz::Tz::UTC, week, Duration::days(7)).await.unwrap();
     let text = digest.to_plain();
     assert!(text.contains("1 still open, 1 overdue"), "{text}");
 }
@@ -203,12 +203,12 @@ async fn d16_durations_have_one_definition_everywhere() {
     h.run("bob", &ch, "note looking").await;
     h.clock.advance(Duration::minutes(27));
     h.run("alice", &ch, "resolve").await;
-    let incident = h.core.db().incident(1).await.unwrap().unwrap();
+    let incident = h.db.incident(1).await.unwrap().unwrap();
     let d = commands::durations::Durations::of(&incident);
     assert_eq!(d.to_detect, Duration::minutes(20));
     assert_eq!(d.to_acknowledge, Some(Duration::minutes(3)));
     assert_eq!(d.to_resolve, Some(Duration::minutes(50)));
-    let record = commands::export::IncidentRecord::load(h.core.db(), 1).await.unwrap().unwrap();
+    let record = commands::export::IncidentRecord::load(h.db, 1).await.unwrap().unwrap();
     let markdown = record.to_markdown(chrono_tz::Tz::UTC);
     assert!(markdown.contains("| Started | 2026-03-02 08:40 UTC | — |"), "{markdown}");
     assert!(markdown.contains("**Time to detect:** 20m · **Time to acknowledge:** 3m"), "{markdown}");
@@ -237,10 +237,10 @@ async fn d18_control_characters_escapes_and_bidi_overrides_are_stripped() {
     let ch = h.declare("alice", "Paiement échoué\u{202E}").await;
     assert_eq!(ch, "inc-1-paiement-echoue");
     h.run("alice", &ch, "note esc\u{1b}[2J and \u{7}bell").await;
-    let timeline = h.core.db().timeline(1, true).await.unwrap();
+    let timeline = h.db.timeline(1, true).await.unwrap();
     let note = timeline.iter().find(|e| e.kind == EntryKind::Note).unwrap();
     assert_eq!(note.text, "esc and bell");
-    assert_eq!(h.core.db().incident(1).await.unwrap().unwrap().title, "Paiement échoué");
+    assert_eq!(h.db.incident(1).await.unwrap().unwrap().title, "Paiement échoué");
 }
 
 #[tokio::test]
@@ -287,8 +287,8 @@ async fn a_system_declared_incident_waits_for_someone_to_take_command() {
     let channel = outcome.opened.unwrap().id;
     // A repeated delivery of the alert opens nothing more.
     h.core.declare_for_system(SystemSource::Alerts, &request).await.unwrap();
-    assert!(h.core.db().incident(2).await.unwrap().is_none());
-    let incident = h.core.db().incident(1).await.unwrap().unwrap();
+    assert!(h.db.incident(2).await.unwrap().is_none());
+    let incident = h.db.incident(1).await.unwrap().unwrap();
     assert_eq!((incident.commander, incident.declared_by.as_str()), (None, "system:alerts"));
     let kickoff = h.chat.posts_to(&channel).join("\n");
     assert!(kickoff.contains("Commander: no commander yet") && kickoff.contains("[Take command]"), "{kickoff}");
@@ -302,14 +302,14 @@ async fn a_system_declared_incident_waits_for_someone_to_take_command() {
         action: ButtonAction::TakeCommand { incident: 1 },
     };
     assert!(!h.core.press_button(&press).await.unwrap().is_error);
-    assert_eq!(h.core.db().incident(1).await.unwrap().unwrap().commander.as_deref(), Some("bob"));
+    assert_eq!(h.db.incident(1).await.unwrap().unwrap().commander.as_deref(), Some("bob"));
     assert!(h.run("carol", &channel, "take").await.is_error, "bob leads now");
     // The system records timeline entries without posing as a person.
     h.core
         .record_for_system(SystemSource::Alerts, 1, "alert:prometheus:group-1:resolved", "Alert resolved")
         .await
         .unwrap();
-    let timeline = h.core.db().timeline(1, false).await.unwrap();
+    let timeline = h.db.timeline(1, false).await.unwrap();
     assert!(timeline.iter().any(|e| e.author == "system:alerts" && e.text == "Alert resolved"));
     assert!(!h.run("bob", &channel, "resolve").await.is_error);
 }

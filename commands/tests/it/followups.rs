@@ -45,12 +45,7 @@ async fn with_overdue_item(tz: Tz, start: &str, due: &str) -> (Arc<Harness>, Fol
 /// A second core over the harness's database, chat and clock: the follow-ups runner
 /// takes an `Arc<Core>`, as the serve loop gives it.
 fn core_of(h: &Harness) -> Arc<commands::Core> {
-    Arc::new(commands::Core::new(
-        h.core.db().clone(),
-        h.chat.clone(),
-        Arc::new(h.clock.clone()),
-        h.core.settings().clone(),
-    ))
+    Arc::new(commands::Core::new(h.db.clone(), h.chat.clone(), Arc::new(h.clock.clone()), h.core.settings().clone()))
 }
 
 /// Ticks every `step` from the clock's time until `until`, like the serve loop would.
@@ -96,7 +91,7 @@ async fn reminders_continue_after_the_incident_is_closed_and_stop_when_snoozed()
         answers,
     };
     h.core.submit_form(&submission).await.unwrap();
-    assert_eq!(h.core.db().incident(1).await.unwrap().unwrap().status, storage::Status::Closed);
+    assert_eq!(h.db.incident(1).await.unwrap().unwrap().status, storage::Status::Closed);
     run_until(&h, &followups, utc("2026-03-04T10:00:00Z"), Duration::hours(1)).await;
     assert_eq!(h.chat.dms_to("bob").len(), 1, "a closed incident's items are still chased");
 
@@ -192,8 +187,8 @@ async fn a_failing_delivery_is_retried_a_bounded_number_of_times_and_blocks_no_o
     assert_eq!(h.chat.dms_to("carol").len(), 1);
     assert_eq!((report.sent, report.failed), (2, 1), "carol's DM and the summary went out; bob's failed");
     let key = storage::DeliveryKey::new("action_overdue", 1, "2026-03-04");
-    assert_eq!(h.core.db().delivery_attempts(&key).await.unwrap(), 3);
-    assert!(h.core.db().delivery_sent_at(&key).await.unwrap().is_none());
+    assert_eq!(h.db.delivery_attempts(&key).await.unwrap(), 3);
+    assert!(h.db.delivery_sent_at(&key).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -234,7 +229,7 @@ async fn a_quiet_sev1_gets_one_status_update_nudge_per_quiet_period() {
 #[tokio::test]
 async fn a_quiet_week_gets_a_short_friendly_digest() {
     let h = harness_with(Settings::default()).await;
-    let digest = commands::digest::build(h.core.db(), Tz::UTC, h.core.now(), Duration::days(7)).await.unwrap();
+    let digest = commands::digest::build(h.db, Tz::UTC, h.core.now(), Duration::days(7)).await.unwrap();
     let text = digest.to_plain();
     assert!(text.contains("A quiet week") && text.contains("Enjoy the calm"), "{text}");
     assert!(text.lines().count() <= 4, "{text}");

@@ -12,7 +12,7 @@ async fn declare_opens_a_channel_with_a_pinned_kickoff_and_an_announcement() {
     let h = harness().await;
     let channel = h.declare("alice", "sev2 Checkout <!channel> is down").await;
     assert_eq!(channel, "inc-1-checkout-channel-is-down");
-    let incident = h.core.db().incident(1).await.unwrap().unwrap();
+    let incident = h.db.incident(1).await.unwrap().unwrap();
     assert_eq!((incident.commander.as_deref().unwrap_or_default(), incident.status), ("alice", Status::Investigating));
     let calls = h.chat.calls();
     assert!(calls.contains(&ChatCall::CreateChannel { name: channel.clone() }));
@@ -39,7 +39,7 @@ async fn a_retried_declare_opens_one_incident_and_one_channel() {
     let first = h.core.run(&inv).await.unwrap();
     let second = h.core.run(&inv).await.unwrap();
     assert_eq!(first.opened, second.opened);
-    assert!(h.core.db().incident(2).await.unwrap().is_none());
+    assert!(h.db.incident(2).await.unwrap().is_none());
     let creates = h.chat.calls().iter().filter(|c| matches!(c, ChatCall::CreateChannel { .. })).count();
     assert_eq!(creates, 1);
 }
@@ -65,7 +65,7 @@ async fn concurrent_retries_of_one_declare_still_open_one_channel() {
     }
     let creates = h.chat.calls().iter().filter(|c| matches!(c, ChatCall::CreateChannel { .. })).count();
     assert_eq!(creates, 1);
-    assert!(h.core.db().incident(2).await.unwrap().is_none());
+    assert!(h.db.incident(2).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -73,13 +73,13 @@ async fn status_moves_forward_only_and_refusals_list_the_options() {
     let h = harness().await;
     let ch = h.declare("alice", "DB down").await;
     assert!(!h.run("alice", &ch, "status monitoring failover done").await.is_error);
-    let incident = h.core.db().incident(1).await.unwrap().unwrap();
+    let incident = h.db.incident(1).await.unwrap().unwrap();
     assert!(incident.mitigated_at.is_some());
     let refused = h.run("alice", &ch, "status identified").await;
     assert!(refused.is_error);
     let text = Harness::reply_text(&refused);
     assert!(text.contains("monitoring") && text.contains("/incident resolve"), "{text}");
-    let entries = h.core.db().timeline(1, false).await.unwrap();
+    let entries = h.db.timeline(1, false).await.unwrap();
     assert_eq!(entries.iter().filter(|e| e.kind == EntryKind::Status).count(), 1);
 }
 
@@ -87,12 +87,12 @@ async fn status_moves_forward_only_and_refusals_list_the_options() {
 async fn only_the_commander_or_an_admin_may_resolve_and_the_refusal_says_who() {
     let h = support::harness_with(commands::Settings { admins: vec!["root".into()], ..Default::default() }).await;
     let ch = h.declare("alice", "DB down").await;
-    let before = h.core.db().timeline(1, false).await.unwrap().len();
+    let before = h.db.timeline(1, false).await.unwrap().len();
     let refused = h.run("mallory", &ch, "resolve").await;
     assert!(refused.is_error);
     assert_eq!(Harness::reply_text(&refused), "Only the commander (@alice) or an admin (@root) may resolve INC-1.");
-    assert_eq!(h.core.db().timeline(1, false).await.unwrap().len(), before);
-    assert_eq!(h.core.db().incident(1).await.unwrap().unwrap().status, Status::Investigating);
+    assert_eq!(h.db.timeline(1, false).await.unwrap().len(), before);
+    assert_eq!(h.db.incident(1).await.unwrap().unwrap().status, Status::Investigating);
     assert!(!h.run("root", &ch, "resolve").await.is_error);
 }
 
@@ -103,7 +103,7 @@ async fn assigning_a_commander_hands_over_the_permissions() {
     assert!(!h.run("alice", &ch, "assign commander @bob").await.is_error);
     assert!(h.run("alice", &ch, "severity sev1").await.is_error);
     assert!(!h.run("bob", &ch, "severity sev1").await.is_error);
-    let incident = h.core.db().incident(1).await.unwrap().unwrap();
+    let incident = h.db.incident(1).await.unwrap().unwrap();
     assert_eq!(incident.commander.as_deref(), Some("bob"));
     assert_eq!(incident.severity, storage::Severity::Sev1);
 }
@@ -114,7 +114,7 @@ async fn acknowledgement_is_the_first_act_of_someone_else() {
     let ch = h.declare("alice", "DB down").await;
     h.clock.advance(Duration::minutes(3));
     h.run("alice", &ch, "note still looking").await;
-    assert!(h.core.db().incident(1).await.unwrap().unwrap().acknowledged_at.is_none());
+    assert!(h.db.incident(1).await.unwrap().unwrap().acknowledged_at.is_none());
     h.clock.advance(Duration::minutes(2));
     let message = commands::ChatMessage {
         source_id: "m1".into(),
@@ -124,7 +124,7 @@ async fn acknowledgement_is_the_first_act_of_someone_else() {
         at: h.core.now(),
     };
     h.core.message_posted(&message).await.unwrap();
-    let incident = h.core.db().incident(1).await.unwrap().unwrap();
+    let incident = h.db.incident(1).await.unwrap().unwrap();
     assert_eq!(incident.acknowledged_at, Some(support::start_time() + Duration::minutes(5)));
 }
 
@@ -147,7 +147,7 @@ async fn outside_an_incident_channel_commands_need_an_incident_reference() {
 async fn malformed_commands_write_nothing() {
     let h = harness().await;
     let ch = h.declare("alice", "DB down").await;
-    let entries_before = h.core.db().count_entries().await.unwrap();
+    let entries_before = h.db.count_entries().await.unwrap();
     for bad in
         ["explode", "severity sev9", "status fixed", "action add fix due:someday", "assign boss @bob", "action done 99"]
     {
@@ -158,8 +158,8 @@ async fn malformed_commands_write_nothing() {
             assert!(text.contains("Usage:"), "{bad}: {text}");
         }
     }
-    assert_eq!(h.core.db().count_entries().await.unwrap(), entries_before);
-    assert!(h.core.db().actions(&ActionFilter::AllOpen).await.unwrap().is_empty());
+    assert_eq!(h.db.count_entries().await.unwrap(), entries_before);
+    assert!(h.db.actions(&ActionFilter::AllOpen).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -169,7 +169,7 @@ async fn action_items_default_owner_and_due_date_and_close_by_owner_or_commander
     h.run("alice", &ch, "action add Write the runbook").await;
     h.run("alice", &ch, "action add Alert on lag @bob due:+3d kind:detect").await;
     h.run("alice", &ch, "action add Pin versions @carol due:2026-04-01").await;
-    let items = h.core.db().actions(&ActionFilter::Incident(1)).await.unwrap();
+    let items = h.db.actions(&ActionFilter::Incident(1)).await.unwrap();
     assert_eq!(items[0].owner, "alice");
     assert_eq!(items[0].due.to_string(), "2026-03-16");
     assert_eq!((items[1].owner.as_str(), items[1].due.to_string()), ("bob", "2026-03-05".to_string()));
@@ -180,7 +180,7 @@ async fn action_items_default_owner_and_due_date_and_close_by_owner_or_commander
     assert!(!h.run("bob", &ch, "action done 2").await.is_error);
     assert!(!h.run("alice", "general", "action done 3").await.is_error);
     assert!(h.run("alice", &ch, "action done 3").await.is_error, "already done");
-    let items = h.core.db().actions(&ActionFilter::Incident(1)).await.unwrap();
+    let items = h.db.actions(&ActionFilter::Incident(1)).await.unwrap();
     assert_eq!(
         items.iter().map(|i| i.status).collect::<Vec<_>>(),
         [ActionStatus::Open, ActionStatus::Done, ActionStatus::Done]
@@ -233,10 +233,10 @@ async fn the_postmortem_closes_the_incident_when_every_field_is_written() {
     let text = Harness::reply_text(&outcome);
     assert!(text.contains("is closed"), "{text}");
     assert!(text.contains("Blameless hint") && text.contains("human error") && text.contains("@dave"), "{text}");
-    let incident = h.core.db().incident(1).await.unwrap().unwrap();
+    let incident = h.db.incident(1).await.unwrap().unwrap();
     assert_eq!(incident.status, Status::Closed);
     assert!(incident.closed_at.is_some());
-    let pm = h.core.db().postmortem(1).await.unwrap().unwrap();
+    let pm = h.db.postmortem(1).await.unwrap().unwrap();
     assert_eq!(pm.summary.as_deref(), Some("Failed over to the replica"));
     assert_eq!(pm.contributing_factors.as_deref(), Some("It was human error by @dave"));
 
@@ -262,9 +262,9 @@ async fn anyone_may_write_the_postmortem_and_a_partial_one_does_not_close() {
     };
     let text = Harness::reply_text(&h.core.submit_form(&submission).await.unwrap());
     assert!(text.contains("Still missing: Impact"), "{text}");
-    assert_eq!(h.core.db().incident(1).await.unwrap().unwrap().status, Status::Resolved);
+    assert_eq!(h.db.incident(1).await.unwrap().unwrap().status, Status::Resolved);
     // The edit is on the timeline, with its author.
-    let timeline = h.core.db().timeline(1, false).await.unwrap();
+    let timeline = h.db.timeline(1, false).await.unwrap();
     let edit = timeline.iter().find(|e| e.kind == storage::EntryKind::Postmortem).expect("a postmortem entry");
     assert_eq!((edit.author.as_str(), edit.text.as_str()), ("bob", "Postmortem Summary written"));
 }
@@ -275,7 +275,7 @@ async fn reopen_clears_the_resolution() {
     let ch = h.declare("alice", "DB down").await;
     h.run("alice", &ch, "resolve").await;
     assert!(!h.run("alice", &ch, "reopen").await.is_error);
-    let incident = h.core.db().incident(1).await.unwrap().unwrap();
+    let incident = h.db.incident(1).await.unwrap().unwrap();
     assert_eq!((incident.status, incident.resolved_at), (Status::Investigating, None));
 }
 
@@ -297,11 +297,11 @@ async fn timeline_capture_is_idempotent_and_tracks_edits_deletes_and_keys() {
     assert!(h.core.message_edited("slack:C1:1.0001", "first, edited", h.core.now()).await.unwrap());
     assert!(h.core.reaction_added("slack:C1:1.0001", "star").await.unwrap());
     assert!(!h.core.reaction_added("slack:C1:1.0001", "thumbsup").await.unwrap());
-    let entry = h.core.db().entry_by_source("slack:C1:1.0001").await.unwrap().unwrap();
+    let entry = h.db.entry_by_source("slack:C1:1.0001").await.unwrap().unwrap();
     assert_eq!((entry.text.as_str(), entry.is_key), ("first, edited", true));
     assert!(h.core.message_deleted("slack:C1:1.0001", h.core.now()).await.unwrap());
     let messages: Vec<_> =
-        h.core.db().timeline(1, false).await.unwrap().into_iter().filter(|e| e.kind == EntryKind::Message).collect();
+        h.db.timeline(1, false).await.unwrap().into_iter().filter(|e| e.kind == EntryKind::Message).collect();
     assert_eq!(messages.len(), 1);
     assert!(messages[0].deleted_at.is_some());
 }
@@ -324,7 +324,7 @@ async fn a_long_title_is_cut_with_a_notice() {
     let h = harness().await;
     let outcome = h.run("alice", "general", &format!("declare {}", "x".repeat(100_000))).await;
     assert!(Harness::reply_text(&outcome).contains("longer than 200 characters and was cut"));
-    assert_eq!(h.core.db().incident(1).await.unwrap().unwrap().title.chars().count(), 200);
+    assert_eq!(h.db.incident(1).await.unwrap().unwrap().title.chars().count(), 200);
 }
 
 #[tokio::test]
@@ -333,7 +333,7 @@ async fn declare_without_a_title_asks_for_a_form_and_the_form_declares() {
     let outcome = h.run("alice", "general", "declare sev1").await;
     let form = outcome.form.expect("declare form");
     assert_eq!(form.kind, FormKind::Declare);
-    assert!(h.core.db().incident(1).await.unwrap().is_none());
+    assert!(h.db.incident(1).await.unwrap().is_none());
     let submission = FormSubmission {
         source_id: "modal-1".into(),
         user: "alice".into(),
@@ -353,7 +353,7 @@ async fn declare_without_a_title_asks_for_a_form_and_the_form_declares() {
     };
     let outcome = h.core.submit_form(&submission).await.unwrap();
     assert!(outcome.opened.is_some());
-    let incident = h.core.db().incident(1).await.unwrap().unwrap();
+    let incident = h.db.incident(1).await.unwrap().unwrap();
     assert_eq!((incident.severity, incident.description.as_deref()), (storage::Severity::Sev2, Some("p99 at 4s")));
 }
 
@@ -364,6 +364,6 @@ async fn chat_failures_after_the_commit_do_not_lose_the_change() {
     h.chat.fail_all(Some("slack is down"));
     let outcome = h.run("alice", &ch, "note the change still counts").await;
     assert!(!outcome.is_error);
-    let notes = h.core.db().timeline(1, true).await.unwrap();
+    let notes = h.db.timeline(1, true).await.unwrap();
     assert!(notes.iter().any(|e| e.text == "the change still counts"));
 }

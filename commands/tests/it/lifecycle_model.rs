@@ -143,8 +143,8 @@ async fn run_sequence(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut last: Option<Invocation> = None;
     let mut last_message: Option<commands::ChatMessage> = None;
     for (step, op) in ops.iter().enumerate() {
-        let before = h.core.db().incident(1).await.unwrap().unwrap();
-        let entries_before = h.core.db().count_entries().await.unwrap();
+        let before = h.db.incident(1).await.unwrap().unwrap();
+        let entries_before = h.db.count_entries().await.unwrap();
         let predicted = expect(&mut model, op);
         let outcome = match op {
             Op::Advance(minutes) => {
@@ -167,8 +167,8 @@ async fn run_sequence(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 if let Some(message) = &last_message {
                     let again = h.core.message_posted(message).await.unwrap();
                     prop_assert_eq!(again, commands::Ingested::Duplicate);
-                    prop_assert_eq!(h.core.db().count_entries().await.unwrap(), entries_before, "a repeat was stored");
-                    let after = h.core.db().incident(1).await.unwrap().unwrap();
+                    prop_assert_eq!(h.db.count_entries().await.unwrap(), entries_before, "a repeat was stored");
+                    let after = h.db.incident(1).await.unwrap().unwrap();
                     prop_assert_eq!(after.acknowledged_at, before.acknowledged_at, "a repeat acknowledged");
                 }
                 None
@@ -190,13 +190,9 @@ async fn run_sequence(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::RepeatLast => {
                 if let Some(inv) = &last {
                     let outcome = h.core.run(inv).await.unwrap();
-                    let after = h.core.db().incident(1).await.unwrap().unwrap();
+                    let after = h.db.incident(1).await.unwrap().unwrap();
                     prop_assert_eq!(&after.status, &before.status, "a repeated request changed the status");
-                    prop_assert_eq!(
-                        h.core.db().count_entries().await.unwrap(),
-                        entries_before,
-                        "a repeat added an entry"
-                    );
+                    prop_assert_eq!(h.db.count_entries().await.unwrap(), entries_before, "a repeat added an entry");
                     let _ = outcome;
                 }
                 None
@@ -222,9 +218,9 @@ async fn run_sequence(ops: Vec<Op>) -> Result<(), TestCaseError> {
             if !outcome.is_error {
                 return Ok(());
             }
-            prop_assert_eq!(h.core.db().count_entries().await.unwrap(), entries_before, "garbage wrote something");
+            prop_assert_eq!(h.db.count_entries().await.unwrap(), entries_before, "garbage wrote something");
         }
-        let after = h.core.db().incident(1).await.unwrap().unwrap();
+        let after = h.db.incident(1).await.unwrap().unwrap();
         prop_assert_eq!(after.status, model.status, "step {}: {:?}", step, op);
         prop_assert_eq!(after.commander.as_deref().unwrap_or_default(), USERS[model.commander]);
         if let Some(resolved) = after.resolved_at {
@@ -239,7 +235,7 @@ async fn run_sequence(ops: Vec<Op>) -> Result<(), TestCaseError> {
         prop_assert_eq!(after.resolved_at.is_some(), matches!(after.status, Status::Resolved | Status::Closed));
         prop_assert_eq!(after.closed_at.is_some(), after.status == Status::Closed);
         if after.status == Status::Closed {
-            let pm = h.core.db().postmortem(1).await.unwrap().unwrap();
+            let pm = h.db.postmortem(1).await.unwrap().unwrap();
             prop_assert!(commands::postmortem::missing(&pm).is_empty());
         }
     }

@@ -13,6 +13,8 @@ use storage::Db;
 
 pub struct Harness {
     pub core: Core,
+    /// The core's database, for the tests to check what was stored.
+    pub db: Db,
     pub chat: Arc<RecordingChat>,
     pub clock: ManualClock,
     next_source: AtomicU64,
@@ -30,8 +32,8 @@ pub async fn harness_with(settings: Settings) -> Harness {
     let db = Db::in_memory().await.unwrap();
     let chat = Arc::new(RecordingChat::new());
     let clock = ManualClock::new(start_time());
-    let core = Core::new(db, chat.clone(), Arc::new(clock.clone()), settings);
-    Harness { core, chat, clock, next_source: AtomicU64::new(1) }
+    let core = Core::new(db.clone(), chat.clone(), Arc::new(clock.clone()), settings);
+    Harness { core, db, chat, clock, next_source: AtomicU64::new(1) }
 }
 
 impl Harness {

@@ -39,7 +39,7 @@ async fn a_whole_incident_from_declare_to_closed_postmortem() {
     assert!(out.contains("@carol · 💬 EU customers report failed payments"), "{out}");
     assert!(!out.contains("💬 seeing 500s"), "{out}");
 
-    let record = IncidentRecord::load(console.core().db(), 1).await.unwrap().unwrap();
+    let record = IncidentRecord::load(console.db(), 1).await.unwrap().unwrap();
     let doc = record.to_doc();
     assert_eq!(
         (doc.status.as_str(), doc.severity.as_str(), doc.commander.as_deref().unwrap_or_default()),
@@ -83,7 +83,7 @@ hello there
     ] {
         assert!(out.contains(expected), "missing {expected}\n---\n{out}");
     }
-    let db = console.core().db();
+    let db = console.db();
     assert_eq!(db.timeline(1, false).await.unwrap().len(), 1, "only the declaration is stored");
     assert_eq!(db.incident(1).await.unwrap().unwrap().status, storage::Status::Investigating);
 }
@@ -94,11 +94,11 @@ async fn a_console_workspace_with_a_database_file_survives_a_restart() {
     let url = format!("sqlite://{}", dir.path().join("ws.db").display());
     let (_, first) =
         run_script("/incident declare sev3 Search is slow\n@bob: looking\n", Some(url.clone())).await.unwrap();
-    first.core().db().close().await;
+    first.db().close().await;
     // Line numbers restart in a new run; the messages must not be mistaken for repeats.
     let second_script = "#inc-1-search-is-slow\n@carol: index rebuilt\n/incident declare sev3 Search is slow\n";
     let (out, second) = run_script(second_script, Some(url)).await.unwrap();
-    let db = second.core().db();
+    let db = second.db();
     let texts: Vec<String> = db.timeline(1, false).await.unwrap().into_iter().map(|e| e.text).collect();
     assert!(texts.contains(&"looking".to_string()) && texts.contains(&"index rebuilt".to_string()), "{texts:?}");
     // A second incident with the same title gets a free channel name.
@@ -116,7 +116,7 @@ Short summary
 ";
     let (out, console) = run_script(script, None).await.unwrap();
     assert!(out.contains("Saved Summary for INC-1"), "{out}");
-    let pm = console.core().db().postmortem(1).await.unwrap().unwrap();
+    let pm = console.db().postmortem(1).await.unwrap().unwrap();
     assert_eq!(pm.summary.as_deref(), Some("Short summary"));
     assert!(out.contains("📌 Note from @you: after the form"), "{out}");
 }
@@ -126,7 +126,7 @@ async fn an_empty_answer_keeps_the_severity_the_form_shows() {
     // Defect 5: `declare sev1`, a title, then an empty line for the severity shown as kept.
     let (out, console) = run_script("/incident declare sev1\nPayments down\n\n\n", None).await.unwrap();
     assert!(out.contains("(2/3) Severity: sev1 (critical) … sev4 (minor) [now: sev1]"), "{out}");
-    let incident = console.core().db().incident(1).await.unwrap().unwrap();
+    let incident = console.db().incident(1).await.unwrap().unwrap();
     assert_eq!(incident.severity, storage::Severity::Sev1);
 }
 
@@ -137,6 +137,6 @@ async fn a_command_typed_mid_form_runs_after_the_form_is_saved() {
     let (out, console) = run_script(script, None).await.unwrap();
     assert!(out.contains("Declared INC-1"), "{out}");
     assert!(out.contains("Declared INC-2"), "{out}");
-    let second = console.core().db().incident(2).await.unwrap().expect("the mid-form command ran");
+    let second = console.db().incident(2).await.unwrap().expect("the mid-form command ran");
     assert_eq!(second.title, "Payments down");
 }

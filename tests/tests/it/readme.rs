@@ -24,10 +24,9 @@ async fn produce(spec: &str) -> String {
         ["digest", path, now] => {
             let (_, console) = run_script(&script(file_name(path)), None).await.unwrap();
             let now = now.parse().unwrap();
-            let digest =
-                commands::digest::build(console.core().db(), chrono_tz::Tz::UTC, now, chrono::Duration::days(7))
-                    .await
-                    .unwrap();
+            let digest = commands::digest::build(console.db(), chrono_tz::Tz::UTC, now, chrono::Duration::days(7))
+                .await
+                .unwrap();
             format!("{}\n", digest.to_plain())
         }
         _ => panic!("unknown transcript marker `{spec}`"),
