@@ -13,7 +13,7 @@ use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
 async fn messages(fake: &Fake) -> Vec<TimelineEntry> {
-    let timeline = &fake.db.timeline(1, false).await.unwrap();
+    let timeline = fake.db.timeline(1, false).await.unwrap();
     timeline.into_iter().filter(|e| e.kind == EntryKind::Message).collect()
 }
 

@@ -175,9 +175,7 @@ async fn endless_rate_limits_end_after_a_bounded_number_of_attempts_and_commands
     // The update is in the timeline once: the core's write does not depend on Discord
     // (the core logs the post it could not make).
     let updates = fake
-        .bot
-        .core
-        .db()
+        .db
         .timeline(1, false)
         .await
         .unwrap()

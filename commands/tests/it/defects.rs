@@ -190,7 +190,7 @@ async fn d15_a_past_digest_reads_action_items_as_they_were() {
     let week = h.core.now() + Duration::days(3);
     h.clock.set(week + Duration::days(7));
     h.run("bob", &ch, "action done 1").await;
-    let digest = commands::digest::build(h.db, chrono_tz::Tz::UTC, week, Duration::days(7)).await.unwrap();
+    let digest = commands::digest::build(&h.db, chrono_tz::Tz::UTC, week, Duration::days(7)).await.unwrap();
     let text = digest.to_plain();
     assert!(text.contains("1 still open, 1 overdue"), "{text}");
 }
@@ -208,7 +208,7 @@ async fn d16_durations_have_one_definition_everywhere() {
     assert_eq!(d.to_detect, Duration::minutes(20));
     assert_eq!(d.to_acknowledge, Some(Duration::minutes(3)));
     assert_eq!(d.to_resolve, Some(Duration::minutes(50)));
-    let record = commands::export::IncidentRecord::load(h.db, 1).await.unwrap().unwrap();
+    let record = commands::export::IncidentRecord::load(&h.db, 1).await.unwrap().unwrap();
     let markdown = record.to_markdown(chrono_tz::Tz::UTC);
     assert!(markdown.contains("| Started | 2026-03-02 08:40 UTC | — |"), "{markdown}");
     assert!(markdown.contains("**Time to detect:** 20m · **Time to acknowledge:** 3m"), "{markdown}");

@@ -229,7 +229,7 @@ async fn a_quiet_sev1_gets_one_status_update_nudge_per_quiet_period() {
 #[tokio::test]
 async fn a_quiet_week_gets_a_short_friendly_digest() {
     let h = harness_with(Settings::default()).await;
-    let digest = commands::digest::build(h.db, Tz::UTC, h.core.now(), Duration::days(7)).await.unwrap();
+    let digest = commands::digest::build(&h.db, Tz::UTC, h.core.now(), Duration::days(7)).await.unwrap();
     let text = digest.to_plain();
     assert!(text.contains("A quiet week") && text.contains("Enjoy the calm"), "{text}");
     assert!(text.lines().count() <= 4, "{text}");
