@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::discord_support::*;
 use bot::discord::chat::Placement;
 use bot::discord::http::{build_http_with, RestTimeouts};
 use bot::discord::interactions::handle_interaction;
@@ -25,6 +24,8 @@ use serenity::all::Interaction;
 use storage::Db;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::discord_support::*;
 
 /// Short versions of the production policy, so each test takes seconds.
 const RETRY: RetryPolicy = RetryPolicy {

@@ -1,11 +1,12 @@
 //! The Events API and restart catch-up: timeline capture with Slack's retries and
 //! downtime, against a real SQLite file and wiremock as Slack.
 
-use crate::slack_support::*;
 use bot::slack::catchup;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
+
+use crate::slack_support::*;
 
 fn ts(offset_secs: i64, micros: u32) -> String {
     format!("{}.{micros:06}", now_unix() + offset_secs)

@@ -7,11 +7,12 @@
 //! `cargo test --release -p commands --test it lifecycle_model -- --ignored`
 //! (`LIFECYCLE_CASES=n` sets another count for either).
 
-use crate::support;
 use chrono::Duration;
 use commands::{FormKind, FormSubmission, Invocation};
 use proptest::prelude::*;
 use storage::Status;
+
+use crate::support;
 
 const USERS: [&str; 3] = ["alice", "bob", "carol"];
 
