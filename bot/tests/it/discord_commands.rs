@@ -1,7 +1,6 @@
 //! Registering `/incident` (per guild or globally) and starting Discord from `serve`'s
 //! configuration, against a fake Discord REST API.
 
-use crate::discord_support::*;
 use bot::config::{Config, FileConfig};
 use bot::discord::commands::register;
 use bot::secret::Secret;
@@ -10,6 +9,8 @@ use serenity::all::GuildId;
 use tokio_util::sync::CancellationToken;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::discord_support::*;
 
 async fn accept_command_registration(server: &MockServer) {
     Mock::given(method("PUT"))

@@ -1,13 +1,14 @@
 //! The incident flow through Discord interactions: declare, refusals, buttons, the
 //! two-part postmortem modal and autocomplete, against a fake Discord REST API.
 
-use crate::discord_support::*;
 use bot::discord::chat::Placement;
 use bot::discord::interactions::handle_interaction;
 use commands::{Chat, Invocation, Message};
 use serde_json::{json, Value};
 use serenity::all::Interaction;
 use storage::Status;
+
+use crate::discord_support::*;
 
 async fn interact(fake: &Fake, name: &str) {
     let interaction: Interaction = fixture(name);

@@ -1,13 +1,14 @@
 //! The bot token never shows up in Debug output or in logs, even when Discord fails.
 
-use crate::discord_support::*;
-use crate::log_capture::Capture;
 use bot::config::{Config, FileConfig};
 use bot::discord::chat::Placement;
 use bot::discord::interactions::handle_interaction;
 use bot::secret::Secret;
 use commands::{Chat, Invocation, Message};
 use serenity::all::Interaction;
+
+use crate::discord_support::*;
+use crate::log_capture::Capture;
 
 #[test]
 fn debug_output_never_shows_the_token() {

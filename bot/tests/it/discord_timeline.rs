@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use crate::discord_support::*;
 use bot::discord::{backfill, events};
 use commands::Ingested;
 use serde_json::{json, Value};
@@ -11,6 +10,8 @@ use serenity::all::{ChannelPinsUpdateEvent, Message, MessageDeleteEvent, Message
 use storage::{EntryKind, TimelineEntry};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
+
+use crate::discord_support::*;
 
 async fn messages(fake: &Fake) -> Vec<TimelineEntry> {
     let timeline = fake.db.timeline(1, false).await.unwrap();

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::discord_support::*;
 use bot::discord::chat::Placement;
 use bot::discord::http::{build_http_with, RestTimeouts};
 use bot::discord::interactions::handle_interaction;
@@ -25,6 +24,8 @@ use serenity::all::Interaction;
 use storage::Db;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::discord_support::*;
 
 /// Short versions of the production policy, so each test takes seconds.
 const RETRY: RetryPolicy = RetryPolicy {
@@ -174,14 +175,8 @@ async fn endless_rate_limits_end_after_a_bounded_number_of_attempts_and_commands
     assert!(announced <= RETRY.attempts as usize, "{announced} attempts in announcements");
     // The update is in the timeline once: the core's write does not depend on Discord
     // (the core logs the post it could not make).
-    let updates = fake
-        .db
-        .timeline(1, false)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.kind == storage::EntryKind::Update)
-        .count();
+    let updates =
+        fake.db.timeline(1, false).await.unwrap().into_iter().filter(|e| e.kind == storage::EntryKind::Update).count();
     assert_eq!(updates, 1);
     assert!(!outcome.is_error, "{outcome:?}");
 }

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::slack_support::*;
 use bot::secret::Secret;
 use bot::slack::local::serve_on_loopback;
 use bot::slack::{SlackOptions, SlackState};
@@ -17,6 +16,8 @@ use serde_json::json;
 use storage::Db;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
+
+use crate::slack_support::*;
 
 /// A slash command is acknowledged quickly even while Slack misbehaves.
 async fn assert_still_acks(app: &TestApp) {

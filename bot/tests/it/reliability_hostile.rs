@@ -4,10 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::slack_support::*;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::slack_support::*;
 
 const FORM: &str = "application/x-www-form-urlencoded";
 

@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
-use crate::process_support::*;
 use chrono::{Duration as Days, Utc};
 use storage::{ActionKind, Db, EntryKind, NewActionItem, NewEntry, NewIncident, Priority, Severity};
+
+use crate::process_support::*;
 
 /// A Slack incident with an action item for U0BOB that was due yesterday.
 async fn seed_overdue_item(url: &str) {

@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
-use crate::process_support::*;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
+
+use crate::process_support::*;
 
 /// Every sentinel value shares this marker, so a partial leak is caught too.
 const MARKER: &str = "SENTINEL";

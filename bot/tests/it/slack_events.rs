@@ -1,11 +1,18 @@
 //! The Events API and restart catch-up: timeline capture with Slack's retries and
-//! downtime, against a real SQLite file and wiremock as Slack.
+//! downtime, against a real SQLite file and wiremock as Slack; and `serve`'s start-up,
+//! through the real binary.
 
-use crate::slack_support::*;
+use std::time::Duration;
+
+use bot::secret::Secret;
 use bot::slack::catchup;
+use bot::slack::signature::sign;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
+
+use crate::process_support::{self, Served};
+use crate::slack_support::*;
 
 fn ts(offset_secs: i64, micros: u32) -> String {
     format!("{}.{micros:06}", now_unix() + offset_secs)
@@ -158,10 +165,21 @@ async fn restart_catch_up_stores_missed_messages_without_duplicates() {
     assert_eq!(next[0].oldest_ts, missed_2);
 }
 
-#[tokio::test]
+/// `incidentbot serve` itself (the binary on a free port, against a fake Slack): with
+/// neither Slack secret it serves no Slack route and calls no Slack; with one of them it
+/// refuses to start; with both it mounts the routes and catches up: what was said in an
+/// open incident channel while it was down is fetched and stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_start_up_mounts_slack_only_with_both_secrets_and_catches_up() {
+    // An earlier run declared an incident on Slack; then the bot was down for a while.
     let earlier = spawn_app().await;
     let channel = earlier.declare("U0ALICE", "sev2 DB down").await;
+    let db_url = format!("sqlite://{}", earlier.dir.path().join("bot.db").display());
+    earlier.app.shutdown.cancel();
+    earlier.db.close().await;
+    let dir = earlier.dir;
+
+    let slack = process_support::fake_slack().await;
     let missed = ts(2, 1);
     Mock::given(method("POST"))
         .and(path("/api/conversations.history"))
@@ -169,27 +187,77 @@ async fn serve_start_up_mounts_slack_only_with_both_secrets_and_catches_up() {
             "ok": true, "messages": [message_event(&channel, "U0BOB", &missed, "said while down")], "has_more": false
         })))
         .with_priority(1)
-        .mount(&earlier.slack)
+        .mount(&slack)
         .await;
-    let mut config = bot::config::Config {
-        file: bot::config::FileConfig::default(),
-        timezone: chrono_tz::Tz::UTC,
-        database_url: String::new(),
-        port: 0,
-        discord_token: None,
-        discord_guild_id: None,
-        discord_api_url: None,
-        slack_bot_token: None,
-        slack_signing_secret: None,
-        slack_api_url: format!("{}/api", earlier.slack.uri()),
+    let base = [
+        ("DATABASE_URL", db_url.clone()),
+        ("SLACK_API_URL", format!("{}/api", slack.uri())),
+        ("INCIDENTBOT_LEASE_TTL_MS", "1000".to_string()),
+    ];
+    let http = reqwest::Client::new();
+    let challenge = json!({ "token": "x", "challenge": "c-123", "type": "url_verification" }).to_string();
+    let signed_challenge = |served: &Served| {
+        let stamp = now_unix().to_string();
+        let signature = sign(&Secret::new(process_support::SLACK_SECRET), &stamp, challenge.as_bytes());
+        http.post(served.url("/slack/events"))
+            .header("content-type", "application/json")
+            .header("x-slack-request-timestamp", stamp)
+            .header("x-slack-signature", signature)
+            .body(challenge.clone())
+            .send()
     };
-    assert!(bot::slack::from_config(&config, earlier.db.clone()).await.unwrap().is_none());
-    config.slack_bot_token = Some(bot::secret::Secret::new(TOKEN));
-    config.slack_signing_secret = Some(bot::secret::Secret::new(SIGNING_SECRET));
-    let started = bot::slack::from_config(&config, earlier.db.clone()).await.unwrap().expect("Slack is enabled");
-    started.shutdown(std::time::Duration::from_secs(10)).await;
-    assert_eq!(earlier.message_count(1).await, 1);
-    assert_eq!(earlier.calls_to("conversations.history").await.len(), 1);
+
+    // Neither secret: healthy without Slack, no Slack route, no call to Slack.
+    let mut without = Served::start(dir.path(), "without-slack", &base);
+    let (_, health) = without.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
+    assert_eq!(health["platforms"], json!({}), "{health}");
+    assert_eq!(signed_challenge(&without).await.unwrap().status(), 404, "Slack's routes are mounted");
+    assert!(without.terminate(Duration::from_secs(30)).success(), "{}", without.logs());
+    assert!(slack.received_requests().await.unwrap().is_empty(), "Slack was called without secrets");
+
+    // One secret: `serve` refuses to start and says which are needed.
+    for (key, value) in
+        [("SLACK_BOT_TOKEN", process_support::SLACK_TOKEN), ("SLACK_SIGNING_SECRET", process_support::SLACK_SECRET)]
+    {
+        let output = process_support::incidentbot()
+            .arg("serve")
+            .envs(base.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("PORT", process_support::free_port().to_string())
+            .env(key, value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "serve started with only {key}: {stderr}");
+        assert!(stderr.contains("SLACK_BOT_TOKEN") && stderr.contains("SLACK_SIGNING_SECRET"), "{stderr}");
+    }
+    assert!(slack.received_requests().await.unwrap().is_empty(), "Slack was called with one secret");
+
+    // Both: Slack's routes answer, and the catch-up stored the message said while down.
+    let mut envs = base.to_vec();
+    envs.push(("SLACK_BOT_TOKEN", process_support::SLACK_TOKEN.to_string()));
+    envs.push(("SLACK_SIGNING_SECRET", process_support::SLACK_SECRET.to_string()));
+    let mut with = Served::start(dir.path(), "with-slack", &envs);
+    let (_, health) = with.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
+    assert_eq!(health["platforms"]["slack"], "ok", "{health}");
+    let answer = signed_challenge(&with).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.json::<serde_json::Value>().await.unwrap()["challenge"], "c-123");
+    let fetched = process_support::eventually(Duration::from_secs(10), || async {
+        process_support::calls_to(&slack, "conversations.history").await == 1
+    })
+    .await;
+    assert!(fetched, "no catch-up; logs:\n{}", with.logs());
+    assert!(with.terminate(Duration::from_secs(30)).success(), "{}", with.logs());
+    let history = slack.received_requests().await.unwrap();
+    let history: Vec<_> = history.iter().filter(|r| r.url.path() == "/api/conversations.history").collect();
+    assert_eq!(history.len(), 1);
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&history[0].body).unwrap();
+    assert!(form.contains(&("channel".to_string(), channel.clone())), "{form:?}");
+
+    let db = storage::Db::connect(&db_url).await.unwrap();
+    let entry = db.entry_by_source(&format!("slack:{channel}:{missed}")).await.unwrap().expect("the missed message");
+    assert_eq!((entry.author.as_str(), entry.text.as_str()), ("U0BOB", "said while down"));
+    db.close().await;
 }
 
 #[tokio::test]

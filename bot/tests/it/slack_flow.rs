@@ -2,11 +2,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::slack_support::*;
 use commands::{ButtonAction, Chat, Invocation, Message};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, ResponseTemplate};
+
+use crate::slack_support::*;
 
 fn methods(calls: &[(String, Value)]) -> Vec<&str> {
     calls.iter().map(|(m, _)| m.as_str()).collect()

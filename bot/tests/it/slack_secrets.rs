@@ -1,11 +1,12 @@
 //! Secrets stay out of logs and `Debug` output. The logs are captured per thread (see
 //! `log_capture`), so the other tests of the binary can run meanwhile.
 
-use crate::log_capture::Capture;
-use crate::slack_support::*;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
+
+use crate::log_capture::Capture;
+use crate::slack_support::*;
 
 #[tokio::test]
 async fn the_token_and_signing_secret_never_reach_logs_or_debug_output() {

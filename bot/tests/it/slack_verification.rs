@@ -1,10 +1,11 @@
 //! Every `/slack/*` route refuses unsigned, stale, altered and oversized requests
 //! before doing anything: no core call, no Slack call, no row written.
 
-use crate::slack_support::*;
 use bot::secret::Secret;
 use bot::slack::signature::sign;
 use serde_json::json;
+
+use crate::slack_support::*;
 
 const ROUTES: [&str; 3] = ["/slack/commands", "/slack/events", "/slack/interactions"];
 

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use crate::support::{self, harness_with, Harness};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use commands::followup::{FollowupSettings, Followups};
 use commands::schedule::CronSchedule;
 use commands::Settings;
+
+use crate::support::{self, harness_with, Harness};
 
 fn utc(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()

@@ -1,11 +1,12 @@
 //! The whole incident flow through the core, against a real in-memory SQLite and a
 //! recording chat.
 
-use crate::support::{self, harness, Harness};
 use chrono::Duration;
 use commands::recording_chat::ChatCall;
 use commands::{FormKind, FormSubmission};
 use storage::{ActionFilter, ActionStatus, EntryKind, Status};
+
+use crate::support::{self, harness, Harness};
 
 #[tokio::test]
 async fn declare_opens_a_channel_with_a_pinned_kickoff_and_an_announcement() {
