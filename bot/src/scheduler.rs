@@ -40,8 +40,10 @@ pub async fn run(followups: Vec<Followups>, clock: Arc<dyn Clock>, cancel: Cance
                 Err(error) => tracing::error!(%error, "cannot compute the next follow-up"),
             }
         }
+        // A due time already past (the tick itself took that long) means "soon", not
+        // "nothing due": a negative wait counts as zero before the clamp.
         let wait = next_due
-            .and_then(|due| (due - clock.now()).to_std().ok())
+            .map(|due| (due - clock.now()).to_std().unwrap_or(Duration::ZERO))
             .map_or(MAX_SLEEP, |until| until.clamp(Duration::from_millis(200), MAX_SLEEP));
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
