@@ -75,6 +75,8 @@ pub struct ScheduleConfig {
     /// Quiet minutes before a status-update nudge, for sev1 and sev2.
     pub sev1_update_minutes: u32,
     pub sev2_update_minutes: u32,
+    /// Days after an incident closes before its channel is archived; 0 never archives.
+    pub archive_after_days: u32,
 }
 
 impl Default for ScheduleConfig {
@@ -87,6 +89,7 @@ impl Default for ScheduleConfig {
             postmortem_nudge_days: 2,
             sev1_update_minutes: 30,
             sev2_update_minutes: 60,
+            archive_after_days: 0,
         }
     }
 }
@@ -187,6 +190,11 @@ impl FileConfig {
             sev2_quiet: minutes("sev2_update_minutes", schedules.sev2_update_minutes)?,
             followups_channel: channels.followups_channel.clone(),
             digest_channel: channels.digest_channel.clone(),
+            archive_after: match schedules.archive_after_days {
+                0 => None,
+                days @ 1..=3650 => Some(chrono::Duration::days(i64::from(days))),
+                days => anyhow::bail!("`schedules.archive_after_days`: {days} must be between 0 (never) and 3650"),
+            },
             ..FollowupSettings::defaults(tz)?
         })
     }

@@ -44,12 +44,12 @@ pub trait Chat: Send + Sync {
     /// variant and returns the name it used.
     async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError>;
     async fn post(&self, channel_id: &str, message: &Message) -> Result<MessageRef, ChatError>;
-    async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError>;
     async fn invite(&self, channel_id: &str, users: &[String]) -> Result<(), ChatError>;
     /// Sets the channel topic. It is one line, so mentions render the platform's way.
     async fn set_topic(&self, channel_id: &str, topic: &Line) -> Result<(), ChatError>;
     async fn pin(&self, target: &MessageRef) -> Result<(), ChatError>;
     async fn send_dm(&self, user: &str, message: &Message) -> Result<MessageRef, ChatError>;
-    async fn rename_channel(&self, channel_id: &str, name: &str) -> Result<(), ChatError>;
+    /// Archives an incident channel (a thread on Discord): the follow-ups do it a
+    /// configured number of days after the incident closed.
     async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError>;
 }

@@ -1,5 +1,6 @@
 //! Follow-through: what is due and what to say. Overdue action-item reminders (with
-//! escalation), postmortem nudges, status-update nudges and the weekly digest.
+//! escalation), postmortem nudges, status-update nudges, the weekly digest, and the
+//! archiving of closed incidents' channels.
 //!
 //! Every delivery has an idempotency key (kind, subject, local period) that is claimed
 //! in SQLite before sending, so restarts, overlapping ticks or two runners never send
@@ -40,6 +41,8 @@ pub struct FollowupSettings {
     /// Attempts per delivery before giving up, and the first pause between them (doubling).
     pub attempts: u32,
     pub backoff: std::time::Duration,
+    /// How long after an incident closes its channel is archived; `None` never.
+    pub archive_after: Option<Duration>,
 }
 
 impl FollowupSettings {
@@ -57,6 +60,7 @@ impl FollowupSettings {
             digest_channel: None,
             attempts: 4,
             backoff: std::time::Duration::from_secs(2),
+            archive_after: None,
         })
     }
 }
@@ -66,6 +70,8 @@ impl FollowupSettings {
 enum Target {
     Dm(String),
     Channel(String),
+    /// The message goes to the channel, which is then archived.
+    ArchiveChannel(String),
 }
 
 /// One claimed delivery waiting to be sent.
@@ -90,6 +96,14 @@ pub struct TickReport {
 pub struct Followups {
     core: Arc<Core>,
     settings: FollowupSettings,
+}
+
+/// The delivery kind of archiving a closed incident's channel.
+const ARCHIVE_KIND: &str = "channel_archive";
+
+/// The one archive of an incident's channel.
+fn archive_key(incident: &Incident) -> DeliveryKey {
+    DeliveryKey::new(ARCHIVE_KIND, incident.id, "closed")
 }
 
 /// Weekdays from `from` (exclusive) to `to` (inclusive).
@@ -162,6 +176,8 @@ impl Followups {
         }
         let nudges = self.status_nudges_due(now).await?;
         self.send_all(nudges, now, &mut report).await?;
+        let archives = self.archives_due(now).await?;
+        self.send_all(archives, now, &mut report).await?;
         Ok(report)
     }
 
@@ -178,7 +194,50 @@ impl Followups {
                 next = Some(due);
             }
         }
+        if let Some((_, due)) = self.archive_times().await?.into_iter().find(|(_, due)| *due > after) {
+            if next.is_none_or(|n| due < n) {
+                next = Some(due);
+            }
+        }
         Ok(next)
+    }
+
+    /// Closed incidents on this platform whose channel is not archived yet, and when
+    /// each is due, soonest first. Empty when archiving is off.
+    async fn archive_times(&self) -> Result<Vec<(Incident, DateTime<Utc>)>, CoreError> {
+        let Some(after) = self.settings.archive_after else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .core
+            .db
+            .closed_without_delivery(self.platform(), ARCHIVE_KIND)
+            .await?
+            .into_iter()
+            .filter_map(|i| i.closed_at.map(|closed| (i, closed + after)))
+            .collect())
+    }
+
+    /// Channels of incidents closed long enough ago, each archived once (the claim is
+    /// the idempotency key), with a last post saying where the record lives.
+    async fn archives_due(&self, now: DateTime<Utc>) -> Result<Vec<Pending>, CoreError> {
+        let mut pending = Vec::new();
+        for (incident, due) in self.archive_times().await? {
+            let Some(channel) = incident.channel_id.clone().filter(|_| due <= now) else {
+                continue;
+            };
+            let message = Message::new().line(
+                Line::new()
+                    .text("🗄️ ")
+                    .bold(incident.reference())
+                    .text(" closed a while ago, so this channel is archived. Its timeline and postmortem stay: ")
+                    .code(format!("/incident {} postmortem", incident.reference())),
+            );
+            if let Some(p) = self.claim(archive_key(&incident), Target::ArchiveChannel(channel), message, now).await? {
+                pending.push(p);
+            }
+        }
+        Ok(pending)
     }
 
     /// Claims a delivery; `None` if someone already claimed it.
@@ -241,6 +300,10 @@ impl Followups {
         match &delivery.target {
             Target::Dm(user) => self.core.chat.send_dm(user, &delivery.message).await.map(|_| ()),
             Target::Channel(channel) => self.core.chat.post(channel, &delivery.message).await.map(|_| ()),
+            Target::ArchiveChannel(channel) => {
+                self.core.chat.post(channel, &delivery.message).await?;
+                self.core.chat.archive_channel(channel).await
+            }
         }
     }
 

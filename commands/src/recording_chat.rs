@@ -13,12 +13,10 @@ use crate::message::{Line, Message};
 pub enum ChatCall {
     CreateChannel { name: String },
     Post { channel_id: String, text: String },
-    Update { message_id: String, text: String },
     Invite { channel_id: String, users: Vec<String> },
     SetTopic { channel_id: String, topic: String },
     Pin { message_id: String },
     Dm { user: String, text: String },
-    Rename { channel_id: String, name: String },
     Archive { channel_id: String },
 }
 
@@ -98,11 +96,6 @@ impl Chat for RecordingChat {
         Ok(MessageRef { channel_id: channel_id.to_string(), message_id: format!("m{n}") })
     }
 
-    async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
-        self.record("update", ChatCall::Update { message_id: target.message_id.clone(), text: message.to_plain() })?;
-        Ok(())
-    }
-
     async fn invite(&self, channel_id: &str, users: &[String]) -> Result<(), ChatError> {
         self.record("invite", ChatCall::Invite { channel_id: channel_id.to_string(), users: users.to_vec() })?;
         Ok(())
@@ -125,11 +118,6 @@ impl Chat for RecordingChat {
         }
         let n = self.record("send_dm", ChatCall::Dm { user: user.to_string(), text: message.to_plain() })?;
         Ok(MessageRef { channel_id: format!("dm-{user}"), message_id: format!("m{n}") })
-    }
-
-    async fn rename_channel(&self, channel_id: &str, name: &str) -> Result<(), ChatError> {
-        self.record("rename_channel", ChatCall::Rename { channel_id: channel_id.to_string(), name: name.to_string() })?;
-        Ok(())
     }
 
     async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError> {

@@ -271,6 +271,29 @@ impl Db {
     }
 
     /// Incidents in one status, oldest first.
+    /// Closed incidents on `platform` with a channel that no `delivery_kind` delivery
+    /// was claimed for yet, oldest closed first: the channels still to archive. One
+    /// query, so the scheduler's tick does not grow with the history.
+    pub async fn closed_without_delivery(
+        &self,
+        platform: &str,
+        delivery_kind: &str,
+    ) -> Result<Vec<Incident>, StorageError> {
+        incident_query!(
+            "WHERE i.status = 'closed' AND i.platform = ?1 AND i.channel_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM deliveries d
+                               WHERE d.kind = ?2 AND d.subject = CAST(i.id AS TEXT))
+             ORDER BY i.closed_at, i.id"
+        )
+        .bind(platform)
+        .bind(delivery_kind)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(incident_from_row)
+        .collect()
+    }
+
     pub async fn incidents_with_status(&self, status: Status) -> Result<Vec<Incident>, StorageError> {
         incident_query!("WHERE i.status = ? ORDER BY i.id")
             .bind(status.as_str())

@@ -54,11 +54,6 @@ impl Chat for ConsoleChat {
         Ok(self.message_ref(channel_id))
     }
 
-    async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
-        self.output.emit(&format!("[#{}] incidentbot (edited):", target.channel_id), &message.to_plain());
-        Ok(())
-    }
-
     async fn invite(&self, _channel_id: &str, _users: &[String]) -> Result<(), ChatError> {
         // Everyone can see every console channel.
         Ok(())
@@ -75,12 +70,6 @@ impl Chat for ConsoleChat {
     async fn send_dm(&self, user: &str, message: &Message) -> Result<MessageRef, ChatError> {
         self.output.emit(&format!("[dm @{user}] incidentbot:"), &message.to_plain());
         Ok(self.message_ref(&format!("dm-{user}")))
-    }
-
-    async fn rename_channel(&self, channel_id: &str, name: &str) -> Result<(), ChatError> {
-        self.know_channel(name);
-        self.output.emit(&format!("[#{channel_id}] incidentbot:"), &format!("(channel renamed to #{name})"));
-        Ok(())
     }
 
     async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError> {

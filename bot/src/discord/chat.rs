@@ -224,16 +224,6 @@ impl Chat for DiscordChat {
         Ok(MessageRef { channel_id: channel_id.to_string(), message_id: posted.id.to_string() })
     }
 
-    async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
-        let channel = ChannelId::new(snowflake("update", &target.channel_id)?);
-        let id = MessageId::new(snowflake("update", &target.message_id)?);
-        self.rest("update", Effect::Idempotent, || {
-            channel.edit_message(&*self.http, id, render::render(message).edit_message())
-        })
-        .await?;
-        Ok(())
-    }
-
     /// Threads get their members added. A text channel in the category is visible to
     /// whoever the category lets in, so there is nothing to do.
     async fn invite(&self, channel_id: &str, users: &[String]) -> Result<(), ChatError> {
@@ -280,23 +270,6 @@ impl Chat for DiscordChat {
             })
             .await?;
         Ok(MessageRef { channel_id: dm.id.to_string(), message_id: posted.id.to_string() })
-    }
-
-    async fn rename_channel(&self, channel_id: &str, name: &str) -> Result<(), ChatError> {
-        let channel = ChannelId::new(snowflake("rename channel", channel_id)?);
-        let name = render::cut(name, MAX_CHANNEL_NAME);
-        if self.uses_threads() {
-            self.rest("rename channel", Effect::Idempotent, || {
-                channel.edit_thread(&*self.http, EditThread::new().name(&name))
-            })
-            .await?;
-        } else {
-            self.rest("rename channel", Effect::Idempotent, || {
-                channel.edit(&*self.http, EditChannel::new().name(&name))
-            })
-            .await?;
-        }
-        Ok(())
     }
 
     async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError> {

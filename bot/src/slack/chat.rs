@@ -102,12 +102,6 @@ impl Chat for SlackChat {
         Ok(MessageRef { channel_id: channel.to_string(), message_id: ts.to_string() })
     }
 
-    async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
-        let mut body = render::post_body(&target.channel_id, message);
-        body["ts"] = json!(target.message_id);
-        self.api.call("chat.update", &body).await.map(|_| ()).map_err(|e| chat_error("update", e))
-    }
-
     async fn invite(&self, channel_id: &str, users: &[String]) -> Result<(), ChatError> {
         if users.is_empty() {
             return Ok(());
@@ -137,12 +131,6 @@ impl Chat for SlackChat {
         let channel = string_at(&answer, "/channel/id")
             .ok_or_else(|| ChatError::new("send_dm", "Slack returned no DM channel id", false))?;
         self.post(channel, message).await
-    }
-
-    async fn rename_channel(&self, channel_id: &str, name: &str) -> Result<(), ChatError> {
-        let name: String = name.chars().take(MAX_CHANNEL_NAME).collect();
-        let body = json!({ "channel": channel_id, "name": name });
-        self.call_allowing("rename_channel", "conversations.rename", body, &[]).await
     }
 
     async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError> {

@@ -235,3 +235,47 @@ async fn a_quiet_week_gets_a_short_friendly_digest() {
     assert!(text.contains("A quiet week") && text.contains("Enjoy the calm"), "{text}");
     assert!(text.lines().count() <= 4, "{text}");
 }
+
+#[tokio::test]
+async fn a_closed_incidents_channel_is_archived_once_after_the_configured_days() {
+    let h = Arc::new(harness_with(Settings::default()).await);
+    h.clock.set(utc("2026-03-02T09:00:00Z"));
+    let ch = h.declare("alice", "sev3 Slow search").await;
+    h.run("alice", &ch, "resolve Restarted the indexer").await;
+    let answers: Vec<(String, String)> =
+        commands::postmortem::FIELDS.iter().map(|f| (f.key.to_string(), format!("answer {}", f.key))).collect();
+    let submission = commands::FormSubmission {
+        source_id: "pm".into(),
+        user: "alice".into(),
+        channel_id: ch.clone(),
+        kind: commands::FormKind::Postmortem { incident: 1 },
+        answers,
+    };
+    h.core.submit_form(&submission).await.unwrap();
+    let settings = FollowupSettings { archive_after: Some(Duration::days(3)), ..followup_settings(Tz::UTC) };
+    let followups = Followups::new(core_of(&h), settings);
+    followups.tick(h.core.now()).await.unwrap();
+    let archived = |h: &Harness| {
+        h.chat.calls().iter().filter(|c| matches!(c, commands::recording_chat::ChatCall::Archive { .. })).count()
+    };
+    // Not before the third day; the console's :advance finds the moment (a Saturday,
+    // when no reminder is scheduled).
+    h.clock.set(utc("2026-03-07T08:00:00Z"));
+    assert_eq!(followups.next_due_after(utc("2026-03-07T08:00:00Z")).await.unwrap(), Some(utc("2026-03-09T09:00:00Z")));
+    h.clock.set(utc("2026-03-02T09:00:00Z"));
+    let late = FollowupSettings { archive_after: Some(Duration::days(5)), ..followup_settings(Tz::UTC) };
+    let saturday = Followups::new(core_of(&h), late).next_due_after(utc("2026-03-07T08:00:00Z")).await.unwrap();
+    assert_eq!(saturday, Some(utc("2026-03-07T09:00:00Z")), "closed Monday 09:00, archived five days later");
+    run_until(&h, &followups, utc("2026-03-05T08:59:00Z"), Duration::hours(1)).await;
+    assert_eq!(archived(&h), 0);
+    run_until(&h, &followups, utc("2026-03-08T09:00:00Z"), Duration::hours(1)).await;
+    assert_eq!(archived(&h), 1, "archived once, however many ticks follow");
+    assert!(h.chat.posts_to(&ch).last().unwrap().contains("this channel is archived"));
+    // A second runner (a restart) archives nothing more.
+    let again = Followups::new(
+        core_of(&h),
+        FollowupSettings { archive_after: Some(Duration::days(3)), ..followup_settings(Tz::UTC) },
+    );
+    again.tick(h.core.now()).await.unwrap();
+    assert_eq!(archived(&h), 1);
+}
