@@ -16,10 +16,10 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use storage::Severity;
+use storage::{Platform, Severity};
 
-/// The platforms with their own series.
-const PLATFORMS: [&str; 2] = ["slack", "discord"];
+/// The platforms with their own series (the console makes no API calls).
+const PLATFORMS: [Platform; 2] = [Platform::Slack, Platform::Discord];
 
 /// Upper bounds (seconds) of the slash-command duration buckets.
 const DURATION_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -50,8 +50,8 @@ pub fn metrics() -> &'static Metrics {
     &METRICS
 }
 
-fn platform_label(platform: &str) -> Option<Label> {
-    PLATFORMS.iter().find(|p| **p == platform).map(|p| [("platform", *p)])
+fn platform_label(platform: Platform) -> Option<Label> {
+    PLATFORMS.contains(&platform).then(|| [("platform", platform.as_str())])
 }
 
 fn severity_label(severity: Severity) -> Label {
@@ -75,7 +75,7 @@ impl Metrics {
             let _ = metrics.declared.get_or_create(&severity_label(severity));
         }
         for platform in PLATFORMS {
-            let label = [("platform", platform)];
+            let label = [("platform", platform.as_str())];
             let _ = metrics.chat_errors.get_or_create(&label);
             let _ = metrics.chat_retries.get_or_create(&label);
             let _ = metrics.command_duration.get_or_create(&label);
@@ -97,20 +97,20 @@ impl Metrics {
     }
 
     /// A call to a platform's API that failed (after any retries of its own).
-    pub fn chat_api_error(&self, platform: &str) {
+    pub fn chat_api_error(&self, platform: Platform) {
         if let Some(label) = platform_label(platform) {
             self.chat_errors.get_or_create(&label).inc();
         }
     }
 
     /// A call to a platform's API that waited for its rate limit and went again.
-    pub fn chat_api_retry(&self, platform: &str) {
+    pub fn chat_api_retry(&self, platform: Platform) {
         if let Some(label) = platform_label(platform) {
             self.chat_retries.get_or_create(&label).inc();
         }
     }
 
-    pub fn slash_command_handled(&self, platform: &str, elapsed: Duration) {
+    pub fn slash_command_handled(&self, platform: Platform, elapsed: Duration) {
         if let Some(label) = platform_label(platform) {
             self.command_duration.get_or_create(&label).observe(elapsed.as_secs_f64());
         }
@@ -186,11 +186,11 @@ mod tests {
         metrics.incident_declared(Severity::Sev2);
         metrics.timeline_event_ingested();
         metrics.reminders(2, 1);
-        metrics.chat_api_error("slack");
-        metrics.chat_api_error("console");
-        metrics.chat_api_retry("discord");
-        metrics.slash_command_handled("slack", Duration::from_millis(30));
-        metrics.slash_command_handled("slack", Duration::from_secs(60));
+        metrics.chat_api_error(storage::Platform::Slack);
+        metrics.chat_api_error(Platform::Console);
+        metrics.chat_api_retry(storage::Platform::Discord);
+        metrics.slash_command_handled(storage::Platform::Slack, Duration::from_millis(30));
+        metrics.slash_command_handled(storage::Platform::Slack, Duration::from_secs(60));
         let text = metrics.render(Some(3), true);
         for line in [
             "incidentbot_incidents_declared_total{severity=\"sev2\"} 1",

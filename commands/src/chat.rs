@@ -37,8 +37,8 @@ impl ChatError {
 /// What the core needs from a chat platform.
 #[async_trait]
 pub trait Chat: Send + Sync {
-    /// `slack`, `discord` or `console`: stored with each incident.
-    fn platform(&self) -> &'static str;
+    /// Which platform this is: stored with each incident.
+    fn platform(&self) -> storage::Platform;
 
     /// Creates an incident channel. If `name` is taken, the adapter picks a free
     /// variant and returns the name it used.

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
-use storage::{ActionFilter, ActionItem, DeliveryKey, EntryKind, Incident, Severity, Status};
+use storage::{ActionFilter, ActionItem, DeliveryKey, DeliveryKind, EntryKind, Incident, Platform, Severity, Status};
 
 use crate::action_cmds::days_word;
 use crate::chat::ChatError;
@@ -98,12 +98,9 @@ pub struct Followups {
     settings: FollowupSettings,
 }
 
-/// The delivery kind of archiving a closed incident's channel.
-const ARCHIVE_KIND: &str = "channel_archive";
-
 /// The one archive of an incident's channel.
 fn archive_key(incident: &Incident) -> DeliveryKey {
-    DeliveryKey::new(ARCHIVE_KIND, incident.id, "closed")
+    DeliveryKey::new(DeliveryKind::ChannelArchive, incident.id, "closed")
 }
 
 /// Weekdays from `from` (exclusive) to `to` (inclusive).
@@ -131,7 +128,7 @@ impl Followups {
         &self.settings
     }
 
-    fn platform(&self) -> &'static str {
+    fn platform(&self) -> Platform {
         self.core.chat.platform()
     }
 
@@ -211,7 +208,7 @@ impl Followups {
         Ok(self
             .core
             .db
-            .closed_without_delivery(self.platform(), ARCHIVE_KIND)
+            .closed_without_delivery(self.platform(), DeliveryKind::ChannelArchive)
             .await?
             .into_iter()
             .filter_map(|i| i.closed_at.map(|closed| (i, closed + after)))
@@ -331,14 +328,14 @@ impl Followups {
         let mut pending = Vec::new();
         for (item, incident) in &overdue {
             let days = (today - item.due).num_days();
-            let key = DeliveryKey::new("action_overdue", item.id, today);
+            let key = DeliveryKey::new(DeliveryKind::ActionOverdue, item.id, today);
             if let Some(p) =
                 self.claim(key, Target::Dm(item.owner.clone()), overdue_dm(item, incident, days), at).await?
             {
                 pending.push(p);
-                let sent_before = db.sent_count("action_overdue", &item.id.to_string()).await?;
+                let sent_before = db.sent_count(DeliveryKind::ActionOverdue, &item.id.to_string()).await?;
                 if sent_before >= i64::from(self.settings.escalate_after) {
-                    let key = DeliveryKey::new("action_escalation", item.id, today);
+                    let key = DeliveryKey::new(DeliveryKind::ActionEscalation, item.id, today);
                     let message = escalation_dm(item, incident, days, sent_before);
                     // With no commander yet there is no one to escalate to; the owner's
                     // reminders go on.
@@ -351,7 +348,7 @@ impl Followups {
             }
         }
         if let (Some(channel), false) = (&self.settings.followups_channel, overdue.is_empty()) {
-            let key = DeliveryKey::new("overdue_summary", self.platform(), today);
+            let key = DeliveryKey::new(DeliveryKind::OverdueSummary, self.platform(), today);
             if let Some(p) =
                 self.claim(key, Target::Channel(channel.clone()), overdue_summary(&overdue, today), at).await?
             {
@@ -372,7 +369,7 @@ impl Followups {
             if missing.is_empty() {
                 continue;
             }
-            let key = DeliveryKey::new("postmortem_nudge", incident.id, today);
+            let key = DeliveryKey::new(DeliveryKind::PostmortemNudge, incident.id, today);
             let message = postmortem_nudge(&incident, &missing.iter().map(|f| f.label).collect::<Vec<_>>());
             // The commander is asked; an incident an admin resolved without one asks its channel.
             let target = match (&incident.commander, &incident.channel_id) {
@@ -389,10 +386,10 @@ impl Followups {
 
     async fn digest_due(&self, at: DateTime<Utc>) -> Result<Vec<Pending>, CoreError> {
         let Some(channel) = &self.settings.digest_channel else {
-            tracing::info!(platform = self.platform(), "no digest channel configured; digest not posted");
+            tracing::info!(platform = %self.platform(), "no digest channel configured; digest not posted");
             return Ok(Vec::new());
         };
-        let key = DeliveryKey::new("digest", self.platform(), self.local_date(at));
+        let key = DeliveryKey::new(DeliveryKind::Digest, self.platform(), self.local_date(at));
         let message = digest::build(&self.core.db, self.core.settings.timezone, at, Duration::days(7)).await?;
         Ok(self.claim(key, Target::Channel(channel.clone()), message, at).await?.into_iter().collect())
     }
@@ -435,7 +432,7 @@ impl Followups {
                 continue;
             };
             // One nudge per quiet period: the period is named by when it began.
-            let key = DeliveryKey::new("update_nudge", incident.id, last_update.timestamp());
+            let key = DeliveryKey::new(DeliveryKind::UpdateNudge, incident.id, last_update.timestamp());
             let message = Message::new().line(
                 Line::new()
                     .text(format!(

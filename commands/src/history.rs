@@ -76,6 +76,12 @@ impl Core {
         Ok(self.db.record_inbound_event(source, event_id, self.now()).await?)
     }
 
+    /// The channel names of every incident on this core's platform, so an adapter that
+    /// picks names itself (the console) never reuses one.
+    pub async fn channel_names(&self) -> Result<Vec<String>, CoreError> {
+        Ok(self.db.channel_names(self.chat.platform()).await?)
+    }
+
     /// Whether a channel is an incident's, so an adapter can skip platform calls for
     /// channels the bot does not follow.
     pub async fn is_incident_channel(&self, channel_id: &str) -> Result<bool, CoreError> {

@@ -157,7 +157,7 @@ impl Core {
             title: title.clone(),
             description: description.as_ref().map(|d| d.text.clone()),
             severity,
-            platform: self.chat.platform().to_string(),
+            platform: self.chat.platform(),
             declared_by: actor.stored_id(),
             // A person who declares leads until someone else is assigned; the system
             // never leads.

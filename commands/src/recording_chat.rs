@@ -82,8 +82,8 @@ impl RecordingChat {
 
 #[async_trait]
 impl Chat for RecordingChat {
-    fn platform(&self) -> &'static str {
-        "console"
+    fn platform(&self) -> storage::Platform {
+        storage::Platform::Console
     }
 
     async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError> {

@@ -61,7 +61,7 @@ mod tests {
             description: None,
             severity,
             status: if resolve_min.is_some() { Status::Resolved } else { Status::Investigating },
-            platform: "console".into(),
+            platform: storage::Platform::Console,
             channel_name: "c".into(),
             channel_id: None,
             declared_by: "a".into(),

@@ -14,7 +14,7 @@ pub fn incident(status: Status) -> Incident {
         description: None,
         severity: Severity::Sev2,
         status,
-        platform: "console".into(),
+        platform: storage::Platform::Console,
         channel_name: "inc-1-t".into(),
         channel_id: Some("inc-1-t".into()),
         declared_by: "alice".into(),

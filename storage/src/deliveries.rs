@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::model::DeliveryKind;
 use crate::time::{from_millis_opt, to_millis};
 use crate::{Db, StorageError};
 
@@ -15,8 +16,8 @@ pub struct DeliveryKey {
 }
 
 impl DeliveryKey {
-    pub fn new(kind: &str, subject: impl ToString, period: impl ToString) -> Self {
-        DeliveryKey { kind: kind.to_string(), subject: subject.to_string(), period: period.to_string() }
+    pub fn new(kind: DeliveryKind, subject: impl ToString, period: impl ToString) -> Self {
+        DeliveryKey { kind: kind.as_str().to_string(), subject: subject.to_string(), period: period.to_string() }
     }
 
     /// `kind:subject:period`.
@@ -71,9 +72,9 @@ impl Db {
     }
 
     /// How many deliveries of `kind` about `subject` were sent.
-    pub async fn sent_count(&self, kind: &str, subject: &str) -> Result<i64, StorageError> {
+    pub async fn sent_count(&self, kind: DeliveryKind, subject: &str) -> Result<i64, StorageError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE kind = ? AND subject = ? AND sent_at IS NOT NULL")
-            .bind(kind)
+            .bind(kind.as_str())
             .bind(subject)
             .fetch_one(self.reader())
             .await?)

@@ -190,7 +190,7 @@ mod tests {
             title: "DB down".into(),
             description: None,
             severity: Severity::Sev2,
-            platform: "console".into(),
+            platform: crate::Platform::Console,
             declared_by: "alice".into(),
             commander: Some("alice".into()),
             declare_source: "req-1".into(),

@@ -1,6 +1,6 @@
 //! Queries on incidents and their roles.
 
-use crate::model::{Incident, NewEntry, NewIncident, Role, Saved, Status};
+use crate::model::{DeliveryKind, Incident, NewEntry, NewIncident, Platform, Role, Saved, Status};
 use crate::time::{from_millis, from_millis_opt, parse_word, to_millis};
 use crate::timeline::insert_entry;
 use crate::{Db, StorageError};
@@ -38,7 +38,7 @@ fn incident_from_row(row: &SqliteRow) -> Result<Incident, StorageError> {
         description: row.try_get("description")?,
         severity: parse_word(row.try_get::<&str, _>("severity")?)?,
         status: parse_word(row.try_get::<&str, _>("status")?)?,
-        platform: row.try_get("platform")?,
+        platform: parse_word(row.try_get::<&str, _>("platform")?)?,
         channel_name: row.try_get("channel_name")?,
         channel_id: row.try_get("channel_id")?,
         declared_by: row.try_get("declared_by")?,
@@ -97,7 +97,7 @@ impl Db {
         .bind(&new.title)
         .bind(&new.description)
         .bind(new.severity.as_str())
-        .bind(&new.platform)
+        .bind(new.platform.as_str())
         .bind(&new.declared_by)
         .bind(&new.declare_source)
         .bind(to_millis(new.started_at))
@@ -263,9 +263,9 @@ impl Db {
     }
 
     /// The channel names of every incident, on one platform.
-    pub async fn channel_names(&self, platform: &str) -> Result<Vec<String>, StorageError> {
+    pub async fn channel_names(&self, platform: Platform) -> Result<Vec<String>, StorageError> {
         Ok(sqlx::query_scalar("SELECT channel_name FROM incidents WHERE platform = ? ORDER BY id")
-            .bind(platform)
+            .bind(platform.as_str())
             .fetch_all(self.reader())
             .await?)
     }
@@ -276,8 +276,8 @@ impl Db {
     /// query, so the scheduler's tick does not grow with the history.
     pub async fn closed_without_delivery(
         &self,
-        platform: &str,
-        delivery_kind: &str,
+        platform: Platform,
+        delivery_kind: DeliveryKind,
     ) -> Result<Vec<Incident>, StorageError> {
         incident_query!(
             "WHERE i.status = 'closed' AND i.platform = ?1 AND i.channel_id IS NOT NULL
@@ -285,8 +285,8 @@ impl Db {
                                WHERE d.kind = ?2 AND d.subject = CAST(i.id AS TEXT))
              ORDER BY i.closed_at, i.id"
         )
-        .bind(platform)
-        .bind(delivery_kind)
+        .bind(platform.as_str())
+        .bind(delivery_kind.as_str())
         .fetch_all(self.reader())
         .await?
         .iter()

@@ -58,6 +58,24 @@ word_enum!(
 );
 
 word_enum!(
+    /// The chat platform an incident (and its channel) belongs to.
+    Platform, "platform", { Slack => "slack", Discord => "discord", Console => "console" }
+);
+
+word_enum!(
+    /// What a scheduled delivery is: the first part of its idempotency key.
+    DeliveryKind, "delivery kind", {
+        ActionOverdue => "action_overdue",
+        ActionEscalation => "action_escalation",
+        OverdueSummary => "overdue_summary",
+        PostmortemNudge => "postmortem_nudge",
+        UpdateNudge => "update_nudge",
+        Digest => "digest",
+        ChannelArchive => "channel_archive",
+    }
+);
+
+word_enum!(
     /// Where an incident is in its lifecycle.
     Status, "status", {
         Investigating => "investigating",
@@ -123,8 +141,8 @@ pub struct Incident {
     pub description: Option<String>,
     pub severity: Severity,
     pub status: Status,
-    /// Which chat platform owns the channel: `slack`, `discord` or `console`.
-    pub platform: String,
+    /// Which chat platform owns the channel.
+    pub platform: Platform,
     pub channel_name: String,
     /// The platform's id for the channel; `None` until the channel exists.
     pub channel_id: Option<String>,
@@ -165,7 +183,7 @@ pub struct NewIncident {
     pub title: String,
     pub description: Option<String>,
     pub severity: Severity,
-    pub platform: String,
+    pub platform: Platform,
     pub declared_by: String,
     /// The first commander: the declarer when a person declares, `None` when the
     /// system does.

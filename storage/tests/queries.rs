@@ -14,7 +14,7 @@ fn new_incident(source: &str) -> NewIncident {
         title: "DB down".into(),
         description: None,
         severity: Severity::Sev2,
-        platform: "console".into(),
+        platform: storage::Platform::Console,
         declared_by: "alice".into(),
         commander: Some("alice".into()),
         declare_source: source.into(),

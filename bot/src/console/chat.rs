@@ -33,8 +33,8 @@ impl ConsoleChat {
 
 #[async_trait]
 impl Chat for ConsoleChat {
-    fn platform(&self) -> &'static str {
-        "console"
+    fn platform(&self) -> storage::Platform {
+        storage::Platform::Console
     }
 
     async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError> {

@@ -84,15 +84,15 @@ impl Console {
     /// so no URL is built from it); `options.database_url` is not read.
     pub async fn with_db(db: Db, options: &ConsoleOptions, output: Output) -> anyhow::Result<Console> {
         let chat = Arc::new(ConsoleChat::new(output.clone()));
-        for name in db.channel_names("console").await? {
-            chat.know_channel(&name);
-        }
         let clock = Arc::new(match options.start {
             Some(start) => ConsoleClock::fixed(start),
             None => ConsoleClock::following_wall_clock(),
         });
         let session = format!("{}", Utc::now().timestamp_nanos_opt().unwrap_or_default());
         let core = Arc::new(Core::new(db.clone(), chat.clone(), clock.clone(), options.settings.clone()));
+        for name in core.channel_names().await? {
+            chat.know_channel(&name);
+        }
         let followups = Followups::new(core.clone(), options.followups.clone());
         // The first tick only records where the schedules start from.
         followups.tick(clock.now()).await?;

@@ -168,7 +168,7 @@ pub fn rest_error(operation: &'static str, error: &RestError) -> ChatError {
     match error {
         RestError::Discord(error) => chat_error(operation, error),
         RestError::Deadline(_) => {
-            crate::metrics::metrics().chat_api_error("discord");
+            crate::metrics::metrics().chat_api_error(storage::Platform::Discord);
             ChatError::new(operation, error.to_string(), true)
         }
     }
@@ -177,7 +177,7 @@ pub fn rest_error(operation: &'static str, error: &RestError) -> ChatError {
 /// A serenity failure in the core's terms. The detail keeps Discord's own words but
 /// never a URL (interaction URLs hold a token).
 pub fn chat_error(operation: &'static str, error: &serenity::Error) -> ChatError {
-    crate::metrics::metrics().chat_api_error("discord");
+    crate::metrics::metrics().chat_api_error(storage::Platform::Discord);
     match error {
         serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) => {
             let status = response.status_code;
@@ -203,8 +203,8 @@ pub fn chat_error(operation: &'static str, error: &serenity::Error) -> ChatError
 
 #[async_trait]
 impl Chat for DiscordChat {
-    fn platform(&self) -> &'static str {
-        "discord"
+    fn platform(&self) -> storage::Platform {
+        storage::Platform::Discord
     }
 
     async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError> {

@@ -66,7 +66,8 @@ pub fn build_http_with(
     let mut http = builder.build();
     if let Some(ratelimiter) = http.ratelimiter.as_mut() {
         // Called whenever a request waits for Discord's rate limit before going (again).
-        ratelimiter.set_ratelimit_callback(Box::new(|_| crate::metrics::metrics().chat_api_retry("discord")));
+        ratelimiter
+            .set_ratelimit_callback(Box::new(|_| crate::metrics::metrics().chat_api_retry(storage::Platform::Discord)));
     }
     http
 }

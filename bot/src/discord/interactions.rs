@@ -143,7 +143,7 @@ async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Resu
 /// Records a handled slash command in the metrics.
 fn observe_command(received: std::time::Instant, result: &Result<Outcome, CoreError>) {
     let metrics = crate::metrics::metrics();
-    metrics.slash_command_handled("discord", received.elapsed());
+    metrics.slash_command_handled(storage::Platform::Discord, received.elapsed());
     metrics.observe_result(result);
 }
 

@@ -142,7 +142,7 @@ where
                 pause_ms = pause.as_millis() as u64,
                 "discord: retrying"
             );
-            crate::metrics::metrics().chat_api_retry("discord");
+            crate::metrics::metrics().chat_api_retry(storage::Platform::Discord);
             tokio::time::sleep(pause).await;
             tried += 1;
         }

@@ -139,7 +139,7 @@ impl SlackApi {
         match &result {
             Ok(_) => self.health.connected(),
             Err(error) => {
-                metrics().chat_api_error("slack");
+                metrics().chat_api_error(storage::Platform::Slack);
                 if error.leaves_connection_healthy() {
                     self.health.connected();
                 } else {
@@ -177,7 +177,7 @@ impl SlackApi {
                     break;
                 }
                 tracing::warn!(method, attempt, wait_secs = wait.as_secs(), "Slack rate limit; waiting");
-                metrics().chat_api_retry("slack");
+                metrics().chat_api_retry(storage::Platform::Slack);
                 tokio::time::sleep(wait).await;
                 continue;
             }

@@ -66,8 +66,8 @@ impl SlackChat {
 
 #[async_trait]
 impl Chat for SlackChat {
-    fn platform(&self) -> &'static str {
-        "slack"
+    fn platform(&self) -> storage::Platform {
+        storage::Platform::Slack
     }
 
     async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError> {

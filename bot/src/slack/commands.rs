@@ -56,7 +56,7 @@ pub async fn handle(State(state): State<SlackState>, headers: HeaderMap, body: B
             text: command.text.trim().to_string(),
         };
         let result = worker.core.run(&invocation).await;
-        crate::metrics::metrics().slash_command_handled("slack", received.elapsed());
+        crate::metrics::metrics().slash_command_handled(storage::Platform::Slack, received.elapsed());
         let to = ReplyTo { user: command.user_id, channel: command.channel_id, response_url: command.response_url };
         reply::deliver(&worker, &to, Some(&command.trigger_id), result).await;
     });

@@ -92,7 +92,7 @@ async fn declare_creates_the_channel_in_the_category_pins_the_kickoff_and_pings_
 
     let incident = &fake.db.incident(1).await.unwrap().unwrap();
     assert_eq!(incident.channel_id.as_deref(), Some(CHANNEL.to_string().as_str()));
-    assert_eq!(incident.platform, "discord");
+    assert_eq!(incident.platform, storage::Platform::Discord);
     assert_eq!(incident.commander.as_deref(), Some(ALICE));
     assert_eq!(incident.title, "@everyone checkout is down");
 }

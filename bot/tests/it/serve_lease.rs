@@ -18,7 +18,7 @@ async fn seed_overdue_item(url: &str) {
         title: "DB down".into(),
         description: None,
         severity: Severity::Sev3,
-        platform: "slack".into(),
+        platform: storage::Platform::Slack,
         declared_by: "U0ALICE".into(),
         commander: Some("U0ALICE".into()),
         declare_source: "seed:1".into(),
@@ -115,7 +115,7 @@ async fn one_copy_is_active_and_a_takeover_sends_no_reminder_twice() {
     .await;
     assert!(ran_after_takeover, "the standby never ran reminders; logs:\n{}", second.logs());
     assert_eq!(calls_to(&slack, "chat.postMessage").await, 1, "the reminder was sent again");
-    assert_eq!(db.sent_count("action_overdue", "1").await.unwrap(), 1);
+    assert_eq!(db.sent_count(storage::DeliveryKind::ActionOverdue, "1").await.unwrap(), 1);
     assert!(second.metrics().await.contains("incidentbot_reminders_sent_total 0"));
 
     // A graceful stop releases the lease for the next copy.

@@ -187,7 +187,7 @@ async fn a_failing_delivery_is_retried_a_bounded_number_of_times_and_blocks_no_o
     let report = followups.tick(h.core.now()).await.unwrap();
     assert_eq!(h.chat.dms_to("carol").len(), 1);
     assert_eq!((report.sent, report.failed), (2, 1), "carol's DM and the summary went out; bob's failed");
-    let key = storage::DeliveryKey::new("action_overdue", 1, "2026-03-04");
+    let key = storage::DeliveryKey::new(storage::DeliveryKind::ActionOverdue, 1, "2026-03-04");
     assert_eq!(h.db.delivery_attempts(&key).await.unwrap(), 3);
     assert!(h.db.delivery_sent_at(&key).await.unwrap().is_none());
 }
