@@ -50,6 +50,9 @@ struct PendingForm {
     form: Form,
     user: String,
     channel: String,
+    /// Answers carried over from an earlier submission the core sent back for a fix.
+    kept: Vec<(String, String)>,
+    /// Answers to `form.fields`, in order.
     answers: Vec<(String, String)>,
 }
 
@@ -278,8 +281,13 @@ impl Console {
                 user,
                 &format!("{}: answer one line per field; an empty line keeps what is there.", form.title),
             );
-            self.pending =
-                Some(PendingForm { form, user: user.to_string(), channel: self.channel.clone(), answers: Vec::new() });
+            self.pending = Some(PendingForm {
+                form,
+                user: user.to_string(),
+                channel: self.channel.clone(),
+                kept: Vec::new(),
+                answers: Vec::new(),
+            });
             self.ask_next_field();
         }
     }
@@ -320,6 +328,8 @@ impl Console {
         let Some(pending) = self.pending.take() else {
             return;
         };
+        let mut answers = pending.kept.clone();
+        answers.extend(pending.answers.iter().cloned());
         let submission = FormSubmission {
             // Its own id: a command typed mid-form ends the form on the same line, and
             // must not be taken for a retry of the submission.
@@ -327,9 +337,39 @@ impl Console {
             user: pending.user.clone(),
             channel_id: pending.channel.clone(),
             kind: pending.form.kind,
-            answers: pending.answers,
+            answers: answers.clone(),
         };
         let result = self.core.submit_form(&submission).await;
+        let to_fix = match &result {
+            Ok(outcome) => outcome.field_errors.iter().map(|(key, _)| *key).collect::<Vec<_>>(),
+            Err(_) => Vec::new(),
+        };
         self.show(&pending.user, result);
+        if !to_fix.is_empty() {
+            // Nothing was saved: ask again for just the fields in error, showing what was
+            // typed, and keep every other answer, so nothing the user said is lost.
+            self.ask_again(pending, answers, &to_fix);
+        }
+    }
+
+    fn ask_again(&mut self, pending: PendingForm, answers: Vec<(String, String)>, to_fix: &[&str]) {
+        let typed = |key: &str| answers.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let fields: Vec<_> = pending
+            .form
+            .fields
+            .iter()
+            .filter(|field| to_fix.contains(&field.key))
+            .map(|field| commands::FormField { value: typed(field.key).filter(|v| !v.is_empty()), ..field.clone() })
+            .collect();
+        let kept = answers.iter().filter(|(key, _)| !to_fix.contains(&key.as_str())).cloned().collect();
+        let names: Vec<&str> = fields.iter().map(|f| f.label.as_str()).collect();
+        self.private(
+            &pending.user,
+            &format!("Nothing was saved yet. Fix {}; the other answers are kept.", names.join(", ")),
+        );
+        let form = Form { fields, ..pending.form };
+        self.pending =
+            Some(PendingForm { form, user: pending.user, channel: pending.channel, kept, answers: Vec::new() });
+        self.ask_next_field();
     }
 }

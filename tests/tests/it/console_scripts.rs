@@ -140,3 +140,13 @@ async fn a_command_typed_mid_form_runs_after_the_form_is_saved() {
     let second = console.db().incident(2).await.unwrap().expect("the mid-form command ran");
     assert_eq!(second.title, "Payments down");
 }
+
+#[tokio::test]
+async fn a_form_answer_refused_is_asked_again_and_the_others_are_kept() {
+    let script = "/incident declare\nPayments down\nsev9\ncard auth failing\nsev1\n";
+    let (out, console) = run_script(script, None).await.unwrap();
+    assert!(out.contains("Nothing was saved yet. Fix Severity; the other answers are kept."), "{out}");
+    let incident = console.db().incident(1).await.unwrap().expect("declared after the fix");
+    assert_eq!((incident.title.as_str(), incident.severity), ("Payments down", storage::Severity::Sev1));
+    assert_eq!(incident.description.as_deref(), Some("card auth failing"));
+}
