@@ -167,7 +167,7 @@ impl Core {
             match self.save_answers(&incident, &changes, &submission.user, closes, &submission.source_id).await? {
                 AnswersSaved::Retried => return Ok(Outcome::silent()),
                 AnswersSaved::Saved => None,
-                AnswersSaved::Closed(closed) => Some(closed),
+                AnswersSaved::Closed(closed) => Some(*closed),
             }
         };
 
@@ -225,7 +225,7 @@ impl Core {
             Ok(match self.db.save_postmortem(current.id, changes, now, Some((&closed, &entry))).await? {
                 Saved::Written => {
                     closed.revision += 1;
-                    Attempt::Done(AnswersSaved::Closed(closed))
+                    Attempt::Done(AnswersSaved::Closed(Box::new(closed)))
                 }
                 Saved::Duplicate => Attempt::Done(AnswersSaved::Retried),
                 Saved::Conflict => Attempt::Conflict,
@@ -309,7 +309,7 @@ enum AnswersSaved {
     Retried,
     Saved,
     /// The answers completed the postmortem of a resolved incident, which is now closed.
-    Closed(Incident),
+    Closed(Box<Incident>),
 }
 
 fn label(field: PostmortemField) -> Option<&'static str> {

@@ -150,7 +150,7 @@ fn observe_command(received: std::time::Instant, result: &Result<Outcome, CoreEr
 /// Suggests open (and resolved, for postmortems) incidents for the `incident` option.
 async fn on_autocomplete(bot: &Discord, command: &CommandInteraction) -> anyhow::Result<()> {
     let typed = command.data.autocomplete().filter(|o| o.name == INCIDENT_OPTION).map(|o| o.value).unwrap_or_default();
-    let incidents = bot.core.incident_choices(&typed, MAX_CHOICES).await?;
+    let incidents = bot.core.incident_choices(typed, MAX_CHOICES).await?;
     let choices = incidents.iter().fold(CreateAutocompleteResponse::new(), |response, incident| {
         let name = render::cut(
             &format!("{} · {} · {}", incident.reference(), incident.status, incident.title),
