@@ -185,11 +185,7 @@ impl Core {
         if !self.change_action(id, &ActionChange::Reassign { owner: owner.clone() }, &entry).await? {
             return Ok(Outcome::silent());
         }
-        if let Some(channel) = incident.channel_id.as_deref() {
-            if let Err(error) = self.chat.invite(channel, std::slice::from_ref(&owner)).await {
-                tracing::warn!(incident = incident.id, %error, "could not invite the new owner");
-            }
-        }
+        self.invite_to_incident(&incident, &owner).await;
         self.post_to_incident(
             &incident,
             &Message::new().line(

@@ -293,6 +293,17 @@ impl Core {
         crate::incident_cmds::commander_span(line, incident)
     }
 
+    /// Invites someone who just took a part in the incident (a role, an action item) to
+    /// its channel. The change is already committed, so a chat failure is logged.
+    pub(crate) async fn invite_to_incident(&self, incident: &Incident, user: &str) {
+        let Some(channel) = incident.channel_id.as_deref() else {
+            return;
+        };
+        if let Err(error) = self.chat.invite(channel, &[user.to_string()]).await {
+            tracing::warn!(incident = incident.id, %error, "could not invite a responder to the channel");
+        }
+    }
+
     /// Posts to the incident's channel. The change is already committed, so a chat
     /// failure is logged rather than undoing it.
     pub(crate) async fn post_to_incident(&self, incident: &Incident, message: &Message) {

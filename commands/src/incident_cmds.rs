@@ -117,11 +117,7 @@ impl Core {
         else {
             return Ok(Outcome::silent());
         };
-        if let Some(channel) = after.channel_id.as_deref() {
-            if let Err(error) = self.chat.invite(channel, std::slice::from_ref(&inv.user)).await {
-                tracing::warn!(incident = after.id, %error, "could not invite the new commander");
-            }
-        }
+        self.invite_to_incident(&after, &inv.user).await;
         self.post_to_incident(
             &after,
             &Message::new().line(Line::new().text("🎖️ ").user(inv.user.clone()).text(" took command.")),
@@ -427,11 +423,7 @@ impl Core {
         else {
             return Ok(Outcome::silent());
         };
-        if let Some(channel) = after.channel_id.as_deref() {
-            if let Err(error) = self.chat.invite(channel, std::slice::from_ref(&user)).await {
-                tracing::warn!(incident = after.id, %error, "could not invite the assignee");
-            }
-        }
+        self.invite_to_incident(&after, &user).await;
         self.post_to_incident(
             &after,
             &Message::new().line(
