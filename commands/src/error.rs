@@ -18,6 +18,21 @@ pub enum CoreError {
     Contention(String),
 }
 
+impl CoreError {
+    /// The one reply every surface shows for an unexpected failure: what failed, in
+    /// words a responder can act on, without internals. The full cause goes to the log.
+    pub fn reply(&self) -> crate::message::Message {
+        let what = match self {
+            CoreError::Storage(_) => "the database did not answer".to_string(),
+            CoreError::Chat(chat) => format!("the chat platform refused a call ({})", chat.operation),
+            CoreError::Contention(_) => self.to_string(),
+        };
+        crate::message::Message::plain(format!(
+            "Something went wrong: {what}. What was saved before stays saved; it was logged. Please try again."
+        ))
+    }
+}
+
 /// Why a handler stopped: the user's mistake, a refusal, or an unexpected failure.
 #[derive(Debug)]
 pub(crate) enum Problem {
@@ -52,4 +67,20 @@ impl From<CoreError> for Problem {
 
 pub(crate) fn refused(text: impl Into<String>) -> Problem {
     Problem::Refused(text.into())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_internal_error_reply_says_what_failed_without_internals() {
+        let chat = CoreError::Chat(ChatError::new("create_channel", "HTTP 500: token xoxb-secret", true));
+        let text = chat.reply().to_plain();
+        assert!(text.contains("the chat platform refused a call (create_channel)"), "{text}");
+        assert!(!text.contains("xoxb"), "{text}");
+        let contention = CoreError::Contention("INC-3".into()).reply().to_plain();
+        assert!(contention.contains("INC-3 kept changing"), "{contention}");
+    }
 }

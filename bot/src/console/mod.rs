@@ -265,7 +265,7 @@ impl Console {
             Ok(outcome) => outcome,
             Err(error) => {
                 tracing::error!(error = %error, "command failed");
-                self.private(user, &format!("Something went wrong: {error}"));
+                self.private(user, &error.reply().to_plain());
                 return;
             }
         };

@@ -68,7 +68,7 @@ fn reply_for(result: Result<Outcome, CoreError>) -> Rendered {
         Ok(outcome) => outcome,
         Err(error) => {
             tracing::error!(error = %error, "discord: the core failed");
-            return render::render(&Message::plain("Something went wrong; nothing more was done. It has been logged."));
+            return render::render(&error.reply());
         }
     };
     let mut message = outcome.reply.unwrap_or_else(|| Message::plain("Done."));

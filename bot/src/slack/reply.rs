@@ -42,8 +42,7 @@ pub async fn deliver(state: &SlackState, to: &ReplyTo, trigger_id: Option<&str>,
         Ok(outcome) => outcome,
         Err(error) => {
             tracing::error!(error = %error, user = %to.user, "Slack request failed in the core");
-            let text = format!("Something went wrong: {error}. It was logged; please try again.");
-            send_private(state, to, &Message::plain(text)).await;
+            send_private(state, to, &error.reply()).await;
             return;
         }
     };
