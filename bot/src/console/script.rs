@@ -35,14 +35,14 @@ fn valid_name(name: &str) -> bool {
 /// `3d`, `90m`, `2h`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
-    // The unit is the last character, which may be several bytes long (`:advance 3⭐`).
-    let unit_char = text.chars().last()?;
-    let (number, unit) = text.split_at(text.len() - unit_char.len_utf8());
-    let n: i64 = number.parse().ok().filter(|n| *n > 0 && *n <= 3650 * 24 * 60)?;
+    // The unit is the last character, whatever its width (`:advance 3⭐`).
+    let mut chars = text.chars();
+    let unit = chars.next_back()?;
+    let n: i64 = chars.as_str().parse().ok().filter(|n| *n > 0 && *n <= 3650 * 24 * 60)?;
     match unit {
-        "m" => Some(Duration::minutes(n)),
-        "h" => Some(Duration::hours(n).min(Duration::days(3650))),
-        "d" => Some(Duration::days(n.min(3650))),
+        'm' => Some(Duration::minutes(n)),
+        'h' => Some(Duration::hours(n).min(Duration::days(3650))),
+        'd' => Some(Duration::days(n.min(3650))),
         _ => None,
     }
 }

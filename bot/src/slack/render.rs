@@ -43,15 +43,12 @@ fn is_slack_id(id: &str) -> bool {
 }
 
 fn cut(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        None => text.to_string(),
-        Some((end, _)) => {
-            let mut out = text[..end].to_string();
-            out.pop();
-            out.push('…');
-            out
-        }
+    if text.chars().nth(max_chars).is_none() {
+        return text.to_string();
     }
+    let mut out: String = text.chars().take(max_chars.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// One line as mrkdwn. Adjacent bold spans become one bold: `*a**b*` is broken markup.
