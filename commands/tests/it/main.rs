@@ -10,3 +10,4 @@ mod defects;
 mod followups;
 mod lifecycle_flow;
 mod lifecycle_model;
+mod unicode_fields;

@@ -13,13 +13,11 @@
 //!
 //! The default run is 256 cases of up to 8 steps; `UNICODE_CASES=n` sets another count.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
 use chrono::Duration;
 use commands::{ChatMessage, FormKind, FormSubmission, Ingested, Invocation, Outcome};
 use proptest::prelude::*;
+
+use crate::support;
 use storage::{ActionFilter, ActionItem, Incident, Postmortem, TimelineEntry};
 
 const USERS: [&str; 3] = ["alice", "bob", "carol"];
@@ -254,7 +252,7 @@ struct Snapshot {
 }
 
 async fn snapshot(h: &support::Harness) -> Snapshot {
-    let db = h.core.db();
+    let db = &h.db;
     let mut snapshot = Snapshot {
         entries: db.count_entries().await.unwrap(),
         incidents: Vec::new(),
