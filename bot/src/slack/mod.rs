@@ -136,18 +136,6 @@ pub fn router(state: SlackState) -> Router {
         .with_state(state)
 }
 
-/// The Slack adapter for `serve`, when `SLACK_BOT_TOKEN` and `SLACK_SIGNING_SECRET` are
-/// set. Fixes where catch-up starts (before any event can be stored) and starts it in
-/// the background.
-pub async fn from_config(config: &Config, db: Db) -> anyhow::Result<Option<SlackState>> {
-    let Some(state) = build(config, db)? else {
-        return Ok(None);
-    };
-    catchup::start(&state).await?;
-    tracing::info!(api_url = %config.slack_api_url, "Slack enabled");
-    Ok(Some(state))
-}
-
 /// The Slack adapter's state when Slack is configured, with nothing started yet (no
 /// catch-up, no call to Slack): a standby copy mounts its routes behind the lease.
 pub fn build(config: &Config, db: Db) -> anyhow::Result<Option<SlackState>> {
