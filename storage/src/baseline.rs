@@ -1,6 +1,12 @@
 //! Benchmark support: raw SQLite inserts with one commit per row, or batched (the
-//! yardsticks the ingestion benchmarks measure the core against, in the same run), and a synthetic
-//! history for the reminder-scan and digest benchmarks.
+//! yardsticks the ingestion benchmarks measure the core against, in the same run), a
+//! synthetic history for the reminder-scan and digest benchmarks, and the query plan of
+//! the reminder scan.
+//!
+//! Built only with the `bench-support` feature, which the benchmarks and examples turn on
+//! through their dev-dependencies; the bot itself never carries it.
+
+use sqlx::Row;
 
 use crate::{Db, StorageError};
 
@@ -173,5 +179,21 @@ impl Db {
             tx.commit().await?;
         }
         Ok((spec.incidents, entries, actions))
+    }
+}
+
+impl Db {
+    /// The query plan SQLite picks for the overdue-reminder scan: the query of
+    /// [`ActionFilter::OverdueOn`](crate::ActionFilter::OverdueOn).
+    pub async fn explain_overdue_scan(&self) -> Result<Vec<String>, StorageError> {
+        let rows = sqlx::query(
+            "EXPLAIN QUERY PLAN SELECT * FROM action_items WHERE status = 'open' AND due_date < ?
+               AND (?2 IS NULL OR incident_id = ?2) ORDER BY due_date, id",
+        )
+        .bind("2026-01-01")
+        .bind(Option::<i64>::None)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(|row| Ok(row.try_get::<String, _>("detail")?)).collect()
     }
 }

@@ -16,13 +16,17 @@
 //! - [`integrity`] runs SQLite's consistency check.
 //! - [`lease`] decides which running copy of the bot is the active one.
 //! - [`backup`] writes verified online snapshots.
-//! - [`baseline`] is raw SQLite inserts, the yardstick the benchmarks compare against.
+//! - `baseline` (feature `bench-support`) is raw SQLite inserts, the yardstick the
+//!   benchmarks compare against, and their synthetic history.
+//! - `testing` (feature `test-support`) puts a database in states the bot never produces,
+//!   for tests in other crates.
 //!
 //! Every timestamp is stored as UTC milliseconds since the Unix epoch, and every query
 //! binds its parameters.
 
 pub mod actions;
 pub mod backup;
+#[cfg(feature = "bench-support")]
 pub mod baseline;
 pub mod db;
 pub mod deliveries;
@@ -35,7 +39,7 @@ pub mod location;
 pub mod model;
 pub mod postmortems;
 pub mod reports;
-#[doc(hidden)]
+#[cfg(feature = "test-support")]
 pub mod testing;
 mod time;
 pub mod timeline;

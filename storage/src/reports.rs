@@ -74,16 +74,4 @@ impl Db {
             .collect()
     }
 
-    /// The query plan SQLite picks for the overdue-reminder scan, for benchmarks.
-    pub async fn explain_overdue_scan(&self) -> Result<Vec<String>, StorageError> {
-        let rows = sqlx::query(
-            "EXPLAIN QUERY PLAN SELECT * FROM action_items WHERE status = 'open' AND due_date < ?
-               AND (?2 IS NULL OR incident_id = ?2) ORDER BY due_date, id",
-        )
-        .bind("2026-01-01")
-        .bind(Option::<i64>::None)
-        .fetch_all(self.reader())
-        .await?;
-        rows.iter().map(|row| Ok(row.try_get::<String, _>("detail")?)).collect()
-    }
 }

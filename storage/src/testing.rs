@@ -1,5 +1,6 @@
 //! Helpers for tests in other crates that need a database in a state the bot itself
-//! never produces. Not part of the bot's behaviour.
+//! never produces. Not part of the bot's behaviour: built only with the `test-support`
+//! feature, which those tests turn on through their dev-dependencies.
 
 use std::str::FromStr;
 
