@@ -3,6 +3,7 @@
 use crate::model::{ActionChange, ActionFilter, ActionItem, ActionStatus, NewActionItem, NewEntry, Saved};
 use crate::time::{from_date_text, from_millis, from_millis_opt, parse_word, to_date_text, to_millis};
 use crate::timeline::insert_entry;
+use crate::writer::Decision;
 use crate::{Db, StorageError};
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
@@ -29,30 +30,33 @@ impl Db {
     /// Stores an action item with the timeline entry that records it. A retried request
     /// (same entry source id) stores nothing and returns `None`.
     pub async fn add_action(&self, item: &NewActionItem, entry: &NewEntry) -> Result<Option<ActionItem>, StorageError> {
-        let mut writer = self.writer_conn().await?;
-        let mut tx = writer.begin_immediate().await?;
-        if !insert_entry(&mut tx, entry).await? {
-            tx.rollback().await?;
-            return Ok(None);
-        }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO action_items (incident_id, text, owner, due_date, priority, kind, status, created_by, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8)
-             RETURNING id",
-        )
-        .bind(item.incident_id)
-        .bind(&item.text)
-        .bind(&item.owner)
-        .bind(to_date_text(item.due))
-        .bind(item.priority.as_str())
-        .bind(item.kind.as_str())
-        .bind(&item.created_by)
-        .bind(to_millis(item.created_at))
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        // Let go of the write connection before reading: an in-memory database has no other.
-        drop(writer);
+        let id = self
+            .write(async |tx| {
+                if !insert_entry(tx, entry).await? {
+                    return Ok(Decision::Rollback(None));
+                }
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO action_items (incident_id, text, owner, due_date, priority, kind, status, created_by,
+                                               created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8)
+                     RETURNING id",
+                )
+                .bind(item.incident_id)
+                .bind(&item.text)
+                .bind(&item.owner)
+                .bind(to_date_text(item.due))
+                .bind(item.priority.as_str())
+                .bind(item.kind.as_str())
+                .bind(&item.created_by)
+                .bind(to_millis(item.created_at))
+                .fetch_one(&mut **tx)
+                .await?;
+                Ok(Decision::Commit(Some(id)))
+            })
+            .await?;
+        let Some(id) = id else { return Ok(None) };
+        // `write` let go of the write connection before this read: an in-memory database
+        // has no other.
         self.action(id).await
     }
 
@@ -76,27 +80,26 @@ impl Db {
         at: DateTime<Utc>,
         entry: &NewEntry,
     ) -> Result<Saved, StorageError> {
-        let mut writer = self.writer_conn().await?;
-        let mut tx = writer.begin_immediate().await?;
-        if !insert_entry(&mut tx, entry).await? {
-            tx.rollback().await?;
-            return Ok(Saved::Duplicate);
-        }
-        let closed_at = (status != ActionStatus::Open).then(|| to_millis(at));
-        let rows = sqlx::query("UPDATE action_items SET status = ?, closed_at = ? WHERE id = ? AND status = ?")
-            .bind(status.as_str())
-            .bind(closed_at)
-            .bind(id)
-            .bind(expected.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if rows == 0 {
-            tx.rollback().await?;
-            return Ok(Saved::Conflict);
-        }
-        tx.commit().await?;
-        Ok(Saved::Written)
+        self.write(async |tx| {
+            if !insert_entry(tx, entry).await? {
+                return Ok(Decision::Rollback(Saved::Duplicate));
+            }
+            let closed_at = (status != ActionStatus::Open).then(|| to_millis(at));
+            let rows = sqlx::query("UPDATE action_items SET status = ?1, closed_at = ?2 WHERE id = ?3 AND status = ?4")
+                .bind(status.as_str())
+                .bind(closed_at)
+                .bind(id)
+                .bind(expected.as_str())
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            if rows == 0 {
+                // Undoes the entry written above.
+                return Ok(Decision::Rollback(Saved::Conflict));
+            }
+            Ok(Decision::Commit(Saved::Written))
+        })
+        .await
     }
 
     /// Changes an open item (snooze, new owner, new due date), recording the entry in
@@ -107,33 +110,33 @@ impl Db {
         change: &ActionChange,
         entry: &NewEntry,
     ) -> Result<Saved, StorageError> {
-        let mut writer = self.writer_conn().await?;
-        let mut tx = writer.begin_immediate().await?;
-        if !insert_entry(&mut tx, entry).await? {
-            tx.rollback().await?;
-            return Ok(Saved::Duplicate);
-        }
-        let statement = match change {
-            ActionChange::Snooze { until } => {
-                sqlx::query("UPDATE action_items SET snoozed_until = ? WHERE id = ? AND status = 'open'")
-                    .bind(to_date_text(*until))
+        self.write(async |tx| {
+            if !insert_entry(tx, entry).await? {
+                return Ok(Decision::Rollback(Saved::Duplicate));
             }
-            ActionChange::Reassign { owner } => {
-                sqlx::query("UPDATE action_items SET owner = ? WHERE id = ? AND status = 'open'").bind(owner.clone())
+            let statement = match change {
+                ActionChange::Snooze { until } => {
+                    sqlx::query("UPDATE action_items SET snoozed_until = ?1 WHERE id = ?2 AND status = 'open'")
+                        .bind(to_date_text(*until))
+                }
+                ActionChange::Reassign { owner } => {
+                    sqlx::query("UPDATE action_items SET owner = ?1 WHERE id = ?2 AND status = 'open'")
+                        .bind(owner.clone())
+                }
+                // A new due date starts its reminders afresh: any snooze was for the old one.
+                ActionChange::Redate { due } => sqlx::query(
+                    "UPDATE action_items SET due_date = ?1, snoozed_until = NULL WHERE id = ?2 AND status = 'open'",
+                )
+                .bind(to_date_text(*due)),
+            };
+            let rows = statement.bind(id).execute(&mut **tx).await?.rows_affected();
+            if rows == 0 {
+                // Undoes the entry written above.
+                return Ok(Decision::Rollback(Saved::Conflict));
             }
-            // A new due date starts its reminders afresh: any snooze was for the old one.
-            ActionChange::Redate { due } => sqlx::query(
-                "UPDATE action_items SET due_date = ?, snoozed_until = NULL WHERE id = ? AND status = 'open'",
-            )
-            .bind(to_date_text(*due)),
-        };
-        let rows = statement.bind(id).execute(&mut *tx).await?.rows_affected();
-        if rows == 0 {
-            tx.rollback().await?;
-            return Ok(Saved::Conflict);
-        }
-        tx.commit().await?;
-        Ok(Saved::Written)
+            Ok(Decision::Commit(Saved::Written))
+        })
+        .await
     }
 
     /// Action items matching `filter`, by due date then id.

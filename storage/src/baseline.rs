@@ -6,8 +6,10 @@
 //! Built only with the `bench-support` feature, which the benchmarks and examples turn on
 //! through their dev-dependencies; the bot itself never carries it.
 
-use sqlx::Row;
+use sqlx::{Row, Sqlite, Transaction};
 
+use crate::time::{to_date_text, to_millis};
+use crate::writer::Decision;
 use crate::{Db, StorageError};
 
 impl Db {
@@ -87,102 +89,28 @@ impl Db {
         spec: HistorySpec,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(usize, usize, usize), StorageError> {
-        use crate::time::{to_date_text, to_millis};
         let span_ms = spec.days * 86_400_000;
         let mut entries = 0;
         let mut actions = 0;
         for batch in (0..spec.incidents).collect::<Vec<_>>().chunks(500) {
-            let mut writer = self.writer_conn().await?;
-            let mut tx = writer.begin_immediate().await?;
-            for &n in batch {
-                let declared = to_millis(now) - span_ms + (span_ms * n as i64) / spec.incidents.max(1) as i64;
-                let closed = n % 10 != 0;
-                let id = sqlx::query(
-                    "INSERT INTO incidents (title, severity, status, platform, channel_name, channel_id, declared_by,
-                        declare_source, started_at, declared_at, acknowledged_at, mitigated_at, resolved_at, closed_at)
-                     VALUES (?, ?, ?, ?, ?, ?, 'U1', ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(format!("Synthetic incident {n}"))
-                .bind(["sev1", "sev2", "sev3", "sev4"][n % 4])
-                .bind(if closed { "closed" } else { "resolved" })
-                .bind(spec.platform)
-                .bind(format!("inc-{n}"))
-                .bind(format!("C{n:08}"))
-                .bind(format!("seed:{n}"))
-                .bind(declared)
-                .bind(declared)
-                .bind(declared + 120_000)
-                .bind(declared + 1_800_000)
-                .bind(declared + 3_600_000)
-                .bind(closed.then_some(declared + 86_400_000))
-                .execute(&mut *tx)
-                .await?
-                .last_insert_rowid();
-                sqlx::query("INSERT INTO incident_roles (incident_id, role, user_id, assigned_at) VALUES (?, 'commander', 'U1', ?)")
-                    .bind(id)
-                    .bind(declared)
-                    .execute(&mut *tx)
-                    .await?;
-                for e in 0..spec.entries_per_incident {
-                    sqlx::query(
-                        "INSERT INTO timeline_entries (incident_id, source_id, at, kind, author, text, is_key)
-                         VALUES (?, ?, ?, ?, 'U2', 'checking the dashboards and the replica lag', ?)",
-                    )
-                    .bind(id)
-                    .bind(format!("seed:{n}:{e}"))
-                    .bind(declared + e as i64 * 1000)
-                    .bind(if e == 0 {
-                        "declared"
-                    } else if e % 10 == 0 {
-                        "update"
-                    } else {
-                        "message"
-                    })
-                    .bind(e % 10 == 0)
-                    .execute(&mut *tx)
-                    .await?;
-                    entries += 1;
-                }
-                if closed {
-                    sqlx::query(
-                        "INSERT INTO postmortems (incident_id, summary, impact, detection, trigger_text, contributing_factors,
-                            resolution, went_well, went_wrong, got_lucky, lessons, updated_at, updated_by)
-                         VALUES (?, 's', 'i', 'd', 't', ?, 'r', 'w', 'ww', 'It happened at night', 'Alert earlier', ?, 'U1')",
-                    )
-                    .bind(id)
-                    .bind(format!("{}; {}", FACTORS[n % FACTORS.len()], FACTORS[(n / 7) % FACTORS.len()]))
-                    .bind(declared + 86_400_000)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for a in 0..spec.actions_per_incident {
-                    let open = (n + a) % 20 == 0;
-                    let due = chrono::DateTime::from_timestamp_millis(declared + 14 * 86_400_000)
-                        .map(|d| to_date_text(d.date_naive()))
-                        .unwrap_or_else(|| "2026-01-01".to_string());
-                    sqlx::query(
-                        "INSERT INTO action_items (incident_id, text, owner, due_date, priority, kind, status,
-                            created_by, created_at, closed_at)
-                         VALUES (?, 'Follow up on the synthetic incident', ?, ?, 'medium', 'prevent', ?, 'U1', ?, ?)",
-                    )
-                    .bind(id)
-                    .bind(format!("U{}", a % 50))
-                    .bind(due)
-                    .bind(if open { "open" } else { "done" })
-                    .bind(declared)
-                    .bind((!open).then_some(declared + 7 * 86_400_000))
-                    .execute(&mut *tx)
-                    .await?;
-                    actions += 1;
-                }
-            }
-            tx.commit().await?;
+            let (batch_entries, batch_actions) = self
+                .write(async |tx| {
+                    let (mut entries, mut actions) = (0, 0);
+                    for &n in batch {
+                        let declared = to_millis(now) - span_ms + (span_ms * n as i64) / spec.incidents.max(1) as i64;
+                        let (e, a) = seed_incident(tx, spec, n, declared).await?;
+                        entries += e;
+                        actions += a;
+                    }
+                    Ok(Decision::Commit((entries, actions)))
+                })
+                .await?;
+            entries += batch_entries;
+            actions += batch_actions;
         }
         Ok((spec.incidents, entries, actions))
     }
-}
 
-impl Db {
     /// The query plan SQLite picks for the overdue-reminder scan: the query of
     /// [`ActionFilter::OverdueOn`](crate::ActionFilter::OverdueOn).
     pub async fn explain_overdue_scan(&self) -> Result<Vec<String>, StorageError> {
@@ -196,4 +124,95 @@ impl Db {
         .await?;
         rows.iter().map(|row| Ok(row.try_get::<String, _>("detail")?)).collect()
     }
+}
+
+/// Writes synthetic incident `n`, declared at `declared` (UTC milliseconds), with its
+/// commander, timeline, postmortem (when closed) and action items. Returns how many
+/// entries and action items it wrote.
+async fn seed_incident(
+    tx: &mut Transaction<'_, Sqlite>,
+    spec: HistorySpec,
+    n: usize,
+    declared: i64,
+) -> Result<(usize, usize), StorageError> {
+    let closed = !n.is_multiple_of(10);
+    let id = sqlx::query(
+        "INSERT INTO incidents (title, severity, status, platform, channel_name, channel_id, declared_by,
+            declare_source, started_at, declared_at, acknowledged_at, mitigated_at, resolved_at, closed_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'U1', ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(format!("Synthetic incident {n}"))
+    .bind(["sev1", "sev2", "sev3", "sev4"][n % 4])
+    .bind(if closed { "closed" } else { "resolved" })
+    .bind(spec.platform)
+    .bind(format!("inc-{n}"))
+    .bind(format!("C{n:08}"))
+    .bind(format!("seed:{n}"))
+    .bind(declared)
+    .bind(declared)
+    .bind(declared + 120_000)
+    .bind(declared + 1_800_000)
+    .bind(declared + 3_600_000)
+    .bind(closed.then_some(declared + 86_400_000))
+    .execute(&mut **tx)
+    .await?
+    .last_insert_rowid();
+    sqlx::query(
+        "INSERT INTO incident_roles (incident_id, role, user_id, assigned_at) VALUES (?, 'commander', 'U1', ?)",
+    )
+    .bind(id)
+    .bind(declared)
+    .execute(&mut **tx)
+    .await?;
+    for e in 0..spec.entries_per_incident {
+        sqlx::query(
+            "INSERT INTO timeline_entries (incident_id, source_id, at, kind, author, text, is_key)
+             VALUES (?, ?, ?, ?, 'U2', 'checking the dashboards and the replica lag', ?)",
+        )
+        .bind(id)
+        .bind(format!("seed:{n}:{e}"))
+        .bind(declared + e as i64 * 1000)
+        .bind(if e == 0 {
+            "declared"
+        } else if e % 10 == 0 {
+            "update"
+        } else {
+            "message"
+        })
+        .bind(e % 10 == 0)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if closed {
+        sqlx::query(
+            "INSERT INTO postmortems (incident_id, summary, impact, detection, trigger_text, contributing_factors,
+                resolution, went_well, went_wrong, got_lucky, lessons, updated_at, updated_by)
+             VALUES (?, 's', 'i', 'd', 't', ?, 'r', 'w', 'ww', 'It happened at night', 'Alert earlier', ?, 'U1')",
+        )
+        .bind(id)
+        .bind(format!("{}; {}", FACTORS[n % FACTORS.len()], FACTORS[(n / 7) % FACTORS.len()]))
+        .bind(declared + 86_400_000)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for a in 0..spec.actions_per_incident {
+        let open = (n + a).is_multiple_of(20);
+        let due = chrono::DateTime::from_timestamp_millis(declared + 14 * 86_400_000)
+            .map(|d| to_date_text(d.date_naive()))
+            .unwrap_or_else(|| "2026-01-01".to_string());
+        sqlx::query(
+            "INSERT INTO action_items (incident_id, text, owner, due_date, priority, kind, status,
+                created_by, created_at, closed_at)
+             VALUES (?, 'Follow up on the synthetic incident', ?, ?, 'medium', 'prevent', ?, 'U1', ?, ?)",
+        )
+        .bind(id)
+        .bind(format!("U{}", a % 50))
+        .bind(due)
+        .bind(if open { "open" } else { "done" })
+        .bind(declared)
+        .bind((!open).then_some(declared + 7 * 86_400_000))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok((spec.entries_per_incident, spec.actions_per_incident))
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::DeliveryKind;
 use crate::time::{from_millis_opt, to_millis};
+use crate::writer::Decision;
 use crate::{Db, StorageError};
 
 /// A delivery to claim: its idempotency key and what it is about.
@@ -29,22 +30,22 @@ impl DeliveryKey {
 impl Db {
     /// Claims a delivery. Returns true for exactly one caller per key, ever.
     pub async fn claim_delivery(&self, key: &DeliveryKey, at: DateTime<Utc>) -> Result<bool, StorageError> {
-        let mut writer = self.writer_conn().await?;
-        let mut tx = writer.begin_immediate().await?;
-        let rows = sqlx::query(
-            "INSERT INTO deliveries (key, kind, subject, period, claimed_at) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key.key())
-        .bind(&key.kind)
-        .bind(&key.subject)
-        .bind(&key.period)
-        .bind(to_millis(at))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(rows > 0)
+        self.write(async |tx| {
+            let rows = sqlx::query(
+                "INSERT INTO deliveries (key, kind, subject, period, claimed_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key.key())
+            .bind(&key.kind)
+            .bind(&key.subject)
+            .bind(&key.period)
+            .bind(to_millis(at))
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            Ok(Decision::Commit(rows > 0))
+        })
+        .await
     }
 
     /// Records one attempt at a claimed delivery: sent, or failed with `error`.
@@ -54,21 +55,20 @@ impl Db {
         at: DateTime<Utc>,
         error: Option<&str>,
     ) -> Result<(), StorageError> {
-        let mut writer = self.writer_conn().await?;
-        let mut tx = writer.begin_immediate().await?;
-        sqlx::query(
-            "UPDATE deliveries SET attempts = attempts + 1, last_error = ?,
-                    sent_at = CASE WHEN ? IS NULL THEN ? ELSE sent_at END
-             WHERE key = ?",
-        )
-        .bind(error)
-        .bind(error)
-        .bind(to_millis(at))
-        .bind(key.key())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(async |tx| {
+            sqlx::query(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?1,
+                        sent_at = CASE WHEN ?1 IS NULL THEN ?2 ELSE sent_at END
+                 WHERE key = ?3",
+            )
+            .bind(error)
+            .bind(to_millis(at))
+            .bind(key.key())
+            .execute(&mut **tx)
+            .await?;
+            Ok(Decision::Commit(()))
+        })
+        .await
     }
 
     /// How many deliveries of `kind` about `subject` were sent.
@@ -108,17 +108,17 @@ impl Db {
 
     /// Records that `job` ran up to `at`. Never moves backwards.
     pub async fn set_last_run(&self, job: &str, at: DateTime<Utc>) -> Result<(), StorageError> {
-        let mut writer = self.writer_conn().await?;
-        let mut tx = writer.begin_immediate().await?;
-        sqlx::query(
-            "INSERT INTO schedule_runs (job, last_run_at) VALUES (?, ?)
-             ON CONFLICT (job) DO UPDATE SET last_run_at = max(last_run_at, excluded.last_run_at)",
-        )
-        .bind(job)
-        .bind(to_millis(at))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(async |tx| {
+            sqlx::query(
+                "INSERT INTO schedule_runs (job, last_run_at) VALUES (?1, ?2)
+                 ON CONFLICT (job) DO UPDATE SET last_run_at = max(last_run_at, excluded.last_run_at)",
+            )
+            .bind(job)
+            .bind(to_millis(at))
+            .execute(&mut **tx)
+            .await?;
+            Ok(Decision::Commit(()))
+        })
+        .await
     }
 }

@@ -3,6 +3,7 @@
 use crate::model::{DeliveryKind, Incident, NewEntry, NewIncident, Platform, Role, Saved, Status};
 use crate::time::{from_millis, from_millis_opt, parse_word, to_millis};
 use crate::timeline::insert_entry;
+use crate::writer::Decision;
 use crate::{Db, StorageError};
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
@@ -75,57 +76,56 @@ impl Db {
         channel_name: impl FnOnce(i64) -> String,
         declared_text: impl FnOnce(i64) -> String,
     ) -> Result<Declared, StorageError> {
-        let mut writer = self.writer_conn().await?;
-        let mut tx = writer.begin_immediate().await?;
-        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM incidents WHERE declare_source = ?")
-            .bind(&new.declare_source)
-            .fetch_optional(&mut *tx)
+        let (id, is_new) = self
+            .write(async |tx| {
+                let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM incidents WHERE declare_source = ?1")
+                    .bind(&new.declare_source)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                if let Some(id) = existing {
+                    return Ok(Decision::Rollback((id, false)));
+                }
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO incidents (title, description, severity, status, platform, channel_name,
+                                            declared_by, declare_source, started_at, declared_at)
+                     VALUES (?1, ?2, ?3, 'investigating', ?4, '', ?5, ?6, ?7, ?8)
+                     RETURNING id",
+                )
+                .bind(&new.title)
+                .bind(&new.description)
+                .bind(new.severity.as_str())
+                .bind(new.platform.as_str())
+                .bind(&new.declared_by)
+                .bind(&new.declare_source)
+                .bind(to_millis(new.started_at))
+                .bind(to_millis(new.declared_at))
+                .fetch_one(&mut **tx)
+                .await?;
+                sqlx::query("UPDATE incidents SET channel_name = ?1 WHERE id = ?2")
+                    .bind(channel_name(id))
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                if let Some(commander) = &new.commander {
+                    upsert_role(tx, id, Role::Commander, commander, new.declared_at).await?;
+                }
+                let entry = NewEntry {
+                    incident_id: id,
+                    source_id: format!("declared:{}", new.declare_source),
+                    at: new.declared_at,
+                    kind: crate::EntryKind::Declared,
+                    author: new.declared_by.clone(),
+                    text: declared_text(id),
+                    is_key: true,
+                };
+                insert_entry(tx, &entry).await?;
+                Ok(Decision::Commit((id, true)))
+            })
             .await?;
-        if let Some(id) = existing {
-            tx.rollback().await?;
-            // Let go of the write connection before reading: an in-memory database has no other.
-            drop(writer);
-            let incident = self.require_incident(id).await?;
-            return Ok(Declared { incident, is_new: false });
-        }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO incidents (title, description, severity, status, platform, channel_name,
-                                    declared_by, declare_source, started_at, declared_at)
-             VALUES (?1, ?2, ?3, 'investigating', ?4, '', ?5, ?6, ?7, ?8)
-             RETURNING id",
-        )
-        .bind(&new.title)
-        .bind(&new.description)
-        .bind(new.severity.as_str())
-        .bind(new.platform.as_str())
-        .bind(&new.declared_by)
-        .bind(&new.declare_source)
-        .bind(to_millis(new.started_at))
-        .bind(to_millis(new.declared_at))
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE incidents SET channel_name = ? WHERE id = ?")
-            .bind(channel_name(id))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(commander) = &new.commander {
-            upsert_role(&mut tx, id, Role::Commander, commander, new.declared_at).await?;
-        }
-        let entry = NewEntry {
-            incident_id: id,
-            source_id: format!("declared:{}", new.declare_source),
-            at: new.declared_at,
-            kind: crate::EntryKind::Declared,
-            author: new.declared_by.clone(),
-            text: declared_text(id),
-            is_key: true,
-        };
-        insert_entry(&mut tx, &entry).await?;
-        tx.commit().await?;
-        drop(writer);
+        // `write` let go of the write connection before this read: an in-memory database
+        // has no other.
         let incident = self.require_incident(id).await?;
-        Ok(Declared { incident, is_new: true })
+        Ok(Declared { incident, is_new })
     }
 
     /// Saves a changed incident together with the timeline entry that records the change.
@@ -139,76 +139,74 @@ impl Db {
         changed_role: Option<Role>,
         entry: Option<&NewEntry>,
     ) -> Result<Saved, StorageError> {
-        let mut writer = self.writer_conn().await?;
-        let mut tx = writer.begin_immediate().await?;
-        if let Some(entry) = entry {
-            if !insert_entry(&mut tx, entry).await? {
-                tx.rollback().await?;
-                return Ok(Saved::Duplicate);
-            }
-        }
-        let rows = sqlx::query(
-            "UPDATE incidents
-             SET title = ?, description = ?, severity = ?, status = ?, channel_name = ?, channel_id = ?,
-                 started_at = ?, acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, closed_at = ?,
-                 revision = revision + 1
-             WHERE id = ? AND revision = ?",
-        )
-        .bind(&updated.title)
-        .bind(&updated.description)
-        .bind(updated.severity.as_str())
-        .bind(updated.status.as_str())
-        .bind(&updated.channel_name)
-        .bind(&updated.channel_id)
-        .bind(to_millis(updated.started_at))
-        .bind(updated.acknowledged_at.map(to_millis))
-        .bind(updated.mitigated_at.map(to_millis))
-        .bind(updated.resolved_at.map(to_millis))
-        .bind(updated.closed_at.map(to_millis))
-        .bind(updated.id)
-        .bind(updated.revision)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if rows == 0 {
-            tx.rollback().await?;
-            return Ok(Saved::Conflict);
-        }
-        if let Some(role) = changed_role {
-            let at = entry.map(|e| e.at).unwrap_or(updated.declared_at);
-            match updated.role(role) {
-                Some(user) => upsert_role(&mut tx, updated.id, role, user, at).await?,
-                None => {
-                    sqlx::query("DELETE FROM incident_roles WHERE incident_id = ? AND role = ?")
-                        .bind(updated.id)
-                        .bind(role.as_str())
-                        .execute(&mut *tx)
-                        .await?;
+        self.write(async |tx| {
+            if let Some(entry) = entry {
+                if !insert_entry(tx, entry).await? {
+                    return Ok(Decision::Rollback(Saved::Duplicate));
                 }
             }
-        }
-        tx.commit().await?;
-        Ok(Saved::Written)
+            let rows = sqlx::query(
+                "UPDATE incidents
+                 SET title = ?1, description = ?2, severity = ?3, status = ?4, channel_name = ?5, channel_id = ?6,
+                     started_at = ?7, acknowledged_at = ?8, mitigated_at = ?9, resolved_at = ?10, closed_at = ?11,
+                     revision = revision + 1
+                 WHERE id = ?12 AND revision = ?13",
+            )
+            .bind(&updated.title)
+            .bind(&updated.description)
+            .bind(updated.severity.as_str())
+            .bind(updated.status.as_str())
+            .bind(&updated.channel_name)
+            .bind(&updated.channel_id)
+            .bind(to_millis(updated.started_at))
+            .bind(updated.acknowledged_at.map(to_millis))
+            .bind(updated.mitigated_at.map(to_millis))
+            .bind(updated.resolved_at.map(to_millis))
+            .bind(updated.closed_at.map(to_millis))
+            .bind(updated.id)
+            .bind(updated.revision)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if rows == 0 {
+                // Undoes the entry written above.
+                return Ok(Decision::Rollback(Saved::Conflict));
+            }
+            if let Some(role) = changed_role {
+                let at = entry.map(|e| e.at).unwrap_or(updated.declared_at);
+                match updated.role(role) {
+                    Some(user) => upsert_role(tx, updated.id, role, user, at).await?,
+                    None => {
+                        sqlx::query("DELETE FROM incident_roles WHERE incident_id = ?1 AND role = ?2")
+                            .bind(updated.id)
+                            .bind(role.as_str())
+                            .execute(&mut **tx)
+                            .await?;
+                    }
+                }
+            }
+            Ok(Decision::Commit(Saved::Written))
+        })
+        .await
     }
 
     /// Records when an open incident was first acknowledged, if it was not already.
     /// Returns true when this call set it.
     pub async fn acknowledge(&self, incident_id: i64, at: DateTime<Utc>) -> Result<bool, StorageError> {
-        let mut writer = self.writer_conn().await?;
-        let mut tx = writer.begin_immediate().await?;
-        let rows = sqlx::query(
-            "UPDATE incidents SET acknowledged_at = ?, revision = revision + 1
-             WHERE id = ? AND acknowledged_at IS NULL AND declared_at <= ?
-                   AND status IN ('investigating', 'identified', 'monitoring')",
-        )
-        .bind(to_millis(at))
-        .bind(incident_id)
-        .bind(to_millis(at))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(rows > 0)
+        self.write(async |tx| {
+            let rows = sqlx::query(
+                "UPDATE incidents SET acknowledged_at = ?1, revision = revision + 1
+                 WHERE id = ?2 AND acknowledged_at IS NULL AND declared_at <= ?1
+                       AND status IN ('investigating', 'identified', 'monitoring')",
+            )
+            .bind(to_millis(at))
+            .bind(incident_id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            Ok(Decision::Commit(rows > 0))
+        })
+        .await
     }
 
     pub async fn incident(&self, id: i64) -> Result<Option<Incident>, StorageError> {

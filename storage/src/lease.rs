@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use crate::time::{from_millis, to_millis};
+use crate::writer::Decision;
 use crate::{Db, StorageError};
 
 /// Who holds a lease, and until when.
@@ -31,59 +32,58 @@ impl Db {
     ) -> Result<bool, StorageError> {
         let ttl =
             chrono::Duration::from_std(ttl).map_err(|_| StorageError::Corrupt("lease TTL out of range".into()))?;
-        let mut writer = self.writer_conn().await?;
-        let mut tx = writer.begin_immediate().await?;
-        let current = sqlx::query("SELECT holder, expires_at FROM leases WHERE name = ?")
+        self.write(async |tx| {
+            let current = sqlx::query("SELECT holder, expires_at FROM leases WHERE name = ?1")
+                .bind(name)
+                .fetch_optional(&mut **tx)
+                .await?;
+            let acquired_at = match &current {
+                None => to_millis(now),
+                Some(row) => {
+                    let current_holder: String = row.try_get("holder")?;
+                    let expires_at: i64 = row.try_get("expires_at")?;
+                    if current_holder != holder && expires_at > to_millis(now) {
+                        return Ok(Decision::Rollback(false));
+                    }
+                    if current_holder == holder {
+                        sqlx::query_scalar::<_, i64>("SELECT acquired_at FROM leases WHERE name = ?1")
+                            .bind(name)
+                            .fetch_one(&mut **tx)
+                            .await?
+                    } else {
+                        to_millis(now)
+                    }
+                }
+            };
+            sqlx::query(
+                "INSERT INTO leases (name, holder, acquired_at, expires_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at,
+                                                  expires_at = excluded.expires_at",
+            )
             .bind(name)
-            .fetch_optional(&mut *tx)
+            .bind(holder)
+            .bind(acquired_at)
+            .bind(to_millis(now + ttl))
+            .execute(&mut **tx)
             .await?;
-        let acquired_at = match &current {
-            None => to_millis(now),
-            Some(row) => {
-                let current_holder: String = row.try_get("holder")?;
-                let expires_at: i64 = row.try_get("expires_at")?;
-                if current_holder != holder && expires_at > to_millis(now) {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                if current_holder == holder {
-                    sqlx::query_scalar::<_, i64>("SELECT acquired_at FROM leases WHERE name = ?")
-                        .bind(name)
-                        .fetch_one(&mut *tx)
-                        .await?
-                } else {
-                    to_millis(now)
-                }
-            }
-        };
-        sqlx::query(
-            "INSERT INTO leases (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at,
-                                              expires_at = excluded.expires_at",
-        )
-        .bind(name)
-        .bind(holder)
-        .bind(acquired_at)
-        .bind(to_millis(now + ttl))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+            Ok(Decision::Commit(true))
+        })
+        .await
     }
 
     /// Gives the lease up at once, if `holder` has it, so a standby need not wait for it
     /// to expire. Returns whether it was held.
     pub async fn release_lease(&self, name: &str, holder: &str) -> Result<bool, StorageError> {
-        let mut writer = self.writer_conn().await?;
-        let mut tx = writer.begin_immediate().await?;
-        let rows = sqlx::query("DELETE FROM leases WHERE name = ? AND holder = ?")
-            .bind(name)
-            .bind(holder)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(rows > 0)
+        self.write(async |tx| {
+            let rows = sqlx::query("DELETE FROM leases WHERE name = ?1 AND holder = ?2")
+                .bind(name)
+                .bind(holder)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            Ok(Decision::Commit(rows > 0))
+        })
+        .await
     }
 
     /// The lease's current row, expired or not.

@@ -4,7 +4,8 @@
 //!   the one place that knows which backends exist.
 //! - [`db`] opens the database (WAL, foreign keys, busy timeout, one writer), creating it
 //!   or not as its [`OpenMode`] says, and runs the embedded migrations.
-//! - `writer` holds the one write connection.
+//! - `writer` holds the one write connection, and `Db::write`, the one way to run a
+//!   write transaction: `BEGIN IMMEDIATE` on that connection, then commit or roll back.
 //! - [`model`] holds the stored value types and records.
 //! - [`incidents`], [`timeline`], [`postmortems`] and [`actions`] hold the typed
 //!   queries, each as methods on [`Db`].

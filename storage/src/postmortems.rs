@@ -4,6 +4,7 @@
 use crate::model::{Incident, NewEntry, Postmortem, PostmortemField, Saved};
 use crate::time::to_millis;
 use crate::timeline::insert_entry;
+use crate::writer::Decision;
 use crate::{Db, StorageError};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -48,74 +49,73 @@ impl Db {
         at: DateTime<Utc>,
         closing: Option<(&Incident, &NewEntry)>,
     ) -> Result<Saved, StorageError> {
-        let mut writer = self.writer_conn().await?;
-        let mut tx = writer.begin_immediate().await?;
-        for (_, _, entry) in changes {
-            if !insert_entry(&mut tx, entry).await? {
-                tx.rollback().await?;
-                return Ok(Saved::Duplicate);
+        self.write(async |tx| {
+            for (_, _, entry) in changes {
+                if !insert_entry(tx, entry).await? {
+                    return Ok(Decision::Rollback(Saved::Duplicate));
+                }
             }
-        }
-        let mut update = Postmortem::default();
-        let mut by = None;
-        for (field, value, entry) in changes {
-            update.set(*field, value.clone());
-            by = Some(entry.author.as_str());
-        }
-        if let Some(by) = by {
-            // NULL means "not changed": COALESCE keeps the stored answer.
-            sqlx::query(
-                "INSERT INTO postmortems (incident_id, summary, impact, detection, trigger_text, contributing_factors,
-                                          resolution, went_well, went_wrong, got_lucky, lessons, updated_at, updated_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-                 ON CONFLICT (incident_id) DO UPDATE SET
-                    summary = COALESCE(excluded.summary, postmortems.summary),
-                    impact = COALESCE(excluded.impact, postmortems.impact),
-                    detection = COALESCE(excluded.detection, postmortems.detection),
-                    trigger_text = COALESCE(excluded.trigger_text, postmortems.trigger_text),
-                    contributing_factors = COALESCE(excluded.contributing_factors, postmortems.contributing_factors),
-                    resolution = COALESCE(excluded.resolution, postmortems.resolution),
-                    went_well = COALESCE(excluded.went_well, postmortems.went_well),
-                    went_wrong = COALESCE(excluded.went_wrong, postmortems.went_wrong),
-                    got_lucky = COALESCE(excluded.got_lucky, postmortems.got_lucky),
-                    lessons = COALESCE(excluded.lessons, postmortems.lessons),
-                    updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-            )
-            .bind(incident_id)
-            .bind(&update.summary)
-            .bind(&update.impact)
-            .bind(&update.detection)
-            .bind(&update.trigger)
-            .bind(&update.contributing_factors)
-            .bind(&update.resolution)
-            .bind(&update.went_well)
-            .bind(&update.went_wrong)
-            .bind(&update.got_lucky)
-            .bind(&update.lessons)
-            .bind(to_millis(at))
-            .bind(by)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if let Some((incident, entry)) = closing {
-            insert_entry(&mut tx, entry).await?;
-            let rows = sqlx::query(
-                "UPDATE incidents SET status = ?, closed_at = ?, revision = revision + 1
-                 WHERE id = ? AND revision = ?",
-            )
-            .bind(incident.status.as_str())
-            .bind(incident.closed_at.map(to_millis))
-            .bind(incident.id)
-            .bind(incident.revision)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if rows == 0 {
-                tx.rollback().await?;
-                return Ok(Saved::Conflict);
+            let mut update = Postmortem::default();
+            let mut by = None;
+            for (field, value, entry) in changes {
+                update.set(*field, value.clone());
+                by = Some(entry.author.as_str());
             }
-        }
-        tx.commit().await?;
-        Ok(Saved::Written)
+            if let Some(by) = by {
+                // NULL means "not changed": COALESCE keeps the stored answer.
+                sqlx::query(
+                    "INSERT INTO postmortems (incident_id, summary, impact, detection, trigger_text, contributing_factors,
+                                              resolution, went_well, went_wrong, got_lucky, lessons, updated_at, updated_by)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                     ON CONFLICT (incident_id) DO UPDATE SET
+                        summary = COALESCE(excluded.summary, postmortems.summary),
+                        impact = COALESCE(excluded.impact, postmortems.impact),
+                        detection = COALESCE(excluded.detection, postmortems.detection),
+                        trigger_text = COALESCE(excluded.trigger_text, postmortems.trigger_text),
+                        contributing_factors = COALESCE(excluded.contributing_factors, postmortems.contributing_factors),
+                        resolution = COALESCE(excluded.resolution, postmortems.resolution),
+                        went_well = COALESCE(excluded.went_well, postmortems.went_well),
+                        went_wrong = COALESCE(excluded.went_wrong, postmortems.went_wrong),
+                        got_lucky = COALESCE(excluded.got_lucky, postmortems.got_lucky),
+                        lessons = COALESCE(excluded.lessons, postmortems.lessons),
+                        updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                )
+                .bind(incident_id)
+                .bind(&update.summary)
+                .bind(&update.impact)
+                .bind(&update.detection)
+                .bind(&update.trigger)
+                .bind(&update.contributing_factors)
+                .bind(&update.resolution)
+                .bind(&update.went_well)
+                .bind(&update.went_wrong)
+                .bind(&update.got_lucky)
+                .bind(&update.lessons)
+                .bind(to_millis(at))
+                .bind(by)
+                .execute(&mut **tx)
+                .await?;
+            }
+            if let Some((incident, entry)) = closing {
+                insert_entry(tx, entry).await?;
+                let rows = sqlx::query(
+                    "UPDATE incidents SET status = ?1, closed_at = ?2, revision = revision + 1
+                     WHERE id = ?3 AND revision = ?4",
+                )
+                .bind(incident.status.as_str())
+                .bind(incident.closed_at.map(to_millis))
+                .bind(incident.id)
+                .bind(incident.revision)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                if rows == 0 {
+                    // Undoes the fields and entries written above.
+                    return Ok(Decision::Rollback(Saved::Conflict));
+                }
+            }
+            Ok(Decision::Commit(Saved::Written))
+        })
+        .await
     }
 }

@@ -73,5 +73,4 @@ impl Db {
             .map(crate::actions::action_from_row)
             .collect()
     }
-
 }

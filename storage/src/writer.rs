@@ -1,6 +1,7 @@
 //! The write connection. Every write goes through one connection, so writes queue
 //! in-process (fairly, first come first served) instead of failing with "database is
-//! locked".
+//! locked". Write transactions on it go through [`Db::write`], which commits or rolls
+//! back as the work decides (`timeline` and `group_commit` still open theirs themselves).
 //!
 //! For a file database that connection is opened once and held behind a lock for the
 //! life of the process. Taking it from a sqlx pool instead would cost every write the
@@ -18,7 +19,7 @@ use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
-use crate::StorageError;
+use crate::{Db, StorageError};
 
 #[derive(Debug, Clone)]
 pub(crate) enum Writer {
@@ -72,6 +73,50 @@ impl WriteConn {
     }
 }
 
+/// What the work inside [`Db::write`] decided: keep its writes or undo them. Either way
+/// the value goes back to the caller.
+pub(crate) enum Decision<T> {
+    Commit(T),
+    /// Undo everything the work wrote, e.g. the timeline entry written before a revision
+    /// check that then failed.
+    Rollback(T),
+}
+
+impl Db {
+    /// Runs `work` in one write transaction and commits or rolls it back as `work`
+    /// decides. An `Err` from `work` rolls it back too (dropping an open sqlx transaction
+    /// rolls it back before the connection runs anything else) and is returned as it is.
+    ///
+    /// It takes the write connection and starts with `BEGIN IMMEDIATE` because of how
+    /// SQLite locks. A plain `BEGIN` is deferred: it reads from a snapshot and asks for
+    /// the write lock only at its first write, and when another connection committed in
+    /// between, SQLite refuses at once with "database is locked" (no busy timeout waits
+    /// that out), half-way through the work. `BEGIN IMMEDIATE` takes the write lock with
+    /// the first statement, so what `work` reads stays true until it commits: writes of
+    /// this process queue for the one connection, and another process waits on the busy
+    /// timeout.
+    ///
+    /// The write connection is let go before this returns, so a caller may read what it
+    /// wrote right after: an in-memory database has no other connection to read with.
+    pub(crate) async fn write<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut Transaction<'_, Sqlite>) -> Result<Decision<T>, StorageError>,
+    ) -> Result<T, StorageError> {
+        let mut writer = self.writer_conn().await?;
+        let mut tx = writer.begin_immediate().await?;
+        match work(&mut tx).await? {
+            Decision::Commit(value) => {
+                tx.commit().await?;
+                Ok(value)
+            }
+            Decision::Rollback(value) => {
+                tx.rollback().await?;
+                Ok(value)
+            }
+        }
+    }
+}
+
 impl Deref for WriteConn {
     type Target = SqliteConnection;
 
@@ -97,7 +142,8 @@ impl DerefMut for WriteConn {
 mod tests {
     use std::time::Duration;
 
-    use crate::Db;
+    use super::Decision;
+    use crate::{Db, StorageError};
 
     async fn file_db() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
@@ -132,6 +178,92 @@ mod tests {
         tx.commit().await.unwrap();
         drop(writer);
         assert_eq!(lease_rows(&db).await, before);
+    }
+
+    async fn insert_lease(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, name: &str) {
+        sqlx::query("INSERT INTO leases (name, holder, acquired_at, expires_at) VALUES (?1, 'h', 0, 0)")
+            .bind(name)
+            .execute(&mut **tx)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn write_keeps_what_the_work_commits_and_undoes_a_rollback_or_an_error() {
+        // In memory, reads share the write connection: each read below would wait forever
+        // if `write` still held it.
+        let db = Db::in_memory().await.unwrap();
+        db.write(async |tx| {
+            insert_lease(tx, "kept").await;
+            Ok(Decision::Commit(()))
+        })
+        .await
+        .unwrap();
+        let seen = tokio::time::timeout(Duration::from_secs(5), lease_rows(&db)).await.unwrap();
+        assert_eq!(seen, 1);
+        let undone = db
+            .write(async |tx| {
+                insert_lease(tx, "rolled back").await;
+                Ok(Decision::Rollback("refused"))
+            })
+            .await
+            .unwrap();
+        assert_eq!(undone, "refused");
+        let failed = db
+            .write(async |tx| -> Result<Decision<()>, StorageError> {
+                insert_lease(tx, "failed").await;
+                Err(StorageError::Corrupt("the work failed".into()))
+            })
+            .await;
+        assert!(matches!(failed, Err(StorageError::Corrupt(_))), "{failed:?}");
+        let names: Vec<String> = tokio::time::timeout(
+            Duration::from_secs(5),
+            sqlx::query_scalar("SELECT name FROM leases ORDER BY name").fetch_all(db.reader()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(names, ["kept"]);
+    }
+
+    #[tokio::test]
+    async fn a_task_cancelled_inside_write_leaves_nothing_and_the_connection_usable() {
+        let (_dir, db) = file_db().await;
+        let holder = db.clone();
+        let task = tokio::spawn(async move {
+            holder
+                .write(async |tx| -> Result<Decision<()>, StorageError> {
+                    insert_lease(tx, "cancelled").await;
+                    std::future::pending().await
+                })
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        task.abort();
+        let _ = task.await;
+        let next = db.write(async |tx| {
+            insert_lease(tx, "next").await;
+            Ok(Decision::Commit(()))
+        });
+        tokio::time::timeout(Duration::from_secs(5), next).await.unwrap().unwrap();
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM leases ORDER BY name").fetch_all(db.reader()).await.unwrap();
+        assert_eq!(names, ["next"]);
+    }
+
+    /// Compiled, never run: the write methods stay `Send`, so the bot can run them on
+    /// spawned tasks (`write` takes an async closure, whose future is checked here).
+    #[allow(dead_code)]
+    fn write_methods_are_send(
+        db: &Db,
+        incident: &crate::NewIncident,
+        item: &crate::NewActionItem,
+        entry: &crate::NewEntry,
+    ) {
+        fn send<T: Send>(_: T) {}
+        send(db.declare_incident(incident, |id| format!("inc-{id}"), |_| String::new()));
+        send(db.add_action(item, entry));
+        send(db.release_lease("active", "a"));
     }
 
     #[tokio::test]
