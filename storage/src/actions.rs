@@ -61,7 +61,7 @@ impl Db {
     }
 
     pub async fn action(&self, id: i64) -> Result<Option<ActionItem>, StorageError> {
-        sqlx::query("SELECT * FROM action_items WHERE id = ?")
+        sqlx::query("SELECT * FROM action_items WHERE id = ?1")
             .bind(id)
             .fetch_optional(self.reader())
             .await?
@@ -143,14 +143,14 @@ impl Db {
     pub async fn actions(&self, filter: &ActionFilter) -> Result<Vec<ActionItem>, StorageError> {
         let rows = match filter {
             ActionFilter::Incident(incident_id) => {
-                sqlx::query("SELECT * FROM action_items WHERE incident_id = ? ORDER BY id")
+                sqlx::query("SELECT * FROM action_items WHERE incident_id = ?1 ORDER BY id")
                     .bind(incident_id)
                     .fetch_all(self.reader())
                     .await?
             }
             ActionFilter::OpenOwnedBy { owner, incident_id } => {
                 sqlx::query(
-                    "SELECT * FROM action_items WHERE owner = ? AND status = 'open'
+                    "SELECT * FROM action_items WHERE owner = ?1 AND status = 'open'
                        AND (?2 IS NULL OR incident_id = ?2) ORDER BY due_date, id",
                 )
                 .bind(owner)
@@ -160,7 +160,7 @@ impl Db {
             }
             ActionFilter::OverdueOn { today, incident_id } => {
                 sqlx::query(
-                    "SELECT * FROM action_items WHERE status = 'open' AND due_date < ?
+                    "SELECT * FROM action_items WHERE status = 'open' AND due_date < ?1
                        AND (?2 IS NULL OR incident_id = ?2) ORDER BY due_date, id",
                 )
                 .bind(to_date_text(*today))

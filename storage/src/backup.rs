@@ -64,7 +64,7 @@ impl Db {
             std::fs::remove_file(&partial).map_err(|e| snapshot_err(StorageError::Corrupt(e.to_string())))?;
         }
         let partial_text = partial.to_string_lossy().to_string();
-        sqlx::query("VACUUM INTO ?")
+        sqlx::query("VACUUM INTO ?1")
             .bind(&partial_text)
             .execute(self.reader())
             .await

@@ -23,7 +23,7 @@ impl Db {
             .await?;
         for n in 0..rows {
             sqlx::query("BEGIN IMMEDIATE").execute(&mut *writer).await?;
-            sqlx::query("INSERT INTO bench_raw (source_id, body) VALUES (?, ?)")
+            sqlx::query("INSERT INTO bench_raw (source_id, body) VALUES (?1, ?2)")
                 .bind(format!("raw:{n}"))
                 .bind("the database is slow again, looking at the replica lag")
                 .execute(&mut *writer)
@@ -45,7 +45,7 @@ impl Db {
         while written < rows {
             sqlx::query("BEGIN IMMEDIATE").execute(&mut *writer).await?;
             for n in written..(written + batch).min(rows) {
-                sqlx::query("INSERT INTO bench_raw (source_id, body) VALUES (?, ?)")
+                sqlx::query("INSERT INTO bench_raw (source_id, body) VALUES (?1, ?2)")
                     .bind(format!("raw-batched:{n}"))
                     .bind("the database is slow again, looking at the replica lag")
                     .execute(&mut *writer)
@@ -115,7 +115,7 @@ impl Db {
     /// [`ActionFilter::OverdueOn`](crate::ActionFilter::OverdueOn).
     pub async fn explain_overdue_scan(&self) -> Result<Vec<String>, StorageError> {
         let rows = sqlx::query(
-            "EXPLAIN QUERY PLAN SELECT * FROM action_items WHERE status = 'open' AND due_date < ?
+            "EXPLAIN QUERY PLAN SELECT * FROM action_items WHERE status = 'open' AND due_date < ?1
                AND (?2 IS NULL OR incident_id = ?2) ORDER BY due_date, id",
         )
         .bind("2026-01-01")
@@ -136,10 +136,11 @@ async fn seed_incident(
     declared: i64,
 ) -> Result<(usize, usize), StorageError> {
     let closed = !n.is_multiple_of(10);
-    let id = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO incidents (title, severity, status, platform, channel_name, channel_id, declared_by,
             declare_source, started_at, declared_at, acknowledged_at, mitigated_at, resolved_at, closed_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'U1', ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'U1', ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         RETURNING id",
     )
     .bind(format!("Synthetic incident {n}"))
     .bind(["sev1", "sev2", "sev3", "sev4"][n % 4])
@@ -154,11 +155,10 @@ async fn seed_incident(
     .bind(declared + 1_800_000)
     .bind(declared + 3_600_000)
     .bind(closed.then_some(declared + 86_400_000))
-    .execute(&mut **tx)
-    .await?
-    .last_insert_rowid();
+    .fetch_one(&mut **tx)
+    .await?;
     sqlx::query(
-        "INSERT INTO incident_roles (incident_id, role, user_id, assigned_at) VALUES (?, 'commander', 'U1', ?)",
+        "INSERT INTO incident_roles (incident_id, role, user_id, assigned_at) VALUES (?1, 'commander', 'U1', ?2)",
     )
     .bind(id)
     .bind(declared)
@@ -167,7 +167,7 @@ async fn seed_incident(
     for e in 0..spec.entries_per_incident {
         sqlx::query(
             "INSERT INTO timeline_entries (incident_id, source_id, at, kind, author, text, is_key)
-             VALUES (?, ?, ?, ?, 'U2', 'checking the dashboards and the replica lag', ?)",
+             VALUES (?1, ?2, ?3, ?4, 'U2', 'checking the dashboards and the replica lag', ?5)",
         )
         .bind(id)
         .bind(format!("seed:{n}:{e}"))
@@ -187,7 +187,7 @@ async fn seed_incident(
         sqlx::query(
             "INSERT INTO postmortems (incident_id, summary, impact, detection, trigger_text, contributing_factors,
                 resolution, went_well, went_wrong, got_lucky, lessons, updated_at, updated_by)
-             VALUES (?, 's', 'i', 'd', 't', ?, 'r', 'w', 'ww', 'It happened at night', 'Alert earlier', ?, 'U1')",
+             VALUES (?1, 's', 'i', 'd', 't', ?2, 'r', 'w', 'ww', 'It happened at night', 'Alert earlier', ?3, 'U1')",
         )
         .bind(id)
         .bind(format!("{}; {}", FACTORS[n % FACTORS.len()], FACTORS[(n / 7) % FACTORS.len()]))
@@ -203,7 +203,7 @@ async fn seed_incident(
         sqlx::query(
             "INSERT INTO action_items (incident_id, text, owner, due_date, priority, kind, status,
                 created_by, created_at, closed_at)
-             VALUES (?, 'Follow up on the synthetic incident', ?, ?, 'medium', 'prevent', ?, 'U1', ?, ?)",
+             VALUES (?1, 'Follow up on the synthetic incident', ?2, ?3, 'medium', 'prevent', ?4, 'U1', ?5, ?6)",
         )
         .bind(id)
         .bind(format!("U{}", a % 50))
@@ -215,4 +215,33 @@ async fn seed_incident(
         .await?;
     }
     Ok((spec.entries_per_incident, spec.actions_per_incident))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_synthetic_history_hangs_together() {
+        let db = Db::in_memory().await.unwrap();
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let spec = HistorySpec {
+            incidents: 12,
+            entries_per_incident: 11,
+            actions_per_incident: 3,
+            days: 30,
+            platform: "slack",
+        };
+        assert_eq!(db.seed_history(spec, now).await.unwrap(), (12, 132, 36));
+        // Each incident's rows point at it: the id each insert returned.
+        let incident = db.incident_by_channel("C00000007").await.unwrap().unwrap();
+        assert_eq!(incident.commander.as_deref(), Some("U1"));
+        let timeline = db.timeline(incident.id, false).await.unwrap();
+        assert_eq!(timeline.len(), 11);
+        assert_eq!(timeline.iter().filter(|e| e.is_key).count(), 2, "entries 0 and 10 are key");
+        assert_eq!(db.actions(&crate::ActionFilter::Incident(incident.id)).await.unwrap().len(), 3);
+        assert!(db.postmortem(incident.id).await.unwrap().is_some());
+        assert!(!db.explain_overdue_scan().await.unwrap().is_empty());
+    }
 }

@@ -12,12 +12,11 @@ use crate::{Db, StorageError};
 impl Db {
     /// True when `event_id` from `source` was recorded as processed.
     pub async fn inbound_event_processed(&self, source: &EventSource, event_id: &str) -> Result<bool, StorageError> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM inbound_events WHERE source = ?1 AND event_id = ?2")
+        Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM inbound_events WHERE source = ?1 AND event_id = ?2)")
             .bind(source.as_str())
             .bind(event_id)
-            .fetch_optional(self.reader())
-            .await?;
-        Ok(found.is_some())
+            .fetch_one(self.reader())
+            .await?)
     }
 
     /// Records `event_id` from `source` as processed. False when it was already recorded.

@@ -210,7 +210,7 @@ impl Db {
     }
 
     pub async fn incident(&self, id: i64) -> Result<Option<Incident>, StorageError> {
-        incident_query!("WHERE i.id = ?")
+        incident_query!("WHERE i.id = ?1")
             .bind(id)
             .fetch_optional(self.reader())
             .await?
@@ -225,7 +225,7 @@ impl Db {
 
     /// The incident whose channel has this platform id.
     pub async fn incident_by_channel(&self, channel_id: &str) -> Result<Option<Incident>, StorageError> {
-        incident_query!("WHERE i.channel_id = ?")
+        incident_query!("WHERE i.channel_id = ?1")
             .bind(channel_id)
             .fetch_optional(self.reader())
             .await?
@@ -250,7 +250,7 @@ impl Db {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Incident>, StorageError> {
-        incident_query!("WHERE i.declared_at >= ? AND i.declared_at < ? ORDER BY i.declared_at, i.id")
+        incident_query!("WHERE i.declared_at >= ?1 AND i.declared_at < ?2 ORDER BY i.declared_at, i.id")
             .bind(to_millis(from))
             .bind(to_millis(to))
             .fetch_all(self.reader())
@@ -262,7 +262,7 @@ impl Db {
 
     /// The channel names of every incident, on one platform.
     pub async fn channel_names(&self, platform: Platform) -> Result<Vec<String>, StorageError> {
-        Ok(sqlx::query_scalar("SELECT channel_name FROM incidents WHERE platform = ? ORDER BY id")
+        Ok(sqlx::query_scalar("SELECT channel_name FROM incidents WHERE platform = ?1 ORDER BY id")
             .bind(platform.as_str())
             .fetch_all(self.reader())
             .await?)
@@ -293,7 +293,7 @@ impl Db {
     }
 
     pub async fn incidents_with_status(&self, status: Status) -> Result<Vec<Incident>, StorageError> {
-        incident_query!("WHERE i.status = ? ORDER BY i.id")
+        incident_query!("WHERE i.status = ?1 ORDER BY i.id")
             .bind(status.as_str())
             .fetch_all(self.reader())
             .await?
@@ -311,7 +311,7 @@ async fn upsert_role(
     at: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     sqlx::query(
-        "INSERT INTO incident_roles (incident_id, role, user_id, assigned_at) VALUES (?, ?, ?, ?)
+        "INSERT INTO incident_roles (incident_id, role, user_id, assigned_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (incident_id, role) DO UPDATE SET user_id = excluded.user_id, assigned_at = excluded.assigned_at",
     )
     .bind(incident_id)

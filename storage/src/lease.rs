@@ -88,7 +88,7 @@ impl Db {
 
     /// The lease's current row, expired or not.
     pub async fn lease_holder(&self, name: &str) -> Result<Option<LeaseHolder>, StorageError> {
-        let row = sqlx::query("SELECT holder, acquired_at, expires_at FROM leases WHERE name = ?")
+        let row = sqlx::query("SELECT holder, acquired_at, expires_at FROM leases WHERE name = ?1")
             .bind(name)
             .fetch_optional(self.reader())
             .await?;

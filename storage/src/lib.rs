@@ -24,6 +24,13 @@
 //!
 //! Every timestamp is stored as UTC milliseconds since the Unix epoch, and every query
 //! binds its parameters.
+//!
+//! The typed queries keep to SQL that PostgreSQL also runs, so a second backend can share
+//! them: numbered placeholders (`?1`, which map to `$1`), `RETURNING` for new ids,
+//! booleans bound and read as `bool`, `ON CONFLICT` upserts, and no function only SQLite
+//! has (`timeline` and `group_commit` still bind `?` and compare `is_key` with 0/1).
+//! What stays SQLite's own is the write path (`writer`), the lease's locking, backups,
+//! the integrity check and the start-up version guards.
 
 pub mod actions;
 pub mod backup;

@@ -27,7 +27,7 @@ pub(crate) fn postmortem_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Postm
 
 impl Db {
     pub async fn postmortem(&self, incident_id: i64) -> Result<Option<Postmortem>, StorageError> {
-        let row = sqlx::query("SELECT * FROM postmortems WHERE incident_id = ?")
+        let row = sqlx::query("SELECT * FROM postmortems WHERE incident_id = ?1")
             .bind(incident_id)
             .fetch_optional(self.reader())
             .await?;

@@ -36,7 +36,7 @@ impl Db {
         let rows = sqlx::query(
             "SELECT p.incident_id, p.contributing_factors FROM postmortems p
              JOIN incidents i ON i.id = p.incident_id
-             WHERE i.declared_at >= ? AND p.contributing_factors IS NOT NULL
+             WHERE i.declared_at >= ?1 AND p.contributing_factors IS NOT NULL
              ORDER BY p.incident_id",
         )
         .bind(to_millis(since))
@@ -51,7 +51,7 @@ impl Db {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<i64>, StorageError> {
-        Ok(sqlx::query_scalar("SELECT id FROM incidents WHERE closed_at >= ? AND closed_at < ? ORDER BY id")
+        Ok(sqlx::query_scalar("SELECT id FROM incidents WHERE closed_at >= ?1 AND closed_at < ?2 ORDER BY id")
             .bind(to_millis(from))
             .bind(to_millis(to))
             .fetch_all(self.reader())
@@ -64,7 +64,7 @@ impl Db {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<ActionItem>, StorageError> {
-        sqlx::query("SELECT * FROM action_items WHERE closed_at >= ? AND closed_at < ? ORDER BY closed_at, id")
+        sqlx::query("SELECT * FROM action_items WHERE closed_at >= ?1 AND closed_at < ?2 ORDER BY closed_at, id")
             .bind(to_millis(from))
             .bind(to_millis(to))
             .fetch_all(self.reader())

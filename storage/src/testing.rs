@@ -14,9 +14,11 @@ pub async fn record_migration(url: &str, version: i64) -> Result<(), StorageErro
     let mut conn = SqliteConnectOptions::from_str(url)?.connect().await?;
     sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
-         VALUES (?, 'recorded by a test', 1, x'00', 0)",
+         VALUES (?1, 'recorded by a test', ?2, ?3, 0)",
     )
     .bind(version)
+    .bind(true)
+    .bind(&[0u8][..])
     .execute(&mut conn)
     .await?;
     conn.close().await?;
