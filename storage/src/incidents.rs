@@ -268,7 +268,6 @@ impl Db {
             .await?)
     }
 
-    /// Incidents in one status, oldest first.
     /// Closed incidents on `platform` with a channel that no `delivery_kind` delivery
     /// was claimed for yet, oldest closed first: the channels still to archive. One
     /// query, so the scheduler's tick does not grow with the history.
@@ -292,6 +291,7 @@ impl Db {
         .collect()
     }
 
+    /// Incidents in one status, oldest first.
     pub async fn incidents_with_status(&self, status: Status) -> Result<Vec<Incident>, StorageError> {
         incident_query!("WHERE i.status = ?1 ORDER BY i.id")
             .bind(status.as_str())
