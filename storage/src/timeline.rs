@@ -3,6 +3,7 @@
 
 use crate::model::{EntryKind, NewEntry, TimelineEntry};
 use crate::time::{from_millis, from_millis_opt, parse_word, to_millis};
+use crate::writer::Decision;
 use crate::{Db, StorageError};
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
@@ -31,48 +32,50 @@ fn entry_from_row(row: &SqliteRow) -> Result<TimelineEntry, StorageError> {
 impl Db {
     /// Replaces the text of a stored message. Returns false when no entry has that source id.
     pub async fn edit_entry(&self, source_id: &str, text: &str, at: DateTime<Utc>) -> Result<bool, StorageError> {
-        let mut writer = self.writer_conn().await?;
-        let mut tx = writer.begin_immediate().await?;
-        let rows = sqlx::query("UPDATE timeline_entries SET text = ?, edited_at = ? WHERE source_id = ?")
-            .bind(text)
-            .bind(to_millis(at))
-            .bind(source_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(rows > 0)
+        self.write(async |tx| {
+            let rows = sqlx::query("UPDATE timeline_entries SET text = ?1, edited_at = ?2 WHERE source_id = ?3")
+                .bind(text)
+                .bind(to_millis(at))
+                .bind(source_id)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            Ok(Decision::Commit(rows > 0))
+        })
+        .await
     }
 
     /// Marks a stored message as deleted; the row stays so the timeline shows the gap.
     pub async fn delete_entry(&self, source_id: &str, at: DateTime<Utc>) -> Result<bool, StorageError> {
-        let mut writer = self.writer_conn().await?;
-        let mut tx = writer.begin_immediate().await?;
-        let rows = sqlx::query("UPDATE timeline_entries SET deleted_at = ? WHERE source_id = ? AND deleted_at IS NULL")
-            .bind(to_millis(at))
-            .bind(source_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(rows > 0)
+        self.write(async |tx| {
+            let rows =
+                sqlx::query("UPDATE timeline_entries SET deleted_at = ?1 WHERE source_id = ?2 AND deleted_at IS NULL")
+                    .bind(to_millis(at))
+                    .bind(source_id)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected();
+            Ok(Decision::Commit(rows > 0))
+        })
+        .await
     }
 
     /// Marks an entry as a key event (pinned or starred). Returns false when it is unknown.
     pub async fn mark_key(&self, source_id: &str) -> Result<bool, StorageError> {
-        let mut writer = self.writer_conn().await?;
-        let mut tx = writer.begin_immediate().await?;
-        let rows = sqlx::query("UPDATE timeline_entries SET is_key = 1 WHERE source_id = ?")
-            .bind(source_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(rows > 0)
+        self.write(async |tx| {
+            let rows = sqlx::query("UPDATE timeline_entries SET is_key = ?1 WHERE source_id = ?2")
+                .bind(true)
+                .bind(source_id)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            Ok(Decision::Commit(rows > 0))
+        })
+        .await
     }
 
     pub async fn entry_by_source(&self, source_id: &str) -> Result<Option<TimelineEntry>, StorageError> {
-        sqlx::query("SELECT * FROM timeline_entries WHERE source_id = ?")
+        sqlx::query("SELECT * FROM timeline_entries WHERE source_id = ?1")
             .bind(source_id)
             .fetch_optional(self.reader())
             .await?
@@ -84,7 +87,7 @@ impl Db {
     /// Every entry of an incident in time order; `key_only` keeps just the key events.
     pub async fn timeline(&self, incident_id: i64, key_only: bool) -> Result<Vec<TimelineEntry>, StorageError> {
         sqlx::query(
-            "SELECT * FROM timeline_entries WHERE incident_id = ? AND (is_key = 1 OR ? = 0)
+            "SELECT * FROM timeline_entries WHERE incident_id = ?1 AND (is_key OR NOT ?2)
              ORDER BY at, id",
         )
         .bind(incident_id)
@@ -103,7 +106,7 @@ impl Db {
         kind: EntryKind,
     ) -> Result<Option<TimelineEntry>, StorageError> {
         sqlx::query(
-            "SELECT * FROM timeline_entries WHERE incident_id = ? AND kind = ? ORDER BY at DESC, id DESC LIMIT 1",
+            "SELECT * FROM timeline_entries WHERE incident_id = ?1 AND kind = ?2 ORDER BY at DESC, id DESC LIMIT 1",
         )
         .bind(incident_id)
         .bind(kind.as_str())
