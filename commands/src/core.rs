@@ -228,7 +228,8 @@ impl Core {
     where
         F: Fn(&Incident) -> Result<(Incident, Option<storage::Role>, NewEntry), Problem>,
     {
-        let reference = self.target_incident(inv, target, usage).await?.reference();
+        // Named without a read: only a contention error uses it.
+        let reference = target.map_or_else(|| "This channel's incident".to_string(), |id| format!("INC-{id}"));
         let saved = retry_on_conflict(&reference, || async {
             let before = self.target_incident(inv, target, usage).await?;
             if self.db.entry_by_source(&inv.source_id).await?.is_some() {
