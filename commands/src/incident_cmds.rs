@@ -77,7 +77,8 @@ impl Core {
     }
 
     /// Adds a key timeline entry for a system source (an alert firing again, a tracker
-    /// closing an issue). Returns false for a repeated delivery already stored.
+    /// closing an issue), posted to the channel as the bot's own. A repeated delivery
+    /// (same `source_id`) is stored once and answered silently.
     pub async fn record_for_system(
         &self,
         source: SystemSource,
@@ -226,9 +227,7 @@ impl Core {
         let label = self.settings.severity_label(incident.severity);
         self.refresh_topic(incident).await;
         if let Some(commander) = commander {
-            if let Err(error) = self.chat.invite(&channel.id, &[commander.to_string()]).await {
-                tracing::warn!(incident = incident.id, %error, "could not invite the declarer");
-            }
+            self.invite_to_incident(incident, commander).await;
         }
         match self.chat.post(&channel.id, &self.kickoff_message(incident)).await {
             Ok(posted) => {
@@ -478,7 +477,7 @@ impl Core {
         self.post_to_incident(
             &incident,
             &Message::new()
-                .line(Line::new().text("📣 Status update from ").user(inv.user.clone()).text(format!(": {text}"))),
+                .line(actor_span(Line::new().text("📣 Status update from "), &inv.user).text(format!(": {text}"))),
         )
         .await;
         self.announce(
@@ -509,7 +508,7 @@ impl Core {
         };
         self.post_to_incident(
             &incident,
-            &Message::new().line(Line::new().text("📌 Note from ").user(inv.user.clone()).text(format!(": {text}"))),
+            &Message::new().line(actor_span(Line::new().text("📌 Note from "), &inv.user).text(format!(": {text}"))),
         )
         .await;
         let outcome = self.confirm(inv, &incident, "note added to the timeline.".into());
@@ -619,6 +618,15 @@ impl Core {
         )
         .await;
         Ok(self.confirm(inv, &after, "reopened.".into()))
+    }
+}
+
+/// `line` followed by who acted: a person as a mention, the system by name (a stored
+/// `system:alerts` is no platform user, so it must not become a mention).
+pub(crate) fn actor_span(line: Line, stored: &str) -> Line {
+    match Actor::from_stored(stored) {
+        Actor::Person(id) => line.user(id),
+        system => line.text(system.to_string()),
     }
 }
 

@@ -311,5 +311,7 @@ async fn a_system_declared_incident_waits_for_someone_to_take_command() {
         .unwrap();
     let timeline = h.db.timeline(1, false).await.unwrap();
     assert!(timeline.iter().any(|e| e.author == "system:alerts" && e.text == "Alert resolved"));
+    let posted = h.chat.posts_to(&channel).last().cloned().unwrap();
+    assert_eq!(posted, "📌 Note from incidentbot (alerts): Alert resolved");
     assert!(!h.run("bob", &channel, "resolve").await.is_error);
 }
