@@ -52,7 +52,10 @@ pub fn verify(
         return Err(SignatureError::MissingHeader);
     };
     let sent_at: i64 = timestamp.trim().parse().map_err(|_| SignatureError::BadTimestamp)?;
-    if (now_unix - sent_at).abs() > MAX_CLOCK_SKEW_SECS {
+    // `abs_diff` is exact for any two i64s; a subtraction overflows for a timestamp far
+    // in the past (`-9223372036854775807` panicked with overflow checks, and wrapped
+    // without them).
+    if now_unix.abs_diff(sent_at) > MAX_CLOCK_SKEW_SECS.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     let expected = signature
@@ -105,6 +108,16 @@ mod tests {
             Err(SignatureError::Mismatch)
         );
         assert_eq!(verify(&secret, None, Some(EXPECTED), BODY.as_bytes(), now), Err(SignatureError::MissingHeader));
+        // Timestamps at the ends of i64, and the one whose difference from now is
+        // exactly i64::MIN (a wrapped subtraction's absolute value stays negative).
+        let wraps = (now + i64::MIN).to_string();
+        for timestamp in ["-9223372036854775808", "-000000000000009223372036854775807", "9223372036854775807", &wraps] {
+            assert_eq!(
+                verify(&secret, Some(timestamp), Some(EXPECTED), BODY.as_bytes(), now),
+                Err(SignatureError::Stale),
+                "{timestamp}"
+            );
+        }
         assert_eq!(
             verify(&secret, Some("soon"), Some(EXPECTED), BODY.as_bytes(), now),
             Err(SignatureError::BadTimestamp)
