@@ -351,9 +351,20 @@ pub(crate) fn settle(result: Result<Outcome, Problem>) -> Result<Outcome, CoreEr
     match result {
         Ok(outcome) => Ok(outcome),
         Err(Problem::Usage(usage)) => Ok(Outcome::error(
-            Message::new().line(Line::new().text(usage.problem)).line(Line::new().text("Usage: ").code(usage.usage)),
+            Message::new()
+                .line(Line::new().text(echo_safe(&usage.problem)))
+                .line(Line::new().text("Usage: ").code(usage.usage)),
         )),
-        Err(Problem::Refused(text)) => Ok(Outcome::error(Message::plain(text))),
+        Err(Problem::Refused(text)) => Ok(Outcome::error(Message::plain(echo_safe(&text)))),
         Err(Problem::Internal(error)) => Err(error),
     }
 }
+
+/// Refusals quote what the user typed; quoted back, it is cleaned like stored text
+/// (no terminal escapes or bidi overrides reach a screen) and kept to a reply's length.
+fn echo_safe(problem: &str) -> String {
+    crate::format::truncate(&crate::text::clean(problem, false), MAX_REFUSAL).0
+}
+
+/// The longest refusal shown: enough for any message of ours and a quoted word.
+const MAX_REFUSAL: usize = 600;

@@ -240,6 +240,11 @@ async fn d18_control_characters_escapes_and_bidi_overrides_are_stripped() {
     let timeline = h.db.timeline(1, true).await.unwrap();
     let note = timeline.iter().find(|e| e.kind == EntryKind::Note).unwrap();
     assert_eq!(note.text, "esc and bell");
+    // Quoted back in a refusal, typed text is cleaned too.
+    let refused = Harness::reply_text(&h.run("alice", &ch, "status \u{1b}[2Jfixed\u{202E}").await);
+    assert!(!refused.contains('\u{1b}') && !refused.contains('\u{202E}'), "{refused:?}");
+    let long = Harness::reply_text(&h.run("alice", &ch, &format!("timeline {}", "x".repeat(10_000))).await);
+    assert!(long.chars().count() < 1000, "{} characters", long.chars().count());
     assert_eq!(h.db.incident(1).await.unwrap().unwrap().title, "Paiement échoué");
 }
 
