@@ -64,6 +64,8 @@ struct Bench {
     slack: MockServer,
     http: reqwest::Client,
     channel: String,
+    /// Where the events' timestamps start: after the declaration, like live messages.
+    live_from: i64,
 }
 
 impl Bench {
@@ -99,18 +101,24 @@ impl Bench {
             .await?;
         let channel = outcome.opened.ok_or_else(|| anyhow!("declare opened no channel"))?.id;
         let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
-        Ok(Bench { _dir: dir, db, addr: app.addr, state, url: app.url(""), slack, http, channel })
+        let live_from = live_from();
+        Ok(Bench { _dir: dir, db, addr: app.addr, state, url: app.url(""), slack, http, channel, live_from })
     }
 }
 
+/// The first second after now: where the timestamps of events sent to an incident
+/// declared just before start. (Rounded up: a message stamped before the declaration
+/// cannot acknowledge it, so it would keep trying, which live messages do not.)
+fn live_from() -> i64 {
+    Utc::now().timestamp() + 1
+}
+
 /// A signed Slack `message` event's JSON: the `n`th message in `channel`.
-fn event_body(channel: &str, n: u64) -> String {
+fn event_body(channel: &str, base: i64, n: u64) -> String {
     // Live messages: stamped after the incident was declared, like real ones, and
-    // unique per `n` (one microsecond apart from the moment the suite started).
-    static STARTED: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-    // (Rounded up: a message stamped before the declaration cannot acknowledge it, so
-    // it would keep trying, which live messages do not.)
-    let base = *STARTED.get_or_init(|| Utc::now().timestamp() + 1);
+    // unique per `n` (one microsecond apart from `base`, which each row takes after
+    // declaring its incident: one taken once for the whole suite would stamp a later
+    // row's messages before that row's declaration).
     let ts = format!("{}.{:06}", base + (n / 1_000_000) as i64, n % 1_000_000);
     json!({
         "type": "event_callback", "event_id": format!("EvBench{n}"),
@@ -120,8 +128,8 @@ fn event_body(channel: &str, n: u64) -> String {
     .to_string()
 }
 
-async fn send_event(http: &reqwest::Client, url: &str, channel: &str, n: u64) -> anyhow::Result<()> {
-    let body = event_body(channel, n);
+async fn send_event(http: &reqwest::Client, url: &str, channel: &str, base: i64, n: u64) -> anyhow::Result<()> {
+    let body = event_body(channel, base, n);
     let stamp = Utc::now().timestamp().to_string();
     let signature = sign(&Secret::new(SIGNING_SECRET), &stamp, body.as_bytes());
     let response = http
@@ -149,29 +157,40 @@ struct SequentialSender {
 }
 
 /// `count` events (or, with `challenges`, transport-only requests), and where to answer.
+/// With `ready`, the thread waits there once its requests are built, so that several
+/// senders start together (and their building stays outside the caller's clock).
 struct SendRequest {
     count: usize,
     challenges: bool,
+    ready: Option<Arc<std::sync::Barrier>>,
     reply: tokio::sync::oneshot::Sender<anyhow::Result<Duration>>,
 }
 
 impl SequentialSender {
-    fn start(addr: std::net::SocketAddr, channel: String, next: Arc<AtomicU64>) -> anyhow::Result<SequentialSender> {
+    fn start(
+        addr: std::net::SocketAddr,
+        channel: String,
+        base: i64,
+        next: Arc<AtomicU64>,
+    ) -> anyhow::Result<SequentialSender> {
         let (requests, incoming) = std::sync::mpsc::channel::<SendRequest>();
         let mut socket = std::net::TcpStream::connect(addr)?;
         socket.set_nodelay(true)?;
         std::thread::spawn(move || {
-            while let Ok(SendRequest { count, challenges, reply }) = incoming.recv() {
+            while let Ok(SendRequest { count, challenges, ready, reply }) = incoming.recv() {
                 let prepared: Vec<Vec<u8>> = (0..count)
                     .map(|_| {
                         let body = if challenges {
                             json!({ "type": "url_verification", "challenge": "benchmark" }).to_string()
                         } else {
-                            event_body(&channel, next.fetch_add(1, Ordering::Relaxed))
+                            event_body(&channel, base, next.fetch_add(1, Ordering::Relaxed))
                         };
                         raw_signed_post("/slack/events", &body)
                     })
                     .collect();
+                if let Some(ready) = ready {
+                    ready.wait();
+                }
                 let start = Instant::now();
                 let sent = prepared.iter().try_for_each(|request| exchange(&mut socket, request));
                 let _ = reply.send(sent.map(|()| start.elapsed()));
@@ -185,16 +204,17 @@ impl SequentialSender {
         &self,
         count: usize,
         challenges: bool,
+        ready: Option<Arc<std::sync::Barrier>>,
     ) -> anyhow::Result<tokio::sync::oneshot::Receiver<anyhow::Result<Duration>>> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.requests
-            .send(SendRequest { count, challenges, reply })
+            .send(SendRequest { count, challenges, ready, reply })
             .map_err(|_| anyhow!("the sender thread stopped"))?;
         Ok(answer)
     }
 
     async fn send(&self, count: usize, challenges: bool) -> anyhow::Result<Duration> {
-        self.start_sending(count, challenges)?.await?
+        self.start_sending(count, challenges, None)?.await?
     }
 }
 
@@ -243,7 +263,8 @@ fn exchange(socket: &mut std::net::TcpStream, request: &[u8]) -> anyhow::Result<
 /// Row a: sequential events against one-commit-per-row inserts, in alternating chunks.
 async fn row_a(rows: usize, rounds: usize) -> anyhow::Result<Row> {
     let bench = Bench::start(Duration::ZERO).await?;
-    let sender = SequentialSender::start(bench.addr, bench.channel.clone(), Arc::new(AtomicU64::new(1)))?;
+    let sender =
+        SequentialSender::start(bench.addr, bench.channel.clone(), bench.live_from, Arc::new(AtomicU64::new(1)))?;
     let (mut raw_rates, mut event_rates, mut ratios, mut transport) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         let (mut raw_secs, mut event_secs, mut transport_secs) = (0.0, 0.0, 0.0);
@@ -280,18 +301,22 @@ async fn row_b(rows: usize, rounds: usize, senders: usize) -> anyhow::Result<Row
     let bench = Bench::start(Duration::ZERO).await?;
     let next = Arc::new(AtomicU64::new(1));
     let senders = (0..senders)
-        .map(|_| SequentialSender::start(bench.addr, bench.channel.clone(), next.clone()))
+        .map(|_| SequentialSender::start(bench.addr, bench.channel.clone(), bench.live_from, next.clone()))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let (mut raw_rates, mut event_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         let start = Instant::now();
         bench.db.baseline_raw_batched_inserts(rows, 100).await?;
         let raw_secs = start.elapsed().as_secs_f64();
-        let start = Instant::now();
+        // The clock starts once every sender has built and signed its requests, as in
+        // row a (Slack signs on its side).
+        let ready = Arc::new(std::sync::Barrier::new(senders.len() + 1));
         let sends = senders
             .iter()
-            .map(|sender| sender.start_sending(rows / senders.len(), false))
+            .map(|sender| sender.start_sending(rows / senders.len(), false, Some(ready.clone())))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        tokio::task::spawn_blocking(move || ready.wait()).await?;
+        let start = Instant::now();
         for send in sends {
             send.await??;
         }
@@ -531,6 +556,7 @@ async fn row_f(binary: &Path, history_db: &Path, history_entries: usize, live: u
         })
         .await?;
     let channel = outcome.opened.ok_or_else(|| anyhow!("declare opened no channel"))?.id;
+    let base = live_from();
     db.close().await;
     let mut full = start_serve(binary, history_db, &slack, &http).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -547,7 +573,7 @@ async fn row_f(binary: &Path, history_db: &Path, history_entries: usize, live: u
                 if n > live {
                     return anyhow::Ok(());
                 }
-                send_event(&http, &url, &channel, n).await?;
+                send_event(&http, &url, &channel, base, n).await?;
             }
         }));
     }

@@ -33,6 +33,17 @@ pub enum Ingested {
     Ignored,
 }
 
+/// `text` cleaned (see [`crate::text`]) and cut to [`MAX_MESSAGE`] characters as
+/// [`format::truncate`] cuts it, without a copy when it is clean and fits (no more bytes
+/// than the limit means no more characters either).
+fn capped(text: String) -> String {
+    let text = crate::text::clean_owned(text, true);
+    if text.len() <= MAX_MESSAGE || text.chars().count() <= MAX_MESSAGE {
+        return text;
+    }
+    format::truncate(&text, MAX_MESSAGE).0
+}
+
 /// Whether a reaction marks a key event: 📌 or ⭐, by emoji or by Slack's name.
 pub fn is_key_reaction(emoji: &str) -> bool {
     matches!(emoji.trim_matches(':'), "📌" | "⭐" | "🌟" | "pushpin" | "star" | "star2")
@@ -41,27 +52,46 @@ pub fn is_key_reaction(emoji: &str) -> bool {
 impl Core {
     /// Stores a message posted in an incident channel.
     pub async fn message_posted(&self, message: &ChatMessage) -> Result<Ingested, CoreError> {
-        let Some(incident) = self.channel_incident(&message.channel_id).await? else {
+        let ChatMessage { source_id, channel_id, author, text, at } = message;
+        self.store_posted(channel_id, *at, source_id.clone(), author.clone(), text.clone()).await
+    }
+
+    /// [`Core::message_posted`] for a message the caller no longer needs: its strings
+    /// become the entry's without being copied.
+    pub async fn message_posted_owned(&self, message: ChatMessage) -> Result<Ingested, CoreError> {
+        let ChatMessage { source_id, channel_id, author, text, at } = message;
+        self.store_posted(&channel_id, at, source_id, author, text).await
+    }
+
+    async fn store_posted(
+        &self,
+        channel_id: &str,
+        at: DateTime<Utc>,
+        source_id: String,
+        author: String,
+        text: String,
+    ) -> Result<Ingested, CoreError> {
+        let Some(incident) = self.channel_incident(channel_id).await? else {
             return Ok(Ingested::Ignored);
         };
+        let acknowledges =
+            crate::lifecycle::is_other_responder(&incident.declared_by, &author) && !incident.ack_settled;
         let entry = NewEntry {
             incident_id: incident.id,
-            source_id: message.source_id.clone(),
-            at: message.at,
+            source_id,
+            at,
             kind: EntryKind::Message,
-            author: message.author.clone(),
-            text: format::truncate(&crate::text::clean(&message.text, true), MAX_MESSAGE).0,
+            author,
+            text: capped(text),
             is_key: false,
         };
-        let acknowledges =
-            crate::lifecycle::is_other_responder(&incident.declared_by, &message.author) && !incident.ack_settled;
         Ok(match self.db.add_entry(&entry, acknowledges).await? {
             Saved::Written => {
                 // The update either acknowledged the incident, found it acknowledged, or
                 // found it closed to acknowledgement; only a message from before the
                 // declaration (a backfill) leaves it open for a later one.
-                if acknowledges && message.at >= incident.declared_at {
-                    self.settle_ack(&message.channel_id);
+                if acknowledges && at >= incident.declared_at {
+                    self.settle_ack(channel_id);
                 }
                 Ingested::Stored
             }
@@ -98,6 +128,19 @@ impl Core {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_messages_are_cut_like_truncate_and_short_ones_kept() {
+        for text in ["", "short", &"é".repeat(MAX_MESSAGE), &"é".repeat(MAX_MESSAGE + 1), &"x".repeat(MAX_MESSAGE + 5)]
+        {
+            assert_eq!(
+                capped(text.to_string()),
+                format::truncate(text, MAX_MESSAGE).0,
+                "{} chars",
+                text.chars().count()
+            );
+        }
+    }
 
     #[test]
     fn key_reactions() {

@@ -52,6 +52,16 @@ fn dropped(c: char, keep_newlines: bool) -> bool {
     (c.is_control() && c != ' ') || is_bidi_control(c)
 }
 
+/// [`clean`] for text the caller owns: returned as it is, without a copy, when there is
+/// nothing to remove (the common case on the timeline's hot path).
+pub fn clean_owned(text: String, keep_newlines: bool) -> String {
+    if needs_cleaning(&text, keep_newlines) {
+        clean(&text, keep_newlines)
+    } else {
+        text
+    }
+}
+
 /// `text` without terminal escape sequences, control characters (line breaks and tabs
 /// survive when `keep_newlines`) and bidi overrides. A CSI sequence such as `ESC[2J`
 /// goes whole, so no stray `[2J` is left behind.

@@ -7,13 +7,21 @@
 //! alone writes just its entry with no extra hop; under load, one sync carries everything
 //! that arrived while the previous one was running.
 //!
+//! A batch is one multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING source_id`: one
+//! statement is its own transaction, so the whole batch costs one round trip to
+//! SQLite's thread and one commit, where a `BEGIN`, an `INSERT` per entry and a `COMMIT`
+//! each cost a round trip (under load, waking that thread and then the waiting task
+//! again for every statement took more CPU than the inserts themselves). The returned
+//! source ids say which entries were new. Only a batch with an entry that may
+//! acknowledge its incident needs a transaction, to update the incident with it.
+//!
 //! Each entry keeps its own outcome: a batch that fails is rolled back and its entries
 //! are written one by one, so one bad entry fails only its own caller. A leader whose
 //! task is cancelled mid-batch leaves its transaction rolled back; the callers it was
 //! carrying see their answer dropped and queue again (an entry it had already committed
 //! then comes back as a duplicate, which is still stored once).
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use sqlx::sqlite::{SqliteArguments, SqliteConnection};
 use sqlx::{Connection, Sqlite};
@@ -25,6 +33,10 @@ use crate::{Db, StorageError};
 
 /// How many times a caller queues again after the leader carrying its entry vanished.
 const REQUEUES: usize = 5;
+
+/// The most entries one grouped `INSERT` carries: seven parameters each, far below
+/// SQLite's limit of 32,766. A larger batch is written as several statements.
+const MAX_GROUP: usize = 64;
 
 /// Entries waiting for the next leader.
 #[derive(Default)]
@@ -83,20 +95,27 @@ impl Db {
 }
 
 /// Writes `batch` and answers every caller in it.
-async fn write_batch(conn: &mut SqliteConnection, batch: Vec<Pending>) {
-    if batch.len() > 1 {
-        match write_together(conn, &batch).await {
+async fn write_batch(conn: &mut SqliteConnection, mut batch: Vec<Pending>) {
+    while batch.len() > 1 {
+        let rest = batch.split_off(batch.len().min(MAX_GROUP));
+        let group = std::mem::replace(&mut batch, rest);
+        match write_together(conn, &group).await {
             Ok(results) => {
-                for (pending, saved) in batch.into_iter().zip(results) {
+                for (pending, saved) in group.into_iter().zip(results) {
                     let _ = pending.reply.send(Ok(saved));
                 }
-                return;
             }
             Err(error) => {
-                tracing::warn!(%error, entries = batch.len(), "a grouped timeline write failed; writing one by one");
+                tracing::warn!(%error, entries = group.len(), "a grouped timeline write failed; writing one by one");
+                write_each(conn, group).await;
             }
         }
     }
+    write_each(conn, batch).await;
+}
+
+/// Writes each entry of `batch` on its own.
+async fn write_each(conn: &mut SqliteConnection, batch: Vec<Pending>) {
     for pending in batch {
         let result = write_one(conn, &pending.entry, pending.acknowledges).await;
         // A caller that stopped waiting no longer needs its answer.
@@ -104,19 +123,89 @@ async fn write_batch(conn: &mut SqliteConnection, batch: Vec<Pending>) {
     }
 }
 
-/// Every entry of `batch` in one transaction; all or nothing.
-async fn write_together(conn: &mut SqliteConnection, batch: &[Pending]) -> Result<Vec<Saved>, StorageError> {
+/// Every entry of `group` (at most [`MAX_GROUP`]) in one transaction; all or nothing.
+async fn write_together(conn: &mut SqliteConnection, group: &[Pending]) -> Result<Vec<Saved>, StorageError> {
+    if !group.iter().any(|pending| pending.acknowledges) {
+        // One statement is its own transaction (see `write_one`).
+        let inserted = grouped_insert_statement(group).fetch_all(&mut *conn).await?;
+        return Ok(outcomes(group, inserted));
+    }
     let mut tx = Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-    let mut results = Vec::with_capacity(batch.len());
-    for pending in batch {
-        let written = insert_statement(&pending.entry).execute(&mut *tx).await?.rows_affected() > 0;
-        if written && pending.acknowledges {
+    let inserted = grouped_insert_statement(group).fetch_all(&mut *tx).await?;
+    let results = outcomes(group, inserted);
+    // In the group's order, so the earliest acknowledging entry written wins, as it
+    // would written one by one (the update only applies while there is none).
+    for (pending, saved) in group.iter().zip(&results) {
+        if pending.acknowledges && *saved == Saved::Written {
             acknowledge_statement(&pending.entry).execute(&mut *tx).await?;
         }
-        results.push(if written { Saved::Written } else { Saved::Duplicate });
     }
     tx.commit().await?;
     Ok(results)
+}
+
+/// Which entries of `group` the grouped insert wrote, from the source ids it returned
+/// (in no particular order). An entry whose source id is repeated later in the group
+/// was written by its first occurrence, as it would be one by one; the later ones are
+/// duplicates.
+fn outcomes(group: &[Pending], mut inserted: Vec<String>) -> Vec<Saved> {
+    group
+        .iter()
+        .map(|pending| match inserted.iter().position(|id| *id == pending.entry.source_id) {
+            Some(found) => {
+                inserted.swap_remove(found);
+                Saved::Written
+            }
+            None => Saved::Duplicate,
+        })
+        .collect()
+}
+
+/// The grouped `INSERT` for `rows` entries (a power of two up to [`MAX_GROUP`]).
+fn grouped_insert_sql(rows: usize) -> &'static str {
+    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    let statements = SQL.get_or_init(|| {
+        std::iter::successors(Some(1_usize), |rows| Some(rows * 2))
+            .take_while(|rows| *rows <= MAX_GROUP)
+            .map(|rows| {
+                let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; rows].join(", ");
+                format!(
+                    "INSERT INTO timeline_entries (incident_id, source_id, at, kind, author, text, is_key)
+                     VALUES {values}
+                     ON CONFLICT (source_id) DO NOTHING
+                     RETURNING source_id"
+                )
+            })
+            .collect()
+    });
+    // `rows` is a power of two no larger than MAX_GROUP, so its log is an index.
+    let index = rows.trailing_zeros() as usize;
+    statements.get(index).or(statements.last()).map_or("", String::as_str)
+}
+
+/// `INSERT … ON CONFLICT (source_id) DO NOTHING RETURNING source_id` for every entry
+/// of `group`. The row count is rounded up to a power of two by repeating the last
+/// entry, so that at most seven statement shapes exist (sqlx keeps each one prepared);
+/// a repeat conflicts with the row just inserted, or with the stored one, and so is
+/// neither written nor returned.
+fn grouped_insert_statement(group: &[Pending]) -> sqlx::query::QueryScalar<'_, Sqlite, String, SqliteArguments> {
+    let rows = group.len().next_power_of_two().min(MAX_GROUP);
+    let mut query = sqlx::query_scalar(grouped_insert_sql(rows));
+    for row in 0..rows {
+        let Some(pending) = group.get(row).or(group.last()) else {
+            break;
+        };
+        let entry = &pending.entry;
+        query = query
+            .bind(entry.incident_id)
+            .bind(&entry.source_id)
+            .bind(to_millis(entry.at))
+            .bind(entry.kind.as_str())
+            .bind(&entry.author)
+            .bind(&entry.text)
+            .bind(entry.is_key);
+    }
+    query
 }
 
 /// One entry on its own.
@@ -260,6 +349,31 @@ mod tests {
         // The earliest acknowledging entry written wins, as if written one by one.
         let acknowledged = db.incident(incident).await.unwrap().unwrap().acknowledged_at.unwrap();
         assert!(acknowledged >= t0() && acknowledged <= t0() + chrono::Duration::seconds(19));
+    }
+
+    #[tokio::test]
+    async fn a_group_without_acknowledgements_is_one_statement_with_each_outcome_its_own() {
+        let (_dir, db, incident) = file_db_with_incident().await;
+        db.add_entry(&message(incident, "stored-before", t0()), false).await.unwrap();
+        // 70 entries: more than one statement carries, with repeats inside the group and
+        // of a stored entry, none of them acknowledging.
+        let mut entries: Vec<_> = (0..67).map(|n| (message(incident, &format!("m{n}"), t0()), false)).collect();
+        entries.push((message(incident, "m5", t0()), false));
+        entries.push((message(incident, "stored-before", t0()), false));
+        entries.push((message(incident, "m66", t0()), false));
+        let results = add_while_busy(&db, entries).await;
+        let saved: Vec<Saved> = results.into_iter().map(Result::unwrap).collect();
+        assert!(saved[..67].iter().all(|s| *s == Saved::Written), "{saved:?}");
+        assert_eq!(saved[67..], [Saved::Duplicate, Saved::Duplicate, Saved::Duplicate]);
+        assert_eq!(db.count_entries().await.unwrap(), 1 + 1 + 67, "the declaration, the earlier entry, 67 new");
+        assert_eq!(db.incident(incident).await.unwrap().unwrap().acknowledged_at, None);
+    }
+
+    #[test]
+    fn grouped_statements_come_in_seven_shapes() {
+        for rows in [1, 2, 4, 8, 16, 32, 64] {
+            assert_eq!(grouped_insert_sql(rows).matches('?').count(), rows * 7, "{rows}");
+        }
     }
 
     #[tokio::test]

@@ -37,6 +37,7 @@ use tokio_util::task::TaskTracker;
 
 use self::api::SlackApi;
 use self::chat::SlackChat;
+use self::signature::SigningKey;
 use crate::config::Config;
 use crate::secret::Secret;
 
@@ -59,7 +60,8 @@ pub struct SlackState {
     pub(crate) chat: Arc<SlackChat>,
     /// Posts to `response_url`s; it never carries the bot token.
     pub(crate) responder: reqwest::Client,
-    pub(crate) signing_secret: Secret,
+    /// The signing secret, ready for HMAC (shared: a request clones the state).
+    pub(crate) signing_key: Arc<SigningKey>,
     /// The real time, for the 5-minute signature window (injectable for tests; the
     /// core's clock may be a test clock set anywhere).
     pub(crate) wall_clock: Arc<dyn Clock>,
@@ -74,7 +76,7 @@ impl std::fmt::Debug for SlackState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SlackState")
             .field("api", self.chat.api())
-            .field("signing_secret", &self.signing_secret)
+            .field("signing_key", &self.signing_key)
             .finish_non_exhaustive()
     }
 }
@@ -89,7 +91,7 @@ impl SlackState {
             core,
             chat,
             responder: api::http_client()?,
-            signing_secret: options.signing_secret,
+            signing_key: Arc::new(SigningKey::new(&options.signing_secret)),
             wall_clock: Arc::new(SystemClock),
             tasks: TaskTracker::new(),
             events_lock: Arc::new(tokio::sync::Mutex::new(())),

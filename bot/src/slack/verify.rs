@@ -4,20 +4,24 @@
 
 use axum::http::{HeaderMap, StatusCode};
 
-use super::signature::{self, SignatureError};
+use super::signature::SignatureError;
 use super::SlackState;
 
 /// Checks that `body` was signed by Slack with our signing secret, recently.
 pub fn check(state: &SlackState, headers: &HeaderMap, body: &[u8]) -> Result<(), StatusCode> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    check_signed(state, header("x-slack-request-timestamp"), header("x-slack-signature"), body)
+}
+
+/// [`check`] with the two headers already looked up.
+pub fn check_signed(
+    state: &SlackState,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<(), StatusCode> {
     let now = state.wall_clock.now().timestamp();
-    match signature::verify(
-        &state.signing_secret,
-        header("x-slack-request-timestamp"),
-        header("x-slack-signature"),
-        body,
-        now,
-    ) {
+    match state.signing_key.verify(timestamp, signature, body, now) {
         Ok(()) => Ok(()),
         Err(error) => {
             // Said at warn: a flood of these means a wrong secret or someone probing.
