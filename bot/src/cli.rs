@@ -154,7 +154,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = file.settings(&channels)?;
             let followups = file.followup_settings(&channels)?;
             let interactive = script.is_none() && std::io::stdin().is_terminal();
-            let options = ConsoleOptions { database_url: None, start: now, settings, followups, interactive };
+            let options = ConsoleOptions { database_url: None, start: now, settings, followups };
             // `--db` is a path, opened as one: a `?`, `#` or `%` in it is part of the name.
             let db = match db {
                 Some(path) => Db::open(&Location::file(&path), OpenMode::Create).await?,

@@ -1,14 +1,14 @@
-//! What the core knows of inbound history: which deliveries were processed already, and
-//! after downtime, the one policy for where each incident channel's
-//! missed messages start, shared by Slack's catch-up and Discord's backfill. The
-//! adapters fetch from their platform; this decides from where.
+//! What the core knows of inbound history: which deliveries were processed already,
+//! and, after downtime, the one policy for where each incident channel's missed
+//! messages start, shared by Slack's catch-up and Discord's backfill. The adapters
+//! fetch from their platform; this decides from where.
 //!
 //! A channel resumes after the newest message stored before live capture took over,
 //! less [`SKEW_MARGIN`] (clocks differ, and a message may be stored a moment after it
 //! was posted). An adapter that plans before it takes any live event (Slack) passes
 //! no such moment: every stored message counts. With none stored, a channel resumes at
-//! the declaration. Anything fetched twice
-//! is stored once, by its source id, so erring early costs nothing.
+//! the declaration. Anything fetched twice is stored once, by its source id, so erring
+//! early costs nothing.
 
 use chrono::{DateTime, Duration, Utc};
 use storage::EntryKind;

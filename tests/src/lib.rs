@@ -45,32 +45,25 @@ pub fn console_followups() -> commands::followup::FollowupSettings {
 /// Runs `script` in a console on `database_url` (in memory when `None`), starting the
 /// clock at Monday 2026-03-02 09:00 UTC. Returns the transcript and the console.
 pub async fn run_script(script: &str, database_url: Option<String>) -> anyhow::Result<(String, Console)> {
+    play(script, database_url, Prompting::Quiet).await
+}
+
+/// Like [`run_script`] in memory, printing each line after its prompt as a terminal
+/// session shows it (`console --script FILE --echo`): the transcripts in the README.
+pub async fn echo_script(script: &str) -> anyhow::Result<(String, Console)> {
+    play(script, None, Prompting::Echo).await
+}
+
+async fn play(script: &str, database_url: Option<String>, prompting: Prompting) -> anyhow::Result<(String, Console)> {
     let captured = Captured::default();
     let options = ConsoleOptions {
         database_url,
         start: Some("2026-03-02T09:00:00Z".parse()?),
         settings: console_settings(),
         followups: console_followups(),
-        interactive: false,
     };
     let mut console = Console::open(&options, Output::new(Box::new(captured.clone()))).await?;
-    console.run(script.as_bytes(), Prompting::Quiet).await?;
-    Ok((captured.text(), console))
-}
-
-/// Like [`run_script`], printing each line after its prompt as a terminal session
-/// shows it (`console --script FILE --echo`): the transcripts in the README.
-pub async fn echo_script(script: &str) -> anyhow::Result<(String, Console)> {
-    let captured = Captured::default();
-    let options = ConsoleOptions {
-        database_url: None,
-        start: Some("2026-03-02T09:00:00Z".parse()?),
-        settings: console_settings(),
-        followups: console_followups(),
-        interactive: false,
-    };
-    let mut console = Console::open(&options, Output::new(Box::new(captured.clone()))).await?;
-    console.run(script.as_bytes(), Prompting::Echo).await?;
+    console.run(script.as_bytes(), prompting).await?;
     Ok((captured.text(), console))
 }
 

@@ -29,8 +29,6 @@ pub struct ConsoleOptions {
     pub start: Option<DateTime<Utc>>,
     pub settings: Settings,
     pub followups: FollowupSettings,
-    /// Show a prompt before each line (a terminal).
-    pub interactive: bool,
 }
 
 /// How the workspace shows where input goes.
