@@ -6,6 +6,7 @@
 //! |---|---|
 //! | declare, note, update, add an action item, write the postmortem | anyone |
 //! | resolve, reopen, change severity, assign roles | the commander or an admin |
+//! | take command | anyone while there is no commander; then the commander or an admin |
 //! | close, reassign, re-date or snooze an action item | its owner, the commander or an admin |
 //!
 //! A closed incident is final for everything but its postmortem (a correction is
@@ -40,6 +41,8 @@ pub enum Act<'a> {
 enum Who<'a> {
     Anyone,
     Commander,
+    /// Anyone while the incident has no commander; then the commander or an admin.
+    AnyoneUntilACommander,
     OwnerOrCommander(&'a ActionItem),
 }
 
@@ -47,7 +50,8 @@ impl Act<'_> {
     fn who(&self) -> Who<'_> {
         match self {
             Act::Note | Act::Update | Act::AddAction | Act::WritePostmortem | Act::ChangeStatus => Who::Anyone,
-            Act::Resolve | Act::Reopen | Act::ChangeSeverity | Act::AssignRoles | Act::TakeCommand => Who::Commander,
+            Act::Resolve | Act::Reopen | Act::ChangeSeverity | Act::AssignRoles => Who::Commander,
+            Act::TakeCommand => Who::AnyoneUntilACommander,
             Act::CloseAction(item) | Act::ReassignAction(item) | Act::RedateAction(item) | Act::SnoozeAction(item) => {
                 Who::OwnerOrCommander(item)
             }
@@ -103,10 +107,8 @@ pub fn require(act: Act<'_>, user: &str, incident: &Incident, settings: &Setting
     let is_commander = incident.commander.as_deref() == Some(user);
     let allowed = match act.who() {
         Who::Anyone => true,
-        // With no commander yet, anyone may take command; the commander's other acts
-        // wait for one (or an admin).
-        Who::Commander if act == Act::TakeCommand && incident.commander.is_none() => true,
-        Who::Commander => is_commander || settings.is_admin(user),
+        Who::AnyoneUntilACommander if incident.commander.is_none() => true,
+        Who::Commander | Who::AnyoneUntilACommander => is_commander || settings.is_admin(user),
         Who::OwnerOrCommander(item) => user == item.owner || is_commander || settings.is_admin(user),
     };
     if allowed {
