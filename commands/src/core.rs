@@ -142,6 +142,7 @@ impl Core {
             C::ActionList { target, scope } => self.list_actions(inv, target, scope).await,
             C::List => self.list_open(inv).await,
             C::Stats { days } => self.stats(days).await,
+            C::Web => self.web_sign_in_reply(inv).await,
             C::Help => Ok(Outcome::reply(crate::help::help_message())),
         }
     }

@@ -4,7 +4,7 @@ use crate::grammar::usage;
 use crate::message::{Line, Message};
 
 pub fn help_message() -> Message {
-    let rows: [(&str, &str); 21] = [
+    let rows: [(&str, &str); 22] = [
         (
             usage::DECLARE,
             "open an incident, its channel and a kick-off post (no title opens a form; started:-20m backdates it)",
@@ -28,6 +28,7 @@ pub fn help_message() -> Message {
         (usage::ACTION_LIST, "list action items"),
         (usage::LIST, "open incidents"),
         (usage::STATS, "counts, MTTA and MTTR by severity"),
+        (usage::WEB, "a private one-time link to sign in to the web pages"),
         (usage::HELP, "this help"),
     ];
     let mut message = Message::new().line(Line::new().bold("incidentbot commands"));

@@ -18,6 +18,9 @@
 //! - [`message`] and [`outcome`] are what the core hands back to adapters.
 //! - [`export`] and [`stats`] turn stored incidents into documents and figures;
 //!   [`durations`] defines time to detect, acknowledge, mitigate and resolve, once.
+//! - [`pages`] is what the web pages show (lists, an incident, the library, actions);
+//!   [`insights`] the numbers behind its charts; [`web_edit`] its edits, through the
+//!   same rules as chat; [`web_auth`] who may see it: one-time links and sessions.
 
 pub mod action_cmds;
 pub mod actor;
@@ -35,6 +38,7 @@ pub mod followup;
 pub mod format;
 pub mod grammar;
 pub mod help;
+pub mod insights;
 pub mod history;
 pub mod incident_cmds;
 pub mod ingest;
@@ -42,6 +46,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod message;
 pub mod outcome;
+pub mod pages;
 pub mod permissions;
 pub mod postmortem;
 pub mod postmortem_cmds;
@@ -53,6 +58,8 @@ pub mod stats;
 #[cfg(test)]
 mod testing;
 pub mod text;
+pub mod web_auth;
+pub mod web_edit;
 
 pub use crate::actor::{Actor, SystemSource};
 pub use crate::buttons::ButtonPress;

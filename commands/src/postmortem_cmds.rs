@@ -107,6 +107,17 @@ impl Core {
     }
 
     async fn submit_postmortem(&self, submission: &FormSubmission, incident_id: i64) -> Result<Outcome, Problem> {
+        self.save_postmortem_answers(submission, incident_id, MAX_ANSWER).await
+    }
+
+    /// Saves postmortem answers of at most `max_answer` characters each: chat's forms
+    /// allow [`MAX_ANSWER`], the web editor more. Every changed field is a timeline entry.
+    pub(crate) async fn save_postmortem_answers(
+        &self,
+        submission: &FormSubmission,
+        incident_id: i64,
+        max_answer: usize,
+    ) -> Result<Outcome, Problem> {
         let incident = self.db.incident(incident_id).await?.ok_or_else(|| {
             Problem::Usage(UsageError {
                 problem: format!("INC-{incident_id} does not exist."),
@@ -122,8 +133,8 @@ impl Core {
             };
             let value = text::clean(value, true);
             let value = value.trim();
-            if value.chars().count() > MAX_ANSWER {
-                field_errors.push((field.key, format!("Keep it under {MAX_ANSWER} characters.")));
+            if value.chars().count() > max_answer {
+                field_errors.push((field.key, format!("Keep it under {max_answer} characters.")));
             } else if text::has_visible(value) {
                 answers.push((field, value.to_string()));
             }
