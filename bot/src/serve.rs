@@ -143,6 +143,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let health = Health::new(Role::Standby);
     let mut app = router(AppState { db: db.clone(), health: health.clone() });
 
+    // The web pages answer on every copy: they only read, and edits go through the
+    // database's own guarantees, so a standby serving them is harmless.
+    let web = crate::web::WebState::new(
+        db.clone(),
+        config.file.settings(&config.file.console)?,
+        config.file.web.is_https(),
+        config.discord_guild_id,
+    );
+    app = app.merge(crate::web::router(web.clone()));
+
     // Slack's routes exist from the start, closed until this copy is active.
     let slack = crate::slack::build(&config, db.clone())?;
     if let Some(slack) = &slack {
@@ -167,6 +177,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         health.clone(),
         slack,
         discord_health,
+        web,
         cancel.clone(),
     ));
 
@@ -196,12 +207,13 @@ async fn run_while_active(
     health: Health,
     slack: Option<crate::slack::SlackState>,
     discord_health: Arc<PlatformHealth>,
+    web: crate::web::WebState,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     if !crate::lease::acquire(&db, &lease, &cancel).await {
         return Ok(());
     }
-    let result = run_platforms(&config, &db, &lease, &health, slack.as_ref(), discord_health, &cancel).await;
+    let result = run_platforms(&config, &db, &lease, &health, slack.as_ref(), discord_health, &web, &cancel).await;
     health.set_role(Role::Stopping);
     cancel.cancel();
     if let Some(slack) = &slack {
@@ -218,6 +230,7 @@ async fn run_platforms(
     health: &Health,
     slack: Option<&crate::slack::SlackState>,
     discord_health: Arc<PlatformHealth>,
+    web: &crate::web::WebState,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
     // Every platform that runs adds its core here, with its channels, for follow-ups.
@@ -240,6 +253,9 @@ async fn run_platforms(
     }
 
     let mut followups = Vec::new();
+    for (core, _) in &platforms {
+        web.register_platform(core.chat_platform(), core.clone());
+    }
     for (core, channels) in &platforms {
         followups.push(commands::followup::Followups::new(core.clone(), config.file.followup_settings(channels)?));
     }

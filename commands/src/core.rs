@@ -89,6 +89,11 @@ impl Core {
         Core { db, chat, clock, settings, declare_lock: Mutex::new(()), incident_channels: Default::default() }
     }
 
+    /// The chat platform this core runs on.
+    pub fn chat_platform(&self) -> storage::Platform {
+        self.chat.platform()
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
