@@ -209,7 +209,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db = open_existing(&config, OpenMode::Existing).await?;
             let now = now.unwrap_or_else(Utc::now);
             let digest =
-                commands::digest::build(&db, config.timezone, now, chrono::Duration::days(i64::from(since))).await?;
+                commands::digest::build_linked(
+                    &db,
+                    config.timezone,
+                    now,
+                    chrono::Duration::days(i64::from(since)),
+                    config.file.web.public_url()?.as_deref(),
+                )
+                .await?;
             db.close().await;
             println!("{}", digest.to_plain());
             Ok(ExitCode::SUCCESS)
@@ -237,7 +244,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         CliCommand::WebLink { user, platform } => {
             let config = Config::from_env()?;
-            let user_id = commands::grammar::parse_user(user.trim())
+            let typed = user.trim();
+            let user_id = commands::grammar::parse_user(typed)
+                .or_else(|| commands::grammar::parse_user(&format!("@{typed}")))
                 .with_context(|| format!("`{user}` is not a chat user id; use alice, @alice or U0123ABC"))?;
             let settings = config.file.settings(&config.file.console)?;
             let db = open_existing(&config, OpenMode::Existing).await?;

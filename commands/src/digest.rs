@@ -78,7 +78,7 @@ fn severity_row(row: &SeverityStats, before: &SeverityStats) -> String {
     )
 }
 
-fn incident_line(incident: &Incident, now: DateTime<Utc>) -> Line {
+fn incident_line(incident: &Incident, now: DateTime<Utc>, public_url: Option<&str>) -> Line {
     let duration = crate::durations::Durations::of(incident).to_resolve.unwrap_or(now - incident.started_at);
     let state = if incident.status.is_open() {
         format!("{}, open for {}", incident.status, format::duration(duration))
@@ -92,11 +92,25 @@ fn incident_line(incident: &Incident, now: DateTime<Utc>) -> Line {
     if let Some(channel) = &incident.channel_id {
         line = line.text(" ").channel(channel.clone(), incident.channel_name.clone());
     }
+    if let Some(base) = public_url {
+        line = line.text(format!(" {}/incidents/{}", base.trim_end_matches('/'), incident.id));
+    }
     line
 }
 
 /// Builds the digest for `[now - window, now)`.
 pub async fn build(db: &Db, tz: Tz, now: DateTime<Utc>, window: Duration) -> Result<Message, StorageError> {
+    build_linked(db, tz, now, window, None).await
+}
+
+/// Builds the digest, each incident linking to its web page under `public_url` when given.
+pub async fn build_linked(
+    db: &Db,
+    tz: Tz,
+    now: DateTime<Utc>,
+    window: Duration,
+    public_url: Option<&str>,
+) -> Result<Message, StorageError> {
     let since = now - window;
     let this_week = db.incidents_declared_between(since, now).await?;
     let week_before = db.incidents_declared_between(since - window, since).await?;
@@ -124,7 +138,7 @@ pub async fn build(db: &Db, tz: Tz, now: DateTime<Utc>, window: Duration) -> Res
             trend(this_week.len(), week_before.len())
         )));
         for incident in &this_week {
-            message = message.line(incident_line(incident, now));
+            message = message.line(incident_line(incident, now, public_url));
         }
         if !this_week.is_empty() {
             message = message.line(Line::new().bold("By severity"));

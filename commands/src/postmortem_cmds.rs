@@ -281,18 +281,18 @@ impl Core {
     }
 
     async fn announce_closed(&self, closed: &Incident) {
-        self.post_to_incident(
-            closed,
-            &Message::new().line(
+        let mut message = Message::new().line(
                 Line::new()
                     .text("📘 The postmortem is complete and ")
                     .bold(closed.reference())
                     .text(" is closed. ")
                     .code("/incident postmortem")
                     .text(" shows the document."),
-            ),
-        )
-        .await;
+            );
+        if let Some(url) = self.settings.page_url(&format!("/incidents/{}/postmortem", closed.id)) {
+            message = message.line(Line::new().text(format!("Read it on the web: {url}")));
+        }
+        self.post_to_incident(closed, &message).await;
     }
 
     /// The finished postmortem as a message.

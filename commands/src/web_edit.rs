@@ -63,7 +63,9 @@ impl Core {
         let result = match change {
             WebActionChange::Done => self.close_action(&inv, id, ActionStatus::Done).await,
             WebActionChange::Wontfix => self.close_action(&inv, id, ActionStatus::Wontfix).await,
-            WebActionChange::Reassign(owner) => match grammar::parse_user(owner.trim()) {
+            WebActionChange::Reassign(owner) => match grammar::parse_user(owner.trim())
+                .or_else(|| grammar::parse_user(&format!("@{}", owner.trim())))
+            {
                 Some(owner) => self.reassign_action(&inv, id, owner).await,
                 None => Err(UsageError {
                     problem: "Name the new owner by their chat id, like bob or @bob.".into(),

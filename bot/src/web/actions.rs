@@ -48,7 +48,7 @@ async fn render(state: &WebState, session: &Session, outcome: Option<&commands::
                                 td { "#" (row.item.id) }
                                 td.title-cell { (row.item.text) br; span.muted { (row.item.kind) " · " (row.item.priority) } }
                                 td.title-cell { a href={ "/incidents/" (row.item.incident_id) } { "INC-" (row.item.incident_id) } " " (row.incident_title) }
-                                td {
+                                td.date {
                                     (row.item.due)
                                     @if row.overdue_days > 0 { br; span.overdue { (commands::action_cmds::days_word(row.overdue_days)) " overdue" } }
                                 }

@@ -54,7 +54,8 @@ fn sparse_labels(labels: &[String]) -> Vec<(usize, String)> {
 /// Bars of stacked series: `values[bar][series]`, drawn with `classes[series]`.
 pub fn stacked_bars(title: &str, labels: &[String], values: &[Vec<f64>], classes: &[&str]) -> Markup {
     let max = values.iter().map(|bar| bar.iter().sum::<f64>()).fold(0.0, f64::max);
-    let y_max = nice_max(max);
+    // Counts: a maximum divisible by the four grid steps keeps every tick a whole number.
+    let y_max = (nice_max(max) / 4.0).ceil() * 4.0;
     let plot_h = HEIGHT - BOTTOM - TOP;
     let slot = (WIDTH - LEFT) / values.len().max(1) as f64;
     let mut rects = Vec::new();

@@ -52,7 +52,8 @@ pub async fn search(State(state): State<WebState>, headers: HeaderMap, Query(par
             ol.hits {
                 @for hit in &results {
                     li {
-                        a href={ "/incidents/" (hit.incident.id) "/postmortem" } { (hit.incident.reference()) ": " (hit.incident.title) }
+                        @let target = if hit.part == "Key event" { format!("/incidents/{}", hit.incident.id) } else { format!("/incidents/{}/postmortem", hit.incident.id) };
+                        a href=(target) { (hit.incident.reference()) ": " (hit.incident.title) }
                         " " (severity_badge(hit.incident.severity)) " " (status_text(hit.incident.status))
                         br;
                         span.muted { (hit.part) ": " }
