@@ -4,7 +4,7 @@
 //! date; owner, commander or admin). Each edit is one request with its own source id,
 //! so a resubmitted form is recorded once.
 
-use storage::ActionStatus;
+use storage::{ActionStatus, ChannelId, SourceId};
 
 use crate::core::{settle, Core, Invocation};
 use crate::error::CoreError;
@@ -37,9 +37,9 @@ impl Core {
         answers: Vec<(String, String)>,
     ) -> Result<Outcome, CoreError> {
         let submission = FormSubmission {
-            source_id: source_id.to_string(),
+            source_id: SourceId::from(source_id.to_string()),
             user: user.to_string(),
-            channel_id: WEB_CHANNEL.to_string(),
+            channel_id: ChannelId::from(WEB_CHANNEL.to_string()),
             kind: FormKind::PostmortemAll { incident: incident_id },
             answers,
         };
@@ -55,9 +55,9 @@ impl Core {
         change: WebActionChange,
     ) -> Result<Outcome, CoreError> {
         let inv = Invocation {
-            source_id: source_id.to_string(),
+            source_id: SourceId::from(source_id.to_string()),
             user: user.to_string(),
-            channel_id: WEB_CHANNEL.to_string(),
+            channel_id: ChannelId::from(WEB_CHANNEL.to_string()),
             text: format!("web: action {id} {change:?}"),
         };
         let result = match change {

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use commands::{ChannelRef, Chat, ChatError, Line, Message, MessageRef};
-use storage::Platform;
+use storage::{ChannelId, Platform};
 
 pub struct DetachedChat;
 
@@ -24,15 +24,15 @@ impl Chat for DetachedChat {
         Err(unavailable("create_channel"))
     }
 
-    async fn post(&self, _channel_id: &str, _message: &Message) -> Result<MessageRef, ChatError> {
+    async fn post(&self, _channel_id: &ChannelId, _message: &Message) -> Result<MessageRef, ChatError> {
         Err(unavailable("post"))
     }
 
-    async fn invite(&self, _channel_id: &str, _users: &[String]) -> Result<(), ChatError> {
+    async fn invite(&self, _channel_id: &ChannelId, _users: &[String]) -> Result<(), ChatError> {
         Err(unavailable("invite"))
     }
 
-    async fn set_topic(&self, _channel_id: &str, _topic: &Line) -> Result<(), ChatError> {
+    async fn set_topic(&self, _channel_id: &ChannelId, _topic: &Line) -> Result<(), ChatError> {
         Err(unavailable("set_topic"))
     }
 
@@ -44,7 +44,7 @@ impl Chat for DetachedChat {
         Err(unavailable("send_dm"))
     }
 
-    async fn archive_channel(&self, _channel_id: &str) -> Result<(), ChatError> {
+    async fn archive_channel(&self, _channel_id: &ChannelId) -> Result<(), ChatError> {
         Err(unavailable("archive_channel"))
     }
 }

@@ -259,7 +259,7 @@ async fn incident_body(state: &WebState, raw_id: &str, params: &PageParams) -> R
 
 /// The incident's channel on its platform, when the platform has web links.
 fn channel_link(state: &WebState, incident: &Incident) -> Option<String> {
-    let channel = incident.channel_id.as_deref()?;
+    let channel = incident.channel_id.as_ref()?.as_str();
     let safe = channel.chars().all(|c| c.is_ascii_alphanumeric());
     match incident.platform {
         Platform::Slack if safe => Some(format!("https://slack.com/app_redirect?channel={channel}")),
