@@ -208,15 +208,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::from_env()?;
             let db = open_existing(&config, OpenMode::Existing).await?;
             let now = now.unwrap_or_else(Utc::now);
-            let digest =
-                commands::digest::build_linked(
-                    &db,
-                    config.timezone,
-                    now,
-                    chrono::Duration::days(i64::from(since)),
-                    config.file.web.public_url()?.as_deref(),
-                )
-                .await?;
+            let digest = commands::digest::build_linked(
+                &db,
+                config.timezone,
+                now,
+                chrono::Duration::days(i64::from(since)),
+                config.file.web.public_url()?.as_deref(),
+            )
+            .await?;
             db.close().await;
             println!("{}", digest.to_plain());
             Ok(ExitCode::SUCCESS)
@@ -255,7 +254,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             db.close().await;
             let link = link?;
             println!("{}", link.url);
-            eprintln!("It signs in as {} ({}) once, until {}.", who.user_id, who.platform, link.expires_at.to_rfc3339());
+            eprintln!(
+                "It signs in as {} ({}) once, until {}.",
+                who.user_id,
+                who.platform,
+                link.expires_at.to_rfc3339()
+            );
             Ok(ExitCode::SUCCESS)
         }
         CliCommand::Export { id, format } => {

@@ -200,6 +200,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// Waits for the lease, then runs the platforms and the scheduler until `cancel` fires
 /// or the lease is lost; stops them, and releases the lease last, once nothing of this
 /// copy is running any more.
+// Each argument is one of the pieces `serve` built before the lease; bundling them
+// would only move the list into a struct used once.
+#[allow(clippy::too_many_arguments)]
 async fn run_while_active(
     config: Config,
     db: Db,
@@ -223,6 +226,7 @@ async fn run_while_active(
     result
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_platforms(
     config: &Config,
     db: &Db,

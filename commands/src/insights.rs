@@ -125,9 +125,8 @@ impl Core {
         let from = crate::pages::local_day_start(first_monday, tz).unwrap_or_else(|| self.now() - Duration::weeks(26));
         let incidents = self.db.incidents_declared_between(from, self.now() + Duration::seconds(1)).await?;
 
-        let mut buckets: Vec<(NaiveDate, [usize; 4], Vec<Duration>, Vec<Duration>)> = (0..weeks)
-            .map(|w| (first_monday + Days::new(u64::from(w) * 7), [0; 4], Vec::new(), Vec::new()))
-            .collect();
+        let mut buckets: Vec<Bucket> =
+            (0..weeks).map(|w| (first_monday + Days::new(u64::from(w) * 7), [0; 4], Vec::new(), Vec::new())).collect();
         let mut severity_acks: BTreeMap<Severity, Vec<Duration>> = BTreeMap::new();
         let mut severity_resolves: BTreeMap<Severity, Vec<Duration>> = BTreeMap::new();
         let mut detection = Detection::default();
@@ -216,6 +215,9 @@ impl Core {
         Ok(Insights { weeks, by_severity, detection, recurring_factors, actions })
     }
 }
+
+/// One week while counting: its Monday, counts by severity, acknowledge and resolve times.
+type Bucket = (NaiveDate, [usize; 4], Vec<Duration>, Vec<Duration>);
 
 fn severity_index(severity: Severity) -> usize {
     match severity {

@@ -97,7 +97,8 @@ impl Core {
             .into_iter()
             .map(|incident| {
                 let durations = Durations::of(&incident);
-                let duration = durations.to_resolve.unwrap_or_else(|| (now - incident.started_at).max(Duration::zero()));
+                let duration =
+                    durations.to_resolve.unwrap_or_else(|| (now - incident.started_at).max(Duration::zero()));
                 IncidentRow { incident, durations, duration }
             })
             .collect();
@@ -135,9 +136,9 @@ impl Core {
         let mut incidents: BTreeMap<i64, Incident> = BTreeMap::new();
         let mut results = Vec::with_capacity(hits.len());
         for hit in hits {
-            if !incidents.contains_key(&hit.incident_id) {
+            if let std::collections::btree_map::Entry::Vacant(slot) = incidents.entry(hit.incident_id) {
                 let Some(incident) = self.db.incident(hit.incident_id).await? else { continue };
-                incidents.insert(hit.incident_id, incident);
+                slot.insert(incident);
             }
             let Some(incident) = incidents.get(&hit.incident_id).cloned() else { continue };
             results.push(LibraryResult { incident, part: part_label(&hit.part), snippet: snippet_parts(&hit.snippet) });
@@ -153,9 +154,8 @@ impl Core {
         let mut titles: BTreeMap<i64, String> = BTreeMap::new();
         let mut owners: BTreeMap<String, Vec<ActionRow>> = BTreeMap::new();
         for item in items {
-            if !titles.contains_key(&item.incident_id) {
-                let title = self.db.incident(item.incident_id).await?.map(|i| i.title).unwrap_or_default();
-                titles.insert(item.incident_id, title);
+            if let std::collections::btree_map::Entry::Vacant(slot) = titles.entry(item.incident_id) {
+                slot.insert(self.db.incident(item.incident_id).await?.map(|i| i.title).unwrap_or_default());
             }
             let row = action_row(item, today, &titles);
             owners.entry(row.item.owner.clone()).or_default().push(row);
@@ -173,7 +173,8 @@ impl Core {
 
 fn action_row(item: ActionItem, today: NaiveDate, titles: &BTreeMap<i64, String>) -> ActionRow {
     let created = item.created_at.date_naive();
-    let overdue_days = if item.status == ActionStatus::Open && item.due < today { (today - item.due).num_days() } else { 0 };
+    let overdue_days =
+        if item.status == ActionStatus::Open && item.due < today { (today - item.due).num_days() } else { 0 };
     ActionRow {
         incident_title: titles.get(&item.incident_id).cloned().unwrap_or_default(),
         age_days: (today - created).num_days().max(0),

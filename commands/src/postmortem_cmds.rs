@@ -282,13 +282,13 @@ impl Core {
 
     async fn announce_closed(&self, closed: &Incident) {
         let mut message = Message::new().line(
-                Line::new()
-                    .text("📘 The postmortem is complete and ")
-                    .bold(closed.reference())
-                    .text(" is closed. ")
-                    .code("/incident postmortem")
-                    .text(" shows the document."),
-            );
+            Line::new()
+                .text("📘 The postmortem is complete and ")
+                .bold(closed.reference())
+                .text(" is closed. ")
+                .code("/incident postmortem")
+                .text(" shows the document."),
+        );
         if let Some(url) = self.settings.page_url(&format!("/incidents/{}/postmortem", closed.id)) {
             message = message.line(Line::new().text(format!("Read it on the web: {url}")));
         }

@@ -63,16 +63,16 @@ impl Core {
         let result = match change {
             WebActionChange::Done => self.close_action(&inv, id, ActionStatus::Done).await,
             WebActionChange::Wontfix => self.close_action(&inv, id, ActionStatus::Wontfix).await,
-            WebActionChange::Reassign(owner) => match grammar::parse_user(owner.trim())
-                .or_else(|| grammar::parse_user(&format!("@{}", owner.trim())))
-            {
-                Some(owner) => self.reassign_action(&inv, id, owner).await,
-                None => Err(UsageError {
-                    problem: "Name the new owner by their chat id, like bob or @bob.".into(),
-                    usage: usage::ACTION_REASSIGN,
+            WebActionChange::Reassign(owner) => {
+                match grammar::parse_user(owner.trim()).or_else(|| grammar::parse_user(&format!("@{}", owner.trim()))) {
+                    Some(owner) => self.reassign_action(&inv, id, owner).await,
+                    None => Err(UsageError {
+                        problem: "Name the new owner by their chat id, like bob or @bob.".into(),
+                        usage: usage::ACTION_REASSIGN,
+                    }
+                    .into()),
                 }
-                .into()),
-            },
+            }
             WebActionChange::Due(due) => match grammar::parse_due(due.trim()) {
                 Ok(due) => self.redate_action(&inv, id, due).await,
                 Err(usage) => Err(usage.into()),

@@ -69,7 +69,11 @@ impl Db {
     }
 
     /// Whether a link could be used now, without using it.
-    pub async fn check_web_link(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Result<WebUser, LinkRefusal>, StorageError> {
+    pub async fn check_web_link(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<WebUser, LinkRefusal>, StorageError> {
         let row = sqlx::query("SELECT platform, user_id, expires_at, used_at FROM web_links WHERE token_hash = ?1")
             .bind(token_hash)
             .fetch_optional(self.reader())
@@ -81,10 +85,7 @@ impl Db {
         if row.try_get::<i64, _>("expires_at")? <= to_millis(now) {
             return Ok(Err(LinkRefusal::Expired));
         }
-        Ok(Ok(WebUser {
-            platform: parse_word(row.try_get::<&str, _>("platform")?)?,
-            user_id: row.try_get("user_id")?,
-        }))
+        Ok(Ok(WebUser { platform: parse_word(row.try_get::<&str, _>("platform")?)?, user_id: row.try_get("user_id")? }))
     }
 
     /// Uses a link and starts a session for its user, in one transaction: a link

@@ -52,7 +52,8 @@ impl ListParams {
             }
             let parsed = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").ok();
             if parsed.is_none() {
-                problems.push(format!("`{}` is not a {what} date like 2026-03-05.", commands::format::truncate(raw, 40).0));
+                problems
+                    .push(format!("`{}` is not a {what} date like 2026-03-05.", commands::format::truncate(raw, 40).0));
             }
             parsed
         };

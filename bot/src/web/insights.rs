@@ -44,7 +44,8 @@ pub async fn page(State(state): State<WebState>, headers: HeaderMap, Query(param
         Ok(session) => session,
         Err(response) => return response,
     };
-    let weeks = params.weeks.trim().parse::<u32>().ok().filter(|w| (1..=MAX_WEEKS).contains(w)).unwrap_or(DEFAULT_WEEKS);
+    let weeks =
+        params.weeks.trim().parse::<u32>().ok().filter(|w| (1..=MAX_WEEKS).contains(w)).unwrap_or(DEFAULT_WEEKS);
     let insights = match state.core().insights(weeks).await {
         Ok(insights) => insights,
         Err(error) => return PageError::from(error).into_response(),
@@ -63,8 +64,9 @@ pub async fn page(State(state): State<WebState>, headers: HeaderMap, Query(param
     let resolve_series = time_series(|w| w.to_resolve);
     let detection = &insights.detection;
     let detected_total = detection.by_monitoring + detection.by_people;
-    let share = |n: usize| if detected_total == 0 { 0 } else { n * 100 / detected_total };
-    let factor_rows: Vec<(String, f64)> = insights.recurring_factors.iter().map(|(f, n)| (f.clone(), *n as f64)).collect();
+    let share = |n: usize| (n * 100).checked_div(detected_total).unwrap_or(0);
+    let factor_rows: Vec<(String, f64)> =
+        insights.recurring_factors.iter().map(|(f, n)| (f.clone(), *n as f64)).collect();
     let actions = &insights.actions;
     let age_rows: Vec<(String, f64)> = actions.open_by_age.iter().map(|(l, n)| (l.to_string(), *n as f64)).collect();
     let owner_rows: Vec<(String, f64)> =

@@ -14,10 +14,7 @@ const STYLESHEET: &str = include_str!("style.css");
 
 /// `GET /static/style.css`.
 pub async fn stylesheet() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
-        STYLESHEET,
-    )
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], STYLESHEET)
         .into_response()
 }
 

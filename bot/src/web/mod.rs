@@ -68,9 +68,7 @@ impl WebState {
 
     /// With a given core for reading (tests pass one on a manual clock).
     pub fn with_reader(db: Db, reader: Arc<Core>, secure_cookies: bool, discord_guild: Option<u64>) -> Self {
-        WebState {
-            inner: Arc::new(Inner { db, reader, cores: RwLock::default(), secure_cookies, discord_guild }),
-        }
+        WebState { inner: Arc::new(Inner { db, reader, cores: RwLock::default(), secure_cookies, discord_guild }) }
     }
 
     /// Makes edits of this platform's incidents go through its own core.
@@ -186,8 +184,7 @@ impl IntoResponse for PageError {
 
 /// A path id: digits only, as `/incidents/{id}` takes it.
 pub(crate) fn parse_id(raw: &str) -> Result<i64, PageError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0 && raw.len() <= commands::limits::MAX_ID_DIGITS)
-        .ok_or_else(|| PageError::NotFound(format!("`{}` is not an incident number.", commands::format::truncate(raw, 40).0)))
+    raw.parse::<i64>().ok().filter(|id| *id > 0 && raw.len() <= commands::limits::MAX_ID_DIGITS).ok_or_else(|| {
+        PageError::NotFound(format!("`{}` is not an incident number.", commands::format::truncate(raw, 40).0))
+    })
 }

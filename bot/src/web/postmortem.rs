@@ -76,10 +76,8 @@ pub async fn editor(State(state): State<WebState>, headers: HeaderMap, Path(id):
     };
     match load(&state, &id).await {
         Ok((incident, written)) => {
-            let values: HashMap<&str, String> = FIELDS
-                .iter()
-                .filter_map(|f| written.get(f.field).map(|v| (f.key, v.to_string())))
-                .collect();
+            let values: HashMap<&str, String> =
+                FIELDS.iter().filter_map(|f| written.get(f.field).map(|v| (f.key, v.to_string()))).collect();
             editor_page(&session, &incident, &values, None).into_response()
         }
         Err(error) => error.into_response(),
@@ -154,12 +152,11 @@ pub async fn save(
     };
     let Some(form_id) = form.get("form_id").filter(|f| f.len() == 64 && f.bytes().all(|b| b.is_ascii_hexdigit()))
     else {
-        return PageError::BadRequest("The form is incomplete; reload the editor and try again.".into()).into_response();
+        return PageError::BadRequest("The form is incomplete; reload the editor and try again.".into())
+            .into_response();
     };
-    let answers: Vec<(String, String)> = FIELDS
-        .iter()
-        .filter_map(|f| form.get(f.key).map(|v| (f.key.to_string(), v.clone())))
-        .collect();
+    let answers: Vec<(String, String)> =
+        FIELDS.iter().filter_map(|f| form.get(f.key).map(|v| (f.key.to_string(), v.clone()))).collect();
     let core = state.core_for(incident.platform);
     let outcome = match core
         .save_postmortem_from_web(&format!("web:{form_id}"), &session.user.user_id, incident.id, answers.clone())

@@ -264,7 +264,8 @@ async fn pages_carry_the_security_headers_and_refuse_forms_without_the_csrf_toke
     let csp = page.headers()["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(page.headers()["x-frame-options"], "DENY");
-    let forged = http.post(served.url("/sign-out")).header("cookie", &session).form(&[("csrf", "x")]).send().await.unwrap();
+    let forged =
+        http.post(served.url("/sign-out")).header("cookie", &session).form(&[("csrf", "x")]).send().await.unwrap();
     assert_eq!(forged.status(), 400);
     let still = http.get(served.url("/incidents")).header("cookie", &session).send().await.unwrap();
     assert_eq!(still.status(), 200, "a forged log-out ended the session");
