@@ -68,6 +68,22 @@ async fn body_text(client: &Client) -> String {
     client.find(Locator::Css("body")).await.unwrap().text().await.unwrap()
 }
 
+/// A click submits a form; the next page is there once it shows `text`.
+async fn wait_for_text(client: &Client, text: &str) -> String {
+    let mut body = String::new();
+    for _ in 0..200 {
+        body = match client.find(Locator::Css("body")).await {
+            Ok(element) => element.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if body.contains(text) {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the page never showed {text:?}; it shows:\n{body}");
+}
+
 #[tokio::test]
 async fn the_web_pages_work_in_a_real_browser() {
     let (Some(chromium), Some(chromedriver)) =
@@ -157,6 +173,7 @@ async fn the_web_pages_work_in_a_real_browser() {
     client.goto(&link).await.unwrap();
     screenshot(&client, "sign-in").await;
     client.find(Locator::Id("sign-in")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "Signed in as").await;
     assert!(client.current_url().await.unwrap().path().ends_with("/incidents"));
     let list = body_text(&client).await;
     assert!(list.contains("INC-1") && list.contains("INC-2"), "{list}");
@@ -170,6 +187,7 @@ async fn the_web_pages_work_in_a_real_browser() {
     // Filter by severity.
     client.find(Locator::Id("severity")).await.unwrap().select_by_value("sev3").await.unwrap();
     client.find(Locator::Id("filter")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "1 incident").await;
     assert!(client.current_url().await.unwrap().query().unwrap_or("").contains("severity=sev3"));
     let filtered = body_text(&client).await;
     assert!(filtered.contains("INC-2") && !filtered.contains("INC-1"), "{filtered}");
@@ -185,6 +203,7 @@ async fn the_web_pages_work_in_a_real_browser() {
     assert!(body_text(&client).await.contains("the payments database disk is full"));
     screenshot(&client, "incident").await;
     client.find(Locator::Id("key-only")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "Show every entry").await;
     let shown = client.find_all(Locator::Css("ol.timeline li")).await.unwrap();
     assert_eq!(shown.len(), key_events.len());
     assert!(!body_text(&client).await.contains("looking at the graphs"));
@@ -193,11 +212,12 @@ async fn the_web_pages_work_in_a_real_browser() {
     client.goto(&served.url("/incidents/1/postmortem")).await.unwrap();
     screenshot(&client, "postmortem").await;
     client.find(Locator::Id("edit")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "Write the postmortem of").await;
     let lessons = client.find(Locator::Id("lessons")).await.unwrap();
     let long_lessons = format!("Quarantine the zanzibar volume before it fills. {}", "Keep headroom. ".repeat(400));
     lessons.send_keys(&long_lessons).await.unwrap();
     client.find(Locator::Id("save")).await.unwrap().click().await.unwrap();
-    let saved = body_text(&client).await;
+    let saved = wait_for_text(&client, "Saved ").await;
     assert!(saved.contains("Saved Lessons learned for INC-1"), "{saved}");
     screenshot(&client, "postmortem-editor").await;
     client.goto(&served.url("/incidents/1")).await.unwrap();
@@ -207,6 +227,7 @@ async fn the_web_pages_work_in_a_real_browser() {
     client.goto(&served.url("/postmortems")).await.unwrap();
     client.find(Locator::Id("q")).await.unwrap().send_keys("zanzibar").await.unwrap();
     client.find(Locator::Id("search")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "1 match").await;
     let hit = client.find(Locator::Css("ol.hits mark")).await.unwrap();
     assert_eq!(hit.text().await.unwrap().to_lowercase(), "zanzibar");
     screenshot(&client, "library").await;
@@ -224,6 +245,7 @@ async fn the_web_pages_work_in_a_real_browser() {
 
     // Log out; a replayed link and an expired one start no session.
     client.find(Locator::Css("form[action='/sign-out'] button")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "You are signed out").await;
     client.goto(&served.url("/incidents")).await.unwrap();
     assert!(body_text(&client).await.contains("Sign in to see the incident pages"));
     client.goto(&link).await.unwrap();
