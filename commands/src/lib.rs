@@ -16,6 +16,10 @@
 //! - [`ingest`] records the timeline from channel messages; [`history`] decides where
 //!   catching up after downtime starts, for every platform.
 //! - [`message`] and [`outcome`] are what the core hands back to adapters.
+//! - [`catalog`] holds the vocabulary of the system: the service catalog and the
+//!   contributing-factor tags, with closest-name suggestions; [`learning_cmds`] attaches
+//!   services, tags and invites to incidents; [`visibility`] decides who may see a private
+//!   incident, and [`drill`] how a game day is marked and kept out of the metrics.
 //! - [`export`] and [`stats`] turn stored incidents into documents and figures;
 //!   [`durations`] defines time to detect, acknowledge, mitigate and resolve, once.
 
@@ -23,11 +27,13 @@ pub mod action_cmds;
 pub mod actor;
 pub mod blameless;
 pub mod buttons;
+pub mod catalog;
 pub mod channel_name;
 pub mod chat;
 pub mod clock;
 pub mod core;
 pub mod digest;
+pub mod drill;
 pub mod durations;
 pub mod error;
 pub mod export;
@@ -38,6 +44,7 @@ pub mod help;
 pub mod history;
 pub mod incident_cmds;
 pub mod ingest;
+pub mod learning_cmds;
 pub mod lifecycle;
 pub mod limits;
 pub mod message;
@@ -53,9 +60,11 @@ pub mod stats;
 #[cfg(test)]
 mod testing;
 pub mod text;
+pub mod visibility;
 
 pub use crate::actor::{Actor, SystemSource};
 pub use crate::buttons::ButtonPress;
+pub use crate::catalog::{Factor, FactorVocabulary, Service, ServiceCatalog, UnknownName};
 pub use crate::chat::{ChannelRef, Chat, ChatError, MessageRef};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::core::{Core, Invocation};

@@ -103,7 +103,15 @@ impl Core {
             text: String::new(),
         };
         let actor = crate::actor::Actor::Person(inv.user.clone());
-        self.declare_incident(&inv, &actor, severity, &title, answer("description"), None).await
+        let request = crate::incident_cmds::Declaration {
+            severity,
+            title: &title,
+            description: answer("description"),
+            started: None,
+            services: Vec::new(),
+            kind: crate::grammar::DeclareKind::default(),
+        };
+        self.declare_incident(&inv, &actor, request).await
     }
 
     async fn submit_postmortem(&self, submission: &FormSubmission, incident_id: i64) -> Result<Outcome, Problem> {

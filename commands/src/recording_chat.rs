@@ -12,6 +12,7 @@ use crate::message::{Line, Message};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChatCall {
     CreateChannel { name: String },
+    CreatePrivateChannel { name: String, members: Vec<String> },
     Post { channel_id: String, text: String },
     Invite { channel_id: String, users: Vec<String> },
     SetTopic { channel_id: String, topic: String },
@@ -88,6 +89,12 @@ impl Chat for RecordingChat {
 
     async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError> {
         self.record("create_channel", ChatCall::CreateChannel { name: name.to_string() })?;
+        Ok(ChannelRef { id: name.to_string(), name: name.to_string() })
+    }
+
+    async fn create_private_channel(&self, name: &str, members: &[String]) -> Result<ChannelRef, ChatError> {
+        let call = ChatCall::CreatePrivateChannel { name: name.to_string(), members: members.to_vec() };
+        self.record("create_private_channel", call)?;
         Ok(ChannelRef { id: name.to_string(), name: name.to_string() })
     }
 

@@ -20,6 +20,9 @@ fn new_incident(source: &str) -> NewIncident {
         declare_source: source.into(),
         started_at: t0(),
         declared_at: t0(),
+        drill: false,
+        private: false,
+        services: Vec::new(),
     }
 }
 
@@ -120,6 +123,7 @@ async fn action_items_filter_by_owner_and_overdue() {
         kind: ActionKind::Prevent,
         created_by: "alice".into(),
         created_at: t0(),
+        addresses: None,
     };
     db.add_action(&item("a", "bob", "2026-03-03"), &entry(1, "e1", EntryKind::Action)).await.unwrap().unwrap();
     db.add_action(&item("b", "carol", "2026-03-10"), &entry(1, "e2", EntryKind::Action)).await.unwrap().unwrap();
