@@ -4,10 +4,12 @@ use crate::grammar::usage;
 use crate::message::{Line, Message};
 
 pub fn help_message() -> Message {
-    let rows: [(&str, &str); 21] = [
+    let rows: [(&str, &str); 24] = [
         (
             usage::DECLARE,
-            "open an incident, its channel and a kick-off post (no title opens a form; started:-20m backdates it)",
+            "open an incident, its channel and a kick-off post (no title opens a form; started:-20m backdates it; \
+             drill runs a game day kept out of the metrics; private opens a channel only invited people see; \
+             service:checkout names a service, whose owners are invited)",
         ),
         (usage::STATUS, "move the status forward"),
         (usage::SEVERITY, "change the severity (commander)"),
@@ -19,15 +21,25 @@ pub fn help_message() -> Message {
         (usage::RESOLVE, "resolve it and ask for the postmortem (commander)"),
         (usage::REOPEN, "reopen a resolved incident (commander)"),
         (usage::POSTMORTEM, "write the postmortem, or show it when complete"),
-        (usage::ACTION_ADD, "track a follow-up; owner defaults to you, due to 14 days out, prio to medium"),
+        (
+            usage::ACTION_ADD,
+            "track a follow-up; owner defaults to you, due to 14 days out, prio to medium; addresses:<tag> names \
+             the contributing factor it prevents",
+        ),
         (usage::ACTION_DONE, "close an item (owner or commander)"),
         (usage::ACTION_WONTFIX, "close an item that will not be done"),
         (usage::ACTION_SNOOZE, "pause reminders for an item"),
         (usage::ACTION_REASSIGN, "hand an item to someone else (owner or commander)"),
         (usage::ACTION_DUE, "move an item's due date (owner or commander)"),
         (usage::ACTION_LIST, "list action items"),
-        (usage::LIST, "open incidents"),
-        (usage::STATS, "counts, MTTA and MTTR by severity"),
+        (usage::SERVICE, "name or drop a service of the incident (owners are invited), or list the catalog"),
+        (
+            usage::FACTOR,
+            "tag a contributing factor (a condition of the system, never a person), or list the tags",
+        ),
+        (usage::INVITE, "bring someone into the incident; the way into a private one"),
+        (usage::LIST, "open incidents (drills marked; private ones only for the people in them)"),
+        (usage::STATS, "counts, MTTA and MTTR by severity, and incidents per service; drills not counted"),
         (usage::HELP, "this help"),
     ];
     let mut message = Message::new().line(Line::new().bold("incidentbot commands"));

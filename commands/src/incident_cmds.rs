@@ -738,5 +738,6 @@ pub fn declare_form(severity: Severity) -> Form {
                 max_len: MAX_TEXT,
             },
         ],
+        tags: None,
     }
 }

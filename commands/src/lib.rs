@@ -20,6 +20,7 @@
 //!   contributing-factor tags, with closest-name suggestions; [`learning_cmds`] attaches
 //!   services, tags and invites to incidents; [`visibility`] decides who may see a private
 //!   incident, and [`drill`] how a game day is marked and kept out of the metrics.
+//! - [`recurrence`] finds the tags and services that recur, and the figures per service.
 //! - [`export`] and [`stats`] turn stored incidents into documents and figures;
 //!   [`durations`] defines time to detect, acknowledge, mitigate and resolve, once.
 
@@ -53,6 +54,7 @@ pub mod permissions;
 pub mod postmortem;
 pub mod postmortem_cmds;
 pub mod recording_chat;
+pub mod recurrence;
 pub mod report_cmds;
 pub mod schedule;
 pub mod settings;
@@ -72,6 +74,7 @@ pub use crate::error::CoreError;
 pub use crate::incident_cmds::SystemDeclare;
 pub use crate::ingest::{ChatMessage, Ingested};
 pub use crate::message::{Button, ButtonAction, Line, Message, Span};
-pub use crate::outcome::{Form, FormField, FormKind, Outcome};
+pub use crate::learning_cmds::TagSelection;
+pub use crate::outcome::{Form, FormField, FormKind, Outcome, TagPicker};
 pub use crate::postmortem_cmds::FormSubmission;
 pub use crate::settings::Settings;
