@@ -6,7 +6,7 @@
 //! and only when their id looks like a Slack id. Adjacent bold spans are rendered as
 //! one `*…*` with its edges touching text, the only form of bold mrkdwn reads.
 
-use commands::{Form, Line, Message, Span};
+use commands::{Form, Line, Message, Span, TagPicker};
 use serde_json::{json, Value};
 
 /// Slack's limit on the text of one section block.
@@ -170,6 +170,49 @@ pub fn post_body(channel: &str, message: &Message) -> Value {
     })
 }
 
+/// Slack's limits on a select option's text and description, and on a menu's options.
+const OPTION_TEXT_LIMIT: usize = 75;
+const MAX_MENU_OPTIONS: usize = 100;
+
+/// The contributing-factor tags as an optional multi-select input, the incident's
+/// current tags chosen. Its answer comes back under [`TagPicker::KEY`].
+pub fn tag_block(picker: &TagPicker) -> Value {
+    let option = |tag: &str, description: &str| {
+        json!({
+            "text": { "type": "plain_text", "text": cut(tag, OPTION_TEXT_LIMIT) },
+            "description": { "type": "plain_text", "text": cut(description, OPTION_TEXT_LIMIT) },
+            "value": tag,
+        })
+    };
+    let options: Vec<Value> =
+        picker.options.iter().take(MAX_MENU_OPTIONS).map(|(tag, description)| option(tag, description)).collect();
+    let mut element = json!({
+        "type": "multi_static_select",
+        "action_id": TagPicker::KEY,
+        "placeholder": { "type": "plain_text", "text": "Pick the conditions that contributed" },
+        "options": options,
+    });
+    // Slack refuses initial options that are not among the options, word for word.
+    let initial: Vec<Value> = picker
+        .options
+        .iter()
+        .take(MAX_MENU_OPTIONS)
+        .filter(|(tag, _)| picker.selected.contains(tag))
+        .map(|(tag, description)| option(tag, description))
+        .collect();
+    if !initial.is_empty() {
+        element["initial_options"] = json!(initial);
+    }
+    json!({
+        "type": "input",
+        "block_id": TagPicker::KEY,
+        "optional": true,
+        "label": { "type": "plain_text", "text": cut(&picker.label, LABEL_LIMIT) },
+        "hint": { "type": "plain_text", "text": cut(&picker.help, LABEL_LIMIT) },
+        "element": element,
+    })
+}
+
 /// A private reply through a `response_url`.
 pub fn ephemeral_body(message: &Message) -> Value {
     json!({
@@ -183,7 +226,7 @@ pub fn ephemeral_body(message: &Message) -> Value {
 /// The modal for a form. `private_metadata` travels with the view and comes back with
 /// the submission (the channel and where to reply).
 pub fn modal(form: &Form, private_metadata: &str) -> Value {
-    let blocks: Vec<Value> = form
+    let mut blocks: Vec<Value> = form
         .fields
         .iter()
         .map(|field| {
@@ -207,6 +250,11 @@ pub fn modal(form: &Form, private_metadata: &str) -> Value {
             })
         })
         .collect();
+    if let Some(picker) = &form.tags {
+        // After the free-text contributing factors, where the two belong together.
+        let at = blocks.iter().position(|b| b["block_id"] == "contributing_factors").map_or(blocks.len(), |i| i + 1);
+        blocks.insert(at, tag_block(picker));
+    }
     json!({
         "type": "modal",
         "callback_id": form.kind.encode(),
@@ -295,6 +343,7 @@ mod tests {
                 required: false,
                 max_len: 4000,
             }],
+            tags: None,
         };
         let view = modal(&form, "{}");
         assert_eq!(view["callback_id"], "postmortem:7");
@@ -303,5 +352,23 @@ mod tests {
         assert_eq!(view["blocks"][0]["element"]["initial_value"], "Already written");
         assert_eq!(view["blocks"][0]["element"]["max_length"], 3000);
         assert_eq!(view["blocks"][0]["optional"], true);
+    }
+
+    #[test]
+    fn the_tag_picker_is_a_multi_select_with_the_current_tags_chosen() {
+        let picker = TagPicker {
+            incident: 7,
+            label: "Contributing-factor tags".into(),
+            help: "Why".into(),
+            options: vec![("change".into(), "A change".into()), ("capacity".into(), "x".repeat(90))],
+            selected: vec!["capacity".into()],
+        };
+        let block = tag_block(&picker);
+        assert_eq!(block["block_id"], TagPicker::KEY);
+        assert_eq!(block["element"]["type"], "multi_static_select");
+        assert_eq!(block["element"]["options"].as_array().unwrap().len(), 2);
+        assert_eq!(block["element"]["initial_options"][0]["value"], "capacity");
+        let description = block["element"]["options"][1]["description"]["text"].as_str().unwrap();
+        assert!(description.chars().count() <= OPTION_TEXT_LIMIT);
     }
 }
