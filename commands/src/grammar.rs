@@ -29,8 +29,8 @@ pub mod usage {
     pub const ACTION_DUE: &str = "/incident action due <id> <YYYY-MM-DD|+5d>";
     pub const ACTION_LIST: &str = "/incident action list [mine|overdue|all]";
     pub const ACTION: &str = "/incident action <add|done|wontfix|snooze|reassign|due|list> …";
-    pub const SERVICE: &str = "/incident service <add|remove> <name>  |  /incident service list";
-    pub const FACTOR: &str = "/incident factor <add|remove> <tag>  |  /incident factor list";
+    pub const SERVICE: &str = "/incident service <add|remove|list> [name]";
+    pub const FACTOR: &str = "/incident factor <add|remove|list> [tag]";
     pub const INVITE: &str = "/incident invite <@user>";
     pub const LIST: &str = "/incident list";
     pub const STATS: &str = "/incident stats [30d]";

@@ -7,9 +7,8 @@ pub fn help_message() -> Message {
     let rows: [(&str, &str); 24] = [
         (
             usage::DECLARE,
-            "open an incident, its channel and a kick-off post (no title opens a form; started:-20m backdates it; \
-             drill runs a game day kept out of the metrics; private opens a channel only invited people see; \
-             service:checkout names a service, whose owners are invited)",
+            "open an incident and its channel (no title: a form; started:-20m backdates; drill: a game day; \
+             private: invited people only; service: names one)",
         ),
         (usage::STATUS, "move the status forward"),
         (usage::SEVERITY, "change the severity (commander)"),
@@ -23,8 +22,7 @@ pub fn help_message() -> Message {
         (usage::POSTMORTEM, "write the postmortem, or show it when complete"),
         (
             usage::ACTION_ADD,
-            "track a follow-up; owner defaults to you, due to 14 days out, prio to medium; addresses:<tag> names \
-             the contributing factor it prevents",
+            "track a follow-up (owner: you, due: 14 days, prio: medium; addresses: the factor it prevents)",
         ),
         (usage::ACTION_DONE, "close an item (owner or commander)"),
         (usage::ACTION_WONTFIX, "close an item that will not be done"),
@@ -32,14 +30,11 @@ pub fn help_message() -> Message {
         (usage::ACTION_REASSIGN, "hand an item to someone else (owner or commander)"),
         (usage::ACTION_DUE, "move an item's due date (owner or commander)"),
         (usage::ACTION_LIST, "list action items"),
-        (usage::SERVICE, "name or drop a service of the incident (owners are invited), or list the catalog"),
-        (
-            usage::FACTOR,
-            "tag a contributing factor (a condition of the system, never a person), or list the tags",
-        ),
-        (usage::INVITE, "bring someone into the incident; the way into a private one"),
-        (usage::LIST, "open incidents (drills marked; private ones only for the people in them)"),
-        (usage::STATS, "counts, MTTA and MTTR by severity, and incidents per service; drills not counted"),
+        (usage::SERVICE, "services it touches; owners are invited"),
+        (usage::FACTOR, "contributing-factor tags (conditions, not people)"),
+        (usage::INVITE, "bring someone in, also into a private incident"),
+        (usage::LIST, "open incidents"),
+        (usage::STATS, "counts, MTTA and MTTR by severity and service; drills not counted"),
         (usage::HELP, "this help"),
     ];
     let mut message = Message::new().line(Line::new().bold("incidentbot commands"));
@@ -50,3 +45,4 @@ pub fn help_message() -> Message {
         "In an incident's channel, commands act on that incident; elsewhere, name it first: /incident INC-3 status identified.",
     ))
 }
+
