@@ -12,7 +12,7 @@ use commands::schedule::CronSchedule;
 use commands::catalog::{Factor, FactorVocabulary, Service, ServiceCatalog};
 use commands::settings::{Settings, SeverityLabel};
 use serde::Deserialize;
-use storage::Severity;
+use storage::{ChannelId, Severity};
 
 use crate::secret::Secret;
 
@@ -79,9 +79,9 @@ pub struct SeverityConfig {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PlatformChannels {
-    pub announcements_channel: Option<String>,
-    pub followups_channel: Option<String>,
-    pub digest_channel: Option<String>,
+    pub announcements_channel: Option<ChannelId>,
+    pub followups_channel: Option<ChannelId>,
+    pub digest_channel: Option<ChannelId>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -224,7 +224,7 @@ impl FileConfig {
                     aliases: s.aliases.clone(),
                     team_channels: channels
                         .into_iter()
-                        .filter_map(|(platform, channel)| channel.clone().map(|c| (platform, c)))
+                        .filter_map(|(platform, channel)| channel.clone().map(|c| (platform, c.into())))
                         .collect(),
                 }
             })
@@ -337,8 +337,8 @@ mod tests {
         assert_eq!(settings.channel_prefix, "incident");
         assert_eq!(settings.default_severity, Severity::Sev2);
         assert_eq!(settings.severity_label(Severity::Sev1).label, "SEV-1");
-        assert_eq!(settings.announcements_channel.as_deref(), Some("incidents"));
-        assert_eq!(file.discord.channels.announcements_channel.as_deref(), Some("123"));
+        assert_eq!(settings.announcements_channel.as_ref().map(ChannelId::as_str), Some("incidents"));
+        assert_eq!(file.discord.channels.announcements_channel.as_ref().map(ChannelId::as_str), Some("123"));
         assert_eq!(file.schedules.digest, "0 9 * * 1");
     }
 
@@ -374,7 +374,7 @@ mod tests {
         .unwrap();
         let settings = file.settings(&file.console).unwrap();
         let checkout = settings.services.resolve("cart").unwrap();
-        assert_eq!(checkout.team_channels.get(&storage::Platform::Slack).map(String::as_str), Some("C0PAY"));
+        assert_eq!(checkout.team_channels.get(&storage::Platform::Slack).map(|c| c.as_str()), Some("C0PAY"));
         assert_eq!(settings.factors.factors().len(), 1);
         assert_eq!(FileConfig::default().settings(&PlatformChannels::default()).unwrap().factors.factors().len(), 11);
 

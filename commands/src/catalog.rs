@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use storage::Platform;
+use storage::{ChannelId, Platform};
 
 use crate::format;
 
@@ -33,7 +33,7 @@ pub struct Service {
     pub owners: Vec<String>,
     /// The team's channel per platform (platform channel id; console: name), which gets
     /// the announcement of an incident naming the service.
-    pub team_channels: BTreeMap<Platform, String>,
+    pub team_channels: BTreeMap<Platform, ChannelId>,
     /// Other names users may type for it.
     pub aliases: Vec<String>,
 }

@@ -7,7 +7,7 @@
 //! only ever holds catalog names and vocabulary tags; an unknown name is refused with
 //! the closest ones. Every change is a timeline entry with its author.
 
-use storage::{Attached, Attachment, EntryKind, Incident, NewEntry};
+use storage::{Attached, Attachment, ChannelId, EntryKind, Incident, NewEntry, SourceId};
 
 use crate::catalog::{Service, UnknownName};
 use crate::chat::ChannelRef;
@@ -23,9 +23,9 @@ use crate::permissions::{self, Act};
 #[derive(Debug, Clone)]
 pub struct TagSelection {
     /// Unique per delivery; a retry carries the same id.
-    pub source_id: String,
+    pub source_id: SourceId,
     pub user: String,
-    pub channel_id: String,
+    pub channel_id: ChannelId,
     pub incident: i64,
     /// Tags as the picker sent them; each must be in the vocabulary.
     pub tags: Vec<String>,
@@ -54,7 +54,7 @@ impl Core {
     pub(crate) async fn invite_service_owners(
         &self,
         incident: &Incident,
-        source_id: &str,
+        source_id: &SourceId,
         services: &[Service],
     ) -> Result<(), Problem> {
         for service in services {
@@ -64,7 +64,7 @@ impl Core {
                 }
                 let entry = NewEntry {
                     incident_id: incident.id,
-                    source_id: format!("{source_id}:invite:{}:{owner}", service.name),
+                    source_id: source_id.part(&format!("invite:{}:{owner}", service.name)),
                     at: self.now(),
                     kind: EntryKind::Role,
                     author: incident.declared_by.clone(),
@@ -86,13 +86,13 @@ impl Core {
             return;
         }
         let platform = self.chat.platform();
-        let mut posted: Vec<&str> = self.settings.announcements_channel.iter().map(String::as_str).collect();
+        let mut posted: Vec<&ChannelId> = self.settings.announcements_channel.iter().collect();
         let message = crate::drill::mark(incident, &self.declared_announcement(incident, channel));
         for service in services {
             let Some(team_channel) = service.team_channels.get(&platform) else {
                 continue;
             };
-            if posted.contains(&team_channel.as_str()) {
+            if posted.contains(&team_channel) {
                 continue;
             }
             posted.push(team_channel);
@@ -213,7 +213,7 @@ impl Core {
         &self,
         incident: &Incident,
         user: &str,
-        source_id: &str,
+        source_id: &SourceId,
         change: SetChange,
         tag: &str,
     ) -> Result<Attached, Problem> {
@@ -223,7 +223,7 @@ impl Core {
         };
         let entry = NewEntry {
             incident_id: incident.id,
-            source_id: format!("{source_id}:factor:{key}:{tag}"),
+            source_id: source_id.part(&format!("factor:{key}:{tag}")),
             at: self.now(),
             kind: EntryKind::Postmortem,
             author: user.to_string(),
@@ -242,7 +242,7 @@ impl Core {
         &self,
         incident: &Incident,
         user: &str,
-        source_id: &str,
+        source_id: &SourceId,
         tags: &[String],
     ) -> Result<(Vec<String>, Vec<String>), Problem> {
         let mut wanted: Vec<String> = Vec::new();

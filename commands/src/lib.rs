@@ -78,3 +78,4 @@ pub use crate::learning_cmds::TagSelection;
 pub use crate::outcome::{Form, FormField, FormKind, Outcome, TagPicker};
 pub use crate::postmortem_cmds::FormSubmission;
 pub use crate::settings::Settings;
+pub use storage::{ChannelId, SourceId};

@@ -54,8 +54,8 @@ pub async fn handle_interaction(bot: &Discord, interaction: &Interaction) -> any
 
 /// The source id of an interaction: unique per interaction, so the core's idempotency
 /// holds if the same interaction is ever handled twice.
-fn source_id(id: impl std::fmt::Display) -> String {
-    format!("discord:interaction:{id}")
+fn source_id(id: impl std::fmt::Display) -> ::commands::SourceId {
+    ::commands::SourceId::new(format!("discord:interaction:{id}"))
 }
 
 fn defer_ephemeral() -> CreateInteractionResponse {
@@ -128,7 +128,7 @@ async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Resu
     let invocation = Invocation {
         source_id: source_id(command.id),
         user: command.user.id.to_string(),
-        channel_id: command.channel_id.to_string(),
+        channel_id: command.channel_id.to_string().into(),
         // Only for the logs: the typed command goes to the core as it is.
         text: format!("{typed:?}"),
     };
@@ -221,7 +221,7 @@ async fn on_tag_select(bot: &Discord, component: &ComponentInteraction, incident
     let selection = TagSelection {
         source_id: source_id(component.id),
         user: component.user.id.to_string(),
-        channel_id: component.channel_id.to_string(),
+        channel_id: component.channel_id.to_string().into(),
         incident,
         tags,
     };
@@ -241,7 +241,7 @@ async fn on_component(bot: &Discord, component: &ComponentInteraction) -> anyhow
     let press = |action| ButtonPress {
         source_id: source_id(component.id),
         user: component.user.id.to_string(),
-        channel_id: component.channel_id.to_string(),
+        channel_id: component.channel_id.to_string().into(),
         action,
     };
     if let Some((kind, part)) = render::parse_continue_id(custom_id) {
@@ -251,7 +251,7 @@ async fn on_component(bot: &Discord, component: &ComponentInteraction) -> anyhow
                 let invocation = Invocation {
                     source_id: source_id(component.id),
                     user: component.user.id.to_string(),
-                    channel_id: component.channel_id.to_string(),
+                    channel_id: component.channel_id.to_string().into(),
                     text: "postmortem all".into(),
                 };
                 bot.core.execute(&invocation, GrammarCommand::Postmortem { target: Some(incident), all: true }).await
@@ -319,7 +319,7 @@ async fn on_modal(bot: &Discord, modal: &ModalInteraction) -> anyhow::Result<()>
     let submission = FormSubmission {
         source_id: source_id(modal.id),
         user: modal.user.id.to_string(),
-        channel_id: modal.channel_id.to_string(),
+        channel_id: modal.channel_id.to_string().into(),
         kind,
         answers: modal_answers(modal),
     };

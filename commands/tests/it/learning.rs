@@ -15,7 +15,7 @@ fn settings() -> Settings {
     checkout.team = "payments".into();
     checkout.owners = vec!["olga".into()];
     checkout.aliases = vec!["cart".into()];
-    checkout.team_channels = BTreeMap::from([(Platform::Console, "team-payments".to_string())]);
+    checkout.team_channels = BTreeMap::from([(Platform::Console, "team-payments".into())]);
     let services = ServiceCatalog::new(vec![checkout, Service::named("search")]).unwrap();
     Settings {
         announcements_channel: Some("incidents".into()),
@@ -39,7 +39,7 @@ async fn a_service_named_at_declare_invites_its_owners_and_tells_its_team() {
 
     let channel = h.declare("alice", "sev2 service:cart Checkout down").await;
     assert_eq!(h.db.attached(Attachment::Service, 1).await.unwrap(), vec!["checkout"]);
-    assert!(h.chat.calls().contains(&ChatCall::Invite { channel_id: channel.clone(), users: vec!["olga".into()] }));
+    assert!(h.chat.calls().contains(&ChatCall::Invite { channel_id: channel.clone().into(), users: vec!["olga".into()] }));
     assert_eq!(h.db.attached(Attachment::Invite, 1).await.unwrap(), vec!["olga"]);
     let team = h.chat.posts_to("team-payments");
     assert_eq!(team.len(), 1, "{team:?}");
@@ -73,7 +73,7 @@ async fn a_private_incident_is_never_announced_and_hidden_from_outsiders() {
 
     let invited = h.run("alice", &channel, "invite @dana").await;
     assert!(!invited.is_error, "{invited:?}");
-    assert!(h.chat.calls().contains(&ChatCall::Invite { channel_id: channel.clone(), users: vec!["dana".into()] }));
+    assert!(h.chat.calls().contains(&ChatCall::Invite { channel_id: channel.clone().into(), users: vec!["dana".into()] }));
     assert!(Harness::reply_text(&h.run("dana", "general", "list").await).contains("INC-1"));
 
     // Updates and the resolution stay inside too.
@@ -138,7 +138,7 @@ async fn shared_tags_and_services_recur_in_the_digest() {
     let submission = FormSubmission {
         source_id: "pm-2".into(),
         user: "bob".into(),
-        channel_id: second.clone(),
+        channel_id: second.clone().into(),
         kind: FormKind::Postmortem { incident: 2 },
         answers: vec![
             (TagPicker::KEY.into(), "alerting-gap change".into()),
