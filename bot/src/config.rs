@@ -7,9 +7,9 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use chrono_tz::Tz;
+use commands::catalog::{Factor, FactorVocabulary, Service, ServiceCatalog};
 use commands::followup::FollowupSettings;
 use commands::schedule::CronSchedule;
-use commands::catalog::{Factor, FactorVocabulary, Service, ServiceCatalog};
 use commands::settings::{Settings, SeverityLabel};
 use serde::Deserialize;
 use storage::{ChannelId, Severity};
@@ -198,8 +198,11 @@ impl FileConfig {
         settings.announcements_channel = channels.announcements_channel.clone();
         settings.services = self.service_catalog()?;
         if !self.factors.is_empty() {
-            let factors =
-                self.factors.iter().map(|f| Factor { tag: f.tag.clone(), description: f.description.clone() }).collect();
+            let factors = self
+                .factors
+                .iter()
+                .map(|f| Factor { tag: f.tag.clone(), description: f.description.clone() })
+                .collect();
             settings.factors = FactorVocabulary::new(factors).context("`factors`")?;
         }
         Ok(settings)
@@ -378,7 +381,8 @@ mod tests {
         assert_eq!(settings.factors.factors().len(), 1);
         assert_eq!(FileConfig::default().settings(&PlatformChannels::default()).unwrap().factors.factors().len(), 11);
 
-        let twice = FileConfig::parse("[[services]]\nname = \"a\"\n[[services]]\nname = \"b\"\naliases = [\"a\"]").unwrap();
+        let twice =
+            FileConfig::parse("[[services]]\nname = \"a\"\n[[services]]\nname = \"b\"\naliases = [\"a\"]").unwrap();
         let err = twice.settings(&twice.console).unwrap_err();
         assert!(format!("{err:#}").contains("`services`") && format!("{err:#}").contains("`a`"), "{err:#}");
         let tags = FileConfig::parse(

@@ -75,8 +75,22 @@ const PERSON_WORDS: &[&str] = &[
 
 /// Verbs that, after a name, tell what a person did: "Bob pushed", "Dana forgot".
 const PERSON_VERBS: &[&str] = &[
-    "forgot", "pushed", "deployed", "ran", "deleted", "broke", "missed", "typed", "merged", "dropped", "ignored",
-    "skipped", "misconfigured", "caused", "didn't", "failed",
+    "forgot",
+    "pushed",
+    "deployed",
+    "ran",
+    "deleted",
+    "broke",
+    "missed",
+    "typed",
+    "merged",
+    "dropped",
+    "ignored",
+    "skipped",
+    "misconfigured",
+    "caused",
+    "didn't",
+    "failed",
 ];
 
 /// What in an answer about the cause names a person as the cause: a role word

@@ -208,13 +208,16 @@ impl ServiceCatalog {
     /// The service with this name or alias, in any case.
     pub fn find(&self, typed: &str) -> Option<&Service> {
         let typed = normalise(typed);
-        self.services.iter().find(|s| s.name == typed || s.aliases.iter().any(|a| *a == typed))
+        self.services.iter().find(|s| s.name == typed || s.aliases.contains(&typed))
     }
 
     /// The service a user named, or why not, with the closest names.
     pub fn resolve(&self, typed: &str) -> Result<&Service, UnknownName> {
         self.find(typed).ok_or_else(|| {
-            let names = self.services.iter().flat_map(|s| std::iter::once(s.name.as_str()).chain(s.aliases.iter().map(String::as_str)));
+            let names = self
+                .services
+                .iter()
+                .flat_map(|s| std::iter::once(s.name.as_str()).chain(s.aliases.iter().map(String::as_str)));
             // An alias suggested is shown as the service it names.
             let suggestions = closest(typed, names)
                 .into_iter()

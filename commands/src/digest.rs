@@ -116,7 +116,10 @@ impl Privacy<'_> {
     }
 
     /// Action items of incidents everyone may see, and how many were left out.
-    async fn public_items<'i>(&mut self, items: &'i [ActionItem]) -> Result<(Vec<&'i ActionItem>, usize), StorageError> {
+    async fn public_items<'i>(
+        &mut self,
+        items: &'i [ActionItem],
+    ) -> Result<(Vec<&'i ActionItem>, usize), StorageError> {
         let mut shown = Vec::new();
         let mut hidden = 0;
         for item in items {
@@ -243,7 +246,8 @@ pub async fn build(db: &Db, tz: Tz, now: DateTime<Utc>, window: Duration) -> Res
         }
         let private = drills.iter().filter(|d| d.private).count();
         if private > 0 {
-            message = message.line(Line::new().text(format!("• {}", count_word(private, "private drill", "private drills"))));
+            message =
+                message.line(Line::new().text(format!("• {}", count_word(private, "private drill", "private drills"))));
         }
     }
 
@@ -315,20 +319,18 @@ async fn recurrence_section(
         message = message
             .line(Line::new().bold(format!("Recurring contributing factors (last {RECURRENCE_WINDOW_DAYS} days)")));
         for recurring in recurring_tags.iter().take(5) {
-            let prevention = open_actions.iter().filter(|a| a.addresses.as_deref() == Some(recurring.name.as_str())).count();
+            let prevention =
+                open_actions.iter().filter(|a| a.addresses.as_deref() == Some(recurring.name.as_str())).count();
             let work = match prevention {
                 0 => "⚠️ no open prevention work".to_string(),
                 n => format!("{} open", count_word(n, "action item", "action items")),
             };
-            message = message.line(
-                Line::new()
-                    .text(format!(
-                        "• {}: {} incidents ({}) · {work}",
-                        recurring.name,
-                        recurring.incidents.len(),
-                        references(&recurring.incidents, &private)
-                    )),
-            );
+            message = message.line(Line::new().text(format!(
+                "• {}: {} incidents ({}) · {work}",
+                recurring.name,
+                recurring.incidents.len(),
+                references(&recurring.incidents, &private)
+            )));
         }
         for (factor, incidents) in recurring_text.iter().take(5) {
             message = message.line(Line::new().text(format!(
@@ -341,7 +343,8 @@ async fn recurrence_section(
     let services = db.attached_since(Attachment::Service, since).await?;
     let figures = recurrence::by_service(&services, &window, open_actions);
     if !figures.is_empty() {
-        message = message.line(Line::new().bold(format!("Services with the most incidents in {RECURRENCE_WINDOW_DAYS} days")));
+        message = message
+            .line(Line::new().bold(format!("Services with the most incidents in {RECURRENCE_WINDOW_DAYS} days")));
         let recurring_services: HashMap<String, Vec<i64>> =
             recurrence::recurring(&services, &counted).into_iter().map(|r| (r.name, r.incidents)).collect();
         for figure in figures.iter().take(5) {

@@ -733,7 +733,10 @@ fn parse_action_add(words: &mut Words<'_>, target: Option<i64>) -> Result<Comman
     while let Some(word) = words.next() {
         if let Some(value) = word.strip_prefix("addresses:") {
             if value.is_empty() {
-                return Err(usage_error("`addresses:` needs a factor tag, like addresses:monitoring-gap.", usage::ACTION_ADD));
+                return Err(usage_error(
+                    "`addresses:` needs a factor tag, like addresses:monitoring-gap.",
+                    usage::ACTION_ADD,
+                ));
             }
             addresses = Some(value.to_string());
         } else if let Some(value) = word.strip_prefix("due:") {
@@ -786,7 +789,13 @@ mod tests {
         );
         assert_eq!(
             ok("declare"),
-            Command::Declare { severity: None, title: None, started: None, services: vec![], kind: DeclareKind::default() }
+            Command::Declare {
+                severity: None,
+                title: None,
+                started: None,
+                services: vec![],
+                kind: DeclareKind::default()
+            }
         );
         assert_eq!(
             ok("declare started:-20m Checkout errors"),

@@ -45,4 +45,3 @@ pub fn help_message() -> Message {
         "In an incident's channel, commands act on that incident; elsewhere, name it first: /incident INC-3 status identified.",
     ))
 }
-

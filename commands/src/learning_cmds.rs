@@ -116,8 +116,7 @@ impl Core {
             SetChange::Add => "added",
             SetChange::Remove => "removed",
         };
-        let entry =
-            self.entry_for(inv, &incident, EntryKind::Note, format!("Service {} {verb}", service.name));
+        let entry = self.entry_for(inv, &incident, EntryKind::Note, format!("Service {} {verb}", service.name));
         let result = match change {
             SetChange::Add => self.db.attach(Attachment::Service, &service.name, &entry).await?,
             SetChange::Remove => self.db.detach(Attachment::Service, &service.name, &entry).await?,
@@ -158,9 +157,9 @@ impl Core {
         }
         let catalog = self.settings.services.services();
         if catalog.is_empty() {
-            return Ok(Outcome::reply(message.line(Line::new().text(
-                "No services are configured. Add [[services]] to the config file; see the README.",
-            ))));
+            return Ok(Outcome::reply(message.line(
+                Line::new().text("No services are configured. Add [[services]] to the config file; see the README."),
+            )));
         }
         message = message.line(Line::new().bold("Services"));
         for service in catalog {
@@ -199,8 +198,9 @@ impl Core {
                 let verb = if change == SetChange::Add { "tagged" } else { "untagged" };
                 self.post_to_incident(
                     &incident,
-                    &Message::new()
-                        .line(Line::new().text(format!("🏷️ Contributing factor {verb} {tag} by ")).user(inv.user.clone())),
+                    &Message::new().line(
+                        Line::new().text(format!("🏷️ Contributing factor {verb} {tag} by ")).user(inv.user.clone()),
+                    ),
                 )
                 .await;
                 Ok(self.confirm(inv, &incident, format!("contributing factor {tag} {verb}.")))
@@ -298,9 +298,13 @@ impl Core {
         for factor in self.settings.factors.factors() {
             message = message.line(Line::new().code(factor.tag.clone()).text(format!(" — {}", factor.description)));
         }
-        Ok(Outcome::reply(message.line(
-            Line::new().text("Tag the conditions that let it happen, not the people: ").code("/incident factor add <tag>"),
-        )))
+        Ok(Outcome::reply(
+            message.line(
+                Line::new()
+                    .text("Tag the conditions that let it happen, not the people: ")
+                    .code("/incident factor add <tag>"),
+            ),
+        ))
     }
 
     pub(crate) async fn invite(&self, inv: &Invocation, target: Option<i64>, user: &str) -> Result<Outcome, Problem> {
@@ -323,7 +327,12 @@ impl Core {
         self.post_to_incident(
             &incident,
             &Message::new().line(
-                Line::new().text("👋 ").user(user.to_string()).text(" was invited by ").user(inv.user.clone()).text("."),
+                Line::new()
+                    .text("👋 ")
+                    .user(user.to_string())
+                    .text(" was invited by ")
+                    .user(inv.user.clone())
+                    .text("."),
             ),
         )
         .await;

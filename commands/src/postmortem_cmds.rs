@@ -129,8 +129,11 @@ impl Core {
         let mut picked_tags: Option<Vec<String>> = None;
         for (key, value) in &submission.answers {
             if key == TagPicker::KEY {
-                let tags: Vec<String> =
-                    value.split(|c: char| c.is_whitespace() || c == ',').filter(|t| !t.is_empty()).map(str::to_string).collect();
+                let tags: Vec<String> = value
+                    .split(|c: char| c.is_whitespace() || c == ',')
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect();
                 if let Some(unknown) = tags.iter().find_map(|t| self.settings.factors.resolve(t).err()) {
                     field_errors.push((TagPicker::KEY, unknown.to_string()));
                 }

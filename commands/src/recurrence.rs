@@ -73,8 +73,7 @@ pub fn by_service(pairs: &[(i64, String)], incidents: &[Incident], open_actions:
     let mut out: Vec<ServiceFigures> = services
         .into_iter()
         .map(|(service, of_service)| {
-            let resolutions: Vec<Duration> =
-                of_service.iter().filter_map(|i| Durations::of(i).to_resolve).collect();
+            let resolutions: Vec<Duration> = of_service.iter().filter_map(|i| Durations::of(i).to_resolve).collect();
             let mttr = (!resolutions.is_empty()).then(|| {
                 let total: i64 = resolutions.iter().map(Duration::num_seconds).sum();
                 Duration::seconds(total / resolutions.len() as i64)

@@ -109,10 +109,11 @@ impl Core {
         let mut message =
             Message::new().line(Line::new().bold(format!("Incidents in the last {days} days: {}", incidents.len())));
         if drills > 0 {
-            message = message.line(Line::new().text(format!(
-                "Not counted: {} (game days).",
-                crate::digest::count_word(drills, "drill", "drills")
-            )));
+            message =
+                message.line(Line::new().text(format!(
+                    "Not counted: {} (game days).",
+                    crate::digest::count_word(drills, "drill", "drills")
+                )));
         }
         let show = |d: Option<Duration>| d.map_or("—".to_string(), format::duration);
         if incidents.is_empty() {

@@ -71,7 +71,11 @@ pub fn private_overwrites(guild: GuildId, bot: UserId, members: &[UserId]) -> Ve
             deny: Permissions::VIEW_CHANNEL,
             kind: PermissionOverwriteType::Role(RoleId::new(guild.get())),
         },
-        PermissionOverwrite { allow: bot_allow(), deny: Permissions::empty(), kind: PermissionOverwriteType::Member(bot) },
+        PermissionOverwrite {
+            allow: bot_allow(),
+            deny: Permissions::empty(),
+            kind: PermissionOverwriteType::Member(bot),
+        },
     ];
     for member in members.iter().filter(|m| **m != bot) {
         overwrites.push(PermissionOverwrite {

@@ -5,8 +5,8 @@
 
 use ::commands::format;
 use ::commands::grammar::{self, usage, Command as GrammarCommand, DeclareKind, ListScope, SetChange, UsageError};
-use ::commands::FactorVocabulary;
 use ::commands::limits;
+use ::commands::FactorVocabulary;
 use serenity::all::{
     Command, CommandData, CommandDataOption, CommandDataOptionValue, CommandOptionType, CreateCommand,
     CreateCommandOption, GuildId,

@@ -78,7 +78,8 @@ fn reply_for(result: Result<Outcome, CoreError>) -> Rendered {
     let mut message = outcome.reply.unwrap_or_else(|| Message::plain("Done."));
     let tag_select = outcome.tag_picker.as_ref().map(render::tag_select);
     if tag_select.is_some() {
-        message = message.line(Line::new().text("Tag the contributing factors below; pick the conditions, not people."));
+        message =
+            message.line(Line::new().text("Tag the contributing factors below; pick the conditions, not people."));
     }
     if let Some(form) = &outcome.form {
         // Reached only when a form comes back after the reply was deferred: a modal

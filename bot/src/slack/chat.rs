@@ -68,7 +68,6 @@ impl SlackChat {
         let mut candidate = name.to_string();
         for n in 2..=NAME_ATTEMPTS + 1 {
             match self.api.call("conversations.create", &json!({ "name": candidate, "is_private": private })).await {
-
                 Ok(answer) => {
                     let id = string_at(&answer, "/channel/id")
                         .ok_or_else(|| ChatError::new("create_channel", "Slack returned no channel id", false))?;
@@ -85,7 +84,6 @@ impl SlackChat {
             false,
         ))
     }
-
 }
 
 #[async_trait]

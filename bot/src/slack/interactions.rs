@@ -75,7 +75,9 @@ pub fn answers(view: &Value) -> Vec<(String, String)> {
             Some(selected) => {
                 selected.iter().filter_map(|o| o.get("value").and_then(Value::as_str)).collect::<Vec<_>>().join(" ")
             }
-            None => action.and_then(|action| action.get("value")).and_then(Value::as_str).unwrap_or_default().to_string(),
+            None => {
+                action.and_then(|action| action.get("value")).and_then(Value::as_str).unwrap_or_default().to_string()
+            }
         };
         found.insert(block_id, value);
     }

@@ -106,7 +106,10 @@ async fn assert_answers_new_commands(fake: &Fake, n: u64) {
     let answer = find(&calls, "PATCH", &format!("/webhooks/{APP}/token-fault-{n}/messages/@original"));
     assert_eq!(answer.len(), 1, "the help reply is sent once");
     // A reply longer than a message's content goes in an embed.
-    let text = answer[0].body["content"].as_str().filter(|c| !c.is_empty()).or(answer[0].body["embeds"][0]["description"].as_str());
+    let text = answer[0].body["content"]
+        .as_str()
+        .filter(|c| !c.is_empty())
+        .or(answer[0].body["embeds"][0]["description"].as_str());
     assert!(text.unwrap_or_default().contains("/incident"), "{:?}", answer[0].body);
 }
 

@@ -67,7 +67,8 @@ async fn the_postmortem_modal_tag_multi_select_sets_the_factor_tags() {
     assert_eq!(picker["element"]["options"].as_array().unwrap().len(), 11);
 
     let submission = |view_id: &str, selected: &[&str]| {
-        let selected: Vec<Value> = selected.iter().map(|t| json!({ "value": t, "text": { "type": "plain_text", "text": t } })).collect();
+        let selected: Vec<Value> =
+            selected.iter().map(|t| json!({ "value": t, "text": { "type": "plain_text", "text": t } })).collect();
         json!({
             "type": "view_submission",
             "user": { "id": "U0ALICE" },

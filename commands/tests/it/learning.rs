@@ -39,7 +39,10 @@ async fn a_service_named_at_declare_invites_its_owners_and_tells_its_team() {
 
     let channel = h.declare("alice", "sev2 service:cart Checkout down").await;
     assert_eq!(h.db.attached(Attachment::Service, 1).await.unwrap(), vec!["checkout"]);
-    assert!(h.chat.calls().contains(&ChatCall::Invite { channel_id: channel.clone().into(), users: vec!["olga".into()] }));
+    assert!(h
+        .chat
+        .calls()
+        .contains(&ChatCall::Invite { channel_id: channel.clone().into(), users: vec!["olga".into()] }));
     assert_eq!(h.db.attached(Attachment::Invite, 1).await.unwrap(), vec!["olga"]);
     let team = h.chat.posts_to("team-payments");
     assert_eq!(team.len(), 1, "{team:?}");
@@ -73,7 +76,10 @@ async fn a_private_incident_is_never_announced_and_hidden_from_outsiders() {
 
     let invited = h.run("alice", &channel, "invite @dana").await;
     assert!(!invited.is_error, "{invited:?}");
-    assert!(h.chat.calls().contains(&ChatCall::Invite { channel_id: channel.clone().into(), users: vec!["dana".into()] }));
+    assert!(h
+        .chat
+        .calls()
+        .contains(&ChatCall::Invite { channel_id: channel.clone().into(), users: vec!["dana".into()] }));
     assert!(Harness::reply_text(&h.run("dana", "general", "list").await).contains("INC-1"));
 
     // Updates and the resolution stay inside too.

@@ -50,10 +50,7 @@ async fn the_digest_names_what_recurs_and_keeps_drills_and_private_incidents_apa
     assert!(digest.contains("• INC-3 [sev2] Database failover practice"), "{digest}");
     let by_severity = &digest[digest.find("By severity").unwrap()..digest.find("Lessons learned").unwrap()];
     assert!(!by_severity.contains("sev2: 2"), "the drill is not in the figures: {by_severity}");
-    assert!(
-        digest.contains("• alerting-gap: 2 incidents (INC-1, INC-2) · ⚠️ no open prevention work"),
-        "{digest}"
-    );
+    assert!(digest.contains("• alerting-gap: 2 incidents (INC-1, INC-2) · ⚠️ no open prevention work"), "{digest}");
     assert!(digest.contains("Services with the most incidents in 90 days"), "{digest}");
     assert!(digest.contains("• checkout: 2 incidents · MTTR 35m · 1 action item open · recurring (INC-1, INC-2)"));
 
