@@ -372,7 +372,10 @@ impl Followups {
                 continue;
             }
             let key = DeliveryKey::new(DeliveryKind::PostmortemNudge, incident.id, today);
-            let message = postmortem_nudge(&incident, &missing.iter().map(|f| f.label).collect::<Vec<_>>());
+            let message = crate::drill::mark(
+                &incident,
+                &postmortem_nudge(&incident, &missing.iter().map(|f| f.label).collect::<Vec<_>>()),
+            );
             // The commander is asked; an incident an admin resolved without one asks its channel.
             let target = match (&incident.commander, &incident.channel_id) {
                 (Some(commander), _) => Target::Dm(commander.clone()),
@@ -445,6 +448,7 @@ impl Followups {
                     .code("/incident update <text>")
                     .text(" so stakeholders know where things stand."),
             );
+            let message = crate::drill::mark(&incident, &message);
             if let Some(p) = self.claim(key, Target::Channel(channel), message, now).await? {
                 pending.push(p);
             }
@@ -497,12 +501,21 @@ fn escalation_dm(item: &ActionItem, incident: &Incident, days: i64, reminders: i
         .button("Mark done", ButtonAction::MarkDone { item: item.id }, false)
 }
 
+/// The overdue items for the follow-ups channel, which everyone reads: items of private
+/// incidents are counted, not listed.
 fn overdue_summary(overdue: &[(ActionItem, Incident)], today: NaiveDate) -> Message {
     let mut message = Message::new().line(
         Line::new()
             .bold(format!("⏰ {} overdue", crate::digest::count_word(overdue.len(), "action item", "action items"))),
     );
-    for (item, incident) in overdue {
+    let private = overdue.iter().filter(|(_, incident)| incident.private).count();
+    if private > 0 {
+        message = message.line(Line::new().text(format!(
+            "• {} of private incidents (not listed)",
+            crate::digest::count_word(private, "item", "items")
+        )));
+    }
+    for (item, incident) in overdue.iter().filter(|(_, incident)| !incident.private) {
         message = message.line(
             Line::new().text(format!("• #{} {} · ", item.id, item.text)).user(item.owner.clone()).text(format!(
                 " · {} overdue · {}",

@@ -36,6 +36,19 @@ fn unknown(name: UnknownName, usage: &'static str) -> Problem {
 }
 
 impl Core {
+    /// The catalog names of the services an incident touches, by name. For surfaces
+    /// that show them (the web pages, exports); it does not check who may see the
+    /// incident, so callers ask [`Core::may_see`] first.
+    pub async fn services_of(&self, incident_id: i64) -> Result<Vec<String>, CoreError> {
+        Ok(self.db.attached(Attachment::Service, incident_id).await?)
+    }
+
+    /// The contributing-factor tags of an incident, by tag. Like [`Core::services_of`],
+    /// callers check visibility first.
+    pub async fn factor_tags_of(&self, incident_id: i64) -> Result<Vec<String>, CoreError> {
+        Ok(self.db.attached(Attachment::Factor, incident_id).await?)
+    }
+
     /// The catalog services for names as typed, in order and without repeats; the first
     /// unknown one refuses them all, with the closest names.
     pub(crate) fn resolve_services(&self, typed: &[String], usage: &'static str) -> Result<Vec<Service>, Problem> {
