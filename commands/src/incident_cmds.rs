@@ -82,7 +82,7 @@ impl Core {
             text: String::new(),
         };
         let result = async {
-            let services = self.resolve_services(&request.services, usage::DECLARE)?;
+            let services = self.known_services(&request.services);
             let declaration = Declaration {
                 severity: request.severity,
                 title: &request.title,
@@ -688,9 +688,9 @@ pub struct SystemDeclare {
     pub title: String,
     pub severity: Option<Severity>,
     pub description: Option<String>,
-    /// Service names as the source gave them (an alert's `service` label). Each is
-    /// resolved against the catalog like a typed one; an unknown one refuses the declare
-    /// with the closest names, so the caller can decide to drop it and declare again.
+    /// Service names as the source gave them (an alert's `service` label), resolved
+    /// against the catalog like typed ones. An unknown one is left out and logged with
+    /// the closest names: an alert still declares its incident.
     pub services: Vec<String>,
 }
 

@@ -62,6 +62,20 @@ impl Core {
         Ok(services)
     }
 
+    /// The catalog services among names a system source gave, without repeats; unknown
+    /// ones are logged with the closest names and left out.
+    pub(crate) fn known_services(&self, given: &[String]) -> Vec<Service> {
+        let mut services: Vec<Service> = Vec::new();
+        for name in given {
+            match self.settings.services.resolve(name) {
+                Ok(service) if !services.iter().any(|s| s.name == service.name) => services.push(service.clone()),
+                Ok(_) => {}
+                Err(unknown) => tracing::warn!(%unknown, "a system declare named a service not in the catalog"),
+            }
+        }
+        services
+    }
+
     /// Invites the owners of `services` to the incident's channel, recording each invite
     /// (so they may see a private incident). The declarer is in already.
     pub(crate) async fn invite_service_owners(

@@ -178,3 +178,19 @@ async fn shared_tags_and_services_recur_in_the_digest() {
     let refused = h.run("alice", &first, "action add Something addresses:nope").await;
     assert!(refused.is_error);
 }
+
+#[tokio::test]
+async fn a_system_declare_keeps_the_services_it_knows_and_still_declares() {
+    let h = harness().await;
+    let request = commands::SystemDeclare {
+        source_id: "alert:prometheus:g1".into(),
+        title: "HighErrorRate".into(),
+        severity: None,
+        description: None,
+        services: vec!["cart".into(), "unknown-svc".into()],
+    };
+    let outcome = h.core.declare_for_system(commands::SystemSource::Alerts, &request).await.unwrap();
+    assert!(!outcome.is_error, "{outcome:?}");
+    assert_eq!(h.db.attached(Attachment::Service, 1).await.unwrap(), vec!["checkout"]);
+    assert_eq!(h.chat.posts_to("team-payments").len(), 1);
+}
