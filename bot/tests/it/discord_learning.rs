@@ -118,3 +118,57 @@ async fn the_tag_select_menu_sets_the_incidents_contributing_factors() {
     let reply = find(&all, "PATCH", &format!("/webhooks/{APP}/token-1600000000000000303/messages/@original"));
     assert!(reply[0].body["content"].as_str().unwrap().contains("Did you mean alerting-gap"), "{:?}", reply[0].body);
 }
+
+#[tokio::test]
+async fn private_threads_are_private_and_their_members_added() {
+    use bot::discord::chat::Placement;
+    use commands::Chat;
+    let placement = Placement { guild: Some(GUILD), category: None, thread_parent: Some(ANNOUNCE) };
+    let fake = start_with(placement).await;
+    let thread = fake.bot.chat.create_private_channel("inc-1-leak", &[ALICE.to_string()]).await.unwrap();
+    let all = calls(&fake.server).await;
+    let created = find(&all, "POST", &format!("/channels/{ANNOUNCE}/threads"));
+    assert_eq!(created[0].body["type"], 12, "private thread");
+    assert_eq!(created[0].body["invitable"], false);
+    assert_eq!(find(&all, "PUT", &format!("/channels/{}/thread-members/{ALICE}", thread.id)).len(), 1);
+}
+
+#[tokio::test]
+async fn autocomplete_offers_services_and_factor_tags() {
+    use bot::discord::chat::Placement;
+    use bot::discord::Discord;
+    let fake = start().await;
+    // The same fake, with a bot that knows a catalog.
+    let mut checkout = commands::Service::named("checkout");
+    checkout.team = "payments".into();
+    let settings = commands::Settings {
+        services: commands::ServiceCatalog::new(vec![checkout, commands::Service::named("search")]).unwrap(),
+        ..commands::Settings::default()
+    };
+    let placement = Placement { guild: Some(GUILD), category: Some("Incidents".into()), thread_parent: None };
+    let bot = Discord::new(fake.bot.http.clone(), fake.db.clone(), fake.clock.clone(), settings, placement);
+    let focused = |id: &str, sub: Value| -> Interaction {
+        fixture_with("autocomplete_incident.json", |v| {
+            v["id"] = json!(id);
+            v["token"] = json!(format!("token-{id}"));
+            v["data"]["options"] = json!([sub]);
+        })
+    };
+    let declare = json!({ "name": "declare", "type": 1, "options": [
+        { "name": "title", "type": 3, "value": "Slow" },
+        { "name": "services", "type": 3, "value": "search, che", "focused": true }
+    ]});
+    handle_interaction(&bot, &focused("1600000000000000401", declare)).await.unwrap();
+    let tag = json!({ "name": "action", "type": 2, "options": [{ "name": "add", "type": 1, "options": [
+        { "name": "text", "type": 3, "value": "Alert" },
+        { "name": "addresses", "type": 3, "value": "alert", "focused": true }
+    ]}]});
+    handle_interaction(&bot, &focused("1600000000000000402", tag)).await.unwrap();
+    let all = calls(&fake.server).await;
+    let services = &find(&all, "POST", "/interactions/1600000000000000401/token-1600000000000000401/callback")[0].body;
+    assert_eq!(services["type"], 8);
+    assert_eq!(services["data"]["choices"][0]["value"], "search, checkout", "the earlier names are kept");
+    assert_eq!(services["data"]["choices"][0]["name"], "search, checkout · team payments");
+    let tags = &find(&all, "POST", "/interactions/1600000000000000402/token-1600000000000000402/callback")[0].body;
+    assert_eq!(tags["data"]["choices"][0]["value"], "alerting-gap");
+}
