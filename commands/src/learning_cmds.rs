@@ -315,7 +315,10 @@ impl Core {
 
     pub(crate) async fn list_factors(&self, inv: &Invocation, target: Option<i64>) -> Result<Outcome, Problem> {
         let mut message = Message::new();
+        let mut tag_picker = None;
         if let Some(incident) = self.incident_in_context(inv, target, usage::FACTOR).await? {
+            // Where replies can carry one (Discord's select menu), the tags are offered to pick.
+            tag_picker = Some(self.tag_picker(&incident).await?);
             let tagged = self.db.attached(Attachment::Factor, incident.id).await?;
             let shown = if tagged.is_empty() { "none yet".to_string() } else { tagged.join(", ") };
             message =
@@ -325,13 +328,12 @@ impl Core {
         for factor in self.settings.factors.factors() {
             message = message.line(Line::new().code(factor.tag.clone()).text(format!(" — {}", factor.description)));
         }
-        Ok(Outcome::reply(
-            message.line(
-                Line::new()
-                    .text("Tag the conditions that let it happen, not the people: ")
-                    .code("/incident factor add <tag>"),
-            ),
-        ))
+        let message = message.line(
+            Line::new()
+                .text("Tag the conditions that let it happen, not the people: ")
+                .code("/incident factor add <tag>"),
+        );
+        Ok(Outcome { tag_picker, ..Outcome::reply(message) })
     }
 
     pub(crate) async fn invite(&self, inv: &Invocation, target: Option<i64>, user: &str) -> Result<Outcome, Problem> {

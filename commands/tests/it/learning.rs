@@ -136,6 +136,9 @@ async fn shared_tags_and_services_recur_in_the_digest() {
     assert!(!h.run("alice", &first, "factor add alerting-gap").await.is_error);
     let again = h.run("alice", &first, "factor add alerting-gap").await;
     assert!(Harness::reply_text(&again).contains("already tagged"), "{again:?}");
+    let listed = h.run("alice", &first, "factor list").await;
+    assert_eq!(listed.tag_picker.unwrap().selected, vec!["alerting-gap"], "a picker to offer with the list");
+    assert!(h.run("alice", "general", "factor list").await.tag_picker.is_none(), "no incident, no picker");
 
     // The second incident's tags come from the postmortem form's picker.
     let form = h.run("bob", &second, "postmortem").await.form.unwrap();
