@@ -681,7 +681,7 @@ pub(crate) fn commander_span(line: Line, incident: &Incident) -> Line {
 }
 
 /// What a system source asks to declare.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SystemDeclare {
     /// The idempotency key of the request (for an alert: source + group key).
     pub source_id: SourceId,
