@@ -29,6 +29,7 @@ mod reliability_hostile;
 mod serve_lease;
 mod serve_logs;
 mod slack_events;
+mod slack_fidelity;
 mod slack_flow;
 mod slack_metrics;
 mod slack_secrets;
