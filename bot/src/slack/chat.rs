@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use commands::{ChannelRef, Chat, ChatError, Line, Message, MessageRef};
+use commands::{ChannelId, ChannelRef, Chat, ChatError, Line, Message, MessageRef};
 use serde_json::{json, Value};
 
 use super::api::{SlackApi, SlackApiError};
@@ -92,7 +92,7 @@ impl Chat for SlackChat {
                     let id = string_at(&answer, "/channel/id")
                         .ok_or_else(|| ChatError::new("create_channel", "Slack returned no channel id", false))?;
                     let name = string_at(&answer, "/channel/name").unwrap_or(&candidate);
-                    return Ok(ChannelRef { id: id.to_string(), name: name.to_string() });
+                    return Ok(ChannelRef { id: id.to_string().into(), name: name.to_string() });
                 }
                 Err(error) if error.code() == Some("name_taken") => candidate = suffixed(name, n),
                 Err(error) => return Err(chat_error("create_channel", error)),
@@ -107,18 +107,18 @@ impl Chat for SlackChat {
 
     /// Posts `message`, as several Slack messages when it is too long for one (see
     /// [`render::render`]); the reference is to the first, which pins the whole start.
-    async fn post(&self, channel_id: &str, message: &Message) -> Result<MessageRef, ChatError> {
+    async fn post(&self, channel_id: &ChannelId, message: &Message) -> Result<MessageRef, ChatError> {
         let mut first: Option<MessageRef> = None;
-        for body in render::post_bodies(channel_id, message) {
+        for body in render::post_bodies(channel_id.as_str(), message) {
             let answer = self.api.call("chat.postMessage", &body).await.map_err(|e| chat_error("post", e))?;
             let ts = string_at(&answer, "/ts").ok_or_else(|| ChatError::new("post", "Slack returned no ts", false))?;
-            let channel = string_at(&answer, "/channel").unwrap_or(channel_id);
-            first.get_or_insert(MessageRef { channel_id: channel.to_string(), message_id: ts.to_string() });
+            let channel = string_at(&answer, "/channel").unwrap_or(channel_id.as_str());
+            first.get_or_insert(MessageRef { channel_id: channel.to_string().into(), message_id: ts.to_string() });
         }
         first.ok_or_else(|| ChatError::new("post", "nothing to post", false))
     }
 
-    async fn invite(&self, channel_id: &str, users: &[String]) -> Result<(), ChatError> {
+    async fn invite(&self, channel_id: &ChannelId, users: &[String]) -> Result<(), ChatError> {
         if users.is_empty() {
             return Ok(());
         }
@@ -126,7 +126,7 @@ impl Chat for SlackChat {
         self.call_allowing("invite", "conversations.invite", body, &["already_in_channel", "cant_invite_self"]).await
     }
 
-    async fn set_topic(&self, channel_id: &str, topic: &Line) -> Result<(), ChatError> {
+    async fn set_topic(&self, channel_id: &ChannelId, topic: &Line) -> Result<(), ChatError> {
         // A topic takes no formatting: plain text, people by their display names.
         self.names.learn(&self.api, [topic]).await;
         let topic = render::topic(topic, &|id| self.names.get(id));
@@ -147,10 +147,10 @@ impl Chat for SlackChat {
             .map_err(|e| chat_error("send_dm", e))?;
         let channel = string_at(&answer, "/channel/id")
             .ok_or_else(|| ChatError::new("send_dm", "Slack returned no DM channel id", false))?;
-        self.post(channel, message).await
+        self.post(&channel.into(), message).await
     }
 
-    async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError> {
+    async fn archive_channel(&self, channel_id: &ChannelId) -> Result<(), ChatError> {
         let body = json!({ "channel": channel_id });
         self.call_allowing("archive_channel", "conversations.archive", body, &["already_archived"]).await
     }

@@ -144,7 +144,7 @@ pub fn line_units(line: &Line, max: usize) -> Vec<Unit> {
                 units.push("@".into());
                 units.extend(user_units(id, Context::Plain));
             }
-            Span::Channel { id, .. } if is_slack_id(id) => units.push(format!("<#{id}>")),
+            Span::Channel { id, .. } if is_slack_id(id.as_str()) => units.push(format!("<#{id}>")),
             Span::Channel { name, .. } => {
                 units.push("#".into());
                 units.extend(user_units(name, Context::Plain));
