@@ -57,7 +57,7 @@ pub const RESPONSE_URL_USES: usize = 5;
 
 /// A text's length as the limits above count it.
 pub fn len(text: &str) -> usize {
-    text.encode_utf16().count()
+    crate::text_units::len(text)
 }
 
 /// `text` whole when it fits in `max`, else cut on a character boundary with `…`.

@@ -12,14 +12,11 @@
 //! A line comes out as [`Unit`]s: one escaped character, a whole bold or code run, or a
 //! mention. Splitting a long line only ever falls between units, so a cut can never
 //! land inside `&amp;` or leave a bold unclosed, and lengths are measured on the
-//! escaped form ([`limits::len`]).
+//! escaped form ([`crate::text_units::len`]).
 
 use commands::{Line, Span};
 
-use super::limits;
-
-/// A piece of mrkdwn that is never split.
-pub type Unit = String;
+pub use crate::text_units::Unit;
 
 /// Mrkdwn's formatting characters and the look-alike each becomes in user text.
 fn look_alike(c: char) -> Option<char> {
@@ -92,39 +89,6 @@ pub fn is_slack_id(id: &str) -> bool {
         && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
-/// `units` wrapped in `marker` on both sides, as few runs as fit in `max` each.
-/// Whitespace at a run's edges goes outside the markers, which must touch text.
-fn wrapped(units: Vec<Unit>, marker: &str, max: usize) -> Vec<Unit> {
-    let is_space = |u: &Unit| u.chars().all(char::is_whitespace);
-    let room = max.saturating_sub(2 * limits::len(marker)).max(1);
-    let mut out = Vec::new();
-    let mut run: Vec<Unit> = Vec::new();
-    let mut run_len = 0;
-    let flush = |run: &mut Vec<Unit>, out: &mut Vec<Unit>| {
-        let start = run.iter().position(|u| !is_space(u));
-        let end = run.iter().rposition(|u| !is_space(u));
-        if let (Some(start), Some(end)) = (start, end) {
-            out.extend(run[..start].iter().cloned());
-            out.push(format!("{marker}{}{marker}", run[start..=end].concat()));
-            out.extend(run[end + 1..].iter().cloned());
-        } else {
-            out.append(run);
-        }
-        run.clear();
-    };
-    for unit in units {
-        let unit_len = limits::len(&unit);
-        if run_len + unit_len > room && !run.is_empty() {
-            flush(&mut run, &mut out);
-            run_len = 0;
-        }
-        run_len += unit_len;
-        run.push(unit);
-    }
-    flush(&mut run, &mut out);
-    out
-}
-
 /// One line as mrkdwn units. No unit is longer than `max`.
 pub fn line_units(line: &Line, max: usize) -> Vec<Unit> {
     let mut units = Vec::new();
@@ -160,46 +124,14 @@ pub fn line(line: &Line) -> String {
     line_units(line, usize::MAX).concat()
 }
 
-/// How far back a split looks for a space to break at instead of inside a word.
-const WORD_BREAK_WINDOW: usize = 200;
-
-/// Packs units into pieces of at most `max` (as [`limits::len`] counts), in order and
-/// losing nothing. A piece breaks after a space when one is near the end.
-pub fn split(units: &[Unit], max: usize) -> Vec<String> {
-    let mut pieces = Vec::new();
-    let mut current: Vec<&Unit> = Vec::new();
-    let mut current_len = 0;
-    for unit in units {
-        let unit_len = limits::len(unit);
-        if current_len + unit_len > max && !current.is_empty() {
-            let keep = current
-                .iter()
-                .rposition(|u| u.chars().all(char::is_whitespace))
-                .filter(|at| current.len() - at <= WORD_BREAK_WINDOW && *at > 0)
-                .map_or(current.len(), |at| at + 1);
-            let rest = current.split_off(keep);
-            pieces.push(current.iter().map(|u| u.as_str()).collect::<String>());
-            current = rest;
-            current_len = current.iter().map(|u| limits::len(u)).sum();
-            if current_len + unit_len > max && !current.is_empty() {
-                pieces.push(current.iter().map(|u| u.as_str()).collect::<String>());
-                current.clear();
-                current_len = 0;
-            }
-        }
-        current_len += unit_len;
-        current.push(unit);
-    }
-    if !current.is_empty() {
-        pieces.push(current.iter().map(|u| u.as_str()).collect::<String>());
-    }
-    pieces
-}
+pub use crate::text_units::split;
+use crate::text_units::wrapped;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::slack::limits;
 
     fn render(line_: Line) -> String {
         line(&line_)
