@@ -12,6 +12,26 @@ pub fn len(text: &str) -> usize {
     text.encode_utf16().count()
 }
 
+/// `text` whole when it fits in `max`, else cut on a character boundary with `…`.
+/// Only for the bot's own words (labels, titles, choice names); user text is split
+/// into units and never cut.
+pub fn fit(text: &str, max: usize) -> String {
+    if len(text) <= max {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 1; // the ellipsis
+    for c in text.chars() {
+        used += c.len_utf16();
+        if used > max {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
 fn is_space(unit: &str) -> bool {
     unit.chars().all(char::is_whitespace)
 }

@@ -293,14 +293,10 @@ fn channel_mention(id: &str, name: &str) -> String {
     }
 }
 
-/// At most `max` characters, ending in `…` when cut.
+/// At most `max` (UTF-16 code units, as the table counts), ending in `…` when cut:
+/// only for the bot's own words, such as labels and choice names.
 pub fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    text_units::fit(text, max)
 }
 
 /// The modal's custom id: which form, and which part of it (from 1).
@@ -424,6 +420,39 @@ mod tests {
         let json = serde_json::to_value(&rendered.components).unwrap();
         assert_eq!(json[0]["components"][0]["custom_id"], "ack:3");
         assert_eq!(json[0]["components"][0]["style"], 1);
+    }
+
+    #[test]
+    fn a_message_longer_than_an_embed_continues_in_the_next_message() {
+        // It used to be one embed cut at 4,096 characters.
+        let text = "a&b ".repeat(1100);
+        let message = Message::plain(&text).button("Acknowledge", ButtonAction::Acknowledge { incident: 3 }, true);
+        let parts = render_all(&message);
+        assert_eq!(parts.len(), 2);
+        let shown: String = parts
+            .iter()
+            .map(|part| serde_json::to_value(part.clone().create_message()).unwrap())
+            .map(|json| json["embeds"][0]["description"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(shown.replace(char::is_whitespace, ""), text.replace(char::is_whitespace, ""));
+        assert!(parts[0].components.is_empty());
+        assert_eq!(parts[1].components.len(), 1, "the buttons come last");
+    }
+
+    #[test]
+    fn a_form_leaves_out_a_value_its_input_would_cut() {
+        // It used to pre-fill the first 4,000 characters, and saving overwrote the rest.
+        let long = "s".repeat(4500);
+        let form = Form {
+            kind: FormKind::PostmortemAll { incident: 7 },
+            title: "Postmortem INC-7".into(),
+            fields: vec![field("summary", Some(&long)), field("impact", Some("short"))],
+        };
+        let modal = serde_json::to_value(form_modal(&form, 1).unwrap()).unwrap();
+        let inputs = modal["components"].as_array().unwrap();
+        assert_eq!(inputs.len(), 1);
+        assert_eq!(inputs[0]["components"][0]["custom_id"], "impact");
+        assert_eq!(inputs[0]["components"][0]["value"], "short");
     }
 
     fn field(key: &'static str, value: Option<&str>) -> FormField {

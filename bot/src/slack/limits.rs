@@ -60,24 +60,7 @@ pub fn len(text: &str) -> usize {
     crate::text_units::len(text)
 }
 
-/// `text` whole when it fits in `max`, else cut on a character boundary with `…`.
-/// Only for our own words (labels, titles); user text is split, never cut.
-pub fn fit(text: &str, max: usize) -> String {
-    if len(text) <= max {
-        return text.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 1; // the ellipsis
-    for c in text.chars() {
-        used += c.len_utf16();
-        if used > max {
-            break;
-        }
-        out.push(c);
-    }
-    out.push('…');
-    out
-}
+pub use crate::text_units::fit;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
