@@ -497,6 +497,6 @@ async fn the_oracle_refuses_what_slack_would() {
     ];
     for payload in bad {
         let dir = tempfile::tempdir().unwrap();
-        assert!(oracle_verdict(&python, dir.path(), &[payload.clone()]).is_err(), "accepted {}", payload.1);
+        assert!(oracle_verdict(&python, dir.path(), std::slice::from_ref(&payload)).is_err(), "accepted {}", payload.1);
     }
 }
