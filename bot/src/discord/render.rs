@@ -188,8 +188,13 @@ fn line_units(line: &Line, max: usize) -> Vec<Unit> {
                     text.chars().map(|c| if c == '`' { "ˋ".to_string() } else { c.to_string() }).collect();
                 units.extend(text_units::wrapped(inner, "`", max));
             }
-            Span::User(id) => units.push(user_mention(id)),
-            Span::Channel { id, name } => units.push(channel_mention(id.as_str(), name)),
+            Span::User(id) if is_snowflake(id) => units.push(user_mention(id)),
+            Span::Channel { id, name } if is_snowflake(id.as_str()) => units.push(channel_mention(id.as_str(), name)),
+            // Not a Discord id: shown as escaped text, split like any.
+            Span::User(name) | Span::Channel { name, .. } => {
+                let sign = if matches!(span, Span::User(_)) { '@' } else { '#' };
+                units.extend(escaped_units(&format!("{sign}{name}")));
+            }
         }
     }
     units.extend(text_units::wrapped(escaped_units(&bold), "**", max));
