@@ -13,6 +13,7 @@
 //! - [`slack`] is the Slack adapter: its HTTP routes and its Web API client.
 //! - [`web`] is the web pages: incidents, the postmortem library and editor, action
 //!   items, insights, and signing in.
+//! - [`text_units`] splits rendered text between whole escapes, for every renderer.
 
 pub mod check;
 pub mod cli;
@@ -28,4 +29,5 @@ pub mod scheduler;
 pub mod secret;
 pub mod serve;
 pub mod slack;
+pub mod text_units;
 pub mod web;

@@ -14,6 +14,7 @@ use storage::{
 use crate::core::Core;
 use crate::durations::Durations;
 use crate::error::CoreError;
+use crate::visibility::Viewer;
 
 /// Incidents on one page of the list.
 pub const INCIDENTS_PER_PAGE: i64 = 50;
@@ -88,10 +89,17 @@ pub struct ActionRow {
 
 impl Core {
     /// A page of incidents matching `query`, newest first.
-    pub async fn incident_list(&self, query: &IncidentQuery, page: i64) -> Result<IncidentList, CoreError> {
+    /// Private incidents `viewer` is not part of are left out.
+    pub async fn incident_list(
+        &self,
+        viewer: &str,
+        query: &IncidentQuery,
+        page: i64,
+    ) -> Result<IncidentList, CoreError> {
         let page = page.max(1);
         let offset = (page - 1).saturating_mul(INCIDENTS_PER_PAGE);
         let (incidents, total) = self.db.find_incidents(query, offset, INCIDENTS_PER_PAGE).await?;
+        let incidents = self.visible(&Viewer::Person(viewer), incidents).await?;
         let now = self.now();
         let rows = incidents
             .into_iter()
@@ -107,8 +115,15 @@ impl Core {
 
     /// An incident's page: its header, a page of its timeline, its action items and
     /// postmortem. `None` when there is no such incident.
-    pub async fn incident_page(&self, id: i64, key_only: bool, page: i64) -> Result<Option<IncidentPage>, CoreError> {
-        let Some(incident) = self.db.incident(id).await? else { return Ok(None) };
+    /// A private incident `viewer` is not part of does not exist for them.
+    pub async fn incident_page(
+        &self,
+        viewer: &str,
+        id: i64,
+        key_only: bool,
+        page: i64,
+    ) -> Result<Option<IncidentPage>, CoreError> {
+        let Some(incident) = self.visible_incident(viewer, id).await? else { return Ok(None) };
         let page = page.max(1);
         let offset = (page - 1).saturating_mul(ENTRIES_PER_PAGE);
         let (timeline, timeline_total) = self.db.timeline_page(id, key_only, offset, ENTRIES_PER_PAGE).await?;
@@ -130,14 +145,14 @@ impl Core {
     /// The postmortem library: every postmortem field and key timeline event matching
     /// all the words of `query`, best first. Words are matched whole, with stemming
     /// ("failing" finds "failed"); punctuation is ignored, so no input is a syntax error.
-    pub async fn search_library(&self, query: &str) -> Result<Vec<LibraryResult>, CoreError> {
+    pub async fn search_library(&self, viewer: &str, query: &str) -> Result<Vec<LibraryResult>, CoreError> {
         let Some(expression) = match_expression(query) else { return Ok(Vec::new()) };
         let hits = self.db.search_library(&expression, LIBRARY_HITS).await?;
         let mut incidents: BTreeMap<i64, Incident> = BTreeMap::new();
         let mut results = Vec::with_capacity(hits.len());
         for hit in hits {
             if let std::collections::btree_map::Entry::Vacant(slot) = incidents.entry(hit.incident_id) {
-                let Some(incident) = self.db.incident(hit.incident_id).await? else { continue };
+                let Some(incident) = self.visible_incident(viewer, hit.incident_id).await? else { continue };
                 slot.insert(incident);
             }
             let Some(incident) = incidents.get(&hit.incident_id).cloned() else { continue };
@@ -148,14 +163,18 @@ impl Core {
 
     /// Open action items grouped by owner: owners with overdue items first (most
     /// overdue first), and within an owner, overdue items first, then by due date.
-    pub async fn open_actions_by_owner(&self) -> Result<Vec<(String, Vec<ActionRow>)>, CoreError> {
+    pub async fn open_actions_by_owner(&self, viewer: &str) -> Result<Vec<(String, Vec<ActionRow>)>, CoreError> {
         let items = self.db.actions(&ActionFilter::AllOpen).await?;
         let today = self.today();
-        let mut titles: BTreeMap<i64, String> = BTreeMap::new();
+        let mut titles: BTreeMap<i64, Option<String>> = BTreeMap::new();
         let mut owners: BTreeMap<String, Vec<ActionRow>> = BTreeMap::new();
         for item in items {
             if let std::collections::btree_map::Entry::Vacant(slot) = titles.entry(item.incident_id) {
-                slot.insert(self.db.incident(item.incident_id).await?.map(|i| i.title).unwrap_or_default());
+                slot.insert(self.visible_incident(viewer, item.incident_id).await?.map(|i| i.title));
+            }
+            // Items of a private incident the viewer is not part of are not listed.
+            if titles.get(&item.incident_id).is_none_or(Option::is_none) {
+                continue;
             }
             let row = action_row(item, today, &titles);
             owners.entry(row.item.owner.clone()).or_default().push(row);
@@ -171,12 +190,20 @@ impl Core {
     }
 }
 
-fn action_row(item: ActionItem, today: NaiveDate, titles: &BTreeMap<i64, String>) -> ActionRow {
+impl Core {
+    /// The incident, if `viewer` may see it.
+    pub async fn visible_incident(&self, viewer: &str, id: i64) -> Result<Option<Incident>, CoreError> {
+        let Some(incident) = self.db.incident(id).await? else { return Ok(None) };
+        Ok(self.may_see(&Viewer::Person(viewer), &incident).await?.then_some(incident))
+    }
+}
+
+fn action_row(item: ActionItem, today: NaiveDate, titles: &BTreeMap<i64, Option<String>>) -> ActionRow {
     let created = item.created_at.date_naive();
     let overdue_days =
         if item.status == ActionStatus::Open && item.due < today { (today - item.due).num_days() } else { 0 };
     ActionRow {
-        incident_title: titles.get(&item.incident_id).cloned().unwrap_or_default(),
+        incident_title: titles.get(&item.incident_id).cloned().flatten().unwrap_or_default(),
         age_days: (today - created).num_days().max(0),
         overdue_days,
         item,

@@ -1,8 +1,11 @@
-//! The core's settings: naming, admins, severity labels, channels and time zone.
+//! The core's settings: naming, admins, severity labels, channels, time zone, and the
+//! vocabulary of the system (services and contributing-factor tags).
 //! The bot reads them from the TOML config; tests build them directly.
 
 use chrono_tz::Tz;
 use storage::{ChannelId, Severity};
+
+use crate::catalog::{FactorVocabulary, ServiceCatalog};
 
 /// The label and description shown for one severity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +35,10 @@ pub struct Settings {
     /// Where sign-in links point: `public_url`, or the bot's local address when that
     /// is not set (the link then works only where that address does).
     pub sign_in_base: String,
+    /// The services incidents may name (`service:checkout`). Empty: none configured.
+    pub services: ServiceCatalog,
+    /// The contributing-factor tags postmortems may use; the default set unless configured.
+    pub factors: FactorVocabulary,
 }
 
 impl Default for Settings {
@@ -55,6 +62,8 @@ impl Default for Settings {
             default_due_days: 14,
             public_url: None,
             sign_in_base: "http://localhost:8080".to_string(),
+            services: ServiceCatalog::default(),
+            factors: FactorVocabulary::default(),
         }
     }
 }

@@ -9,6 +9,8 @@
 //! - [`model`] holds the stored value types and records.
 //! - [`incidents`], [`timeline`], [`postmortems`] and [`actions`] hold the typed
 //!   queries, each as methods on [`Db`].
+//! - [`learning`] holds what an incident teaches: its services, contributing-factor tags
+//!   and invites.
 //! - [`reports`] answers the digest's windowed queries.
 //! - [`pages`] answers the web pages: the filtered incident list, timeline pages, the
 //!   postmortem library's full-text search (FTS5, kept in step by triggers).
@@ -45,6 +47,7 @@ mod group_commit;
 pub mod inbound_events;
 pub mod incidents;
 pub mod integrity;
+pub mod learning;
 pub mod lease;
 pub mod location;
 pub mod model;
@@ -60,6 +63,7 @@ mod writer;
 
 pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::DeliveryKey;
+pub use learning::{Attached, Attachment};
 pub use location::{Location, UrlError};
 pub use model::*;
 pub use pages::{IncidentQuery, LibraryHit};

@@ -24,7 +24,7 @@ pub async fn list(State(state): State<WebState>, headers: HeaderMap) -> Response
 }
 
 async fn render(state: &WebState, session: &Session, outcome: Option<&commands::Outcome>) -> Response {
-    let grouped = match state.core().open_actions_by_owner().await {
+    let grouped = match state.core().open_actions_by_owner(&session.user.user_id).await {
         Ok(grouped) => grouped,
         Err(error) => return PageError::from(error).into_response(),
     };

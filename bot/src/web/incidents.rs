@@ -88,7 +88,7 @@ pub async fn list(State(state): State<WebState>, headers: HeaderMap, Query(param
     };
     let tz = state.settings().timezone;
     let (query, problems) = params.query(tz);
-    let listed = match state.core().incident_list(&query, params.page()).await {
+    let listed = match state.core().incident_list(&session.user.user_id, &query, params.page()).await {
         Ok(listed) => listed,
         Err(error) => return PageError::from(error).into_response(),
     };
@@ -171,17 +171,22 @@ pub async fn page(
         Ok(session) => session,
         Err(response) => return response,
     };
-    match incident_body(&state, &id, &params).await {
+    match incident_body(&state, &session.user.user_id, &id, &params).await {
         Ok((title, body)) => layout::page(&title, Section::Incidents, &session.viewer(), body).into_response(),
         Err(error) => error.into_response(),
     }
 }
 
-async fn incident_body(state: &WebState, raw_id: &str, params: &PageParams) -> Result<(String, Markup), PageError> {
+async fn incident_body(
+    state: &WebState,
+    viewer: &str,
+    raw_id: &str,
+    params: &PageParams,
+) -> Result<(String, Markup), PageError> {
     let id = parse_id(raw_id)?;
     let key_only = params.key == "1";
     let page_number = params.page.trim().parse::<i64>().ok().filter(|p| (1..=1_000_000).contains(p)).unwrap_or(1);
-    let Some(view) = state.core().incident_page(id, key_only, page_number).await? else {
+    let Some(view) = state.core().incident_page(viewer, id, key_only, page_number).await? else {
         return Err(PageError::NotFound(format!("INC-{id} does not exist.")));
     };
     let tz = state.settings().timezone;

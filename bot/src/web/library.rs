@@ -30,7 +30,7 @@ pub async fn search(State(state): State<WebState>, headers: HeaderMap, Query(par
     let results = if query.is_empty() {
         Vec::new()
     } else {
-        match state.core().search_library(&query).await {
+        match state.core().search_library(&session.user.user_id, &query).await {
             Ok(results) => results,
             Err(error) => return PageError::from(error).into_response(),
         }

@@ -19,10 +19,13 @@ use super::auth::{signed_in, Session};
 use super::layout::{self, severity_badge, status_text, time, Section};
 use super::{parse_id, PageError, WebState};
 
-async fn load(state: &WebState, raw_id: &str) -> Result<(Incident, Postmortem), PageError> {
+async fn load(state: &WebState, viewer: &str, raw_id: &str) -> Result<(Incident, Postmortem), PageError> {
     let id = parse_id(raw_id)?;
-    let incident =
-        state.db().incident(id).await?.ok_or_else(|| PageError::NotFound(format!("INC-{id} does not exist.")))?;
+    let incident = state
+        .core()
+        .visible_incident(viewer, id)
+        .await?
+        .ok_or_else(|| PageError::NotFound(format!("INC-{id} does not exist.")))?;
     let written = state.db().postmortem(id).await?.unwrap_or_default();
     Ok((incident, written))
 }
@@ -33,7 +36,7 @@ pub async fn document(State(state): State<WebState>, headers: HeaderMap, Path(id
         Ok(session) => session,
         Err(response) => return response,
     };
-    let (incident, written) = match load(&state, &id).await {
+    let (incident, written) = match load(&state, &session.user.user_id, &id).await {
         Ok(found) => found,
         Err(error) => return error.into_response(),
     };
@@ -74,7 +77,7 @@ pub async fn editor(State(state): State<WebState>, headers: HeaderMap, Path(id):
         Ok(session) => session,
         Err(response) => return response,
     };
-    match load(&state, &id).await {
+    match load(&state, &session.user.user_id, &id).await {
         Ok((incident, written)) => {
             let values: HashMap<&str, String> =
                 FIELDS.iter().filter_map(|f| written.get(f.field).map(|v| (f.key, v.to_string()))).collect();
@@ -146,7 +149,7 @@ pub async fn save(
     if let Err(error) = session.check_csrf(form.get("csrf").map_or("", String::as_str)) {
         return error.into_response();
     }
-    let (incident, _) = match load(&state, &id).await {
+    let (incident, _) = match load(&state, &session.user.user_id, &id).await {
         Ok(found) => found,
         Err(error) => return error.into_response(),
     };
@@ -176,11 +179,12 @@ pub async fn save(
 }
 
 async fn export(state: &WebState, headers: &HeaderMap, raw_id: &str, markdown: bool) -> Response {
-    if let Err(response) = signed_in(state, headers).await {
-        return response;
-    }
-    let id = match parse_id(raw_id) {
-        Ok(id) => id,
+    let session = match signed_in(state, headers).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let id = match load(state, &session.user.user_id, raw_id).await {
+        Ok((incident, _)) => incident.id,
         Err(error) => return error.into_response(),
     };
     let record = match commands::export::IncidentRecord::load(state.db(), id).await {
