@@ -43,7 +43,7 @@ macro_rules! incident_select {
     () => {
         "SELECT i.id, i.title, i.description, i.severity, i.status, i.platform, i.channel_name,
         i.channel_id, i.declared_by, i.started_at, i.declared_at, i.acknowledged_at,
-        i.mitigated_at, i.resolved_at, i.closed_at, i.revision,
+        i.mitigated_at, i.resolved_at, i.closed_at, i.revision, i.drill, i.private,
         (SELECT user_id FROM incident_roles r WHERE r.incident_id = i.id AND r.role = 'commander') AS commander,
         (SELECT user_id FROM incident_roles r WHERE r.incident_id = i.id AND r.role = 'comms') AS comms,
         (SELECT user_id FROM incident_roles r WHERE r.incident_id = i.id AND r.role = 'scribe') AS scribe

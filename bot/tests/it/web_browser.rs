@@ -71,7 +71,8 @@ async fn body_text(client: &Client) -> String {
 /// A click submits a form; the next page is there once it shows `text`.
 async fn wait_for_text(client: &Client, text: &str) -> String {
     let mut body = String::new();
-    for _ in 0..200 {
+    // Up to a minute: a loaded CI machine runs a debug build.
+    for _ in 0..1200 {
         body = match client.find(Locator::Css("body")).await {
             Ok(element) => element.text().await.unwrap_or_default(),
             Err(_) => String::new(),
