@@ -113,6 +113,8 @@ word_enum!(
         Closed => "closed",
         Action => "action",
         Postmortem => "postmortem",
+        // An update published to the status page, word for word.
+        Public => "public",
     }
 );
 
