@@ -60,7 +60,8 @@ impl Core {
             EntryKind::Action,
             format!("Action added: {text} (owner @{owner}, due {due})"),
         );
-        let Some(stored) = self.db.add_action(&item, &entry).await? else {
+        let job = self.new_item_job();
+        let Some(stored) = self.db.add_action_with_job(&item, &entry, job).await? else {
             return Ok(Outcome::silent());
         };
         self.note_activity(&incident, &inv.user).await?;
@@ -76,6 +77,10 @@ impl Core {
             ),
         )
         .await;
+        if let Some(kind) = job {
+            // Claimed with the item; opened now if the tracker answers, else retried.
+            self.attempt_now(&format!("{kind}:{}", stored.id)).await;
+        }
         Ok(self.confirm(inv, &incident, format!("action #{} added.", stored.id)))
     }
 
@@ -139,6 +144,7 @@ impl Core {
             Saved::Duplicate => return Ok(Outcome::silent()),
             Saved::Conflict => return Err(refused(format!("Action item #{id} was closed meanwhile."))),
         }
+        self.queue_issue_sync(id, &inv.source_id).await?;
         let verb = if status == ActionStatus::Done { "✔️ done" } else { "✖️ won't fix" };
         self.post_to_incident(
             &incident,
@@ -185,6 +191,7 @@ impl Core {
         if !self.change_action(id, &ActionChange::Reassign { owner: owner.clone() }, &entry).await? {
             return Ok(Outcome::silent());
         }
+        self.queue_issue_sync(id, &inv.source_id).await?;
         self.invite_to_incident(&incident, &owner).await;
         self.post_to_incident(
             &incident,
@@ -217,6 +224,7 @@ impl Core {
         if !self.change_action(id, &ActionChange::Redate { due }, &entry).await? {
             return Ok(Outcome::silent());
         }
+        self.queue_issue_sync(id, &inv.source_id).await?;
         self.post_to_incident(
             &incident,
             &Message::new().line(

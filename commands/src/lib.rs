@@ -18,6 +18,9 @@
 //! - [`message`] and [`outcome`] are what the core hands back to adapters.
 //! - [`export`] and [`stats`] turn stored incidents into documents and figures;
 //!   [`durations`] defines time to detect, acknowledge, mitigate and resolve, once.
+//! - [`tracker`] and [`status_page`] are the ports to issue trackers and the status
+//!   page, on the model of [`Chat`]; [`follow_through`] holds their rules: which item
+//!   becomes an issue, what syncs both ways, what is public, retries and backoff.
 
 pub mod action_cmds;
 pub mod actor;
@@ -31,6 +34,7 @@ pub mod digest;
 pub mod durations;
 pub mod error;
 pub mod export;
+pub mod follow_through;
 pub mod followup;
 pub mod format;
 pub mod grammar;
@@ -50,9 +54,11 @@ pub mod report_cmds;
 pub mod schedule;
 pub mod settings;
 pub mod stats;
+pub mod status_page;
 #[cfg(test)]
 mod testing;
 pub mod text;
+pub mod tracker;
 
 pub use crate::actor::{Actor, SystemSource};
 pub use crate::buttons::ButtonPress;

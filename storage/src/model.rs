@@ -72,6 +72,7 @@ word_enum!(
         UpdateNudge => "update_nudge",
         Digest => "digest",
         ChannelArchive => "channel_archive",
+        FollowThroughFailure => "follow_through_failure",
     }
 );
 

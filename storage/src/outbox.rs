@@ -119,6 +119,16 @@ impl Db {
         rows.iter().map(job_from_row).collect()
     }
 
+    /// Every job of `kind` about `subject`, done or not, oldest first.
+    pub async fn jobs_about(&self, kind: &str, subject: &str) -> Result<Vec<Job>, StorageError> {
+        let rows = sqlx::query("SELECT * FROM outbox_jobs WHERE kind = ?1 AND subject = ?2 ORDER BY id")
+            .bind(kind)
+            .bind(subject)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
     /// Claims one attempt at a job until `hold_until`. True for exactly one caller while
     /// the job is due, not done and not held by another attempt.
     pub async fn begin_job_attempt(
