@@ -31,6 +31,78 @@ pub struct FileConfig {
     pub slack: PlatformChannels,
     pub discord: DiscordConfig,
     pub console: PlatformChannels,
+    /// Issue trackers action items go to.
+    pub trackers: TrackersConfig,
+    /// Chat ids mapped to tracker identities: `[people.U123] github = "alice"`.
+    pub people: BTreeMap<String, PersonConfig>,
+    pub statuspage: Option<StatuspageConfig>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackersConfig {
+    pub github: Option<GitHubConfig>,
+    pub jira: Option<JiraConfig>,
+}
+
+/// `[trackers.github]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitHubConfig {
+    /// The default repository, `owner/name`.
+    pub repo: String,
+    #[serde(default = "default_github_token_env")]
+    pub token_env: String,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// The environment variable holding the webhook secret; without it
+    /// `POST /trackers/github` refuses every delivery.
+    pub webhook_secret_env: Option<String>,
+}
+
+fn default_github_token_env() -> String {
+    "GITHUB_TOKEN".into()
+}
+
+/// `[trackers.jira]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JiraConfig {
+    pub base_url: String,
+    pub project: String,
+    #[serde(default = "default_jira_issue_type")]
+    pub issue_type: String,
+    pub email_env: String,
+    pub token_env: String,
+    pub webhook_secret_env: Option<String>,
+}
+
+fn default_jira_issue_type() -> String {
+    "Task".into()
+}
+
+/// One person's tracker identities.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PersonConfig {
+    pub github: Option<String>,
+    pub jira: Option<String>,
+}
+
+/// `[statuspage]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatuspageConfig {
+    pub page_id: String,
+    #[serde(default = "default_statuspage_key_env")]
+    pub api_key_env: String,
+    /// Service name → component id.
+    #[serde(default)]
+    pub components: BTreeMap<String, String>,
+}
+
+fn default_statuspage_key_env() -> String {
+    "STATUSPAGE_API_KEY".into()
 }
 
 #[derive(Debug, Deserialize)]

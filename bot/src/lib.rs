@@ -11,6 +11,8 @@
 //! - [`scheduler`] wakes up and delivers follow-ups (reminders, nudges, digests).
 //! - [`serve`] runs the HTTP server, the chat platforms and the scheduler together.
 //! - [`slack`] is the Slack adapter: its HTTP routes and its Web API client.
+//! - [`trackers`] holds the GitHub, Jira and Statuspage clients and the inbound tracker
+//!   webhooks.
 
 pub mod check;
 pub mod cli;
@@ -26,3 +28,4 @@ pub mod scheduler;
 pub mod secret;
 pub mod serve;
 pub mod slack;
+pub mod trackers;

@@ -45,7 +45,8 @@ pub struct Core {
     /// database read off the hot path of timeline capture.
     incident_channels: std::sync::Mutex<HashMap<ChannelId, ChannelIncident>>,
     /// Trackers and the status page; empty unless configured.
-    pub(crate) follow: crate::follow_through::FollowThrough,
+    /// Set once at start-up, after the platform built its core.
+    pub(crate) follow: std::sync::OnceLock<crate::follow_through::FollowThrough>,
 }
 
 /// What timeline capture needs to know about a channel's incident.

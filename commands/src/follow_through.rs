@@ -214,19 +214,21 @@ fn internal(error: impl std::fmt::Display) -> Failure {
 }
 
 impl Core {
-    /// Sets what the core follows through to outside chat.
-    pub fn with_follow_through(mut self, follow: FollowThrough) -> Self {
-        self.follow = follow;
-        self
+    /// Sets what the core follows through to outside chat. It is set once, at start-up;
+    /// a second call is refused and returns false.
+    pub fn set_follow_through(&self, follow: FollowThrough) -> bool {
+        self.follow.set(follow).is_ok()
     }
 
-    pub fn follow_through(&self) -> &FollowThrough {
-        &self.follow
+    /// What the core follows through to; nothing until [`Core::set_follow_through`].
+    pub fn follow(&self) -> &FollowThrough {
+        static NOTHING: std::sync::LazyLock<FollowThrough> = std::sync::LazyLock::new(FollowThrough::default);
+        self.follow.get().unwrap_or(&NOTHING)
     }
 
     /// The job a new action item enqueues with itself: an issue, when a tracker is set.
     pub(crate) fn new_item_job(&self) -> Option<&'static str> {
-        self.follow.tracker.as_ref().map(|_| TRACKER_CREATE)
+        self.follow().tracker.as_ref().map(|_| TRACKER_CREATE)
     }
 
     /// The line shown for an item's issue, if it has one.
@@ -241,7 +243,7 @@ impl Core {
 
     /// Queues a sync of an item's issue after a change in chat, and tries it at once.
     pub(crate) async fn queue_issue_sync(&self, item_id: i64, source_id: &SourceId) -> Result<(), Problem> {
-        if self.follow.tracker.is_none() {
+        if self.follow().tracker.is_none() {
             return Ok(());
         }
         let job = NewJob {
@@ -327,7 +329,7 @@ impl Core {
             // Page posts go out in the order they were typed.
             return Ok(None);
         }
-        if !self.db.begin_job_attempt(&job.key, now, now + self.follow.retry.hold).await? {
+        if !self.db.begin_job_attempt(&job.key, now, now + self.follow().retry.hold).await? {
             return Ok(None);
         }
         let result = match job.kind.as_str() {
@@ -346,10 +348,10 @@ impl Core {
                 // A refusal (bad token, unknown repository) is not fixed by retrying soon,
                 // but it may be fixed by the operator: it waits the longest pause.
                 let pause =
-                    if failure.retryable { self.follow.retry.pause_after(failures) } else { self.follow.retry.longest };
+                    if failure.retryable { self.follow().retry.pause_after(failures) } else { self.follow().retry.longest };
                 tracing::warn!(key = job.key, attempt = failures, error = failure.detail, "outbound job failed");
                 self.db.fail_job(&job.key, &failure.detail, self.now() + pause).await?;
-                if failures >= self.follow.retry.tell_after || !failure.retryable {
+                if failures >= self.follow().retry.tell_after || !failure.retryable {
                     self.tell_about_failure(job, &failure, failures).await?;
                 }
                 Ok(Some(false))
@@ -370,7 +372,7 @@ impl Core {
                 let Some(item) = self.db.action(job.subject.parse().unwrap_or_default()).await? else {
                     return Ok(());
                 };
-                let tracker = self.follow.tracker.as_ref().map_or("the tracker", |t| t.kind().label());
+                let tracker = self.follow().tracker.as_ref().map_or("the tracker", |t| t.kind().label());
                 let what = if job.kind == TRACKER_CREATE { "open its issue" } else { "update its issue" };
                 let message = Message::new()
                     .line(Line::new().text(format!(
@@ -405,14 +407,14 @@ impl Core {
     /// The issue a new item opens.
     async fn issue_draft(&self, tracker: &dyn Tracker, item: &ActionItem, incident: &Incident) -> IssueDraft {
         let incident_name = format!("{}: {}", incident.reference(), incident.title);
-        let incident_piece = match &self.follow.public_url {
+        let incident_piece = match &self.follow().public_url {
             Some(base) => BodyPiece::Link {
                 text: incident_name,
                 url: format!("{}/incidents/{}", base.trim_end_matches('/'), incident.id),
             },
             None => BodyPiece::Text(incident_name),
         };
-        let assignee = self.follow.people.tracker_id(tracker.kind(), &item.owner);
+        let assignee = self.follow().people.tracker_id(tracker.kind(), &item.owner);
         let mut body = vec![
             vec![BodyPiece::Text("Action item from incident ".into()), incident_piece, BodyPiece::Text(".".into())],
             vec![
@@ -436,7 +438,7 @@ impl Core {
     }
 
     async fn create_issue(&self, job: &Job) -> Result<(), Failure> {
-        let Some(tracker) = self.follow.tracker.clone() else {
+        let Some(tracker) = self.follow().tracker.clone() else {
             return Err(Failure { detail: "no tracker is configured".into(), retryable: false });
         };
         let id: i64 = job.subject.parse().map_err(internal)?;
@@ -478,7 +480,7 @@ impl Core {
     }
 
     async fn sync_issue(&self, job: &Job) -> Result<(), Failure> {
-        let Some(tracker) = self.follow.tracker.clone() else {
+        let Some(tracker) = self.follow().tracker.clone() else {
             return Err(Failure { detail: "no tracker is configured".into(), retryable: false });
         };
         let id: i64 = job.subject.parse().map_err(internal)?;
@@ -493,7 +495,7 @@ impl Core {
         }
         let state = IssueState {
             open: item.status == ActionStatus::Open,
-            assignee: self.follow.people.tracker_id(tracker.kind(), &item.owner),
+            assignee: self.follow().people.tracker_id(tracker.kind(), &item.owner),
             due: item.due,
         };
         tracker.sync_issue(&link.issue_key, &state).await.map_err(|e| Failure::from((&e, e.retryable)))
@@ -501,7 +503,7 @@ impl Core {
 
     /// `/incident action link <id> <url-or-key>`.
     pub(crate) async fn link_action(&self, inv: &Invocation, id: i64, reference: String) -> Result<Outcome, Problem> {
-        let Some(tracker) = self.follow.tracker.clone() else {
+        let Some(tracker) = self.follow().tracker.clone() else {
             return Err(refused("No tracker is configured; add [trackers.github] or [trackers.jira] to the config."));
         };
         let item = self.db.action(id).await?.ok_or_else(|| {
@@ -594,7 +596,7 @@ impl Core {
                 (saved, format!("reopened: {} (reopened in {label}: {})", item.text, link.issue_key))
             }
             IssueChange::Assigned(login) => {
-                let Some(owner) = login.as_deref().and_then(|l| self.follow.people.chat_id(event.tracker, l)) else {
+                let Some(owner) = login.as_deref().and_then(|l| self.follow().people.chat_id(event.tracker, l)) else {
                     tracing::debug!(issue = event.issue_key, "assignee has no chat id in [people]; owner kept");
                     return Ok(EventOutcome::NoChange);
                 };
@@ -647,7 +649,7 @@ impl Core {
 
     /// After a resolve: the page incident is resolved too, if anything was published.
     pub(crate) async fn queue_public_resolution(&self, incident: &Incident, source_id: &SourceId) -> Result<(), Problem> {
-        if self.follow.status_page.is_none() || self.db.jobs_about(STATUS_POST, &incident.id.to_string()).await?.is_empty()
+        if self.follow().status_page.is_none() || self.db.jobs_about(STATUS_POST, &incident.id.to_string()).await?.is_empty()
         {
             return Ok(());
         }
@@ -684,13 +686,13 @@ impl Core {
             impact: page_impact(incident.severity),
             components: services
                 .iter()
-                .filter_map(|service| self.follow.components.get(service).map(|id| (id.clone(), component)))
+                .filter_map(|service| self.follow().components.get(service).map(|id| (id.clone(), component)))
                 .collect(),
         }
     }
 
     async fn publish(&self, job: &Job) -> Result<(), Failure> {
-        let Some(page) = self.follow.status_page.clone() else {
+        let Some(page) = self.follow().status_page.clone() else {
             return Err(Failure { detail: "no status page is configured".into(), retryable: false });
         };
         let incident_id: i64 = job.subject.parse().map_err(internal)?;

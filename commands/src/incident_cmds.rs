@@ -506,7 +506,7 @@ impl Core {
         target: Option<i64>,
         text: String,
     ) -> Result<Outcome, Problem> {
-        if self.follow.status_page.is_none() {
+        if self.follow().status_page.is_none() {
             return Err(crate::error::refused(
                 "No status page is configured; add a [statuspage] section to the config to publish.",
             ));
