@@ -33,3 +33,4 @@ mod slack_flow;
 mod slack_metrics;
 mod slack_secrets;
 mod slack_verification;
+mod trackers;
