@@ -454,3 +454,97 @@ async fn without_a_status_page_public_is_refused_and_nothing_is_written() {
     assert!(outcome.is_error);
     assert!(b.db.timeline(1, false).await.unwrap().iter().all(|e| e.kind != EntryKind::Public));
 }
+
+/// The console script of the README's tracker section, played by the real binary with
+/// the config and environment `serve` would have, against fake GitHub and Statuspage.
+#[tokio::test]
+async fn a_console_incident_sends_its_action_items_to_a_fake_github() {
+    let github = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .and(header("authorization", "Bearer ghp_console"))
+        .and(body_partial_json(json!({ "title": "Alert on payment provider errors", "assignees": ["bob-gh"] })))
+        .respond_with(created(12))
+        .expect(1)
+        .mount(&github)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/reliability/issues/12"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "number": 12, "body": "**Due:** 2026-03-09" })))
+        .mount(&github)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/reliability/issues/12"))
+        .and(body_partial_json(json!({ "state": "closed" })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "number": 12 })))
+        .expect(1)
+        .mount(&github)
+        .await;
+    let page = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/pages/pg1/incidents"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "id": "inc_1" })))
+        .expect(1)
+        .mount(&page)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/pages/pg1/incidents/inc_1"))
+        .and(body_partial_json(json!({ "incident": { "status": "resolved" } })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": "inc_1" })))
+        .expect(1)
+        .mount(&page)
+        .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("incidentbot.toml");
+    std::fs::write(
+        &config,
+        r#"
+[trackers.github]
+repo = "acme/reliability"
+token_env = "GITHUB_TOKEN"
+labels = ["incident-follow-up"]
+
+[people.bob]
+github = "bob-gh"
+
+[statuspage]
+page_id = "pg1"
+api_key_env = "STATUSPAGE_API_KEY"
+"#,
+    )
+    .unwrap();
+    let script = format!("{}/../tests/scripts/trackers_github.txt", env!("CARGO_MANIFEST_DIR"));
+    let mut command = crate::process_support::incidentbot();
+    command
+        .args(["console", "--now", "2026-03-02T09:00:00Z", "--script", &script])
+        .env("INCIDENTBOT_CONFIG", &config)
+        .env("GITHUB_TOKEN", "ghp_console")
+        .env("GITHUB_API_URL", github.uri())
+        .env("STATUSPAGE_API_KEY", "sp-console")
+        .env("STATUSPAGE_API_URL", page.uri());
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    let transcript = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{transcript}\n{}", String::from_utf8_lossy(&output.stderr));
+    let channel = "[#inc-1-checkout-is-failing] incidentbot:";
+    let expect = [
+        format!("{channel} 🌐 Public update from @you: We are investigating failed payments at checkout."),
+        format!("{channel} 📝 Action #1: Alert on payment provider errors · owner @bob"),
+        format!(
+            "{channel} 🔗 Action #1 is tracked in GitHub: acme/reliability#12 https://github.com/acme/reliability/issues/12"
+        ),
+        "[only @you] Action item #1 is already linked to acme/reliability#12.".to_string(),
+        format!("{channel} Action #1 ✔️ done: Alert on payment provider errors (@bob)"),
+    ];
+    let mut from = 0;
+    for line in &expect {
+        let at = transcript[from..]
+            .find(line.as_str())
+            .unwrap_or_else(|| panic!("missing or out of order: {line}\n---\n{transcript}"));
+        from += at + line.len();
+    }
+    // The internal update never reached the page.
+    for request in page.received_requests().await.unwrap() {
+        assert!(!String::from_utf8_lossy(&request.body).contains("deploy 4411"));
+    }
+}
