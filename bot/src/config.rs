@@ -36,6 +36,32 @@ pub struct FileConfig {
     /// Chat ids mapped to tracker identities: `[people.U123] github = "alice"`.
     pub people: BTreeMap<String, PersonConfig>,
     pub statuspage: Option<StatuspageConfig>,
+    /// Where closed postmortems are proposed as pull requests.
+    pub postmortem_repo: Option<PostmortemRepoConfig>,
+}
+
+/// `[postmortem_repo]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostmortemRepoConfig {
+    /// `owner/name`.
+    pub repo: String,
+    /// The branch pull requests go into.
+    #[serde(default = "default_postmortem_branch")]
+    pub branch: String,
+    /// With `{date}`, `{id}` and `{slug}`.
+    #[serde(default = "default_postmortem_path")]
+    pub path: String,
+    #[serde(default = "default_github_token_env")]
+    pub token_env: String,
+}
+
+fn default_postmortem_branch() -> String {
+    "main".into()
+}
+
+fn default_postmortem_path() -> String {
+    commands::follow_through::DEFAULT_POSTMORTEM_PATH.into()
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -31,6 +31,7 @@ use crate::grammar::{usage, UsageError};
 use crate::message::{Line, Message};
 use crate::outcome::Outcome;
 use crate::permissions::{self, Act};
+use crate::postmortem_repo::{PostmortemRepo, ProposedFile};
 use crate::status_page::{ComponentStatus, PageImpact, PagePost, PageStatus, StatusPage};
 use crate::tracker::{BodyPiece, IssueDraft, IssueState, Tracker, TrackerKind};
 
@@ -38,6 +39,8 @@ use crate::tracker::{BodyPiece, IssueDraft, IssueState, Tracker, TrackerKind};
 pub const TRACKER_CREATE: &str = "tracker_create";
 pub const TRACKER_SYNC: &str = "tracker_sync";
 pub const STATUS_POST: &str = "status_post";
+pub const POSTMORTEM_PR: &str = "postmortem_pr";
+pub const POSTMORTEM_FIX: &str = "postmortem_fix";
 
 /// A person's identities outside chat, from the config's `[people]` table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -126,6 +129,21 @@ pub struct FollowThrough {
     pub retry: RetryPolicy,
     /// Where the web pages live (`https://incidents.example.com`), for links in issues.
     pub public_url: Option<String>,
+    pub postmortem_repo: Option<Arc<dyn PostmortemRepo>>,
+    /// Where a postmortem goes in that repository, with `{date}`, `{id}` and `{slug}`.
+    pub postmortem_path: String,
+}
+
+/// The default `[postmortem_repo] path`.
+pub const DEFAULT_POSTMORTEM_PATH: &str = "postmortems/{date}-inc-{id}-{slug}.md";
+
+/// The file a postmortem is written to: `postmortems/2026-03-02-inc-3-checkout-is-failing.md`.
+pub fn postmortem_path(template: &str, date: chrono::NaiveDate, id: i64, title: &str) -> String {
+    let name = crate::channel_name::channel_name("inc", id, title);
+    let slug = name.strip_prefix(&format!("inc-{id}")).unwrap_or_default().trim_start_matches('-');
+    let slug = if slug.is_empty() { "incident" } else { slug };
+    let template = if template.is_empty() { DEFAULT_POSTMORTEM_PATH } else { template };
+    template.replace("{date}", &date.to_string()).replace("{id}", &id.to_string()).replace("{slug}", slug)
 }
 
 /// The page status for our status.
@@ -336,6 +354,8 @@ impl Core {
             TRACKER_CREATE => self.create_issue(job).await,
             TRACKER_SYNC => self.sync_issue(job).await,
             STATUS_POST => self.publish(job).await,
+            POSTMORTEM_PR => self.open_postmortem_pr(job).await,
+            POSTMORTEM_FIX => self.correct_postmortem_pr(job).await,
             other => Err(Failure { detail: format!("unknown job kind `{other}`"), retryable: false }),
         };
         match result {
@@ -386,8 +406,13 @@ impl Core {
                 let Some(incident) = self.job_incident(job).await? else {
                     return Ok(());
                 };
+                let what = if job.kind == STATUS_POST {
+                    "The status page did not take a public update of"
+                } else {
+                    "The postmortem repository did not take the postmortem of"
+                };
                 let message = Message::new().line(Line::new().text(format!(
-                    "⚠️ The status page did not take a public update of {} after {attempts}: {}. I keep trying, in order.",
+                    "⚠️ {what} {} after {attempts}: {}. I keep trying.",
                     incident.reference(),
                     failure.detail
                 )));
@@ -717,6 +742,145 @@ impl Core {
     }
 }
 
+impl Core {
+    /// On close: the postmortem goes to the repository as a pull request, once.
+    pub(crate) async fn queue_postmortem_pr(&self, incident: &Incident) -> Result<(), Problem> {
+        if self.follow().postmortem_repo.is_none() {
+            return Ok(());
+        }
+        self.enqueue_and_try(POSTMORTEM_PR, incident.id, "opened").await
+    }
+
+    /// After a correction to a closed postmortem: the open pull request is updated, or a
+    /// follow-up is opened once the first merged.
+    pub(crate) async fn queue_postmortem_fix(&self, incident: &Incident, source_id: &SourceId) -> Result<(), Problem> {
+        if self.follow().postmortem_repo.is_none() {
+            return Ok(());
+        }
+        self.enqueue_and_try(POSTMORTEM_FIX, incident.id, &source_id.to_string()).await
+    }
+
+    async fn enqueue_and_try(&self, kind: &str, subject: i64, period: &str) -> Result<(), Problem> {
+        let job =
+            NewJob { kind: kind.into(), subject: subject.to_string(), period: period.into(), payload: String::new() };
+        if self.db.enqueue_job(&job, self.now()).await? {
+            self.attempt_now(&job.key()).await;
+        }
+        Ok(())
+    }
+
+    /// The file holding an incident's postmortem export, as it is now.
+    async fn postmortem_file(&self, incident: &Incident, branch: String, path: Option<String>) -> Result<ProposedFile, Failure> {
+        let record = crate::export::IncidentRecord::load(&self.db, incident.id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| Failure { detail: "the incident is gone".into(), retryable: false })?;
+        let tz = self.settings.timezone;
+        let date = incident.closed_at.unwrap_or(incident.declared_at).with_timezone(&tz).date_naive();
+        let path = path.unwrap_or_else(|| postmortem_path(&self.follow().postmortem_path, date, incident.id, &incident.title));
+        Ok(ProposedFile {
+            branch,
+            path,
+            content: record.to_markdown(tz),
+            message: format!("Postmortem {}: {}", incident.reference(), incident.title),
+        })
+    }
+
+    async fn open_postmortem_pr(&self, job: &Job) -> Result<(), Failure> {
+        let Some(repo) = self.follow().postmortem_repo.clone() else {
+            return Err(Failure { detail: "no postmortem repository is configured".into(), retryable: false });
+        };
+        let id: i64 = job.subject.parse().map_err(internal)?;
+        let Some(incident) = self.db.incident(id).await.map_err(internal)? else {
+            return Ok(());
+        };
+        if !self.db.postmortem_prs(id).await.map_err(internal)?.is_empty() {
+            return Ok(());
+        }
+        let file = self.postmortem_file(&incident, format!("incidentbot/inc-{id}-postmortem"), None).await?;
+        let title = format!("Postmortem {}: {}", incident.reference(), incident.title);
+        let body = format!(
+            "The blameless postmortem of {} ({}, {}), exported by incidentbot when the incident closed.",
+            incident.reference(),
+            incident.severity,
+            incident.title
+        );
+        let pr = repo.open_pull_request(&file, &title, &body).await.map_err(|e| Failure::from((&e, e.retryable)))?;
+        self.record_pr(&incident, &file, &pr).await?;
+        self.post_to_incident(
+            &incident,
+            &Message::new().line(
+                Line::new()
+                    .text("📘 The postmortem of ")
+                    .bold(incident.reference())
+                    .text(format!(" is up for review: {}", pr.url)),
+            ),
+        )
+        .await;
+        Ok(())
+    }
+
+    async fn record_pr(
+        &self,
+        incident: &Incident,
+        file: &ProposedFile,
+        pr: &crate::postmortem_repo::PullRequest,
+    ) -> Result<(), Failure> {
+        let stored = storage::PostmortemPr {
+            incident_id: incident.id,
+            number: pr.number,
+            branch: file.branch.clone(),
+            path: file.path.clone(),
+            url: pr.url.clone(),
+            merged: false,
+            opened_at: self.now(),
+        };
+        self.db.add_postmortem_pr(&stored).await.map_err(internal)
+    }
+
+    async fn correct_postmortem_pr(&self, job: &Job) -> Result<(), Failure> {
+        let Some(repo) = self.follow().postmortem_repo.clone() else {
+            return Err(Failure { detail: "no postmortem repository is configured".into(), retryable: false });
+        };
+        let id: i64 = job.subject.parse().map_err(internal)?;
+        let Some(incident) = self.db.incident(id).await.map_err(internal)? else {
+            return Ok(());
+        };
+        let prs = self.db.postmortem_prs(id).await.map_err(internal)?;
+        let Some(last) = prs.last() else {
+            // Not opened yet: when it opens, it carries the correction.
+            return Ok(());
+        };
+        let merged = last.merged || repo.is_merged(last.number).await.map_err(|e| Failure::from((&e, e.retryable)))?;
+        if !merged {
+            let file = self.postmortem_file(&incident, last.branch.clone(), Some(last.path.clone())).await?;
+            let file = ProposedFile { message: format!("Postmortem {}: correction", incident.reference()), ..file };
+            repo.update_file(&file).await.map_err(|e| Failure::from((&e, e.retryable)))?;
+            self.post_to_incident(
+                &incident,
+                &Message::new().line(Line::new().text(format!("📘 The correction is on the open pull request: {}", last.url))),
+            )
+            .await;
+            return Ok(());
+        }
+        self.db.mark_postmortem_pr_merged(id, last.number).await.map_err(internal)?;
+        // Named by how many came before, so a retry after a crash finds the same branch.
+        let branch = format!("incidentbot/inc-{id}-postmortem-{}", prs.len() + 1);
+        let file = self.postmortem_file(&incident, branch, Some(last.path.clone())).await?;
+        let file = ProposedFile { message: format!("Postmortem {}: correction", incident.reference()), ..file };
+        let title = format!("Postmortem {}: correction", incident.reference());
+        let body = format!("A correction to the postmortem of {}, after {} merged.", incident.reference(), last.url);
+        let pr = repo.open_pull_request(&file, &title, &body).await.map_err(|e| Failure::from((&e, e.retryable)))?;
+        self.record_pr(&incident, &file, &pr).await?;
+        self.post_to_incident(
+            &incident,
+            &Message::new().line(Line::new().text(format!("📘 The correction is up for review: {}", pr.url))),
+        )
+        .await;
+        Ok(())
+    }
+}
+
 fn tracker_label(stored: &str) -> &'static str {
     match stored {
         "jira" => "Jira",
@@ -746,6 +910,17 @@ mod tests {
         assert_eq!(component_status(Severity::Sev3), ComponentStatus::DegradedPerformance);
         assert_eq!(page_status(Status::Monitoring), PageStatus::Monitoring);
         assert_eq!(page_status(Status::Closed), PageStatus::Resolved);
+    }
+
+    #[test]
+    fn postmortem_paths_fill_the_template() {
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        assert_eq!(
+            postmortem_path(DEFAULT_POSTMORTEM_PATH, date, 3, "Paiement échoué!"),
+            "postmortems/2026-03-02-inc-3-paiement-echoue.md"
+        );
+        assert_eq!(postmortem_path("pm/{id}.md", date, 3, "x"), "pm/3.md");
+        assert_eq!(postmortem_path("", date, 4, "🔥🔥"), "postmortems/2026-03-02-inc-4-incident.md");
     }
 
     #[test]

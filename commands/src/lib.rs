@@ -18,9 +18,10 @@
 //! - [`message`] and [`outcome`] are what the core hands back to adapters.
 //! - [`export`] and [`stats`] turn stored incidents into documents and figures;
 //!   [`durations`] defines time to detect, acknowledge, mitigate and resolve, once.
-//! - [`tracker`] and [`status_page`] are the ports to issue trackers and the status
-//!   page, on the model of [`Chat`]; [`follow_through`] holds their rules: which item
-//!   becomes an issue, what syncs both ways, what is public, retries and backoff.
+//! - [`tracker`], [`status_page`] and [`postmortem_repo`] are the ports to issue
+//!   trackers, the status page and the repository of postmortems, on the model of
+//!   [`Chat`]; [`follow_through`] holds their rules: which item becomes an issue, what
+//!   syncs both ways, what is public, when a pull request opens, retries and backoff.
 
 pub mod action_cmds;
 pub mod actor;
@@ -49,6 +50,7 @@ pub mod outcome;
 pub mod permissions;
 pub mod postmortem;
 pub mod postmortem_cmds;
+pub mod postmortem_repo;
 pub mod recording_chat;
 pub mod report_cmds;
 pub mod schedule;

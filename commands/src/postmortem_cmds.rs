@@ -187,6 +187,7 @@ impl Core {
             self.announce_closed(closed).await;
         } else if incident.status == Status::Closed && !labels.is_empty() {
             reply = reply.line(Line::new().text("The correction is on the timeline; the incident stays closed."));
+            self.queue_postmortem_fix(&incident, &submission.source_id).await?;
         } else if !missing.is_empty() {
             let names: Vec<&str> = missing.iter().map(|f| f.label).collect();
             reply = reply.line(Line::new().text(format!("Still missing: {}.", names.join(", "))));
@@ -282,6 +283,9 @@ impl Core {
             ),
         )
         .await;
+        if let Err(error) = self.queue_postmortem_pr(closed).await {
+            tracing::error!(incident = closed.id, ?error, "could not queue the postmortem pull request");
+        }
     }
 
     /// The finished postmortem as a message.

@@ -1,5 +1,6 @@
 //! Follow-through beyond chat: the clients for GitHub Issues ([`github`]), Jira Cloud
-//! ([`jira`]) and Atlassian Statuspage ([`statuspage`]), built from the config, and
+//! ([`jira`]), Atlassian Statuspage ([`statuspage`]) and postmortem pull requests on
+//! GitHub ([`postmortem_pr`]), built from the config, and
 //! the inbound tracker webhooks ([`webhook`]). Every rule lives in the core
 //! (`commands::follow_through`); this module only speaks HTTP.
 //!
@@ -9,6 +10,7 @@
 pub mod github;
 pub mod http;
 pub mod jira;
+pub mod postmortem_pr;
 pub mod statuspage;
 pub mod webhook;
 
@@ -39,7 +41,11 @@ fn required_env(name: &str, key: &str) -> anyhow::Result<Secret> {
 /// Builds the follow-through clients the config asks for. `None` when it asks for none.
 pub fn build(file: &FileConfig) -> anyhow::Result<Option<(FollowThrough, WebhookSecrets)>> {
     let trackers = &file.trackers;
-    if trackers.github.is_none() && trackers.jira.is_none() && file.statuspage.is_none() {
+    if trackers.github.is_none()
+        && trackers.jira.is_none()
+        && file.statuspage.is_none()
+        && file.postmortem_repo.is_none()
+    {
         return Ok(None);
     }
     let mut follow = FollowThrough::default();
@@ -77,6 +83,13 @@ pub fn build(file: &FileConfig) -> anyhow::Result<Option<(FollowThrough, Webhook
         let api_url = env("STATUSPAGE_API_URL").unwrap_or_else(|| statuspage::DEFAULT_API_URL.to_string());
         follow.status_page = Some(Arc::new(statuspage::Statuspage::new(&api_url, key, &page.page_id)?));
         follow.components = page.components.clone().into_iter().collect();
+    }
+    if let Some(repo) = &file.postmortem_repo {
+        let token = required_env(&repo.token_env, "postmortem_repo.token_env")?;
+        let api_url = env("GITHUB_API_URL").unwrap_or_else(|| github::DEFAULT_API_URL.to_string());
+        follow.postmortem_repo =
+            Some(Arc::new(postmortem_pr::GitHubPostmortems::new(&api_url, token, &repo.repo, &repo.branch)?));
+        follow.postmortem_path = repo.path.clone();
     }
     let people: HashMap<String, PersonIds> = file
         .people

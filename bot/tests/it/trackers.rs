@@ -548,3 +548,175 @@ api_key_env = "STATUSPAGE_API_KEY"
         assert!(!String::from_utf8_lossy(&request.body).contains("deploy 4411"));
     }
 }
+
+/// A fake postmortem repository on GitHub: the base branch, branch creation, the
+/// contents API and pull requests. `merged` says what `GET /pulls/{n}` answers.
+async fn fake_postmortem_repo(merged: bool) -> MockServer {
+    let server = MockServer::start().await;
+    let repo = "/repos/acme/postmortems";
+    Mock::given(method("GET"))
+        .and(path(format!("{repo}/git/ref/heads/main")))
+        .and(header("authorization", "Bearer ghp_pm"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "object": { "sha": "base-sha-1" } })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{repo}/git/refs")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "ref": "x" })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(format!("^{repo}/contents/.+")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({ "message": "Not Found" })))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(format!("^{repo}/contents/.+")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "sha": "blob-sha-1" })))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(wiremock::matchers::path_regex(format!("^{repo}/contents/.+")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "content": {} })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{repo}/pulls")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{repo}/pulls")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "number": 5, "html_url": "https://github.com/acme/postmortems/pull/5"
+        })))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{repo}/pulls")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "number": 6, "html_url": "https://github.com/acme/postmortems/pull/6"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{repo}/pulls/5")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "number": 5, "merged": merged })))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn postmortem_follow(server: &MockServer) -> FollowThrough {
+    let repo = bot::trackers::postmortem_pr::GitHubPostmortems::new(&server.uri(), Secret::new("ghp_pm"), "acme/postmortems", "main")
+        .unwrap();
+    FollowThrough {
+        postmortem_repo: Some(Arc::new(repo)),
+        postmortem_path: commands::follow_through::DEFAULT_POSTMORTEM_PATH.into(),
+        retry: retry(),
+        ..Default::default()
+    }
+}
+
+fn answers(lessons: &str) -> Vec<(String, String)> {
+    commands::postmortem::FIELDS
+        .iter()
+        .map(|f| (f.key.to_string(), if f.key == "lessons" { lessons.to_string() } else { format!("{} written", f.label) }))
+        .collect()
+}
+
+async fn submit(b: &Bench, source: &str, lessons: &str) {
+    b.core
+        .submit_form(&commands::FormSubmission {
+            source_id: source.into(),
+            user: "alice".into(),
+            channel_id: CHANNEL.into(),
+            kind: commands::FormKind::Postmortem { incident: 1 },
+            answers: answers(lessons),
+        })
+        .await
+        .unwrap();
+}
+
+fn requests_to(requests: &[Request], verb: &str, suffix: &str) -> Vec<Value> {
+    requests
+        .iter()
+        .filter(|r| r.method.as_str() == verb && r.url.path().ends_with(suffix))
+        .map(|r| serde_json::from_slice(&r.body).unwrap_or(Value::Null))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_closed_postmortem_opens_one_pull_request_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("pr.db").display());
+    let server = fake_postmortem_repo(false).await;
+    {
+        let b = bench(Db::connect(&url).await.unwrap(), postmortem_follow(&server), true).await;
+        b.run("alice", "resolve Provider recovered", "r-1").await;
+        submit(&b, "pm-1", "Alert on provider errors.").await;
+        let shown = b.chat.posts_to(CHANNEL).join("\n");
+        assert!(shown.contains("is up for review: https://github.com/acme/postmortems/pull/5"), "{shown}");
+        b.db.close().await;
+    }
+    // Restarted twice: the scheduler finds nothing left to open.
+    for _ in 0..2 {
+        let b = bench(Db::connect(&url).await.unwrap(), postmortem_follow(&server), false).await;
+        b.clock.advance(Duration::hours(1));
+        b.followups().tick(b.clock.now()).await.unwrap();
+        b.db.close().await;
+    }
+    let requests = server.received_requests().await.unwrap();
+    let pulls = requests_to(&requests, "POST", "/pulls");
+    assert_eq!(pulls.len(), 1);
+    assert_eq!(pulls[0]["head"], "incidentbot/inc-1-postmortem");
+    assert_eq!(pulls[0]["base"], "main");
+    let refs = requests_to(&requests, "POST", "/git/refs");
+    assert_eq!(refs[0], json!({ "ref": "refs/heads/incidentbot/inc-1-postmortem", "sha": "base-sha-1" }));
+    let puts: Vec<&Request> = requests.iter().filter(|r| r.method.as_str() == "PUT").collect();
+    assert_eq!(puts.len(), 1);
+    let today = start().date_naive();
+    assert_eq!(
+        puts[0].url.path(),
+        format!("/repos/acme/postmortems/contents/postmortems/{today}-inc-1-checkout-is-failing.md")
+    );
+    let put: Value = serde_json::from_slice(&puts[0].body).unwrap();
+    assert_eq!(put["branch"], "incidentbot/inc-1-postmortem");
+    assert!(put.get("sha").is_none(), "a new file has no sha");
+    use base64::Engine;
+    let content = base64::engine::general_purpose::STANDARD.decode(put["content"].as_str().unwrap()).unwrap();
+    let markdown = String::from_utf8(content).unwrap();
+    assert!(markdown.contains("Checkout is failing") && markdown.contains("Alert on provider errors."), "{markdown}");
+}
+
+#[tokio::test]
+async fn a_correction_updates_the_open_pull_request_and_follows_up_a_merged_one() {
+    // Open: the correction is a new commit of the same file on the same branch.
+    let server = fake_postmortem_repo(false).await;
+    let b = bench(Db::in_memory().await.unwrap(), postmortem_follow(&server), true).await;
+    b.run("alice", "resolve Provider recovered", "r-1").await;
+    submit(&b, "pm-1", "Alert on provider errors.").await;
+    submit(&b, "pm-2", "Alert on provider errors, and page the payments team.").await;
+    let requests = server.received_requests().await.unwrap();
+    let puts = requests_to(&requests, "PUT", ".md");
+    assert_eq!(puts.len(), 2);
+    assert_eq!((puts[1]["branch"].as_str(), puts[1]["sha"].as_str()), (Some("incidentbot/inc-1-postmortem"), Some("blob-sha-1")));
+    assert_eq!(requests_to(&requests, "POST", "/pulls").len(), 1);
+
+    // Merged: the correction opens a follow-up pull request from a new branch.
+    let server = fake_postmortem_repo(true).await;
+    let b = bench(Db::in_memory().await.unwrap(), postmortem_follow(&server), true).await;
+    b.run("alice", "resolve Provider recovered", "r-1").await;
+    submit(&b, "pm-1", "Alert on provider errors.").await;
+    submit(&b, "pm-2", "Alert on provider errors, and page the payments team.").await;
+    let requests = server.received_requests().await.unwrap();
+    let pulls = requests_to(&requests, "POST", "/pulls");
+    assert_eq!(pulls.len(), 2);
+    assert_eq!(pulls[1]["head"], "incidentbot/inc-1-postmortem-2");
+    assert_eq!(b.db.postmortem_prs(1).await.unwrap().len(), 2);
+    assert!(b.db.postmortem_prs(1).await.unwrap()[0].merged);
+    let shown = b.chat.posts_to(CHANNEL).join("\n");
+    assert!(shown.contains("The correction is up for review: https://github.com/acme/postmortems/pull/6"), "{shown}");
+}
