@@ -282,7 +282,11 @@ impl Core {
             message = message.line(Line::new().text("None."));
         }
         for item in &items {
-            message = message.line(action_line(item, today));
+            let line = action_line(item, today);
+            message = message.line(match self.db.tracker_link(item.id).await? {
+                Some(link) => line.text(format!(" · {} {}", link.issue_key, link.url)),
+                None => line,
+            });
         }
         Ok(Outcome::reply(message))
     }

@@ -137,6 +137,15 @@ async fn an_item_added_twice_in_a_retry_opens_one_issue_of_the_documented_shape(
     assert_eq!((link.issue_key.as_str(), link.url.as_str()), ("acme/reliability#12", "https://github.com/acme/reliability/issues/12"));
     let shown = b.chat.posts_to(CHANNEL).join("\n");
     assert!(shown.contains("Action #1 is tracked in GitHub: acme/reliability#12 https://github.com/acme/reliability/issues/12"), "{shown}");
+    // The export carries the issue, in JSON and in Markdown.
+    let record = commands::export::IncidentRecord::load(&b.db, 1).await.unwrap().unwrap();
+    let json: Value = serde_json::from_str(&record.to_json()).unwrap();
+    assert_eq!(
+        json["action_items"][0]["issue"],
+        json!({ "tracker": "github", "key": "acme/reliability#12", "url": "https://github.com/acme/reliability/issues/12" })
+    );
+    let markdown = record.to_markdown(chrono_tz::Tz::UTC);
+    assert!(markdown.contains("open · [acme/reliability#12](https://github.com/acme/reliability/issues/12)"), "{markdown}");
 }
 
 #[tokio::test]
@@ -533,6 +542,7 @@ api_key_env = "STATUSPAGE_API_KEY"
         format!(
             "{channel} 🔗 Action #1 is tracked in GitHub: acme/reliability#12 https://github.com/acme/reliability/issues/12"
         ),
+        "· INC-1 · acme/reliability#12 https://github.com/acme/reliability/issues/12".to_string(),
         "[only @you] Action item #1 is already linked to acme/reliability#12.".to_string(),
         format!("{channel} Action #1 ✔️ done: Alert on payment provider errors (@bob)"),
     ];
