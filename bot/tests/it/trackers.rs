@@ -730,3 +730,159 @@ async fn a_correction_updates_the_open_pull_request_and_follows_up_a_merged_one(
     let shown = b.chat.posts_to(CHANNEL).join("\n");
     assert!(shown.contains("The correction is up for review: https://github.com/acme/postmortems/pull/6"), "{shown}");
 }
+
+#[tokio::test]
+async fn a_signed_jira_webhook_moving_an_issue_to_done_closes_the_item() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/rest/api/3/issue"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "id": "10000", "key": "REL-7" })))
+        .mount(&server)
+        .await;
+    let jira = Jira::new(&server.uri(), "https://acme.atlassian.net", Secret::new("e"), Secret::new("t"), "REL", "Task")
+        .unwrap();
+    let follow = FollowThrough { tracker: Some(Arc::new(jira)), people: people(), retry: retry(), ..Default::default() };
+    let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
+    b.run("alice", "action add Alert on checkout error rate @bob", "add-1").await;
+    let hooks = Webhooks::new(b.db.clone(), &WebhookSecrets { github: None, jira: Some(Secret::new("jira-secret")) });
+    hooks.add_core(b.core.clone());
+    let base = serve_webhooks(hooks).await;
+    let event = |category: &str, field: &str, to: &str| {
+        serde_json::to_vec(&json!({
+            "webhookEvent": "jira:issue_updated",
+            "issue": { "key": "REL-7", "fields": { "status": { "statusCategory": { "key": category } } } },
+            "changelog": { "items": [{ "field": field, "to": to }] },
+        }))
+        .unwrap()
+    };
+    let send = |delivery: &'static str, body: Vec<u8>, signature: String| {
+        let base = base.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}/trackers/jira"))
+                .header("X-Atlassian-Webhook-Identifier", delivery)
+                .header("X-Hub-Signature", signature)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let done = event("done", "status", "10001");
+    assert_eq!(send("j-1", done.clone(), sign("wrong", &done)).await, 401);
+    assert_eq!(b.db.action(1).await.unwrap().unwrap().status, ActionStatus::Open);
+    assert_eq!(send("j-1", done.clone(), sign("jira-secret", &done)).await, 200);
+    assert_eq!(b.db.action(1).await.unwrap().unwrap().status, ActionStatus::Done);
+    // A due date moved in Jira moves the item's, once it is open again.
+    let reopened = event("new", "status", "10000");
+    assert_eq!(send("j-2", reopened.clone(), sign("jira-secret", &reopened)).await, 200);
+    let due = event("new", "duedate", "2026-04-01");
+    assert_eq!(send("j-3", due.clone(), sign("jira-secret", &due)).await, 200);
+    let item = b.db.action(1).await.unwrap().unwrap();
+    assert_eq!((item.status, item.due.to_string().as_str()), (ActionStatus::Open, "2026-04-01"));
+}
+
+/// `serve` itself, configured as the README says: a Slack command adds an action item
+/// that becomes a GitHub issue, `/incident public` reaches Statuspage, and a signed
+/// GitHub webhook closes the item (a forged one is refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_follows_through_to_github_and_statuspage() {
+    use crate::process_support::{eventually, fake_slack, Served, SLACK_SECRET, SLACK_TOKEN};
+    let dir = tempfile::tempdir().unwrap();
+    let slack = fake_slack().await;
+    let github = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .and(header("authorization", "Bearer ghp_serve"))
+        .respond_with(created(21))
+        .expect(1)
+        .mount(&github)
+        .await;
+    let page = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/pages/pg1/incidents"))
+        .and(header("authorization", "OAuth sp-serve"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "id": "inc_9" })))
+        .expect(1)
+        .mount(&page)
+        .await;
+    let config = dir.path().join("incidentbot.toml");
+    std::fs::write(
+        &config,
+        r#"
+[trackers.github]
+repo = "acme/reliability"
+token_env = "GITHUB_TOKEN"
+webhook_secret_env = "GITHUB_WEBHOOK_SECRET"
+
+[statuspage]
+page_id = "pg1"
+api_key_env = "STATUSPAGE_API_KEY"
+"#,
+    )
+    .unwrap();
+    let envs = vec![
+        ("DATABASE_URL", format!("sqlite://{}", dir.path().join("bot.db").display())),
+        ("SLACK_BOT_TOKEN", SLACK_TOKEN.to_string()),
+        ("SLACK_SIGNING_SECRET", SLACK_SECRET.to_string()),
+        ("SLACK_API_URL", format!("{}/api", slack.uri())),
+        ("INCIDENTBOT_CONFIG", config.display().to_string()),
+        ("GITHUB_TOKEN", "ghp_serve".to_string()),
+        ("GITHUB_WEBHOOK_SECRET", "whsec-serve".to_string()),
+        ("GITHUB_API_URL", github.uri()),
+        ("STATUSPAGE_API_KEY", "sp-serve".to_string()),
+        ("STATUSPAGE_API_URL", page.uri()),
+    ];
+    let served = Served::start(dir.path(), "serve", &envs);
+    served.wait_for_health(std::time::Duration::from_secs(30), |status, _| status == 200).await;
+    let http = reqwest::Client::new();
+    let command = |n: u32, text: &str| {
+        let body = serde_urlencoded::to_string([
+            ("team_id", "T0TEAM"),
+            ("channel_id", "CGENERAL"),
+            ("user_id", "U0ALICE"),
+            ("command", "/incident"),
+            ("text", text),
+            ("response_url", &format!("{}/response/{n}", slack.uri())),
+            ("trigger_id", &format!("1000.{n}.trigger")),
+        ])
+        .unwrap();
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let signature = bot::slack::signature::sign(&Secret::new(SLACK_SECRET), &ts, body.as_bytes());
+        http.post(served.url("/slack/commands"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", ts)
+            .header("x-slack-signature", signature)
+            .body(body)
+            .send()
+    };
+    assert_eq!(command(1, "declare sev2 Checkout is failing").await.unwrap().status(), 200);
+    let wait = std::time::Duration::from_secs(20);
+    let declared = eventually(wait, || async { crate::process_support::calls_to(&slack, "conversations.create").await > 0 }).await;
+    assert!(declared, "{}", served.logs());
+    assert_eq!(command(2, "INC-1 action add Alert on checkout error rate").await.unwrap().status(), 200);
+    assert_eq!(command(3, "INC-1 public We are investigating failed payments.").await.unwrap().status(), 200);
+    let opened = eventually(wait, || async { !issue_posts(&github.received_requests().await.unwrap()).is_empty() }).await;
+    assert!(opened, "{}", served.logs());
+    let published = eventually(wait, || async { !page.received_requests().await.unwrap().is_empty() }).await;
+    assert!(published, "{}", served.logs());
+
+    let deliver_to_serve = |delivery: &'static str, body: Vec<u8>, signature: String| {
+        http.post(served.url("/trackers/github"))
+            .header("X-GitHub-Event", "issues")
+            .header("X-GitHub-Delivery", delivery)
+            .header("X-Hub-Signature-256", signature)
+            .body(body)
+            .send()
+    };
+    let body = issues_event("closed", 21);
+    assert_eq!(deliver_to_serve("s-1", body.clone(), sign("forged", &body)).await.unwrap().status(), 401);
+    assert_eq!(deliver_to_serve("s-1", body.clone(), sign("whsec-serve", &body)).await.unwrap().status(), 200);
+    let closed = eventually(wait, || async {
+        slack.received_requests().await.unwrap().iter().any(|r| String::from_utf8_lossy(&r.body).contains("closed in GitHub"))
+    })
+    .await;
+    assert!(closed, "{}", served.logs());
+}
