@@ -199,6 +199,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// Waits for the lease, then runs the platforms and the scheduler until `cancel` fires
 /// or the lease is lost; stops them, and releases the lease last, once nothing of this
 /// copy is running any more.
+#[allow(clippy::too_many_arguments)]
 async fn run_while_active(
     config: Config,
     db: Db,

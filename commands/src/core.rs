@@ -89,7 +89,12 @@ where
 
 impl Core {
     pub fn new(db: Db, chat: Arc<dyn Chat>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Core { db, chat, clock, settings, declare_lock: Mutex::new(()),
+        Core {
+            db,
+            chat,
+            clock,
+            settings,
+            declare_lock: Mutex::new(()),
             incident_channels: Default::default(),
             follow: Default::default(),
         }

@@ -367,8 +367,11 @@ impl Core {
                 let failures = u32::try_from(job.attempts + 1).unwrap_or(u32::MAX);
                 // A refusal (bad token, unknown repository) is not fixed by retrying soon,
                 // but it may be fixed by the operator: it waits the longest pause.
-                let pause =
-                    if failure.retryable { self.follow().retry.pause_after(failures) } else { self.follow().retry.longest };
+                let pause = if failure.retryable {
+                    self.follow().retry.pause_after(failures)
+                } else {
+                    self.follow().retry.longest
+                };
                 tracing::warn!(key = job.key, attempt = failures, error = failure.detail, "outbound job failed");
                 self.db.fail_job(&job.key, &failure.detail, self.now() + pause).await?;
                 if failures >= self.follow().retry.tell_after || !failure.retryable {
@@ -454,7 +457,10 @@ impl Core {
         ];
         if let Ok(Some(postmortem)) = self.db.postmortem(incident.id).await {
             if let Some(lessons) = postmortem.get(storage::PostmortemField::Lessons) {
-                body.push(vec![BodyPiece::Bold("Lessons from the postmortem: ".into()), BodyPiece::Text(lessons.into())]);
+                body.push(vec![
+                    BodyPiece::Bold("Lessons from the postmortem: ".into()),
+                    BodyPiece::Text(lessons.into()),
+                ]);
             }
         }
         let marker = format!("incidentbot action #{}", item.id);
@@ -532,7 +538,10 @@ impl Core {
             return Err(refused("No tracker is configured; add [trackers.github] or [trackers.jira] to the config."));
         };
         let item = self.db.action(id).await?.ok_or_else(|| {
-            Problem::Usage(UsageError { problem: format!("Action item #{id} does not exist."), usage: usage::ACTION_LINK })
+            Problem::Usage(UsageError {
+                problem: format!("Action item #{id} does not exist."),
+                usage: usage::ACTION_LINK,
+            })
         })?;
         let incident = self.target_incident(inv, Some(item.incident_id), usage::ACTION_LINK).await?;
         permissions::require(Act::LinkAction(&item), &inv.user, &incident, &self.settings)?;
@@ -565,8 +574,7 @@ impl Core {
                 return Err(refused(format!("{} is already linked to another action item.", issue.key)));
             }
         }
-        let entry =
-            self.entry_for(inv, &incident, EntryKind::Action, format!("Action #{id} linked to {}", issue.key));
+        let entry = self.entry_for(inv, &incident, EntryKind::Action, format!("Action #{id} linked to {}", issue.key));
         self.db.add_entry(&entry, false).await?;
         if let Some(line) = self.issue_line(id).await? {
             self.post_to_incident(&incident, &Message::new().line(line)).await;
@@ -578,7 +586,11 @@ impl Core {
     /// system actor. A second delivery of the same event changes nothing.
     pub async fn apply_tracker_event(&self, event: &TrackerEvent) -> Result<EventOutcome, CoreError> {
         let Some(link) = self.db.tracker_link_by_issue(event.tracker.as_str(), &event.issue_key).await? else {
-            tracing::debug!(tracker = event.tracker.as_str(), issue = event.issue_key, "event about an unknown issue ignored");
+            tracing::debug!(
+                tracker = event.tracker.as_str(),
+                issue = event.issue_key,
+                "event about an unknown issue ignored"
+            );
             return Ok(EventOutcome::UnknownIssue);
         };
         let Some(item) = self.db.action(link.action_item_id).await? else {
@@ -608,8 +620,10 @@ impl Core {
                     return Ok(EventOutcome::NoChange);
                 }
                 let text = format!("Action #{id} done: {} (closed in {label}, {})", item.text, link.issue_key);
-                let saved =
-                    self.db.set_action_status(id, ActionStatus::Open, ActionStatus::Done, self.now(), &entry(text)).await?;
+                let saved = self
+                    .db
+                    .set_action_status(id, ActionStatus::Open, ActionStatus::Done, self.now(), &entry(text))
+                    .await?;
                 (saved, format!("✔️ done: {} (closed in {label}: {})", item.text, link.issue_key))
             }
             IssueChange::Reopened => {
@@ -617,7 +631,8 @@ impl Core {
                     return Ok(EventOutcome::NoChange);
                 }
                 let text = format!("Action #{id} reopened in {label} ({})", link.issue_key);
-                let saved = self.db.set_action_status(id, item.status, ActionStatus::Open, self.now(), &entry(text)).await?;
+                let saved =
+                    self.db.set_action_status(id, item.status, ActionStatus::Open, self.now(), &entry(text)).await?;
                 (saved, format!("reopened: {} (reopened in {label}: {})", item.text, link.issue_key))
             }
             IssueChange::Assigned(login) => {
@@ -629,7 +644,10 @@ impl Core {
                     return Ok(EventOutcome::NoChange);
                 }
                 let text = format!("Action #{id} reassigned from @{} to @{owner} in {label}", item.owner);
-                let saved = self.db.change_open_action(id, &ActionChange::Reassign { owner: owner.clone() }, &entry(text)).await?;
+                let saved = self
+                    .db
+                    .change_open_action(id, &ActionChange::Reassign { owner: owner.clone() }, &entry(text))
+                    .await?;
                 (saved, format!("now owned by @{owner} (assigned in {label}: {})", link.issue_key))
             }
             IssueChange::Due(due) => {
@@ -673,8 +691,13 @@ impl Core {
     }
 
     /// After a resolve: the page incident is resolved too, if anything was published.
-    pub(crate) async fn queue_public_resolution(&self, incident: &Incident, source_id: &SourceId) -> Result<(), Problem> {
-        if self.follow().status_page.is_none() || self.db.jobs_about(STATUS_POST, &incident.id.to_string()).await?.is_empty()
+    pub(crate) async fn queue_public_resolution(
+        &self,
+        incident: &Incident,
+        source_id: &SourceId,
+    ) -> Result<(), Problem> {
+        if self.follow().status_page.is_none()
+            || self.db.jobs_about(STATUS_POST, &incident.id.to_string()).await?.is_empty()
         {
             return Ok(());
         }
@@ -731,9 +754,7 @@ impl Core {
         // applied as soon as they do.
         let post = self.page_post(&incident, text, resolve, &[]);
         match self.db.status_page_incident(incident_id).await.map_err(internal)? {
-            Some(page_id) => {
-                page.update_incident(&page_id, &post).await.map_err(|e| Failure::from((&e, e.retryable)))
-            }
+            Some(page_id) => page.update_incident(&page_id, &post).await.map_err(|e| Failure::from((&e, e.retryable))),
             None => {
                 let page_id = page.create_incident(&post).await.map_err(|e| Failure::from((&e, e.retryable)))?;
                 self.db.set_status_page_incident(incident_id, &page_id, self.now()).await.map_err(internal)
@@ -757,7 +778,7 @@ impl Core {
         if self.follow().postmortem_repo.is_none() {
             return Ok(());
         }
-        self.enqueue_and_try(POSTMORTEM_FIX, incident.id, &source_id.to_string()).await
+        self.enqueue_and_try(POSTMORTEM_FIX, incident.id, source_id.as_str()).await
     }
 
     async fn enqueue_and_try(&self, kind: &str, subject: i64, period: &str) -> Result<(), Problem> {
@@ -770,14 +791,20 @@ impl Core {
     }
 
     /// The file holding an incident's postmortem export, as it is now.
-    async fn postmortem_file(&self, incident: &Incident, branch: String, path: Option<String>) -> Result<ProposedFile, Failure> {
+    async fn postmortem_file(
+        &self,
+        incident: &Incident,
+        branch: String,
+        path: Option<String>,
+    ) -> Result<ProposedFile, Failure> {
         let record = crate::export::IncidentRecord::load(&self.db, incident.id)
             .await
             .map_err(internal)?
             .ok_or_else(|| Failure { detail: "the incident is gone".into(), retryable: false })?;
         let tz = self.settings.timezone;
         let date = incident.closed_at.unwrap_or(incident.declared_at).with_timezone(&tz).date_naive();
-        let path = path.unwrap_or_else(|| postmortem_path(&self.follow().postmortem_path, date, incident.id, &incident.title));
+        let path =
+            path.unwrap_or_else(|| postmortem_path(&self.follow().postmortem_path, date, incident.id, &incident.title));
         Ok(ProposedFile {
             branch,
             path,
@@ -858,7 +885,8 @@ impl Core {
             repo.update_file(&file).await.map_err(|e| Failure::from((&e, e.retryable)))?;
             self.post_to_incident(
                 &incident,
-                &Message::new().line(Line::new().text(format!("📘 The correction is on the open pull request: {}", last.url))),
+                &Message::new()
+                    .line(Line::new().text(format!("📘 The correction is on the open pull request: {}", last.url))),
             )
             .await;
             return Ok(());

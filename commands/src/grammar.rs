@@ -445,9 +445,9 @@ pub fn parse(input: &str) -> Result<Command, UsageError> {
             Ok(Command::Update { target, text })
         }
         "public" => {
-            let text = words.rest().ok_or_else(|| {
-                usage_error("What should customers read on the status page?", usage::PUBLIC)
-            })?;
+            let text = words
+                .rest()
+                .ok_or_else(|| usage_error("What should customers read on the status page?", usage::PUBLIC))?;
             Ok(Command::Public { target, text })
         }
         "note" => {

@@ -55,9 +55,7 @@ impl Act<'_> {
     fn who(&self) -> Who<'_> {
         match self {
             Act::Note | Act::Update | Act::AddAction | Act::WritePostmortem | Act::ChangeStatus => Who::Anyone,
-            Act::Resolve | Act::Reopen | Act::ChangeSeverity | Act::AssignRoles | Act::PublishPublic => {
-                Who::Commander
-            }
+            Act::Resolve | Act::Reopen | Act::ChangeSeverity | Act::AssignRoles | Act::PublishPublic => Who::Commander,
             Act::TakeCommand => Who::AnyoneUntilACommander,
             Act::CloseAction(item)
             | Act::ReassignAction(item)

@@ -61,6 +61,6 @@ mod writer;
 pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::DeliveryKey;
 pub use links::{LinkOutcome, PostmortemPr, TrackerLink};
-pub use outbox::{Job, NewJob};
 pub use location::{Location, UrlError};
 pub use model::*;
+pub use outbox::{Job, NewJob};

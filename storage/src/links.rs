@@ -65,13 +65,12 @@ impl Db {
             if item_linked {
                 return Ok(Decision::Rollback(LinkOutcome::ItemLinked));
             }
-            let issue_taken: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM tracker_links WHERE tracker = ?1 AND issue_key = ?2)",
-            )
-            .bind(&link.tracker)
-            .bind(&link.issue_key)
-            .fetch_one(&mut **tx)
-            .await?;
+            let issue_taken: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tracker_links WHERE tracker = ?1 AND issue_key = ?2)")
+                    .bind(&link.tracker)
+                    .bind(&link.issue_key)
+                    .fetch_one(&mut **tx)
+                    .await?;
             if issue_taken {
                 return Ok(Decision::Rollback(LinkOutcome::IssueTaken));
             }

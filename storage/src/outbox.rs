@@ -113,9 +113,8 @@ impl Db {
 
     /// Every job not done yet, oldest first (for the next wake-up, and for tests).
     pub async fn pending_jobs(&self) -> Result<Vec<Job>, StorageError> {
-        let rows = sqlx::query("SELECT * FROM outbox_jobs WHERE done_at IS NULL ORDER BY id")
-            .fetch_all(self.reader())
-            .await?;
+        let rows =
+            sqlx::query("SELECT * FROM outbox_jobs WHERE done_at IS NULL ORDER BY id").fetch_all(self.reader()).await?;
         rows.iter().map(job_from_row).collect()
     }
 
@@ -168,12 +167,7 @@ impl Db {
     }
 
     /// Records a failed attempt; the job is tried again from `next_attempt_at`.
-    pub async fn fail_job(
-        &self,
-        key: &str,
-        error: &str,
-        next_attempt_at: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
+    pub async fn fail_job(&self, key: &str, error: &str, next_attempt_at: DateTime<Utc>) -> Result<(), StorageError> {
         self.write(async |tx| {
             sqlx::query(
                 "UPDATE outbox_jobs SET attempt_until = NULL, last_error = ?1, next_attempt_at = ?2 WHERE key = ?3",
@@ -201,7 +195,8 @@ mod tests {
     #[tokio::test]
     async fn a_job_is_enqueued_once_and_one_attempt_holds_it() {
         let db = Db::in_memory().await.unwrap();
-        let job = NewJob { kind: "tracker_create".into(), subject: "12".into(), period: String::new(), payload: "".into() };
+        let job =
+            NewJob { kind: "tracker_create".into(), subject: "12".into(), period: String::new(), payload: "".into() };
         assert!(db.enqueue_job(&job, at(0)).await.unwrap());
         assert!(!db.enqueue_job(&job, at(1)).await.unwrap());
         assert!(db.begin_job_attempt(&job.key(), at(1), at(61)).await.unwrap());

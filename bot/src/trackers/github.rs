@@ -114,23 +114,23 @@ impl Tracker for GitHub {
         if let Some(login) = &draft.assignee {
             body["assignees"] = json!([login]);
         }
-        let answer = send_json(self.request(reqwest::Method::POST, &format!("/repos/{}/issues", self.repo)).json(&body))
-            .await
-            .map_err(failed("creating a GitHub issue"))?;
-        let number = answer["number"].as_u64().ok_or_else(|| {
-            TrackerError::new("creating a GitHub issue", "the answer has no issue number", false)
-        })?;
+        let answer =
+            send_json(self.request(reqwest::Method::POST, &format!("/repos/{}/issues", self.repo)).json(&body))
+                .await
+                .map_err(failed("creating a GitHub issue"))?;
+        let number = answer["number"]
+            .as_u64()
+            .ok_or_else(|| TrackerError::new("creating a GitHub issue", "the answer has no issue number", false))?;
         let url = answer["html_url"].as_str().unwrap_or_default().to_string();
         Ok(IssueRef { key: issue_key(&self.repo, number), url })
     }
 
     async fn sync_issue(&self, key: &str, state: &IssueState) -> Result<(), TrackerError> {
-        let (repo, number) =
-            split_key(key).ok_or_else(|| TrackerError::new("updating a GitHub issue", format!("bad key {key}"), false))?;
+        let (repo, number) = split_key(key)
+            .ok_or_else(|| TrackerError::new("updating a GitHub issue", format!("bad key {key}"), false))?;
         let path = format!("/repos/{repo}/issues/{number}");
-        let current = send_json(self.request(reqwest::Method::GET, &path))
-            .await
-            .map_err(failed("reading a GitHub issue"))?;
+        let current =
+            send_json(self.request(reqwest::Method::GET, &path)).await.map_err(failed("reading a GitHub issue"))?;
         let mut patch = json!({
             "state": if state.open { "open" } else { "closed" },
         });
@@ -238,7 +238,12 @@ mod tests {
     #[test]
     fn references_in_every_form_name_one_issue() {
         let gh = github();
-        for text in ["https://github.com/acme/reliability/issues/12", "acme/reliability#12", "#12", "<https://github.com/Acme/Reliability/issues/12>"] {
+        for text in [
+            "https://github.com/acme/reliability/issues/12",
+            "acme/reliability#12",
+            "#12",
+            "<https://github.com/Acme/Reliability/issues/12>",
+        ] {
             assert_eq!(gh.parse_reference(text).unwrap().key, "acme/reliability#12", "{text}");
         }
         for text in ["https://github.com/acme/reliability/pull/12", "#x", "12", "#0", "a/b/c#1", "#١٢"] {

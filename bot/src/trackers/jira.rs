@@ -60,7 +60,8 @@ impl Jira {
     /// the first transition that leads there. None that does is a refusal.
     async fn transition_to(&self, key: &str, category: &str) -> Result<(), TrackerError> {
         let path = format!("/rest/api/3/issue/{key}/transitions");
-        let answer = send_json(self.request(reqwest::Method::GET, &path)).await.map_err(failed("reading Jira transitions"))?;
+        let answer =
+            send_json(self.request(reqwest::Method::GET, &path)).await.map_err(failed("reading Jira transitions"))?;
         let wanted: &[&str] = if category == "done" { &["done"] } else { &["new", "indeterminate"] };
         let transitions = answer["transitions"].as_array().cloned().unwrap_or_default();
         let Some(id) = wanted.iter().find_map(|cat| {
@@ -137,9 +138,10 @@ impl Tracker for Jira {
         if let Some(account) = &draft.assignee {
             fields["assignee"] = json!({ "accountId": account });
         }
-        let answer = send_json(self.request(reqwest::Method::POST, "/rest/api/3/issue").json(&json!({ "fields": fields })))
-            .await
-            .map_err(failed("creating a Jira issue"))?;
+        let answer =
+            send_json(self.request(reqwest::Method::POST, "/rest/api/3/issue").json(&json!({ "fields": fields })))
+                .await
+                .map_err(failed("creating a Jira issue"))?;
         let key = answer["key"]
             .as_str()
             .and_then(parse_key)
@@ -176,10 +178,8 @@ impl Tracker for Jira {
             Some(_) => return None,
             None => parse_key(text)?,
         };
-        key.starts_with(&format!("{}-", self.project)).then(|| IssueRef {
-            url: format!("{}/browse/{key}", self.site_url),
-            key,
-        })
+        key.starts_with(&format!("{}-", self.project))
+            .then(|| IssueRef { url: format!("{}/browse/{key}", self.site_url), key })
     }
 }
 
@@ -210,8 +210,9 @@ mod tests {
 
     #[test]
     fn keys_and_browse_urls_of_the_project_are_references() {
-        let jira = Jira::new("http://x", "https://acme.atlassian.net", Secret::new("e"), Secret::new("t"), "REL", "Task")
-            .unwrap();
+        let jira =
+            Jira::new("http://x", "https://acme.atlassian.net", Secret::new("e"), Secret::new("t"), "REL", "Task")
+                .unwrap();
         assert_eq!(jira.parse_reference("REL-7").unwrap().url, "https://acme.atlassian.net/browse/REL-7");
         assert_eq!(jira.parse_reference("https://acme.atlassian.net/browse/REL-7?focus=1").unwrap().key, "REL-7");
         for text in ["OPS-7", "REL-0", "REL-x", "rel-7", "REL-٧", "http://evil/browse/REL-7"] {

@@ -67,9 +67,10 @@ impl GitHubPostmortems {
 
     /// Creates `branch` at the base branch's head; one that exists already is kept.
     async fn ensure_branch(&self, branch: &str) -> Result<(), RepoError> {
-        let head = send_json(self.request(reqwest::Method::GET, &format!("/git/ref/heads/{}", encode_path(&self.base))))
-            .await
-            .map_err(failed("reading the base branch"))?;
+        let head =
+            send_json(self.request(reqwest::Method::GET, &format!("/git/ref/heads/{}", encode_path(&self.base))))
+                .await
+                .map_err(failed("reading the base branch"))?;
         let sha = head["object"]["sha"]
             .as_str()
             .ok_or_else(|| RepoError::new("reading the base branch", "no commit sha in the answer", false))?;

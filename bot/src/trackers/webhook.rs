@@ -47,10 +47,7 @@ impl Webhooks {
 }
 
 pub fn router(webhooks: Webhooks) -> Router {
-    Router::new()
-        .route("/trackers/github", post(github))
-        .route("/trackers/jira", post(jira))
-        .with_state(webhooks)
+    Router::new().route("/trackers/github", post(github)).route("/trackers/jira", post(jira)).with_state(webhooks)
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

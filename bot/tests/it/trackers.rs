@@ -36,7 +36,12 @@ fn people() -> People {
 }
 
 fn retry() -> RetryPolicy {
-    RetryPolicy { first: Duration::seconds(30), longest: Duration::minutes(10), tell_after: 5, hold: Duration::minutes(2) }
+    RetryPolicy {
+        first: Duration::seconds(30),
+        longest: Duration::minutes(10),
+        tell_after: 5,
+        hold: Duration::minutes(2),
+    }
 }
 
 fn github(server: &MockServer) -> Arc<GitHub> {
@@ -119,7 +124,8 @@ async fn an_item_added_twice_in_a_retry_opens_one_issue_of_the_documented_shape(
         .expect(1)
         .mount(&server)
         .await;
-    let follow = FollowThrough { tracker: Some(github(&server)), people: people(), retry: retry(), ..Default::default() };
+    let follow =
+        FollowThrough { tracker: Some(github(&server)), people: people(), retry: retry(), ..Default::default() };
     let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
     let add = "action add Alert on checkout error rate @bob due:2026-03-09 kind:detect";
     b.run("alice", add, "add-1").await;
@@ -134,9 +140,17 @@ async fn an_item_added_twice_in_a_retry_opens_one_issue_of_the_documented_shape(
     assert!(body.contains("**Kind:** detect"), "{body}");
     assert!(body.contains("incidentbot action #1"), "{body}");
     let link = b.db.tracker_link(1).await.unwrap().unwrap();
-    assert_eq!((link.issue_key.as_str(), link.url.as_str()), ("acme/reliability#12", "https://github.com/acme/reliability/issues/12"));
+    assert_eq!(
+        (link.issue_key.as_str(), link.url.as_str()),
+        ("acme/reliability#12", "https://github.com/acme/reliability/issues/12")
+    );
     let shown = b.chat.posts_to(CHANNEL).join("\n");
-    assert!(shown.contains("Action #1 is tracked in GitHub: acme/reliability#12 https://github.com/acme/reliability/issues/12"), "{shown}");
+    assert!(
+        shown.contains(
+            "Action #1 is tracked in GitHub: acme/reliability#12 https://github.com/acme/reliability/issues/12"
+        ),
+        "{shown}"
+    );
     // The export carries the issue, in JSON and in Markdown.
     let record = commands::export::IncidentRecord::load(&b.db, 1).await.unwrap().unwrap();
     let json: Value = serde_json::from_str(&record.to_json()).unwrap();
@@ -145,7 +159,10 @@ async fn an_item_added_twice_in_a_retry_opens_one_issue_of_the_documented_shape(
         json!({ "tracker": "github", "key": "acme/reliability#12", "url": "https://github.com/acme/reliability/issues/12" })
     );
     let markdown = record.to_markdown(chrono_tz::Tz::UTC);
-    assert!(markdown.contains("open · [acme/reliability#12](https://github.com/acme/reliability/issues/12)"), "{markdown}");
+    assert!(
+        markdown.contains("open · [acme/reliability#12](https://github.com/acme/reliability/issues/12)"),
+        "{markdown}"
+    );
 }
 
 #[tokio::test]
@@ -157,8 +174,13 @@ async fn the_tracker_down_for_five_attempts_then_up_opens_one_issue_and_the_owne
         .up_to_n_times(5)
         .mount(&server)
         .await;
-    Mock::given(method("POST")).and(path("/repos/acme/reliability/issues")).respond_with(created(7)).mount(&server).await;
-    let follow = FollowThrough { tracker: Some(github(&server)), people: people(), retry: retry(), ..Default::default() };
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(created(7))
+        .mount(&server)
+        .await;
+    let follow =
+        FollowThrough { tracker: Some(github(&server)), people: people(), retry: retry(), ..Default::default() };
     let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
     // The item is saved even though the first attempt fails.
     b.run("alice", "action add Add a canary for checkout @bob", "add-1").await;
@@ -204,7 +226,11 @@ async fn a_claimed_issue_survives_a_restart_and_is_opened_once() {
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST")).and(path("/repos/acme/reliability/issues")).respond_with(created(3)).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(created(3))
+        .mount(&server)
+        .await;
     let follow = || FollowThrough { tracker: Some(github(&server)), retry: retry(), ..Default::default() };
     {
         let b = bench(Db::connect(&url).await.unwrap(), follow(), true).await;
@@ -260,8 +286,13 @@ async fn deliver(base: &str, delivery: &str, body: Vec<u8>, signature: &str) -> 
 #[tokio::test]
 async fn a_signed_issues_closed_webhook_closes_the_item_once_and_a_forged_one_is_refused() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path("/repos/acme/reliability/issues")).respond_with(created(12)).mount(&server).await;
-    let follow = FollowThrough { tracker: Some(github(&server)), people: people(), retry: retry(), ..Default::default() };
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(created(12))
+        .mount(&server)
+        .await;
+    let follow =
+        FollowThrough { tracker: Some(github(&server)), people: people(), retry: retry(), ..Default::default() };
     let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
     b.run("alice", "action add Alert on checkout error rate @bob due:+1d", "add-1").await;
     let secrets = WebhookSecrets { github: Some(Secret::new("whsec-test")), jira: None };
@@ -281,13 +312,16 @@ async fn a_signed_issues_closed_webhook_closes_the_item_once_and_a_forged_one_is
     assert_eq!(deliver(&base, "d-1", body.clone(), &sign("whsec-test", &body)).await, 200);
     assert_eq!(b.db.action(1).await.unwrap().unwrap().status, ActionStatus::Done);
     let timeline = b.db.timeline(1, false).await.unwrap();
-    let closings: Vec<_> = timeline.iter().filter(|e| e.kind == EntryKind::Action && e.text.contains("closed in GitHub")).collect();
+    let closings: Vec<_> =
+        timeline.iter().filter(|e| e.kind == EntryKind::Action && e.text.contains("closed in GitHub")).collect();
     assert_eq!(closings.len(), 1);
     assert_eq!(closings[0].author, "system:tracker");
     // Its reminders stop: the item is no longer overdue anywhere.
-    let overdue = b
-        .db
-        .actions(&storage::ActionFilter::OverdueOn { today: start().date_naive() + chrono::Days::new(5), incident_id: None })
+    let overdue =
+        b.db.actions(&storage::ActionFilter::OverdueOn {
+            today: start().date_naive() + chrono::Days::new(5),
+            incident_id: None,
+        })
         .await
         .unwrap();
     assert!(overdue.is_empty());
@@ -305,7 +339,11 @@ async fn a_signed_issues_closed_webhook_closes_the_item_once_and_a_forged_one_is
 #[tokio::test]
 async fn closing_reassigning_and_redating_in_chat_sync_the_issue() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path("/repos/acme/reliability/issues")).respond_with(created(12)).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(created(12))
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/repos/acme/reliability/issues/12"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -318,7 +356,8 @@ async fn closing_reassigning_and_redating_in_chat_sync_the_issue() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "number": 12 })))
         .mount(&server)
         .await;
-    let follow = FollowThrough { tracker: Some(github(&server)), people: people(), retry: retry(), ..Default::default() };
+    let follow =
+        FollowThrough { tracker: Some(github(&server)), people: people(), retry: retry(), ..Default::default() };
     let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
     b.run("alice", "action add Rotate keys", "add-1").await;
     b.run("alice", "action reassign 1 @bob", "re-1").await;
@@ -335,13 +374,20 @@ async fn closing_reassigning_and_redating_in_chat_sync_the_issue() {
     assert_eq!(patches.len(), 3, "{patches:?}");
     assert_eq!(patches[0]["assignees"], json!(["bob-gh"]));
     assert_eq!(patches[1]["body"], "**Kind:** prevent · **Due:** 2026-03-20\n\nincidentbot action #1");
-    assert_eq!((patches[2]["state"].as_str(), patches[2]["state_reason"].as_str()), (Some("closed"), Some("completed")));
+    assert_eq!(
+        (patches[2]["state"].as_str(), patches[2]["state_reason"].as_str()),
+        (Some("closed"), Some("completed"))
+    );
 }
 
 #[tokio::test]
 async fn an_existing_issue_is_linked_by_url_or_key_and_bad_references_are_refused() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path("/repos/acme/reliability/issues")).respond_with(created(40)).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(created(40))
+        .mount(&server)
+        .await;
     let follow = FollowThrough { tracker: Some(github(&server)), retry: retry(), ..Default::default() };
     let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
     b.run("alice", "action add One", "add-1").await;
@@ -386,7 +432,8 @@ async fn jira_issues_are_created_with_basic_auth_an_adf_description_and_a_due_da
         "Task",
     )
     .unwrap();
-    let follow = FollowThrough { tracker: Some(Arc::new(jira)), people: people(), retry: retry(), ..Default::default() };
+    let follow =
+        FollowThrough { tracker: Some(Arc::new(jira)), people: people(), retry: retry(), ..Default::default() };
     let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
     b.run("alice", "action add Alert on checkout error rate @bob due:2026-03-09", "add-1").await;
     let requests = server.received_requests().await.unwrap();
@@ -441,12 +488,21 @@ async fn a_statuspage_incident_goes_through_created_updated_resolved_and_nothing
     let bodies: Vec<Value> = requests.iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
     assert_eq!(bodies.len(), 3);
     assert_eq!(bodies[1]["incident"]["status"], "identified");
-    assert_eq!(bodies[1]["incident"]["body"], "We found the cause: a payment provider outage. Café ☕ payments resume soon.");
+    assert_eq!(
+        bodies[1]["incident"]["body"],
+        "We found the cause: a payment provider outage. Café ☕ payments resume soon."
+    );
     assert_eq!(bodies[2]["incident"]["status"], "resolved");
     assert!(bodies[1]["incident"].get("name").is_none());
     // The timeline keeps every public update word for word.
     let public: Vec<String> =
-        b.db.timeline(1, false).await.unwrap().into_iter().filter(|e| e.kind == EntryKind::Public).map(|e| e.text).collect();
+        b.db.timeline(1, false)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == EntryKind::Public)
+            .map(|e| e.text)
+            .collect();
     assert_eq!(
         public,
         vec![
@@ -620,8 +676,13 @@ async fn fake_postmortem_repo(merged: bool) -> MockServer {
 }
 
 fn postmortem_follow(server: &MockServer) -> FollowThrough {
-    let repo = bot::trackers::postmortem_pr::GitHubPostmortems::new(&server.uri(), Secret::new("ghp_pm"), "acme/postmortems", "main")
-        .unwrap();
+    let repo = bot::trackers::postmortem_pr::GitHubPostmortems::new(
+        &server.uri(),
+        Secret::new("ghp_pm"),
+        "acme/postmortems",
+        "main",
+    )
+    .unwrap();
     FollowThrough {
         postmortem_repo: Some(Arc::new(repo)),
         postmortem_path: commands::follow_through::DEFAULT_POSTMORTEM_PATH.into(),
@@ -633,7 +694,9 @@ fn postmortem_follow(server: &MockServer) -> FollowThrough {
 fn answers(lessons: &str) -> Vec<(String, String)> {
     commands::postmortem::FIELDS
         .iter()
-        .map(|f| (f.key.to_string(), if f.key == "lessons" { lessons.to_string() } else { format!("{} written", f.label) }))
+        .map(|f| {
+            (f.key.to_string(), if f.key == "lessons" { lessons.to_string() } else { format!("{} written", f.label) })
+        })
         .collect()
 }
 
@@ -712,7 +775,10 @@ async fn a_correction_updates_the_open_pull_request_and_follows_up_a_merged_one(
     let requests = server.received_requests().await.unwrap();
     let puts = requests_to(&requests, "PUT", ".md");
     assert_eq!(puts.len(), 2);
-    assert_eq!((puts[1]["branch"].as_str(), puts[1]["sha"].as_str()), (Some("incidentbot/inc-1-postmortem"), Some("blob-sha-1")));
+    assert_eq!(
+        (puts[1]["branch"].as_str(), puts[1]["sha"].as_str()),
+        (Some("incidentbot/inc-1-postmortem"), Some("blob-sha-1"))
+    );
     assert_eq!(requests_to(&requests, "POST", "/pulls").len(), 1);
 
     // Merged: the correction opens a follow-up pull request from a new branch.
@@ -739,9 +805,11 @@ async fn a_signed_jira_webhook_moving_an_issue_to_done_closes_the_item() {
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "id": "10000", "key": "REL-7" })))
         .mount(&server)
         .await;
-    let jira = Jira::new(&server.uri(), "https://acme.atlassian.net", Secret::new("e"), Secret::new("t"), "REL", "Task")
-        .unwrap();
-    let follow = FollowThrough { tracker: Some(Arc::new(jira)), people: people(), retry: retry(), ..Default::default() };
+    let jira =
+        Jira::new(&server.uri(), "https://acme.atlassian.net", Secret::new("e"), Secret::new("t"), "REL", "Task")
+            .unwrap();
+    let follow =
+        FollowThrough { tracker: Some(Arc::new(jira)), people: people(), retry: retry(), ..Default::default() };
     let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
     b.run("alice", "action add Alert on checkout error rate @bob", "add-1").await;
     let hooks = Webhooks::new(b.db.clone(), &WebhookSecrets { github: None, jira: Some(Secret::new("jira-secret")) });
@@ -860,11 +928,13 @@ api_key_env = "STATUSPAGE_API_KEY"
     };
     assert_eq!(command(1, "declare sev2 Checkout is failing").await.unwrap().status(), 200);
     let wait = std::time::Duration::from_secs(20);
-    let declared = eventually(wait, || async { crate::process_support::calls_to(&slack, "conversations.create").await > 0 }).await;
+    let declared =
+        eventually(wait, || async { crate::process_support::calls_to(&slack, "conversations.create").await > 0 }).await;
     assert!(declared, "{}", served.logs());
     assert_eq!(command(2, "INC-1 action add Alert on checkout error rate").await.unwrap().status(), 200);
     assert_eq!(command(3, "INC-1 public We are investigating failed payments.").await.unwrap().status(), 200);
-    let opened = eventually(wait, || async { !issue_posts(&github.received_requests().await.unwrap()).is_empty() }).await;
+    let opened =
+        eventually(wait, || async { !issue_posts(&github.received_requests().await.unwrap()).is_empty() }).await;
     assert!(opened, "{}", served.logs());
     let published = eventually(wait, || async { !page.received_requests().await.unwrap().is_empty() }).await;
     assert!(published, "{}", served.logs());
@@ -881,7 +951,12 @@ api_key_env = "STATUSPAGE_API_KEY"
     assert_eq!(deliver_to_serve("s-1", body.clone(), sign("forged", &body)).await.unwrap().status(), 401);
     assert_eq!(deliver_to_serve("s-1", body.clone(), sign("whsec-serve", &body)).await.unwrap().status(), 200);
     let closed = eventually(wait, || async {
-        slack.received_requests().await.unwrap().iter().any(|r| String::from_utf8_lossy(&r.body).contains("closed in GitHub"))
+        slack
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| String::from_utf8_lossy(&r.body).contains("closed in GitHub"))
     })
     .await;
     assert!(closed, "{}", served.logs());
