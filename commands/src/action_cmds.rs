@@ -161,6 +161,42 @@ impl Core {
         Ok(self.confirm(inv, &incident, format!("action #{id} is {status}.")))
     }
 
+    /// Reopens a done or won't-fix item, and its issue; its owner, the commander or an
+    /// admin may.
+    pub(crate) async fn reopen_action(&self, inv: &Invocation, id: i64) -> Result<Outcome, Problem> {
+        let item = self.db.action(id).await?.ok_or_else(|| {
+            Problem::Usage(UsageError {
+                problem: format!("Action item #{id} does not exist."),
+                usage: usage::ACTION_REOPEN,
+            })
+        })?;
+        if item.status == ActionStatus::Open {
+            return Err(refused(format!("Action item #{id} is already open.")));
+        }
+        let incident = self.target_incident(inv, Some(item.incident_id), usage::ACTION_REOPEN).await?;
+        permissions::require(Act::ReopenAction(&item), &inv.user, &incident, &self.settings)?;
+        let entry = self.entry_for(inv, &incident, EntryKind::Action, format!("Action #{id} reopened: {}", item.text));
+        match self.db.set_action_status(id, item.status, ActionStatus::Open, self.now(), &entry).await? {
+            Saved::Written => {}
+            Saved::Duplicate => return Ok(Outcome::silent()),
+            Saved::Conflict => return Err(refused(format!("Action item #{id} changed meanwhile; try again."))),
+        }
+        self.queue_issue_sync(id, &inv.source_id).await?;
+        self.post_to_incident(
+            &incident,
+            &Message::new().line(
+                Line::new()
+                    .text("Action ")
+                    .bold(format!("#{id}"))
+                    .text(format!(" reopened: {} (", item.text))
+                    .user(inv.user.clone())
+                    .text(")"),
+            ),
+        )
+        .await;
+        Ok(self.confirm(inv, &incident, format!("action #{id} is open again.")))
+    }
+
     /// Holds reminders for an item; its owner, the commander or an admin may.
     pub(crate) async fn snooze_action(&self, inv: &Invocation, id: i64, days: u32) -> Result<Outcome, Problem> {
         let (_, incident) = self.open_action_for(inv, id, usage::ACTION_SNOOZE, |item| Act::SnoozeAction(item)).await?;

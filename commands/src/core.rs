@@ -151,6 +151,7 @@ impl Core {
             C::ActionReassign { id, owner } => self.reassign_action(inv, id, owner).await,
             C::ActionDue { id, due } => self.redate_action(inv, id, due).await,
             C::ActionList { target, scope } => self.list_actions(inv, target, scope).await,
+            C::ActionReopen { id } => self.reopen_action(inv, id).await,
             C::ActionLink { id, reference } => self.link_action(inv, id, reference).await,
             C::Public { target, text } => self.post_public(inv, target, text).await,
             C::List => self.list_open(inv).await,

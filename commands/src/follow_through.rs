@@ -948,7 +948,7 @@ mod tests {
             "postmortems/2026-03-02-inc-3-paiement-echoue.md"
         );
         assert_eq!(postmortem_path("pm/{id}.md", date, 3, "x"), "pm/3.md");
-        assert_eq!(postmortem_path("", date, 4, "🔥🔥"), "postmortems/2026-03-02-inc-4-incident.md");
+        assert_eq!(postmortem_path("", date, 4, "!!! ???"), "postmortems/2026-03-02-inc-4-incident.md");
     }
 
     #[test]

@@ -28,7 +28,8 @@ pub mod usage {
     pub const ACTION_DUE: &str = "/incident action due <id> <YYYY-MM-DD|+5d>";
     pub const ACTION_LIST: &str = "/incident action list [mine|overdue|all]";
     pub const ACTION_LINK: &str = "/incident action link <id> <issue URL or key>";
-    pub const ACTION: &str = "/incident action <add|done|wontfix|snooze|reassign|due|link|list> …";
+    pub const ACTION_REOPEN: &str = "/incident action reopen <id>";
+    pub const ACTION: &str = "/incident action <add|done|wontfix|reopen|snooze|reassign|due|link|list> …";
     pub const PUBLIC: &str = "/incident public <text>";
     pub const LIST: &str = "/incident list";
     pub const STATS: &str = "/incident stats [30d]";
@@ -117,6 +118,10 @@ pub enum Command {
         id: i64,
     },
     ActionWontfix {
+        id: i64,
+    },
+    /// Reopens a done or won't-fix item (and its issue).
+    ActionReopen {
         id: i64,
     },
     ActionSnooze {
@@ -594,6 +599,10 @@ fn parse_action(words: &mut Words<'_>, target: Option<i64>) -> Result<Command, U
             let due = parse_due(word.strip_prefix("due:").unwrap_or(word))
                 .map_err(|e| UsageError { usage: usage::ACTION_DUE, ..e })?;
             only_target(words, Command::ActionDue { id, due }, usage::ACTION_DUE)
+        }
+        "reopen" => {
+            let id = id_only(words, usage::ACTION_REOPEN)?;
+            only_target(words, Command::ActionReopen { id }, usage::ACTION_REOPEN)
         }
         "link" => {
             let id = id_only(words, usage::ACTION_LINK)?;

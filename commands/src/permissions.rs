@@ -8,7 +8,7 @@
 //! | resolve, reopen, change severity, assign roles | the commander or an admin |
 //! | take command | anyone while there is no commander; then the commander or an admin |
 //! | publish to the status page (`/incident public`) | the commander or an admin |
-//! | close, reassign, re-date, snooze or link an action item | its owner, the commander or an admin |
+//! | close, reopen, reassign, re-date, snooze or link an action item | its owner, the commander or an admin |
 //!
 //! A closed incident is final for everything but its postmortem (a correction is
 //! recorded and does not reopen it) and its action items, which outlive it.
@@ -38,6 +38,8 @@ pub enum Act<'a> {
     SnoozeAction(&'a ActionItem),
     /// Link an item to an existing tracker issue.
     LinkAction(&'a ActionItem),
+    /// Reopen a done or won't-fix item.
+    ReopenAction(&'a ActionItem),
     /// Publish an update to the status page.
     PublishPublic,
 }
@@ -61,7 +63,8 @@ impl Act<'_> {
             | Act::ReassignAction(item)
             | Act::RedateAction(item)
             | Act::SnoozeAction(item)
-            | Act::LinkAction(item) => Who::OwnerOrCommander(item),
+            | Act::LinkAction(item)
+            | Act::ReopenAction(item) => Who::OwnerOrCommander(item),
         }
     }
 
@@ -76,6 +79,7 @@ impl Act<'_> {
                 | Act::RedateAction(_)
                 | Act::SnoozeAction(_)
                 | Act::LinkAction(_)
+                | Act::ReopenAction(_)
         )
     }
 
@@ -97,6 +101,7 @@ impl Act<'_> {
             Act::RedateAction(item) => format!("change the due date of action item #{}", item.id),
             Act::SnoozeAction(item) => format!("snooze action item #{}", item.id),
             Act::LinkAction(item) => format!("link action item #{}", item.id),
+            Act::ReopenAction(item) => format!("reopen action item #{}", item.id),
             Act::PublishPublic => "publish to the status page about".into(),
         }
     }

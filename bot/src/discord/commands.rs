@@ -72,6 +72,7 @@ pub fn definition() -> CreateCommand {
         ),
         subcommand("done", "Mark an action item done", vec![item_id()]),
         subcommand("wontfix", "Close an action item without doing it", vec![item_id()]),
+        subcommand("reopen", "Reopen a closed action item", vec![item_id()]),
         subcommand(
             "snooze",
             "Push an action item's due date out",
@@ -353,6 +354,7 @@ fn typed_action(name: &str, o: &Options<'_>) -> Result<GrammarCommand, UsageErro
         },
         "done" => C::ActionDone { id: o.number("id", usage::ACTION_DONE)? },
         "wontfix" => C::ActionWontfix { id: o.number("id", usage::ACTION_WONTFIX)? },
+        "reopen" => C::ActionReopen { id: o.number("id", usage::ACTION_REOPEN)? },
         "snooze" => {
             C::ActionSnooze { id: o.number("id", usage::ACTION_SNOOZE)?, days: o.number("days", usage::ACTION_SNOOZE)? }
         }

@@ -363,6 +363,7 @@ async fn closing_reassigning_and_redating_in_chat_sync_the_issue() {
     b.run("alice", "action reassign 1 @bob", "re-1").await;
     b.run("bob", "action due 1 2026-03-20", "due-1").await;
     b.run("bob", "action done 1", "done-1").await;
+    b.run("bob", "action reopen 1", "reopen-1").await;
     let patches: Vec<Value> = server
         .received_requests()
         .await
@@ -371,7 +372,7 @@ async fn closing_reassigning_and_redating_in_chat_sync_the_issue() {
         .filter(|r| r.method.as_str() == "PATCH")
         .map(|r| serde_json::from_slice(&r.body).unwrap())
         .collect();
-    assert_eq!(patches.len(), 3, "{patches:?}");
+    assert_eq!(patches.len(), 4, "{patches:?}");
     assert_eq!(patches[0]["assignees"], json!(["bob-gh"]));
     assert_eq!(patches[1]["body"], "**Kind:** prevent · **Due:** 2026-03-20\n\nincidentbot action #1");
     assert_eq!(
