@@ -347,11 +347,11 @@ impl Core {
             // Page posts go out in the order they were typed.
             return Ok(None);
         }
-        if !self.db.begin_job_attempt(&job.key, now, now + self.follow().retry.hold).await? {
+        let Some(start) = self.db.begin_job_attempt(&job.key, now, now + self.follow().retry.hold).await? else {
             return Ok(None);
-        }
+        };
         let result = match job.kind.as_str() {
-            TRACKER_CREATE => self.create_issue(job).await,
+            TRACKER_CREATE => self.create_issue(job, start.earlier_outcome_unknown).await,
             TRACKER_SYNC => self.sync_issue(job).await,
             STATUS_POST => self.publish(job).await,
             POSTMORTEM_PR => self.open_postmortem_pr(job).await,
@@ -468,7 +468,10 @@ impl Core {
         IssueDraft { title: item.text.clone(), body, assignee, due: item.due, marker }
     }
 
-    async fn create_issue(&self, job: &Job) -> Result<(), Failure> {
+    /// Opens the item's issue. After an attempt whose outcome is unknown, the tracker
+    /// is first asked for an issue carrying the item's marker, so a call that went
+    /// through before a crash is not made twice.
+    async fn create_issue(&self, job: &Job, look_first: bool) -> Result<(), Failure> {
         let Some(tracker) = self.follow().tracker.clone() else {
             return Err(Failure { detail: "no tracker is configured".into(), retryable: false });
         };
@@ -484,7 +487,18 @@ impl Core {
             return Ok(());
         };
         let draft = self.issue_draft(tracker.as_ref(), &item, &incident).await;
-        let issue = tracker.create_issue(&draft).await.map_err(|e| Failure::from((&e, e.retryable)))?;
+        let found = if look_first {
+            tracker.find_issue(&draft.marker).await.map_err(|e| Failure::from((&e, e.retryable)))?
+        } else {
+            None
+        };
+        let issue = match found {
+            Some(issue) => {
+                tracing::info!(item = id, issue = issue.key, "found the issue an interrupted attempt opened");
+                issue
+            }
+            None => tracker.create_issue(&draft).await.map_err(|e| Failure::from((&e, e.retryable)))?,
+        };
         let link = TrackerLink {
             action_item_id: id,
             tracker: tracker.kind().as_str().to_string(),

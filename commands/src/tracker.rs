@@ -90,6 +90,10 @@ pub trait Tracker: Send + Sync {
     /// Opens an issue.
     async fn create_issue(&self, draft: &IssueDraft) -> Result<IssueRef, TrackerError>;
 
+    /// The issue whose body carries `marker`, if one exists: asked before opening again
+    /// after an attempt whose outcome is unknown (the process died mid-call).
+    async fn find_issue(&self, marker: &str) -> Result<Option<IssueRef>, TrackerError>;
+
     /// Makes the issue match the item: open or closed, assignee, due date.
     async fn sync_issue(&self, key: &str, state: &IssueState) -> Result<(), TrackerError>;
 

@@ -63,4 +63,4 @@ pub use deliveries::DeliveryKey;
 pub use links::{LinkOutcome, PostmortemPr, TrackerLink};
 pub use location::{Location, UrlError};
 pub use model::*;
-pub use outbox::{Job, NewJob};
+pub use outbox::{AttemptStart, Job, NewJob};

@@ -30,6 +30,14 @@ impl NewJob {
     }
 }
 
+/// What a caller that claimed an attempt needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptStart {
+    /// An earlier attempt began and never reported success or failure: its call may
+    /// have gone through, so the caller looks before calling again.
+    pub earlier_outcome_unknown: bool,
+}
+
 /// A stored job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
@@ -128,27 +136,37 @@ impl Db {
         rows.iter().map(job_from_row).collect()
     }
 
-    /// Claims one attempt at a job until `hold_until`. True for exactly one caller while
+    /// Claims one attempt at a job until `hold_until`. `Some` for exactly one caller while
     /// the job is due, not done and not held by another attempt.
     pub async fn begin_job_attempt(
         &self,
         key: &str,
         now: DateTime<Utc>,
         hold_until: DateTime<Utc>,
-    ) -> Result<bool, StorageError> {
+    ) -> Result<Option<AttemptStart>, StorageError> {
         self.write(async |tx| {
-            let rows = sqlx::query(
-                "UPDATE outbox_jobs SET attempt_until = ?1, attempts = attempts + 1
-                 WHERE key = ?2 AND done_at IS NULL AND next_attempt_at <= ?3
-                   AND (attempt_until IS NULL OR attempt_until <= ?3)",
+            let before: Option<(i64, Option<String>)> = sqlx::query_as(
+                "SELECT attempts, last_error FROM outbox_jobs
+                 WHERE key = ?1 AND done_at IS NULL AND next_attempt_at <= ?2
+                   AND (attempt_until IS NULL OR attempt_until <= ?2)",
+            )
+            .bind(key)
+            .bind(to_millis(now))
+            .fetch_optional(&mut **tx)
+            .await?;
+            let Some((attempts, last_error)) = before else {
+                return Ok(Decision::Commit(None));
+            };
+            // The error is cleared while the attempt runs: an attempt that never reports
+            // back (the process died mid-call) leaves it empty for the next one to see.
+            sqlx::query(
+                "UPDATE outbox_jobs SET attempt_until = ?1, attempts = attempts + 1, last_error = NULL WHERE key = ?2",
             )
             .bind(to_millis(hold_until))
             .bind(key)
-            .bind(to_millis(now))
             .execute(&mut **tx)
-            .await?
-            .rows_affected();
-            Ok(Decision::Commit(rows > 0))
+            .await?;
+            Ok(Decision::Commit(Some(AttemptStart { earlier_outcome_unknown: attempts > 0 && last_error.is_none() })))
         })
         .await
     }
@@ -199,18 +217,24 @@ mod tests {
             NewJob { kind: "tracker_create".into(), subject: "12".into(), period: String::new(), payload: "".into() };
         assert!(db.enqueue_job(&job, at(0)).await.unwrap());
         assert!(!db.enqueue_job(&job, at(1)).await.unwrap());
-        assert!(db.begin_job_attempt(&job.key(), at(1), at(61)).await.unwrap());
+        let first = db.begin_job_attempt(&job.key(), at(1), at(61)).await.unwrap().unwrap();
+        assert!(!first.earlier_outcome_unknown);
         // Held: a second runner gets nothing, and the job is not due for anyone else.
-        assert!(!db.begin_job_attempt(&job.key(), at(2), at(62)).await.unwrap());
+        assert!(db.begin_job_attempt(&job.key(), at(2), at(62)).await.unwrap().is_none());
         assert!(db.due_jobs(at(2)).await.unwrap().is_empty());
         db.fail_job(&job.key(), "503", at(30)).await.unwrap();
         assert!(db.due_jobs(at(29)).await.unwrap().is_empty());
         assert_eq!(db.due_jobs(at(30)).await.unwrap().len(), 1);
-        assert!(db.begin_job_attempt(&job.key(), at(30), at(90)).await.unwrap());
-        db.finish_job(&job.key(), at(31)).await.unwrap();
-        assert!(!db.begin_job_attempt(&job.key(), at(200), at(260)).await.unwrap());
+        // The failure was recorded, so this attempt knows the last one did not go through.
+        let second = db.begin_job_attempt(&job.key(), at(30), at(90)).await.unwrap().unwrap();
+        assert!(!second.earlier_outcome_unknown);
+        // This one dies mid-call: once its hold runs out, the next attempt is warned.
+        let third = db.begin_job_attempt(&job.key(), at(90), at(150)).await.unwrap().unwrap();
+        assert!(third.earlier_outcome_unknown);
+        db.finish_job(&job.key(), at(91)).await.unwrap();
+        assert!(db.begin_job_attempt(&job.key(), at(200), at(260)).await.unwrap().is_none());
         let stored = db.job(&job.key()).await.unwrap().unwrap();
-        assert_eq!((stored.attempts, stored.done_at), (2, Some(at(31))));
+        assert_eq!((stored.attempts, stored.done_at), (3, Some(at(91))));
         assert!(db.pending_jobs().await.unwrap().is_empty());
     }
 }

@@ -125,6 +125,25 @@ impl Tracker for GitHub {
         Ok(IssueRef { key: issue_key(&self.repo, number), url })
     }
 
+    async fn find_issue(&self, marker: &str) -> Result<Option<IssueRef>, TrackerError> {
+        // GitHub's issue search: the marker as a phrase, in bodies, in this repository.
+        let query = format!("\"{marker}\" in:body repo:{} is:issue", self.repo);
+        let answer = send_json(self.request(reqwest::Method::GET, "/search/issues").query(&[("q", query)]))
+            .await
+            .map_err(failed("searching GitHub issues"))?;
+        let items = answer["items"].as_array().cloned().unwrap_or_default();
+        // Search matches words, so `#12` also finds `#120`: the body must end the marker.
+        let found = items
+            .iter()
+            .find(|issue| issue["body"].as_str().is_some_and(|body| body.lines().any(|line| line.trim() == marker)));
+        Ok(found.and_then(|issue| {
+            Some(IssueRef {
+                key: issue_key(&self.repo, issue["number"].as_u64()?),
+                url: issue["html_url"].as_str()?.to_string(),
+            })
+        }))
+    }
+
     async fn sync_issue(&self, key: &str, state: &IssueState) -> Result<(), TrackerError> {
         let (repo, number) = split_key(key)
             .ok_or_else(|| TrackerError::new("updating a GitHub issue", format!("bad key {key}"), false))?;

@@ -149,6 +149,23 @@ impl Tracker for Jira {
         Ok(IssueRef { url: format!("{}/browse/{key}", self.site_url), key })
     }
 
+    async fn find_issue(&self, marker: &str) -> Result<Option<IssueRef>, TrackerError> {
+        let jql = format!("project = {} AND text ~ \"\\\"{marker}\\\"\"", self.project);
+        let answer = send_json(
+            self.request(reqwest::Method::GET, "/rest/api/3/search/jql")
+                .query(&[("jql", jql.as_str()), ("fields", "description")]),
+        )
+        .await
+        .map_err(failed("searching Jira issues"))?;
+        let issues = answer["issues"].as_array().cloned().unwrap_or_default();
+        // Text search matches words: the description must hold the marker itself.
+        let found =
+            issues.iter().find(|issue| issue["fields"]["description"].to_string().contains(&format!("\"{marker}\"")));
+        Ok(found
+            .and_then(|issue| issue["key"].as_str().and_then(parse_key))
+            .map(|key| IssueRef { url: format!("{}/browse/{key}", self.site_url), key }))
+    }
+
     async fn sync_issue(&self, key: &str, state: &IssueState) -> Result<(), TrackerError> {
         let key = parse_key(key).ok_or_else(|| TrackerError::new("updating a Jira issue", "bad issue key", false))?;
         let mut fields = json!({ "duedate": state.due.to_string() });

@@ -962,3 +962,42 @@ api_key_env = "STATUSPAGE_API_KEY"
     .await;
     assert!(closed, "{}", served.logs());
 }
+
+#[tokio::test]
+async fn an_attempt_that_died_mid_call_is_found_by_its_marker_not_opened_again() {
+    let server = MockServer::start().await;
+    // The tracker is down when the item is added, so the job waits.
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/search/issues"))
+        .and(wiremock::matchers::query_param("q", "\"incidentbot action #1\" in:body repo:acme/reliability is:issue"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "total_count": 2, "items": [
+            { "number": 30, "html_url": "https://github.com/acme/reliability/issues/30", "body": "x\n\nincidentbot action #10" },
+            { "number": 31, "html_url": "https://github.com/acme/reliability/issues/31", "body": "x\n\nincidentbot action #1" },
+        ]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(created(99))
+        .mount(&server)
+        .await;
+    let follow = FollowThrough { tracker: Some(github(&server)), retry: retry(), ..Default::default() };
+    let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
+    b.run("alice", "action add Rotate the checkout keys", "add-1").await;
+    // A copy claims the next attempt, makes the call, and dies before recording anything.
+    b.clock.advance(Duration::seconds(30));
+    let died = b.db.begin_job_attempt("tracker_create:1", b.clock.now(), b.clock.now() + Duration::minutes(2)).await;
+    assert!(died.unwrap().is_some());
+    // Once its hold runs out, the next attempt looks before it opens.
+    b.clock.advance(Duration::minutes(3));
+    b.followups().tick(b.clock.now()).await.unwrap();
+    assert_eq!(b.db.tracker_link(1).await.unwrap().unwrap().issue_key, "acme/reliability#31");
+    assert_eq!(issue_posts(&server.received_requests().await.unwrap()).len(), 1, "only the failed first attempt");
+}
