@@ -373,6 +373,51 @@ mod tests {
     }
 
     #[test]
+    fn the_follow_through_sections_parse_as_documented() {
+        let file = FileConfig::parse(
+            r#"
+            [trackers.github]
+            repo = "acme/reliability"
+            token_env = "GITHUB_TOKEN"
+            labels = ["incident-follow-up"]
+
+            [trackers.jira]
+            base_url = "https://acme.atlassian.net"
+            project = "REL"
+            issue_type = "Task"
+            email_env = "JIRA_EMAIL"
+            token_env = "JIRA_API_TOKEN"
+
+            [people.U0123ABCD]
+            github = "alice-gh"
+            jira = "5b10a2844c20165700ede21g"
+
+            [statuspage]
+            page_id = "kctbh9vrtdwd"
+            api_key_env = "STATUSPAGE_API_KEY"
+            components = { checkout = "cmp_id_1", search = "cmp_id_2" }
+
+            [postmortem_repo]
+            repo = "acme/postmortems"
+            branch = "main"
+            path = "postmortems/{date}-inc-{id}-{slug}.md"
+            "#,
+        )
+        .unwrap();
+        let github = file.trackers.github.as_ref().unwrap();
+        assert_eq!((github.repo.as_str(), github.labels.len()), ("acme/reliability", 1));
+        assert_eq!(file.trackers.jira.as_ref().unwrap().project, "REL");
+        assert_eq!(file.people["U0123ABCD"].github.as_deref(), Some("alice-gh"));
+        assert_eq!(file.statuspage.as_ref().unwrap().components["search"], "cmp_id_2");
+        assert_eq!(file.postmortem_repo.as_ref().unwrap().token_env, "GITHUB_TOKEN");
+        // Both trackers at once is refused at start-up, naming both.
+        let err = crate::trackers::build(&file).err().unwrap();
+        assert!(err.to_string().contains("[trackers.github]") && err.to_string().contains("[trackers.jira]"), "{err}");
+        let err = FileConfig::parse("[trackers.github]\nrepo = \"a/b\"\ntoken = \"x\"").unwrap_err();
+        assert!(format!("{err:#}").contains("token"), "{err:#}");
+    }
+
+    #[test]
     fn schedules_default_and_bad_ones_name_their_key() {
         let file = FileConfig::default();
         let followups = file.followup_settings(&file.console).unwrap();
