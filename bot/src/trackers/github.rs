@@ -114,10 +114,21 @@ impl Tracker for GitHub {
         if let Some(login) = &draft.assignee {
             body["assignees"] = json!([login]);
         }
-        let answer =
-            send_json(self.request(reqwest::Method::POST, &format!("/repos/{}/issues", self.repo)).json(&body))
-                .await
-                .map_err(failed("creating a GitHub issue"))?;
+        let path = format!("/repos/{}/issues", self.repo);
+        let answer = match send_json(self.request(reqwest::Method::POST, &path).json(&body)).await {
+            // 422 names a field GitHub refused; an assignee without access to the
+            // repository is the likely one. The issue opens unassigned rather than never
+            // (the body names the owner).
+            Err(f) if f.detail.starts_with("HTTP 422") && draft.assignee.is_some() => {
+                tracing::warn!(detail = f.detail, "GitHub refused the issue as assigned; opening it unassigned");
+                if let Some(fields) = body.as_object_mut() {
+                    fields.remove("assignees");
+                }
+                send_json(self.request(reqwest::Method::POST, &path).json(&body)).await
+            }
+            other => other,
+        }
+        .map_err(failed("creating a GitHub issue"))?;
         let number = answer["number"]
             .as_u64()
             .ok_or_else(|| TrackerError::new("creating a GitHub issue", "the answer has no issue number", false))?;

@@ -1001,3 +1001,28 @@ async fn an_attempt_that_died_mid_call_is_found_by_its_marker_not_opened_again()
     assert_eq!(b.db.tracker_link(1).await.unwrap().unwrap().issue_key, "acme/reliability#31");
     assert_eq!(issue_posts(&server.received_requests().await.unwrap()).len(), 1, "only the failed first attempt");
 }
+
+#[tokio::test]
+async fn an_assignee_github_refuses_still_opens_the_issue_unassigned() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .and(body_partial_json(json!({ "assignees": ["bob-gh"] })))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({ "message": "Validation Failed" })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(created(8))
+        .mount(&server)
+        .await;
+    let follow =
+        FollowThrough { tracker: Some(github(&server)), people: people(), retry: retry(), ..Default::default() };
+    let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
+    b.run("alice", "action add Rotate keys @bob", "add-1").await;
+    let posts = issue_posts(&server.received_requests().await.unwrap());
+    assert_eq!(posts.len(), 2);
+    assert!(posts[1].get("assignees").is_none());
+    assert_eq!(b.db.tracker_link(1).await.unwrap().unwrap().issue_key, "acme/reliability#8");
+}
