@@ -218,6 +218,9 @@ mod tests {
             declare_source: "req-1".into(),
             started_at: at,
             declared_at: at,
+            drill: false,
+            private: false,
+            services: Vec::new(),
         };
         let incident_id =
             db.declare_incident(&incident, |id| format!("inc-{id}"), |_| "declared".into()).await.unwrap().incident.id;
@@ -232,6 +235,7 @@ mod tests {
                 kind: ActionKind::Prevent,
                 created_by: "alice".into(),
                 created_at: at,
+                addresses: None,
             };
             let entry = NewEntry {
                 incident_id,
