@@ -455,6 +455,9 @@ impl Core {
             ],
             vec![BodyPiece::Bold("Owner in chat: ".into()), BodyPiece::Text(format!("@{}", item.owner))],
         ];
+        if let Some(tag) = &item.addresses {
+            body.push(vec![BodyPiece::Bold("Addresses: ".into()), BodyPiece::Text(tag.clone())]);
+        }
         if let Ok(Some(postmortem)) = self.db.postmortem(incident.id).await {
             if let Some(lessons) = postmortem.get(storage::PostmortemField::Lessons) {
                 body.push(vec![
@@ -764,9 +767,9 @@ impl Core {
         let payload: serde_json::Value = serde_json::from_str(&job.payload).map_err(internal)?;
         let text = payload["text"].as_str().unwrap_or_default();
         let resolve = payload["resolve"].as_bool().unwrap_or(false);
-        // Incidents carry no services yet, so no component is named; the mapping is
-        // applied as soon as they do.
-        let post = self.page_post(&incident, text, resolve, &[]);
+        // The incident's catalog services name the components it affects.
+        let services = self.db.attached(storage::Attachment::Service, incident_id).await.map_err(internal)?;
+        let post = self.page_post(&incident, text, resolve, &services);
         match self.db.status_page_incident(incident_id).await.map_err(internal)? {
             Some(page_id) => page.update_incident(&page_id, &post).await.map_err(|e| Failure::from((&e, e.retryable))),
             None => {

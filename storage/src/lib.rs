@@ -63,8 +63,8 @@ mod writer;
 
 pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::DeliveryKey;
-pub use links::{LinkOutcome, PostmortemPr, TrackerLink};
 pub use learning::{Attached, Attachment};
+pub use links::{LinkOutcome, PostmortemPr, TrackerLink};
 pub use location::{Location, UrlError};
 pub use model::*;
 pub use outbox::{AttemptStart, Job, NewJob};

@@ -59,7 +59,13 @@ struct Bench {
 async fn bench(db: Db, follow: FollowThrough, declare: bool) -> Bench {
     let clock = ManualClock::new(start());
     let chat = Arc::new(RecordingChat::new());
-    let core = Arc::new(Core::new(db.clone(), chat.clone(), Arc::new(clock.clone()), Settings::default()));
+    let services = commands::catalog::ServiceCatalog::new(vec![
+        commands::catalog::Service::named("checkout"),
+        commands::catalog::Service::named("search"),
+    ])
+    .unwrap();
+    let settings = Settings { services, ..Settings::default() };
+    let core = Arc::new(Core::new(db.clone(), chat.clone(), Arc::new(clock.clone()), settings));
     assert!(core.set_follow_through(follow));
     let bench = Bench { core, chat, clock, db };
     if declare {
@@ -127,7 +133,7 @@ async fn an_item_added_twice_in_a_retry_opens_one_issue_of_the_documented_shape(
     let follow =
         FollowThrough { tracker: Some(github(&server)), people: people(), retry: retry(), ..Default::default() };
     let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
-    let add = "action add Alert on checkout error rate @bob due:2026-03-09 kind:detect";
+    let add = "action add Alert on checkout error rate @bob due:2026-03-09 kind:detect addresses:alerting-gap";
     b.run("alice", add, "add-1").await;
     // Slack retries the same request: same source id.
     b.run("alice", add, "add-1").await;
@@ -138,6 +144,7 @@ async fn an_item_added_twice_in_a_retry_opens_one_issue_of_the_documented_shape(
     assert!(body.contains("INC-1: Checkout is failing"), "{body}");
     assert!(body.contains("**Due:** 2026-03-09"), "{body}");
     assert!(body.contains("**Kind:** detect"), "{body}");
+    assert!(body.contains("**Addresses:** alerting-gap"), "{body}");
     assert!(body.contains("incidentbot action #1"), "{body}");
     let link = b.db.tracker_link(1).await.unwrap().unwrap();
     assert_eq!(
@@ -471,8 +478,11 @@ async fn a_statuspage_incident_goes_through_created_updated_resolved_and_nothing
         .mount(&server)
         .await;
     let page = Statuspage::new(&server.uri(), Secret::new("sp-key"), "pg1").unwrap();
-    let follow = FollowThrough { status_page: Some(Arc::new(page)), retry: retry(), ..Default::default() };
+    let components = HashMap::from([("checkout".to_string(), "cmp_checkout".to_string())]);
+    let follow = FollowThrough { status_page: Some(Arc::new(page)), components, retry: retry(), ..Default::default() };
     let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
+    b.run("alice", "service add checkout", "svc-1").await;
+    b.run("alice", "service add search", "svc-2").await;
     // Internal updates and notes never reach the page.
     b.run("alice", "update Payments provider returns 500s; internal only", "u-1").await;
     b.run("alice", "note rolled back deploy 4411", "n-1").await;
@@ -494,6 +504,10 @@ async fn a_statuspage_incident_goes_through_created_updated_resolved_and_nothing
         "We found the cause: a payment provider outage. Café ☕ payments resume soon."
     );
     assert_eq!(bodies[2]["incident"]["status"], "resolved");
+    // The incident's services with a component: sev2 is a partial outage, then operational.
+    assert_eq!(bodies[0]["incident"]["components"], json!({ "cmp_checkout": "partial_outage" }));
+    assert_eq!(bodies[0]["incident"]["component_ids"], json!(["cmp_checkout"]));
+    assert_eq!(bodies[2]["incident"]["components"], json!({ "cmp_checkout": "operational" }));
     assert!(bodies[1]["incident"].get("name").is_none());
     // The timeline keeps every public update word for word.
     let public: Vec<String> =
