@@ -14,6 +14,8 @@
 //! - [`web`] is the web pages: incidents, the postmortem library and editor, action
 //!   items, insights, and signing in.
 //! - [`text_units`] splits rendered text between whole escapes, for every renderer.
+//! - [`trackers`] holds the GitHub, Jira and Statuspage clients and the inbound tracker
+//!   webhooks.
 
 pub mod check;
 pub mod cli;
@@ -30,4 +32,5 @@ pub mod secret;
 pub mod serve;
 pub mod slack;
 pub mod text_units;
+pub mod trackers;
 pub mod web;

@@ -27,6 +27,10 @@
 //! - [`pages`] is what the web pages show (lists, an incident, the library, actions);
 //!   [`insights`] the numbers behind its charts; [`web_edit`] its edits, through the
 //!   same rules as chat; [`web_auth`] who may see it: one-time links and sessions.
+//! - [`tracker`], [`status_page`] and [`postmortem_repo`] are the ports to issue
+//!   trackers, the status page and the repository of postmortems, on the model of
+//!   [`Chat`]; [`follow_through`] holds their rules: which item becomes an issue, what
+//!   syncs both ways, what is public, when a pull request opens, retries and backoff.
 
 pub mod action_cmds;
 pub mod actor;
@@ -42,6 +46,7 @@ pub mod drill;
 pub mod durations;
 pub mod error;
 pub mod export;
+pub mod follow_through;
 pub mod followup;
 pub mod format;
 pub mod grammar;
@@ -59,15 +64,18 @@ pub mod pages;
 pub mod permissions;
 pub mod postmortem;
 pub mod postmortem_cmds;
+pub mod postmortem_repo;
 pub mod recording_chat;
 pub mod recurrence;
 pub mod report_cmds;
 pub mod schedule;
 pub mod settings;
 pub mod stats;
+pub mod status_page;
 #[cfg(test)]
 mod testing;
 pub mod text;
+pub mod tracker;
 pub mod users;
 pub mod visibility;
 pub mod web_auth;

@@ -19,6 +19,9 @@
 //! - [`deliveries`] records scheduled deliveries and job runs, for exactly-once reminders.
 //! - [`inbound_events`] records processed inbound deliveries of every surface, so a
 //!   retried one is recognised.
+//! - [`outbox`] holds outbound jobs to trackers, the status page and pull requests,
+//!   claimed before each call; [`links`] records what those calls created (an item's
+//!   issue, an incident's status page incident and postmortem pull requests).
 //! - [`integrity`] runs SQLite's consistency check.
 //! - [`lease`] decides which running copy of the bot is the active one.
 //! - [`backup`] writes verified online snapshots.
@@ -49,8 +52,10 @@ pub mod incidents;
 pub mod integrity;
 pub mod learning;
 pub mod lease;
+pub mod links;
 pub mod location;
 pub mod model;
+pub mod outbox;
 pub mod pages;
 pub mod postmortems;
 pub mod reports;
@@ -64,7 +69,9 @@ mod writer;
 pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::DeliveryKey;
 pub use learning::{Attached, Attachment};
+pub use links::{LinkOutcome, PostmortemPr, TrackerLink};
 pub use location::{Location, UrlError};
 pub use model::*;
+pub use outbox::{AttemptStart, Job, NewJob};
 pub use pages::{IncidentQuery, LibraryHit};
 pub use web_auth::{LinkRefusal, WebSession, WebUser};

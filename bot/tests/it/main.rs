@@ -37,4 +37,5 @@ mod slack_learning;
 mod slack_metrics;
 mod slack_secrets;
 mod slack_verification;
+mod trackers;
 mod web_browser;
