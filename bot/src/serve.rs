@@ -143,6 +143,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let health = Health::new(Role::Standby);
     let mut app = router(AppState { db: db.clone(), health: health.clone() });
 
+    // The web pages answer on every copy: they only read, and edits go through the
+    // database's own guarantees, so a standby serving them is harmless.
+    let web = crate::web::WebState::new(
+        db.clone(),
+        config.file.settings(&config.file.console)?,
+        config.file.web.is_https(),
+        config.discord_guild_id,
+    );
+    app = app.merge(crate::web::router(web.clone()));
+
     // Slack's routes exist from the start, closed until this copy is active.
     let slack = crate::slack::build(&config, db.clone())?;
     if let Some(slack) = &slack {
@@ -176,6 +186,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         health.clone(),
         slack,
         discord_health,
+        web,
         follow,
         cancel.clone(),
     ));
@@ -199,6 +210,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// Waits for the lease, then runs the platforms and the scheduler until `cancel` fires
 /// or the lease is lost; stops them, and releases the lease last, once nothing of this
 /// copy is running any more.
+// Each argument is one of the pieces `serve` built before the lease; bundling them
+// would only move the list into a struct used once.
 #[allow(clippy::too_many_arguments)]
 async fn run_while_active(
     config: Config,
@@ -207,6 +220,7 @@ async fn run_while_active(
     health: Health,
     slack: Option<crate::slack::SlackState>,
     discord_health: Arc<PlatformHealth>,
+    web: crate::web::WebState,
     follow: Option<FollowThroughParts>,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -214,7 +228,8 @@ async fn run_while_active(
         return Ok(());
     }
     let result =
-        run_platforms(&config, &db, &lease, &health, slack.as_ref(), discord_health, follow.as_ref(), &cancel).await;
+        run_platforms(&config, &db, &lease, &health, slack.as_ref(), discord_health, &web, follow.as_ref(), &cancel)
+            .await;
     health.set_role(Role::Stopping);
     cancel.cancel();
     if let Some(slack) = &slack {
@@ -235,6 +250,7 @@ async fn run_platforms(
     health: &Health,
     slack: Option<&crate::slack::SlackState>,
     discord_health: Arc<PlatformHealth>,
+    web: &crate::web::WebState,
     follow: Option<&FollowThroughParts>,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
@@ -269,6 +285,9 @@ async fn run_platforms(
     }
 
     let mut followups = Vec::new();
+    for (core, _) in &platforms {
+        web.register_platform(core.chat_platform(), core.clone());
+    }
     for (core, channels) in &platforms {
         followups.push(commands::followup::Followups::new(core.clone(), config.file.followup_settings(channels)?));
     }

@@ -38,3 +38,4 @@ mod slack_metrics;
 mod slack_secrets;
 mod slack_verification;
 mod trackers;
+mod web_browser;
