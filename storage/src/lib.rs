@@ -14,6 +14,10 @@
 //! - [`deliveries`] records scheduled deliveries and job runs, for exactly-once reminders.
 //! - [`inbound_events`] records processed inbound deliveries of every surface, so a
 //!   retried one is recognised.
+//! - [`inbox`] is the durable inbox: requests answered before their work is done,
+//!   committed before the answer, run again after a crash; [`steps`] records each
+//!   platform call such a request makes (intent before, result after), so a resumed
+//!   request picks up at its first unfinished step.
 //! - [`integrity`] runs SQLite's consistency check.
 //! - [`lease`] decides which running copy of the bot is the active one.
 //! - [`backup`] writes verified online snapshots.
@@ -40,6 +44,7 @@ pub mod db;
 pub mod deliveries;
 mod group_commit;
 pub mod inbound_events;
+pub mod inbox;
 pub mod incidents;
 pub mod integrity;
 pub mod lease;
@@ -47,6 +52,7 @@ pub mod location;
 pub mod model;
 pub mod postmortems;
 pub mod reports;
+pub mod steps;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod time;
@@ -55,5 +61,7 @@ mod writer;
 
 pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::DeliveryKey;
+pub use inbox::{InboxRequest, InboxRow};
 pub use location::{Location, UrlError};
 pub use model::*;
+pub use steps::{StepState, UnfinishedIncident};
