@@ -7,7 +7,7 @@ use storage::{ChannelId, EntryKind, Incident, NewIncident, Role, Severity, Sourc
 use crate::actor::{Actor, SystemSource};
 use crate::channel_name::channel_name;
 use crate::chat::ChannelRef;
-use crate::core::{retry_on_conflict, Attempt, Core, Invocation};
+use crate::core::{Core, Invocation};
 use crate::error::{CoreError, Problem};
 use crate::format;
 use crate::grammar::{usage, StartedAgo};
@@ -175,29 +175,22 @@ impl Core {
                 |_| format!("Declared {severity}: {title}"),
             )
             .await?;
-        let mut incident = declared.incident;
-        if let Some(channel_id) = incident.channel_id.clone() {
-            // A retry of a declare that already finished.
+        // A repeated delivery (the inbox running a request again after a restart) finds
+        // the incident and resumes at its first unfinished step.
+        let is_new = declared.is_new;
+        let incident = self.declare_channel(&inv.source_id, declared.incident).await?;
+        self.prepare_channel_steps(&inv.source_id, &incident).await?;
+        let Some(channel_id) = incident.channel_id.clone() else {
+            return Err(CoreError::Contention(incident.reference()).into());
+        };
+        let channel = ChannelRef { id: channel_id.clone(), name: incident.channel_name.clone() };
+        if !is_new {
             return Ok(Outcome {
-                opened: Some(ChannelRef { id: channel_id, name: incident.channel_name.clone() }),
+                reply: Some(crate::declare_steps::delayed_reply(&incident, &channel_id)),
+                opened: Some(channel),
                 ..Outcome::silent()
             });
         }
-        let channel = self.chat.create_channel(&incident.channel_name).await.map_err(CoreError::Chat)?;
-        incident = retry_on_conflict(&incident.reference(), || async {
-            let mut with_channel = self.current(&incident).await?;
-            with_channel.channel_id = Some(channel.id.clone());
-            with_channel.channel_name = channel.name.clone();
-            Ok(match self.db.save_incident(&with_channel, None, None).await? {
-                storage::Saved::Written => {
-                    with_channel.revision += 1;
-                    Attempt::Done(with_channel)
-                }
-                _ => Attempt::Conflict,
-            })
-        })
-        .await?;
-        self.prepare_channel(&incident, &channel, incident.commander.as_deref()).await;
         let mut declared = Line::new()
             .text("Declared ")
             .bold(incident.reference())
@@ -220,37 +213,6 @@ impl Core {
             declared: Some(incident.severity),
             ..Outcome::silent()
         })
-    }
-
-    /// Topic, invite, pinned kick-off post and announcement for a new incident channel.
-    async fn prepare_channel(&self, incident: &Incident, channel: &ChannelRef, commander: Option<&str>) {
-        let label = self.settings.severity_label(incident.severity);
-        self.refresh_topic(incident).await;
-        if let Some(commander) = commander {
-            self.invite_to_incident(incident, commander).await;
-        }
-        match self.chat.post(&channel.id, &self.kickoff_message(incident)).await {
-            Ok(posted) => {
-                if let Err(error) = self.chat.pin(&posted).await {
-                    tracing::warn!(incident = incident.id, %error, "could not pin the kick-off post");
-                }
-            }
-            Err(error) => {
-                tracing::warn!(incident = incident.id, %error, "could not post the kick-off message")
-            }
-        }
-        self.announce(
-            &Message::new().line(
-                Line::new()
-                    .text("🚨 ")
-                    .bold(incident.reference())
-                    .text(format!(" declared ({}, {}): ", incident.severity, label.label))
-                    .bold(incident.title.clone())
-                    .text(" · join ")
-                    .channel(channel.id.clone(), channel.name.clone()),
-            ),
-        )
-        .await;
     }
 
     /// The first post in an incident channel: what, how bad, who leads, and how to drive it.

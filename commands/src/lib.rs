@@ -9,6 +9,8 @@
 //!   person, or the system (alerts, the scheduler, trackers).
 //! - [`core`] dispatches commands; [`incident_cmds`], [`action_cmds`],
 //!   [`postmortem_cmds`], [`report_cmds`] and [`buttons`] handle them.
+//! - [`declare_steps`] holds a declare's platform calls as recorded steps, and how a
+//!   declare run again after a crash resumes at its first unfinished one.
 //! - [`lifecycle`] holds the status moves; [`permissions`] the one table of who may do
 //!   what; [`blameless`] the blame hints; [`postmortem`] the fields.
 //! - [`limits`] holds every bound on what users type; [`text`] cleans user text
@@ -27,6 +29,7 @@ pub mod channel_name;
 pub mod chat;
 pub mod clock;
 pub mod core;
+pub mod declare_steps;
 pub mod digest;
 pub mod durations;
 pub mod error;
