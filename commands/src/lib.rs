@@ -11,6 +11,8 @@
 //!   [`postmortem_cmds`], [`report_cmds`] and [`buttons`] handle them.
 //! - [`declare_steps`] holds a declare's platform calls as recorded steps, and how a
 //!   declare run again after a crash resumes at its first unfinished one.
+//! - [`inbox`] is the durable inbox as adapters use it: commit before answering, mark
+//!   done after replying, run again what is not done; and when a reply path expires.
 //! - [`lifecycle`] holds the status moves; [`permissions`] the one table of who may do
 //!   what; [`blameless`] the blame hints; [`postmortem`] the fields.
 //! - [`limits`] holds every bound on what users type; [`text`] cleans user text
@@ -39,6 +41,7 @@ pub mod format;
 pub mod grammar;
 pub mod help;
 pub mod history;
+pub mod inbox;
 pub mod incident_cmds;
 pub mod ingest;
 pub mod lifecycle;
@@ -69,4 +72,4 @@ pub use crate::message::{Button, ButtonAction, Line, Message, Span};
 pub use crate::outcome::{Form, FormField, FormKind, Outcome};
 pub use crate::postmortem_cmds::FormSubmission;
 pub use crate::settings::Settings;
-pub use storage::{ChannelId, SourceId};
+pub use storage::{ChannelId, EventSource, InboxRequest, InboxRow, SourceId};

@@ -5,6 +5,8 @@
 //!   [`signature`] is the v0 HMAC itself; [`form`] decodes form bodies strictly.
 //! - [`commands`], [`events`] and [`interactions`] are the three routes; each turns a
 //!   Slack payload into a core call, and [`reply`] delivers what the core answers.
+//!   [`inbox`] commits slash commands and button presses before they are answered and
+//!   runs again, at start-up, those a previous run left unfinished.
 //! - [`api`] is the Web API client, [`chat`] the `Chat` port on it, [`render`] turns
 //!   messages and forms into Block Kit.
 //! - [`catchup`] stores messages posted while the bot was down; [`ids`] spells Slack's
@@ -18,6 +20,7 @@ pub mod commands;
 pub mod events;
 pub mod form;
 pub mod ids;
+pub mod inbox;
 pub mod interactions;
 pub mod local;
 pub mod render;
