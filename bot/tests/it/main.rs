@@ -26,6 +26,7 @@ mod reliability_crash;
 mod reliability_discord_faults;
 mod reliability_faults;
 mod reliability_hostile;
+mod reliability_resume;
 mod serve_lease;
 mod serve_logs;
 mod slack_events;
