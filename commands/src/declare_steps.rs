@@ -86,12 +86,15 @@ impl Core {
         let made = self
             .run_step(incident.id, request, CHANNEL, |maybe_done| async move {
                 if maybe_done.0 {
-                    if let Some(found) = self.chat.find_own_channel(&name).await? {
+                    match self.chat.find_own_channel(&name).await {
                         // Ours, and no other incident's: the interrupted attempt made it.
-                        if self.db.incident_by_channel(&found.id).await.ok().flatten().is_none() {
+                        Ok(Some(found)) if self.db.incident_by_channel(&found.id).await.ok().flatten().is_none() => {
                             tracing::info!(channel = %found.id, "adopting the channel an interrupted declare made");
                             return Ok(encode_channel(&found));
                         }
+                        Ok(_) => {}
+                        // Looking is a courtesy; a second channel beats no channel.
+                        Err(error) => tracing::warn!(%error, "could not look for the channel a declare may have made"),
                     }
                 }
                 Ok(encode_channel(&self.chat.create_channel(&name).await?))

@@ -7,6 +7,9 @@
 //! answers directly, because a modal must be the first response and the core decides
 //! quickly (one read) whether to open one.
 //!
+//! What is deferred is first committed to the inbox (see [`inbox`](super::inbox)), so a
+//! crash after the deferral loses nothing: the next start runs it again.
+//!
 //! Answers go through [`retry`](super::retry): a rate-limited answer is sent again, a
 //! callback that may have arrived is not.
 
@@ -19,6 +22,7 @@ use serenity::all::{
 };
 
 use super::commands::{to_command, INCIDENT_OPTION};
+use super::inbox;
 use super::render::{self, Rendered, INPUTS_PER_MODAL};
 use super::retry::{self, Effect};
 use super::Discord;
@@ -29,7 +33,12 @@ const MAX_CHOICES: usize = 25;
 const MAX_CHOICE_NAME: usize = 100;
 
 /// One REST call answering an interaction, under the bot's retry policy.
-async fn answer<T, F, Fut>(bot: &Discord, operation: &'static str, effect: Effect, attempt: F) -> anyhow::Result<T>
+pub(crate) async fn answer<T, F, Fut>(
+    bot: &Discord,
+    operation: &'static str,
+    effect: Effect,
+    attempt: F,
+) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = serenity::Result<T>>,
@@ -63,7 +72,7 @@ fn ephemeral(message: &Message) -> CreateInteractionResponse {
 }
 
 /// What to show for a core result that did not open a modal.
-fn reply_for(result: Result<Outcome, CoreError>) -> Rendered {
+pub(crate) fn reply_for(result: Result<Outcome, CoreError>) -> Rendered {
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(error) => {
@@ -131,12 +140,15 @@ async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Resu
         })
         .await;
     }
+    // Committed before the deferral, so what Discord shows as "thinking" is never lost.
+    let pending = inbox::Pending::Command { interaction: Box::new(command.clone()) };
+    if !inbox::accept(bot, &invocation.source_id, &pending).await? {
+        return Ok(());
+    }
     let response = defer_ephemeral();
     answer(bot, "defer a command", Effect::Creates, || command.create_response(&*bot.http, response.clone())).await?;
-    let result = bot.core.execute(&invocation, typed).await;
-    observe_command(received, &result);
-    let edit = reply_for(result).edit_response();
-    answer(bot, "complete a command", Effect::Idempotent, || command.edit_response(&*bot.http, edit.clone())).await?;
+    inbox::process(bot, &invocation.source_id, &pending, chrono::Utc::now()).await?;
+    crate::metrics::metrics().slash_command_handled(storage::Platform::Discord, received.elapsed());
     Ok(())
 }
 
@@ -209,12 +221,14 @@ async fn on_component(bot: &Discord, component: &ComponentInteraction) -> anyhow
         })
         .await;
     }
+    let source = source_id(component.id);
+    let pending = inbox::Pending::Button { interaction: Box::new(component.clone()) };
+    if !inbox::accept(bot, &source, &pending).await? {
+        return Ok(());
+    }
     let response = defer_ephemeral();
     answer(bot, "defer a button", Effect::Creates, || component.create_response(&*bot.http, response.clone())).await?;
-    let result = bot.core.press_button(&press(action)).await;
-    let edit = reply_for(result).edit_response();
-    answer(bot, "complete a button", Effect::Idempotent, || component.edit_response(&*bot.http, edit.clone())).await?;
-    Ok(())
+    inbox::process(bot, &source, &pending, chrono::Utc::now()).await
 }
 
 /// Every input of a submitted modal as `(key, value)`.

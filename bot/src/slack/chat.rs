@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tokio::sync::OnceCell;
 use commands::{ChannelId, ChannelRef, Chat, ChatError, Line, Message, MessageRef};
 use serde_json::{json, Value};
+use tokio::sync::OnceCell;
 
 use super::api::{SlackApi, SlackApiError};
 use super::render;
@@ -200,11 +200,8 @@ impl Chat for SlackChat {
             if !cursor.is_empty() {
                 args.push(("cursor", cursor.clone()));
             }
-            let answer = self
-                .api
-                .call_form("conversations.list", &args)
-                .await
-                .map_err(|e| chat_error("find_own_channel", e))?;
+            let answer =
+                self.api.call_form("conversations.list", &args).await.map_err(|e| chat_error("find_own_channel", e))?;
             for channel in answer.get("channels").and_then(Value::as_array).into_iter().flatten() {
                 let (Some(id), Some(found), Some(creator)) =
                     (string_at(channel, "/id"), string_at(channel, "/name"), string_at(channel, "/creator"))
@@ -234,9 +231,15 @@ impl Chat for SlackChat {
         maybe_posted: bool,
     ) -> Result<MessageRef, ChatError> {
         if maybe_posted {
-            if let Some(found) = self.find_marked_post(channel_id, key).await? {
-                tracing::info!(channel = %channel_id, "found the post an interrupted attempt made; not posting again");
-                return Ok(found);
+            match self.find_marked_post(channel_id, key).await {
+                Ok(Some(found)) => {
+                    tracing::info!(channel = %channel_id, "found the post an interrupted attempt made; not posting again");
+                    return Ok(found);
+                }
+                Ok(None) => {}
+                // Without `channels:history` the search cannot run; posting again may
+                // double the post, which beats losing it.
+                Err(error) => tracing::warn!(%error, "could not search for an earlier post; posting"),
             }
         }
         let mut body = render::post_body(channel_id.as_str(), message);

@@ -24,6 +24,7 @@ mod discord_timeline;
 mod edge_cases;
 mod reliability_crash;
 mod reliability_discord_faults;
+mod reliability_discord_resume;
 mod reliability_faults;
 mod reliability_hostile;
 mod reliability_resume;

@@ -144,7 +144,8 @@ fn apply(world: &mut World, path: &str, body: &Value) -> Value {
                     let mut message = json!({ "type": "message", "subtype": "bot_message", "user": BOT_USER,
                                               "bot_id": "B0BOT", "ts": ts, "text": text });
                     if let Some(key) = key {
-                        message["metadata"] = json!({ "event_type": "incidentbot_post", "event_payload": { "key": key } });
+                        message["metadata"] =
+                            json!({ "event_type": "incidentbot_post", "event_payload": { "key": key } });
                     }
                     message
                 })
@@ -237,7 +238,11 @@ fn counts(world: &World, incidents: usize) -> Counts {
     Counts {
         incidents,
         channels: world.channels.len(),
-        kickoffs: world.messages.iter().filter(|(c, _, text, _)| *c == channel && text.contains("Drive it from here")).count(),
+        kickoffs: world
+            .messages
+            .iter()
+            .filter(|(c, _, text, _)| *c == channel && text.contains("Drive it from here"))
+            .count(),
         pins: world.pins.len(),
         announcements: world.messages.iter().filter(|(c, ..)| c == ANNOUNCE).count(),
         replies: world.replies.iter().filter(|text| text.contains("INC-1")).count(),
@@ -270,9 +275,11 @@ async fn crash_mid_declare(hang_on: &str) -> (Counts, Vec<String>) {
     let (health, _) = second.health().await.unwrap();
     assert_eq!(health, 200);
     let db = Db::connect_existing(&run.envs()[0].1).await.unwrap();
-    let incidents = usize::from(db.incident(1).await.unwrap().is_some()) + usize::from(db.incident(2).await.unwrap().is_some());
+    let incidents =
+        usize::from(db.incident(1).await.unwrap().is_some()) + usize::from(db.incident(2).await.unwrap().is_some());
     let incident = db.incident(1).await.unwrap().unwrap();
-    let declared = db.timeline(1, false).await.unwrap().iter().filter(|e| e.kind == storage::EntryKind::Declared).count();
+    let declared =
+        db.timeline(1, false).await.unwrap().iter().filter(|e| e.kind == storage::EntryKind::Declared).count();
     assert_eq!(declared, 1, "the declare was applied once");
     assert!(db.incidents_with_unfinished_steps().await.unwrap().is_empty(), "a step is still unfinished");
     db.close().await;
@@ -290,7 +297,9 @@ async fn exactly_once_after_a_kill_at(hang_on: &str) {
         "after a kill at {hang_on}; replies: {replies:?}"
     );
     assert!(
-        replies.iter().any(|r| r.contains("INC-1") && r.contains("is declared in") && r.contains("(delayed by a restart)")),
+        replies
+            .iter()
+            .any(|r| r.contains("INC-1") && r.contains("is declared in") && r.contains("(delayed by a restart)")),
         "{replies:?}"
     );
 }
