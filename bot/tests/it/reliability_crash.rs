@@ -357,9 +357,9 @@ async fn crash_loop(kills: usize) {
         let stored = check_database(&setup, &so_far).await;
         let cut_off = stored.intersection(&so_far.unanswered).count();
         eprintln!(
-            "round {round}: {} acknowledged, all stored; {} stored in all, {cut_off} of them unanswered \
+            "round {round}: {} events acknowledged, all stored; {} stored in all, {cut_off} of them unanswered \
              (cut off by a kill); {redelivered} of {} redelivered events acknowledged again",
-            so_far.acknowledged.len(),
+            so_far.acknowledged.iter().filter(|n| kind_of(**n) == Kind::Event).count(),
             stored.len(),
             earlier.len(),
         );

@@ -180,17 +180,17 @@ async fn killed_at(step: &'static str) {
     assert!(db.incident(1).await.unwrap().is_some());
     assert!(db.incident(2).await.unwrap().is_none(), "one incident");
     assert!(db.incidents_with_unfinished_steps().await.unwrap().is_empty());
-    let world = fake.0.lock().unwrap();
-    assert_eq!(world.channels.len(), 1, "one channel after a kill at {step}: {:?}", world.channels);
     let channel = FIRST_CHANNEL.to_string();
     assert_eq!(db.incident(1).await.unwrap().unwrap().channel_id.map(|c| c.to_string()), Some(channel.clone()));
+    db.close().await;
+    let world = fake.0.lock().unwrap();
+    assert_eq!(world.channels.len(), 1, "one channel after a kill at {step}: {:?}", world.channels);
     let kickoffs = world.messages.iter().filter(|(c, ..)| *c == channel).count();
     let announcements = world.messages.iter().filter(|(c, ..)| *c == ANNOUNCE.to_string()).count();
     assert_eq!((kickoffs, world.pins.len(), announcements), (1, 1, 1), "after a kill at {step}");
     // Edits of the one deferred reply are one message; the last one is what shows.
     let shown = world.replies.last().cloned().unwrap_or_default();
     assert!(shown.contains("INC-1") && shown.contains("delayed by a restart"), "{:?}", world.replies);
-    db.close().await;
 }
 
 #[tokio::test]
