@@ -10,8 +10,11 @@
 //!    to run again, oldest first. [`Db::inbox_waiting_count`] is what `/healthz` shows.
 
 use chrono::{DateTime, Utc};
+use std::sync::{Mutex, PoisonError};
+
 use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
+use sqlx::{Row, Sqlite, Transaction};
+use tokio::sync::oneshot;
 
 use crate::model::{ChannelId, EventSource, SourceId};
 use crate::time::{from_millis, from_millis_opt, to_millis};
@@ -69,44 +72,120 @@ macro_rules! select_inbox {
     };
 }
 
+/// One write waiting for the next group: an accept or a done mark.
+#[derive(Debug, Clone)]
+enum InboxWrite {
+    Accept(InboxRequest),
+    Done(SourceId, i64),
+}
+
+struct PendingWrite {
+    write: InboxWrite,
+    reply: oneshot::Sender<Result<bool, StorageError>>,
+}
+
+/// Inbox writes waiting for the next leader (see [`Db::inbox_write`]).
+#[derive(Default)]
+pub(crate) struct PendingInbox(Mutex<Vec<PendingWrite>>);
+
+impl std::fmt::Debug for PendingInbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingInbox").finish_non_exhaustive()
+    }
+}
+
+impl PendingInbox {
+    fn push(&self, pending: PendingWrite) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(pending);
+    }
+
+    fn take(&self) -> Vec<PendingWrite> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// How many times a caller queues again after the leader carrying its write vanished.
+const REQUEUES: usize = 5;
+
+async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &InboxWrite) -> Result<bool, StorageError> {
+    let rows = match write {
+        InboxWrite::Accept(request) => sqlx::query(
+            "INSERT INTO inbox (source_id, source, kind, user_id, channel_id, request, reply_handle, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+        )
+        .bind(request.source_id.as_str())
+        .bind(request.source.as_str())
+        .bind(&request.kind)
+        .bind(&request.user)
+        .bind(request.channel_id.as_str())
+        .bind(&request.request)
+        .bind(&request.reply_handle)
+        .bind(to_millis(request.received_at))
+        .execute(&mut **tx)
+        .await?
+        .rows_affected(),
+        InboxWrite::Done(source_id, at) => {
+            sqlx::query("UPDATE inbox SET done_at = ?1 WHERE source_id = ?2 AND done_at IS NULL")
+                .bind(at)
+                .bind(source_id.as_str())
+                .execute(&mut **tx)
+                .await?
+                .rows_affected()
+        }
+    };
+    Ok(rows > 0)
+}
+
 impl Db {
     /// Commits `request` to the inbox. False when its source id is already there (a
     /// second delivery): the caller answers it without processing it again.
     pub async fn inbox_accept(&self, request: &InboxRequest) -> Result<bool, StorageError> {
-        self.write(async |tx| {
-            let rows = sqlx::query(
-                "INSERT INTO inbox (source_id, source, kind, user_id, channel_id, request, reply_handle, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
-            )
-            .bind(request.source_id.as_str())
-            .bind(request.source.as_str())
-            .bind(&request.kind)
-            .bind(&request.user)
-            .bind(request.channel_id.as_str())
-            .bind(&request.request)
-            .bind(&request.reply_handle)
-            .bind(to_millis(request.received_at))
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-            Ok(Decision::Commit(rows > 0))
-        })
-        .await
+        self.inbox_write(InboxWrite::Accept(request.clone())).await
     }
 
     /// Marks a request done: its work and its reply happened. False when it was not in
     /// the inbox or was already done.
     pub async fn inbox_done(&self, source_id: &SourceId, at: DateTime<Utc>) -> Result<bool, StorageError> {
-        self.write(async |tx| {
-            let rows = sqlx::query("UPDATE inbox SET done_at = ?1 WHERE source_id = ?2 AND done_at IS NULL")
-                .bind(to_millis(at))
-                .bind(source_id.as_str())
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-            Ok(Decision::Commit(rows > 0))
-        })
-        .await
+        self.inbox_write(InboxWrite::Done(source_id.clone(), to_millis(at))).await
+    }
+
+    /// Group commit for the inbox: an accept sits on the path of every acknowledgement,
+    /// so concurrent accepts and done marks share one commit. Each caller queues its
+    /// write and waits for the write connection through [`Db::write`]; whoever gets it
+    /// writes everything queued so far in that one transaction, and every caller gets
+    /// its own answer once it is committed. A leader whose batch fails returns the error;
+    /// the callers it carried queue again.
+    async fn inbox_write(&self, write: InboxWrite) -> Result<bool, StorageError> {
+        for _ in 0..REQUEUES {
+            let (reply, mut answer) = oneshot::channel();
+            self.pending_inbox().push(PendingWrite { write: write.clone(), reply });
+            tokio::select! {
+                biased;
+                carried = &mut answer => match carried {
+                    Ok(result) => return result,
+                    Err(_) => continue,
+                },
+                led = self.write(async |tx| {
+                    let batch = self.pending_inbox().take();
+                    let mut results = Vec::with_capacity(batch.len());
+                    for pending in &batch {
+                        results.push(apply(tx, &pending.write).await?);
+                    }
+                    Ok(Decision::Commit((batch, results)))
+                }) => {
+                    let (batch, results) = led?;
+                    for (pending, result) in batch.into_iter().zip(results) {
+                        let _ = pending.reply.send(Ok(result));
+                    }
+                }
+            }
+            // We led: our write was in our batch, or in an earlier leader's.
+            match answer.await {
+                Ok(result) => return result,
+                Err(_) => continue,
+            }
+        }
+        Err(StorageError::Interrupted(REQUEUES))
     }
 
     /// The row for `source_id`, done or not.
@@ -157,6 +236,27 @@ mod tests {
             reply_handle: Some("https://hooks.example/1".into()),
             received_at: at,
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_accepts_share_commits_and_each_gets_its_own_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("inbox.db").display())).await.unwrap();
+        let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut tasks = Vec::new();
+        for n in 0..60 {
+            let db = db.clone();
+            // Every fifth is a second delivery of an earlier id.
+            let id = if n % 5 == 4 { format!("r{}", n - 1) } else { format!("r{n}") };
+            tasks.push(tokio::spawn(async move { db.inbox_accept(&request(&id, t0)).await.unwrap() }));
+        }
+        let mut accepted = 0;
+        for task in tasks {
+            accepted += usize::from(task.await.unwrap());
+        }
+        assert_eq!(accepted, 48);
+        assert_eq!(db.inbox_unfinished(&EventSource::slack_requests()).await.unwrap().len(), 48);
+        db.close().await;
     }
 
     #[tokio::test]

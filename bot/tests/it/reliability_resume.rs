@@ -347,3 +347,37 @@ async fn killed_while_replying_the_reply_comes_twice_and_nothing_else_does() {
         "{replies:?}"
     );
 }
+
+/// `incidentbot check` lists an incident a crash left without its channel, and says
+/// none once the restarted bot has finished it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_lists_the_incident_a_kill_left_half_done_until_a_restart_finishes_it() {
+    let run = run_with_hang("conversations.create").await;
+    let first = run.start("first");
+    first.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
+    assert_eq!(send_declare(&first, &run).await, 200);
+    let fake = run.fake.clone();
+    assert!(eventually(Duration::from_secs(20), || async { fake.0.lock().unwrap().hung }).await);
+    drop(first);
+    let check = || {
+        let mut command = crate::process_support::incidentbot();
+        command.arg("check");
+        for (key, value) in run.envs() {
+            command.env(key, value);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let before = check();
+    assert!(before.contains("unfinished steps: 1 incident(s)") && before.contains("  INC-1: channel"), "{before}");
+    let second = run.start("second");
+    second.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
+    let fake = run.fake.clone();
+    assert!(eventually(Duration::from_secs(20), || async { counts(&fake.0.lock().unwrap(), 1).replies == 1 }).await);
+    let (_, health) = second.health().await.unwrap();
+    assert_eq!(health["inbox_waiting_over_a_minute"], 0, "{health}");
+    drop(second);
+    let after = check();
+    assert!(after.contains("unfinished steps: none"), "{after}");
+}
