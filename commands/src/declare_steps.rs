@@ -83,6 +83,9 @@ impl Core {
             return Ok(incident);
         }
         let name = incident.channel_name.clone();
+        let private = incident.private;
+        // A private channel has the bot and the declarer only; the others are invited.
+        let members: Vec<String> = incident.commander.iter().cloned().collect();
         let made = self
             .run_step(incident.id, request, CHANNEL, |maybe_done| async move {
                 if maybe_done.0 {
@@ -97,7 +100,12 @@ impl Core {
                         Err(error) => tracing::warn!(%error, "could not look for the channel a declare may have made"),
                     }
                 }
-                Ok(encode_channel(&self.chat.create_channel(&name).await?))
+                let made = if private {
+                    self.chat.create_private_channel(&name, &members).await?
+                } else {
+                    self.chat.create_channel(&name).await?
+                };
+                Ok(encode_channel(&made))
             })
             .await?
             .map_err(CoreError::Chat)?;
@@ -147,7 +155,7 @@ impl Core {
                 .await?;
             log_failure(incident, INVITE, done);
         }
-        let kickoff = self.kickoff_message(incident);
+        let kickoff = crate::drill::mark(incident, &self.kickoff_message(incident));
         let key = request.part(KICKOFF);
         let posted = self
             .run_step(incident.id, request, KICKOFF, |maybe| async move {
@@ -166,8 +174,9 @@ impl Core {
             }
             Err(error) => log_failure::<()>(incident, KICKOFF, Err(error)),
         }
-        if let Some(announcements) = self.settings.announcements_channel.clone() {
-            let message = self.declared_announcement(incident, &channel);
+        // A private incident is never announced.
+        if let Some(announcements) = self.settings.announcements_channel.clone().filter(|_| !incident.private) {
+            let message = crate::drill::mark(incident, &self.declared_announcement(incident, &channel));
             let key = request.part(ANNOUNCE);
             let done = self
                 .run_step(incident.id, request, ANNOUNCE, |maybe| async move {
@@ -177,20 +186,6 @@ impl Core {
             log_failure(incident, ANNOUNCE, done);
         }
         Ok(())
-    }
-
-    /// `🚨 INC-1 declared (sev1, Critical): Database is down · join #inc-1-…`
-    fn declared_announcement(&self, incident: &Incident, channel: &ChannelRef) -> Message {
-        let label = self.settings.severity_label(incident.severity);
-        Message::new().line(
-            Line::new()
-                .text("🚨 ")
-                .bold(incident.reference())
-                .text(format!(" declared ({}, {}): ", incident.severity, label.label))
-                .bold(incident.title.clone())
-                .text(" · join ")
-                .channel(channel.id.clone(), channel.name.clone()),
-        )
     }
 }
 

@@ -10,7 +10,7 @@ use crate::chat::ChannelRef;
 use crate::core::{Core, Invocation};
 use crate::error::{CoreError, Problem};
 use crate::format;
-use crate::grammar::{usage, StartedAgo};
+use crate::grammar::{usage, DeclareKind, StartedAgo};
 use crate::lifecycle;
 use crate::limits::{MAX_TEXT, MAX_TITLE};
 use crate::message::{ButtonAction, Line, Message};
@@ -48,11 +48,22 @@ impl Core {
         severity: Option<Severity>,
         title: Option<String>,
         started: Option<StartedAgo>,
+        services: Vec<String>,
+        kind: DeclareKind,
     ) -> Result<Outcome, Problem> {
+        let services = self.resolve_services(&services, usage::DECLARE)?;
         let Some(title) = title else {
+            if !services.is_empty() || kind != DeclareKind::default() {
+                return Err(crate::grammar::UsageError {
+                    problem: "A drill, a private incident or one naming services needs its title on the line.".into(),
+                    usage: usage::DECLARE,
+                }
+                .into());
+            }
             return Ok(Outcome::form(declare_form(severity.unwrap_or(self.settings.default_severity))));
         };
-        self.declare_incident(inv, &Actor::Person(inv.user.clone()), severity, &title, None, started).await
+        let request = Declaration { severity, title: &title, description: None, started, services, kind };
+        self.declare_incident(inv, &Actor::Person(inv.user.clone()), request).await
     }
 
     /// Declares an incident for a system source (an alert): it starts with no
@@ -70,9 +81,19 @@ impl Core {
             channel_id: ChannelId::default(),
             text: String::new(),
         };
-        let result = self
-            .declare_incident(&inv, &actor, request.severity, &request.title, request.description.clone(), None)
-            .await;
+        let result = async {
+            let services = self.known_services(&request.services);
+            let declaration = Declaration {
+                severity: request.severity,
+                title: &request.title,
+                description: request.description.clone(),
+                started: None,
+                services,
+                kind: DeclareKind::default(),
+            };
+            self.declare_incident(&inv, &actor, declaration).await
+        }
+        .await;
         crate::core::settle(result)
     }
 
@@ -135,11 +156,9 @@ impl Core {
         &self,
         inv: &Invocation,
         actor: &Actor,
-        severity: Option<Severity>,
-        title: &str,
-        description: Option<String>,
-        started: Option<StartedAgo>,
+        request: Declaration<'_>,
     ) -> Result<Outcome, Problem> {
+        let Declaration { severity, title, description, started, services, kind } = request;
         let Some(Fitted { text: title, cut: title_cut }) = fit(title, MAX_TITLE, false) else {
             return Err(crate::grammar::UsageError {
                 problem: "The incident needs a title with visible characters.".into(),
@@ -165,14 +184,24 @@ impl Core {
             declare_source: inv.source_id.clone(),
             started_at: now - started.map_or(Duration::zero(), |s| s.0),
             declared_at: now,
+            drill: kind.drill,
+            private: kind.private,
+            services: services.iter().map(|s| s.name.clone()).collect(),
+        };
+        let prefix = if kind.drill { crate::drill::CHANNEL_PREFIX } else { self.settings.channel_prefix.as_str() };
+        let what = match (kind.drill, kind.private) {
+            (true, true) => "private drill ",
+            (true, false) => "drill ",
+            (false, true) => "private ",
+            (false, false) => "",
         };
         let _one_declare_at_a_time = self.declare_lock.lock().await;
         let declared = self
             .db
             .declare_incident(
                 &new,
-                |id| channel_name(&self.settings.channel_prefix, id, &title),
-                |_| format!("Declared {severity}: {title}"),
+                |id| channel_name(prefix, id, &title),
+                |_| format!("Declared {what}{severity}: {title}"),
             )
             .await?;
         // A repeated delivery (the inbox running a request again after a restart) finds
@@ -184,6 +213,13 @@ impl Core {
             return Err(CoreError::Contention(incident.reference()).into());
         };
         let channel = ChannelRef { id: channel_id.clone(), name: incident.channel_name.clone() };
+        // Idempotent by source id, so a resumed declare runs it again.
+        self.invite_service_owners(&incident, &inv.source_id, &services).await?;
+        if is_new {
+            // Not a recorded step: a declare resumed after a crash does not post to the
+            // services' team channels again (nor at all, if the crash came first).
+            self.announce_to_teams(&incident, &channel, &services).await;
+        }
         if !is_new {
             return Ok(Outcome {
                 reply: Some(crate::declare_steps::delayed_reply(&incident, &channel_id)),
@@ -192,7 +228,7 @@ impl Core {
             });
         }
         let mut declared = Line::new()
-            .text("Declared ")
+            .text(format!("Declared {what}"))
             .bold(incident.reference())
             .text(" in ")
             .channel(channel.id.clone(), channel.name.clone());
@@ -213,6 +249,20 @@ impl Core {
             declared: Some(incident.severity),
             ..Outcome::silent()
         })
+    }
+
+    /// `🚨 INC-3 declared (sev2, Major): Checkout is failing · join #inc-3-…`.
+    pub(crate) fn declared_announcement(&self, incident: &Incident, channel: &ChannelRef) -> Message {
+        let label = self.settings.severity_label(incident.severity);
+        Message::new().line(
+            Line::new()
+                .text("🚨 ")
+                .bold(incident.reference())
+                .text(format!(" declared ({}, {}): ", incident.severity, label.label))
+                .bold(incident.title.clone())
+                .text(" · join ")
+                .channel(channel.id.clone(), channel.name.clone()),
+        )
     }
 
     /// The first post in an incident channel: what, how bad, who leads, and how to drive it.
@@ -338,6 +388,7 @@ impl Core {
         // Escalating to sev1 or sev2 is news for everyone, like a declaration.
         if severity <= Severity::Sev2 && severity < before.severity {
             self.announce(
+                &after,
                 &Message::new().line(
                     Line::new()
                         .text("⚠️ ")
@@ -443,6 +494,7 @@ impl Core {
         )
         .await;
         self.announce(
+            &incident,
             &Message::new().line(
                 Line::new()
                     .text("📣 ")
@@ -542,6 +594,7 @@ impl Core {
         // A postmortem written before the resolve completes it now.
         self.close_if_complete(&after, &inv.user, &inv.source_id).await?;
         self.announce(
+            &after,
             &Message::new().line(
                 Line::new()
                     .text("✅ ")
@@ -601,13 +654,27 @@ pub(crate) fn commander_span(line: Line, incident: &Incident) -> Line {
 }
 
 /// What a system source asks to declare.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SystemDeclare {
     /// The idempotency key of the request (for an alert: source + group key).
     pub source_id: SourceId,
     pub title: String,
     pub severity: Option<Severity>,
     pub description: Option<String>,
+    /// Service names as the source gave them (an alert's `service` label), resolved
+    /// against the catalog like typed ones. An unknown one is left out and logged with
+    /// the closest names: an alert still declares its incident.
+    pub services: Vec<String>,
+}
+
+/// Everything one declaration asks for, once parsed and with its services resolved.
+pub(crate) struct Declaration<'a> {
+    pub severity: Option<Severity>,
+    pub title: &'a str,
+    pub description: Option<String>,
+    pub started: Option<StartedAgo>,
+    pub services: Vec<crate::catalog::Service>,
+    pub kind: DeclareKind,
 }
 
 /// The form `/incident declare` opens when no title is given.
@@ -644,5 +711,6 @@ pub fn declare_form(severity: Severity) -> Form {
                 max_len: MAX_TEXT,
             },
         ],
+        tags: None,
     }
 }

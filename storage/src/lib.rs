@@ -9,6 +9,8 @@
 //! - [`model`] holds the stored value types and records.
 //! - [`incidents`], [`timeline`], [`postmortems`] and [`actions`] hold the typed
 //!   queries, each as methods on [`Db`].
+//! - [`learning`] holds what an incident teaches: its services, contributing-factor tags
+//!   and invites.
 //! - [`reports`] answers the digest's windowed queries.
 //! - `group_commit` lets concurrent timeline writes share one commit.
 //! - [`deliveries`] records scheduled deliveries and job runs, for exactly-once reminders.
@@ -47,6 +49,7 @@ pub mod inbound_events;
 pub mod inbox;
 pub mod incidents;
 pub mod integrity;
+pub mod learning;
 pub mod lease;
 pub mod location;
 pub mod model;
@@ -62,6 +65,7 @@ mod writer;
 pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::DeliveryKey;
 pub use inbox::{InboxRequest, InboxRow};
+pub use learning::{Attached, Attachment};
 pub use location::{Location, UrlError};
 pub use model::*;
 pub use steps::{StepState, UnfinishedIncident};

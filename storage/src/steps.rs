@@ -167,6 +167,9 @@ mod tests {
             declare_source: SourceId::new("req-1"),
             started_at: at,
             declared_at: at,
+            drill: false,
+            private: false,
+            services: Vec::new(),
         };
         let id = db.declare_incident(&new, |id| format!("inc-{id}"), |_| "Declared".into()).await.unwrap().incident.id;
         let request = SourceId::new("req-1");

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serenity::all::{CommandInteraction, ComponentInteraction};
 
 use super::commands::to_command;
+use super::interactions;
 use super::retry::Effect;
 use super::Discord;
 
@@ -79,11 +80,13 @@ pub async fn process(
             };
             crate::metrics::metrics().observe_result(&result);
             if open {
-                let edit = super::interactions::reply_for(result).edit_response();
-                super::interactions::answer(bot, "complete a command", Effect::Idempotent, || {
+                let (first, rest) = interactions::first_and_rest(interactions::reply_for(result));
+                let edit = first.edit_response();
+                interactions::answer(bot, "complete a command", Effect::Idempotent, || {
                     interaction.edit_response(&*bot.http, edit.clone())
                 })
                 .await?;
+                interactions::follow_up(bot, rest, |f| interaction.create_followup(&*bot.http, f)).await?;
             } else {
                 reply_by_dm(bot, &interaction.user.id.to_string(), result).await;
             }
@@ -101,11 +104,13 @@ pub async fn process(
             };
             let result = bot.core.press_button(&press).await;
             if open {
-                let edit = super::interactions::reply_for(result).edit_response();
-                super::interactions::answer(bot, "complete a button", Effect::Idempotent, || {
+                let (first, rest) = interactions::first_and_rest(interactions::reply_for(result));
+                let edit = first.edit_response();
+                interactions::answer(bot, "complete a button", Effect::Idempotent, || {
                     interaction.edit_response(&*bot.http, edit.clone())
                 })
                 .await?;
+                interactions::follow_up(bot, rest, |f| interaction.create_followup(&*bot.http, f)).await?;
             } else {
                 reply_by_dm(bot, &interaction.user.id.to_string(), result).await;
             }

@@ -9,6 +9,7 @@ mod support;
 mod declare_resume;
 mod defects;
 mod followups;
+mod learning;
 mod lifecycle_flow;
 mod lifecycle_model;
 mod unicode_fields;
