@@ -20,6 +20,9 @@
 //!   committed before the answer, run again after a crash; [`steps`] records each
 //!   platform call such a request makes (intent before, result after), so a resumed
 //!   request picks up at its first unfinished step.
+//! - [`outbox`] holds outbound jobs to trackers, the status page and pull requests,
+//!   claimed before each call; [`links`] records what those calls created (an item's
+//!   issue, an incident's status page incident and postmortem pull requests).
 //! - [`integrity`] runs SQLite's consistency check.
 //! - [`lease`] decides which running copy of the bot is the active one.
 //! - [`backup`] writes verified online snapshots.
@@ -51,8 +54,10 @@ pub mod incidents;
 pub mod integrity;
 pub mod learning;
 pub mod lease;
+pub mod links;
 pub mod location;
 pub mod model;
+pub mod outbox;
 pub mod postmortems;
 pub mod reports;
 pub mod steps;
@@ -66,6 +71,8 @@ pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::DeliveryKey;
 pub use inbox::{InboxRequest, InboxRow};
 pub use learning::{Attached, Attachment};
+pub use links::{LinkOutcome, PostmortemPr, TrackerLink};
 pub use location::{Location, UrlError};
 pub use model::*;
+pub use outbox::{AttemptStart, Job, NewJob};
 pub use steps::{StepState, UnfinishedIncident};
