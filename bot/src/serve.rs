@@ -70,6 +70,15 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json:
     if role != Role::Active {
         failing.push("role".to_string());
     }
+    // Requests acknowledged over a minute ago and still not done: a stuck resume, or a
+    // copy that keeps dying half-way. Shown, not failed on: the work may still finish.
+    let inbox_waiting = match state.db.inbox_waiting_count(chrono::Utc::now() - chrono::Duration::minutes(1)).await {
+        Ok(count) => json!(count),
+        Err(error) => {
+            tracing::warn!(%error, "health check: cannot count the inbox");
+            json!(null)
+        }
+    };
     let status = if failing.is_empty() { "ok" } else { "unhealthy" };
     let body = json!({
         "status": status,
@@ -77,6 +86,7 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json:
         "database": database,
         "platforms": platforms,
         "failing": failing,
+        "inbox_waiting_over_a_minute": inbox_waiting,
     });
     let code = if failing.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(body))
@@ -276,6 +286,18 @@ async fn run_platforms(
     }
     // Slack's requests are taken from here on: its catch-up has fixed where it starts.
     health.set_role(Role::Active);
+    if let Some(slack) = slack {
+        // What a previous run (this copy's, or a copy whose lease this one took over)
+        // acknowledged and left unfinished runs again, in the background, oldest first.
+        let resuming = slack.clone();
+        slack.tasks().spawn(async move {
+            match crate::slack::inbox::resume(&resuming).await {
+                Ok(0) => {}
+                Ok(ran) => tracing::info!(ran, "Slack: unfinished requests run again"),
+                Err(error) => tracing::error!(%error, "Slack: could not read the inbox"),
+            }
+        });
+    }
 
     // Discord: the gateway runs beside the HTTP server and stops with it.
     let discord = crate::discord::start_with_health(config, db.clone(), cancel.clone(), discord_health).await?;

@@ -9,6 +9,10 @@
 //!   person, or the system (alerts, the scheduler, trackers).
 //! - [`core`] dispatches commands; [`incident_cmds`], [`action_cmds`],
 //!   [`postmortem_cmds`], [`report_cmds`] and [`buttons`] handle them.
+//! - [`declare_steps`] holds a declare's platform calls as recorded steps, and how a
+//!   declare run again after a crash resumes at its first unfinished one.
+//! - [`inbox`] is the durable inbox as adapters use it: commit before answering, mark
+//!   done after replying, run again what is not done; and when a reply path expires.
 //! - [`lifecycle`] holds the status moves; [`permissions`] the one table of who may do
 //!   what; [`users`] what counts as a user on each platform; [`blameless`] the blame
 //!   hints; [`postmortem`] the fields.
@@ -41,6 +45,7 @@ pub mod channel_name;
 pub mod chat;
 pub mod clock;
 pub mod core;
+pub mod declare_steps;
 pub mod digest;
 pub mod drill;
 pub mod durations;
@@ -52,6 +57,7 @@ pub mod format;
 pub mod grammar;
 pub mod help;
 pub mod history;
+pub mod inbox;
 pub mod incident_cmds;
 pub mod ingest;
 pub mod insights;
@@ -95,4 +101,4 @@ pub use crate::message::{Button, ButtonAction, Line, Message, Span};
 pub use crate::outcome::{Form, FormField, FormKind, Outcome, TagPicker};
 pub use crate::postmortem_cmds::FormSubmission;
 pub use crate::settings::Settings;
-pub use storage::{ChannelId, SourceId};
+pub use storage::{ChannelId, EventSource, InboxRequest, InboxRow, SourceId};

@@ -119,6 +119,7 @@ pub struct Db {
     writer: Writer,
     /// Timeline entries waiting to share the next commit.
     pending_entries: std::sync::Arc<PendingEntries>,
+    pending_inbox: std::sync::Arc<crate::inbox::PendingInbox>,
 }
 
 impl Db {
@@ -156,7 +157,12 @@ impl Db {
                 .map_err(open_err)?;
             startup_guards(&pool, &shown).await?;
             migrate(&pool).await?;
-            return Ok(Db { reader: pool.clone(), writer: Writer::Pooled(pool), pending_entries: Default::default() });
+            return Ok(Db {
+                reader: pool.clone(),
+                writer: Writer::Pooled(pool),
+                pending_entries: Default::default(),
+                pending_inbox: Default::default(),
+            });
         };
         let create = mode == OpenMode::Create;
         let missing = || StorageError::Missing(path.display().to_string());
@@ -202,7 +208,7 @@ impl Db {
             .connect_with(options.read_only(true))
             .await
             .map_err(open_err)?;
-        Ok(Db { reader, writer, pending_entries: Default::default() })
+        Ok(Db { reader, writer, pending_entries: Default::default(), pending_inbox: Default::default() })
     }
 
     /// A fresh, migrated in-memory database (tests, the console without `--db`).
@@ -259,6 +265,10 @@ impl Db {
 
     pub(crate) fn pending_entries(&self) -> &PendingEntries {
         &self.pending_entries
+    }
+
+    pub(crate) fn pending_inbox(&self) -> &crate::inbox::PendingInbox {
+        &self.pending_inbox
     }
 
     pub(crate) fn reader(&self) -> &SqlitePool {

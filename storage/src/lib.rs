@@ -19,6 +19,10 @@
 //! - [`deliveries`] records scheduled deliveries and job runs, for exactly-once reminders.
 //! - [`inbound_events`] records processed inbound deliveries of every surface, so a
 //!   retried one is recognised.
+//! - [`inbox`] is the durable inbox: requests answered before their work is done,
+//!   committed before the answer, run again after a crash; [`steps`] records each
+//!   platform call such a request makes (intent before, result after), so a resumed
+//!   request picks up at its first unfinished step.
 //! - [`outbox`] holds outbound jobs to trackers, the status page and pull requests,
 //!   claimed before each call; [`links`] records what those calls created (an item's
 //!   issue, an incident's status page incident and postmortem pull requests).
@@ -48,6 +52,7 @@ pub mod db;
 pub mod deliveries;
 mod group_commit;
 pub mod inbound_events;
+pub mod inbox;
 pub mod incidents;
 pub mod integrity;
 pub mod learning;
@@ -59,6 +64,7 @@ pub mod outbox;
 pub mod pages;
 pub mod postmortems;
 pub mod reports;
+pub mod steps;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod time;
@@ -68,10 +74,12 @@ mod writer;
 
 pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::DeliveryKey;
+pub use inbox::{InboxRequest, InboxRow};
 pub use learning::{Attached, Attachment};
 pub use links::{LinkOutcome, PostmortemPr, TrackerLink};
 pub use location::{Location, UrlError};
 pub use model::*;
 pub use outbox::{AttemptStart, Job, NewJob};
 pub use pages::{IncidentQuery, LibraryHit};
+pub use steps::{StepState, UnfinishedIncident};
 pub use web_auth::{LinkRefusal, WebSession, WebUser};
