@@ -14,6 +14,8 @@
 //! - [`deliveries`] records scheduled deliveries and job runs, for exactly-once reminders.
 //! - [`inbound_events`] records processed inbound deliveries of every surface, so a
 //!   retried one is recognised.
+//! - [`alerts`] stores alerts from monitoring once per source and fingerprint, their
+//!   groups and triage posts, how incidents were detected, and the resolve nudges.
 //! - [`integrity`] runs SQLite's consistency check.
 //! - [`lease`] decides which running copy of the bot is the active one.
 //! - [`backup`] writes verified online snapshots.
@@ -33,6 +35,7 @@
 //! the integrity check and the start-up version guards.
 
 pub mod actions;
+pub mod alerts;
 pub mod backup;
 #[cfg(feature = "bench-support")]
 pub mod baseline;
@@ -53,6 +56,9 @@ mod time;
 pub mod timeline;
 mod writer;
 
+pub use alerts::{
+    AlertGroup, AlertState, AlertStatus, Detection, NewAlert, NoiseCount, StoredAlert, StoredDelivery, TriageOutcome,
+};
 pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::DeliveryKey;
 pub use location::{Location, UrlError};
