@@ -37,6 +37,8 @@ pub struct Core {
     pub(crate) chat: Arc<dyn Chat>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: Settings,
+    /// Alert rules and the triage channel, for the alerts this platform receives.
+    pub(crate) alerts: crate::alerts::AlertSettings,
     /// Declares run one at a time, so two deliveries of one request can never both
     /// create a channel.
     pub(crate) declare_lock: Mutex<()>,
@@ -86,7 +88,21 @@ where
 
 impl Core {
     pub fn new(db: Db, chat: Arc<dyn Chat>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Core { db, chat, clock, settings, declare_lock: Mutex::new(()), incident_channels: Default::default() }
+        Core {
+            db,
+            chat,
+            clock,
+            settings,
+            alerts: Default::default(),
+            declare_lock: Mutex::new(()),
+            incident_channels: Default::default(),
+        }
+    }
+
+    /// This core with alert rules and a triage channel: the core alerts go to.
+    pub fn with_alert_settings(mut self, alerts: crate::alerts::AlertSettings) -> Self {
+        self.alerts = alerts;
+        self
     }
 
     pub fn settings(&self) -> &Settings {
@@ -143,6 +159,10 @@ impl Core {
             C::List => self.list_open(inv).await,
             C::Stats { days } => self.stats(days).await,
             C::Help => Ok(Outcome::reply(crate::help::help_message())),
+            C::AlertDeclare { alert, severity } => self.alert_declare(inv, alert, severity).await,
+            C::AlertAttach { alert, incident } => self.alert_attach(inv, alert, incident).await,
+            C::AlertDismiss { alert, reason } => self.alert_dismiss(inv, alert, reason).await,
+            C::Alerts { target } => self.list_alerts(inv, target).await,
         }
     }
 

@@ -16,6 +16,9 @@ pub enum CoreError {
     Chat(#[from] ChatError),
     #[error("{0} kept changing while it was being saved; try again")]
     Contention(String),
+    /// A stored alert could not be applied (a missing group, a declare that vanished).
+    #[error("an alert could not be applied: {0}")]
+    Alert(String),
 }
 
 impl CoreError {
@@ -26,6 +29,7 @@ impl CoreError {
             CoreError::Storage(_) => "the database did not answer".to_string(),
             CoreError::Chat(chat) => format!("the chat platform refused a call ({})", chat.operation),
             CoreError::Contention(_) => self.to_string(),
+            CoreError::Alert(_) => "an alert could not be applied".to_string(),
         };
         crate::message::Message::plain(format!(
             "Something went wrong: {what}. What was saved before stays saved; it was logged. Please try again."
@@ -39,6 +43,17 @@ pub(crate) enum Problem {
     Usage(UsageError),
     Refused(String),
     Internal(CoreError),
+}
+
+impl Problem {
+    /// The problem in words, for a log line about work no user is waiting on.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Problem::Usage(usage) => usage.problem.clone(),
+            Problem::Refused(text) => text.clone(),
+            Problem::Internal(error) => error.to_string(),
+        }
+    }
 }
 
 impl From<UsageError> for Problem {

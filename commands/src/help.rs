@@ -4,7 +4,7 @@ use crate::grammar::usage;
 use crate::message::{Line, Message};
 
 pub fn help_message() -> Message {
-    let rows: [(&str, &str); 21] = [
+    let rows: [(&str, &str); 25] = [
         (
             usage::DECLARE,
             "open an incident, its channel and a kick-off post (no title opens a form; started:-20m backdates it)",
@@ -26,6 +26,10 @@ pub fn help_message() -> Message {
         (usage::ACTION_REASSIGN, "hand an item to someone else (owner or commander)"),
         (usage::ACTION_DUE, "move an item's due date (owner or commander)"),
         (usage::ACTION_LIST, "list action items"),
+        (usage::ALERT_DECLARE, "open an incident from an alert waiting in triage (you lead it)"),
+        (usage::ALERT_ATTACH, "add an alert waiting in triage to an open incident"),
+        (usage::ALERT_DISMISS, "dismiss an alert waiting in triage; it counts as noise"),
+        (usage::ALERTS, "this incident's alerts, or the triage queue outside an incident"),
         (usage::LIST, "open incidents"),
         (usage::STATS, "counts, MTTA and MTTR by severity"),
         (usage::HELP, "this help"),

@@ -16,11 +16,14 @@
 //! - [`ingest`] records the timeline from channel messages; [`history`] decides where
 //!   catching up after downtime starts, for every platform.
 //! - [`message`] and [`outcome`] are what the core hands back to adapters.
+//! - [`alerts`] holds the alert rules: matchers, declare / triage / ignore, grouping
+//!   and dedupe, the resolve nudge, and the triage commands.
 //! - [`export`] and [`stats`] turn stored incidents into documents and figures;
 //!   [`durations`] defines time to detect, acknowledge, mitigate and resolve, once.
 
 pub mod action_cmds;
 pub mod actor;
+pub mod alerts;
 pub mod blameless;
 pub mod buttons;
 pub mod channel_name;
