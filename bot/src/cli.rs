@@ -162,8 +162,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let output = Output::new(Box::new(std::io::stdout()));
             let mut console = Console::with_db(db, &options, output).await?;
+            console.set_alerts(&file.alerts)?;
             match script {
                 Some(path) => {
+                    if let Some(folder) = path.parent() {
+                        console.set_base_dir(folder);
+                    }
                     let file =
                         std::fs::File::open(&path).with_context(|| format!("cannot open script {}", path.display()))?;
                     let prompting = if echo { Prompting::Echo } else { Prompting::Quiet };

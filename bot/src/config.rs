@@ -31,6 +31,7 @@ pub struct FileConfig {
     pub slack: PlatformChannels,
     pub discord: DiscordConfig,
     pub console: PlatformChannels,
+    pub alerts: crate::alerts::config::AlertsConfig,
 }
 
 #[derive(Debug, Deserialize)]

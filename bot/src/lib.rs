@@ -1,5 +1,6 @@
 //! The incidentbot binary's library: everything that touches the outside world.
 //!
+//! - [`alerts`] receives alerts from monitoring (`POST /alerts/<name>`) and runs the alert worker.
 //! - [`cli`] parses the command line and runs a subcommand; [`check`] is `incidentbot check`.
 //! - [`config`] reads the TOML file and the environment; [`secret`] keeps tokens out of logs.
 //! - [`console`] is the local workspace that drives the core with typed lines.
@@ -12,6 +13,7 @@
 //! - [`serve`] runs the HTTP server, the chat platforms and the scheduler together.
 //! - [`slack`] is the Slack adapter: its HTTP routes and its Web API client.
 
+pub mod alerts;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -90,7 +90,11 @@ async fn metrics(State(state): State<AppState>) -> Response {
             None
         }
     };
-    let text = crate::metrics::metrics().render(open, state.health.role() == Role::Active);
+    let alert_states = state.db.alert_counts().await.unwrap_or_else(|error| {
+        tracing::warn!(%error, "metrics: cannot count alerts");
+        Vec::new()
+    });
+    let text = crate::metrics::metrics().render_with_alerts(open, state.health.role() == Role::Active, &alert_states);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
@@ -138,6 +142,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     // Bad schedules stop start-up here, before anything listens or takes the lease.
     config.file.followup_settings(&crate::config::PlatformChannels::default())?;
+    config.file.alerts.settings(None)?;
     let db = Db::connect(&config.database_url).await?;
     let lease = LeaseSettings::from_env()?;
     let health = Health::new(Role::Standby);
@@ -148,6 +153,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(slack) = &slack {
         health.register("slack", slack.chat().api().health().clone());
         let routes = crate::slack::router(slack.clone())
+            .layer(axum::middleware::from_fn_with_state(health.clone(), only_when_active));
+        app = app.merge(routes);
+    }
+    // Alert routes, closed like Slack's until this copy is active.
+    let alerts = crate::alerts::AlertsState::new(config.file.alerts.sources(|var| std::env::var(var).ok())?);
+    if !alerts.is_empty() {
+        let routes = crate::alerts::router(alerts.clone())
             .layer(axum::middleware::from_fn_with_state(health.clone(), only_when_active));
         app = app.merge(routes);
     }
@@ -167,6 +179,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         health.clone(),
         slack,
         discord_health,
+        alerts,
         cancel.clone(),
     ));
 
@@ -196,12 +209,13 @@ async fn run_while_active(
     health: Health,
     slack: Option<crate::slack::SlackState>,
     discord_health: Arc<PlatformHealth>,
+    alerts: crate::alerts::AlertsState,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     if !crate::lease::acquire(&db, &lease, &cancel).await {
         return Ok(());
     }
-    let result = run_platforms(&config, &db, &lease, &health, slack.as_ref(), discord_health, &cancel).await;
+    let result = run_platforms(&config, &db, &lease, &health, slack.as_ref(), discord_health, &alerts, &cancel).await;
     health.set_role(Role::Stopping);
     cancel.cancel();
     if let Some(slack) = &slack {
@@ -211,6 +225,32 @@ async fn run_while_active(
     result
 }
 
+/// The core alerts go to: `alerts.platform`, or the one platform that runs.
+fn alert_core(
+    config: &Config,
+    slack: Option<&crate::slack::SlackState>,
+    discord: Option<&crate::discord::Started>,
+) -> anyhow::Result<Option<Arc<commands::Core>>> {
+    let slack_core = slack.map(|s| s.core().clone());
+    let discord_core = discord.map(|d| d.core.clone());
+    let chosen = match config.file.alerts.platform.as_deref() {
+        Some("slack") => {
+            slack_core.ok_or_else(|| anyhow::anyhow!("`alerts.platform` is slack, but Slack is not configured"))?
+        }
+        Some("discord") => discord_core
+            .ok_or_else(|| anyhow::anyhow!("`alerts.platform` is discord, but Discord is not configured"))?,
+        Some(other) => anyhow::bail!("`alerts.platform`: `{other}` is not slack or discord"),
+        None => match (slack_core, discord_core) {
+            (Some(core), None) | (None, Some(core)) => core,
+            (Some(_), Some(_)) => {
+                anyhow::bail!("`alerts.platform`: Slack and Discord both run; say which one alerts go to")
+            }
+            (None, None) => return Ok(None),
+        },
+    };
+    Ok(Some(chosen))
+}
+
 async fn run_platforms(
     config: &Config,
     db: &Db,
@@ -218,6 +258,7 @@ async fn run_platforms(
     health: &Health,
     slack: Option<&crate::slack::SlackState>,
     discord_health: Arc<PlatformHealth>,
+    alerts: &crate::alerts::AlertsState,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
     // Every platform that runs adds its core here, with its channels, for follow-ups.
@@ -238,6 +279,17 @@ async fn run_platforms(
     if let Some(discord) = &discord {
         platforms.push((discord.core.clone(), config.file.discord.channels.clone()));
     }
+
+    // Alerts go to one platform's core; the worker applies what was stored, starting
+    // with what a stopped copy left pending.
+    let alert_worker = match alert_core(config, slack, discord.as_ref())? {
+        Some(core) if !alerts.is_empty() => {
+            core.set_alert_settings(config.file.alerts.settings(None)?);
+            alerts.set_core(core.clone());
+            Some(tokio::spawn(crate::alerts::worker::run(core, alerts.wake.clone(), cancel.clone())))
+        }
+        _ => None,
+    };
 
     let mut followups = Vec::new();
     for (core, channels) in &platforms {
@@ -262,6 +314,9 @@ async fn run_platforms(
     // The scheduler finishes the delivery it is in, then stops; claims make a cut-off
     // delivery safe to leave for the next start.
     let _ = scheduler.await;
+    if let Some(worker) = alert_worker {
+        let _ = worker.await;
+    }
     if let Some(discord) = discord {
         let _ = discord.gateway.await;
     }

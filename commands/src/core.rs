@@ -38,7 +38,9 @@ pub struct Core {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: Settings,
     /// Alert rules and the triage channel, for the alerts this platform receives.
-    pub(crate) alerts: crate::alerts::AlertSettings,
+    /// Set once at start-up on the core alerts go to; a lock only because the core is
+    /// shared in an `Arc` by then.
+    pub(crate) alerts: std::sync::RwLock<crate::alerts::AlertSettings>,
     /// Declares run one at a time, so two deliveries of one request can never both
     /// create a channel.
     pub(crate) declare_lock: Mutex<()>,
@@ -99,10 +101,14 @@ impl Core {
         }
     }
 
-    /// This core with alert rules and a triage channel: the core alerts go to.
-    pub fn with_alert_settings(mut self, alerts: crate::alerts::AlertSettings) -> Self {
-        self.alerts = alerts;
-        self
+    /// Makes this the core alerts go to, with its rules and triage channel.
+    pub fn set_alert_settings(&self, alerts: crate::alerts::AlertSettings) {
+        *self.alerts.write().unwrap_or_else(PoisonError::into_inner) = alerts;
+    }
+
+    /// The alert rules and triage channel.
+    pub(crate) fn alert_settings(&self) -> std::sync::RwLockReadGuard<'_, crate::alerts::AlertSettings> {
+        self.alerts.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn settings(&self) -> &Settings {

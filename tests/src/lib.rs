@@ -54,7 +54,23 @@ pub async fn echo_script(script: &str) -> anyhow::Result<(String, Console)> {
     play(script, None, Prompting::Echo).await
 }
 
+/// Like [`run_script`] in memory, with the `[alerts]` section `alerts_toml`; a
+/// relative `:alert FILE` is read from `tests/scripts/`.
+pub async fn run_script_with_alerts(script: &str, alerts_toml: &str) -> anyhow::Result<(String, Console)> {
+    let alerts: bot::alerts::config::AlertsConfig = toml::from_str(alerts_toml)?;
+    play_with(script, None, Prompting::Quiet, Some(alerts)).await
+}
+
 async fn play(script: &str, database_url: Option<String>, prompting: Prompting) -> anyhow::Result<(String, Console)> {
+    play_with(script, database_url, prompting, None).await
+}
+
+async fn play_with(
+    script: &str,
+    database_url: Option<String>,
+    prompting: Prompting,
+    alerts: Option<bot::alerts::config::AlertsConfig>,
+) -> anyhow::Result<(String, Console)> {
     let captured = Captured::default();
     let options = ConsoleOptions {
         database_url,
@@ -63,6 +79,10 @@ async fn play(script: &str, database_url: Option<String>, prompting: Prompting) 
         followups: console_followups(),
     };
     let mut console = Console::open(&options, Output::new(Box::new(captured.clone()))).await?;
+    if let Some(alerts) = alerts {
+        console.set_alerts(&alerts)?;
+        console.set_base_dir(format!("{}/scripts", env!("CARGO_MANIFEST_DIR")));
+    }
     console.run(script.as_bytes(), prompting).await?;
     Ok((captured.text(), console))
 }

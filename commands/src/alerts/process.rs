@@ -150,7 +150,7 @@ impl Core {
             return Ok(());
         }
         let labels = from_json(&alert.labels);
-        let decision = evaluate(&self.alerts.rules, &labels, self.settings.default_severity);
+        let decision = evaluate(&self.alert_settings().rules, &labels, self.settings.default_severity);
         match decision.action {
             RuleAction::Ignore => {
                 self.db.set_alert_state(alert.id, AlertState::Ignored, None, Some(alert.version)).await?;

@@ -209,7 +209,8 @@ impl Core {
         group_id: i64,
         proposed: Severity,
     ) -> Result<(), Problem> {
-        let Some(channel) = self.alerts.triage_channel.clone() else {
+        let triage_channel = self.alert_settings().triage_channel.clone();
+        let Some(channel) = triage_channel else {
             tracing::warn!(alert = alert.id, "no alerts.triage_channel is configured; the triage post is skipped");
             return Ok(());
         };
