@@ -1,6 +1,6 @@
 //! Queries on incidents and their roles.
 
-use crate::model::{DeliveryKind, Incident, NewEntry, NewIncident, Platform, Role, Saved, Status};
+use crate::model::{ChannelId, DeliveryKind, Incident, NewEntry, NewIncident, Platform, Role, Saved, Status};
 use crate::time::{from_millis, from_millis_opt, parse_word, to_millis};
 use crate::timeline::insert_entry;
 use crate::writer::Decision;
@@ -111,7 +111,7 @@ impl Db {
                 }
                 let entry = NewEntry {
                     incident_id: id,
-                    source_id: format!("declared:{}", new.declare_source),
+                    source_id: new.declare_source.derived("declared"),
                     at: new.declared_at,
                     kind: crate::EntryKind::Declared,
                     author: new.declared_by.clone(),
@@ -224,7 +224,7 @@ impl Db {
     }
 
     /// The incident whose channel has this platform id.
-    pub async fn incident_by_channel(&self, channel_id: &str) -> Result<Option<Incident>, StorageError> {
+    pub async fn incident_by_channel(&self, channel_id: &ChannelId) -> Result<Option<Incident>, StorageError> {
         incident_query!("WHERE i.channel_id = ?1")
             .bind(channel_id)
             .fetch_optional(self.reader())

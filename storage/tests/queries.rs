@@ -85,7 +85,7 @@ async fn saving_from_a_stale_read_is_refused_and_writes_nothing() {
         db.save_incident(&stale, None, Some(&entry(1, "b", EntryKind::Severity))).await.unwrap(),
         Saved::Conflict
     );
-    assert!(db.entry_by_source("b").await.unwrap().is_none(), "the entry was rolled back");
+    assert!(db.entry_by_source(&"b".into()).await.unwrap().is_none(), "the entry was rolled back");
     assert_eq!(db.incident(1).await.unwrap().unwrap().severity, Severity::Sev1);
     let retried = db.save_incident(&first, None, Some(&entry(1, "a", EntryKind::Severity))).await.unwrap();
     assert_eq!(retried, Saved::Duplicate);
