@@ -470,10 +470,15 @@ impl Db {
     }
 
     /// Records where a group's triage post went, so it can be updated.
-    pub async fn set_triage_post(&self, group_id: i64, channel: &str, message: &str) -> Result<(), StorageError> {
+    pub async fn set_triage_post(
+        &self,
+        group_id: i64,
+        channel: &crate::model::ChannelId,
+        message: &str,
+    ) -> Result<(), StorageError> {
         self.write(async |tx| {
             sqlx::query("UPDATE alert_groups SET triage_channel = ?1, triage_message = ?2 WHERE id = ?3")
-                .bind(channel)
+                .bind(channel.as_ref())
                 .bind(message)
                 .bind(group_id)
                 .execute(&mut **tx)
@@ -640,9 +645,12 @@ impl Db {
     }
 
     /// The incident a declare with this source id stored.
-    pub async fn incident_id_by_declare_source(&self, declare_source: &str) -> Result<Option<i64>, StorageError> {
+    pub async fn incident_id_by_declare_source(
+        &self,
+        declare_source: &crate::model::SourceId,
+    ) -> Result<Option<i64>, StorageError> {
         Ok(sqlx::query_scalar("SELECT id FROM incidents WHERE declare_source = ?1")
-            .bind(declare_source)
+            .bind(declare_source.as_ref())
             .fetch_optional(self.reader())
             .await?)
     }

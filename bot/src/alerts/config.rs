@@ -97,7 +97,11 @@ impl AlertsConfig {
             rules.push(Rule::parse(&rule.when, &rule.then, severity).with_context(|| key.clone())?);
         }
         Ok(AlertSettings {
-            triage_channel: self.triage_channel.clone().or_else(|| default_triage_channel.map(str::to_string)),
+            triage_channel: self
+                .triage_channel
+                .clone()
+                .or_else(|| default_triage_channel.map(str::to_string))
+                .map(storage::ChannelId::from),
             rules,
         })
     }
@@ -170,7 +174,7 @@ mod tests {
         .unwrap();
         let settings = config.settings(None).unwrap();
         assert_eq!(settings.rules.len(), 1);
-        assert_eq!(settings.triage_channel.as_deref(), Some("C0123456789"));
+        assert_eq!(settings.triage_channel.unwrap(), "C0123456789");
         let sources = config.sources(|var| (var == "ALERTS_PROMETHEUS_SECRET").then(|| "s3cret".into())).unwrap();
         assert_eq!(sources[0].max_per_minute, 120);
         assert!(!format!("{:?}", sources[0]).contains("s3cret"));

@@ -99,7 +99,7 @@ impl Console {
         let session = format!("{}", Utc::now().timestamp_nanos_opt().unwrap_or_default());
         let core = Arc::new(Core::new(db.clone(), chat.clone(), clock.clone(), options.settings.clone()));
         core.set_alert_settings(commands::alerts::AlertSettings {
-            triage_channel: Some(TRIAGE_CHANNEL.to_string()),
+            triage_channel: Some(TRIAGE_CHANNEL.into()),
             rules: Vec::new(),
         });
         for name in core.channel_names().await? {

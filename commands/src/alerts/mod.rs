@@ -19,7 +19,7 @@ pub use self::rules::{Rule, RuleAction, RuleError};
 #[derive(Debug, Clone, Default)]
 pub struct AlertSettings {
     /// Where triage posts go: a channel id on the platform (console: a name).
-    pub triage_channel: Option<String>,
+    pub triage_channel: Option<storage::ChannelId>,
     /// In order; the first match decides.
     pub rules: Vec<Rule>,
 }

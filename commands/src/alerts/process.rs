@@ -185,9 +185,9 @@ impl Core {
     ) -> Result<Incident, Problem> {
         let actor = Actor::System(SystemSource::Alerts);
         let inv = Invocation {
-            source_id: format!("alerts:{}:{}:{}:{}", alert.source, group.id, alert.id, alert.generation),
+            source_id: format!("alerts:{}:{}:{}:{}", alert.source, group.id, alert.id, alert.generation).into(),
             user: actor.stored_id(),
-            channel_id: String::new(),
+            channel_id: String::new().into(),
             text: String::new(),
         };
         let started = self.earliest_start(alert).await?;
@@ -243,7 +243,7 @@ impl Core {
     pub(crate) fn alert_entry(&self, incident_id: i64, source_id: String, text: String) -> NewEntry {
         NewEntry {
             incident_id,
-            source_id,
+            source_id: source_id.into(),
             at: self.now(),
             kind: EntryKind::Note,
             author: Actor::System(SystemSource::Alerts).stored_id(),

@@ -235,7 +235,7 @@ impl Core {
         let (Some(channel_id), Some(message_id)) = (group.triage_channel, group.triage_message) else {
             return;
         };
-        let target = crate::chat::MessageRef { channel_id, message_id };
+        let target = crate::chat::MessageRef { channel_id: channel_id.into(), message_id };
         if let Err(error) = self.chat.update(&target, &message).await {
             tracing::warn!(group = group.id, %error, "could not update the triage post");
         }
