@@ -54,6 +54,11 @@ impl Chat for ConsoleChat {
         Ok(self.message_ref(channel_id))
     }
 
+    async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
+        self.output.emit(&format!("[#{}] incidentbot (edited):", target.channel_id), &message.to_plain());
+        Ok(())
+    }
+
     async fn invite(&self, _channel_id: &ChannelId, _users: &[String]) -> Result<(), ChatError> {
         // Everyone can see every console channel.
         Ok(())

@@ -102,6 +102,13 @@ impl Chat for SlackChat {
         Ok(MessageRef { channel_id: channel.to_string().into(), message_id: ts.to_string() })
     }
 
+    async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
+        let mut body = render::post_body(target.channel_id.as_str(), message);
+        body["ts"] = json!(target.message_id);
+        self.api.call("chat.update", &body).await.map_err(|e| chat_error("update", e))?;
+        Ok(())
+    }
+
     async fn invite(&self, channel_id: &ChannelId, users: &[String]) -> Result<(), ChatError> {
         if users.is_empty() {
             return Ok(());

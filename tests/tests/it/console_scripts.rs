@@ -178,7 +178,7 @@ async fn alerts_play_triage_declare_attach_and_the_resolve_nudge() {
         "severity=warning · env=prod · service=checkout",
         "[Declare (sev3)] [Dismiss]",
         "#1 prometheus/DiskAlmostFull · Disk on db-1 is 90% full · firing since",
-        "[#alerts] incidentbot: 🔕 Alert #1 (prometheus/DiskAlmostFull): Disk on db-1 is 90% full\n  Declared as INC-1 by @you.",
+        "[#alerts] incidentbot (edited): 🔕 Alert #1 (prometheus/DiskAlmostFull): Disk on db-1 is 90% full\n  Declared as INC-1 by @you.",
         "[only @you] Declared INC-1 in #inc-1-disk-on-db-1-is-90-full. You are the commander.",
         "[#alerts] incidentbot: 🔔 Alert #2 (prometheus/SlowQueries)",
         "[Declare (sev3)] [Attach to INC-1] [Dismiss]",
