@@ -340,9 +340,11 @@ impl Db {
         .await
     }
 
-    /// Alerts with a change the worker has not applied yet, oldest first.
-    pub async fn pending_alerts(&self, limit: i64) -> Result<Vec<StoredAlert>, StorageError> {
-        let rows = sqlx::query(alert_select!("WHERE pending = 1 ORDER BY id LIMIT ?1"))
+    /// Alerts with a change the worker has not applied yet, oldest first, after the
+    /// alert `after` (0 for the first page).
+    pub async fn pending_alerts(&self, after: i64, limit: i64) -> Result<Vec<StoredAlert>, StorageError> {
+        let rows = sqlx::query(alert_select!("WHERE pending = 1 AND id > ?1 ORDER BY id LIMIT ?2"))
+            .bind(after)
             .bind(limit)
             .fetch_all(self.reader())
             .await?;
@@ -683,20 +685,20 @@ mod tests {
         let firing = alert("f1", AlertStatus::Firing, 1_799_999_000);
         let first = db.store_alert_delivery("prom", None, std::slice::from_ref(&firing), at).await.unwrap();
         assert_eq!(first.new, 1);
-        let stored = db.pending_alerts(10).await.unwrap().remove(0);
+        let stored = db.pending_alerts(0, 10).await.unwrap().remove(0);
         db.set_alert_state(stored.id, AlertState::Triage, None, Some(stored.version)).await.unwrap();
-        assert!(db.pending_alerts(10).await.unwrap().is_empty());
+        assert!(db.pending_alerts(0, 10).await.unwrap().is_empty());
 
         let repeat = db.store_alert_delivery("prom", None, std::slice::from_ref(&firing), at).await.unwrap();
         assert_eq!((repeat.new, repeat.changed, repeat.repeated), (0, 0, 1));
-        assert!(db.pending_alerts(10).await.unwrap().is_empty());
+        assert!(db.pending_alerts(0, 10).await.unwrap().is_empty());
         assert_eq!(db.alert(stored.id).await.unwrap().unwrap().deliveries, 2);
 
         let resolved = alert("f1", AlertStatus::Resolved, 1_799_999_000);
         assert_eq!(db.store_alert_delivery("prom", None, &[resolved], at).await.unwrap().changed, 1);
         let again = alert("f1", AlertStatus::Firing, 1_800_000_500);
         assert_eq!(db.store_alert_delivery("prom", None, &[again], at).await.unwrap().changed, 1);
-        let pending = db.pending_alerts(10).await.unwrap();
+        let pending = db.pending_alerts(0, 10).await.unwrap();
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].generation, 2);
         // The same fingerprint from another source is another alert.

@@ -8,7 +8,41 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::process_support::{fake_slack, Served, SLACK_SECRET, SLACK_TOKEN};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use super::process_support::{Served, SLACK_SECRET, SLACK_TOKEN};
+
+/// A fake Slack that accepts every call, gives each new channel its own id, and each
+/// post its own `ts`, as Slack does.
+pub async fn fake_slack() -> MockServer {
+    let server = MockServer::start().await;
+    let next = std::sync::Arc::new(AtomicU64::new(1));
+    let channels = next.clone();
+    Mock::given(method("POST"))
+        .and(path("/api/conversations.create"))
+        .respond_with(move |request: &Request| {
+            let n = channels.fetch_add(1, Ordering::SeqCst);
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "ok": true, "channel": { "id": format!("CINC{n}"), "name": body["name"] } }))
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex("^/api/.+"))
+        .respond_with(move |_: &Request| {
+            let n = next.fetch_add(1, Ordering::SeqCst);
+            ResponseTemplate::new(200).set_body_json(json!({
+                "ok": true, "user_id": "U0BOT", "ts": format!("1800000000.{n:06}"), "messages": [], "has_more": false
+            }))
+        })
+        .mount(&server)
+        .await;
+    server
+}
 
 pub const AM_SECRET: &str = "SENTINEL-alertmanager-secret-11aa";
 pub const PD_SECRET: &str = "SENTINEL-pagerduty-secret-22bb";

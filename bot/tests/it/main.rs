@@ -15,6 +15,7 @@ mod log_capture;
 mod process_support;
 mod slack_support;
 
+mod alerts_alertmanager;
 mod alerts_http;
 mod cli;
 mod cli_ops;

@@ -31,6 +31,8 @@ pub struct AppliedAlerts {
     /// Per source: incidents declared, alerts sent to triage, alerts attached to an
     /// incident, alerts ignored by a rule, and resolutions recorded.
     pub by_source: BTreeMap<String, AppliedCounts>,
+    /// Alerts whose change failed this pass; they stay pending.
+    pub failed: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -80,23 +82,23 @@ impl Core {
         Ok(self.db.store_alert_delivery(source, delivery.delivery_id.as_deref(), &alerts, self.now()).await?)
     }
 
-    /// Applies every pending alert change, oldest first, until none is left.
+    /// Applies every pending alert change, oldest first, in one pass. An alert whose
+    /// change fails stays pending for the next pass (and is logged), so one failure
+    /// never holds up the alerts behind it; `failed` counts them.
     pub async fn apply_pending_alerts(&self) -> Result<AppliedAlerts, CoreError> {
         let mut applied = AppliedAlerts::default();
+        let mut after = 0;
         loop {
-            let pending = self.db.pending_alerts(BATCH).await?;
-            if pending.is_empty() {
+            let pending = self.db.pending_alerts(after, BATCH).await?;
+            let Some(last) = pending.last() else {
                 return Ok(applied);
-            }
+            };
+            after = last.id;
             let mut lines = ChannelLines::default();
             for alert in pending {
-                let result = self.apply_alert(&alert, &mut applied, &mut lines).await;
-                if let Err(problem) = result {
-                    self.flush_lines(lines).await;
-                    return Err(match problem {
-                        Problem::Internal(error) => error,
-                        other => CoreError::Alert(format!("alert #{}: {}", alert.id, other.describe())),
-                    });
+                if let Err(problem) = self.apply_alert(&alert, &mut applied, &mut lines).await {
+                    applied.failed += 1;
+                    tracing::warn!(alert = alert.id, problem = problem.describe(), "an alert could not be applied yet");
                 }
             }
             self.flush_lines(lines).await;
