@@ -172,16 +172,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(%addr, "listening");
     let shutdown = tokio::spawn(wait_for_shutdown(cancel.clone()));
-    let active = tokio::spawn(run_while_active(
-        config,
-        db.clone(),
-        lease,
-        health.clone(),
-        slack,
-        discord_health,
-        alerts,
-        cancel.clone(),
-    ));
+    let surfaces = Surfaces { slack, discord_health, alerts };
+    let active = tokio::spawn(run_while_active(config, db.clone(), lease, health.clone(), surfaces, cancel.clone()));
 
     let server_cancel = cancel.clone();
     // Slow clients are cut off; see `http_deadline`.
@@ -199,6 +191,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What serves requests besides `/healthz`: built before the lease, run once held.
+struct Surfaces {
+    slack: Option<crate::slack::SlackState>,
+    discord_health: Arc<PlatformHealth>,
+    alerts: crate::alerts::AlertsState,
+}
+
 /// Waits for the lease, then runs the platforms and the scheduler until `cancel` fires
 /// or the lease is lost; stops them, and releases the lease last, once nothing of this
 /// copy is running any more.
@@ -207,15 +206,14 @@ async fn run_while_active(
     db: Db,
     lease: LeaseSettings,
     health: Health,
-    slack: Option<crate::slack::SlackState>,
-    discord_health: Arc<PlatformHealth>,
-    alerts: crate::alerts::AlertsState,
+    surfaces: Surfaces,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     if !crate::lease::acquire(&db, &lease, &cancel).await {
         return Ok(());
     }
-    let result = run_platforms(&config, &db, &lease, &health, slack.as_ref(), discord_health, &alerts, &cancel).await;
+    let result = run_platforms(&config, &db, &lease, &health, &surfaces, &cancel).await;
+    let slack = surfaces.slack;
     health.set_role(Role::Stopping);
     cancel.cancel();
     if let Some(slack) = &slack {
@@ -256,11 +254,12 @@ async fn run_platforms(
     db: &Db,
     lease: &LeaseSettings,
     health: &Health,
-    slack: Option<&crate::slack::SlackState>,
-    discord_health: Arc<PlatformHealth>,
-    alerts: &crate::alerts::AlertsState,
+    surfaces: &Surfaces,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
+    let slack = surfaces.slack.as_ref();
+    let alerts = &surfaces.alerts;
+    let discord_health = surfaces.discord_health.clone();
     // Every platform that runs adds its core here, with its channels, for follow-ups.
     let mut platforms: Vec<(Arc<commands::Core>, crate::config::PlatformChannels)> = Vec::new();
     if let Some(slack) = slack {
