@@ -137,6 +137,10 @@ pub async fn build(db: &Db, tz: Tz, now: DateTime<Utc>, window: Duration) -> Res
         }
     }
 
+    for line in crate::alerts::insights::detection_lines(db, &this_week, since, now).await? {
+        message = message.line(line);
+    }
+
     let titles: HashMap<i64, String> = this_week.iter().map(|i| (i.id, i.title.clone())).collect();
     let mut lessons = Vec::new();
     for (incident_id, pm) in &postmortems {

@@ -102,6 +102,16 @@ impl Core {
                 show(row.mttr)
             )));
         }
+        for line in crate::alerts::insights::detection_lines(
+            &self.db,
+            &incidents,
+            until - Duration::days(i64::from(days)),
+            until,
+        )
+        .await?
+        {
+            message = message.line(line);
+        }
         Ok(Outcome::reply(message))
     }
 }

@@ -2,8 +2,10 @@
 //! declare, triage or ignore ([`rules`]), the normalised alert every source becomes
 //! ([`model`]), applying stored alerts to incidents with grouping, dedupe and the
 //! resolve nudge ([`process`]), what people do with triaged alerts ([`triage_cmds`]),
-//! and how alerts look in chat ([`render`]). Receiving them over HTTP is the bot's job.
+//! how alerts look in chat ([`render`]), and what they teach in stats and the digest
+//! ([`insights`]). Receiving them over HTTP is the bot's job.
 
+pub mod insights;
 pub mod matcher;
 pub mod model;
 pub mod process;

@@ -201,6 +201,10 @@ async fn alerts_play_triage_declare_attach_and_the_resolve_nudge() {
         "[only @you] Alert #5 is dismissed.",
         "[only @you] Alert #5 is not waiting in triage: it was dismissed.",
         "Alerts waiting in triage: 0",
+        "(3/10) Detection: How did we find out? Could we have known sooner? [now: Alert CheckoutErrors (prometheus) at 2026-03-02 09:30 UTC.]",
+        "Detected by monitoring: 2 of 2 (100%); by people: 0",
+        "Time to detect: sev1 15m (1) · sev3 10m (1)",
+        "Alert noise: 2 alerts without an incident · uptime/CertExpiry 1 (1 dismissed, 0 resolved on their own) · uptime/PingFailed 1 (0 dismissed, 1 resolved on their own)",
     ];
     let mut from = 0;
     for line in expect {
