@@ -54,10 +54,10 @@ pub async fn echo_script(script: &str) -> anyhow::Result<(String, Console)> {
     play(script, None, Prompting::Echo).await
 }
 
-/// Like [`run_script`] in memory, with the `[alerts]` section `alerts_toml`; a
-/// relative `:alert FILE` is read from `tests/scripts/`.
-pub async fn run_script_with_alerts(script: &str, alerts_toml: &str) -> anyhow::Result<(String, Console)> {
-    let alerts: bot::alerts::config::AlertsConfig = toml::from_str(alerts_toml)?;
+/// Like [`run_script`] in memory, with the `[alerts]` section of the config file
+/// `config_toml`; a relative `:alert FILE` is read from `tests/scripts/`.
+pub async fn run_script_with_alerts(script: &str, config_toml: &str) -> anyhow::Result<(String, Console)> {
+    let alerts = bot::config::FileConfig::parse(config_toml)?.alerts;
     play_with(script, None, Prompting::Quiet, Some(alerts)).await
 }
 

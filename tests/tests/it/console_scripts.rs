@@ -151,28 +151,9 @@ async fn a_form_answer_refused_is_asked_again_and_the_others_are_kept() {
     assert_eq!(incident.description.as_deref(), Some("card auth failing"));
 }
 
-/// The `[alerts]` section the alerts script plays with.
-const ALERTS_CONFIG: &str = r#"
-[[sources]]
-name = "prometheus"
-kind = "alertmanager"
-secret_env = "ALERTS_PROMETHEUS_SECRET"
-[[sources]]
-name = "uptime"
-kind = "generic"
-secret_env = "ALERTS_UPTIME_SECRET"
-[[rules]]
-when = 'severity="critical", env=~"prod|production"'
-then = "declare"
-severity = "sev1"
-[[rules]]
-when = 'alertname="Watchdog"'
-then = "ignore"
-"#;
-
 #[tokio::test]
 async fn alerts_play_triage_declare_attach_and_the_resolve_nudge() {
-    let (out, console) = tests::run_script_with_alerts(&script("alerts.txt"), ALERTS_CONFIG).await.unwrap();
+    let (out, console) = tests::run_script_with_alerts(&script("alerts.txt"), &script("alerts.toml")).await.unwrap();
     let expect = [
         "[#alerts] incidentbot: 🔔 Alert #1 (prometheus/DiskAlmostFull): Disk on db-1 is 90% full",
         "severity=warning · env=prod · service=checkout",
