@@ -287,6 +287,10 @@ async fn run_platforms(
             alerts.set_core(core.clone());
             Some(tokio::spawn(crate::alerts::worker::run(core, alerts.wake.clone(), cancel.clone())))
         }
+        None if !alerts.is_empty() => {
+            tracing::error!("alert sources are configured but no chat platform runs; /alerts/* answers 503");
+            None
+        }
         _ => None,
     };
 

@@ -179,3 +179,37 @@ async fn grafana_needs_its_token_and_its_hmac() {
     assert!(eventually(Duration::from_secs(10), || async { counts(&db).await.1 == 1 }).await);
     assert_eq!(db.alert(1).await.unwrap().unwrap().url.as_deref(), Some("http://grafana:3000/d/x"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_alerts_in_one_group_are_one_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let bot = start(dir.path(), 120).await;
+    let fingerprints: Vec<String> = (0..1000).map(|n| format!("big{n:04}")).collect();
+    let alerts: Vec<(&str, &str, &str)> = fingerprints.iter().map(|f| (f.as_str(), "firing", "critical")).collect();
+    let body = serde_json::to_vec(&alertmanager_body("BigOutage", &alerts)).unwrap();
+    assert!(body.len() < 1024 * 1024, "the payload must fit the 1 MB limit: {}", body.len());
+    let response = post_bearer(&bot, "prometheus", AM_SECRET, &body).await;
+    assert_eq!(response.status(), 200);
+    let answer: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(answer["new"], 1000);
+    let db = db(&bot).await;
+    let applied = eventually(Duration::from_secs(60), || async {
+        db.open_incidents().await.unwrap().len() == 1 && db.pending_alerts(0, 1).await.unwrap().is_empty()
+    })
+    .await;
+    assert!(applied, "logs:\n{}", bot.served.logs());
+    assert_eq!(db.alerts_of_incident(1).await.unwrap().len(), 1000);
+    // One post lists the first alerts and says how many more there are.
+    let channel_posts = bot
+        .slack
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| {
+            r.url.path() == "/api/chat.postMessage"
+                && String::from_utf8_lossy(&r.body).contains("more; /incident alerts")
+        })
+        .count();
+    assert!(channel_posts >= 1);
+}
