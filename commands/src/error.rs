@@ -41,7 +41,8 @@ impl CoreError {
 #[derive(Debug)]
 pub(crate) enum Problem {
     Usage(UsageError),
-    Refused(String),
+    /// A refusal: a line, so the people it names are mentions.
+    Refused(crate::message::Line),
     Internal(CoreError),
 }
 
@@ -50,7 +51,7 @@ impl Problem {
     pub(crate) fn describe(&self) -> String {
         match self {
             Problem::Usage(usage) => usage.problem.clone(),
-            Problem::Refused(text) => text.clone(),
+            Problem::Refused(line) => crate::message::Message::new().line(line.clone()).to_plain(),
             Problem::Internal(error) => error.to_string(),
         }
     }
@@ -81,7 +82,7 @@ impl From<CoreError> for Problem {
 }
 
 pub(crate) fn refused(text: impl Into<String>) -> Problem {
-    Problem::Refused(text.into())
+    Problem::Refused(crate::message::Line::new().text(text))
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub(crate) fn action_from_row(row: &SqliteRow) -> Result<ActionItem, StorageErro
         created_at: from_millis(row.try_get("created_at")?)?,
         closed_at: from_millis_opt(row.try_get("closed_at")?)?,
         snoozed_until: row.try_get::<Option<&str>, _>("snoozed_until")?.map(from_date_text).transpose()?,
+        addresses: row.try_get("addresses")?,
     })
 }
 
@@ -37,8 +38,8 @@ impl Db {
                 }
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO action_items (incident_id, text, owner, due_date, priority, kind, status, created_by,
-                                               created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8)
+                                               created_at, addresses)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9)
                      RETURNING id",
                 )
                 .bind(item.incident_id)
@@ -49,6 +50,7 @@ impl Db {
                 .bind(item.kind.as_str())
                 .bind(&item.created_by)
                 .bind(to_millis(item.created_at))
+                .bind(&item.addresses)
                 .fetch_one(&mut **tx)
                 .await?;
                 Ok(Decision::Commit(Some(id)))

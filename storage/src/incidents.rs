@@ -22,7 +22,7 @@ macro_rules! const_format_concat {
         concat!(
             "SELECT i.id, i.title, i.description, i.severity, i.status, i.platform, i.channel_name,
                     i.channel_id, i.declared_by, i.started_at, i.declared_at, i.acknowledged_at,
-                    i.mitigated_at, i.resolved_at, i.closed_at, i.revision,
+                    i.mitigated_at, i.resolved_at, i.closed_at, i.revision, i.drill, i.private,
                     (SELECT user_id FROM incident_roles r WHERE r.incident_id = i.id AND r.role = 'commander') AS commander,
                     (SELECT user_id FROM incident_roles r WHERE r.incident_id = i.id AND r.role = 'comms') AS comms,
                     (SELECT user_id FROM incident_roles r WHERE r.incident_id = i.id AND r.role = 'scribe') AS scribe
@@ -53,6 +53,8 @@ fn incident_from_row(row: &SqliteRow) -> Result<Incident, StorageError> {
         resolved_at: from_millis_opt(row.try_get("resolved_at")?)?,
         closed_at: from_millis_opt(row.try_get("closed_at")?)?,
         revision: row.try_get("revision")?,
+        drill: row.try_get("drill")?,
+        private: row.try_get("private")?,
     })
 }
 
@@ -87,8 +89,8 @@ impl Db {
                 }
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO incidents (title, description, severity, status, platform, channel_name,
-                                            declared_by, declare_source, started_at, declared_at)
-                     VALUES (?1, ?2, ?3, 'investigating', ?4, '', ?5, ?6, ?7, ?8)
+                                            declared_by, declare_source, started_at, declared_at, drill, private)
+                     VALUES (?1, ?2, ?3, 'investigating', ?4, '', ?5, ?6, ?7, ?8, ?9, ?10)
                      RETURNING id",
                 )
                 .bind(&new.title)
@@ -99,8 +101,13 @@ impl Db {
                 .bind(&new.declare_source)
                 .bind(to_millis(new.started_at))
                 .bind(to_millis(new.declared_at))
+                .bind(new.drill)
+                .bind(new.private)
                 .fetch_one(&mut **tx)
                 .await?;
+                for service in &new.services {
+                    crate::learning::insert_service(tx, id, service, &new.declared_by, new.declared_at).await?;
+                }
                 sqlx::query("UPDATE incidents SET channel_name = ?1 WHERE id = ?2")
                     .bind(channel_name(id))
                     .bind(id)

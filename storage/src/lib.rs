@@ -9,6 +9,8 @@
 //! - [`model`] holds the stored value types and records.
 //! - [`incidents`], [`timeline`], [`postmortems`] and [`actions`] hold the typed
 //!   queries, each as methods on [`Db`].
+//! - [`learning`] holds what an incident teaches: its services, contributing-factor tags
+//!   and invites.
 //! - [`reports`] answers the digest's windowed queries.
 //! - `group_commit` lets concurrent timeline writes share one commit.
 //! - [`deliveries`] records scheduled deliveries and job runs, for exactly-once reminders.
@@ -45,6 +47,7 @@ mod group_commit;
 pub mod inbound_events;
 pub mod incidents;
 pub mod integrity;
+pub mod learning;
 pub mod lease;
 pub mod location;
 pub mod model;
@@ -61,5 +64,6 @@ pub use alerts::{
 };
 pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::DeliveryKey;
+pub use learning::{Attached, Attachment};
 pub use location::{Location, UrlError};
 pub use model::*;

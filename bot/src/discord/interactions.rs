@@ -11,22 +11,26 @@
 //! callback that may have arrived is not.
 
 use ::commands::postmortem::FIELDS as POSTMORTEM_FIELDS;
-use ::commands::{ButtonAction, ButtonPress, CoreError, FormKind, FormSubmission, Invocation, Line, Message, Outcome};
+use ::commands::{
+    ButtonAction, ButtonPress, CoreError, FormKind, FormSubmission, Invocation, Line, Message, Outcome, TagPicker,
+    TagSelection,
+};
 use anyhow::Context as _;
 use serenity::all::{
-    ActionRowComponent, CommandInteraction, ComponentInteraction, CreateAutocompleteResponse,
-    CreateInteractionResponse, CreateInteractionResponseMessage, Interaction, ModalInteraction,
+    ActionRowComponent, CommandInteraction, ComponentInteraction, ComponentInteractionDataKind,
+    CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseFollowup,
+    CreateInteractionResponseMessage, Interaction, ModalInteraction,
 };
 
-use super::commands::{to_command, INCIDENT_OPTION};
+use super::commands::{to_command, INCIDENT_OPTION, SERVICE_OPTIONS, TAG_OPTIONS};
 use super::render::{self, Rendered, INPUTS_PER_MODAL};
 use super::retry::{self, Effect};
 use super::Discord;
 use ::commands::grammar::Command as GrammarCommand;
 
 /// Discord's limit on autocomplete choices, and on a choice's name.
-const MAX_CHOICES: usize = 25;
-const MAX_CHOICE_NAME: usize = 100;
+const MAX_CHOICES: usize = super::limits::CHOICES;
+const MAX_CHOICE_NAME: usize = super::limits::CHOICE_NAME;
 
 /// One REST call answering an interaction, under the bot's retry policy.
 async fn answer<T, F, Fut>(bot: &Discord, operation: &'static str, effect: Effect, attempt: F) -> anyhow::Result<T>
@@ -62,16 +66,43 @@ fn ephemeral(message: &Message) -> CreateInteractionResponse {
     CreateInteractionResponse::Message(render::render(message).interaction_message(true))
 }
 
-/// What to show for a core result that did not open a modal.
-fn reply_for(result: Result<Outcome, CoreError>) -> Rendered {
+/// Sends the parts of a long reply after its first as ephemeral follow-ups, in order.
+async fn follow_up<F, Fut>(bot: &Discord, rest: Vec<Rendered>, send: F) -> anyhow::Result<()>
+where
+    F: Fn(CreateInteractionResponseFollowup) -> Fut,
+    Fut: std::future::Future<Output = serenity::Result<serenity::all::Message>>,
+{
+    for part in rest {
+        let followup = part.followup(true);
+        answer(bot, "follow up a reply", Effect::Creates, || send(followup.clone())).await?;
+    }
+    Ok(())
+}
+
+/// The first part of a reply, and the rest to follow it (see [`render::render_all`]).
+fn first_and_rest(mut parts: Vec<Rendered>) -> (Rendered, Vec<Rendered>) {
+    if parts.is_empty() {
+        return (render::render(&Message::plain("Done.")), Vec::new());
+    }
+    let first = parts.remove(0);
+    (first, parts)
+}
+
+/// What to show for a core result that did not open a modal, in parts.
+fn reply_for(result: Result<Outcome, CoreError>) -> Vec<Rendered> {
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(error) => {
             tracing::error!(error = %error, "discord: the core failed");
-            return render::render(&error.reply());
+            return render::render_all(&error.reply());
         }
     };
     let mut message = outcome.reply.unwrap_or_else(|| Message::plain("Done."));
+    let tag_select = outcome.tag_picker.as_ref().map(render::tag_select);
+    if tag_select.is_some() {
+        message =
+            message.line(Line::new().text("Tag the contributing factors below; pick the conditions, not people."));
+    }
     if let Some(form) = &outcome.form {
         // Reached only when a form comes back after the reply was deferred: a modal
         // needs a fresh interaction, so offer the button that opens it.
@@ -83,18 +114,24 @@ fn reply_for(result: Result<Outcome, CoreError>) -> Rendered {
             );
         }
     }
-    render::render(&message)
+    let mut rendered = render::render_all(&message);
+    // With the first part, where the reply's own components (Continue) go too.
+    if let (Some(row), Some(first)) = (tag_select, rendered.first_mut()) {
+        first.components.push(row);
+    }
+    rendered
 }
 
 /// The first response to an action whose outcome may be a form: modal part `part`,
-/// or the reply as an ephemeral message.
-fn modal_or_reply(result: Result<Outcome, CoreError>, part: usize) -> CreateInteractionResponse {
+/// or the reply as an ephemeral message (and the parts of a long one to follow it).
+fn modal_or_reply(result: Result<Outcome, CoreError>, part: usize) -> (CreateInteractionResponse, Vec<Rendered>) {
     if let Ok(Outcome { form: Some(form), .. }) = &result {
         if let Some(modal) = render::form_modal(form, part).or_else(|| render::form_modal(form, 1)) {
-            return CreateInteractionResponse::Modal(modal);
+            return (CreateInteractionResponse::Modal(modal), Vec::new());
         }
     }
-    CreateInteractionResponse::Message(reply_for(result).interaction_message(true))
+    let (first, rest) = first_and_rest(reply_for(result));
+    (CreateInteractionResponse::Message(first.interaction_message(true)), rest)
 }
 
 async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Result<()> {
@@ -125,19 +162,19 @@ async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Resu
     if typed.may_open_form() {
         let result = bot.core.execute(&invocation, typed).await;
         observe_command(received, &result);
-        let response = modal_or_reply(result, 1);
-        return answer(bot, "answer a command", Effect::Creates, || {
-            command.create_response(&*bot.http, response.clone())
-        })
-        .await;
+        let (response, rest) = modal_or_reply(result, 1);
+        answer(bot, "answer a command", Effect::Creates, || command.create_response(&*bot.http, response.clone()))
+            .await?;
+        return follow_up(bot, rest, |f| command.create_followup(&*bot.http, f)).await;
     }
     let response = defer_ephemeral();
     answer(bot, "defer a command", Effect::Creates, || command.create_response(&*bot.http, response.clone())).await?;
     let result = bot.core.execute(&invocation, typed).await;
     observe_command(received, &result);
-    let edit = reply_for(result).edit_response();
+    let (first, rest) = first_and_rest(reply_for(result));
+    let edit = first.edit_response();
     answer(bot, "complete a command", Effect::Idempotent, || command.edit_response(&*bot.http, edit.clone())).await?;
-    Ok(())
+    follow_up(bot, rest, |f| command.create_followup(&*bot.http, f)).await
 }
 
 /// Records a handled slash command in the metrics.
@@ -147,23 +184,88 @@ fn observe_command(received: std::time::Instant, result: &Result<Outcome, CoreEr
     metrics.observe_result(result);
 }
 
-/// Suggests open (and resolved, for postmortems) incidents for the `incident` option.
+/// Suggests what the focused option names: incidents the user may see (open, and
+/// resolved for postmortems), services from the catalog, or factor tags.
 async fn on_autocomplete(bot: &Discord, command: &CommandInteraction) -> anyhow::Result<()> {
-    let typed = command.data.autocomplete().filter(|o| o.name == INCIDENT_OPTION).map(|o| o.value).unwrap_or_default();
-    let incidents = bot.core.incident_choices(typed, MAX_CHOICES).await?;
-    let choices = incidents.iter().fold(CreateAutocompleteResponse::new(), |response, incident| {
-        let name = render::cut(
-            &format!("{} · {} · {}", incident.reference(), incident.status, incident.title),
-            MAX_CHOICE_NAME,
-        );
-        response.add_string_choice(name, incident.reference())
-    });
+    let choices = match command.data.autocomplete() {
+        Some(focused) if SERVICE_OPTIONS.contains(&focused.name) => service_choices(bot, focused.name, focused.value),
+        Some(focused) if TAG_OPTIONS.contains(&focused.name) => {
+            bot.core.settings().factors.matching(focused.value, MAX_CHOICES).into_iter().fold(
+                CreateAutocompleteResponse::new(),
+                |response, factor| {
+                    let name = render::cut(&format!("{} · {}", factor.tag, factor.description), MAX_CHOICE_NAME);
+                    response.add_string_choice(name, factor.tag.clone())
+                },
+            )
+        }
+        focused => {
+            let typed = focused.filter(|o| o.name == INCIDENT_OPTION).map(|o| o.value).unwrap_or_default();
+            let user = command.user.id.to_string();
+            let incidents = bot.core.incident_choices(&user, typed, MAX_CHOICES).await?;
+            incidents.iter().fold(CreateAutocompleteResponse::new(), |response, incident| {
+                let name = render::cut(
+                    &format!("{} · {} · {}", incident.reference(), incident.status, incident.title),
+                    MAX_CHOICE_NAME,
+                );
+                response.add_string_choice(name, incident.reference())
+            })
+        }
+    };
     let response = CreateInteractionResponse::Autocomplete(choices);
     answer(bot, "answer autocomplete", Effect::Creates, || command.create_response(&*bot.http, response.clone())).await
 }
 
+/// Services matching what was typed. In `services` (several, comma-separated) only the
+/// last name is completed; the ones before it are kept as typed.
+fn service_choices(bot: &Discord, option: &str, typed: &str) -> CreateAutocompleteResponse {
+    let (before, last) = match typed.rsplit_once(',') {
+        Some((before, last)) if option == "services" => (format!("{}, ", before.trim()), last.trim()),
+        _ => (String::new(), typed.trim()),
+    };
+    bot.core.settings().services.matching(last, MAX_CHOICES).into_iter().fold(
+        CreateAutocompleteResponse::new(),
+        |response, service| {
+            let value = format!("{before}{}", service.name);
+            let mut name = value.clone();
+            if !service.team.is_empty() {
+                name.push_str(&format!(" · team {}", service.team));
+            }
+            response.add_string_choice(render::cut(&name, MAX_CHOICE_NAME), render::cut(&value, MAX_CHOICE_NAME))
+        },
+    )
+}
+
+/// A choice in the contributing-factor select menu: the incident's tags become the
+/// values chosen.
+async fn on_tag_select(bot: &Discord, component: &ComponentInteraction, incident: i64) -> anyhow::Result<()> {
+    let tags = match &component.data.kind {
+        ComponentInteractionDataKind::StringSelect { values } => values.clone(),
+        _ => Vec::new(),
+    };
+    let response = defer_ephemeral();
+    answer(bot, "defer a tag choice", Effect::Creates, || component.create_response(&*bot.http, response.clone()))
+        .await?;
+    let selection = TagSelection {
+        source_id: source_id(component.id),
+        user: component.user.id.to_string(),
+        channel_id: component.channel_id.to_string().into(),
+        incident,
+        tags,
+    };
+    let result = bot.core.select_factor_tags(&selection).await;
+    crate::metrics::metrics().observe_result(&result);
+    let (first, rest) = first_and_rest(reply_for(result));
+    let edit = first.edit_response();
+    answer(bot, "complete a tag choice", Effect::Idempotent, || component.edit_response(&*bot.http, edit.clone()))
+        .await?;
+    follow_up(bot, rest, |f| component.create_followup(&*bot.http, f)).await
+}
+
 async fn on_component(bot: &Discord, component: &ComponentInteraction) -> anyhow::Result<()> {
     let custom_id = component.data.custom_id.as_str();
+    if let Some(incident) = TagPicker::decode(custom_id) {
+        return on_tag_select(bot, component, incident).await;
+    }
     let press = |action| ButtonPress {
         source_id: source_id(component.id),
         user: component.user.id.to_string(),
@@ -187,11 +289,12 @@ async fn on_component(bot: &Discord, component: &ComponentInteraction) -> anyhow
                 None => Ok(Outcome::silent()),
             },
         };
-        let response = modal_or_reply(result, part);
-        return answer(bot, "open the second modal", Effect::Creates, || {
+        let (response, rest) = modal_or_reply(result, part);
+        answer(bot, "open the second modal", Effect::Creates, || {
             component.create_response(&*bot.http, response.clone())
         })
-        .await;
+        .await?;
+        return follow_up(bot, rest, |f| component.create_followup(&*bot.http, f)).await;
     }
     let Some(action) = ButtonAction::decode(custom_id) else {
         let message = Message::plain("This button is no longer in use.");
@@ -203,18 +306,18 @@ async fn on_component(bot: &Discord, component: &ComponentInteraction) -> anyhow
     };
     if let ButtonAction::WritePostmortem { .. } = action {
         let result = bot.core.press_button(&press(action)).await;
-        let response = modal_or_reply(result, 1);
-        return answer(bot, "open the postmortem", Effect::Creates, || {
-            component.create_response(&*bot.http, response.clone())
-        })
-        .await;
+        let (response, rest) = modal_or_reply(result, 1);
+        answer(bot, "open the postmortem", Effect::Creates, || component.create_response(&*bot.http, response.clone()))
+            .await?;
+        return follow_up(bot, rest, |f| component.create_followup(&*bot.http, f)).await;
     }
     let response = defer_ephemeral();
     answer(bot, "defer a button", Effect::Creates, || component.create_response(&*bot.http, response.clone())).await?;
     let result = bot.core.press_button(&press(action)).await;
-    let edit = reply_for(result).edit_response();
+    let (first, rest) = first_and_rest(reply_for(result));
+    let edit = first.edit_response();
     answer(bot, "complete a button", Effect::Idempotent, || component.edit_response(&*bot.http, edit.clone())).await?;
-    Ok(())
+    follow_up(bot, rest, |f| component.create_followup(&*bot.http, f)).await
 }
 
 /// Every input of a submitted modal as `(key, value)`.
@@ -264,11 +367,11 @@ async fn on_modal(bot: &Discord, modal: &ModalInteraction) -> anyhow::Result<()>
         },
         _ => None,
     };
-    let mut rendered = reply_for(result);
+    let (mut first, rest) = first_and_rest(reply_for(result));
     if let Some((next, part)) = next {
-        rendered.components.push(render::continue_postmortem_button(next, part));
+        first.components.push(render::continue_postmortem_button(next, part));
     }
-    let edit = rendered.edit_response();
+    let edit = first.edit_response();
     answer(bot, "complete a form", Effect::Idempotent, || modal.edit_response(&*bot.http, edit.clone())).await?;
-    Ok(())
+    follow_up(bot, rest, |f| modal.create_followup(&*bot.http, f)).await
 }

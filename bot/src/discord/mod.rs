@@ -5,7 +5,8 @@
 //! - [`http`] builds serenity's REST client (rate limited, or pointed at a fake), with
 //!   time-outs; [`retry`] retries the calls that are safe to send again.
 //! - [`chat`] implements the core's `Chat` port over it; [`render`] shapes messages,
-//!   buttons and modals, escaping user text.
+//!   buttons and modals, escaping user text and splitting long text within the
+//!   table of Discord's [`limits`].
 //! - [`commands`] defines `/incident` and maps its options onto the core's grammar.
 //! - [`interactions`] answers commands, autocomplete, buttons and modal submits.
 //! - [`events`] feeds the timeline from gateway events; [`backfill`] catches up after
@@ -19,6 +20,7 @@ pub mod events;
 pub mod gateway;
 pub mod http;
 pub mod interactions;
+pub mod limits;
 pub mod permissions;
 pub mod render;
 pub mod retry;
@@ -123,7 +125,7 @@ pub async fn start_with_health(
     let bot = Discord::new(http, db, Arc::new(SystemClock), settings, placement);
 
     let guild = config.discord_guild_id.map(GuildId::new);
-    match commands::register(&bot.http, guild).await {
+    match commands::register(&bot.http, guild, &bot.core.settings().factors).await {
         Ok(()) => tracing::info!(per_guild = guild.is_some(), "discord: /incident registered"),
         Err(e) => {
             tracing::warn!(error = %chat::chat_error("register /incident", &e), "discord: commands not registered")

@@ -194,7 +194,15 @@ impl Core {
         };
         let started = self.earliest_start(alert).await?;
         let description = render::description(alert);
-        self.declare_incident(&inv, &actor, Some(severity), &alert.title, Some(description), Some(started)).await?;
+        let declaration = crate::incident_cmds::Declaration {
+            severity: Some(severity),
+            title: &alert.title,
+            description: Some(description),
+            started: Some(started),
+            services: self.alert_services(alert),
+            kind: Default::default(),
+        };
+        self.declare_incident(&inv, &actor, declaration).await?;
         let incident_id = self
             .db
             .incident_id_by_declare_source(&inv.source_id)
@@ -210,6 +218,17 @@ impl Core {
             .await?;
         self.db.set_group_incident(group.id, Some(incident_id)).await?;
         Ok(self.db.incident(incident_id).await?.ok_or_else(|| CoreError::Contention(format!("INC-{incident_id}")))?)
+    }
+
+    /// The catalog services an alert's `service` label names (comma-separated names
+    /// allowed); unknown ones are left out and logged, so the alert still declares.
+    pub(crate) fn alert_services(&self, alert: &StoredAlert) -> Vec<crate::catalog::Service> {
+        let labels = from_json(&alert.labels);
+        let given: Vec<String> = labels
+            .get("service")
+            .map(|names| names.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect())
+            .unwrap_or_default();
+        self.known_services(&given)
     }
 
     /// How long before now the earliest firing alert of `alert`'s group started, so the

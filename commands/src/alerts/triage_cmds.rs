@@ -58,16 +58,15 @@ impl Core {
         let severity = severity.or(group.proposed_severity).unwrap_or(self.settings.default_severity);
         let started = self.earliest_start(&alert).await?;
         let actor = Actor::Person(inv.user.clone());
-        let outcome = self
-            .declare_incident(
-                inv,
-                &actor,
-                Some(severity),
-                &alert.title,
-                Some(render::description(&alert)),
-                Some(started),
-            )
-            .await?;
+        let declaration = crate::incident_cmds::Declaration {
+            severity: Some(severity),
+            title: &alert.title,
+            description: Some(render::description(&alert)),
+            started: Some(started),
+            services: self.alert_services(&alert),
+            kind: Default::default(),
+        };
+        let outcome = self.declare_incident(inv, &actor, declaration).await?;
         let Some(incident_id) = self.db.incident_id_by_declare_source(&inv.source_id).await? else {
             return Ok(outcome);
         };

@@ -1,0 +1,182 @@
+//! Queries on what an incident teaches: the services it touched, its contributing-factor
+//! tags and who was invited to it. Each change is written with the timeline entry that
+//! records it, in one transaction, so a retried request changes nothing twice.
+//!
+//! Names are stored as the core resolved them (a catalog name, a vocabulary tag); this
+//! module does not know the catalog.
+
+use chrono::{DateTime, Utc};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::model::{NewEntry, Saved};
+use crate::time::to_millis;
+use crate::timeline::insert_entry;
+use crate::writer::Decision;
+use crate::{Db, StorageError};
+
+/// A set of names attached to incidents: which table holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attachment {
+    /// `incident_services`: catalog service names.
+    Service,
+    /// `incident_factors`: contributing-factor tags.
+    Factor,
+    /// `incident_invites`: invited user ids.
+    Invite,
+}
+
+impl Attachment {
+    // Table and column names cannot be bound, so each attachment has its own fixed SQL.
+    fn insert_sql(self) -> &'static str {
+        match self {
+            Attachment::Service => {
+                "INSERT INTO incident_services (incident_id, service, added_by, added_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO NOTHING"
+            }
+            Attachment::Factor => {
+                "INSERT INTO incident_factors (incident_id, tag, added_by, added_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO NOTHING"
+            }
+            Attachment::Invite => {
+                "INSERT INTO incident_invites (incident_id, user_id, invited_by, invited_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO NOTHING"
+            }
+        }
+    }
+
+    fn delete_sql(self) -> &'static str {
+        match self {
+            Attachment::Service => "DELETE FROM incident_services WHERE incident_id = ?1 AND service = ?2",
+            Attachment::Factor => "DELETE FROM incident_factors WHERE incident_id = ?1 AND tag = ?2",
+            Attachment::Invite => "DELETE FROM incident_invites WHERE incident_id = ?1 AND user_id = ?2",
+        }
+    }
+
+    fn list_sql(self) -> &'static str {
+        match self {
+            Attachment::Service => "SELECT service FROM incident_services WHERE incident_id = ?1 ORDER BY service",
+            Attachment::Factor => "SELECT tag FROM incident_factors WHERE incident_id = ?1 ORDER BY tag",
+            Attachment::Invite => "SELECT user_id FROM incident_invites WHERE incident_id = ?1 ORDER BY invited_at",
+        }
+    }
+
+    fn since_sql(self) -> &'static str {
+        match self {
+            Attachment::Service => {
+                "SELECT a.incident_id, a.service FROM incident_services a JOIN incidents i ON i.id = a.incident_id
+                 WHERE i.declared_at >= ?1 ORDER BY a.incident_id, a.service"
+            }
+            Attachment::Factor => {
+                "SELECT a.incident_id, a.tag FROM incident_factors a JOIN incidents i ON i.id = a.incident_id
+                 WHERE i.declared_at >= ?1 ORDER BY a.incident_id, a.tag"
+            }
+            Attachment::Invite => {
+                "SELECT a.incident_id, a.user_id FROM incident_invites a JOIN incidents i ON i.id = a.incident_id
+                 WHERE i.declared_at >= ?1 ORDER BY a.incident_id, a.user_id"
+            }
+        }
+    }
+}
+
+/// What [`Db::attach`] and [`Db::detach`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attached {
+    /// The set changed, and the entry was written.
+    Changed,
+    /// The name was already there (attach) or not there (detach); nothing was written.
+    Unchanged,
+    /// The entry's source id was already stored (a retried request); nothing was written.
+    Duplicate,
+}
+
+pub(crate) async fn insert_service(
+    tx: &mut Transaction<'_, Sqlite>,
+    incident_id: i64,
+    service: &str,
+    by: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    insert(tx, Attachment::Service, incident_id, service, by, at).await
+}
+
+async fn insert(
+    tx: &mut Transaction<'_, Sqlite>,
+    what: Attachment,
+    incident_id: i64,
+    name: &str,
+    by: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let rows = sqlx::query(what.insert_sql())
+        .bind(incident_id)
+        .bind(name)
+        .bind(by)
+        .bind(to_millis(at))
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    Ok(rows > 0)
+}
+
+impl Db {
+    /// Adds `name` to one of an incident's sets, with the entry recording it.
+    pub async fn attach(&self, what: Attachment, name: &str, entry: &NewEntry) -> Result<Attached, StorageError> {
+        self.write(async |tx| {
+            if !insert_entry(tx, entry).await? {
+                return Ok(Decision::Rollback(Attached::Duplicate));
+            }
+            if !insert(tx, what, entry.incident_id, name, &entry.author, entry.at).await? {
+                // Undoes the entry: nothing changed, so nothing is recorded.
+                return Ok(Decision::Rollback(Attached::Unchanged));
+            }
+            Ok(Decision::Commit(Attached::Changed))
+        })
+        .await
+    }
+
+    /// Removes `name` from one of an incident's sets, with the entry recording it.
+    pub async fn detach(&self, what: Attachment, name: &str, entry: &NewEntry) -> Result<Attached, StorageError> {
+        self.write(async |tx| {
+            if !insert_entry(tx, entry).await? {
+                return Ok(Decision::Rollback(Attached::Duplicate));
+            }
+            let rows = sqlx::query(what.delete_sql())
+                .bind(entry.incident_id)
+                .bind(name)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            if rows == 0 {
+                return Ok(Decision::Rollback(Attached::Unchanged));
+            }
+            Ok(Decision::Commit(Attached::Changed))
+        })
+        .await
+    }
+
+    /// The names in one of an incident's sets (services and tags by name, invites in
+    /// the order they were made).
+    pub async fn attached(&self, what: Attachment, incident_id: i64) -> Result<Vec<String>, StorageError> {
+        Ok(sqlx::query_scalar(what.list_sql()).bind(incident_id).fetch_all(self.reader()).await?)
+    }
+
+    /// `(incident id, name)` for every incident declared since `since`, by incident id.
+    pub async fn attached_since(
+        &self,
+        what: Attachment,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(i64, String)>, StorageError> {
+        let rows = sqlx::query(what.since_sql()).bind(to_millis(since)).fetch_all(self.reader()).await?;
+        rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect()
+    }
+}
+
+/// Whether a write changed something, for callers that only care about that.
+impl From<Attached> for Saved {
+    fn from(attached: Attached) -> Saved {
+        match attached {
+            Attached::Changed => Saved::Written,
+            Attached::Unchanged | Attached::Duplicate => Saved::Duplicate,
+        }
+    }
+}
