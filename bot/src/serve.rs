@@ -163,6 +163,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .layer(axum::middleware::from_fn_with_state(health.clone(), only_when_active));
         app = app.merge(routes);
     }
+    // Trackers and the status page: clients built now, so a missing token stops start-up.
+    let follow = crate::trackers::build(&config.file)?;
+    let webhooks = follow.as_ref().map(|(_, secrets)| crate::trackers::webhook::Webhooks::new(db.clone(), secrets));
+    if let Some(webhooks) = &webhooks {
+        let routes = crate::trackers::webhook::router(webhooks.clone())
+            .layer(axum::middleware::from_fn_with_state(health.clone(), only_when_active));
+        app = app.merge(routes);
+    }
+    let follow = follow.map(|(follow, _)| (follow, webhooks));
     let discord_health = PlatformHealth::new();
     if config.discord_token.is_some() {
         health.register("discord", discord_health.clone());
@@ -172,7 +181,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(%addr, "listening");
     let shutdown = tokio::spawn(wait_for_shutdown(cancel.clone()));
-    let surfaces = Surfaces { slack, discord_health, alerts };
+    let surfaces = Surfaces { slack, discord_health, alerts, follow };
     let active = tokio::spawn(run_while_active(config, db.clone(), lease, health.clone(), surfaces, cancel.clone()));
 
     let server_cancel = cancel.clone();
@@ -196,11 +205,13 @@ struct Surfaces {
     slack: Option<crate::slack::SlackState>,
     discord_health: Arc<PlatformHealth>,
     alerts: crate::alerts::AlertsState,
+    follow: Option<FollowThroughParts>,
 }
 
 /// Waits for the lease, then runs the platforms and the scheduler until `cancel` fires
 /// or the lease is lost; stops them, and releases the lease last, once nothing of this
 /// copy is running any more.
+#[allow(clippy::too_many_arguments)]
 async fn run_while_active(
     config: Config,
     db: Db,
@@ -249,6 +260,9 @@ fn alert_core(
     Ok(Some(chosen))
 }
 
+/// The configured trackers and status page, and the webhook routes that feed them.
+type FollowThroughParts = (commands::follow_through::FollowThrough, Option<crate::trackers::webhook::Webhooks>);
+
 async fn run_platforms(
     config: &Config,
     db: &Db,
@@ -260,14 +274,25 @@ async fn run_platforms(
     let slack = surfaces.slack.as_ref();
     let alerts = &surfaces.alerts;
     let discord_health = surfaces.discord_health.clone();
+    let follow = surfaces.follow.as_ref();
     // Every platform that runs adds its core here, with its channels, for follow-ups.
     let mut platforms: Vec<(Arc<commands::Core>, crate::config::PlatformChannels)> = Vec::new();
+    // Each core learns of the trackers and the status page before it takes requests.
+    let attach = |core: &Arc<commands::Core>| {
+        if let Some((follow, webhooks)) = follow {
+            core.set_follow_through(follow.clone());
+            if let Some(webhooks) = webhooks {
+                webhooks.add_core(core.clone());
+            }
+        }
+    };
     if let Some(slack) = slack {
         if let Err(error) = slack.chat().api().verify_token().await {
             tracing::error!(%error, "Slack: the bot token was not accepted; /healthz reports it");
         }
         crate::slack::catchup::start(slack).await?;
         tracing::info!(api_url = %config.slack_api_url, "Slack enabled");
+        attach(slack.core());
         platforms.push((slack.core().clone(), config.file.slack.clone()));
     }
     // Slack's requests are taken from here on: its catch-up has fixed where it starts.
@@ -276,6 +301,7 @@ async fn run_platforms(
     // Discord: the gateway runs beside the HTTP server and stops with it.
     let discord = crate::discord::start_with_health(config, db.clone(), cancel.clone(), discord_health).await?;
     if let Some(discord) = &discord {
+        attach(&discord.core);
         platforms.push((discord.core.clone(), config.file.discord.channels.clone()));
     }
 

@@ -18,6 +18,9 @@
 //!   retried one is recognised.
 //! - [`alerts`] stores alerts from monitoring once per source and fingerprint, their
 //!   groups and triage posts, how incidents were detected, and the resolve nudges.
+//! - [`outbox`] holds outbound jobs to trackers, the status page and pull requests,
+//!   claimed before each call; [`links`] records what those calls created (an item's
+//!   issue, an incident's status page incident and postmortem pull requests).
 //! - [`integrity`] runs SQLite's consistency check.
 //! - [`lease`] decides which running copy of the bot is the active one.
 //! - [`backup`] writes verified online snapshots.
@@ -49,8 +52,10 @@ pub mod incidents;
 pub mod integrity;
 pub mod learning;
 pub mod lease;
+pub mod links;
 pub mod location;
 pub mod model;
+pub mod outbox;
 pub mod postmortems;
 pub mod reports;
 #[cfg(feature = "test-support")]
@@ -65,5 +70,7 @@ pub use alerts::{
 pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::DeliveryKey;
 pub use learning::{Attached, Attachment};
+pub use links::{LinkOutcome, PostmortemPr, TrackerLink};
 pub use location::{Location, UrlError};
 pub use model::*;
+pub use outbox::{AttemptStart, Job, NewJob};
