@@ -641,7 +641,7 @@ async fn row_f(binary: &Path, history_db: &Path, history_entries: usize, live: u
 /// One Alertmanager webhook (version 4) of group `group` with `size` alerts; even
 /// groups are critical in production (the rules declare them), odd ones go to triage.
 fn storm_group(group: usize, size: usize) -> Vec<u8> {
-    let severity = if group % 2 == 0 { "critical" } else { "warning" };
+    let severity = if group.is_multiple_of(2) { "critical" } else { "warning" };
     let alerts: Vec<serde_json::Value> = (0..size)
         .map(|n| {
             json!({
