@@ -11,7 +11,10 @@
 //! - e: the overdue-reminder scan over 100,000 action items, against the same count.
 //! - f: the release `incidentbot serve` process: idle RSS, time to healthy, RSS with the
 //!   1,000,000-entry history, and RSS after ingesting live events.
-//! - g: an alert storm of 10,000 alerts in 500 Alertmanager groups over HTTP with bearer
+//! - g: the web pages over the same history (and one incident of 10,000 entries):
+//!   `/incidents`, `/incidents/{id}`, `/postmortems?q=…` and `/insights`, p50 and p99
+//!   over loopback HTTP, against `GET /healthz` and a plain count of the entries.
+//! - h: an alert storm of 10,000 alerts in 500 Alertmanager groups over HTTP with bearer
 //!   auth against the release `serve`, then repeated: alerts/s and ack latency against
 //!   `GET /healthz` in the same run, incidents against the groups the rules declare,
 //!   duplicates.
@@ -638,6 +641,82 @@ async fn row_f(binary: &Path, history_db: &Path, history_entries: usize, live: u
     })
 }
 
+/// p50 and p99 of `runs` signed-in GETs of `path`, in ms.
+async fn page_times(http: &reqwest::Client, url: &str, cookie: &str, runs: usize) -> anyhow::Result<(f64, f64)> {
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        let response = http.get(url).header("cookie", cookie).send().await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        times.push(start.elapsed());
+        if !status.is_success() || body.is_empty() {
+            return Err(anyhow!("{url} answered {status}"));
+        }
+    }
+    times.sort();
+    Ok((percentile(&times, 0.5), percentile(&times, 0.99)))
+}
+
+/// Row g: the web pages over the seeded history, served in process on loopback.
+async fn row_g(history_db: &Path, now: DateTime<Utc>) -> anyhow::Result<Row> {
+    let db = Db::connect(&format!("sqlite://{}", history_db.display())).await?;
+    let long = db.seed_long_incident(10_000, now).await?;
+    let web = bot::web::WebState::new(db.clone(), Settings::default(), false, None);
+    let app = bot::serve::router(bot::serve::AppState::new(db.clone())).merge(bot::web::router(web));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let user = storage::WebUser { platform: storage::Platform::Slack, user_id: "U1".into() };
+    let link = commands::web_auth::issue_link(&db, &url, &user, Utc::now()).await?;
+    let token = link.url.rsplit('/').next().unwrap_or_default().to_string();
+    let session = commands::web_auth::redeem_link(&db, &token, Utc::now())
+        .await?
+        .map_err(|refusal| anyhow!("the benchmark's sign-in link was refused: {refusal:?}"))?;
+    let cookie = format!("incidentbot_session={}", session.token);
+    let http = reqwest::Client::new();
+    let runs = 200;
+    let health = page_times(&http, &format!("{url}/healthz"), "", runs).await?;
+    let count_ms = timed(5, || async { Ok(db.count_entries().await?) }).await?;
+    let list = page_times(&http, &format!("{url}/incidents"), &cookie, runs).await?;
+    let filtered = page_times(&http, &format!("{url}/incidents?severity=sev2&q=incident+12"), &cookie, runs).await?;
+    let incident = page_times(&http, &format!("{url}/incidents/{long}"), &cookie, 50).await?;
+    let search = page_times(&http, &format!("{url}/postmortems?q=manual+failover"), &cookie, 50).await?;
+    let broad = page_times(&http, &format!("{url}/postmortems?q=replica+lag"), &cookie, 20).await?;
+    let insights = page_times(&http, &format!("{url}/insights"), &cookie, 20).await?;
+    let page_kb = http.get(format!("{url}/insights")).header("cookie", &cookie).send().await?.bytes().await?.len()
+        as f64
+        / 1024.0;
+    server.abort();
+    db.close().await;
+    Ok(Row {
+        name: "g  web pages, same history + one 10,000-entry incident".into(),
+        measured: format!(
+            "/incidents p50 {:.1} / p99 {:.1} ms (filtered {:.1} / {:.1}); /incidents/{{id}} with 10,000 entries \
+             {:.1} / {:.1} ms; /postmortems?q=manual failover {:.1} / {:.1} ms (q=replica lag, 100k+ hits, \
+             {:.1} / {:.1} ms); /insights {:.1} / {:.1} ms ({page_kb:.0} KB)",
+            list.0,
+            list.1,
+            filtered.0,
+            filtered.1,
+            incident.0,
+            incident.1,
+            search.0,
+            search.1,
+            broad.0,
+            broad.1,
+            insights.0,
+            insights.1
+        ),
+        baseline: format!(
+            "/healthz p50 {:.1} / p99 {:.1} ms; count(*) of entries {count_ms:.1} ms",
+            health.0, health.1
+        ),
+        ratio: format!("{:.1}x /incidents p99 over /healthz p99", list.1 / health.1.max(0.001)),
+        target: "/incidents p99 < 50 ms; 10k-entry incident < 100 ms; /insights < 200 ms",
+    })
+}
+
 /// One Alertmanager webhook (version 4) of group `group` with `size` alerts; even
 /// groups are critical in production (the rules declare them), odd ones go to triage.
 fn storm_group(group: usize, size: usize) -> Vec<u8> {
@@ -705,11 +784,11 @@ async fn send_all(
     Ok((latencies, failures))
 }
 
-/// Row g: an alert storm of `groups` Alertmanager groups of `per_group` alerts over
+/// Row h: an alert storm of `groups` Alertmanager groups of `per_group` alerts over
 /// HTTP with bearer auth, against the release `serve`, then the whole storm repeated
 /// (Alertmanager's repeat_interval). Counts incidents, triage posts and stored alerts
 /// once the worker is done.
-async fn row_g(binary: &Path, groups: usize, per_group: usize) -> anyhow::Result<Row> {
+async fn row_h(binary: &Path, groups: usize, per_group: usize) -> anyhow::Result<Row> {
     const TOKEN: &str = "benchmark-alertmanager-secret";
     const TRIAGE: &str = "CTRIAGE";
     let slack = MockServer::start().await;
@@ -812,7 +891,7 @@ async fn row_g(binary: &Path, groups: usize, per_group: usize) -> anyhow::Result
         return Err(anyhow!("no alert delivery was acknowledged"));
     }
     Ok(Row {
-        name: format!("g  alert storm: {} alerts in {groups} groups, bearer, {senders} senders, then repeated", groups * per_group),
+        name: format!("h  alert storm: {} alerts in {groups} groups, bearer, {senders} senders, then repeated", groups * per_group),
         measured: format!(
             "{:.0} alerts/s; ack p50 {:.1} ms, p99 {:.1} ms ({failures} failed); {incidents} incidents for {declared_groups} \
              declared groups, {triage_posts} triage posts; duplicates {duplicates}, lost {lost}; all applied after {:.1} s",
@@ -854,7 +933,7 @@ async fn main() -> anyhow::Result<()> {
         platform: "slack",
     };
     // BENCH_ROWS=ab (for example) runs only those rows; rows d, e and f share one history.
-    let selected = std::env::var("BENCH_ROWS").unwrap_or_else(|_| "abcdefg".into());
+    let selected = std::env::var("BENCH_ROWS").unwrap_or_else(|_| "abcdefgh".into());
     let wants = |row: char| selected.contains(row);
     let mut rows = Vec::new();
     if wants('a') {
@@ -870,7 +949,7 @@ async fn main() -> anyhow::Result<()> {
         rows.push(row_c(c_seconds).await?);
     }
     let mut seeded = String::from("no history seeded");
-    if wants('d') || wants('e') || wants('f') {
+    if wants('d') || wants('e') || wants('f') || wants('g') {
         eprintln!("d, e: seeding the history");
         let dir = tempfile::tempdir()?;
         let history = dir.path().join("history.db");
@@ -887,12 +966,16 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("f: serve process, {live} live events");
             rows.push(row_f(&binary, &history, spec.incidents * spec.entries_per_incident, live).await?);
         }
+        if wants('g') {
+            eprintln!("g: web pages");
+            rows.push(row_g(&history, now).await?);
+        }
     }
 
-    if wants('g') {
+    if wants('h') {
         let (groups, per_group) = if quick { (100, 20) } else { (500, 20) };
-        eprintln!("g: alert storm, {} alerts in {groups} groups", groups * per_group);
-        rows.push(row_g(&binary, groups, per_group).await?);
+        eprintln!("h: alert storm, {} alerts in {groups} groups", groups * per_group);
+        rows.push(row_h(&binary, groups, per_group).await?);
     }
 
     println!("incidentbot benchmark suite ({}; {seeded})", if quick { "quick" } else { "full" });

@@ -148,6 +148,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let health = Health::new(Role::Standby);
     let mut app = router(AppState { db: db.clone(), health: health.clone() });
 
+    // The web pages answer on every copy: they only read, and edits go through the
+    // database's own guarantees, so a standby serving them is harmless.
+    let web = crate::web::WebState::new(
+        db.clone(),
+        config.file.settings(&config.file.console)?,
+        config.file.web.is_https(),
+        config.discord_guild_id,
+    );
+    app = app.merge(crate::web::router(web.clone()));
+
     // Slack's routes exist from the start, closed until this copy is active.
     let slack = crate::slack::build(&config, db.clone())?;
     if let Some(slack) = &slack {
@@ -181,7 +191,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(%addr, "listening");
     let shutdown = tokio::spawn(wait_for_shutdown(cancel.clone()));
-    let surfaces = Surfaces { slack, discord_health, alerts, follow };
+    let surfaces = Surfaces { slack, discord_health, web, alerts, follow };
     let active = tokio::spawn(run_while_active(config, db.clone(), lease, health.clone(), surfaces, cancel.clone()));
 
     let server_cancel = cancel.clone();
@@ -204,6 +214,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 struct Surfaces {
     slack: Option<crate::slack::SlackState>,
     discord_health: Arc<PlatformHealth>,
+    web: crate::web::WebState,
     alerts: crate::alerts::AlertsState,
     follow: Option<FollowThroughParts>,
 }
@@ -211,6 +222,8 @@ struct Surfaces {
 /// Waits for the lease, then runs the platforms and the scheduler until `cancel` fires
 /// or the lease is lost; stops them, and releases the lease last, once nothing of this
 /// copy is running any more.
+// Each argument is one of the pieces `serve` built before the lease; bundling them
+// would only move the list into a struct used once.
 #[allow(clippy::too_many_arguments)]
 async fn run_while_active(
     config: Config,
@@ -275,6 +288,7 @@ async fn run_platforms(
     let alerts = &surfaces.alerts;
     let discord_health = surfaces.discord_health.clone();
     let follow = surfaces.follow.as_ref();
+    let web = &surfaces.web;
     // Every platform that runs adds its core here, with its channels, for follow-ups.
     let mut platforms: Vec<(Arc<commands::Core>, crate::config::PlatformChannels)> = Vec::new();
     // Each core learns of the trackers and the status page before it takes requests.
@@ -321,6 +335,9 @@ async fn run_platforms(
     };
 
     let mut followups = Vec::new();
+    for (core, _) in &platforms {
+        web.register_platform(core.chat_platform(), core.clone());
+    }
     for (core, channels) in &platforms {
         followups.push(commands::followup::Followups::new(core.clone(), config.file.followup_settings(channels)?));
     }

@@ -115,6 +115,11 @@ impl Core {
         self.alerts.read().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The chat platform this core runs on.
+    pub fn chat_platform(&self) -> storage::Platform {
+        self.chat.platform()
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
@@ -190,6 +195,7 @@ impl Core {
             C::Invite { target, user } => self.invite(inv, target, &user).await,
             C::List => self.list_open(inv).await,
             C::Stats { days } => self.stats(days).await,
+            C::Web => self.web_sign_in_reply(inv).await,
             C::Help => Ok(Outcome::reply(crate::help::help_message())),
             C::AlertDeclare { alert, severity } => self.alert_declare(inv, alert, severity).await,
             C::AlertAttach { alert, incident } => self.alert_attach(inv, alert, incident).await,

@@ -19,6 +19,9 @@ pub enum CoreError {
     /// A stored alert could not be applied (a missing group, a declare that vanished).
     #[error("an alert could not be applied: {0}")]
     Alert(String),
+    /// The system could not give us what every token needs (randomness).
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl CoreError {
@@ -30,6 +33,7 @@ impl CoreError {
             CoreError::Chat(chat) => format!("the chat platform refused a call ({})", chat.operation),
             CoreError::Contention(_) => self.to_string(),
             CoreError::Alert(_) => "an alert could not be applied".to_string(),
+            CoreError::Internal(_) => "the system could not make a secure token".to_string(),
         };
         crate::message::Message::plain(format!(
             "Something went wrong: {what}. What was saved before stays saved; it was logged. Please try again."

@@ -37,13 +37,14 @@ pub mod usage {
     pub const INVITE: &str = "/incident invite <@user>";
     pub const LIST: &str = "/incident list";
     pub const STATS: &str = "/incident stats [30d]";
+    pub const WEB: &str = "/incident web";
     pub const HELP: &str = "/incident help";
     pub const ALERT_DECLARE: &str = "/incident alert declare <alert-id> [sev1..sev4]";
     pub const ALERT_ATTACH: &str = "/incident alert attach <alert-id> INC-n";
     pub const ALERT_DISMISS: &str = "/incident alert dismiss <alert-id> [reason]";
     pub const ALERT: &str = "/incident alert <declare|attach|dismiss> <alert-id> …";
     pub const ALERTS: &str = "/incident alerts";
-    pub const ANY: &str = "/incident <declare|status|severity|assign|take|update|public|note|timeline|resolve|reopen|postmortem|action|alert|alerts|service|factor|invite|list|stats|help> …";
+    pub const ANY: &str = "/incident <declare|status|severity|assign|take|update|public|note|timeline|resolve|reopen|postmortem|action|alert|alerts|service|factor|invite|list|stats|web|help> …";
 }
 
 /// A due date as typed: a calendar date, or a number of days from today.
@@ -210,6 +211,8 @@ pub enum Command {
     Stats {
         days: u32,
     },
+    /// A private one-time link that signs the user in to the web pages.
+    Web,
     Help,
     /// Declare an incident from an alert waiting in triage.
     AlertDeclare {
@@ -579,6 +582,7 @@ pub fn parse(input: &str) -> Result<Command, UsageError> {
             };
             no_target(Command::Stats { days }, usage::STATS).and_then(|c| only_target(&words, c, usage::STATS))
         }
+        "web" => no_target(Command::Web, usage::WEB).and_then(|c| only_target(&words, c, usage::WEB)),
         "help" => Ok(Command::Help),
         "alert" => parse_alert(&mut words, target),
         "alerts" => only_target(&words, Command::Alerts { target }, usage::ALERTS),

@@ -329,6 +329,9 @@ impl Core {
                     .text(" lists everything."),
             )
             .button("Acknowledge", ButtonAction::Acknowledge { incident: incident.id }, true);
+        if let Some(url) = self.settings.page_url(&format!("/incidents/{}", incident.id)) {
+            message = message.line(Line::new().text(format!("Incident page: {url}")));
+        }
         if incident.commander.is_none() {
             message = message.button("Take command", ButtonAction::TakeCommand { incident: incident.id }, true);
         }
@@ -637,6 +640,9 @@ impl Core {
         );
         if let Some(summary) = &summary {
             message = message.line(Line::new().text(format!("Summary: {summary}")));
+        }
+        if let Some(url) = self.settings.page_url(&format!("/incidents/{}/postmortem/edit", after.id)) {
+            message = message.line(Line::new().text(format!("Write the postmortem on the web: {url}")));
         }
         let postmortem_done = self.db.postmortem(after.id).await?.is_some_and(|pm| pm.is_complete());
         if !postmortem_done {

@@ -26,6 +26,9 @@
 //! - [`recurrence`] finds the tags and services that recur, and the figures per service.
 //! - [`export`] and [`stats`] turn stored incidents into documents and figures;
 //!   [`durations`] defines time to detect, acknowledge, mitigate and resolve, once.
+//! - [`pages`] is what the web pages show (lists, an incident, the library, actions);
+//!   [`insights`] the numbers behind its charts; [`web_edit`] its edits, through the
+//!   same rules as chat; [`web_auth`] who may see it: one-time links and sessions.
 //! - [`tracker`], [`status_page`] and [`postmortem_repo`] are the ports to issue
 //!   trackers, the status page and the repository of postmortems, on the model of
 //!   [`Chat`]; [`follow_through`] holds their rules: which item becomes an issue, what
@@ -54,11 +57,13 @@ pub mod help;
 pub mod history;
 pub mod incident_cmds;
 pub mod ingest;
+pub mod insights;
 pub mod learning_cmds;
 pub mod lifecycle;
 pub mod limits;
 pub mod message;
 pub mod outcome;
+pub mod pages;
 pub mod permissions;
 pub mod postmortem;
 pub mod postmortem_cmds;
@@ -76,6 +81,8 @@ pub mod text;
 pub mod tracker;
 pub mod users;
 pub mod visibility;
+pub mod web_auth;
+pub mod web_edit;
 
 pub use crate::actor::{Actor, SystemSource};
 pub use crate::buttons::ButtonPress;

@@ -32,7 +32,7 @@ macro_rules! const_format_concat {
     };
 }
 
-fn incident_from_row(row: &SqliteRow) -> Result<Incident, StorageError> {
+pub(crate) fn incident_from_row(row: &SqliteRow) -> Result<Incident, StorageError> {
     Ok(Incident {
         id: row.try_get("id")?,
         title: row.try_get("title")?,

@@ -12,6 +12,9 @@
 //! - [`learning`] holds what an incident teaches: its services, contributing-factor tags
 //!   and invites.
 //! - [`reports`] answers the digest's windowed queries.
+//! - [`pages`] answers the web pages: the filtered incident list, timeline pages, the
+//!   postmortem library's full-text search (FTS5, kept in step by triggers).
+//! - [`web_auth`] stores one-time sign-in links and web sessions, by token hash.
 //! - `group_commit` lets concurrent timeline writes share one commit.
 //! - [`deliveries`] records scheduled deliveries and job runs, for exactly-once reminders.
 //! - [`inbound_events`] records processed inbound deliveries of every surface, so a
@@ -56,12 +59,14 @@ pub mod links;
 pub mod location;
 pub mod model;
 pub mod outbox;
+pub mod pages;
 pub mod postmortems;
 pub mod reports;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod time;
 pub mod timeline;
+pub mod web_auth;
 mod writer;
 
 pub use alerts::{
@@ -74,3 +79,5 @@ pub use links::{LinkOutcome, PostmortemPr, TrackerLink};
 pub use location::{Location, UrlError};
 pub use model::*;
 pub use outbox::{AttemptStart, Job, NewJob};
+pub use pages::{IncidentQuery, LibraryHit};
+pub use web_auth::{LinkRefusal, WebSession, WebUser};

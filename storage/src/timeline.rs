@@ -14,7 +14,7 @@ pub(crate) async fn insert_entry(tx: &mut Transaction<'_, Sqlite>, entry: &NewEn
     Ok(crate::group_commit::insert_statement(entry).execute(&mut **tx).await?.rows_affected() > 0)
 }
 
-fn entry_from_row(row: &SqliteRow) -> Result<TimelineEntry, StorageError> {
+pub(crate) fn entry_from_row(row: &SqliteRow) -> Result<TimelineEntry, StorageError> {
     Ok(TimelineEntry {
         id: row.try_get("id")?,
         incident_id: row.try_get("incident_id")?,

@@ -225,6 +225,7 @@ pub fn definition(factors: &FactorVocabulary) -> CreateCommand {
                 .min_int_value(1)
                 .max_int_value(u64::from(limits::MAX_STATS_DAYS))],
         ),
+        subcommand("web", "A private one-time link to sign in to the web pages", vec![]),
         subcommand("help", "Everything /incident can do", vec![]),
     ];
     subcommands
@@ -445,6 +446,7 @@ fn typed_subcommand(name: &str, o: &Options<'_>) -> Result<GrammarCommand, Usage
         },
         "list" => C::List,
         "alerts" => C::Alerts { target: o.incident(usage::ALERTS)? },
+        "web" => C::Web,
         "help" => C::Help,
         "stats" => C::Stats {
             days: match o.integer("days") {

@@ -41,3 +41,4 @@ mod slack_metrics;
 mod slack_secrets;
 mod slack_verification;
 mod trackers;
+mod web_browser;

@@ -1,0 +1,167 @@
+//! Read-only queries for the web pages: the filtered incident list, a page of one
+//! incident's timeline, the postmortem library's full-text search (SQLite FTS5, kept in
+//! step by triggers), and the action items the insights count.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use crate::model::{ActionItem, Incident, Severity, Status, TimelineEntry};
+use crate::time::to_millis;
+use crate::{Db, StorageError};
+
+/// Which incidents the list shows. Every part is optional and they combine.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncidentQuery {
+    pub status: Option<Status>,
+    pub severity: Option<Severity>,
+    /// Declared at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Declared before.
+    pub to: Option<DateTime<Utc>>,
+    /// Words that must appear in the title, case-insensitively.
+    pub title: Option<String>,
+}
+
+/// One hit of the library search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibraryHit {
+    pub incident_id: i64,
+    /// The postmortem field's key, or `timeline` for a key event.
+    pub part: String,
+    /// The matching passage; the matched words sit between [`HIT_START`] and [`HIT_END`].
+    pub snippet: String,
+}
+
+/// Marks the start of a matched word in a [`LibraryHit`]'s snippet. Stored text never
+/// holds control characters (the core cleans them out), so the marks are unambiguous.
+pub const HIT_START: char = '\u{2}';
+/// Marks the end of a matched word.
+pub const HIT_END: char = '\u{3}';
+
+// `concat!` needs literals, so the shared parts of the SQL are macros.
+macro_rules! incident_select {
+    () => {
+        "SELECT i.id, i.title, i.description, i.severity, i.status, i.platform, i.channel_name,
+        i.channel_id, i.declared_by, i.started_at, i.declared_at, i.acknowledged_at,
+        i.mitigated_at, i.resolved_at, i.closed_at, i.revision, i.drill, i.private,
+        (SELECT user_id FROM incident_roles r WHERE r.incident_id = i.id AND r.role = 'commander') AS commander,
+        (SELECT user_id FROM incident_roles r WHERE r.incident_id = i.id AND r.role = 'comms') AS comms,
+        (SELECT user_id FROM incident_roles r WHERE r.incident_id = i.id AND r.role = 'scribe') AS scribe
+     FROM incidents i "
+    };
+}
+
+macro_rules! incident_filter {
+    () => {
+        "WHERE (?1 IS NULL OR i.status = ?1) AND (?2 IS NULL OR i.severity = ?2)
+       AND (?3 IS NULL OR i.declared_at >= ?3) AND (?4 IS NULL OR i.declared_at < ?4)
+       AND (?5 IS NULL OR instr(lower(i.title), lower(?5)) > 0) "
+    };
+}
+
+impl Db {
+    /// A page of the incidents matching `query`, newest first, and how many match in all.
+    pub async fn find_incidents(
+        &self,
+        query: &IncidentQuery,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<Incident>, i64), StorageError> {
+        let sql = concat!(incident_select!(), incident_filter!(), "ORDER BY i.id DESC LIMIT ?6 OFFSET ?7");
+        let rows = sqlx::query(sql)
+            .bind(query.status.map(Status::as_str))
+            .bind(query.severity.map(Severity::as_str))
+            .bind(query.from.map(to_millis))
+            .bind(query.to.map(to_millis))
+            .bind(query.title.as_deref())
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.reader())
+            .await?;
+        let incidents = rows.iter().map(crate::incidents::incident_from_row).collect::<Result<Vec<_>, _>>()?;
+        let count_sql = concat!("SELECT count(*) FROM incidents i ", incident_filter!());
+        let total: i64 = sqlx::query_scalar(count_sql)
+            .bind(query.status.map(Status::as_str))
+            .bind(query.severity.map(Severity::as_str))
+            .bind(query.from.map(to_millis))
+            .bind(query.to.map(to_millis))
+            .bind(query.title.as_deref())
+            .fetch_one(self.reader())
+            .await?;
+        Ok((incidents, total))
+    }
+
+    /// A page of one incident's timeline in time order, and how many entries there are
+    /// in all; `key_only` keeps just the key events.
+    pub async fn timeline_page(
+        &self,
+        incident_id: i64,
+        key_only: bool,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<TimelineEntry>, i64), StorageError> {
+        let rows = sqlx::query(
+            "SELECT * FROM timeline_entries WHERE incident_id = ?1 AND (is_key OR NOT ?2)
+             ORDER BY at, id LIMIT ?3 OFFSET ?4",
+        )
+        .bind(incident_id)
+        .bind(key_only)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(self.reader())
+        .await?;
+        let entries = rows.iter().map(crate::timeline::entry_from_row).collect::<Result<Vec<_>, _>>()?;
+        let total: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM timeline_entries WHERE incident_id = ?1 AND (is_key OR NOT ?2)")
+                .bind(incident_id)
+                .bind(key_only)
+                .fetch_one(self.reader())
+                .await?;
+        Ok((entries, total))
+    }
+
+    /// Searches every postmortem field and key timeline event. `match_expression` is an
+    /// FTS5 query the caller built from quoted words (never raw user input); the best
+    /// matches come first.
+    pub async fn search_library(&self, match_expression: &str, limit: i64) -> Result<Vec<LibraryHit>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT incident_id, part, snippet(library_fts, 2, char(2), char(3), '…', 16) AS snippet
+             FROM library_fts WHERE library_fts MATCH ?1 ORDER BY rank LIMIT ?2",
+        )
+        .bind(match_expression)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LibraryHit {
+                    incident_id: row.try_get("incident_id")?,
+                    part: row.try_get("part")?,
+                    snippet: row.try_get("snippet")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Action items created at or after `since`, whatever their status, by id.
+    pub async fn actions_created_since(&self, since: DateTime<Utc>) -> Result<Vec<ActionItem>, StorageError> {
+        sqlx::query("SELECT * FROM action_items WHERE created_at >= ?1 ORDER BY id")
+            .bind(to_millis(since))
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(crate::actions::action_from_row)
+            .collect()
+    }
+
+    /// Incidents by id, for pages that show a few of them (library hits, action items).
+    pub async fn incidents_by_ids(&self, ids: &[i64]) -> Result<Vec<Incident>, StorageError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(incident) = self.incident(*id).await? {
+                found.push(incident);
+            }
+        }
+        Ok(found)
+    }
+}
