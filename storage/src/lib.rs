@@ -19,6 +19,8 @@
 //! - [`deliveries`] records scheduled deliveries and job runs, for exactly-once reminders.
 //! - [`inbound_events`] records processed inbound deliveries of every surface, so a
 //!   retried one is recognised.
+//! - [`alerts`] stores alerts from monitoring once per source and fingerprint, their
+//!   groups and triage posts, how incidents were detected, and the resolve nudges.
 //! - [`inbox`] is the durable inbox: requests answered before their work is done,
 //!   committed before the answer, run again after a crash; [`steps`] records each
 //!   platform call such a request makes (intent before, result after), so a resumed
@@ -45,6 +47,7 @@
 //! the integrity check and the start-up version guards.
 
 pub mod actions;
+pub mod alerts;
 pub mod backup;
 #[cfg(feature = "bench-support")]
 pub mod baseline;
@@ -72,6 +75,9 @@ pub mod timeline;
 pub mod web_auth;
 mod writer;
 
+pub use alerts::{
+    AlertGroup, AlertState, AlertStatus, Detection, NewAlert, NoiseCount, StoredAlert, StoredDelivery, TriageOutcome,
+};
 pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::DeliveryKey;
 pub use inbox::{InboxRequest, InboxRow};

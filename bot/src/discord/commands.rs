@@ -132,6 +132,27 @@ pub fn definition(factors: &FactorVocabulary) -> CreateCommand {
     .into_iter()
     .fold(option(CommandOptionType::SubCommandGroup, "action", "Action items"), |g, s| g.add_sub_option(s));
 
+    let alert_id = || {
+        option(CommandOptionType::Integer, "alert", "The alert's number, from its triage post")
+            .required(true)
+            .min_int_value(1)
+    };
+    let alert = [
+        subcommand(
+            "declare",
+            "Declare an incident from an alert waiting in triage",
+            vec![alert_id(), choice("severity", "How bad it is (default: what triage proposed)", false, &SEVERITIES)],
+        ),
+        subcommand(
+            "attach",
+            "Add an alert waiting in triage to an open incident",
+            vec![alert_id(), incident().required(true)],
+        ),
+        subcommand("dismiss", "Dismiss an alert waiting in triage", vec![alert_id(), text("reason", "Why", false)]),
+    ]
+    .into_iter()
+    .fold(option(CommandOptionType::SubCommandGroup, "alert", "Alerts waiting in triage"), |g, s| g.add_sub_option(s));
+
     let subcommands = vec![
         subcommand(
             "declare",
@@ -185,6 +206,8 @@ pub fn definition(factors: &FactorVocabulary) -> CreateCommand {
             vec![incident(), option(CommandOptionType::Boolean, "all", "Open every field, to correct what is written")],
         ),
         action,
+        alert,
+        subcommand("alerts", "This incident's alerts, or the triage queue outside one", vec![incident()]),
         set_group("service", "Services of the incident", |required| service("service", "The service", required)),
         set_group("factor", "Contributing-factor tags of the postmortem", |required| {
             tag("tag", "The contributing factor", required, factors)
@@ -333,6 +356,13 @@ pub fn to_command(data: &CommandData) -> Result<GrammarCommand, UsageError> {
             };
             typed_action(&sub.name, &Options(options))
         }
+        CommandDataOptionValue::SubCommandGroup(subs) if first.name == "alert" => {
+            let sub = subs.first().ok_or_else(|| usage_error("Which alert command?", usage::ALERT))?;
+            let CommandDataOptionValue::SubCommand(options) = &sub.value else {
+                return Err(usage_error("Which alert command?", usage::ALERT));
+            };
+            typed_alert(&sub.name, &Options(options))
+        }
         CommandDataOptionValue::SubCommandGroup(subs) if first.name == "service" || first.name == "factor" => {
             let usage = if first.name == "service" { usage::SERVICE } else { usage::FACTOR };
             let sub = subs.first().ok_or_else(|| usage_error("Add, remove or list?", usage))?;
@@ -415,6 +445,7 @@ fn typed_subcommand(name: &str, o: &Options<'_>) -> Result<GrammarCommand, Usage
             all: matches!(o.get("all"), Some(CommandDataOptionValue::Boolean(true))),
         },
         "list" => C::List,
+        "alerts" => C::Alerts { target: o.incident(usage::ALERTS)? },
         "web" => C::Web,
         "help" => C::Help,
         "stats" => C::Stats {
@@ -424,6 +455,29 @@ fn typed_subcommand(name: &str, o: &Options<'_>) -> Result<GrammarCommand, Usage
             },
         },
         other => return Err(unknown(other, usage::ANY)),
+    })
+}
+
+fn typed_alert(name: &str, o: &Options<'_>) -> Result<GrammarCommand, UsageError> {
+    use GrammarCommand as C;
+    Ok(match name {
+        "declare" => C::AlertDeclare {
+            alert: o.number("alert", usage::ALERT_DECLARE)?,
+            severity: o.word("severity", usage::ALERT_DECLARE)?,
+        },
+        "attach" => C::AlertAttach {
+            alert: o.number("alert", usage::ALERT_ATTACH)?,
+            incident: o
+                .incident(usage::ALERT_ATTACH)?
+                .ok_or_else(|| usage_error("Attach it to which incident?", usage::ALERT_ATTACH))?,
+        },
+        "dismiss" => C::AlertDismiss { alert: o.number("alert", usage::ALERT_DISMISS)?, reason: o.text("reason") },
+        other => {
+            return Err(usage_error(
+                format!("`{}` is not an alert command.", format::truncate(other, 40).0),
+                usage::ALERT,
+            ))
+        }
     })
 }
 
@@ -564,6 +618,28 @@ mod tests {
             ]}]}]));
         assert_eq!(to_command(&snooze).unwrap(), GrammarCommand::ActionSnooze { id: 7, days: 3 });
         assert_eq!(to_command(&data(json!([]))).unwrap(), GrammarCommand::Help);
+        let attach = data(json!([{ "name": "alert", "type": 2, "options": [{ "name": "attach", "type": 1, "options": [
+            { "name": "alert", "type": 4, "value": 12 }, { "name": "incident", "type": 3, "value": "INC-3" }
+        ]}]}]));
+        assert_eq!(to_command(&attach).unwrap(), GrammarCommand::AlertAttach { alert: 12, incident: 3 });
+        let declare =
+            data(json!([{ "name": "alert", "type": 2, "options": [{ "name": "declare", "type": 1, "options": [
+                { "name": "alert", "type": 4, "value": 12 }, { "name": "severity", "type": 3, "value": "sev1" }
+            ]}]}]));
+        assert_eq!(
+            to_command(&declare).unwrap(),
+            GrammarCommand::AlertDeclare { alert: 12, severity: Some(Severity::Sev1) }
+        );
+        let dismiss =
+            data(json!([{ "name": "alert", "type": 2, "options": [{ "name": "dismiss", "type": 1, "options": [
+                { "name": "alert", "type": 4, "value": 5 }, { "name": "reason", "type": 3, "value": "flapping" }
+            ]}]}]));
+        assert_eq!(
+            to_command(&dismiss).unwrap(),
+            GrammarCommand::AlertDismiss { alert: 5, reason: Some("flapping".into()) }
+        );
+        let alerts = data(json!([{ "name": "alerts", "type": 1, "options": [] }]));
+        assert_eq!(to_command(&alerts).unwrap(), GrammarCommand::Alerts { target: None });
     }
 
     #[test]
