@@ -200,6 +200,7 @@ pub fn definition(factors: &FactorVocabulary) -> CreateCommand {
         subcommand("timeline", "Show the key events so far", vec![incident()]),
         subcommand("resolve", "Resolve the incident", vec![text("summary", "What fixed it", false), incident()]),
         subcommand("reopen", "Reopen a resolved incident", vec![incident()]),
+        subcommand("take", "Take command of an incident that has no commander yet", vec![incident()]),
         subcommand(
             "postmortem",
             "Write the missing postmortem fields, or show it when complete",
@@ -440,6 +441,7 @@ fn typed_subcommand(name: &str, o: &Options<'_>) -> Result<GrammarCommand, Usage
         "resolve" => C::Resolve { target: o.incident(usage::RESOLVE)?, summary: o.text("summary") },
         "timeline" => C::Timeline { target: o.incident(usage::TIMELINE)? },
         "reopen" => C::Reopen { target: o.incident(usage::REOPEN)? },
+        "take" => C::TakeCommand { target: o.incident(usage::TAKE)? },
         "postmortem" => C::Postmortem {
             target: o.incident(usage::POSTMORTEM)?,
             all: matches!(o.get("all"), Some(CommandDataOptionValue::Boolean(true))),
@@ -561,6 +563,10 @@ mod tests {
             to_command(&assign).unwrap(),
             GrammarCommand::Assign { target: Some(4), role: Role::Comms, user: "80351110224678912".into() }
         );
+        let take = data(
+            json!([{ "name": "take", "type": 1, "options": [{ "name": "incident", "type": 3, "value": "INC-2" }] }]),
+        );
+        assert_eq!(to_command(&take).unwrap(), GrammarCommand::TakeCommand { target: Some(2) });
         let declare = data(json!([{ "name": "declare", "type": 1, "options": [
             { "name": "title", "type": 3, "value": "DB down" },
             { "name": "severity", "type": 3, "value": "sev2" },
@@ -693,7 +699,10 @@ mod tests {
         let json = serde_json::to_value(definition(&FactorVocabulary::default())).unwrap();
         assert_eq!(json["name"], "incident");
         let subs = json["options"].as_array().unwrap();
+        // Discord refuses a command with more than 25 subcommands and groups.
+        assert!(subs.len() <= 25, "{} subcommands and groups", subs.len());
         let find = |name: &str| subs.iter().find(|s| s["name"] == name).unwrap().clone();
+        assert_eq!(find("take")["options"][0]["name"], "incident", "take command, typed like the text command");
         let assign = find("assign");
         assert_eq!(assign["options"][1]["type"], 6, "user option");
         assert_eq!(assign["options"][0]["choices"].as_array().unwrap().len(), 3);
