@@ -188,3 +188,23 @@ async fn attachments_change_once_with_their_entry_and_read_back_in_order() {
     assert!(db.attach(Attachment::Factor, &"x".repeat(65), &add("f2")).await.is_err());
     assert!(db.entry_by_source(&"f2".into()).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn the_library_finds_key_timeline_events_after_every_migration() {
+    // A later migration rebuilt `timeline_entries` and with it dropped the library's
+    // triggers; key events written afterwards were never indexed.
+    let db = Db::in_memory().await.unwrap();
+    let incident = declared(&db, "req-1").await;
+    let mut key = entry(incident.id, "msg-1", EntryKind::Message);
+    key.text = "the replica fell behind by forty minutes".into();
+    db.add_entry(&key, false).await.unwrap();
+    let mut plain = entry(incident.id, "msg-2", EntryKind::Message);
+    plain.text = "forty coffees later".into();
+    db.add_entry(&plain, false).await.unwrap();
+    assert!(db.search_library("replica", 10).await.unwrap().is_empty(), "not a key event yet");
+    assert!(db.mark_key(&"msg-1".into()).await.unwrap());
+    let hits = db.search_library("replica", 10).await.unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!((hits[0].incident_id, hits[0].part.as_str()), (incident.id, "timeline"));
+    assert!(db.search_library("coffees", 10).await.unwrap().is_empty(), "only key events are searched");
+}
