@@ -151,29 +151,47 @@ impl Core {
         status: ActionStatus,
     ) -> Result<Outcome, Problem> {
         let usage = if status == ActionStatus::Done { usage::ACTION_DONE } else { usage::ACTION_WONTFIX };
-        let (item, incident) = self.open_action_for(inv, id, usage, |item| Act::CloseAction(item)).await?;
-        let entry = self.entry_for(inv, &incident, EntryKind::Action, format!("Action #{id} {status}: {}", item.text));
-        match self.db.set_action_status(id, ActionStatus::Open, status, self.now(), &entry).await? {
-            Saved::Written => {}
-            Saved::Duplicate => return Ok(Outcome::silent()),
-            Saved::Conflict => return Err(refused(format!("Action item #{id} was closed meanwhile."))),
-        }
+        let (item, incident) = if self.already_applied(&inv.source_id).await? {
+            // Applied before, and run again after a restart: the item is closed by this
+            // very request, so only what followed the commit is owed.
+            let item = self.db.action(id).await?.ok_or_else(|| {
+                Problem::Usage(UsageError { problem: format!("Action item #{id} does not exist."), usage })
+            })?;
+            let incident = self.target_incident(inv, Some(item.incident_id), usage).await?;
+            (item, incident)
+        } else {
+            let (item, incident) = self.open_action_for(inv, id, usage, |item| Act::CloseAction(item)).await?;
+            let entry =
+                self.entry_for(inv, &incident, EntryKind::Action, format!("Action #{id} {status}: {}", item.text));
+            match self.db.set_action_status(id, ActionStatus::Open, status, self.now(), &entry).await? {
+                Saved::Written | Saved::Duplicate => {}
+                Saved::Conflict => return Err(refused(format!("Action item #{id} was closed meanwhile."))),
+            }
+            (item, incident)
+        };
         self.queue_issue_sync(id, &inv.source_id).await?;
         let verb = if status == ActionStatus::Done { "✔️ done" } else { "✖️ won't fix" };
-        self.post_status_change(inv, &incident, &item, verb).await;
+        self.post_status_change_once(inv, &incident, &item, verb).await?;
         Ok(self.confirm(inv, &incident, format!("action #{id} is {status}.")))
+    }
+
+    /// [`Core::post_status_change`] as the recorded step of the request that closed the
+    /// item, so a close run again after a crash posts it once.
+    async fn post_status_change_once(
+        &self,
+        inv: &Invocation,
+        incident: &Incident,
+        item: &ActionItem,
+        change: &str,
+    ) -> Result<(), Problem> {
+        self.post_to_incident_once(incident, &inv.source_id, crate::change_steps::POST, &status_line(inv, item, change))
+            .await
     }
 
     /// Tells the incident's channel that an item was closed or reopened, and by whom:
     /// "Action **#3** ✔️ done: add a replica alert (@bob)".
     async fn post_status_change(&self, inv: &Invocation, incident: &Incident, item: &ActionItem, change: &str) {
-        let line = Line::new()
-            .text("Action ")
-            .bold(format!("#{}", item.id))
-            .text(format!(" {change}: {} (", item.text))
-            .user(inv.user.clone())
-            .text(")");
-        self.post_to_incident(incident, &Message::new().line(line)).await;
+        self.post_to_incident(incident, &status_line(inv, item, change)).await;
     }
 
     /// Reopens a done or won't-fix item, and its issue; its owner, the commander or an
@@ -358,4 +376,16 @@ pub fn days_word(days: i64) -> String {
 fn add_days(date: NaiveDate, days: u32) -> Result<NaiveDate, Problem> {
     date.checked_add_days(Days::new(u64::from(days)))
         .ok_or_else(|| refused(format!("{days} days from {date} is past the calendar's end.")))
+}
+
+/// "Action **#3** ✔️ done: add a replica alert (@bob)".
+fn status_line(inv: &Invocation, item: &ActionItem, change: &str) -> Message {
+    Message::new().line(
+        Line::new()
+            .text("Action ")
+            .bold(format!("#{}", item.id))
+            .text(format!(" {change}: {} (", item.text))
+            .user(inv.user.clone())
+            .text(")"),
+    )
 }

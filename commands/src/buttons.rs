@@ -3,6 +3,7 @@
 
 use storage::{ChannelId, EntryKind, SourceId};
 
+use crate::change_steps;
 use crate::core::{settle, Core, Invocation};
 use crate::error::{CoreError, Problem};
 use crate::format;
@@ -44,6 +45,14 @@ impl Core {
 
     async fn acknowledge_button(&self, inv: &Invocation, incident_id: i64) -> Result<Outcome, Problem> {
         let incident = self.target_incident(inv, Some(incident_id), usage::ANY).await?;
+        let message = Message::new()
+            .line(Line::new().text("👍 ").user(inv.user.clone()).text(" acknowledged and is responding."));
+        if self.already_applied(&inv.source_id).await? {
+            // This press was applied and the process died before it was done: the
+            // inbox runs it again, and it posts what it had not posted.
+            self.post_to_incident_once(&incident, &inv.source_id, change_steps::POST, &message).await?;
+            return Ok(self.confirm(inv, &incident, "acknowledged.".into()));
+        }
         if let Some(at) = incident.acknowledged_at {
             return Ok(Outcome::reply(Message::plain(format!(
                 "{} was acknowledged at {}.",
@@ -57,13 +66,8 @@ impl Core {
             )));
         }
         let entry = self.entry_for(inv, &incident, EntryKind::Note, format!("Acknowledged by @{}", inv.user));
-        if self.db.add_entry(&entry, true).await? == storage::Saved::Written {
-            self.post_to_incident(
-                &incident,
-                &Message::new()
-                    .line(Line::new().text("👍 ").user(inv.user.clone()).text(" acknowledged and is responding.")),
-            )
-            .await;
+        if matches!(self.db.add_entry(&entry, true).await?, storage::Saved::Written | storage::Saved::Duplicate) {
+            self.post_to_incident_once(&incident, &inv.source_id, change_steps::POST, &message).await?;
         }
         Ok(self.confirm(inv, &incident, "acknowledged.".into()))
     }

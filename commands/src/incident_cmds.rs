@@ -5,6 +5,7 @@ use chrono::Duration;
 use storage::{ChannelId, EntryKind, Incident, NewIncident, Role, Severity, SourceId, Status};
 
 use crate::actor::{Actor, SystemSource};
+use crate::change_steps;
 use crate::channel_name::channel_name;
 use crate::chat::ChannelRef;
 use crate::core::{Core, Invocation};
@@ -119,7 +120,7 @@ impl Core {
 
     /// Takes command of an incident that has none yet.
     pub(crate) async fn take_command(&self, inv: &Invocation, target: Option<i64>) -> Result<Outcome, Problem> {
-        let Some((_, after)) = self
+        let applied = self
             .change_incident(inv, target, usage::TAKE, |incident| {
                 if let Some(commander) = &incident.commander {
                     if commander == &inv.user {
@@ -135,16 +136,25 @@ impl Core {
                 let text = format!("@{} took command", inv.user);
                 Ok((next, Some(Role::Commander), self.entry_for(inv, incident, EntryKind::Role, text)))
             })
-            .await?
-        else {
-            return Ok(Outcome::silent());
+            .await?;
+        let after = match applied {
+            Some((_, after)) => after,
+            // Applied before: run again after a restart, it makes what it had not.
+            None => {
+                let after = self.target_incident(inv, target, usage::TAKE).await?;
+                self.refresh_topic(&after).await;
+                after
+            }
         };
+        // Inviting is idempotent on every platform, so it needs no step.
         self.invite_to_incident(&after, &inv.user).await;
-        self.post_to_incident(
+        self.post_to_incident_once(
             &after,
+            &inv.source_id,
+            change_steps::POST,
             &Message::new().line(Line::new().text("🎖️ ").user(inv.user.clone()).text(" took command.")),
         )
-        .await;
+        .await?;
         Ok(self.confirm(inv, &after, "you are the commander.".into()))
     }
 
@@ -215,11 +225,8 @@ impl Core {
         let channel = ChannelRef { id: channel_id.clone(), name: incident.channel_name.clone() };
         // Idempotent by source id, so a resumed declare runs it again.
         self.invite_service_owners(&incident, &inv.source_id, &services).await?;
-        if is_new {
-            // Not a recorded step: a declare resumed after a crash does not post to the
-            // services' team channels again (nor at all, if the crash came first).
-            self.announce_to_teams(&incident, &channel, &services).await;
-        }
+        // Recorded steps: a resumed declare posts to each team channel exactly once.
+        self.announce_to_teams(&incident, &inv.source_id, &channel, &services).await?;
         if !is_new {
             return Ok(Outcome {
                 reply: Some(crate::declare_steps::delayed_reply(&incident, &channel_id)),
@@ -573,7 +580,7 @@ impl Core {
         let summary = summary.and_then(|s| fit(&s, MAX_TEXT, false));
         let summary_cut = summary.as_ref().is_some_and(|s| s.cut);
         let summary = summary.map(|s| s.text);
-        let Some((_, after)) = self
+        let applied = self
             .change_incident(inv, target, usage::RESOLVE, |incident| {
                 permissions::require(Act::Resolve, &inv.user, incident, &self.settings)?;
                 let next = lifecycle::resolve(incident, self.now())?;
@@ -583,9 +590,18 @@ impl Core {
                 };
                 Ok((next, None, self.entry_for(inv, incident, EntryKind::Resolved, text)))
             })
-            .await?
-        else {
-            return Ok(Outcome::silent());
+            .await?;
+        let after = match applied {
+            Some((_, after)) => after,
+            None => {
+                // Applied before: the inbox runs it again after a restart. What follows
+                // is idempotent by source id, and its posts are steps, so only what the
+                // first run did not do happens now (the topic is set again: that is
+                // idempotent).
+                let after = self.target_incident(inv, target, usage::RESOLVE).await?;
+                self.refresh_topic(&after).await;
+                after
+            }
         };
         if let Some(summary) = &summary {
             // The summary given at resolve time seeds the postmortem, unless one is written.
@@ -628,12 +644,14 @@ impl Core {
                 )
                 .button("Write postmortem", ButtonAction::WritePostmortem { incident: after.id }, true);
         }
-        self.post_to_incident(&after, &message).await;
+        self.post_to_incident_once(&after, &inv.source_id, change_steps::POST, &message).await?;
         self.queue_public_resolution(&after, &inv.source_id).await?;
         // A postmortem written before the resolve completes it now.
         self.close_if_complete(&after, &inv.user, &inv.source_id).await?;
-        self.announce(
+        self.announce_once(
             &after,
+            &inv.source_id,
+            change_steps::ANNOUNCE,
             &Message::new().line(
                 Line::new()
                     .text("✅ ")
@@ -643,7 +661,7 @@ impl Core {
                     .text(format!(" ({} after {})", after.severity, format::duration(took))),
             ),
         )
-        .await;
+        .await?;
         let outcome = self.confirm(inv, &after, "resolved.".into());
         Ok(if summary_cut { outcome.with_notice(cut_notice("The summary", MAX_TEXT)) } else { outcome })
     }

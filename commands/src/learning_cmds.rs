@@ -98,19 +98,29 @@ impl Core {
                     text: format!("@{owner} invited as an owner of {}", service.name),
                     is_key: false,
                 };
-                if self.db.attach(Attachment::Invite, owner, &entry).await? == Attached::Changed {
-                    self.invite_to_incident(incident, owner).await;
-                }
+                // Invited whether or not the attachment is new: a declare run again
+                // after a crash between the two must still invite, and inviting twice
+                // is harmless on every platform.
+                self.db.attach(Attachment::Invite, owner, &entry).await?;
+                self.invite_to_incident(incident, owner).await;
             }
         }
         Ok(())
     }
 
     /// Posts the declaration to the team channel of each service, once per channel, and
-    /// never for a private incident or to the announcements channel twice.
-    pub(crate) async fn announce_to_teams(&self, incident: &Incident, channel: &ChannelRef, services: &[Service]) {
+    /// never for a private incident or to the announcements channel twice. Each post is
+    /// a recorded step of the declare's `request`, so a declare resumed after a crash
+    /// makes the posts it had not made, and only those.
+    pub(crate) async fn announce_to_teams(
+        &self,
+        incident: &Incident,
+        request: &SourceId,
+        channel: &ChannelRef,
+        services: &[Service],
+    ) -> Result<(), Problem> {
         if incident.private {
-            return;
+            return Ok(());
         }
         let platform = self.chat.platform();
         let mut posted: Vec<&ChannelId> = self.settings.announcements_channel.iter().collect();
@@ -123,10 +133,10 @@ impl Core {
                 continue;
             }
             posted.push(team_channel);
-            if let Err(error) = self.chat.post(team_channel, &message).await {
-                tracing::warn!(incident = incident.id, service = %service.name, %error, "could not post to the team channel");
-            }
+            let step = crate::change_steps::team_step(team_channel);
+            self.post_once_as_step(incident, request, &step, team_channel, &message).await?;
         }
+        Ok(())
     }
 
     pub(crate) async fn change_service(
@@ -169,7 +179,7 @@ impl Core {
             self.invite_service_owners(&incident, &inv.source_id, &services).await?;
             if let Some(channel_id) = &incident.channel_id {
                 let channel = ChannelRef { id: channel_id.clone(), name: incident.channel_name.clone() };
-                self.announce_to_teams(&incident, &channel, &services).await;
+                self.announce_to_teams(&incident, &inv.source_id, &channel, &services).await?;
             }
         }
         Ok(self.confirm(inv, &incident, format!("service {} {verb}.", service.name)))

@@ -10,7 +10,9 @@
 //! - [`core`] dispatches commands; [`incident_cmds`], [`action_cmds`],
 //!   [`postmortem_cmds`], [`report_cmds`] and [`buttons`] handle them.
 //! - [`declare_steps`] holds a declare's platform calls as recorded steps, and how a
-//!   declare run again after a crash resumes at its first unfinished one.
+//!   declare run again after a crash resumes at its first unfinished one;
+//!   [`change_steps`] does the same for the posts of other changes (a resolve, a
+//!   button press, a declare's team channels).
 //! - [`inbox`] is the durable inbox as adapters use it: commit before answering, mark
 //!   done after replying, run again what is not done; and when a reply path expires.
 //! - [`lifecycle`] holds the status moves; [`permissions`] the one table of who may do
@@ -44,6 +46,7 @@ pub mod alerts;
 pub mod blameless;
 pub mod buttons;
 pub mod catalog;
+pub mod change_steps;
 pub mod channel_name;
 pub mod chat;
 pub mod clock;

@@ -67,3 +67,76 @@ async fn a_second_declare_cut_off_resumes_into_its_own_channel_with_a_pinned_kic
     assert_eq!(h.db.step_result(&request, "pin").await.unwrap(), Some(String::new()));
     assert_ne!(h.db.incident(2).await.unwrap().unwrap().channel_id, Some(channel));
 }
+
+fn typed(source: &str, user: &str, channel: &str, text: &str) -> Invocation {
+    Invocation { source_id: source.into(), user: user.into(), channel_id: channel.into(), text: text.into() }
+}
+
+/// A resolve committed whose posts never went out (the process died, here: the platform
+/// failed) posts them when the inbox runs it again, once, and a third run posts nothing.
+#[tokio::test]
+async fn a_resolve_cut_off_after_its_commit_posts_once_when_run_again() {
+    let h = harness().await;
+    let channel = h.declare("alice", "sev2 Checkout is failing").await;
+    let resolve = typed("req-resolve", "alice", "general", "resolve INC-1 the cache was cold");
+    h.chat.fail_all(Some("HTTP 500 from the fake platform"));
+    h.core.run(&resolve).await.unwrap();
+    h.chat.fail_all(None);
+    let resolved = |posts: Vec<String>| posts.iter().filter(|p| p.contains("resolved")).count();
+    assert_eq!(resolved(h.chat.posts_to(&channel)), 0, "nothing was posted before the crash");
+    let again = h.core.run(&resolve).await.unwrap();
+    assert_eq!(again.reply.unwrap().to_plain(), "INC-1: resolved.", "the person hears back");
+    assert_eq!(resolved(h.chat.posts_to(&channel)), 1, "one channel post");
+    assert_eq!(resolved(h.chat.posts_to("incidents")), 1, "one announcement");
+    h.core.run(&resolve).await.unwrap();
+    assert_eq!(resolved(h.chat.posts_to(&channel)), 1, "a third run posts nothing");
+    assert_eq!(resolved(h.chat.posts_to("incidents")), 1);
+    let entries = h.db.timeline(1, false).await.unwrap();
+    assert_eq!(entries.iter().filter(|e| e.kind == storage::EntryKind::Resolved).count(), 1, "applied once");
+}
+
+#[tokio::test]
+async fn an_acknowledge_press_cut_off_after_its_commit_posts_once_when_run_again() {
+    let h = harness().await;
+    let channel = h.declare("alice", "sev2 Checkout is failing").await;
+    let press = commands::ButtonPress {
+        source_id: "press-ack".into(),
+        user: "bob".into(),
+        channel_id: channel.as_str().into(),
+        action: commands::ButtonAction::Acknowledge { incident: 1 },
+    };
+    h.chat.fail_all(Some("HTTP 500 from the fake platform"));
+    h.core.press_button(&press).await.unwrap();
+    h.chat.fail_all(None);
+    let acks = |posts: Vec<String>| posts.iter().filter(|p| p.contains("acknowledged and is responding")).count();
+    assert_eq!(acks(h.chat.posts_to(&channel)), 0);
+    h.core.press_button(&press).await.unwrap();
+    assert_eq!(acks(h.chat.posts_to(&channel)), 1, "posted when run again");
+    let third = h.core.press_button(&press).await.unwrap();
+    assert_eq!(acks(h.chat.posts_to(&channel)), 1, "and only once");
+    assert!(third.reply.is_none(), "pressed in the channel, the post says it: {third:?}");
+    assert!(h.db.incident(1).await.unwrap().unwrap().acknowledged_at.is_some());
+}
+
+#[tokio::test]
+async fn a_mark_done_press_run_again_posts_once_and_is_not_refused_as_already_done() {
+    let h = harness().await;
+    let channel = h.declare("alice", "sev2 Checkout is failing").await;
+    h.run("alice", &channel, "action add Add a replica alert @alice").await;
+    let press = commands::ButtonPress {
+        source_id: "press-done".into(),
+        user: "alice".into(),
+        channel_id: "Dalice".into(),
+        action: commands::ButtonAction::MarkDone { item: 1 },
+    };
+    h.chat.fail_all(Some("HTTP 500 from the fake platform"));
+    h.core.press_button(&press).await.unwrap();
+    h.chat.fail_all(None);
+    let done = |posts: Vec<String>| posts.iter().filter(|p| p.contains("done: Add a replica alert")).count();
+    assert_eq!(done(h.chat.posts_to(&channel)), 0);
+    let again = h.core.press_button(&press).await.unwrap();
+    assert_eq!(again.reply.unwrap().to_plain(), "INC-1: action #1 is done.", "not 'already done'");
+    assert_eq!(done(h.chat.posts_to(&channel)), 1);
+    h.core.press_button(&press).await.unwrap();
+    assert_eq!(done(h.chat.posts_to(&channel)), 1);
+}
