@@ -7,6 +7,10 @@
 //! channel, one kick-off, one pin, one announcement and one reply, which says the
 //! declare was delayed by a restart.
 //!
+//! The same for what follows a declare: a resolve killed while posting to its channel,
+//! while announcing, or while replying, and a press of Acknowledge killed while posting.
+//! After the restart the change is applied once and each post is made once.
+//!
 //! `cargo test -p bot --test it reliability_resume`.
 
 use std::sync::{Arc, Mutex};
@@ -380,4 +384,164 @@ async fn check_lists_the_incident_a_kill_left_half_done_until_a_restart_finishes
     drop(second);
     let after = check();
     assert!(after.contains("unfinished steps: none"), "{after}");
+}
+
+/// A signed Slack request to `path` (a slash command's form, or an interaction payload).
+async fn send_signed(served: &Served, path: &str, body: String) -> u16 {
+    let stamp = chrono::Utc::now().timestamp().to_string();
+    let signature = sign(&Secret::new(SLACK_SECRET), &stamp, body.as_bytes());
+    reqwest::Client::new()
+        .post(served.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", stamp)
+        .header("x-slack-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// What follows a finished declare and is killed: a resolve typed in #general, or a
+/// press of the kick-off's Acknowledge button by someone else.
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    Resolve,
+    Acknowledge,
+}
+
+impl Change {
+    /// What its channel post says.
+    fn post_marker(self) -> &'static str {
+        match self {
+            Change::Resolve => "resolved after",
+            Change::Acknowledge => "acknowledged and is responding",
+        }
+    }
+
+    async fn send(self, served: &Served, run: &Run, channel: &str) -> u16 {
+        let reply_url = format!("{}/response/2", run.server.uri());
+        match self {
+            Change::Resolve => {
+                let body = serde_urlencoded::to_string([
+                    ("channel_id", "CGENERAL"),
+                    ("user_id", "U0ALICE"),
+                    ("command", "/incident"),
+                    ("text", "resolve INC-1 the replica caught up"),
+                    ("response_url", &reply_url),
+                    ("trigger_id", "2000.1.trigger"),
+                ])
+                .unwrap();
+                send_signed(served, "/slack/commands", body).await
+            }
+            Change::Acknowledge => {
+                let payload = json!({
+                    "type": "block_actions", "user": { "id": "U0BOB" }, "channel": { "id": channel },
+                    "trigger_id": "2000.1.press", "response_url": reply_url,
+                    "actions": [{ "action_id": "ack:1", "action_ts": "2000.1" }],
+                });
+                let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+                send_signed(served, "/slack/interactions", body).await
+            }
+        }
+    }
+}
+
+/// Declares (no fault), then sends `change` with the fake set to hang on the `nth`
+/// call after the declare of kind `call` (`chat.postMessage` for its channel post or
+/// announcement, `response` for its reply), SIGKILLs the bot there, restarts it, and
+/// returns the world once the restarted bot settled, with the stored timeline entries
+/// of the change's kind.
+async fn crash_mid_change(change: Change, hang_on_post: Option<usize>) -> (Vec<String>, usize, Vec<String>, usize) {
+    let run = run_with_hang("nothing").await;
+    let first = run.start("first");
+    first.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
+    assert_eq!(send_declare(&first, &run).await, 200);
+    let fake = run.fake.clone();
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            let world = fake.0.lock().unwrap();
+            counts(&world, 1).replies == 1 && world.messages.iter().any(|(c, ..)| c == ANNOUNCE)
+        })
+        .await,
+        "the declare did not finish; logs:\n{}",
+        first.logs()
+    );
+    let channel = {
+        let mut world = run.fake.0.lock().unwrap();
+        world.hang_on = Some(match hang_on_post {
+            Some(nth) => format!("chat.postMessage#{}", world.posts_seen + nth),
+            None => "response".to_string(),
+        });
+        world.channels[0].0.clone()
+    };
+    assert_eq!(change.send(&first, &run, &channel).await, 200, "the {change:?} was acknowledged");
+    let fake = run.fake.clone();
+    assert!(
+        eventually(Duration::from_secs(20), || async { fake.0.lock().unwrap().hung }).await,
+        "the bot never reached the hung call of the {change:?}; logs:\n{}",
+        first.logs()
+    );
+    drop(first); // SIGKILL, mid-call
+    let second = run.start("second");
+    second.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
+    let fake = run.fake.clone();
+    let marker = change.post_marker();
+    let settled = eventually(Duration::from_secs(20), || async {
+        let world = fake.0.lock().unwrap();
+        let posted = world.messages.iter().any(|(c, _, text, _)| *c == channel && text.contains(marker));
+        let announced = world.messages.iter().any(|(c, _, text, _)| c == ANNOUNCE && text.contains("resolved"));
+        posted && (announced || matches!(change, Change::Acknowledge))
+    })
+    .await;
+    assert!(settled, "the restarted bot did not finish the {change:?}; logs:\n{}", second.logs());
+    // Room for a duplicate to show, were one coming.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let db = Db::connect_existing(&run.envs()[0].1).await.unwrap();
+    let kind = match change {
+        Change::Resolve => storage::EntryKind::Resolved,
+        Change::Acknowledge => storage::EntryKind::Note,
+    };
+    let applied = db
+        .timeline(1, false)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == kind && e.source_id.as_str().contains("2000.1"))
+        .count();
+    assert!(db.incidents_with_unfinished_steps().await.unwrap().is_empty(), "a step is still unfinished");
+    db.close().await;
+    drop(second);
+    let world = run.fake.0.lock().unwrap();
+    let channel_posts =
+        world.messages.iter().filter(|(c, _, text, _)| *c == channel && text.contains(marker)).map(|m| m.2.clone());
+    let announcements = world.messages.iter().filter(|(c, _, text, _)| c == ANNOUNCE && text.contains("resolved"));
+    let replies: Vec<String> = world.replies.iter().filter(|r| r.contains("INC-1*: resolved.")).cloned().collect();
+    (channel_posts.collect(), announcements.count(), replies, applied)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolve_killed_while_posting_to_its_channel_posts_once_after_the_restart() {
+    let (posts, announcements, replies, applied) = crash_mid_change(Change::Resolve, Some(1)).await;
+    assert_eq!((posts.len(), announcements, replies.len(), applied), (1, 1, 1, 1), "{posts:?} {replies:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolve_killed_while_announcing_announces_once_after_the_restart() {
+    let (posts, announcements, replies, applied) = crash_mid_change(Change::Resolve, Some(2)).await;
+    assert_eq!((posts.len(), announcements, replies.len(), applied), (1, 1, 1, 1), "{posts:?} {replies:?}");
+}
+
+/// As with a declare, the reply through the `response_url` is the one duplicate left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolve_killed_while_replying_repeats_only_the_reply() {
+    let (posts, announcements, replies, applied) = crash_mid_change(Change::Resolve, None).await;
+    assert_eq!((posts.len(), announcements, replies.len(), applied), (1, 1, 2, 1), "{posts:?} {replies:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledge_press_killed_while_posting_posts_once_after_the_restart() {
+    let (posts, _, _, applied) = crash_mid_change(Change::Acknowledge, Some(1)).await;
+    assert_eq!((posts.len(), applied), (1, 1), "{posts:?}");
 }
