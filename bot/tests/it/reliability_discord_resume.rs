@@ -5,6 +5,8 @@
 //! (what a SIGKILL leaves: what was committed, nothing of what was running), and a new
 //! bot on the same database resumes from its inbox. It ends with one incident, one
 //! channel, one kick-off, one pin, one announcement and one reply.
+//! The same after a declare for a resolve (killed posting to its channel, or
+//! announcing) and a press of Acknowledge: applied once, each post made once.
 //!
 //! `cargo test -p bot --test it reliability_discord_resume`.
 
@@ -226,4 +228,94 @@ async fn killed_while_announcing() {
 #[tokio::test]
 async fn killed_while_replying() {
     killed_at("reply").await;
+}
+
+/// After a finished declare, `change` (an interaction fixture, edited by `edit`) is
+/// dropped while its call at `step` hangs, and a new bot resumes it. Returns the posts
+/// of the incident channel and of the announcements channel containing `marker`, and
+/// how many timeline entries of `kind` the change stored.
+async fn change_killed_at(
+    change: &str,
+    edit: impl FnOnce(&mut Value),
+    step: &'static str,
+    marker: &str,
+    kind: storage::EntryKind,
+) -> (usize, usize, usize) {
+    let fake = FakeDiscord::default();
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any()).respond_with(fake.clone()).mount(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&format!("sqlite://{}", dir.path().join("bot.db").display())).await.unwrap();
+    let first = new_bot(&server, &db);
+    handle_interaction(&first, &fixture("command_declare.json")).await;
+    let watched = fake.clone();
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            watched.0.lock().unwrap().messages.iter().any(|(c, ..)| *c == ANNOUNCE.to_string())
+        })
+        .await,
+        "the declare did not finish"
+    );
+    {
+        let mut world = fake.0.lock().unwrap();
+        world.hang_on = Some(step);
+        world.hung = false;
+    }
+    let interaction: Interaction = crate::discord_support::fixture_with(change, edit);
+    let running = tokio::spawn(async move { handle_interaction(&first, &interaction).await });
+    let watched = fake.clone();
+    assert!(
+        eventually(Duration::from_secs(20), || async { watched.0.lock().unwrap().hung }).await,
+        "{change} never reached {step}"
+    );
+    running.abort(); // the process dies here
+    let _ = running.await;
+    let second = new_bot(&server, &db);
+    assert_eq!(bot::discord::inbox::resume(&second).await.unwrap(), 1, "the unfinished interaction runs again");
+    assert_eq!(bot::discord::inbox::resume(&second).await.unwrap(), 0, "and is then done");
+    assert_eq!(db.incidents_with_unfinished_steps().await.unwrap(), vec![], "after {change} killed at {step}");
+    let applied = db.timeline(1, false).await.unwrap().iter().filter(|e| e.kind == kind).count();
+    db.close().await;
+    let world = fake.0.lock().unwrap();
+    let in_channel = |channel: String| {
+        world.messages.iter().filter(|(c, _, text, _)| *c == channel && text.contains(marker)).count()
+    };
+    (in_channel(FIRST_CHANNEL.to_string()), in_channel(ANNOUNCE.to_string()), applied)
+}
+
+/// The resolve fixture, typed by the commander (alice) rather than bob.
+fn by_alice(value: &mut Value) {
+    value["member"]["user"]["id"] = json!("80351110224678912");
+    value["member"]["user"]["username"] = json!("alice");
+    value["id"] = json!("1600000000000000077");
+    value["token"] = json!("token-resolve-alice");
+}
+
+#[tokio::test]
+async fn a_resolve_killed_while_posting_to_its_channel_posts_once() {
+    let counted =
+        change_killed_at("command_resolve_by_bob.json", by_alice, "kickoff", "resolved", storage::EntryKind::Resolved)
+            .await;
+    assert_eq!(counted, (1, 1, 1), "(channel posts, announcements, applied)");
+}
+
+#[tokio::test]
+async fn a_resolve_killed_while_announcing_announces_once() {
+    let counted =
+        change_killed_at("command_resolve_by_bob.json", by_alice, "announce", "resolved", storage::EntryKind::Resolved)
+            .await;
+    assert_eq!(counted, (1, 1, 1), "(channel posts, announcements, applied)");
+}
+
+#[tokio::test]
+async fn an_acknowledge_press_killed_while_posting_posts_once() {
+    let (posted, _, _) = change_killed_at(
+        "button_acknowledge.json",
+        |_| {},
+        "kickoff",
+        "acknowledged and is responding",
+        storage::EntryKind::Note,
+    )
+    .await;
+    assert_eq!(posted, 1);
 }
