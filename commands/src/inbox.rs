@@ -12,6 +12,7 @@ use storage::{EventSource, InboxRequest, InboxRow, Platform, SourceId};
 
 use crate::core::Core;
 use crate::error::CoreError;
+use crate::message::Message;
 
 /// How long a platform keeps a request's own reply path open: a Slack `response_url`
 /// lives 30 minutes, a Discord interaction token 15. Past it, the reply goes by DM.
@@ -26,6 +27,58 @@ pub fn reply_window(platform: Platform) -> Duration {
 /// reply path at `now`, with a minute's margin for the work itself.
 pub fn reply_path_open(platform: Platform, received_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     now - received_at < reply_window(platform) - Duration::minutes(1)
+}
+
+/// How many times a request whose run failed for a passing reason is run again in the
+/// same process before it is left for the next start (or takeover) to try.
+pub const RETRIES: u32 = 8;
+
+/// Whether a failed run is worth running again: the platform or the database failed
+/// for a passing reason (a rate limit, a timeout, a 5xx, a busy database, a conflict
+/// with someone else's change), not a refusal. Everything a request does is idempotent
+/// by its source id, so running it again redoes only what did not happen.
+pub fn is_transient(error: &CoreError) -> bool {
+    match error {
+        CoreError::Chat(chat) => chat.retryable,
+        CoreError::Storage(_) | CoreError::Contention(_) => true,
+        CoreError::Alert(_) | CoreError::Internal(_) => false,
+    }
+}
+
+/// How long to wait before running a failed request again, after `failures` failed
+/// runs: 1 s, doubling, at most a minute; `None` once [`RETRIES`] are spent (about
+/// four minutes in all).
+pub fn retry_delay(failures: u32) -> Option<std::time::Duration> {
+    (failures <= RETRIES).then(|| std::time::Duration::from_secs((1u64 << failures.min(6)).min(60)))
+}
+
+/// What the person hears when their request failed for a passing reason and is being
+/// tried again: what failed, and that there is nothing for them to do.
+pub fn retrying_reply(error: &CoreError) -> Message {
+    Message::plain(format!(
+        "That did not go through yet: {}. It is saved, and the bot keeps trying by itself for a few \
+         minutes; you will get the answer here when it is done. There is no need to send it again.",
+        what_failed(error)
+    ))
+}
+
+/// What the person hears when the retries are spent: the request stays saved and is
+/// tried again when the bot next starts.
+pub fn gave_up_reply(error: &CoreError) -> Message {
+    Message::plain(format!(
+        "That still did not go through after {RETRIES} more tries: {}. It stays saved and is tried again when \
+         the bot restarts; an operator can see it with `incidentbot check`.",
+        what_failed(error)
+    ))
+}
+
+fn what_failed(error: &CoreError) -> String {
+    match error {
+        // The platform's own words go to the log only: they may quote internals.
+        CoreError::Chat(chat) => format!("the chat platform refused a call ({})", chat.operation),
+        CoreError::Storage(_) => "the database did not answer".to_string(),
+        other => other.to_string(),
+    }
 }
 
 impl Core {
@@ -58,5 +111,18 @@ mod tests {
         assert!(!reply_path_open(Platform::Slack, t0, t0 + Duration::minutes(31)));
         assert!(!reply_path_open(Platform::Discord, t0, t0 + Duration::minutes(20)));
         assert!(reply_path_open(Platform::Discord, t0, t0 + Duration::minutes(5)));
+    }
+
+    #[test]
+    fn passing_failures_are_retried_with_a_doubling_capped_backoff_then_left() {
+        let delays: Vec<u64> = (0..=RETRIES).map(|n| retry_delay(n).unwrap().as_secs()).collect();
+        assert_eq!(delays, vec![1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(retry_delay(RETRIES + 1), None);
+        let server_error = CoreError::Chat(crate::ChatError::new("create_channel", "HTTP 500", true));
+        let refused = CoreError::Chat(crate::ChatError::new("create_channel", "restricted_action", false));
+        assert!(is_transient(&server_error));
+        assert!(!is_transient(&refused));
+        let text = retrying_reply(&server_error).to_plain();
+        assert!(text.contains("(create_channel)") && text.contains("no need to send it again"), "{text}");
     }
 }

@@ -66,17 +66,29 @@ pub async fn process(
             if let Some(guild) = interaction.guild_id {
                 bot.chat.remember_guild(guild);
             }
-            let result = match to_command(&interaction.data) {
-                Ok(typed) => {
-                    let invocation = Invocation {
-                        source_id: source_id.clone(),
-                        user: interaction.user.id.to_string(),
-                        channel_id: interaction.channel_id.to_string().into(),
-                        text: format!("{typed:?}"),
-                    };
-                    bot.core.execute(&invocation, typed).await
+            let tell = |message: ::commands::Message| async move {
+                if open {
+                    let edit = interactions::first_and_rest(super::render::render_all(&message)).0.edit_response();
+                    let _ = interaction.edit_response(&*bot.http, edit).await;
                 }
-                Err(problem) => Ok(Outcome::error(::commands::Message::plain(problem.problem))),
+            };
+            let Some(result) = with_retries(source_id, tell, || async {
+                match to_command(&interaction.data) {
+                    Ok(typed) => {
+                        let invocation = Invocation {
+                            source_id: source_id.clone(),
+                            user: interaction.user.id.to_string(),
+                            channel_id: interaction.channel_id.to_string().into(),
+                            text: format!("{typed:?}"),
+                        };
+                        bot.core.execute(&invocation, typed).await
+                    }
+                    Err(problem) => Ok(Outcome::error(::commands::Message::plain(problem.problem))),
+                }
+            })
+            .await
+            else {
+                return Ok(()); // left unfinished, for the next start
             };
             crate::metrics::metrics().observe_result(&result);
             if open {
@@ -102,7 +114,15 @@ pub async fn process(
                 channel_id: interaction.channel_id.to_string().into(),
                 action,
             };
-            let result = bot.core.press_button(&press).await;
+            let tell = |message: ::commands::Message| async move {
+                if open {
+                    let edit = interactions::first_and_rest(super::render::render_all(&message)).0.edit_response();
+                    let _ = interaction.edit_response(&*bot.http, edit).await;
+                }
+            };
+            let Some(result) = with_retries(source_id, tell, || bot.core.press_button(&press)).await else {
+                return Ok(()); // left unfinished, for the next start
+            };
             if open {
                 let (first, rest) = interactions::first_and_rest(interactions::reply_for(result));
                 let edit = first.edit_response();
@@ -118,6 +138,38 @@ pub async fn process(
     }
     bot.core.inbox_done(source_id).await?;
     Ok(())
+}
+
+/// Runs `run` and, while it fails for a passing reason (Discord answering 500, a
+/// timeout), again with backoff, telling the person once (through `tell`) that it is
+/// being retried. `None` once the retries are spent: the person is told, and the row
+/// stays unfinished for the next start.
+async fn with_retries<R, RFut, T, TFut>(source_id: &SourceId, tell: T, mut run: R) -> Option<Result<Outcome, CoreError>>
+where
+    R: FnMut() -> RFut,
+    RFut: std::future::Future<Output = Result<Outcome, CoreError>>,
+    T: Fn(::commands::Message) -> TFut,
+    TFut: std::future::Future<Output = ()>,
+{
+    let mut failures = 0;
+    loop {
+        let result = run().await;
+        let error = match &result {
+            Err(error) if ::commands::inbox::is_transient(error) => error,
+            _ => return Some(result),
+        };
+        let Some(delay) = ::commands::inbox::retry_delay(failures) else {
+            tracing::error!(%source_id, %error, failures, "discord: a request kept failing; left for the next start");
+            tell(::commands::inbox::gave_up_reply(error)).await;
+            return None;
+        };
+        tracing::warn!(%source_id, %error, failures, ?delay, "discord: a request failed for a passing reason; trying again");
+        if failures == 0 {
+            tell(::commands::inbox::retrying_reply(error)).await;
+        }
+        failures += 1;
+        tokio::time::sleep(delay).await;
+    }
 }
 
 async fn reply_by_dm(bot: &Discord, user: &str, result: Result<Outcome, CoreError>) {

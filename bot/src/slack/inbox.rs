@@ -68,7 +68,10 @@ pub async fn accept(state: &SlackState, source_id: &SourceId, pending: &Pending)
 
 /// Runs one accepted request and marks its row done. `received_at` decides whether its
 /// reply can still go through the `response_url` or goes by DM; `trigger_id`s live
-/// seconds, so a request run again opens no modal.
+/// seconds, so a request run again opens no modal. A run that fails for a passing
+/// reason (Slack answering 500, a timeout) is run again with backoff, the person told
+/// once that it is being retried; once the retries are spent the row stays unfinished,
+/// for the next start to try.
 pub async fn process(
     state: &SlackState,
     source_id: SourceId,
@@ -76,9 +79,57 @@ pub async fn process(
     received_at: DateTime<Utc>,
     again: bool,
 ) {
-    let mut to = pending.reply_to();
-    let late = !commands::inbox::reply_path_open(storage::Platform::Slack, received_at, state.wall_clock.now());
-    let (result, trigger_id) = match pending {
+    let mut failures = 0;
+    loop {
+        let Some((result, trigger_id)) = run_once(state, &source_id, &pending, again || failures > 0).await else {
+            tracing::warn!(%source_id, "an inbox row holds a button that is not ours; dropped");
+            mark_done(state, &source_id).await;
+            return;
+        };
+        let mut to = pending.reply_to();
+        let late = !commands::inbox::reply_path_open(storage::Platform::Slack, received_at, state.wall_clock.now());
+        if late {
+            to.response_url = None;
+        }
+        if let Err(error) = &result {
+            if commands::inbox::is_transient(error) {
+                let delay = commands::inbox::retry_delay(failures).filter(|_| !state.tasks.is_closed());
+                let Some(delay) = delay else {
+                    tracing::error!(%source_id, %error, failures, "a request kept failing; left for the next start");
+                    reply::send_private(state, &to, &commands::inbox::gave_up_reply(error)).await;
+                    return;
+                };
+                tracing::warn!(%source_id, %error, failures, ?delay, "a request failed for a passing reason; trying again");
+                if failures == 0 {
+                    reply::send_private(state, &to, &commands::inbox::retrying_reply(error)).await;
+                }
+                failures += 1;
+                if !wait_unless_shutting_down(state, delay).await {
+                    return; // the next start runs it again
+                }
+                continue;
+            }
+        }
+        if late {
+            reply::deliver_by_dm(state, &to, result).await;
+        } else {
+            reply::deliver(state, &to, trigger_id.as_deref(), result).await;
+        }
+        mark_done(state, &source_id).await;
+        return;
+    }
+}
+
+/// One run of the core for `pending`: its result, and the `trigger_id` a form may open
+/// with (none when run again). `None` for a button that is not ours.
+async fn run_once(
+    state: &SlackState,
+    source_id: &SourceId,
+    pending: &Pending,
+    again: bool,
+) -> Option<(Result<commands::Outcome, commands::CoreError>, Option<String>)> {
+    let to = pending.reply_to();
+    Some(match pending {
         Pending::Command { command } => {
             let invocation = Invocation {
                 source_id: source_id.clone(),
@@ -86,30 +137,33 @@ pub async fn process(
                 channel_id: command.channel_id.clone().into(),
                 text: command.text.trim().to_string(),
             };
-            (state.core.run(&invocation).await, (!again).then_some(command.trigger_id))
+            (state.core.run(&invocation).await, (!again).then(|| command.trigger_id.clone()))
         }
         Pending::Button { action_id, trigger_id, .. } => {
-            let Some(action) = ButtonAction::decode(&action_id) else {
-                tracing::warn!(%source_id, "an inbox row holds a button that is not ours; dropped");
-                mark_done(state, &source_id).await;
-                return;
-            };
+            let action = ButtonAction::decode(action_id)?;
             let press = ButtonPress {
                 source_id: source_id.clone(),
                 user: to.user.clone(),
                 channel_id: to.channel.clone().into(),
                 action,
             };
-            (state.core.press_button(&press).await, trigger_id.filter(|_| !again))
+            (state.core.press_button(&press).await, trigger_id.clone().filter(|_| !again))
         }
-    };
-    if late {
-        to.response_url = None;
-        reply::deliver_by_dm(state, &to, result).await;
-    } else {
-        reply::deliver(state, &to, trigger_id.as_deref(), result).await;
+    })
+}
+
+/// Sleeps `delay`, in short steps so a shutdown is not held up; false when the bot
+/// began shutting down meanwhile.
+async fn wait_unless_shutting_down(state: &SlackState, delay: std::time::Duration) -> bool {
+    let step = std::time::Duration::from_millis(250);
+    let deadline = tokio::time::Instant::now() + delay;
+    while tokio::time::Instant::now() < deadline {
+        if state.tasks.is_closed() {
+            return false;
+        }
+        tokio::time::sleep(step.min(deadline - tokio::time::Instant::now())).await;
     }
-    mark_done(state, &source_id).await;
+    !state.tasks.is_closed()
 }
 
 async fn mark_done(state: &SlackState, source_id: &SourceId) {

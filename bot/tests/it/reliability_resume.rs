@@ -43,6 +43,8 @@ struct World {
     /// The call to hang on (`chat.postMessage#2` is the second post), and whether it was hit.
     hang_on: Option<String>,
     hung: bool,
+    /// How many `conversations.create` calls still answer HTTP 500.
+    failing_creates: usize,
 }
 
 #[derive(Clone, Default)]
@@ -75,6 +77,10 @@ impl Respond for FakeSlack {
             Some(method) => method.to_string(),
             None => "response".to_string(),
         };
+        if call == "conversations.create" && world.failing_creates > 0 {
+            world.failing_creates -= 1;
+            return ResponseTemplate::new(500).set_body_string("upstream connect error");
+        }
         let answer = apply(&mut world, &path, &body);
         if world.hang_on.as_deref() == Some(call.as_str()) && !world.hung {
             world.hung = true;
@@ -544,4 +550,38 @@ async fn a_resolve_killed_while_replying_repeats_only_the_reply() {
 async fn an_acknowledge_press_killed_while_posting_posts_once_after_the_restart() {
     let (posts, _, _, applied) = crash_mid_change(Change::Acknowledge, Some(1)).await;
     assert_eq!((posts.len(), applied), (1, 1), "{posts:?}");
+}
+
+/// Slack refusing `conversations.create` with a 500 (twice) does not leave the incident
+/// without its channel: the bot tells the person it is retrying, retries with backoff,
+/// and finishes the declare; nothing is made twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declare_slack_refuses_with_a_500_is_retried_and_finishes() {
+    let run = run_with_hang("nothing").await;
+    run.fake.0.lock().unwrap().failing_creates = 2;
+    let served = run.start("only");
+    served.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
+    assert_eq!(send_declare(&served, &run).await, 200);
+    let fake = run.fake.clone();
+    let finished = eventually(Duration::from_secs(30), || async {
+        let world = fake.0.lock().unwrap();
+        counts(&world, 1).replies == 1 && world.messages.iter().any(|(c, ..)| c == ANNOUNCE)
+    })
+    .await;
+    assert!(finished, "the declare was not retried to the end; logs:\n{}", served.logs());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let db = Db::connect_existing(&run.envs()[0].1).await.unwrap();
+    assert!(db.incidents_with_unfinished_steps().await.unwrap().is_empty());
+    assert!(db.incident(2).await.unwrap().is_none(), "one incident");
+    db.close().await;
+    let world = run.fake.0.lock().unwrap();
+    assert_eq!(
+        counts(&world, 1),
+        Counts { incidents: 1, channels: 1, kickoffs: 1, pins: 1, announcements: 1, replies: 1 },
+        "{:?}",
+        world.replies
+    );
+    let retrying: Vec<_> = world.replies.iter().filter(|r| r.contains("keeps trying by itself")).collect();
+    assert_eq!(retrying.len(), 1, "told once that it is being retried: {:?}", world.replies);
+    assert!(retrying[0].contains("create_channel"), "{retrying:?}");
 }
