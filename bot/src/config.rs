@@ -45,6 +45,33 @@ pub struct FileConfig {
     /// The contributing-factor tags: `[[factors]]`. None listed: the default set.
     pub factors: Vec<FactorConfig>,
     pub alerts: crate::alerts::config::AlertsConfig,
+    /// `[inbox]`: how long acknowledged requests are kept once done.
+    pub inbox: InboxConfig,
+}
+
+/// `[inbox]`: the durable inbox of acknowledged requests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InboxConfig {
+    /// Days a request is kept after it was done (for `check` and for a look at what
+    /// came in); one not done is kept until it is.
+    pub retention_days: u32,
+}
+
+impl Default for InboxConfig {
+    fn default() -> Self {
+        InboxConfig { retention_days: 7 }
+    }
+}
+
+impl InboxConfig {
+    /// The retention, checked: between 1 and 3650 days.
+    pub fn retention(&self) -> anyhow::Result<chrono::Duration> {
+        match self.retention_days {
+            days @ 1..=3650 => Ok(chrono::Duration::days(i64::from(days))),
+            days => bail!("`inbox.retention_days`: {days} must be between 1 and 3650"),
+        }
+    }
 }
 
 /// `[web]`: the web pages.
@@ -533,6 +560,15 @@ mod tests {
         let file = FileConfig::parse("[schedules]\ndigest = \"0 25 * * 1\"").unwrap();
         let err = file.followup_settings(&file.console).unwrap_err();
         assert!(err.to_string().contains("`schedules.digest`"), "{err}");
+    }
+
+    #[test]
+    fn inbox_retention_defaults_to_a_week_and_a_bad_one_names_its_key() {
+        assert_eq!(FileConfig::default().inbox.retention().unwrap(), chrono::Duration::days(7));
+        let file = FileConfig::parse("[inbox]\nretention_days = 30").unwrap();
+        assert_eq!(file.inbox.retention().unwrap(), chrono::Duration::days(30));
+        let err = FileConfig::parse("[inbox]\nretention_days = 0").unwrap().inbox.retention().unwrap_err();
+        assert!(err.to_string().contains("`inbox.retention_days`"), "{err}");
     }
 
     #[test]

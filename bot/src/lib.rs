@@ -6,6 +6,7 @@
 //! - [`console`] is the local workspace that drives the core with typed lines.
 //! - [`discord`] runs the incident flow in a Discord server.
 //! - [`http_deadline`] cuts off slow HTTP clients.
+//! - [`inbox_retention`] forgets acknowledged requests done long ago.
 //! - [`health`] is what `/healthz` reports; [`metrics`] is what `/metrics` exports.
 //! - [`lease`] makes one running copy the active one.
 //! - [`logging`] sets up tracing.
@@ -26,6 +27,7 @@ pub mod console;
 pub mod discord;
 pub mod health;
 pub mod http_deadline;
+pub mod inbox_retention;
 pub mod lease;
 pub mod logging;
 pub mod metrics;

@@ -364,6 +364,12 @@ async fn run_platforms(
         followups.push(commands::followup::Followups::new(core.clone(), config.file.followup_settings(channels)?));
     }
     let scheduler = tokio::spawn(crate::scheduler::run(followups, Arc::new(commands::SystemClock), cancel.clone()));
+    // One database, so one platform's core prunes the inbox for all.
+    let retention = config.file.inbox.retention()?;
+    let pruning = platforms.first().map(|(core, _)| {
+        let job = crate::inbox_retention::run(core.clone(), retention, crate::inbox_retention::EVERY, cancel.clone());
+        tokio::spawn(job)
+    });
 
     let slack_api = slack.map(|s| s.chat().api().clone());
     let kept = crate::lease::keep(db, lease, cancel, || {
@@ -382,6 +388,9 @@ async fn run_platforms(
     // The scheduler finishes the delivery it is in, then stops; claims make a cut-off
     // delivery safe to leave for the next start.
     let _ = scheduler.await;
+    if let Some(pruning) = pruning {
+        let _ = pruning.await;
+    }
     if let Some(worker) = alert_worker {
         let _ = worker.await;
     }

@@ -5,7 +5,7 @@
 //! its reply are; at start-up and on taking over the lease it runs the rows not done
 //! again, oldest first. What a row holds is the adapter's own (see
 //! [`storage::InboxRequest`]); the rules here are when a reply path has expired, and
-//! that the work happens regardless.
+//! that the work happens regardless, and how long a done request is kept.
 
 use chrono::{DateTime, Duration, Utc};
 use storage::{EventSource, InboxRequest, InboxRow, Platform, SourceId};
@@ -92,6 +92,13 @@ impl Core {
     pub async fn inbox_done(&self, source_id: &SourceId) -> Result<(), CoreError> {
         self.db.inbox_done(source_id, self.now()).await?;
         Ok(())
+    }
+
+    /// The retention rule: requests done more than `retention` ago are forgotten, with
+    /// their finished steps; a request not done is kept however old it is, for a start
+    /// or a takeover to run. Returns how many were forgotten.
+    pub async fn prune_inbox(&self, retention: Duration) -> Result<u64, CoreError> {
+        Ok(self.db.inbox_prune(self.now() - retention).await?)
     }
 
     /// The requests from `source` not yet done, oldest first.

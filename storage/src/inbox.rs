@@ -211,6 +211,29 @@ impl Db {
             .collect()
     }
 
+    /// Forgets requests done before `done_before`, with the recorded steps they finished
+    /// (unless an unfinished request still owns them): the retention job. A request not
+    /// done is never pruned, however old. Returns how many inbox rows went.
+    pub async fn inbox_prune(&self, done_before: DateTime<Utc>) -> Result<u64, StorageError> {
+        let cutoff = to_millis(done_before);
+        self.write(async |tx| {
+            let rows = sqlx::query("DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < $1")
+                .bind(cutoff)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            sqlx::query(
+                "DELETE FROM side_effect_steps WHERE finished_at IS NOT NULL AND finished_at < $1
+                 AND request NOT IN (SELECT source_id FROM inbox WHERE done_at IS NULL)",
+            )
+            .bind(cutoff)
+            .execute(&mut **tx)
+            .await?;
+            Ok(Decision::Commit(rows))
+        })
+        .await
+    }
+
     /// How many requests, of any source, were received before `before` and are not done.
     pub async fn inbox_waiting_count(&self, before: DateTime<Utc>) -> Result<i64, StorageError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE done_at IS NULL AND received_at < ?1")
@@ -279,5 +302,22 @@ mod tests {
         let row = db.inbox_row(&SourceId::new("a")).await.unwrap().unwrap();
         assert_eq!(row.done_at, Some(later));
         assert_eq!(row.request, request("a", t0));
+    }
+
+    #[tokio::test]
+    async fn pruning_forgets_only_requests_done_before_the_cutoff() {
+        let db = Db::in_memory().await.unwrap();
+        let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let day = chrono::Duration::days(1);
+        for id in ["old-done", "old-waiting", "new-done"] {
+            assert!(db.inbox_accept(&request(id, t0)).await.unwrap());
+        }
+        db.inbox_done(&SourceId::new("old-done"), t0).await.unwrap();
+        db.inbox_done(&SourceId::new("new-done"), t0 + day * 3).await.unwrap();
+        assert_eq!(db.inbox_prune(t0 + day).await.unwrap(), 1);
+        assert!(db.inbox_row(&SourceId::new("old-done")).await.unwrap().is_none(), "done long ago: pruned");
+        assert!(db.inbox_row(&SourceId::new("old-waiting")).await.unwrap().is_some(), "never done: kept");
+        assert!(db.inbox_row(&SourceId::new("new-done")).await.unwrap().is_some(), "done lately: kept");
+        assert_eq!(db.inbox_prune(t0 + day).await.unwrap(), 0);
     }
 }
