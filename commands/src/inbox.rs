@@ -101,6 +101,13 @@ impl Core {
         Ok(self.db.inbox_prune(self.now() - retention).await?)
     }
 
+    /// Forgets a request refused with nothing written, before it was done: its source
+    /// id may come again with corrected answers (a Slack modal keeps its view id).
+    pub async fn inbox_forget(&self, source_id: &SourceId) -> Result<(), CoreError> {
+        self.db.inbox_forget(source_id).await?;
+        Ok(())
+    }
+
     /// The requests from `source` not yet done, oldest first.
     pub async fn inbox_unfinished(&self, source: &EventSource) -> Result<Vec<InboxRow>, CoreError> {
         Ok(self.db.inbox_unfinished(source).await?)

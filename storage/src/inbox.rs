@@ -188,6 +188,20 @@ impl Db {
         Err(StorageError::Interrupted(REQUEUES))
     }
 
+    /// Removes the row for `source_id` if it is not done: a request refused with
+    /// nothing written, whose source id may come again. True when a row went.
+    pub async fn inbox_forget(&self, source_id: &SourceId) -> Result<bool, StorageError> {
+        self.write(async |tx| {
+            let rows = sqlx::query("DELETE FROM inbox WHERE source_id = $1 AND done_at IS NULL")
+                .bind(source_id.as_str())
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            Ok(Decision::Commit(rows > 0))
+        })
+        .await
+    }
+
     /// The row for `source_id`, done or not.
     pub async fn inbox_row(&self, source_id: &SourceId) -> Result<Option<InboxRow>, StorageError> {
         sqlx::query(select_inbox!("WHERE source_id = ?1"))
@@ -319,5 +333,8 @@ mod tests {
         assert!(db.inbox_row(&SourceId::new("old-waiting")).await.unwrap().is_some(), "never done: kept");
         assert!(db.inbox_row(&SourceId::new("new-done")).await.unwrap().is_some(), "done lately: kept");
         assert_eq!(db.inbox_prune(t0 + day).await.unwrap(), 0);
+        assert!(db.inbox_forget(&SourceId::new("old-waiting")).await.unwrap(), "a refused request goes");
+        assert!(!db.inbox_forget(&SourceId::new("new-done")).await.unwrap(), "a done one stays");
+        assert!(db.inbox_accept(&request("old-waiting", t0)).await.unwrap(), "and its id is taken anew");
     }
 }

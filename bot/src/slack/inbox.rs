@@ -1,5 +1,7 @@
-//! Slack's requests through the durable inbox. A slash command or a button press is
-//! committed as an inbox row before the 200 goes out, then processed in the background;
+//! Slack's requests through the durable inbox. A slash command, a button press or a
+//! modal submission is committed as an inbox row before the answer goes out, then
+//! processed (a submission gets a moment first, so its field errors can keep the modal
+//! open; a refused one leaves no row, so the corrected one is taken anew);
 //! its row is done once the core's work and the reply are. At start-up (and on taking
 //! over the lease) the rows not done are run again, oldest first: the core's work is
 //! idempotent by source id, and a declare resumes at its first unfinished step. A
@@ -7,7 +9,7 @@
 //! reply goes by DM.
 
 use chrono::{DateTime, Utc};
-use commands::{ButtonAction, ButtonPress, EventSource, InboxRequest, Invocation, SourceId};
+use commands::{ButtonAction, ButtonPress, EventSource, FormKind, FormSubmission, InboxRequest, Invocation, SourceId};
 use serde::{Deserialize, Serialize};
 
 use super::commands::SlashCommand;
@@ -27,6 +29,8 @@ pub enum Pending {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         trigger_id: Option<String>,
     },
+    /// A submitted modal (declare, postmortem): its callback id and answers.
+    Form { form: String, answers: Vec<(String, String)>, to: ReplyTo },
 }
 
 impl Pending {
@@ -34,6 +38,7 @@ impl Pending {
         match self {
             Pending::Command { .. } => "command",
             Pending::Button { .. } => "button",
+            Pending::Form { .. } => "form",
         }
     }
 
@@ -44,7 +49,7 @@ impl Pending {
                 channel: command.channel_id.clone(),
                 response_url: command.response_url.clone(),
             },
-            Pending::Button { to, .. } => to.clone(),
+            Pending::Button { to, .. } | Pending::Form { to, .. } => to.clone(),
         }
     }
 }
@@ -79,10 +84,27 @@ pub async fn process(
     received_at: DateTime<Utc>,
     again: bool,
 ) {
+    finish(state, source_id, pending, received_at, again, None).await
+}
+
+/// [`process`], when the first run already happened (a modal submission, run while
+/// Slack waited): `first` is its result.
+pub async fn finish(
+    state: &SlackState,
+    source_id: SourceId,
+    pending: Pending,
+    received_at: DateTime<Utc>,
+    again: bool,
+    mut first: Option<Result<commands::Outcome, commands::CoreError>>,
+) {
     let mut failures = 0;
     loop {
-        let Some((result, trigger_id)) = run_once(state, &source_id, &pending, again || failures > 0).await else {
-            tracing::warn!(%source_id, "an inbox row holds a button that is not ours; dropped");
+        let ran = match first.take() {
+            Some(result) => Some((result, None)),
+            None => run_once(state, &source_id, &pending, again || failures > 0).await,
+        };
+        let Some((result, trigger_id)) = ran else {
+            tracing::warn!(%source_id, "an inbox row holds a button or form that is not ours; dropped");
             mark_done(state, &source_id).await;
             return;
         };
@@ -149,6 +171,16 @@ async fn run_once(
             };
             (state.core.press_button(&press).await, trigger_id.clone().filter(|_| !again))
         }
+        Pending::Form { form, answers, to } => {
+            let submission = FormSubmission {
+                source_id: source_id.clone(),
+                user: to.user.clone(),
+                channel_id: to.channel.clone().into(),
+                kind: FormKind::decode(form)?,
+                answers: answers.clone(),
+            };
+            (state.core.submit_form(&submission).await, None)
+        }
     })
 }
 
@@ -164,6 +196,15 @@ async fn wait_unless_shutting_down(state: &SlackState, delay: std::time::Duratio
         tokio::time::sleep(step.min(deadline - tokio::time::Instant::now())).await;
     }
     !state.tasks.is_closed()
+}
+
+/// Removes a request that was refused with nothing written (a modal answered with
+/// field errors), so the corrected submission, under the same id, is taken anew.
+pub async fn forget_refused(state: &SlackState, source_id: &SourceId) {
+    if let Err(error) = state.core.inbox_forget(source_id).await {
+        // The row stays: the next start runs it again, and it is refused again, privately.
+        tracing::warn!(%source_id, %error, "could not forget a refused submission");
+    }
 }
 
 async fn mark_done(state: &SlackState, source_id: &SourceId) {

@@ -1,9 +1,12 @@
 //! `POST /slack/interactions`: modal submissions and button presses.
 //!
-//! - `view_submission` (declare and postmortem modals): the core gets a moment to
-//!   answer, so its per-field errors can go back as `response_action: errors` and keep
-//!   the modal open. Work that outlives that moment (a declare waiting on Slack) keeps
-//!   running and replies privately when done.
+//! - `view_submission` (declare and postmortem modals): committed to the inbox first,
+//!   then the core gets a moment to answer (inside Slack's 3 seconds), so its per-field
+//!   errors can go back as `response_action: errors` and keep the modal open (a refused
+//!   submission wrote nothing and leaves no inbox row). Otherwise an empty 200 closes
+//!   the modal; work that outlives that moment (a declare waiting on Slack) keeps
+//!   running and replies privately when done, and a crash meanwhile is resumed from
+//!   the inbox like a slash command.
 //! - `block_actions` (Acknowledge, Write postmortem, Mark done, Snooze): committed to
 //!   the inbox and answered at once; the core runs in the background and may open a
 //!   modal with the `trigger_id`.
@@ -21,7 +24,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::inbox::{self, Pending};
-use super::reply::{self, ReplyTo};
+use super::reply::ReplyTo;
 use super::{form, limits};
 use super::{verify, SlackState};
 
@@ -133,9 +136,21 @@ async fn view_submission(state: &SlackState, payload: &Value) -> Response {
         answers: answers(&view),
     };
     let first_block = submission.answers.first().map(|(key, _)| key.clone());
+    let source_id = submission.source_id.clone();
+    let pending = Pending::Form { form: kind.encode(), answers: submission.answers.clone(), to: to.clone() };
+    match inbox::accept(state, &source_id, &pending).await {
+        Ok(true) => {}
+        // Taken already and being handled (or handled): its answer comes privately.
+        Ok(false) => return StatusCode::OK.into_response(),
+        Err(error) => {
+            tracing::error!(%error, "could not commit a modal submission to the inbox");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    }
+    let received_at = state.wall_clock.now();
     let worker = state.clone();
     let mut running = state.tasks.spawn(async move { worker.core.submit_form(&submission).await });
-    match tokio::time::timeout(SUBMISSION_BUDGET, &mut running).await {
+    let first = match tokio::time::timeout(SUBMISSION_BUDGET, &mut running).await {
         Ok(Ok(result)) => {
             if let Ok(outcome) = &result {
                 let refusal = match (&outcome.reply, outcome.is_error && outcome.field_errors.is_empty()) {
@@ -143,28 +158,35 @@ async fn view_submission(state: &SlackState, payload: &Value) -> Response {
                     _ => None,
                 };
                 if let Some(errors) = errors_answer(outcome, first_block.as_deref(), refusal) {
+                    // Refused, nothing written: the corrected submission comes under
+                    // the same view id and must be taken anew.
+                    inbox::forget_refused(state, &source_id).await;
                     return Json(errors).into_response();
                 }
             }
-            let worker = state.clone();
-            state.tasks.spawn(async move { reply::deliver(&worker, &to, None, result).await });
+            Some(result)
         }
         Ok(Err(join_error)) => {
+            // The row stays unfinished: the next start runs it again.
             tracing::error!(%join_error, "a modal submission task failed");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
-        Err(_still_running) => {
-            let worker = state.clone();
-            state.tasks.spawn(async move {
-                match running.await {
-                    Ok(result) => reply::deliver(&worker, &to, None, result).await,
-                    Err(join_error) => {
-                        tracing::error!(%join_error, "a modal submission task failed")
-                    }
+        Err(_still_running) => None,
+    };
+    let worker = state.clone();
+    state.tasks.spawn(async move {
+        let first = match first {
+            Some(result) => result,
+            None => match running.await {
+                Ok(result) => result,
+                Err(join_error) => {
+                    tracing::error!(%join_error, "a modal submission task failed");
+                    return;
                 }
-            });
-        }
-    }
+            },
+        };
+        inbox::finish(&worker, source_id, pending, received_at, false, Some(first)).await;
+    });
     // An empty 200 closes the modal.
     StatusCode::OK.into_response()
 }

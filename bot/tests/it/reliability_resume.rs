@@ -585,3 +585,94 @@ async fn a_declare_slack_refuses_with_a_500_is_retried_and_finishes() {
     assert_eq!(retrying.len(), 1, "told once that it is being retried: {:?}", world.replies);
     assert!(retrying[0].contains("create_channel"), "{retrying:?}");
 }
+
+/// A declare modal submitted as Slack sends it, with `title` typed in.
+fn declare_submission(title: &str) -> String {
+    let payload = json!({
+        "type": "view_submission", "user": { "id": "U0ALICE" },
+        "view": {
+            "id": "V0DECLARE", "callback_id": "declare",
+            "private_metadata": json!({ "u": "U0ALICE", "c": "CGENERAL" }).to_string(),
+            "blocks": [{ "block_id": "title" }, { "block_id": "severity" }],
+            "state": { "values": {
+                "title": { "title": { "type": "plain_text_input", "value": title } },
+                "severity": { "severity": { "type": "plain_text_input", "value": "sev1" } },
+            } },
+        },
+    });
+    serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap()
+}
+
+/// A declare made through the modal goes through the inbox too: killed while Slack
+/// creates the channel (after the modal was closed with an empty 200), it is finished
+/// by the restarted bot, exactly once, and the person hears back privately.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declare_from_the_modal_killed_mid_create_is_finished_after_the_restart() {
+    let run = run_with_hang("conversations.create").await;
+    let first = run.start("first");
+    first.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
+    let started = std::time::Instant::now();
+    let answered = send_signed(&first, "/slack/interactions", declare_submission("Database is down")).await;
+    assert_eq!(answered, 200, "the modal closes");
+    assert!(started.elapsed() < Duration::from_secs(3), "inside Slack's 3 seconds: {:?}", started.elapsed());
+    let fake = run.fake.clone();
+    assert!(eventually(Duration::from_secs(20), || async { fake.0.lock().unwrap().hung }).await);
+    drop(first);
+    let second = run.start("second");
+    second.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
+    let fake = run.fake.clone();
+    let settled = eventually(Duration::from_secs(20), || async {
+        let world = fake.0.lock().unwrap();
+        counts(&world, 1).replies >= 1 && world.messages.iter().any(|(c, ..)| c == ANNOUNCE)
+    })
+    .await;
+    assert!(settled, "the restarted bot did not finish the modal's declare; logs:\n{}", second.logs());
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let db = Db::connect_existing(&run.envs()[0].1).await.unwrap();
+    assert!(db.incident(2).await.unwrap().is_none(), "one incident");
+    assert!(db.incidents_with_unfinished_steps().await.unwrap().is_empty());
+    db.close().await;
+    let world = run.fake.0.lock().unwrap();
+    assert_eq!(
+        counts(&world, 1),
+        Counts { incidents: 1, channels: 1, kickoffs: 1, pins: 1, announcements: 1, replies: 1 },
+        "{:?}",
+        world.replies
+    );
+}
+
+/// A refused submission keeps the modal open with its field errors and leaves nothing in
+/// the inbox, so the corrected one (same view id) is taken and declares.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_modal_keeps_its_errors_and_the_corrected_one_is_taken() {
+    let run = run_with_hang("nothing").await;
+    let served = run.start("only");
+    served.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
+    let body = declare_submission("   ");
+    let stamp = chrono::Utc::now().timestamp().to_string();
+    let signature = sign(&Secret::new(SLACK_SECRET), &stamp, body.as_bytes());
+    let refused: Value = reqwest::Client::new()
+        .post(served.url("/slack/interactions"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", stamp)
+        .header("x-slack-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refused["response_action"], "errors", "{refused}");
+    assert!(refused["errors"]["title"].as_str().unwrap_or_default().contains("title"), "{refused}");
+    assert_eq!(send_signed(&served, "/slack/interactions", declare_submission("Database is down")).await, 200);
+    let fake = run.fake.clone();
+    let declared = eventually(Duration::from_secs(20), || async {
+        let world = fake.0.lock().unwrap();
+        counts(&world, 1).replies == 1 && world.messages.iter().any(|(c, ..)| c == ANNOUNCE)
+    })
+    .await;
+    assert!(declared, "the corrected submission was not taken; logs:\n{}", served.logs());
+    let (_, health) = served.health().await.unwrap();
+    assert_eq!(health["inbox_waiting_over_a_minute"], 0, "{health}");
+}
