@@ -183,7 +183,9 @@ fn postmortem_submission(incident: i64, user: &str, answers: &[(&str, &str)]) ->
         "type": "view_submission",
         "user": { "id": user },
         "view": {
-            "id": format!("V0PM{}", answers.len()),
+            // Each submission here is its own opened modal, and Slack gives each its
+            // own view id (the inbox takes one submission per view id).
+            "id": format!("V0PM-{user}-{}", answers.iter().map(|(k, v)| format!("{k}{}", v.chars().count())).collect::<Vec<_>>().join("-")),
             "callback_id": format!("postmortem:{incident}"),
             "private_metadata": json!({ "u": user, "c": "CGENERAL" }).to_string(),
             "blocks": answers.iter().map(|(k, _)| json!({ "block_id": k })).collect::<Vec<_>>(),
