@@ -107,6 +107,14 @@ impl PendingInbox {
 /// How many times a caller queues again after the leader carrying its write vanished.
 const REQUEUES: usize = 5;
 
+/// How long a done mark waits to be carried by the next accept's commit before it
+/// commits on its own. Accepts are on the path of an acknowledgement; done marks are
+/// not, and a commit of done marks alone is an fsync an accept arriving meanwhile must
+/// wait behind. Under load an accept comes within milliseconds and carries them; when
+/// it is quiet they commit on their own after this. A crash in between only runs the
+/// request again, which its idempotence makes harmless (the reply may come twice).
+const DONE_CARRY_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
 async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &InboxWrite) -> Result<bool, StorageError> {
     let rows = match write {
         InboxWrite::Accept(request) => sqlx::query(
@@ -150,7 +158,8 @@ impl Db {
     }
 
     /// Group commit for the inbox: an accept sits on the path of every acknowledgement,
-    /// so concurrent accepts and done marks share one commit. Each caller queues its
+    /// so concurrent accepts and done marks share one commit, and a done mark first
+    /// waits a moment ([`DONE_CARRY_WAIT`]) for an accept to carry it. Each caller queues its
     /// write and waits for the write connection through [`Db::write`]; whoever gets it
     /// writes everything queued so far in that one transaction, and every caller gets
     /// its own answer once it is committed. A leader whose batch fails returns the error;
@@ -159,6 +168,13 @@ impl Db {
         for _ in 0..REQUEUES {
             let (reply, mut answer) = oneshot::channel();
             self.pending_inbox().push(PendingWrite { write: write.clone(), reply });
+            if matches!(write, InboxWrite::Done(..)) {
+                match tokio::time::timeout(DONE_CARRY_WAIT, &mut answer).await {
+                    Ok(Ok(result)) => return result,
+                    Ok(Err(_)) => continue,
+                    Err(_quiet) => {} // nobody carried it: lead a commit
+                }
+            }
             tokio::select! {
                 biased;
                 carried = &mut answer => match carried {
