@@ -8,8 +8,8 @@
 
 use sqlx::{Row, Sqlite, Transaction};
 
+use crate::portable::Decision;
 use crate::time::{to_date_text, to_millis};
-use crate::writer::Decision;
 use crate::{Db, StorageError};
 
 impl Db {
@@ -17,7 +17,7 @@ impl Db {
     /// tables grow alike), one transaction each, with the same connection settings the
     /// timeline uses. Returns the number of rows written.
     pub async fn baseline_raw_inserts(&self, rows: usize) -> Result<usize, StorageError> {
-        let mut writer = self.writer_conn().await?;
+        let mut writer = self.sqlite().ok_or(StorageError::SqliteOnly("this baseline"))?.writer_conn().await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS bench_raw (id INTEGER PRIMARY KEY, source_id TEXT, body TEXT)")
             .execute(&mut *writer)
             .await?;
@@ -36,7 +36,7 @@ impl Db {
     /// Like [`Db::baseline_raw_inserts`], but `batch` rows per transaction: the yardstick
     /// for ingestion under concurrency, where one commit can carry many rows.
     pub async fn baseline_raw_batched_inserts(&self, rows: usize, batch: usize) -> Result<usize, StorageError> {
-        let mut writer = self.writer_conn().await?;
+        let mut writer = self.sqlite().ok_or(StorageError::SqliteOnly("this baseline"))?.writer_conn().await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS bench_raw (id INTEGER PRIMARY KEY, source_id TEXT, body TEXT)")
             .execute(&mut *writer)
             .await?;
@@ -94,6 +94,8 @@ impl Db {
         let mut actions = 0;
         for batch in (0..spec.incidents).collect::<Vec<_>>().chunks(500) {
             let (batch_entries, batch_actions) = self
+                .sqlite()
+                .ok_or(StorageError::SqliteOnly("the synthetic history"))?
                 .write(async |tx| {
                     let (mut entries, mut actions) = (0, 0);
                     for &n in batch {
@@ -120,7 +122,7 @@ impl Db {
         )
         .bind("2026-01-01")
         .bind(Option::<i64>::None)
-        .fetch_all(self.reader())
+        .fetch_all(self.sqlite().ok_or(StorageError::SqliteOnly("EXPLAIN QUERY PLAN"))?.reader())
         .await?;
         rows.iter().map(|row| Ok(row.try_get::<String, _>("detail")?)).collect()
     }

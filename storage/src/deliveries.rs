@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::model::DeliveryKind;
+use crate::portable::Decision;
 use crate::time::{from_millis_opt, to_millis};
-use crate::writer::Decision;
 use crate::{Db, StorageError};
 
 /// A delivery to claim: its idempotency key and what it is about.
@@ -30,9 +30,9 @@ impl DeliveryKey {
 impl Db {
     /// Claims a delivery. Returns true for exactly one caller per key, ever.
     pub async fn claim_delivery(&self, key: &DeliveryKey, at: DateTime<Utc>) -> Result<bool, StorageError> {
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             let rows = sqlx::query(
-                "INSERT INTO deliveries (key, kind, subject, period, claimed_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO deliveries (key, kind, subject, period, claimed_at) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (key) DO NOTHING",
             )
             .bind(key.key())
@@ -45,7 +45,6 @@ impl Db {
             .rows_affected();
             Ok(Decision::Commit(rows > 0))
         })
-        .await
     }
 
     /// Records one attempt at a claimed delivery: sent, or failed with `error`.
@@ -55,11 +54,11 @@ impl Db {
         at: DateTime<Utc>,
         error: Option<&str>,
     ) -> Result<(), StorageError> {
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             sqlx::query(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?1,
-                        sent_at = CASE WHEN ?1 IS NULL THEN ?2 ELSE sent_at END
-                 WHERE key = ?3",
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = $1,
+                        sent_at = CASE WHEN $1 IS NULL THEN $2 ELSE sent_at END
+                 WHERE key = $3",
             )
             .bind(error)
             .bind(to_millis(at))
@@ -68,53 +67,60 @@ impl Db {
             .await?;
             Ok(Decision::Commit(()))
         })
-        .await
     }
 
     /// How many deliveries of `kind` about `subject` were sent.
     pub async fn sent_count(&self, kind: DeliveryKind, subject: &str) -> Result<i64, StorageError> {
-        Ok(sqlx::query_scalar(
-            "SELECT count(*) FROM deliveries WHERE kind = ?1 AND subject = ?2 AND sent_at IS NOT NULL",
-        )
-        .bind(kind.as_str())
-        .bind(subject)
-        .fetch_one(self.reader())
-        .await?)
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar(
+                "SELECT count(*) FROM deliveries WHERE kind = $1 AND subject = $2 AND sent_at IS NOT NULL",
+            )
+            .bind(kind.as_str())
+            .bind(subject)
+            .fetch_one(pool)
+            .await?)
+        })
     }
 
     /// When a delivery was sent, if it was.
     pub async fn delivery_sent_at(&self, key: &DeliveryKey) -> Result<Option<DateTime<Utc>>, StorageError> {
-        let sent: Option<Option<i64>> = sqlx::query_scalar("SELECT sent_at FROM deliveries WHERE key = ?1")
-            .bind(key.key())
-            .fetch_optional(self.reader())
-            .await?;
-        from_millis_opt(sent.flatten())
+        with_pool!(self, |pool| {
+            let sent: Option<Option<i64>> = sqlx::query_scalar("SELECT sent_at FROM deliveries WHERE key = $1")
+                .bind(key.key())
+                .fetch_optional(pool)
+                .await?;
+            from_millis_opt(sent.flatten())
+        })
     }
 
     /// How many attempts a delivery took so far.
     pub async fn delivery_attempts(&self, key: &DeliveryKey) -> Result<i64, StorageError> {
-        Ok(sqlx::query_scalar("SELECT coalesce(max(attempts), 0) FROM deliveries WHERE key = ?1")
-            .bind(key.key())
-            .fetch_one(self.reader())
-            .await?)
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar("SELECT coalesce(max(attempts), 0) FROM deliveries WHERE key = $1")
+                .bind(key.key())
+                .fetch_one(pool)
+                .await?)
+        })
     }
 
     /// When `job` last ran, if ever.
     pub async fn last_run(&self, job: &str) -> Result<Option<DateTime<Utc>>, StorageError> {
-        let at: Option<i64> = sqlx::query_scalar("SELECT last_run_at FROM schedule_runs WHERE job = ?1")
-            .bind(job)
-            .fetch_optional(self.reader())
-            .await?;
-        from_millis_opt(at)
+        with_pool!(self, |pool| {
+            let at: Option<i64> = sqlx::query_scalar("SELECT last_run_at FROM schedule_runs WHERE job = $1")
+                .bind(job)
+                .fetch_optional(pool)
+                .await?;
+            from_millis_opt(at)
+        })
     }
 
     /// Records that `job` ran up to `at`. Never moves backwards.
     pub async fn set_last_run(&self, job: &str, at: DateTime<Utc>) -> Result<(), StorageError> {
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             // Not the two-argument `max()`, which is SQLite's own; a CASE reads the same on
             // any SQL database.
             sqlx::query(
-                "INSERT INTO schedule_runs (job, last_run_at) VALUES (?1, ?2)
+                "INSERT INTO schedule_runs (job, last_run_at) VALUES ($1, $2)
                  ON CONFLICT (job) DO UPDATE SET last_run_at = CASE
                      WHEN excluded.last_run_at > schedule_runs.last_run_at THEN excluded.last_run_at
                      ELSE schedule_runs.last_run_at
@@ -126,7 +132,6 @@ impl Db {
             .await?;
             Ok(Decision::Commit(()))
         })
-        .await
     }
 }
 

@@ -32,6 +32,9 @@
 //! What stays SQLite's own is the write path (`writer`), the lease's locking, backups,
 //! the integrity check and the start-up version guards.
 
+#[macro_use]
+mod portable;
+
 pub mod actions;
 pub mod backup;
 #[cfg(feature = "bench-support")]
@@ -45,8 +48,10 @@ pub mod integrity;
 pub mod lease;
 pub mod location;
 pub mod model;
+mod postgres;
 pub mod postmortems;
 pub mod reports;
+mod sqlite;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod time;
@@ -55,5 +60,6 @@ mod writer;
 
 pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::DeliveryKey;
-pub use location::{Location, UrlError};
+pub use lease::{Fence, LeaseHolder};
+pub use location::{Engine, Location, UrlError};
 pub use model::*;
