@@ -33,5 +33,10 @@ if [ "$(pg_as_postgres -c "SELECT 1 FROM pg_database WHERE datname = 'incidentbo
     pg_as_postgres -c "CREATE DATABASE incidentbot_test OWNER incidentbot_test"
 fi
 
+# Databases the tests make are named ibt_…; one a failed test left behind goes now.
+for leftover in $(pg_as_postgres -c "SELECT datname FROM pg_database WHERE datname LIKE 'ibt\_%'"); do
+    pg_as_postgres -c "DROP DATABASE IF EXISTS \"$leftover\" WITH (FORCE)"
+done
+
 export TEST_POSTGRES_URL="postgres://incidentbot_test:incidentbot_test@127.0.0.1:${pg_port}/incidentbot_test"
 echo "PostgreSQL ${pg_version} on port ${pg_port}; TEST_POSTGRES_URL is set"

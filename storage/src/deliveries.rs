@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::lease::Fence;
 use crate::model::DeliveryKind;
 use crate::portable::Decision;
 use crate::time::{from_millis_opt, to_millis};
@@ -27,7 +28,62 @@ impl DeliveryKey {
     }
 }
 
+/// What [`Db::claim_delivery_fenced`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Claimed now, by this caller: it may send.
+    Claimed,
+    /// Claimed before (by this copy or another): nothing to send.
+    AlreadyClaimed,
+    /// Refused: the caller's lease has expired or changed hands since its token was
+    /// granted. It must send nothing until it holds the lease again.
+    Fenced,
+}
+
 impl Db {
+    /// Claims a delivery for the holder of lease `lease` with token `fence`: the claim is
+    /// written only while that lease is still unexpired at `at` with that very token, in
+    /// the same statement, so a copy that was paused past its lease and woke up after
+    /// another took over claims (and so sends) nothing.
+    pub async fn claim_delivery_fenced(
+        &self,
+        key: &DeliveryKey,
+        at: DateTime<Utc>,
+        lease: &str,
+        fence: Fence,
+    ) -> Result<Claim, StorageError> {
+        in_transaction!(self, |tx| {
+            let rows = sqlx::query(
+                "INSERT INTO deliveries (key, kind, subject, period, claimed_at)
+                 SELECT $1, $2, $3, $4, $5
+                 WHERE EXISTS (SELECT 1 FROM leases WHERE name = $6 AND token = $7 AND expires_at > $5)
+                 ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key.key())
+            .bind(&key.kind)
+            .bind(&key.subject)
+            .bind(&key.period)
+            .bind(to_millis(at))
+            .bind(lease)
+            .bind(fence.token)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if rows > 0 {
+                return Ok(Decision::Commit(Claim::Claimed));
+            }
+            let still_held: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM leases WHERE name = $1 AND token = $2 AND expires_at > $3)",
+            )
+            .bind(lease)
+            .bind(fence.token)
+            .bind(to_millis(at))
+            .fetch_one(&mut **tx)
+            .await?;
+            Ok(Decision::Commit(if still_held { Claim::AlreadyClaimed } else { Claim::Fenced }))
+        })
+    }
+
     /// Claims a delivery. Returns true for exactly one caller per key, ever.
     pub async fn claim_delivery(&self, key: &DeliveryKey, at: DateTime<Utc>) -> Result<bool, StorageError> {
         in_transaction!(self, |tx| {
@@ -132,41 +188,5 @@ impl Db {
             .await?;
             Ok(Decision::Commit(()))
         })
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    fn at(seconds: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_delivery_is_claimed_once_and_counts_its_attempts() {
-        let db = Db::in_memory().await.unwrap();
-        let key = DeliveryKey::new(DeliveryKind::ActionOverdue, 12, "2026-03-05");
-        assert!(db.claim_delivery(&key, at(0)).await.unwrap());
-        assert!(!db.claim_delivery(&key, at(1)).await.unwrap());
-        db.record_attempt(&key, at(2), Some("timed out")).await.unwrap();
-        assert_eq!(db.delivery_sent_at(&key).await.unwrap(), None);
-        db.record_attempt(&key, at(3), None).await.unwrap();
-        assert_eq!(db.delivery_attempts(&key).await.unwrap(), 2);
-        assert_eq!(db.delivery_sent_at(&key).await.unwrap(), Some(at(3)));
-        assert_eq!(db.sent_count(DeliveryKind::ActionOverdue, "12").await.unwrap(), 1);
-    }
-
-    #[tokio::test]
-    async fn the_last_run_never_moves_backwards() {
-        let db = Db::in_memory().await.unwrap();
-        assert_eq!(db.last_run("digest").await.unwrap(), None);
-        db.set_last_run("digest", at(10)).await.unwrap();
-        db.set_last_run("digest", at(5)).await.unwrap();
-        assert_eq!(db.last_run("digest").await.unwrap(), Some(at(10)));
-        db.set_last_run("digest", at(20)).await.unwrap();
-        assert_eq!(db.last_run("digest").await.unwrap(), Some(at(20)));
-        assert_eq!(db.last_run("reminders").await.unwrap(), None);
     }
 }

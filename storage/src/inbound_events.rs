@@ -55,25 +55,3 @@ impl Db {
         })
     }
 }
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn records_once_per_source_and_forgets_old_ids() {
-        let db = Db::in_memory().await.unwrap();
-        let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        let slack = EventSource::slack();
-        let alerts = EventSource::alerts("prometheus");
-        assert!(!db.inbound_event_processed(&slack, "Ev1").await.unwrap());
-        assert!(db.record_inbound_event(&slack, "Ev1", t0).await.unwrap());
-        assert!(!db.record_inbound_event(&slack, "Ev1", t0).await.unwrap());
-        assert!(db.inbound_event_processed(&slack, "Ev1").await.unwrap());
-        // The same id from another source is another event.
-        assert!(!db.inbound_event_processed(&alerts, "Ev1").await.unwrap());
-        assert_eq!(db.forget_inbound_events_before(t0 + chrono::Duration::seconds(1)).await.unwrap(), 1);
-        assert!(!db.inbound_event_processed(&slack, "Ev1").await.unwrap());
-    }
-}

@@ -1,7 +1,7 @@
 //! Queries on incidents and their roles.
 
 use crate::model::{DeliveryKind, Incident, NewEntry, NewIncident, Platform, Role, Saved, Status};
-use crate::portable::{Decision, PortableRow};
+use crate::portable::{Decision, EngineTx, PortableRow};
 use crate::time::{from_millis, from_millis_opt, parse_word, to_millis};
 use crate::{Db, StorageError};
 use chrono::{DateTime, Utc};
@@ -74,9 +74,16 @@ impl Db {
         declared_text: impl FnOnce(i64) -> String,
     ) -> Result<Declared, StorageError> {
         let (id, is_new) = in_transaction!(self, |tx| {
-            // `ON CONFLICT DO NOTHING` waits for a concurrent declaration of the same
-            // request to commit (on Postgres, where writes do not queue in-process) and
-            // then writes nothing; the read after it sees that declaration's incident.
+            // Looked up first (with other declarations of this request held back), so a
+            // retried request uses no id: Postgres would spend a sequence value on an
+            // insert that conflicts. `ON CONFLICT DO NOTHING` stays as the last guard.
+            tx.serialize_on(&new.declare_source).await?;
+            let find_existing = "SELECT id FROM incidents WHERE declare_source = $1";
+            let existing: Option<i64> =
+                sqlx::query_scalar(find_existing).bind(&new.declare_source).fetch_optional(&mut **tx).await?;
+            if let Some(id) = existing {
+                return Ok(Decision::Rollback((id, false)));
+            }
             let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO incidents (title, description, severity, status, platform, channel_name,
                                             declared_by, declare_source, started_at, declared_at)
@@ -95,10 +102,8 @@ impl Db {
             .fetch_optional(&mut **tx)
             .await?;
             let Some(id) = inserted else {
-                let existing: i64 = sqlx::query_scalar("SELECT id FROM incidents WHERE declare_source = $1")
-                    .bind(&new.declare_source)
-                    .fetch_one(&mut **tx)
-                    .await?;
+                let existing: i64 =
+                    sqlx::query_scalar(find_existing).bind(&new.declare_source).fetch_one(&mut **tx).await?;
                 return Ok(Decision::Rollback((existing, false)));
             };
             sqlx::query("UPDATE incidents SET channel_name = $1 WHERE id = $2")

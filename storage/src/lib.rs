@@ -53,13 +53,15 @@ pub mod postmortems;
 pub mod reports;
 mod sqlite;
 #[cfg(feature = "test-support")]
+pub mod test_database;
+#[cfg(feature = "test-support")]
 pub mod testing;
 mod time;
 pub mod timeline;
 mod writer;
 
 pub use db::{Db, OpenMode, StorageError};
-pub use deliveries::DeliveryKey;
+pub use deliveries::{Claim, DeliveryKey};
 pub use lease::{Fence, LeaseHolder};
 pub use location::{Engine, Location, UrlError};
 pub use model::*;

@@ -63,6 +63,31 @@ impl PortableRow for PgRow {
     }
 }
 
+/// The few steps inside a shared write transaction that each engine takes its own way.
+pub(crate) trait EngineTx {
+    /// Holds every other transaction that declares the same request (`key`) back until
+    /// this one ends, so a retried declaration finds the incident instead of racing it.
+    async fn serialize_on(&mut self, key: &str) -> Result<(), sqlx::Error>;
+}
+
+impl EngineTx for sqlx::Transaction<'_, Sqlite> {
+    /// Nothing to do: SQLite's write transactions already run one at a time
+    /// (`BEGIN IMMEDIATE` on the one writer).
+    async fn serialize_on(&mut self, _key: &str) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+}
+
+impl EngineTx for sqlx::Transaction<'_, Postgres> {
+    /// A transaction-scoped advisory lock on the key's hash. Without it two deliveries of
+    /// one request would both insert, and the loser's conflict would still spend an id
+    /// of the sequence: INC numbers would skip.
+    async fn serialize_on(&mut self, key: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(key).execute(&mut **self).await?;
+        Ok(())
+    }
+}
+
 /// `with_pool!(db, |pool| expr)`: `expr`, compiled once per engine, with `pool` bound to
 /// the read pool of the engine `db` runs on.
 macro_rules! with_pool {

@@ -1,8 +1,12 @@
-//! Storage tests, each on a fresh migrated database.
+//! The storage conformance suite: every case runs on a fresh migrated database of each
+//! engine, SQLite and PostgreSQL (see `conformance!` at the end). The Postgres half needs
+//! `TEST_POSTGRES_URL` (`.ci/run` sets it); outside CI it is skipped with one line
+//! saying so, under `CI=true` it fails without it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use storage::test_database::TestDatabase;
 use storage::*;
 
 fn t0() -> DateTime<Utc> {
@@ -42,9 +46,7 @@ fn entry(incident_id: i64, source: &str, kind: EntryKind) -> NewEntry {
     }
 }
 
-#[tokio::test]
-async fn ids_count_up_from_one_and_declares_are_idempotent_by_source() {
-    let db = Db::in_memory().await.unwrap();
+async fn ids_count_up_from_one_and_declares_are_idempotent_by_source(db: Db, _url: &str) {
     let first = declared(&db, "req-1").await;
     let again = db.declare_incident(&new_incident("req-1"), |_| unreachable!(), |_| unreachable!()).await.unwrap();
     assert!(!again.is_new);
@@ -56,9 +58,7 @@ async fn ids_count_up_from_one_and_declares_are_idempotent_by_source() {
     assert_eq!(db.timeline(1, false).await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn a_repeated_source_id_is_stored_once() {
-    let db = Db::in_memory().await.unwrap();
+async fn a_repeated_source_id_is_stored_once(db: Db, _url: &str) {
     let incident = declared(&db, "req-1").await;
     for _ in 0..4 {
         db.add_entry(&entry(incident.id, "slack:C1:1.2", EntryKind::Message), true).await.unwrap();
@@ -69,9 +69,7 @@ async fn a_repeated_source_id_is_stored_once() {
     assert_eq!(db.incident(incident.id).await.unwrap().unwrap().acknowledged_at, Some(t0()));
 }
 
-#[tokio::test]
-async fn saving_from_a_stale_read_is_refused_and_writes_nothing() {
-    let db = Db::in_memory().await.unwrap();
+async fn saving_from_a_stale_read_is_refused_and_writes_nothing(db: Db, _url: &str) {
     let incident = declared(&db, "req-1").await;
     let mut first = incident.clone();
     first.severity = Severity::Sev1;
@@ -91,9 +89,7 @@ async fn saving_from_a_stale_read_is_refused_and_writes_nothing() {
     assert_eq!(retried, Saved::Duplicate);
 }
 
-#[tokio::test]
-async fn the_schema_refuses_inconsistent_rows() {
-    let db = Db::in_memory().await.unwrap();
+async fn the_schema_refuses_inconsistent_rows(db: Db, _url: &str) {
     let incident = declared(&db, "req-1").await;
     let mut resolved_without_time = incident.clone();
     resolved_without_time.status = Status::Resolved;
@@ -107,9 +103,7 @@ async fn the_schema_refuses_inconsistent_rows() {
     assert_eq!(db.incident(1).await.unwrap().unwrap().status, Status::Investigating);
 }
 
-#[tokio::test]
-async fn action_items_filter_by_owner_and_overdue() {
-    let db = Db::in_memory().await.unwrap();
+async fn action_items_filter_by_owner_and_overdue(db: Db, _url: &str) {
     let incident = declared(&db, "req-1").await;
     let item = |text: &str, owner: &str, due: &str| NewActionItem {
         incident_id: incident.id,
@@ -148,15 +142,232 @@ async fn action_items_filter_by_owner_and_overdue() {
     assert!(db.actions(&ActionFilter::OverdueOn { today, incident_id: None }).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn a_file_database_keeps_everything_across_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("keep.db").display());
-    {
-        let db = Db::connect(&url).await.unwrap();
-        declared(&db, "req-1").await;
-        db.close().await;
-    }
-    let db = Db::connect(&url).await.unwrap();
+async fn a_database_keeps_everything_across_reopen(db: Db, url: &str) {
+    declared(&db, "req-1").await;
+    db.close().await;
+    let db = Db::connect(url).await.unwrap();
     assert_eq!(db.incident(1).await.unwrap().unwrap().title, "DB down");
+    db.close().await;
+    // Opening again applies no migration twice.
+    let db = Db::connect_existing(url).await.unwrap();
+    db.close().await;
+    assert_eq!(Db::inspect(url).await.unwrap().pending_migrations, 0);
 }
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
+}
+
+const TTL: std::time::Duration = std::time::Duration::from_secs(15);
+
+async fn one_lease_holder_at_a_time_until_it_expires(db: Db, _url: &str) {
+    let first = db.acquire_lease("active", "a", at(0), TTL).await.unwrap().unwrap();
+    assert!(db.acquire_lease("active", "b", at(1), TTL).await.unwrap().is_none());
+    // Renewing moves the expiry but keeps when it was first acquired, and the token.
+    let renewed = db.acquire_lease("active", "a", at(10), TTL).await.unwrap().unwrap();
+    assert_eq!(renewed, first);
+    let held = db.lease_holder("active").await.unwrap().unwrap();
+    assert_eq!((held.holder.as_str(), held.acquired_at, held.expires_at), ("a", at(0), at(25)));
+    assert!(db.acquire_lease("active", "b", at(24), TTL).await.unwrap().is_none());
+    // Expired: b takes over with a larger token, and a cannot renew any more.
+    let taken = db.acquire_lease("active", "b", at(25), TTL).await.unwrap().unwrap();
+    assert!(taken.token > first.token, "{taken:?} after {first:?}");
+    assert!(db.acquire_lease("active", "a", at(26), TTL).await.unwrap().is_none());
+    assert_eq!(db.lease_holder("active").await.unwrap().unwrap().acquired_at, at(25));
+}
+
+async fn a_released_lease_is_free_at_once_and_its_token_still_counts_up(db: Db, _url: &str) {
+    let first = db.acquire_lease("active", "a", at(0), TTL).await.unwrap().unwrap();
+    assert!(!db.release_lease("active", "b").await.unwrap());
+    assert!(db.release_lease("active", "a").await.unwrap());
+    assert!(!db.release_lease("active", "a").await.unwrap(), "released once");
+    assert!(db.lease_holder("active").await.unwrap().unwrap().expires_at < at(1));
+    let next = db.acquire_lease("active", "b", at(1), TTL).await.unwrap().unwrap();
+    assert!(next.token > first.token);
+}
+
+async fn two_connections_never_both_hold_the_lease(db: Db, url: &str) {
+    let second = Db::connect(url).await.unwrap();
+    for round in 0..20 {
+        let now = at(round * 100);
+        let name = format!("race-{round}");
+        let (a, b) = tokio::join!(db.acquire_lease(&name, "a", now, TTL), second.acquire_lease(&name, "b", now, TTL));
+        assert!(a.unwrap().is_some() ^ b.unwrap().is_some(), "exactly one copy holds the lease");
+    }
+}
+
+async fn a_fenced_claim_needs_the_current_token(db: Db, _url: &str) {
+    let old = db.acquire_lease("active", "a", at(0), TTL).await.unwrap().unwrap();
+    let key = DeliveryKey::new(DeliveryKind::ActionOverdue, 1, "2026-03-05");
+    let other = DeliveryKey::new(DeliveryKind::ActionOverdue, 2, "2026-03-05");
+    assert_eq!(db.claim_delivery_fenced(&key, at(1), "active", old).await.unwrap(), Claim::Claimed);
+    assert_eq!(db.claim_delivery_fenced(&key, at(1), "active", old).await.unwrap(), Claim::AlreadyClaimed);
+    let new = db.acquire_lease("active", "b", at(20), TTL).await.unwrap().unwrap();
+    // The old holder woke up after its lease ran out: its claim is refused, so it sends
+    // nothing, and the new holder can still claim the delivery.
+    assert_eq!(db.claim_delivery_fenced(&other, at(21), "active", old).await.unwrap(), Claim::Fenced);
+    assert_eq!(db.claim_delivery_fenced(&other, at(21), "active", new).await.unwrap(), Claim::Claimed);
+}
+
+async fn a_delivery_is_claimed_once_and_counts_its_attempts(db: Db, _url: &str) {
+    let key = DeliveryKey::new(DeliveryKind::ActionOverdue, 12, "2026-03-05");
+    assert!(db.claim_delivery(&key, at(0)).await.unwrap());
+    assert!(!db.claim_delivery(&key, at(1)).await.unwrap());
+    db.record_attempt(&key, at(2), Some("timed out")).await.unwrap();
+    assert_eq!(db.delivery_sent_at(&key).await.unwrap(), None);
+    db.record_attempt(&key, at(3), None).await.unwrap();
+    assert_eq!(db.delivery_attempts(&key).await.unwrap(), 2);
+    assert_eq!(db.delivery_sent_at(&key).await.unwrap(), Some(at(3)));
+    assert_eq!(db.sent_count(DeliveryKind::ActionOverdue, "12").await.unwrap(), 1);
+}
+
+async fn the_last_run_never_moves_backwards(db: Db, _url: &str) {
+    assert_eq!(db.last_run("digest").await.unwrap(), None);
+    db.set_last_run("digest", at(10)).await.unwrap();
+    db.set_last_run("digest", at(5)).await.unwrap();
+    assert_eq!(db.last_run("digest").await.unwrap(), Some(at(10)));
+    db.set_last_run("digest", at(20)).await.unwrap();
+    assert_eq!(db.last_run("digest").await.unwrap(), Some(at(20)));
+    assert_eq!(db.last_run("reminders").await.unwrap(), None);
+}
+
+async fn inbound_events_are_recorded_once_per_source_and_forgotten_when_old(db: Db, _url: &str) {
+    let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+    let slack = EventSource::slack();
+    let alerts = EventSource::alerts("prometheus");
+    assert!(!db.inbound_event_processed(&slack, "Ev1").await.unwrap());
+    assert!(db.record_inbound_event(&slack, "Ev1", t0).await.unwrap());
+    assert!(!db.record_inbound_event(&slack, "Ev1", t0).await.unwrap());
+    assert!(db.inbound_event_processed(&slack, "Ev1").await.unwrap());
+    assert!(!db.inbound_event_processed(&alerts, "Ev1").await.unwrap());
+    assert_eq!(db.forget_inbound_events_before(t0 + Duration::seconds(1)).await.unwrap(), 1);
+    assert!(!db.inbound_event_processed(&slack, "Ev1").await.unwrap());
+}
+
+async fn many_concurrent_writers_store_everything_once(db: Db, _url: &str) {
+    let incident = declared(&db, "req-1").await;
+    let tasks: Vec<_> = (0..200)
+        .map(|n| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                // Every message is sent twice, as a platform retry would.
+                let mut entry = entry(incident.id, &format!("m{}", n % 100), EntryKind::Message);
+                entry.at = t0() + Duration::seconds(n % 100);
+                db.add_entry(&entry, true).await
+            })
+        })
+        .collect();
+    let mut written = 0;
+    for task in tasks {
+        if task.await.unwrap().unwrap() == Saved::Written {
+            written += 1;
+        }
+    }
+    assert_eq!(written, 100);
+    assert_eq!(db.count_entries().await.unwrap(), 101);
+    assert_eq!(db.incident(incident.id).await.unwrap().unwrap().acknowledged_at, Some(t0()));
+}
+
+async fn a_request_declared_twice_at_once_opens_one_incident(db: Db, url: &str) {
+    let second = Db::connect(url).await.unwrap();
+    for n in 0..10 {
+        let source = format!("req-{n}");
+        let new = new_incident(&source);
+        let (a, b) = tokio::join!(
+            db.declare_incident(&new, |id| format!("inc-{id}"), |_| "declared".into()),
+            second.declare_incident(&new, |id| format!("inc-{id}"), |_| "declared".into())
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.incident.id, b.incident.id);
+        assert!(a.is_new ^ b.is_new, "exactly one declaration is new");
+    }
+    // Ids count up without gaps: a retried declaration spends none.
+    assert_eq!(
+        db.open_incidents().await.unwrap().iter().map(|i| i.id).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
+}
+
+async fn concurrent_edits_of_one_incident_keep_exactly_one(db: Db, url: &str) {
+    let incident = declared(&db, "req-1").await;
+    let second = Db::connect(url).await.unwrap();
+    let mut a = incident.clone();
+    a.severity = Severity::Sev1;
+    let mut b = incident.clone();
+    b.severity = Severity::Sev3;
+    let (entry_a, entry_b) =
+        (entry(incident.id, "edit-a", EntryKind::Severity), entry(incident.id, "edit-b", EntryKind::Severity));
+    let (ra, rb) =
+        tokio::join!(db.save_incident(&a, None, Some(&entry_a)), second.save_incident(&b, None, Some(&entry_b)));
+    let outcomes = [ra.unwrap(), rb.unwrap()];
+    assert!(outcomes.contains(&Saved::Written) && outcomes.contains(&Saved::Conflict), "{outcomes:?}");
+    let stored = db.incident(incident.id).await.unwrap().unwrap();
+    assert_eq!(stored.revision, incident.revision + 1);
+    let winner = if outcomes[0] == Saved::Written { "edit-a" } else { "edit-b" };
+    let loser = if winner == "edit-a" { "edit-b" } else { "edit-a" };
+    assert!(db.entry_by_source(winner).await.unwrap().is_some());
+    assert!(db.entry_by_source(loser).await.unwrap().is_none(), "the refused edit left no entry");
+}
+
+async fn non_ascii_text_round_trips(db: Db, _url: &str) {
+    let mut new = new_incident("req-ü");
+    new.title = "Zahlungen ⚠️ مدفوعات 👩‍💻\u{a0}down".into();
+    let incident = db.declare_incident(&new, |id| format!("inc-{id}"), |_| "déclaré ✅".into()).await.unwrap().incident;
+    assert_eq!(incident.title, new.title);
+    let mut e = entry(incident.id, "m-ü", EntryKind::Message);
+    e.text = "נפל\u{200d}🔥 \u{7}".into();
+    db.add_entry(&e, false).await.unwrap();
+    assert_eq!(db.entry_by_source("m-ü").await.unwrap().unwrap().text, e.text);
+}
+
+/// Every case above, once per engine: `mod sqlite` and `mod postgres`, each case on a
+/// fresh database that is removed again when it passes.
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::run(storage::Engine::Sqlite, async |db, url| super::$case(db, url).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::run(storage::Engine::Postgres, async |db, url| super::$case(db, url).await).await;
+                }
+            )*
+        }
+    };
+}
+
+/// Runs `case` on a fresh database of `engine` (skipped as `TestDatabase` says).
+async fn run(engine: Engine, case: impl AsyncFnOnce(Db, &str)) {
+    let Some(database) = TestDatabase::new(engine).await else { return };
+    let db = database.open().await.unwrap();
+    case(db.clone(), &database.url).await;
+    db.close().await;
+    database.finish().await;
+}
+
+conformance!(
+    ids_count_up_from_one_and_declares_are_idempotent_by_source,
+    a_repeated_source_id_is_stored_once,
+    saving_from_a_stale_read_is_refused_and_writes_nothing,
+    the_schema_refuses_inconsistent_rows,
+    action_items_filter_by_owner_and_overdue,
+    a_database_keeps_everything_across_reopen,
+    one_lease_holder_at_a_time_until_it_expires,
+    a_released_lease_is_free_at_once_and_its_token_still_counts_up,
+    two_connections_never_both_hold_the_lease,
+    a_fenced_claim_needs_the_current_token,
+    a_delivery_is_claimed_once_and_counts_its_attempts,
+    the_last_run_never_moves_backwards,
+    inbound_events_are_recorded_once_per_source_and_forgotten_when_old,
+    many_concurrent_writers_store_everything_once,
+    a_request_declared_twice_at_once_opens_one_incident,
+    concurrent_edits_of_one_incident_keep_exactly_one,
+    non_ascii_text_round_trips,
+);
