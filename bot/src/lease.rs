@@ -70,16 +70,16 @@ pub async fn acquire(db: &Db, settings: &LeaseSettings, cancel: &CancellationTok
     let mut announced = false;
     loop {
         match db.acquire_lease(LEASE_NAME, &settings.holder, Utc::now(), settings.ttl).await {
-            Ok(true) => {
-                tracing::info!(holder = %settings.holder, "lease acquired; this copy is active");
+            Ok(Some(fence)) => {
+                tracing::info!(holder = %settings.holder, token = fence.token, "lease acquired; this copy is active");
                 return true;
             }
-            Ok(false) if !announced => {
+            Ok(None) if !announced => {
                 announced = true;
                 let current = db.lease_holder(LEASE_NAME).await.ok().flatten().map(|l| l.holder);
                 tracing::info!(active = ?current, "another copy is active; waiting as standby");
             }
-            Ok(false) => {}
+            Ok(None) => {}
             Err(error) => tracing::warn!(%error, "cannot check the lease; retrying"),
         }
         tokio::select! {
@@ -114,11 +114,11 @@ pub async fn keep(
         let renewal = db.acquire_lease(LEASE_NAME, &settings.holder, Utc::now(), settings.ttl);
         match tokio::time::timeout(remaining, renewal).await {
             Err(_) => return Err(LeaseLost("not renewed before it expired (the database was too slow)".into())),
-            Ok(Ok(true)) => {
+            Ok(Ok(Some(_))) => {
                 valid_until = attempt_started + settings.ttl;
                 on_renew();
             }
-            Ok(Ok(false)) => return Err(LeaseLost("another copy took it over".into())),
+            Ok(Ok(None)) => return Err(LeaseLost("another copy took it over".into())),
             Ok(Err(error)) => {
                 tracing::warn!(%error, "cannot renew the lease");
                 if tokio::time::Instant::now() + settings.renew_every >= valid_until {

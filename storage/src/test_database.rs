@@ -5,8 +5,12 @@
 //! server `TEST_POSTGRES_URL` names (`.ci/run` starts one and sets it). Without that
 //! variable the Postgres half of a suite is skipped, with one line on stderr saying how
 //! to run it, except under `CI=true`, where it fails: CI never skips it silently.
-//! [`TestDatabase::finish`] removes the database again; one a failed test leaves behind
-//! is removed by `.ci/setup.d/10-postgres.sh` on its next run.
+//! Dropping a [`TestDatabase`] removes the database again; one a killed test run leaves
+//! behind is removed by `.ci/setup.d/10-postgres.sh` on its next run.
+//!
+//! The end-to-end suites run on the engine `INCIDENTBOT_TEST_ENGINE` names (`sqlite`, the
+//! default, or `postgres`): [`TestDatabase::for_suite`]. `.ci/run` runs them once more
+//! with `postgres`.
 
 use std::io::Write as _;
 use std::str::FromStr;
@@ -115,22 +119,57 @@ impl TestDatabase {
         Db::connect(&self.url).await
     }
 
-    /// Removes the database.
-    pub async fn finish(self) {
-        match self.cleanup {
+    /// A fresh database of the engine the end-to-end suites run on
+    /// (`INCIDENTBOT_TEST_ENGINE`: `sqlite`, the default, or `postgres`). Asked for
+    /// Postgres by name, a missing `TEST_POSTGRES_URL` is a failure, not a skip.
+    #[allow(clippy::panic)]
+    pub async fn for_suite() -> TestDatabase {
+        match suite_engine() {
+            Engine::Sqlite => TestDatabase::sqlite(),
+            Engine::Postgres => match TestDatabase::postgres().await {
+                Some(database) => database,
+                None => panic!("INCIDENTBOT_TEST_ENGINE=postgres needs TEST_POSTGRES_URL"),
+            },
+        }
+    }
+}
+
+/// The engine of the end-to-end suites: `INCIDENTBOT_TEST_ENGINE`, SQLite by default.
+#[allow(clippy::panic)]
+pub fn suite_engine() -> Engine {
+    match std::env::var("INCIDENTBOT_TEST_ENGINE").ok().as_deref().map(str::trim) {
+        None | Some("") | Some("sqlite") => Engine::Sqlite,
+        Some("postgres") => Engine::Postgres,
+        Some(other) => panic!("INCIDENTBOT_TEST_ENGINE: `{other}` is neither sqlite nor postgres"),
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
             Cleanup::File(path) => {
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
             }
             Cleanup::Database { server, name } => {
-                if let Ok(options) = PgConnectOptions::from_str(&server) {
-                    if let Ok(mut admin) = options.connect().await {
-                        let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await;
-                        let _ = admin.close().await;
-                    }
-                }
+                // Drop may run inside a runtime, which cannot block on another: a thread
+                // of its own runs the statement.
+                let (server, name) = (server.clone(), name.clone());
+                let dropped = std::thread::spawn(move || {
+                    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                        return;
+                    };
+                    runtime.block_on(async {
+                        let Ok(options) = PgConnectOptions::from_str(&server) else { return };
+                        if let Ok(mut admin) = options.connect().await {
+                            let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await;
+                            let _ = admin.close().await;
+                        }
+                    });
+                });
+                let _ = dropped.join();
             }
         }
     }
