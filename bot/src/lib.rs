@@ -8,6 +8,7 @@
 //! - [`health`] is what `/healthz` reports; [`metrics`] is what `/metrics` exports.
 //! - [`lease`] makes one running copy the active one.
 //! - [`logging`] sets up tracing.
+//! - [`migrate_db`] is `incidentbot migrate-db`: a whole history copied between databases.
 //! - [`scheduler`] wakes up and delivers follow-ups (reminders, nudges, digests).
 //! - [`serve`] runs the HTTP server, the chat platforms and the scheduler together.
 //! - [`slack`] is the Slack adapter: its HTTP routes and its Web API client.
@@ -22,6 +23,7 @@ pub mod http_deadline;
 pub mod lease;
 pub mod logging;
 pub mod metrics;
+pub mod migrate_db;
 pub mod scheduler;
 pub mod secret;
 pub mod serve;

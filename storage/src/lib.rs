@@ -39,6 +39,7 @@ pub mod actions;
 pub mod backup;
 #[cfg(feature = "bench-support")]
 pub mod baseline;
+pub mod copy;
 pub mod db;
 pub mod deliveries;
 mod group_commit;

@@ -68,12 +68,21 @@ pub(crate) trait EngineTx {
     /// Holds every other transaction that declares the same request (`key`) back until
     /// this one ends, so a retried declaration finds the incident instead of racing it.
     async fn serialize_on(&mut self, key: &str) -> Result<(), sqlx::Error>;
+
+    /// After rows were written with explicit ids into `table`, makes the next id the
+    /// engine hands out larger than all of them.
+    async fn after_explicit_ids(&mut self, table: &str, column: &str) -> Result<(), sqlx::Error>;
 }
 
 impl EngineTx for sqlx::Transaction<'_, Sqlite> {
     /// Nothing to do: SQLite's write transactions already run one at a time
     /// (`BEGIN IMMEDIATE` on the one writer).
     async fn serialize_on(&mut self, _key: &str) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    /// Nothing to do: `AUTOINCREMENT` already counts on from the largest id written.
+    async fn after_explicit_ids(&mut self, _table: &str, _column: &str) -> Result<(), sqlx::Error> {
         Ok(())
     }
 }
@@ -84,6 +93,22 @@ impl EngineTx for sqlx::Transaction<'_, Postgres> {
     /// of the sequence: INC numbers would skip.
     async fn serialize_on(&mut self, key: &str) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(key).execute(&mut **self).await?;
+        Ok(())
+    }
+
+    /// Moves the identity column's sequence to the largest id (or leaves it at its
+    /// start on an empty table).
+    async fn after_explicit_ids(&mut self, table: &str, column: &str) -> Result<(), sqlx::Error> {
+        let max_sql = format!("SELECT max({column}) FROM {table}");
+        let max: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(max_sql)).fetch_one(&mut **self).await?;
+        if let Some(max) = max {
+            sqlx::query("SELECT setval(pg_get_serial_sequence($1, $2), $3)")
+                .bind(table)
+                .bind(column)
+                .bind(max)
+                .execute(&mut **self)
+                .await?;
+        }
         Ok(())
     }
 }

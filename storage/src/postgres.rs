@@ -117,7 +117,12 @@ impl PostgresDb {
 
 async fn connect(location: &Location, max_connections: u32) -> Result<PgPool, StorageError> {
     let shown = location.to_string();
-    let options = location.postgres_options().ok_or(StorageError::Corrupt("not a Postgres location".into()))?;
+    let options = location
+        .postgres_options()
+        .ok_or(StorageError::Corrupt("not a Postgres location".into()))?
+        // The server's NOTICEs ("relation … already exists, skipping" at every start)
+        // are not the operator's business; warnings still reach the log.
+        .options([("client_min_messages", "warning")]);
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)

@@ -39,7 +39,7 @@ pub struct Fake {
     pub db: Db,
     pub clock: Arc<ManualClock>,
     /// The fresh database of the suite's engine, removed when the fake is dropped.
-    _database: TestDatabase,
+    pub _database: Option<TestDatabase>,
 }
 
 /// A fake Discord with every REST route the bot uses, and a bot pointed at it.
@@ -62,7 +62,7 @@ pub async fn start_unmounted(placement: Placement) -> Fake {
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()));
     let settings = Settings { announcements_channel: Some(ANNOUNCE.to_string()), ..Settings::default() };
     let bot = Discord::new(http, db.clone(), clock.clone(), settings, placement);
-    Fake { server, bot, db, clock, _database: database }
+    Fake { server, bot, db, clock, _database: Some(database) }
 }
 
 /// A fixture from `tests/fixtures/discord`, deserialized as serenity would.

@@ -22,6 +22,7 @@ mod discord_incident;
 mod discord_secrets;
 mod discord_timeline;
 mod edge_cases;
+mod migrate_db;
 mod reliability_crash;
 mod reliability_discord_faults;
 mod reliability_faults;

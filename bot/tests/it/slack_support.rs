@@ -30,6 +30,8 @@ pub struct TestApp {
     pub db: Db,
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
+    /// The URL of the app's database.
+    pub db_url: String,
     next_trigger: AtomicU64,
     /// The fresh database of the suite's engine, removed when the app is dropped.
     _database: Option<TestDatabase>,
@@ -104,6 +106,7 @@ pub async fn spawn_app_on(dir: tempfile::TempDir, db_url: &str) -> TestApp {
         db,
         http: reqwest::Client::new(),
         dir,
+        db_url: db_url.to_string(),
         next_trigger: AtomicU64::new(1),
         _database: None,
     }
