@@ -102,7 +102,17 @@ impl Bench {
         let channel = outcome.opened.ok_or_else(|| anyhow!("declare opened no channel"))?.id;
         let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
         let live_from = live_from();
-        Ok(Bench { _dir: dir, db, addr: app.addr, state, url: app.url(""), slack, http, channel, live_from })
+        Ok(Bench {
+            _dir: dir,
+            db,
+            addr: app.addr,
+            state,
+            url: app.url(""),
+            slack,
+            http,
+            channel: channel.to_string(),
+            live_from,
+        })
     }
 }
 
@@ -573,7 +583,7 @@ async fn row_f(binary: &Path, history_db: &Path, history_entries: usize, live: u
                 if n > live {
                     return anyhow::Ok(());
                 }
-                send_event(&http, &url, &channel, base, n).await?;
+                send_event(&http, &url, channel.as_str(), base, n).await?;
             }
         }));
     }

@@ -160,9 +160,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 _ => FileConfig::default(),
             };
             let mut channels = file.console.clone();
-            channels.announcements_channel.get_or_insert_with(|| "incidents".to_string());
-            channels.followups_channel.get_or_insert_with(|| "follow-ups".to_string());
-            channels.digest_channel.get_or_insert_with(|| "digest".to_string());
+            channels.announcements_channel.get_or_insert_with(|| "incidents".into());
+            channels.followups_channel.get_or_insert_with(|| "follow-ups".into());
+            channels.digest_channel.get_or_insert_with(|| "digest".into());
             let settings = file.settings(&channels)?;
             let followups = file.followup_settings(&channels)?;
             let interactive = script.is_none() && std::io::stdin().is_terminal();

@@ -11,7 +11,7 @@ use commands::followup::FollowupSettings;
 use commands::schedule::CronSchedule;
 use commands::settings::{Settings, SeverityLabel};
 use serde::Deserialize;
-use storage::Severity;
+use storage::{ChannelId, Severity};
 
 use crate::secret::Secret;
 
@@ -44,9 +44,9 @@ pub struct SeverityConfig {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PlatformChannels {
-    pub announcements_channel: Option<String>,
-    pub followups_channel: Option<String>,
-    pub digest_channel: Option<String>,
+    pub announcements_channel: Option<ChannelId>,
+    pub followups_channel: Option<ChannelId>,
+    pub digest_channel: Option<ChannelId>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -269,8 +269,8 @@ mod tests {
         assert_eq!(settings.channel_prefix, "incident");
         assert_eq!(settings.default_severity, Severity::Sev2);
         assert_eq!(settings.severity_label(Severity::Sev1).label, "SEV-1");
-        assert_eq!(settings.announcements_channel.as_deref(), Some("incidents"));
-        assert_eq!(file.discord.channels.announcements_channel.as_deref(), Some("123"));
+        assert_eq!(settings.announcements_channel.as_ref().map(ChannelId::as_str), Some("incidents"));
+        assert_eq!(file.discord.channels.announcements_channel.as_ref().map(ChannelId::as_str), Some("123"));
         assert_eq!(file.schedules.digest, "0 9 * * 1");
     }
 

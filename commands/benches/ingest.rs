@@ -50,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
             let start = Instant::now();
             for n in 0..CHUNK {
                 let message = ChatMessage {
-                    source_id: format!("bench:{round}:{chunk}:{n}"),
+                    source_id: format!("bench:{round}:{chunk}:{n}").into(),
                     channel_id: channel.clone(),
                     author: "bob".into(),
                     text: "the database is slow again, looking at the replica lag".into(),

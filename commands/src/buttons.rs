@@ -1,6 +1,6 @@
 //! Button presses: acknowledge, write postmortem, mark done, snooze.
 
-use storage::EntryKind;
+use storage::{ChannelId, EntryKind, SourceId};
 
 use crate::core::{settle, Core, Invocation};
 use crate::error::{CoreError, Problem};
@@ -13,9 +13,9 @@ use crate::outcome::Outcome;
 #[derive(Debug, Clone)]
 pub struct ButtonPress {
     /// Unique per delivery of this press; a retry carries the same id.
-    pub source_id: String,
+    pub source_id: SourceId,
     pub user: String,
-    pub channel_id: String,
+    pub channel_id: ChannelId,
     pub action: ButtonAction,
 }
 

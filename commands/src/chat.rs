@@ -3,18 +3,19 @@
 
 use crate::message::{Line, Message};
 use async_trait::async_trait;
+use storage::ChannelId;
 
 /// A channel on the platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelRef {
-    pub id: String,
+    pub id: ChannelId,
     pub name: String,
 }
 
 /// A posted message, enough to update or pin it later.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageRef {
-    pub channel_id: String,
+    pub channel_id: ChannelId,
     pub message_id: String,
 }
 
@@ -43,13 +44,13 @@ pub trait Chat: Send + Sync {
     /// Creates an incident channel. If `name` is taken, the adapter picks a free
     /// variant and returns the name it used.
     async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError>;
-    async fn post(&self, channel_id: &str, message: &Message) -> Result<MessageRef, ChatError>;
-    async fn invite(&self, channel_id: &str, users: &[String]) -> Result<(), ChatError>;
+    async fn post(&self, channel_id: &ChannelId, message: &Message) -> Result<MessageRef, ChatError>;
+    async fn invite(&self, channel_id: &ChannelId, users: &[String]) -> Result<(), ChatError>;
     /// Sets the channel topic. It is one line, so mentions render the platform's way.
-    async fn set_topic(&self, channel_id: &str, topic: &Line) -> Result<(), ChatError>;
+    async fn set_topic(&self, channel_id: &ChannelId, topic: &Line) -> Result<(), ChatError>;
     async fn pin(&self, target: &MessageRef) -> Result<(), ChatError>;
     async fn send_dm(&self, user: &str, message: &Message) -> Result<MessageRef, ChatError>;
     /// Archives an incident channel (a thread on Discord): the follow-ups do it a
     /// configured number of days after the incident closed.
-    async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError>;
+    async fn archive_channel(&self, channel_id: &ChannelId) -> Result<(), ChatError>;
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use storage::{Db, EntryKind, Incident, NewEntry, Saved};
+use storage::{ChannelId, Db, EntryKind, Incident, NewEntry, Saved, SourceId};
 use tokio::sync::Mutex;
 
 use crate::chat::Chat;
@@ -22,11 +22,11 @@ use crate::settings::Settings;
 #[derive(Debug, Clone)]
 pub struct Invocation {
     /// Unique per delivery of this request; a retry carries the same id.
-    pub source_id: String,
+    pub source_id: SourceId,
     /// The user's platform id.
     pub user: String,
     /// The channel the command was typed in.
-    pub channel_id: String,
+    pub channel_id: ChannelId,
     /// Everything after `/incident`.
     pub text: String,
 }
@@ -43,7 +43,7 @@ pub struct Core {
     /// Incident channels seen so far: channel id → (incident id, declarer). A channel
     /// belongs to one incident for good, so entries never go stale; this keeps a
     /// database read off the hot path of timeline capture.
-    incident_channels: std::sync::Mutex<HashMap<String, ChannelIncident>>,
+    incident_channels: std::sync::Mutex<HashMap<ChannelId, ChannelIncident>>,
 }
 
 /// What timeline capture needs to know about a channel's incident.
@@ -172,7 +172,7 @@ impl Core {
     }
 
     /// The incident whose channel this is, if any, from the cache or the database.
-    pub(crate) async fn channel_incident(&self, channel_id: &str) -> Result<Option<ChannelIncident>, CoreError> {
+    pub(crate) async fn channel_incident(&self, channel_id: &ChannelId) -> Result<Option<ChannelIncident>, CoreError> {
         let cached = self.incident_channels.lock().unwrap_or_else(PoisonError::into_inner).get(channel_id).cloned();
         if cached.is_some() {
             return Ok(cached);
@@ -186,15 +186,12 @@ impl Core {
             declared_by: incident.declared_by,
             declared_at: incident.declared_at,
         };
-        self.incident_channels
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(channel_id.to_string(), found.clone());
+        self.incident_channels.lock().unwrap_or_else(PoisonError::into_inner).insert(channel_id.clone(), found.clone());
         Ok(Some(found))
     }
 
     /// Remembers that no message can acknowledge this channel's incident any more.
-    pub(crate) fn settle_ack(&self, channel_id: &str) {
+    pub(crate) fn settle_ack(&self, channel_id: &ChannelId) {
         if let Some(cached) = self.incident_channels.lock().unwrap_or_else(PoisonError::into_inner).get_mut(channel_id)
         {
             cached.ack_settled = true;
@@ -271,7 +268,7 @@ impl Core {
     /// Sets the channel topic to the incident's current state. The change is already
     /// committed, so a chat failure is logged rather than undoing it.
     pub(crate) async fn refresh_topic(&self, incident: &Incident) {
-        let Some(channel) = incident.channel_id.as_deref() else {
+        let Some(channel) = incident.channel_id.as_ref() else {
             return;
         };
         if let Err(error) = self.chat.set_topic(channel, &self.topic(incident)).await {
@@ -297,7 +294,7 @@ impl Core {
     /// Invites someone who just took a part in the incident (a role, an action item) to
     /// its channel. The change is already committed, so a chat failure is logged.
     pub(crate) async fn invite_to_incident(&self, incident: &Incident, user: &str) {
-        let Some(channel) = incident.channel_id.as_deref() else {
+        let Some(channel) = incident.channel_id.as_ref() else {
             return;
         };
         if let Err(error) = self.chat.invite(channel, &[user.to_string()]).await {
@@ -308,7 +305,7 @@ impl Core {
     /// Posts to the incident's channel. The change is already committed, so a chat
     /// failure is logged rather than undoing it.
     pub(crate) async fn post_to_incident(&self, incident: &Incident, message: &Message) {
-        let Some(channel) = incident.channel_id.as_deref() else {
+        let Some(channel) = incident.channel_id.as_ref() else {
             tracing::warn!(incident = incident.id, "incident has no channel yet; post skipped");
             return;
         };
@@ -319,7 +316,7 @@ impl Core {
 
     /// Posts to the announcements channel, when one is configured.
     pub(crate) async fn announce(&self, message: &Message) {
-        let Some(channel) = self.settings.announcements_channel.as_deref() else {
+        let Some(channel) = self.settings.announcements_channel.as_ref() else {
             return;
         };
         if let Err(error) = self.chat.post(channel, message).await {
@@ -330,7 +327,7 @@ impl Core {
     /// A private confirmation when the command was typed outside the incident's
     /// channel (inside it, the channel post already says it).
     pub(crate) fn confirm(&self, inv: &Invocation, incident: &Incident, text: String) -> Outcome {
-        if incident.channel_id.as_deref() == Some(inv.channel_id.as_str()) {
+        if incident.channel_id.as_ref() == Some(&inv.channel_id) {
             Outcome::silent()
         } else {
             Outcome::reply(Message::new().line(Line::new().bold(incident.reference()).text(format!(": {text}"))))

@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
-use storage::{ActionFilter, ActionItem, DeliveryKey, DeliveryKind, EntryKind, Incident, Platform, Severity, Status};
+use storage::{
+    ActionFilter, ActionItem, ChannelId, DeliveryKey, DeliveryKind, EntryKind, Incident, Platform, Severity, Status,
+};
 
 use crate::action_cmds::days_word;
 use crate::chat::ChatError;
@@ -36,8 +38,8 @@ pub struct FollowupSettings {
     pub postmortem_nudge_days: u32,
     pub sev1_quiet: Duration,
     pub sev2_quiet: Duration,
-    pub followups_channel: Option<String>,
-    pub digest_channel: Option<String>,
+    pub followups_channel: Option<ChannelId>,
+    pub digest_channel: Option<ChannelId>,
     /// Attempts per delivery before giving up, and the first pause between them (doubling).
     pub attempts: u32,
     pub backoff: std::time::Duration,
@@ -69,9 +71,9 @@ impl FollowupSettings {
 #[derive(Debug, Clone)]
 enum Target {
     Dm(String),
-    Channel(String),
+    Channel(ChannelId),
     /// The message goes to the channel, which is then archived.
-    ArchiveChannel(String),
+    ArchiveChannel(ChannelId),
 }
 
 /// One claimed delivery waiting to be sent.

@@ -11,7 +11,7 @@
 //! early costs nothing.
 
 use chrono::{DateTime, Duration, Utc};
-use storage::EntryKind;
+use storage::{ChannelId, EntryKind, SourceId};
 
 use crate::core::Core;
 use crate::error::CoreError;
@@ -23,10 +23,10 @@ pub const SKEW_MARGIN: Duration = Duration::seconds(120);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatchUpStart {
     pub incident_id: i64,
-    pub channel_id: String,
+    pub channel_id: ChannelId,
     /// The newest message stored before the margin: its platform source id and time.
     /// `None` when none is: start at `declared_at`.
-    pub after: Option<(String, DateTime<Utc>)>,
+    pub after: Option<(SourceId, DateTime<Utc>)>,
     pub declared_at: DateTime<Utc>,
 }
 
@@ -84,7 +84,7 @@ impl Core {
 
     /// Whether a channel is an incident's, so an adapter can skip platform calls for
     /// channels the bot does not follow.
-    pub async fn is_incident_channel(&self, channel_id: &str) -> Result<bool, CoreError> {
+    pub async fn is_incident_channel(&self, channel_id: &ChannelId) -> Result<bool, CoreError> {
         Ok(self.channel_incident(channel_id).await?.is_some())
     }
 }

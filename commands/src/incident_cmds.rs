@@ -2,7 +2,7 @@
 //! resolve and reopen.
 
 use chrono::Duration;
-use storage::{EntryKind, Incident, NewIncident, Role, Severity, Status};
+use storage::{ChannelId, EntryKind, Incident, NewIncident, Role, Severity, SourceId, Status};
 
 use crate::actor::{Actor, SystemSource};
 use crate::channel_name::channel_name;
@@ -67,7 +67,7 @@ impl Core {
         let inv = Invocation {
             source_id: request.source_id.clone(),
             user: actor.stored_id(),
-            channel_id: String::new(),
+            channel_id: ChannelId::default(),
             text: String::new(),
         };
         let result = self
@@ -83,13 +83,13 @@ impl Core {
         &self,
         source: SystemSource,
         incident_id: i64,
-        source_id: &str,
+        source_id: &SourceId,
         text: &str,
     ) -> Result<Outcome, CoreError> {
         let inv = Invocation {
-            source_id: source_id.to_string(),
+            source_id: source_id.clone(),
             user: Actor::System(source).stored_id(),
-            channel_id: String::new(),
+            channel_id: ChannelId::default(),
             text: String::new(),
         };
         let result = self.add_note(&inv, Some(incident_id), text.to_string()).await;
@@ -543,7 +543,7 @@ impl Core {
             let postmortem = self.db.postmortem(after.id).await?.unwrap_or_default();
             if postmortem.get(storage::PostmortemField::Summary).is_none() {
                 let entry = storage::NewEntry {
-                    source_id: format!("{}:pm:summary", inv.source_id),
+                    source_id: inv.source_id.part("pm:summary"),
                     kind: EntryKind::Postmortem,
                     text: "Postmortem Summary written (from the resolve summary)".into(),
                     is_key: false,
@@ -642,7 +642,7 @@ pub(crate) fn commander_span(line: Line, incident: &Incident) -> Line {
 #[derive(Debug, Clone)]
 pub struct SystemDeclare {
     /// The idempotency key of the request (for an alert: source + group key).
-    pub source_id: String,
+    pub source_id: SourceId,
     pub title: String,
     pub severity: Option<Severity>,
     pub description: Option<String>,

@@ -3,7 +3,7 @@
 //! platform's source id, so a repeated delivery is stored once.
 
 use chrono::{DateTime, Utc};
-use storage::{EntryKind, NewEntry, Saved};
+use storage::{ChannelId, EntryKind, NewEntry, Saved, SourceId};
 
 use crate::core::Core;
 use crate::error::CoreError;
@@ -16,8 +16,8 @@ pub const MAX_MESSAGE: usize = 40_000;
 #[derive(Debug, Clone)]
 pub struct ChatMessage {
     /// The platform's unique id for this message (Slack `ts`, Discord id, console line).
-    pub source_id: String,
-    pub channel_id: String,
+    pub source_id: SourceId,
+    pub channel_id: ChannelId,
     pub author: String,
     pub text: String,
     pub at: DateTime<Utc>,
@@ -65,9 +65,9 @@ impl Core {
 
     async fn store_posted(
         &self,
-        channel_id: &str,
+        channel_id: &ChannelId,
         at: DateTime<Utc>,
-        source_id: String,
+        source_id: SourceId,
         author: String,
         text: String,
     ) -> Result<Ingested, CoreError> {
@@ -100,23 +100,23 @@ impl Core {
     }
 
     /// Records an edit. Returns false when the message is not in any timeline.
-    pub async fn message_edited(&self, source_id: &str, text: &str, at: DateTime<Utc>) -> Result<bool, CoreError> {
+    pub async fn message_edited(&self, source_id: &SourceId, text: &str, at: DateTime<Utc>) -> Result<bool, CoreError> {
         Ok(self.db.edit_entry(source_id, &format::truncate(&crate::text::clean(text, true), MAX_MESSAGE).0, at).await?)
     }
 
     /// Records a deletion; the entry stays, marked deleted.
-    pub async fn message_deleted(&self, source_id: &str, at: DateTime<Utc>) -> Result<bool, CoreError> {
+    pub async fn message_deleted(&self, source_id: &SourceId, at: DateTime<Utc>) -> Result<bool, CoreError> {
         Ok(self.db.delete_entry(source_id, at).await?)
     }
 
     /// Marks a message as a key event (it was pinned).
-    pub async fn mark_key(&self, source_id: &str) -> Result<bool, CoreError> {
+    pub async fn mark_key(&self, source_id: &SourceId) -> Result<bool, CoreError> {
         Ok(self.db.mark_key(source_id).await?)
     }
 
     /// Marks a message as a key event when the reaction is 📌 or ⭐; other reactions
     /// are ignored. Returns true when an entry was marked.
-    pub async fn reaction_added(&self, source_id: &str, emoji: &str) -> Result<bool, CoreError> {
+    pub async fn reaction_added(&self, source_id: &SourceId, emoji: &str) -> Result<bool, CoreError> {
         if !is_key_reaction(emoji) {
             return Ok(false);
         }

@@ -66,3 +66,4 @@ pub use crate::message::{Button, ButtonAction, Line, Message, Span};
 pub use crate::outcome::{Form, FormField, FormKind, Outcome};
 pub use crate::postmortem_cmds::FormSubmission;
 pub use crate::settings::Settings;
+pub use storage::{ChannelId, SourceId};

@@ -7,6 +7,8 @@
 
 use std::fmt::Write as _;
 
+use storage::ChannelId;
+
 /// A piece of a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Span {
@@ -17,7 +19,7 @@ pub enum Span {
     User(String),
     /// A channel, by platform id and display name.
     Channel {
-        id: String,
+        id: ChannelId,
         name: String,
     },
 }
@@ -46,7 +48,7 @@ impl Line {
         self.0.push(Span::User(user.into()));
         self
     }
-    pub fn channel(mut self, id: impl Into<String>, name: impl Into<String>) -> Self {
+    pub fn channel(mut self, id: impl Into<ChannelId>, name: impl Into<String>) -> Self {
         self.0.push(Span::Channel { id: id.into(), name: name.into() });
         self
     }

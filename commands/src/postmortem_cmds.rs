@@ -6,7 +6,7 @@
 //! author. A closed incident's postmortem can still be corrected: the correction is
 //! recorded and the incident stays closed.
 
-use storage::{EntryKind, Incident, NewEntry, Postmortem, PostmortemField, Saved, Status};
+use storage::{ChannelId, EntryKind, Incident, NewEntry, Postmortem, PostmortemField, Saved, SourceId, Status};
 
 use crate::core::{retry_on_conflict, settle, Attempt, Core, Invocation};
 use crate::error::{refused, CoreError, Problem};
@@ -26,9 +26,9 @@ pub const MAX_ANSWER: usize = MAX_TEXT;
 /// empty text leaves that field as it was.
 #[derive(Debug, Clone)]
 pub struct FormSubmission {
-    pub source_id: String,
+    pub source_id: SourceId,
     pub user: String,
-    pub channel_id: String,
+    pub channel_id: ChannelId,
     pub kind: FormKind,
     pub answers: Vec<(String, String)>,
 }
@@ -148,7 +148,7 @@ impl Core {
             let verb = if written.get(field.field).is_some() { "corrected" } else { "written" };
             let entry = NewEntry {
                 incident_id: incident.id,
-                source_id: format!("{}:pm:{}", submission.source_id, field.key),
+                source_id: submission.source_id.part(&format!("pm:{}", field.key)),
                 at: now,
                 kind: EntryKind::Postmortem,
                 author: submission.user.clone(),
@@ -209,7 +209,7 @@ impl Core {
         changes: &[(PostmortemField, String, NewEntry)],
         user: &str,
         closes: bool,
-        source_id: &str,
+        source_id: &SourceId,
     ) -> Result<AnswersSaved, Problem> {
         let now = self.now();
         retry_on_conflict(&incident.reference(), || async {
@@ -240,7 +240,7 @@ impl Core {
         &self,
         incident: &Incident,
         user: &str,
-        source_id: &str,
+        source_id: &SourceId,
     ) -> Result<Option<Incident>, Problem> {
         let closed = retry_on_conflict(&incident.reference(), || async {
             let current = self.current(incident).await?;
@@ -317,10 +317,10 @@ fn label(field: PostmortemField) -> Option<&'static str> {
 }
 
 /// The timeline entry recording that a complete postmortem closed the incident.
-fn closing_entry(incident: &Incident, user: &str, source_id: &str, at: chrono::DateTime<chrono::Utc>) -> NewEntry {
+fn closing_entry(incident: &Incident, user: &str, source_id: &SourceId, at: chrono::DateTime<chrono::Utc>) -> NewEntry {
     NewEntry {
         incident_id: incident.id,
-        source_id: format!("closed:{source_id}"),
+        source_id: source_id.derived("closed"),
         at,
         kind: EntryKind::Closed,
         author: user.to_string(),

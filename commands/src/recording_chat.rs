@@ -7,17 +7,18 @@ use async_trait::async_trait;
 
 use crate::chat::{ChannelRef, Chat, ChatError, MessageRef};
 use crate::message::{Line, Message};
+use storage::ChannelId;
 
 /// One recorded call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChatCall {
     CreateChannel { name: String },
-    Post { channel_id: String, text: String },
-    Invite { channel_id: String, users: Vec<String> },
-    SetTopic { channel_id: String, topic: String },
+    Post { channel_id: ChannelId, text: String },
+    Invite { channel_id: ChannelId, users: Vec<String> },
+    SetTopic { channel_id: ChannelId, topic: String },
     Pin { message_id: String },
     Dm { user: String, text: String },
-    Archive { channel_id: String },
+    Archive { channel_id: ChannelId },
 }
 
 /// Records calls; channel ids are the channel names, message ids count up.
@@ -88,22 +89,22 @@ impl Chat for RecordingChat {
 
     async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError> {
         self.record("create_channel", ChatCall::CreateChannel { name: name.to_string() })?;
-        Ok(ChannelRef { id: name.to_string(), name: name.to_string() })
+        Ok(ChannelRef { id: name.into(), name: name.to_string() })
     }
 
-    async fn post(&self, channel_id: &str, message: &Message) -> Result<MessageRef, ChatError> {
-        let n = self.record("post", ChatCall::Post { channel_id: channel_id.to_string(), text: message.to_plain() })?;
-        Ok(MessageRef { channel_id: channel_id.to_string(), message_id: format!("m{n}") })
+    async fn post(&self, channel_id: &ChannelId, message: &Message) -> Result<MessageRef, ChatError> {
+        let n = self.record("post", ChatCall::Post { channel_id: channel_id.clone(), text: message.to_plain() })?;
+        Ok(MessageRef { channel_id: channel_id.clone(), message_id: format!("m{n}") })
     }
 
-    async fn invite(&self, channel_id: &str, users: &[String]) -> Result<(), ChatError> {
-        self.record("invite", ChatCall::Invite { channel_id: channel_id.to_string(), users: users.to_vec() })?;
+    async fn invite(&self, channel_id: &ChannelId, users: &[String]) -> Result<(), ChatError> {
+        self.record("invite", ChatCall::Invite { channel_id: channel_id.clone(), users: users.to_vec() })?;
         Ok(())
     }
 
-    async fn set_topic(&self, channel_id: &str, topic: &Line) -> Result<(), ChatError> {
+    async fn set_topic(&self, channel_id: &ChannelId, topic: &Line) -> Result<(), ChatError> {
         let topic = Message::new().line(topic.clone()).to_plain();
-        self.record("set_topic", ChatCall::SetTopic { channel_id: channel_id.to_string(), topic })?;
+        self.record("set_topic", ChatCall::SetTopic { channel_id: channel_id.clone(), topic })?;
         Ok(())
     }
 
@@ -117,11 +118,11 @@ impl Chat for RecordingChat {
             return Err(ChatError::new("send_dm", "HTTP 500 from the fake platform", true));
         }
         let n = self.record("send_dm", ChatCall::Dm { user: user.to_string(), text: message.to_plain() })?;
-        Ok(MessageRef { channel_id: format!("dm-{user}"), message_id: format!("m{n}") })
+        Ok(MessageRef { channel_id: format!("dm-{user}").into(), message_id: format!("m{n}") })
     }
 
-    async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError> {
-        self.record("archive_channel", ChatCall::Archive { channel_id: channel_id.to_string() })?;
+    async fn archive_channel(&self, channel_id: &ChannelId) -> Result<(), ChatError> {
+        self.record("archive_channel", ChatCall::Archive { channel_id: channel_id.clone() })?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! The bot reads them from the TOML config; tests build them directly.
 
 use chrono_tz::Tz;
-use storage::Severity;
+use storage::{ChannelId, Severity};
 
 /// The label and description shown for one severity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub struct Settings {
     /// Users (platform ids) who may do what the commander may do on every incident.
     pub admins: Vec<String>,
     /// Where declarations, status updates and resolutions are announced.
-    pub announcements_channel: Option<String>,
+    pub announcements_channel: Option<ChannelId>,
     /// Labels for `sev1`..`sev4`, in that order.
     pub severity_labels: [SeverityLabel; 4],
     /// The zone that local dates (due dates, "today") are read in.

@@ -237,7 +237,7 @@ mod tests {
         };
         assert_eq!(db.seed_history(spec, now).await.unwrap(), (12, 132, 36));
         // Each incident's rows point at it: the id each insert returned.
-        let incident = db.incident_by_channel("C00000007").await.unwrap().unwrap();
+        let incident = db.incident_by_channel(&"C00000007".into()).await.unwrap().unwrap();
         assert_eq!(incident.commander.as_deref(), Some("U1"));
         let timeline = db.timeline(incident.id, false).await.unwrap();
         assert_eq!(timeline.len(), 11);

@@ -27,7 +27,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteConnection};
 use sqlx::{Connection, Sqlite};
 use tokio::sync::oneshot;
 
-use crate::model::{NewEntry, Saved};
+use crate::model::{NewEntry, Saved, SourceId};
 use crate::portable::Decision;
 use crate::time::to_millis;
 use crate::{Db, StorageError};
@@ -163,7 +163,7 @@ async fn write_together(conn: &mut SqliteConnection, group: &[Pending]) -> Resul
 /// (in no particular order). An entry whose source id is repeated later in the group
 /// was written by its first occurrence, as it would be one by one; the later ones are
 /// duplicates.
-fn outcomes(group: &[Pending], mut inserted: Vec<String>) -> Vec<Saved> {
+fn outcomes(group: &[Pending], mut inserted: Vec<SourceId>) -> Vec<Saved> {
     group
         .iter()
         .map(|pending| match inserted.iter().position(|id| *id == pending.entry.source_id) {
@@ -203,7 +203,7 @@ fn grouped_insert_sql(rows: usize) -> &'static str {
 /// entry, so that at most seven statement shapes exist (sqlx keeps each one prepared);
 /// a repeat conflicts with the row just inserted, or with the stored one, and so is
 /// neither written nor returned.
-fn grouped_insert_statement(group: &[Pending]) -> sqlx::query::QueryScalar<'_, Sqlite, String, SqliteArguments> {
+fn grouped_insert_statement(group: &[Pending]) -> sqlx::query::QueryScalar<'_, Sqlite, SourceId, SqliteArguments> {
     let rows = group.len().next_power_of_two().min(MAX_GROUP);
     let mut query = sqlx::query_scalar(grouped_insert_sql(rows));
     for row in 0..rows {

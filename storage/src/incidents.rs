@@ -1,6 +1,6 @@
 //! Queries on incidents and their roles.
 
-use crate::model::{DeliveryKind, Incident, NewEntry, NewIncident, Platform, Role, Saved, Status};
+use crate::model::{ChannelId, DeliveryKind, Incident, NewEntry, NewIncident, Platform, Role, Saved, Status};
 use crate::portable::{Decision, EngineTx, PortableRow};
 use crate::time::{from_millis, from_millis_opt, parse_word, to_millis};
 use crate::{Db, StorageError};
@@ -77,7 +77,7 @@ impl Db {
             // Looked up first (with other declarations of this request held back), so a
             // retried request uses no id: Postgres would spend a sequence value on an
             // insert that conflicts. `ON CONFLICT DO NOTHING` stays as the last guard.
-            tx.serialize_on(&new.declare_source).await?;
+            tx.serialize_on(new.declare_source.as_str()).await?;
             let find_existing = "SELECT id FROM incidents WHERE declare_source = $1";
             let existing: Option<i64> =
                 sqlx::query_scalar(find_existing).bind(&new.declare_source).fetch_optional(&mut **tx).await?;
@@ -116,7 +116,7 @@ impl Db {
             }
             let entry = NewEntry {
                 incident_id: id,
-                source_id: format!("declared:{}", new.declare_source),
+                source_id: new.declare_source.derived("declared"),
                 at: new.declared_at,
                 kind: crate::EntryKind::Declared,
                 author: new.declared_by.clone(),
@@ -228,7 +228,7 @@ impl Db {
     }
 
     /// The incident whose channel has this platform id.
-    pub async fn incident_by_channel(&self, channel_id: &str) -> Result<Option<Incident>, StorageError> {
+    pub async fn incident_by_channel(&self, channel_id: &ChannelId) -> Result<Option<Incident>, StorageError> {
         with_pool!(self, |pool| {
             incident_query!("WHERE i.channel_id = $1")
                 .bind(channel_id)

@@ -133,6 +133,104 @@ word_enum!(
     Priority, "priority", { High => "high", Medium => "medium", Low => "low" }
 );
 
+/// Declares a newtype over an id that a platform (or the bot) hands out as a string:
+/// `new`, `as_str`, `Display`, conversions, and sqlx encoding as plain text. The type
+/// keeps a channel id from being passed where a source id belongs, and back.
+macro_rules! string_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+        #[derive(serde::Serialize, serde::Deserialize, sqlx::Type)]
+        #[serde(transparent)]
+        #[sqlx(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(id: impl Into<String>) -> Self {
+                $name(id.into())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                $name(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                $name(id.to_string())
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        /// Lets maps keyed by the id be looked up with a `&str`.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+string_id!(
+    /// The stable id of one inbound thing: a message (Slack `ts`, Discord message id, a
+    /// console line), a command delivery, a button press. A retried delivery carries the
+    /// same id, which is what makes every write idempotent. Ids the bot derives from one
+    /// (`closed:<id>`, `<id>:pm:summary`) are built with [`SourceId::derived`].
+    SourceId
+);
+
+impl SourceId {
+    /// An id derived from this one for a second write caused by the same request, such
+    /// as the closing entry of a postmortem save: `<prefix>:<self>`.
+    pub fn derived(&self, prefix: &str) -> SourceId {
+        SourceId(format!("{prefix}:{}", self.0))
+    }
+
+    /// An id for one part of this request, such as one field of a form: `<self>:<part>`.
+    pub fn part(&self, part: &str) -> SourceId {
+        SourceId(format!("{}:{part}", self.0))
+    }
+}
+
+string_id!(
+    /// A channel's id on its platform: Slack `C…`, a Discord snowflake, a console
+    /// channel's name.
+    ChannelId
+);
+
 /// An incident as stored, with its roles.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incident {
@@ -145,7 +243,7 @@ pub struct Incident {
     pub platform: Platform,
     pub channel_name: String,
     /// The platform's id for the channel; `None` until the channel exists.
-    pub channel_id: Option<String>,
+    pub channel_id: Option<ChannelId>,
     pub declared_by: String,
     /// `None` until someone takes command: an incident the system declared (an alert)
     /// starts without one.
@@ -189,7 +287,7 @@ pub struct NewIncident {
     /// system does.
     pub commander: Option<String>,
     /// The source id of the declaring request; a retry with the same id finds this incident.
-    pub declare_source: String,
+    pub declare_source: SourceId,
     pub started_at: DateTime<Utc>,
     pub declared_at: DateTime<Utc>,
 }
@@ -199,7 +297,7 @@ pub struct NewIncident {
 pub struct TimelineEntry {
     pub id: i64,
     pub incident_id: i64,
-    pub source_id: String,
+    pub source_id: SourceId,
     pub at: DateTime<Utc>,
     pub kind: EntryKind,
     pub author: String,
@@ -213,7 +311,7 @@ pub struct TimelineEntry {
 #[derive(Debug, Clone)]
 pub struct NewEntry {
     pub incident_id: i64,
-    pub source_id: String,
+    pub source_id: SourceId,
     pub at: DateTime<Utc>,
     pub kind: EntryKind,
     pub author: String,

@@ -1,7 +1,7 @@
 //! Queries on timeline entries: idempotent inserts, edits, deletions and key marks
 //! (new entries on their own go through the `group_commit` module).
 
-use crate::model::{EntryKind, TimelineEntry};
+use crate::model::{EntryKind, SourceId, TimelineEntry};
 use crate::portable::{Decision, PortableRow};
 use crate::time::{from_millis, from_millis_opt, parse_word, to_millis};
 use crate::{Db, StorageError};
@@ -37,7 +37,7 @@ fn entry_from_row(row: &impl PortableRow) -> Result<TimelineEntry, StorageError>
 
 impl Db {
     /// Replaces the text of a stored message. Returns false when no entry has that source id.
-    pub async fn edit_entry(&self, source_id: &str, text: &str, at: DateTime<Utc>) -> Result<bool, StorageError> {
+    pub async fn edit_entry(&self, source_id: &SourceId, text: &str, at: DateTime<Utc>) -> Result<bool, StorageError> {
         in_transaction!(self, |tx| {
             let rows = sqlx::query("UPDATE timeline_entries SET text = $1, edited_at = $2 WHERE source_id = $3")
                 .bind(text)
@@ -51,7 +51,7 @@ impl Db {
     }
 
     /// Marks a stored message as deleted; the row stays so the timeline shows the gap.
-    pub async fn delete_entry(&self, source_id: &str, at: DateTime<Utc>) -> Result<bool, StorageError> {
+    pub async fn delete_entry(&self, source_id: &SourceId, at: DateTime<Utc>) -> Result<bool, StorageError> {
         in_transaction!(self, |tx| {
             let rows =
                 sqlx::query("UPDATE timeline_entries SET deleted_at = $1 WHERE source_id = $2 AND deleted_at IS NULL")
@@ -65,7 +65,7 @@ impl Db {
     }
 
     /// Marks an entry as a key event (pinned or starred). Returns false when it is unknown.
-    pub async fn mark_key(&self, source_id: &str) -> Result<bool, StorageError> {
+    pub async fn mark_key(&self, source_id: &SourceId) -> Result<bool, StorageError> {
         in_transaction!(self, |tx| {
             let rows = sqlx::query("UPDATE timeline_entries SET is_key = $1 WHERE source_id = $2")
                 .bind(true)
@@ -77,7 +77,7 @@ impl Db {
         })
     }
 
-    pub async fn entry_by_source(&self, source_id: &str) -> Result<Option<TimelineEntry>, StorageError> {
+    pub async fn entry_by_source(&self, source_id: &SourceId) -> Result<Option<TimelineEntry>, StorageError> {
         with_pool!(self, |pool| {
             sqlx::query("SELECT * FROM timeline_entries WHERE source_id = $1")
                 .bind(source_id)

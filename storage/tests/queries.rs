@@ -83,7 +83,7 @@ async fn saving_from_a_stale_read_is_refused_and_writes_nothing(db: Db, _url: &s
         db.save_incident(&stale, None, Some(&entry(1, "b", EntryKind::Severity))).await.unwrap(),
         Saved::Conflict
     );
-    assert!(db.entry_by_source("b").await.unwrap().is_none(), "the entry was rolled back");
+    assert!(db.entry_by_source(&"b".into()).await.unwrap().is_none(), "the entry was rolled back");
     assert_eq!(db.incident(1).await.unwrap().unwrap().severity, Severity::Sev1);
     let retried = db.save_incident(&first, None, Some(&entry(1, "a", EntryKind::Severity))).await.unwrap();
     assert_eq!(retried, Saved::Duplicate);
@@ -305,8 +305,8 @@ async fn concurrent_edits_of_one_incident_keep_exactly_one(db: Db, url: &str) {
     assert_eq!(stored.revision, incident.revision + 1);
     let winner = if outcomes[0] == Saved::Written { "edit-a" } else { "edit-b" };
     let loser = if winner == "edit-a" { "edit-b" } else { "edit-a" };
-    assert!(db.entry_by_source(winner).await.unwrap().is_some());
-    assert!(db.entry_by_source(loser).await.unwrap().is_none(), "the refused edit left no entry");
+    assert!(db.entry_by_source(&winner.into()).await.unwrap().is_some());
+    assert!(db.entry_by_source(&loser.into()).await.unwrap().is_none(), "the refused edit left no entry");
 }
 
 async fn non_ascii_text_round_trips(db: Db, _url: &str) {
@@ -317,7 +317,7 @@ async fn non_ascii_text_round_trips(db: Db, _url: &str) {
     let mut e = entry(incident.id, "m-ü", EntryKind::Message);
     e.text = "נפל\u{200d}🔥 \u{7}".into();
     db.add_entry(&e, false).await.unwrap();
-    assert_eq!(db.entry_by_source("m-ü").await.unwrap().unwrap().text, e.text);
+    assert_eq!(db.entry_by_source(&"m-ü".into()).await.unwrap().unwrap().text, e.text);
 }
 
 /// Every case above, once per engine: `mod sqlite` and `mod postgres`, each case on a

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
-use commands::{ChannelRef, Chat, ChatError, Line, Message, MessageRef};
+use commands::{ChannelId, ChannelRef, Chat, ChatError, Line, Message, MessageRef};
 
 use super::output::Output;
 
@@ -24,10 +24,10 @@ impl ConsoleChat {
         self.channels.lock().unwrap_or_else(PoisonError::into_inner).insert(name.to_string());
     }
 
-    fn message_ref(&self, channel_id: &str) -> MessageRef {
+    fn message_ref(&self, channel_id: &ChannelId) -> MessageRef {
         let mut next = self.next_message.lock().unwrap_or_else(PoisonError::into_inner);
         *next += 1;
-        MessageRef { channel_id: channel_id.to_string(), message_id: format!("bot-{next}") }
+        MessageRef { channel_id: channel_id.to_string().into(), message_id: format!("bot-{next}") }
     }
 }
 
@@ -46,20 +46,20 @@ impl Chat for ConsoleChat {
             n += 1;
         }
         channels.insert(candidate.clone());
-        Ok(ChannelRef { id: candidate.clone(), name: candidate })
+        Ok(ChannelRef { id: candidate.clone().into(), name: candidate })
     }
 
-    async fn post(&self, channel_id: &str, message: &Message) -> Result<MessageRef, ChatError> {
+    async fn post(&self, channel_id: &ChannelId, message: &Message) -> Result<MessageRef, ChatError> {
         self.output.emit(&format!("[#{channel_id}] incidentbot:"), &message.to_plain());
         Ok(self.message_ref(channel_id))
     }
 
-    async fn invite(&self, _channel_id: &str, _users: &[String]) -> Result<(), ChatError> {
+    async fn invite(&self, _channel_id: &ChannelId, _users: &[String]) -> Result<(), ChatError> {
         // Everyone can see every console channel.
         Ok(())
     }
 
-    async fn set_topic(&self, _channel_id: &str, _topic: &Line) -> Result<(), ChatError> {
+    async fn set_topic(&self, _channel_id: &ChannelId, _topic: &Line) -> Result<(), ChatError> {
         Ok(())
     }
 
@@ -69,10 +69,10 @@ impl Chat for ConsoleChat {
 
     async fn send_dm(&self, user: &str, message: &Message) -> Result<MessageRef, ChatError> {
         self.output.emit(&format!("[dm @{user}] incidentbot:"), &message.to_plain());
-        Ok(self.message_ref(&format!("dm-{user}")))
+        Ok(self.message_ref(&format!("dm-{user}").into()))
     }
 
-    async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError> {
+    async fn archive_channel(&self, channel_id: &ChannelId) -> Result<(), ChatError> {
         self.output.emit(&format!("[#{channel_id}] incidentbot:"), "(channel archived)");
         Ok(())
     }

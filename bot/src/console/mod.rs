@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use commands::followup::{FollowupSettings, Followups};
-use commands::{ChatMessage, Clock, Core, Form, FormSubmission, Invocation, Outcome, Settings};
+use commands::{ChannelId, ChatMessage, Clock, Core, Form, FormSubmission, Invocation, Outcome, Settings, SourceId};
 use storage::Db;
 
 use self::chat::ConsoleChat;
@@ -47,7 +47,7 @@ pub enum Prompting {
 struct PendingForm {
     form: Form,
     user: String,
-    channel: String,
+    channel: ChannelId,
     /// Answers carried over from an earlier submission the core sent back for a fix.
     kept: Vec<(String, String)>,
     /// Answers to `form.fields`, in order.
@@ -63,9 +63,9 @@ pub struct Console {
     clock: Arc<ConsoleClock>,
     output: Output,
     user: String,
-    channel: String,
+    channel: ChannelId,
     /// The last human message per channel, by source id, for `:pin` and `:react`.
-    last_message: HashMap<String, String>,
+    last_message: HashMap<ChannelId, SourceId>,
     pending: Option<PendingForm>,
     /// Distinguishes this run's source ids from an earlier run's on the same database.
     session: String,
@@ -105,7 +105,7 @@ impl Console {
             clock,
             output,
             user: "you".to_string(),
-            channel: "general".to_string(),
+            channel: "general".into(),
             last_message: HashMap::new(),
             pending: None,
             session,
@@ -165,8 +165,8 @@ impl Console {
         Ok(())
     }
 
-    fn source_id(&self) -> String {
-        format!("console:{}:{}", self.session, self.line_number)
+    fn source_id(&self) -> SourceId {
+        SourceId::new(format!("console:{}:{}", self.session, self.line_number))
     }
 
     fn private(&self, user: &str, text: &str) {
@@ -195,7 +195,7 @@ impl Console {
         match parsed {
             ConsoleLine::Nothing => {}
             ConsoleLine::Help => self.output.prompt(&format!("{CONSOLE_HELP}\n")),
-            ConsoleLine::Switch { channel } => self.channel = channel,
+            ConsoleLine::Switch { channel } => self.channel = channel.into(),
             ConsoleLine::Command { user, text } => {
                 let user = user.unwrap_or_else(|| self.user.clone());
                 let invocation = Invocation {
@@ -331,7 +331,7 @@ impl Console {
         let submission = FormSubmission {
             // Its own id: a command typed mid-form ends the form on the same line, and
             // must not be taken for a retry of the submission.
-            source_id: format!("{}:form", self.source_id()),
+            source_id: self.source_id().part("form"),
             user: pending.user.clone(),
             channel_id: pending.channel.clone(),
             kind: pending.form.kind,

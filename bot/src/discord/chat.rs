@@ -114,7 +114,7 @@ impl DiscordChat {
             CreateThread::new(name).kind(ChannelType::PublicThread).auto_archive_duration(AutoArchiveDuration::OneWeek);
         let thread =
             self.rest("create thread", Effect::Creates, || parent.create_thread(&*self.http, builder.clone())).await?;
-        Ok(ChannelRef { id: thread.id.to_string(), name: thread.name })
+        Ok(ChannelRef { id: thread.id.to_string().into(), name: thread.name })
     }
 
     async fn create_text_channel(&self, name: &str) -> Result<ChannelRef, ChatError> {
@@ -142,7 +142,7 @@ impl DiscordChat {
         }
         let channel =
             self.rest("create channel", Effect::Creates, || guild.create_channel(&*self.http, builder.clone())).await?;
-        Ok(ChannelRef { id: channel.id.to_string(), name: channel.name })
+        Ok(ChannelRef { id: channel.id.to_string().into(), name: channel.name })
     }
 }
 
@@ -214,23 +214,23 @@ impl Chat for DiscordChat {
         }
     }
 
-    async fn post(&self, channel_id: &str, message: &Message) -> Result<MessageRef, ChatError> {
-        let channel = ChannelId::new(snowflake("post", channel_id)?);
+    async fn post(&self, channel_id: &::commands::ChannelId, message: &Message) -> Result<MessageRef, ChatError> {
+        let channel = ChannelId::new(snowflake("post", channel_id.as_str())?);
         let posted = self
             .rest("post", Effect::Creates, || {
                 channel.send_message(&*self.http, render::render(message).create_message())
             })
             .await?;
-        Ok(MessageRef { channel_id: channel_id.to_string(), message_id: posted.id.to_string() })
+        Ok(MessageRef { channel_id: channel_id.to_string().into(), message_id: posted.id.to_string() })
     }
 
     /// Threads get their members added. A text channel in the category is visible to
     /// whoever the category lets in, so there is nothing to do.
-    async fn invite(&self, channel_id: &str, users: &[String]) -> Result<(), ChatError> {
+    async fn invite(&self, channel_id: &::commands::ChannelId, users: &[String]) -> Result<(), ChatError> {
         if !self.uses_threads() {
             return Ok(());
         }
-        let thread = ChannelId::new(snowflake("invite", channel_id)?);
+        let thread = ChannelId::new(snowflake("invite", channel_id.as_str())?);
         for user in users {
             // Users not known by a Discord id (none in practice) cannot be added.
             let Ok(id) = snowflake("invite", user) else {
@@ -243,11 +243,11 @@ impl Chat for DiscordChat {
     }
 
     /// Threads have no topic; their kick-off post carries the same facts.
-    async fn set_topic(&self, channel_id: &str, topic: &Line) -> Result<(), ChatError> {
+    async fn set_topic(&self, channel_id: &::commands::ChannelId, topic: &Line) -> Result<(), ChatError> {
         if self.uses_threads() {
             return Ok(());
         }
-        let channel = ChannelId::new(snowflake("set topic", channel_id)?);
+        let channel = ChannelId::new(snowflake("set topic", channel_id.as_str())?);
         let topic = render::cut(&render::markdown(&Message::new().line(topic.clone())), MAX_TOPIC);
         self.rest("set topic", Effect::Idempotent, || channel.edit(&*self.http, EditChannel::new().topic(&topic)))
             .await?;
@@ -255,7 +255,7 @@ impl Chat for DiscordChat {
     }
 
     async fn pin(&self, target: &MessageRef) -> Result<(), ChatError> {
-        let channel = ChannelId::new(snowflake("pin", &target.channel_id)?);
+        let channel = ChannelId::new(snowflake("pin", target.channel_id.as_str())?);
         let id = MessageId::new(snowflake("pin", &target.message_id)?);
         self.rest("pin", Effect::Idempotent, || channel.pin(&*self.http, id)).await
     }
@@ -269,11 +269,11 @@ impl Chat for DiscordChat {
                 dm.id.send_message(&*self.http, render::render(message).create_message())
             })
             .await?;
-        Ok(MessageRef { channel_id: dm.id.to_string(), message_id: posted.id.to_string() })
+        Ok(MessageRef { channel_id: dm.id.to_string().into(), message_id: posted.id.to_string() })
     }
 
-    async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError> {
-        let channel = ChannelId::new(snowflake("archive channel", channel_id)?);
+    async fn archive_channel(&self, channel_id: &::commands::ChannelId) -> Result<(), ChatError> {
+        let channel = ChannelId::new(snowflake("archive channel", channel_id.as_str())?);
         if self.uses_threads() {
             return self
                 .rest("archive channel", Effect::Idempotent, || {

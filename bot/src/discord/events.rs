@@ -3,7 +3,7 @@
 //! (`discord:<id>`), so a repeated delivery — or a backfill of a message the gateway
 //! already delivered — is stored once. Bots, webhooks and system messages are skipped.
 
-use ::commands::{ChatMessage, Core, CoreError, Ingested};
+use ::commands::{ChatMessage, Core, CoreError, Ingested, SourceId};
 use serenity::all::{
     ChannelId, ChannelPinsUpdateEvent, Message, MessageId, MessageType, MessageUpdateEvent, Reaction, ReactionType,
 };
@@ -12,13 +12,13 @@ use serenity::http::Http;
 use super::chat::chat_error;
 
 /// The timeline source id of a Discord message.
-pub fn source_id(message: MessageId) -> String {
-    format!("discord:{message}")
+pub fn source_id(message: MessageId) -> SourceId {
+    SourceId::new(format!("discord:{message}"))
 }
 
 /// The Discord message id inside a timeline source id, if it is one of ours.
-pub fn message_id_of(source_id: &str) -> Option<MessageId> {
-    source_id.strip_prefix("discord:")?.parse::<u64>().ok().filter(|id| *id != 0).map(MessageId::new)
+pub fn message_id_of(source_id: &SourceId) -> Option<MessageId> {
+    source_id.as_str().strip_prefix("discord:")?.parse::<u64>().ok().filter(|id| *id != 0).map(MessageId::new)
 }
 
 /// Whether a message was written by a person (not a bot, a webhook or Discord itself).
@@ -49,7 +49,7 @@ pub async fn message_created(core: &Core, message: &Message) -> Result<Ingested,
     let ingested = core
         .message_posted(&ChatMessage {
             source_id: source_id(message.id),
-            channel_id: message.channel_id.to_string(),
+            channel_id: message.channel_id.to_string().into(),
             author: message.author.id.to_string(),
             text: message_text(&message.content, &message.attachments),
             at: *message.timestamp,
@@ -98,7 +98,7 @@ pub async fn pins_updated(http: &Http, core: &Core, event: &ChannelPinsUpdateEve
 }
 
 async fn mark_pins(http: &Http, core: &Core, channel: ChannelId) -> anyhow::Result<usize> {
-    if !core.is_incident_channel(&channel.to_string()).await? {
+    if !core.is_incident_channel(&channel.to_string().into()).await? {
         return Ok(0);
     }
     let pins = channel.pins(http).await.map_err(|e| chat_error("read pins", &e))?;

@@ -50,8 +50,8 @@ pub async fn handle_interaction(bot: &Discord, interaction: &Interaction) -> any
 
 /// The source id of an interaction: unique per interaction, so the core's idempotency
 /// holds if the same interaction is ever handled twice.
-fn source_id(id: impl std::fmt::Display) -> String {
-    format!("discord:interaction:{id}")
+fn source_id(id: impl std::fmt::Display) -> ::commands::SourceId {
+    ::commands::SourceId::new(format!("discord:interaction:{id}"))
 }
 
 fn defer_ephemeral() -> CreateInteractionResponse {
@@ -118,7 +118,7 @@ async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Resu
     let invocation = Invocation {
         source_id: source_id(command.id),
         user: command.user.id.to_string(),
-        channel_id: command.channel_id.to_string(),
+        channel_id: command.channel_id.to_string().into(),
         // Only for the logs: the typed command goes to the core as it is.
         text: format!("{typed:?}"),
     };
@@ -167,7 +167,7 @@ async fn on_component(bot: &Discord, component: &ComponentInteraction) -> anyhow
     let press = |action| ButtonPress {
         source_id: source_id(component.id),
         user: component.user.id.to_string(),
-        channel_id: component.channel_id.to_string(),
+        channel_id: component.channel_id.to_string().into(),
         action,
     };
     if let Some((kind, part)) = render::parse_continue_id(custom_id) {
@@ -177,7 +177,7 @@ async fn on_component(bot: &Discord, component: &ComponentInteraction) -> anyhow
                 let invocation = Invocation {
                     source_id: source_id(component.id),
                     user: component.user.id.to_string(),
-                    channel_id: component.channel_id.to_string(),
+                    channel_id: component.channel_id.to_string().into(),
                     text: "postmortem all".into(),
                 };
                 bot.core.execute(&invocation, GrammarCommand::Postmortem { target: Some(incident), all: true }).await
@@ -245,7 +245,7 @@ async fn on_modal(bot: &Discord, modal: &ModalInteraction) -> anyhow::Result<()>
     let submission = FormSubmission {
         source_id: source_id(modal.id),
         user: modal.user.id.to_string(),
-        channel_id: modal.channel_id.to_string(),
+        channel_id: modal.channel_id.to_string().into(),
         kind,
         answers: modal_answers(modal),
     };

@@ -72,11 +72,12 @@ impl Discord {
 pub fn placement(config: &Config) -> anyhow::Result<Placement> {
     let discord = &config.file.discord;
     let thread_parent = if discord.use_threads {
-        let Some(channel) = discord.channels.announcements_channel.as_deref() else {
+        let Some(channel) = discord.channels.announcements_channel.as_ref() else {
             bail!("`discord.use_threads` needs `discord.announcements_channel`: incident threads are opened there");
         };
         Some(
             channel
+                .as_str()
                 .parse::<u64>()
                 .with_context(|| format!("`discord.announcements_channel`: `{channel}` is not a Discord channel id"))?,
         )

@@ -163,7 +163,7 @@ pub fn markdown(message: &Message) -> String {
                 Span::Bold(_) => {}
                 Span::Code(text) => line_text.push_str(&code(text)),
                 Span::User(id) => line_text.push_str(&user_mention(id)),
-                Span::Channel { id, name } => line_text.push_str(&channel_mention(id, name)),
+                Span::Channel { id, name } => line_text.push_str(&channel_mention(id.as_str(), name)),
             }
         }
         flush_bold(&mut line_text, &mut bold);

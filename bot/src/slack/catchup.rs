@@ -50,7 +50,7 @@ pub async fn plan(core: &Core) -> Result<Vec<Start>, CoreError> {
                 }
                 None => to_ts(start.declared_at),
             };
-            Start { channel_id: start.channel_id, oldest_ts }
+            Start { channel_id: start.channel_id.to_string(), oldest_ts }
         })
         .collect())
 }

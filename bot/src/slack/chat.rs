@@ -2,7 +2,7 @@
 //! direct messages, renames and archiving.
 
 use async_trait::async_trait;
-use commands::{ChannelRef, Chat, ChatError, Line, Message, MessageRef};
+use commands::{ChannelId, ChannelRef, Chat, ChatError, Line, Message, MessageRef};
 use serde_json::{json, Value};
 
 use super::api::{SlackApi, SlackApiError};
@@ -78,7 +78,7 @@ impl Chat for SlackChat {
                     let id = string_at(&answer, "/channel/id")
                         .ok_or_else(|| ChatError::new("create_channel", "Slack returned no channel id", false))?;
                     let name = string_at(&answer, "/channel/name").unwrap_or(&candidate);
-                    return Ok(ChannelRef { id: id.to_string(), name: name.to_string() });
+                    return Ok(ChannelRef { id: id.to_string().into(), name: name.to_string() });
                 }
                 Err(error) if error.code() == Some("name_taken") => candidate = suffixed(name, n),
                 Err(error) => return Err(chat_error("create_channel", error)),
@@ -91,18 +91,18 @@ impl Chat for SlackChat {
         ))
     }
 
-    async fn post(&self, channel_id: &str, message: &Message) -> Result<MessageRef, ChatError> {
+    async fn post(&self, channel_id: &ChannelId, message: &Message) -> Result<MessageRef, ChatError> {
         let answer = self
             .api
-            .call("chat.postMessage", &render::post_body(channel_id, message))
+            .call("chat.postMessage", &render::post_body(channel_id.as_str(), message))
             .await
             .map_err(|e| chat_error("post", e))?;
         let ts = string_at(&answer, "/ts").ok_or_else(|| ChatError::new("post", "Slack returned no ts", false))?;
-        let channel = string_at(&answer, "/channel").unwrap_or(channel_id);
-        Ok(MessageRef { channel_id: channel.to_string(), message_id: ts.to_string() })
+        let channel = string_at(&answer, "/channel").unwrap_or(channel_id.as_str());
+        Ok(MessageRef { channel_id: channel.to_string().into(), message_id: ts.to_string() })
     }
 
-    async fn invite(&self, channel_id: &str, users: &[String]) -> Result<(), ChatError> {
+    async fn invite(&self, channel_id: &ChannelId, users: &[String]) -> Result<(), ChatError> {
         if users.is_empty() {
             return Ok(());
         }
@@ -110,7 +110,7 @@ impl Chat for SlackChat {
         self.call_allowing("invite", "conversations.invite", body, &["already_in_channel", "cant_invite_self"]).await
     }
 
-    async fn set_topic(&self, channel_id: &str, topic: &Line) -> Result<(), ChatError> {
+    async fn set_topic(&self, channel_id: &ChannelId, topic: &Line) -> Result<(), ChatError> {
         // mrkdwn escapes the text and turns the commander into a real mention.
         let topic: String = render::mrkdwn(&Message::new().line(topic.clone())).chars().take(MAX_TOPIC).collect();
         let body = json!({ "channel": channel_id, "topic": topic });
@@ -130,10 +130,10 @@ impl Chat for SlackChat {
             .map_err(|e| chat_error("send_dm", e))?;
         let channel = string_at(&answer, "/channel/id")
             .ok_or_else(|| ChatError::new("send_dm", "Slack returned no DM channel id", false))?;
-        self.post(channel, message).await
+        self.post(&channel.into(), message).await
     }
 
-    async fn archive_channel(&self, channel_id: &str) -> Result<(), ChatError> {
+    async fn archive_channel(&self, channel_id: &ChannelId) -> Result<(), ChatError> {
         let body = json!({ "channel": channel_id });
         self.call_allowing("archive_channel", "conversations.archive", body, &["already_archived"]).await
     }

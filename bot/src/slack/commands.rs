@@ -50,9 +50,9 @@ pub async fn handle(State(state): State<SlackState>, headers: HeaderMap, body: B
     let worker = state.clone();
     state.tasks.spawn(async move {
         let invocation = Invocation {
-            source_id: format!("slack:cmd:{}", command.trigger_id),
+            source_id: format!("slack:cmd:{}", command.trigger_id).into(),
             user: command.user_id.clone(),
-            channel_id: command.channel_id.clone(),
+            channel_id: command.channel_id.clone().into(),
             text: command.text.trim().to_string(),
         };
         let result = worker.core.run(&invocation).await;

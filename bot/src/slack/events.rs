@@ -298,7 +298,7 @@ impl Said<'_> {
         let at = parse_ts(ts)?;
         Some(ChatMessage {
             source_id: message_source_id(channel, ts),
-            channel_id: channel.to_string(),
+            channel_id: channel.to_string().into(),
             author: user.to_string(),
             text: self.text.as_deref().unwrap_or_default().to_string(),
             at,

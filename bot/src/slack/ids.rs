@@ -3,15 +3,16 @@
 //! message for the core's idempotency.
 
 use chrono::{DateTime, Utc};
+use commands::{ChannelId, SourceId};
 
 /// The core's source id of a Slack message.
-pub fn message_source_id(channel: &str, ts: &str) -> String {
-    format!("slack:{channel}:{ts}")
+pub fn message_source_id(channel: &str, ts: &str) -> SourceId {
+    SourceId::new(format!("slack:{channel}:{ts}"))
 }
 
 /// The `ts` inside a message source id of `channel`, if it is one.
-pub fn ts_of_source_id<'a>(source_id: &'a str, channel: &str) -> Option<&'a str> {
-    let ts = source_id.strip_prefix("slack:")?.strip_prefix(channel)?.strip_prefix(':')?;
+pub fn ts_of_source_id<'a>(source_id: &'a SourceId, channel: &ChannelId) -> Option<&'a str> {
+    let ts = source_id.as_str().strip_prefix("slack:")?.strip_prefix(channel.as_str())?.strip_prefix(':')?;
     parse_ts(ts).map(|_| ts)
 }
 
@@ -43,8 +44,8 @@ mod tests {
         assert_eq!(at.timestamp_subsec_micros(), 200);
         assert_eq!(to_ts(at), "1700000000.000200");
         let id = message_source_id("C1", "1700000000.000200");
-        assert_eq!(ts_of_source_id(&id, "C1"), Some("1700000000.000200"));
-        assert_eq!(ts_of_source_id(&id, "C2"), None);
+        assert_eq!(ts_of_source_id(&id, &"C1".into()), Some("1700000000.000200"));
+        assert_eq!(ts_of_source_id(&id, &"C2".into()), None);
         assert_eq!(parse_ts("abc"), None);
         assert_eq!(parse_ts("1.1234567"), None);
     }

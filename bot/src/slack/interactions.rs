@@ -114,9 +114,9 @@ async fn view_submission(state: &SlackState, payload: &Value) -> Response {
     to.user = user.to_string();
     let submission = FormSubmission {
         // One modal is one request: a resubmission after errors wrote nothing before.
-        source_id: format!("slack:view:{view_id}"),
+        source_id: format!("slack:view:{view_id}").into(),
         user: user.to_string(),
-        channel_id: to.channel.clone(),
+        channel_id: to.channel.clone().into(),
         kind,
         answers: answers(&view),
     };
@@ -176,9 +176,9 @@ fn block_actions(state: &SlackState, payload: &Value) -> Response {
         let unique =
             trigger_id.clone().or_else(|| text_at(&action, "/action_ts").map(str::to_string)).unwrap_or_default();
         let press = ButtonPress {
-            source_id: format!("slack:action:{unique}:{action_id}"),
+            source_id: format!("slack:action:{unique}:{action_id}").into(),
             user: to.user.clone(),
-            channel_id: to.channel.clone(),
+            channel_id: to.channel.clone().into(),
             action: decoded,
         };
         let worker = state.clone();

@@ -93,7 +93,7 @@ fn span_mrkdwn(span: &Span) -> String {
         Span::Code(t) => format!("`{}`", escape(t)),
         Span::User(id) if is_slack_id(id) => format!("<@{id}>"),
         Span::User(id) => format!("@{}", escape(id)),
-        Span::Channel { id, .. } if is_slack_id(id) => format!("<#{id}>"),
+        Span::Channel { id, .. } if is_slack_id(id.as_str()) => format!("<#{id}>"),
         Span::Channel { name, .. } => format!("#{}", escape(name)),
     }
 }

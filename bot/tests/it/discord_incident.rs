@@ -91,7 +91,7 @@ async fn declare_creates_the_channel_in_the_category_pins_the_kickoff_and_pings_
     assert!(done[0].body["content"].as_str().unwrap().contains("Declared **INC-1**"));
 
     let incident = &fake.db.incident(1).await.unwrap().unwrap();
-    assert_eq!(incident.channel_id.as_deref(), Some(CHANNEL.to_string().as_str()));
+    assert_eq!(incident.channel_id, Some(CHANNEL.to_string().into()));
     assert_eq!(incident.platform, storage::Platform::Discord);
     assert_eq!(incident.commander.as_deref(), Some(ALICE));
     assert_eq!(incident.title, "@everyone checkout is down");
@@ -142,7 +142,7 @@ async fn the_postmortem_takes_two_modals_of_what_is_missing_and_closes_the_incid
         .run(&Invocation {
             source_id: "discord:interaction:resolve".into(),
             user: ALICE.into(),
-            channel_id: CHANNEL.to_string(),
+            channel_id: CHANNEL.to_string().into(),
             text: "resolve".into(),
         })
         .await
@@ -252,7 +252,7 @@ async fn threads_are_created_public_under_the_announcements_channel() {
     let placement = Placement { guild: Some(GUILD), category: None, thread_parent: Some(ANNOUNCE) };
     let fake = start_with(placement).await;
     let thread = fake.bot.chat.create_channel("inc-1-checkout-down").await.unwrap();
-    assert_eq!(thread.id, CHANNEL.to_string());
+    assert_eq!(thread.id.as_str(), CHANNEL.to_string());
     fake.bot.chat.invite(&thread.id, &[BOB.to_string()]).await.unwrap();
     fake.bot.chat.set_topic(&thread.id, &commands::Line::new().text("ignored for threads")).await.unwrap();
     let all = calls(&fake.server).await;
@@ -301,7 +301,7 @@ async fn declare_without_a_title_opens_the_declare_modal_and_its_submit_declares
     let incident = &fake.db.incident(1).await.unwrap().unwrap();
     assert_eq!(incident.title, "Search is slow");
     assert_eq!(incident.severity, storage::Severity::Sev1);
-    assert_eq!(incident.channel_id.as_deref(), Some(CHANNEL.to_string().as_str()));
+    assert_eq!(incident.channel_id, Some(CHANNEL.to_string().into()));
 }
 
 #[tokio::test]
@@ -315,9 +315,9 @@ async fn reminder_buttons_mark_done_and_snooze() {
             .bot
             .core
             .run(&Invocation {
-                source_id: format!("discord:interaction:add-{n}"),
+                source_id: format!("discord:interaction:add-{n}").into(),
                 user: ALICE.into(),
-                channel_id: CHANNEL.to_string(),
+                channel_id: CHANNEL.to_string().into(),
                 text: text.replace("BOB", BOB),
             })
             .await

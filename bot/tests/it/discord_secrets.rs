@@ -49,14 +49,14 @@ async fn logs_never_show_the_token_when_discord_fails() {
         .run(&Invocation {
             source_id: "discord:interaction:2".into(),
             user: ALICE.into(),
-            channel_id: GENERAL.to_string(),
+            channel_id: GENERAL.to_string().into(),
             text: "declare sev1 Everything is down".into(),
         })
         .await;
     if let Err(error) = &result {
         tracing::error!(%error, ?error, "command failed");
     }
-    let post = fake.bot.chat.post(&CHANNEL.to_string(), &Message::plain("hello")).await;
+    let post = fake.bot.chat.post(&CHANNEL.to_string().as_str().into(), &Message::plain("hello")).await;
     tracing::warn!(?post, "post result");
     tracing::debug!(chat = ?fake.bot.chat, http = ?fake.bot.http, "state");
 

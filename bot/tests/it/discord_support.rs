@@ -60,7 +60,7 @@ pub async fn start_unmounted(placement: Placement) -> Fake {
     let database = TestDatabase::for_suite().await;
     let db = database.open().await.expect("a fresh database");
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()));
-    let settings = Settings { announcements_channel: Some(ANNOUNCE.to_string()), ..Settings::default() };
+    let settings = Settings { announcements_channel: Some(ANNOUNCE.to_string().into()), ..Settings::default() };
     let bot = Discord::new(http, db.clone(), clock.clone(), settings, placement);
     Fake { server, bot, db, clock, _database: Some(database) }
 }
@@ -122,9 +122,9 @@ pub async fn declare(bot: &Discord, title: &str) {
     let outcome = bot
         .core
         .run(&Invocation {
-            source_id: format!("discord:interaction:declare-{title}"),
+            source_id: format!("discord:interaction:declare-{title}").into(),
             user: ALICE.to_string(),
-            channel_id: GENERAL.to_string(),
+            channel_id: GENERAL.to_string().into(),
             text: format!("declare sev2 {title}"),
         })
         .await

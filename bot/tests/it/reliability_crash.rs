@@ -64,7 +64,7 @@ async fn setup() -> Setup {
         .mount(&slack)
         .await;
     let log_path = dir.path().join("serve.log");
-    Setup { dir, db_url, channel, slack, log_path }
+    Setup { dir, db_url, channel: channel.to_string(), slack, log_path }
 }
 
 fn free_port() -> u16 {
@@ -146,12 +146,13 @@ struct Sent {
 async fn check_database(setup: &Setup, sent: &Sent) -> BTreeSet<u64> {
     let db = Db::connect(&setup.db_url).await.unwrap();
     assert_eq!(db.integrity_check().await.unwrap(), vec!["ok".to_string()]);
-    let incident = db.incident_by_channel(&setup.channel).await.unwrap().unwrap();
+    let incident = db.incident_by_channel(&setup.channel.as_str().into()).await.unwrap().unwrap();
     let prefix = format!("slack:{}:1800000000.", setup.channel);
     let mut stored = BTreeSet::new();
     for entry in db.timeline(incident.id, false).await.unwrap().into_iter().filter(|e| e.kind == EntryKind::Message) {
         let n: u64 = entry
             .source_id
+            .as_str()
             .strip_prefix(&prefix)
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("a message that was never sent is stored: {}", entry.source_id));

@@ -47,7 +47,7 @@ fn placement() -> Placement {
 async fn bot_at(api_url: &str, clock: Arc<ManualClock>) -> (Discord, Db) {
     let http = Arc::new(build_http_with(&Secret::new(TOKEN), Some(api_url), Some(APP), &TIMEOUTS));
     let db = Db::in_memory().await.unwrap();
-    let settings = Settings { announcements_channel: Some(ANNOUNCE.to_string()), ..Settings::default() };
+    let settings = Settings { announcements_channel: Some(ANNOUNCE.to_string().into()), ..Settings::default() };
     (Discord::with_retry(http, db.clone(), clock, settings, placement(), RETRY), db)
 }
 
@@ -114,7 +114,7 @@ async fn count(fake: &Fake, verb: &str, route: &str) -> usize {
 
 fn run(text: &str, channel: &str, n: usize) -> Invocation {
     Invocation {
-        source_id: format!("discord:interaction:fault-{n}"),
+        source_id: format!("discord:interaction:fault-{n}").into(),
         user: ALICE.into(),
         channel_id: channel.into(),
         text: text.into(),
@@ -138,7 +138,7 @@ async fn rate_limits_are_retried_after_a_pause_and_the_channel_is_created_once()
     assert!(waited >= RETRY.first_pause * 3, "no back-off: {waited:?}");
     assert_eq!(count(&fake, "POST", &format!("/guilds/{GUILD}/channels")).await, 3);
     let incident = &fake.db.incident(1).await.unwrap().unwrap();
-    assert_eq!(incident.channel_id, Some(CHANNEL.to_string()));
+    assert_eq!(incident.channel_id, Some(CHANNEL.to_string().into()));
     assert_eq!(count(&fake, "POST", &format!("/channels/{CHANNEL}/messages")).await, 1, "one kick-off");
     assert_eq!(count(&fake, "POST", &format!("/channels/{ANNOUNCE}/messages")).await, 1, "one announcement");
     let answer =
@@ -246,7 +246,7 @@ async fn a_hanging_discord_is_cut_by_the_time_out_and_new_commands_still_run() {
     assert!(count(&fake, "POST", &format!("/channels/{ANNOUNCE}/messages")).await <= 1);
     // The incident and its channel exist; the posts that did not go out are logged by the core.
     assert!(!outcome.is_error, "{outcome:?}");
-    assert_eq!(outcome.opened.map(|c| c.id), Some(CHANNEL.to_string()));
+    assert_eq!(outcome.opened.map(|c| c.id), Some(CHANNEL.to_string().into()));
 }
 
 /// A "Discord" that accepts connections and closes them at once.
@@ -316,8 +316,10 @@ async fn reminders_are_neither_lost_nor_doubled_when_discord_fails() {
     let clock = fake.clock.clone();
     let core = fake.bot.core.clone();
     let channel = core.run(&run("declare sev3 Slow search", &GENERAL.to_string(), 1)).await.unwrap().opened.unwrap().id;
-    let added =
-        core.run(&run(&format!("action add Fix the indexer <@{BOB}> due:2026-03-03"), &channel, 2)).await.unwrap();
+    let added = core
+        .run(&run(&format!("action add Fix the indexer <@{BOB}> due:2026-03-03"), channel.as_str(), 2))
+        .await
+        .unwrap();
     assert!(!added.is_error, "{added:?}");
     let settings = FollowupSettings {
         attempts: 3,

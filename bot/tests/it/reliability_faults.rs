@@ -206,13 +206,14 @@ async fn reminders_are_neither_lost_nor_doubled_when_slack_fails() {
     let state = SlackState::new(options, slack_app.db.clone(), settings(), Arc::new(clock.clone())).unwrap();
     let core = state.core().clone();
     let run = |text: &str, channel: &str, n: usize| Invocation {
-        source_id: format!("faults-{n}"),
+        source_id: format!("faults-{n}").into(),
         user: "U0ALICE".into(),
         channel_id: channel.into(),
         text: text.into(),
     };
     let channel = core.run(&run("declare sev3 Slow search", "CGENERAL", 1)).await.unwrap().opened.unwrap().id;
-    let added = core.run(&run("action add Fix the indexer <@U0BOB> due:2026-03-03", &channel, 2)).await.unwrap();
+    let added =
+        core.run(&run("action add Fix the indexer <@U0BOB> due:2026-03-03", channel.as_str(), 2)).await.unwrap();
     assert!(!added.is_error, "{added:?}");
     let settings = FollowupSettings {
         attempts: 3,

@@ -137,12 +137,12 @@ async fn mass_mentions_in_every_text_field_are_escaped() {
         say("resolve"),
         say("nonsense command"),
     ] {
-        assert_eq!(app.command("U0ALICE", &channel, &text).await.status(), 200);
+        assert_eq!(app.command("U0ALICE", channel.as_str(), &text).await.status(), 200);
         app.settle().await;
     }
-    let message = message_event(&channel, "U0BOB", "1800000001.000100", &say("chatter"));
+    let message = message_event(channel.as_str(), "U0BOB", "1800000001.000100", &say("chatter"));
     assert_eq!(app.event("EvHostile1", message, None).await.status(), 200);
-    app.command("U0ALICE", &channel, "timeline").await;
+    app.command("U0ALICE", channel.as_str(), "timeline").await;
     app.settle().await;
 
     let mut echoed = 0;
@@ -223,7 +223,8 @@ async fn twenty_different_declares_give_twenty_incidents_and_channels() {
     let incidents = app.db.open_incidents().await.unwrap();
     assert_eq!(incidents.len(), 20);
     let ids: std::collections::BTreeSet<i64> = incidents.iter().map(|i| i.id).collect();
-    let channels: std::collections::BTreeSet<String> = incidents.iter().filter_map(|i| i.channel_id.clone()).collect();
+    let channels: std::collections::BTreeSet<commands::ChannelId> =
+        incidents.iter().filter_map(|i| i.channel_id.clone()).collect();
     let names: std::collections::BTreeSet<&str> = incidents.iter().map(|i| i.channel_name.as_str()).collect();
     assert_eq!(ids, (1..=20).collect());
     assert_eq!(channels.len(), 20, "channels are not unique");

@@ -93,13 +93,13 @@ async fn edits_deletions_reactions_and_pins_reach_the_timeline() {
     app.event("Ev11", pin, None).await;
 
     let by_source = |t: &str| format!("slack:{channel}:{t}");
-    let first_entry = app.db.entry_by_source(&by_source(&first)).await.unwrap().unwrap();
+    let first_entry = app.db.entry_by_source(&by_source(&first).as_str().into()).await.unwrap().unwrap();
     assert_eq!(first_entry.text, "disk is full on db-1");
     assert!(first_entry.edited_at.is_some());
     assert!(first_entry.is_key, "⭐ marks it key");
-    let second_entry = app.db.entry_by_source(&by_source(&second)).await.unwrap().unwrap();
+    let second_entry = app.db.entry_by_source(&by_source(&second).as_str().into()).await.unwrap().unwrap();
     assert!(second_entry.is_key, "the pin marks it key");
-    let third_entry = app.db.entry_by_source(&by_source(&third)).await.unwrap().unwrap();
+    let third_entry = app.db.entry_by_source(&by_source(&third).as_str().into()).await.unwrap().unwrap();
     assert!(third_entry.deleted_at.is_some());
     assert!(!third_entry.is_key, "👍 is not a key reaction");
 }
@@ -255,7 +255,8 @@ async fn serve_start_up_mounts_slack_only_with_both_secrets_and_catches_up() {
     assert!(form.contains(&("channel".to_string(), channel.clone())), "{form:?}");
 
     let db = storage::Db::connect(&db_url).await.unwrap();
-    let entry = db.entry_by_source(&format!("slack:{channel}:{missed}")).await.unwrap().expect("the missed message");
+    let entry =
+        db.entry_by_source(&format!("slack:{channel}:{missed}").into()).await.unwrap().expect("the missed message");
     assert_eq!((entry.author.as_str(), entry.text.as_str()), ("U0BOB", "said while down"));
     db.close().await;
 }
@@ -272,6 +273,6 @@ async fn an_unfurl_is_not_an_edit() {
         "previous_message": { "type": "message", "user": "U0BOB", "text": "see https://status.example", "ts": first }
     });
     app.event("Ev2", unfurl, None).await;
-    let entry = app.db.entry_by_source(&format!("slack:{channel}:{first}")).await.unwrap().unwrap();
+    let entry = app.db.entry_by_source(&format!("slack:{channel}:{first}").into()).await.unwrap().unwrap();
     assert!(entry.edited_at.is_none());
 }

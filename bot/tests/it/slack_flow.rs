@@ -77,7 +77,7 @@ async fn name_taken_gets_a_suffix() {
     assert_eq!(creates[1]["name"], "inc-1-db-down-2");
     let incident = app.db.incident(1).await.unwrap().unwrap();
     assert_eq!(incident.channel_name, "inc-1-db-down-2");
-    assert_eq!(incident.channel_id.as_deref(), Some(channel.as_str()));
+    assert_eq!(incident.channel_id.as_ref().map(commands::ChannelId::as_str), Some(channel.as_str()));
 }
 
 #[tokio::test]
@@ -112,7 +112,7 @@ async fn rate_limit_is_waited_out_and_the_post_happens_once() {
         .mount(&app.slack)
         .await;
     let started = Instant::now();
-    let posted = app.state.chat().post("C0INC1", &Message::plain("hello")).await.unwrap();
+    let posted = app.state.chat().post(&"C0INC1".into(), &Message::plain("hello")).await.unwrap();
     assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was not honoured");
     assert_eq!(posted.channel_id, "C0INC1");
     let posts = app.calls_to("chat.postMessage").await;
@@ -193,7 +193,7 @@ async fn postmortem_modal_updates_and_a_complete_one_closes_the_incident() {
     let resolve = Invocation {
         source_id: "resolve-1".into(),
         user: "U0ALICE".into(),
-        channel_id: channel.clone(),
+        channel_id: channel.clone().into(),
         text: "resolve".into(),
     };
     app.state.core().run(&resolve).await.unwrap();

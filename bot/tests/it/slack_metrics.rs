@@ -22,7 +22,7 @@ async fn a_declared_incident_and_its_messages_show_in_the_metrics() {
     app.settle().await;
     let incident = app.db.open_incidents().await.unwrap().pop().expect("declared");
     let channel = incident.channel_id.expect("its channel");
-    app.event("Ev1", message_event(&channel, "U0BOB", "1800000000.000100", "rolling back"), None).await;
+    app.event("Ev1", message_event(channel.as_str(), "U0BOB", "1800000000.000100", "rolling back"), None).await;
     app.settle().await;
 
     let after = scrape().await;

@@ -62,7 +62,7 @@ impl Respond for FakeSlack {
 }
 
 pub fn settings() -> Settings {
-    Settings { announcements_channel: Some(ANNOUNCEMENTS.to_string()), ..Settings::default() }
+    Settings { announcements_channel: Some(ANNOUNCEMENTS.to_string().into()), ..Settings::default() }
 }
 
 /// Starts the app on a fresh database of the suite's engine (`INCIDENTBOT_TEST_ENGINE`),
@@ -233,14 +233,14 @@ impl TestApp {
             .state
             .core()
             .run(&Invocation {
-                source_id: format!("test-declare-{}", self.next_trigger.fetch_add(1, Ordering::SeqCst)),
+                source_id: format!("test-declare-{}", self.next_trigger.fetch_add(1, Ordering::SeqCst)).into(),
                 user: user.to_string(),
-                channel_id: "CGENERAL".to_string(),
+                channel_id: "CGENERAL".to_string().into(),
                 text: format!("declare {text}"),
             })
             .await
             .unwrap();
-        outcome.opened.expect("declare opened a channel").id
+        outcome.opened.expect("declare opened a channel").id.to_string()
     }
 
     pub async fn message_count(&self, incident_id: i64) -> usize {

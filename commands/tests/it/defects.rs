@@ -11,7 +11,7 @@ use crate::support::{harness, Harness};
 
 fn submission(user: &str, channel: &str, kind: FormKind, answers: &[(&str, &str)]) -> FormSubmission {
     FormSubmission {
-        source_id: format!("form-{user}-{}", answers.len()),
+        source_id: format!("form-{user}-{}", answers.len()).into(),
         user: user.into(),
         channel_id: channel.into(),
         kind,
@@ -295,10 +295,10 @@ async fn a_system_declared_incident_waits_for_someone_to_take_command() {
     assert!(h.db.incident(2).await.unwrap().is_none());
     let incident = h.db.incident(1).await.unwrap().unwrap();
     assert_eq!((incident.commander, incident.declared_by.as_str()), (None, "system:alerts"));
-    let kickoff = h.chat.posts_to(&channel).join("\n");
+    let kickoff = h.chat.posts_to(channel.as_str()).join("\n");
     assert!(kickoff.contains("Commander: no commander yet") && kickoff.contains("[Take command]"), "{kickoff}");
     // Nothing of the commander's until someone takes command.
-    let refused = Harness::reply_text(&h.run("bob", &channel, "resolve").await);
+    let refused = Harness::reply_text(&h.run("bob", channel.as_str(), "resolve").await);
     assert!(refused.contains("has no commander yet"), "{refused}");
     let press = ButtonPress {
         source_id: "press-1".into(),
@@ -308,15 +308,15 @@ async fn a_system_declared_incident_waits_for_someone_to_take_command() {
     };
     assert!(!h.core.press_button(&press).await.unwrap().is_error);
     assert_eq!(h.db.incident(1).await.unwrap().unwrap().commander.as_deref(), Some("bob"));
-    assert!(h.run("carol", &channel, "take").await.is_error, "bob leads now");
+    assert!(h.run("carol", channel.as_str(), "take").await.is_error, "bob leads now");
     // The system records timeline entries without posing as a person.
     h.core
-        .record_for_system(SystemSource::Alerts, 1, "alert:prometheus:group-1:resolved", "Alert resolved")
+        .record_for_system(SystemSource::Alerts, 1, &"alert:prometheus:group-1:resolved".into(), "Alert resolved")
         .await
         .unwrap();
     let timeline = h.db.timeline(1, false).await.unwrap();
     assert!(timeline.iter().any(|e| e.author == "system:alerts" && e.text == "Alert resolved"));
-    let posted = h.chat.posts_to(&channel).last().cloned().unwrap();
+    let posted = h.chat.posts_to(channel.as_str()).last().cloned().unwrap();
     assert_eq!(posted, "📌 Note from incidentbot (alerts): Alert resolved");
-    assert!(!h.run("bob", &channel, "resolve").await.is_error);
+    assert!(!h.run("bob", channel.as_str(), "resolve").await.is_error);
 }

@@ -247,7 +247,7 @@ async fn a_closed_incidents_channel_is_archived_once_after_the_configured_days()
     let submission = commands::FormSubmission {
         source_id: "pm".into(),
         user: "alice".into(),
-        channel_id: ch.clone(),
+        channel_id: ch.clone().into(),
         kind: commands::FormKind::Postmortem { incident: 1 },
         answers,
     };

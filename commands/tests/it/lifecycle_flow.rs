@@ -119,7 +119,7 @@ async fn acknowledgement_is_the_first_act_of_someone_else() {
     h.clock.advance(Duration::minutes(2));
     let message = commands::ChatMessage {
         source_id: "m1".into(),
-        channel_id: ch.clone(),
+        channel_id: ch.clone().into(),
         author: "bob".into(),
         text: "on it".into(),
         at: h.core.now(),
@@ -226,7 +226,7 @@ async fn the_postmortem_closes_the_incident_when_every_field_is_written() {
     let submission = FormSubmission {
         source_id: "pm-1".into(),
         user: "alice".into(),
-        channel_id: ch.clone(),
+        channel_id: ch.clone().into(),
         kind: FormKind::Postmortem { incident: 1 },
         answers,
     };
@@ -257,7 +257,7 @@ async fn anyone_may_write_the_postmortem_and_a_partial_one_does_not_close() {
     let submission = FormSubmission {
         source_id: "pm-1".into(),
         user: "bob".into(),
-        channel_id: ch.clone(),
+        channel_id: ch.clone().into(),
         kind: FormKind::Postmortem { incident: 1 },
         answers: vec![("summary".into(), "Short".into())],
     };
@@ -286,7 +286,7 @@ async fn timeline_capture_is_idempotent_and_tracks_edits_deletes_and_keys() {
     let ch = h.declare("alice", "DB down").await;
     let message = commands::ChatMessage {
         source_id: "slack:C1:1.0001".into(),
-        channel_id: ch.clone(),
+        channel_id: ch.clone().into(),
         author: "bob".into(),
         text: "first".into(),
         at: h.core.now(),
@@ -295,12 +295,12 @@ async fn timeline_capture_is_idempotent_and_tracks_edits_deletes_and_keys() {
     assert_eq!(h.core.message_posted(&message).await.unwrap(), commands::Ingested::Duplicate);
     let elsewhere = commands::ChatMessage { channel_id: "random".into(), source_id: "x".into(), ..message.clone() };
     assert_eq!(h.core.message_posted(&elsewhere).await.unwrap(), commands::Ingested::Ignored);
-    assert!(h.core.message_edited("slack:C1:1.0001", "first, edited", h.core.now()).await.unwrap());
-    assert!(h.core.reaction_added("slack:C1:1.0001", "star").await.unwrap());
-    assert!(!h.core.reaction_added("slack:C1:1.0001", "thumbsup").await.unwrap());
-    let entry = h.db.entry_by_source("slack:C1:1.0001").await.unwrap().unwrap();
+    assert!(h.core.message_edited(&"slack:C1:1.0001".into(), "first, edited", h.core.now()).await.unwrap());
+    assert!(h.core.reaction_added(&"slack:C1:1.0001".into(), "star").await.unwrap());
+    assert!(!h.core.reaction_added(&"slack:C1:1.0001".into(), "thumbsup").await.unwrap());
+    let entry = h.db.entry_by_source(&"slack:C1:1.0001".into()).await.unwrap().unwrap();
     assert_eq!((entry.text.as_str(), entry.is_key), ("first, edited", true));
-    assert!(h.core.message_deleted("slack:C1:1.0001", h.core.now()).await.unwrap());
+    assert!(h.core.message_deleted(&"slack:C1:1.0001".into(), h.core.now()).await.unwrap());
     let messages: Vec<_> =
         h.db.timeline(1, false).await.unwrap().into_iter().filter(|e| e.kind == EntryKind::Message).collect();
     assert_eq!(messages.len(), 1);

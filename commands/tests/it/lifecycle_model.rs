@@ -236,8 +236,8 @@ async fn run_sequence(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Message(u) => {
                 let message = commands::ChatMessage {
-                    source_id: format!("msg-{step}"),
-                    channel_id: channel.clone(),
+                    source_id: format!("msg-{step}").into(),
+                    channel_id: channel.clone().into(),
                     author: USERS[*u].into(),
                     text: "chatter".into(),
                     at: h.core.now(),
@@ -262,9 +262,9 @@ async fn run_sequence(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     .map(|f| (f.key.to_string(), format!("{} text", f.key)))
                     .collect();
                 let submission = FormSubmission {
-                    source_id: format!("pm-{step}"),
+                    source_id: format!("pm-{step}").into(),
                     user: USERS[*u].into(),
-                    channel_id: channel.clone(),
+                    channel_id: channel.clone().into(),
                     kind: FormKind::Postmortem { incident: 1 },
                     answers,
                 };
@@ -283,9 +283,9 @@ async fn run_sequence(ops: Vec<Op>) -> Result<(), TestCaseError> {
             other => {
                 let (user, text) = command_text(other).unwrap();
                 let inv = Invocation {
-                    source_id: format!("cmd-{step}"),
+                    source_id: format!("cmd-{step}").into(),
                     user: USERS[user].into(),
-                    channel_id: channel.clone(),
+                    channel_id: channel.clone().into(),
                     text,
                 };
                 let outcome = h.core.run(&inv).await.unwrap();

@@ -44,7 +44,7 @@ impl Harness {
     /// Runs `/incident <text>` as `user` in `channel`.
     pub async fn run(&self, user: &str, channel: &str, text: &str) -> Outcome {
         let inv = Invocation {
-            source_id: self.next_source(),
+            source_id: self.next_source().into(),
             user: user.into(),
             channel_id: channel.into(),
             text: text.into(),
@@ -56,7 +56,7 @@ impl Harness {
     pub async fn declare(&self, user: &str, text: &str) -> String {
         let outcome = self.run(user, "general", &format!("declare {text}")).await;
         assert!(!outcome.is_error, "{outcome:?}");
-        outcome.opened.expect("declare opens a channel").id
+        outcome.opened.expect("declare opens a channel").id.to_string()
     }
 
     pub fn reply_text(outcome: &Outcome) -> String {

@@ -368,9 +368,9 @@ async fn setting() -> (support::Harness, String, String) {
         .map(|f| (f.key.to_string(), format!("{} text", f.key)))
         .collect();
     let submission = FormSubmission {
-        source_id: h.next_source(),
+        source_id: h.next_source().into(),
         user: "alice".into(),
-        channel_id: second.clone(),
+        channel_id: second.clone().into(),
         kind: FormKind::Postmortem { incident: 2 },
         answers,
     };
@@ -392,9 +392,9 @@ async fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
         let refused = match op {
             Op::Command { user, place, text } => {
                 let inv = Invocation {
-                    source_id: h.next_source(),
+                    source_id: h.next_source().into(),
                     user: USERS[*user].into(),
-                    channel_id: channel(*place),
+                    channel_id: channel(*place).into(),
                     text: text.clone(),
                 };
                 let outcome = h.core.run(&inv).await;
@@ -403,9 +403,9 @@ async fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Form { user, place, kind, answers } => {
                 let submission = FormSubmission {
-                    source_id: h.next_source(),
+                    source_id: h.next_source().into(),
                     user: USERS[*user].into(),
-                    channel_id: channel(*place),
+                    channel_id: channel(*place).into(),
                     kind: *kind,
                     answers: answers.clone(),
                 };
@@ -415,8 +415,8 @@ async fn run_case(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Message { user, place, text } => {
                 let message = ChatMessage {
-                    source_id: h.next_source(),
-                    channel_id: channel(*place),
+                    source_id: h.next_source().into(),
+                    channel_id: channel(*place).into(),
                     author: USERS[*user].into(),
                     text: text.clone(),
                     at: h.core.now(),
