@@ -4,6 +4,7 @@
 //! - [`config`] reads the TOML file and the environment; [`secret`] keeps tokens out of logs.
 //! - [`console`] is the local workspace that drives the core with typed lines.
 //! - [`discord`] runs the incident flow in a Discord server.
+//! - [`fence`] is the send gate: nothing goes to a chat platform once the lease may be lost.
 //! - [`http_deadline`] cuts off slow HTTP clients.
 //! - [`health`] is what `/healthz` reports; [`metrics`] is what `/metrics` exports.
 //! - [`lease`] makes one running copy the active one.
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod discord;
+pub mod fence;
 pub mod health;
 pub mod http_deadline;
 pub mod lease;

@@ -265,7 +265,9 @@ async fn many_concurrent_writers_store_everything_once(db: Db, _url: &str) {
     }
     assert_eq!(written, 100);
     assert_eq!(db.count_entries().await.unwrap(), 101);
-    assert_eq!(db.incident(incident.id).await.unwrap().unwrap().acknowledged_at, Some(t0()));
+    // One of the racing messages acknowledged it: whichever was written first.
+    let acknowledged = db.incident(incident.id).await.unwrap().unwrap().acknowledged_at.unwrap();
+    assert!(acknowledged >= t0() && acknowledged < t0() + Duration::seconds(100), "{acknowledged}");
 }
 
 async fn a_request_declared_twice_at_once_opens_one_incident(db: Db, url: &str) {

@@ -27,6 +27,7 @@ mod reliability_crash;
 mod reliability_discord_faults;
 mod reliability_faults;
 mod reliability_hostile;
+mod serve_failover;
 mod serve_lease;
 mod serve_logs;
 mod slack_events;

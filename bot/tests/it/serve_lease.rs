@@ -1,4 +1,5 @@
-//! Two `serve` processes on one database file: exactly one is active (runs Slack and
+//! Two `serve` processes on one database (a SQLite file, or Postgres under
+//! `INCIDENTBOT_TEST_ENGINE=postgres`): exactly one is active (runs Slack and
 //! the scheduler), the other is a standby that refuses Slack's requests. When the
 //! active one is killed, the standby takes over once the lease expires, and a reminder
 //! the first one already sent is not sent again.
@@ -53,7 +54,8 @@ async fn seed_overdue_item(url: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_copy_is_active_and_a_takeover_sends_no_reminder_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("shared.db").display());
+    let database = storage::test_database::TestDatabase::for_suite().await;
+    let url = database.url.clone();
     seed_overdue_item(&url).await;
     let config = dir.path().join("incidentbot.toml");
     // Reminders every two seconds, so the scheduler has work as soon as it runs.
