@@ -111,6 +111,32 @@ async fn deliver(http: &reqwest::Client, events_url: &str, n: usize) -> bool {
     matches!(sent, Ok(response) if response.status().as_u16() == 200)
 }
 
+/// Sends `/incident declare sev3 Paused n` to the copy at `commands_url`; its status.
+async fn command(commands_url: &str, response_url: &str, n: usize) -> Option<u16> {
+    let body = serde_urlencoded::to_string([
+        ("team_id", "T0TEAM"),
+        ("channel_id", "C0GENERAL"),
+        ("user_id", "U0ALICE"),
+        ("command", "/incident"),
+        ("text", &format!("declare sev3 Paused {n}")),
+        ("response_url", response_url),
+        ("trigger_id", &format!("1000.{n}.trigger")),
+    ])
+    .unwrap();
+    let stamp = Utc::now().timestamp().to_string();
+    let signature = sign(&Secret::new(SLACK_SECRET), &stamp, body.as_bytes());
+    let sent = reqwest::Client::new()
+        .post(commands_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", &stamp)
+        .header("x-slack-signature", signature)
+        .timeout(Duration::from_secs(10))
+        .body(body)
+        .send()
+        .await;
+    sent.ok().map(|response| response.status().as_u16())
+}
+
 fn envs(url: &str, config: &std::path::Path, slack: &MockServer) -> Vec<(&'static str, String)> {
     vec![
         ("DATABASE_URL", url.to_string()),
@@ -264,13 +290,23 @@ async fn a_copy_paused_past_its_lease_sends_nothing_after_waking() {
     let reminded = eventually(Duration::from_secs(20), || async { reminders_of(&slack_b, 1).await == 1 }).await;
     assert!(reminded, "b never reminded the item");
     let sent_by_a_before = slack_a.received_requests().await.unwrap_or_default().len();
-    // Accepted by the kernel on `a`'s socket, read only once `a` wakes.
+    // Requests accepted by the kernel on `a`'s socket, read only once `a` wakes: an
+    // event, and slash commands that would each open a channel on Slack.
     let events_url = a.url("/slack/events");
     let queued = tokio::spawn(async move { deliver(&reqwest::Client::new(), &events_url, 1).await });
+    let mut commands = Vec::new();
+    for n in 0..20 {
+        let commands_url = a.url("/slack/commands");
+        let response_url = format!("{}/response/{n}", slack_a.uri());
+        commands.push(tokio::spawn(async move { command(&commands_url, &response_url, n).await }));
+    }
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     signal(&a, "CONT");
     let acked_by_a = queued.await.unwrap();
+    for command in commands {
+        let _ = command.await.unwrap();
+    }
     assert!(!acked_by_a, "the woken copy acknowledged an event it must leave to the active one");
     // `a` finds out it lost the lease and stops; until then, and after, it sends nothing.
     let stop_by = Instant::now() + Duration::from_secs(10);
