@@ -13,6 +13,7 @@
 //! - [`scheduler`] wakes up and delivers follow-ups (reminders, nudges, digests).
 //! - [`serve`] runs the HTTP server, the chat platforms and the scheduler together.
 //! - [`slack`] is the Slack adapter: its HTTP routes and its Web API client.
+//! - [`text_units`] splits rendered text between whole escapes, for every renderer.
 
 pub mod check;
 pub mod cli;
@@ -30,3 +31,4 @@ pub mod scheduler;
 pub mod secret;
 pub mod serve;
 pub mod slack;
+pub mod text_units;

@@ -14,7 +14,7 @@ use crate::chat::Chat;
 use crate::clock::Clock;
 use crate::error::{CoreError, Problem};
 use crate::grammar::{self, Command, UsageError};
-use crate::message::{Line, Message};
+use crate::message::{Line, Message, Span};
 use crate::outcome::Outcome;
 use crate::settings::Settings;
 
@@ -119,6 +119,18 @@ impl Core {
 
     async fn dispatch(&self, inv: &Invocation, command: Command) -> Result<Outcome, Problem> {
         use Command as C;
+        // A command that names someone names a real user, or nothing is written.
+        let platform = self.chat.platform();
+        match &command {
+            C::Assign { user, .. } => crate::users::require_user(platform, user, grammar::usage::ASSIGN)?,
+            C::ActionAdd { owner: Some(owner), .. } => {
+                crate::users::require_user(platform, owner, grammar::usage::ACTION_ADD)?
+            }
+            C::ActionReassign { owner, .. } => {
+                crate::users::require_user(platform, owner, grammar::usage::ACTION_REASSIGN)?
+            }
+            _ => {}
+        }
         match command {
             C::Declare { severity, title, started } => self.declare(inv, severity, title, started).await,
             C::Status { target, status, note } => self.set_status(inv, target, status, note).await,
@@ -352,7 +364,7 @@ pub(crate) fn settle(result: Result<Outcome, Problem>) -> Result<Outcome, CoreEr
                 .line(Line::new().text(echo_safe(&usage.problem)))
                 .line(Line::new().text("Usage: ").code(usage.usage)),
         )),
-        Err(Problem::Refused(text)) => Ok(Outcome::error(Message::plain(echo_safe(&text)))),
+        Err(Problem::Refused(line)) => Ok(Outcome::error(Message::new().line(echo_safe_line(line)))),
         Err(Problem::Internal(error)) => Err(error),
     }
 }
@@ -361,6 +373,19 @@ pub(crate) fn settle(result: Result<Outcome, Problem>) -> Result<Outcome, CoreEr
 /// (no terminal escapes or bidi overrides reach a screen) and kept to a reply's length.
 fn echo_safe(problem: &str) -> String {
     crate::format::truncate(&crate::text::clean(problem, false), MAX_REFUSAL).0
+}
+
+/// [`echo_safe`] for a refusal's words; the people it names stay mentions.
+fn echo_safe_line(line: Line) -> Line {
+    Line(
+        line.0
+            .into_iter()
+            .map(|span| match span {
+                Span::Text(text) => Span::Text(echo_safe(&text)),
+                other => other,
+            })
+            .collect(),
+    )
 }
 
 /// The longest refusal shown: enough for any message of ours and a quoted word.

@@ -37,7 +37,8 @@ impl CoreError {
 #[derive(Debug)]
 pub(crate) enum Problem {
     Usage(UsageError),
-    Refused(String),
+    /// A refusal: a line, so the people it names are mentions.
+    Refused(crate::message::Line),
     Internal(CoreError),
 }
 
@@ -66,7 +67,7 @@ impl From<CoreError> for Problem {
 }
 
 pub(crate) fn refused(text: impl Into<String>) -> Problem {
-    Problem::Refused(text.into())
+    Problem::Refused(crate::message::Line::new().text(text))
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@
 //! - [`core`] dispatches commands; [`incident_cmds`], [`action_cmds`],
 //!   [`postmortem_cmds`], [`report_cmds`] and [`buttons`] handle them.
 //! - [`lifecycle`] holds the status moves; [`permissions`] the one table of who may do
-//!   what; [`blameless`] the blame hints; [`postmortem`] the fields.
+//!   what; [`users`] what counts as a user on each platform; [`blameless`] the blame
+//!   hints; [`postmortem`] the fields.
 //! - [`limits`] holds every bound on what users type; [`text`] cleans user text
 //!   (control characters, escapes, bidi overrides) before it is stored or echoed.
 //! - [`ingest`] records the timeline from channel messages; [`history`] decides where
@@ -53,6 +54,7 @@ pub mod stats;
 #[cfg(test)]
 mod testing;
 pub mod text;
+pub mod users;
 
 pub use crate::actor::{Actor, SystemSource};
 pub use crate::buttons::ButtonPress;

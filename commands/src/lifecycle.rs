@@ -8,10 +8,25 @@
 use chrono::{DateTime, Utc};
 use storage::{Incident, Status};
 
-/// A refused move or action, in words for the user.
+use crate::message::{Line, Message};
+
+/// A refused move or action, in words for the user. It is a line, so the people it
+/// names (the commander, an owner) are real mentions wherever mentions work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Refusal(pub String);
+#[error("{}", self.text())]
+pub struct Refusal(pub Line);
+
+impl Refusal {
+    /// A refusal in plain words.
+    pub fn new(text: impl Into<String>) -> Self {
+        Refusal(Line::new().text(text))
+    }
+
+    /// The refusal as plain text, users as `@id`.
+    pub fn text(&self) -> String {
+        Message::new().line(self.0.clone()).to_plain()
+    }
+}
 
 fn rank(status: Status) -> u8 {
     match status {
@@ -44,11 +59,11 @@ fn refuse_move(incident: &Incident, attempted: &str) -> Refusal {
     let reference = incident.reference();
     let status = incident.status;
     if status == Status::Closed {
-        return Refusal(format!(
+        return Refusal::new(format!(
             "{reference} is closed: its postmortem is complete. Declare a new incident if it is happening again."
         ));
     }
-    Refusal(format!(
+    Refusal::new(format!(
         "{reference} is {status} and cannot {attempted}. From {status}, it can go to: {}.",
         allowed_moves(status).join(", ")
     ))
@@ -69,7 +84,7 @@ pub fn change_status(incident: &Incident, to: Status, at: DateTime<Utc>) -> Resu
 
 pub fn resolve(incident: &Incident, at: DateTime<Utc>) -> Result<Incident, Refusal> {
     if incident.status == Status::Resolved {
-        return Err(Refusal(format!(
+        return Err(Refusal::new(format!(
             "{} is already resolved. From resolved, it can go to: {}.",
             incident.reference(),
             allowed_moves(Status::Resolved).join(", ")
@@ -150,8 +165,8 @@ mod tests {
     fn backward_and_same_moves_are_refused_with_the_options() {
         let i = incident(Status::Monitoring);
         let refusal = change_status(&i, Status::Identified, i.declared_at).unwrap_err();
-        assert!(refusal.0.contains("INC-1 is monitoring"), "{}", refusal.0);
-        assert!(refusal.0.contains("/incident resolve"), "{}", refusal.0);
+        assert!(refusal.text().contains("INC-1 is monitoring"), "{}", refusal.text());
+        assert!(refusal.text().contains("/incident resolve"), "{}", refusal.text());
         assert!(change_status(&i, Status::Monitoring, i.declared_at).is_err());
     }
 

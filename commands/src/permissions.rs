@@ -15,6 +15,7 @@
 use storage::{ActionItem, Incident, Status};
 
 use crate::lifecycle::Refusal;
+use crate::message::Line;
 use crate::settings::Settings;
 
 /// Something a user does to an incident or one of its action items.
@@ -99,7 +100,7 @@ fn admin_names(settings: &Settings) -> String {
 /// Refuses unless `user` may do `act` on `incident`, saying who may.
 pub fn require(act: Act<'_>, user: &str, incident: &Incident, settings: &Settings) -> Result<(), Refusal> {
     if incident.status == Status::Closed && !act.allowed_when_closed() {
-        return Err(Refusal(format!(
+        return Err(Refusal::new(format!(
             "{} is closed: its postmortem is complete. Declare a new incident if it is happening again.",
             incident.reference()
         )));
@@ -117,21 +118,33 @@ pub fn require(act: Act<'_>, user: &str, incident: &Incident, settings: &Setting
     let admins =
         if settings.admins.is_empty() { String::new() } else { format!(" or an admin ({})", admin_names(settings)) };
     let Some(commander) = incident.commander.as_deref() else {
-        return Err(Refusal(format!(
+        return Err(Refusal::new(format!(
             "{} has no commander yet. Take command first (/incident take, or the Take command button){}.",
             incident.reference(),
             if admins.is_empty() { String::new() } else { format!(", or ask an admin ({})", admin_names(settings)) }
         )));
     };
-    Err(Refusal(match act.who() {
-        Who::OwnerOrCommander(item) => format!(
-            "Only the owner (@{}), the commander of {} (@{commander}){admins} may {}.",
-            item.owner,
-            incident.reference(),
-            act.describe()
-        ),
-        _ => format!("Only the commander (@{commander}){admins} may {} {}.", act.describe(), incident.reference()),
-    }))
+    let mut line = Line::new();
+    if let Who::OwnerOrCommander(item) = act.who() {
+        line = line
+            .text("Only the owner (")
+            .user(item.owner.clone())
+            .text(format!("), the commander of {} (", incident.reference()));
+    } else {
+        line = line.text("Only the commander (");
+    }
+    line = line.user(commander).text(")");
+    for (n, admin) in settings.admins.iter().enumerate() {
+        line = line.text(if n == 0 { " or an admin (" } else { ", " }).user(admin.clone());
+    }
+    if !settings.admins.is_empty() {
+        line = line.text(")");
+    }
+    line = match act.who() {
+        Who::OwnerOrCommander(_) => line.text(format!(" may {}.", act.describe())),
+        _ => line.text(format!(" may {} {}.", act.describe(), incident.reference())),
+    };
+    Err(Refusal(line))
 }
 
 #[cfg(test)]
@@ -145,7 +158,7 @@ mod tests {
         let i = incident(Status::Investigating);
         let settings = Settings { admins: vec!["root".into()], ..Settings::default() };
         let refusal = require(Act::Resolve, "mallory", &i, &settings).unwrap_err();
-        assert_eq!(refusal.0, "Only the commander (@alice) or an admin (@root) may resolve INC-1.");
+        assert_eq!(refusal.text(), "Only the commander (@alice) or an admin (@root) may resolve INC-1.");
         assert!(require(Act::Resolve, "root", &i, &settings).is_ok());
         assert!(require(Act::Resolve, "alice", &i, &settings).is_ok());
         assert!(require(Act::WritePostmortem, "mallory", &i, &settings).is_ok());
@@ -159,7 +172,7 @@ mod tests {
         assert!(require(Act::ReassignAction(&item), "bob", &i, &settings).is_ok());
         assert!(require(Act::RedateAction(&item), "alice", &i, &settings).is_ok());
         let refusal = require(Act::CloseAction(&item), "carol", &i, &settings).unwrap_err();
-        assert_eq!(refusal.0, "Only the owner (@bob), the commander of INC-1 (@alice) may close action item #3.");
+        assert_eq!(refusal.text(), "Only the owner (@bob), the commander of INC-1 (@alice) may close action item #3.");
     }
 
     #[test]
@@ -168,7 +181,7 @@ mod tests {
         let item = action_item("bob");
         let settings = Settings::default();
         for act in [Act::Note, Act::Update, Act::ChangeSeverity, Act::AssignRoles, Act::ChangeStatus] {
-            assert!(require(act, "alice", &i, &settings).unwrap_err().0.contains("is closed"), "{act:?}");
+            assert!(require(act, "alice", &i, &settings).unwrap_err().text().contains("is closed"), "{act:?}");
         }
         assert!(require(Act::WritePostmortem, "carol", &i, &settings).is_ok());
         assert!(require(Act::CloseAction(&item), "bob", &i, &settings).is_ok());
@@ -181,7 +194,7 @@ mod tests {
         let settings = Settings::default();
         assert!(require(Act::TakeCommand, "carol", &i, &settings).is_ok());
         let refusal = require(Act::Resolve, "carol", &i, &settings).unwrap_err();
-        assert!(refusal.0.contains("has no commander yet"), "{}", refusal.0);
+        assert!(refusal.text().contains("has no commander yet"), "{}", refusal.text());
         i.commander = Some("alice".into());
         assert!(require(Act::TakeCommand, "carol", &i, &settings).is_err());
     }

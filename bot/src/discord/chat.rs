@@ -23,9 +23,9 @@ use super::render;
 use super::retry::{self, Effect, RestError, RetryPolicy};
 
 /// Discord's limit on a channel topic.
-const MAX_TOPIC: usize = 1024;
+const MAX_TOPIC: usize = super::limits::TOPIC;
 /// Discord's limit on a channel name.
-const MAX_CHANNEL_NAME: usize = 100;
+const MAX_CHANNEL_NAME: usize = super::limits::CHANNEL_NAME;
 
 /// Where incident channels go.
 #[derive(Debug, Clone, Default)]
@@ -219,12 +219,17 @@ impl Chat for DiscordChat {
 
     async fn post(&self, channel_id: &::commands::ChannelId, message: &Message) -> Result<MessageRef, ChatError> {
         let channel = ChannelId::new(snowflake("post", channel_id.as_str())?);
-        let posted = self
-            .rest("post", Effect::Creates, || {
-                channel.send_message(&*self.http, render::render(message).create_message())
-            })
-            .await?;
-        Ok(MessageRef { channel_id: channel_id.to_string().into(), message_id: posted.id.to_string() })
+        // A long message goes out in parts (see `render::render_all`); the reference is
+        // to the first, which starts it.
+        let mut first = None;
+        for part in render::render_all(message) {
+            let posted = self
+                .rest("post", Effect::Creates, || channel.send_message(&*self.http, part.clone().create_message()))
+                .await?;
+            first.get_or_insert(posted.id);
+        }
+        let first = first.ok_or_else(|| ChatError::new("post", "nothing to post", false))?;
+        Ok(MessageRef { channel_id: channel_id.to_string().into(), message_id: first.to_string() })
     }
 
     /// Threads get their members added. A text channel in the category is visible to
@@ -251,7 +256,7 @@ impl Chat for DiscordChat {
             return Ok(());
         }
         let channel = ChannelId::new(snowflake("set topic", channel_id.as_str())?);
-        let topic = render::cut(&render::markdown(&Message::new().line(topic.clone())), MAX_TOPIC);
+        let topic = render::line_within(topic, MAX_TOPIC);
         self.rest("set topic", Effect::Idempotent, || channel.edit(&*self.http, EditChannel::new().topic(&topic)))
             .await?;
         Ok(())
@@ -267,12 +272,15 @@ impl Chat for DiscordChat {
         let user = UserId::new(snowflake("send DM", user)?);
         // Opening a DM channel twice gives the same channel.
         let dm = self.rest("open DM", Effect::Idempotent, || user.create_dm_channel(&*self.http)).await?;
-        let posted = self
-            .rest("send DM", Effect::Creates, || {
-                dm.id.send_message(&*self.http, render::render(message).create_message())
-            })
-            .await?;
-        Ok(MessageRef { channel_id: dm.id.to_string().into(), message_id: posted.id.to_string() })
+        let mut first = None;
+        for part in render::render_all(message) {
+            let posted = self
+                .rest("send DM", Effect::Creates, || dm.id.send_message(&*self.http, part.clone().create_message()))
+                .await?;
+            first.get_or_insert(posted.id);
+        }
+        let first = first.ok_or_else(|| ChatError::new("send DM", "nothing to send", false))?;
+        Ok(MessageRef { channel_id: dm.id.to_string().into(), message_id: first.to_string() })
     }
 
     async fn archive_channel(&self, channel_id: &::commands::ChannelId) -> Result<(), ChatError> {

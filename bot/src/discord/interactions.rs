@@ -15,7 +15,8 @@ use ::commands::{ButtonAction, ButtonPress, CoreError, FormKind, FormSubmission,
 use anyhow::Context as _;
 use serenity::all::{
     ActionRowComponent, CommandInteraction, ComponentInteraction, CreateAutocompleteResponse,
-    CreateInteractionResponse, CreateInteractionResponseMessage, Interaction, ModalInteraction,
+    CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage, Interaction,
+    ModalInteraction,
 };
 
 use super::commands::{to_command, INCIDENT_OPTION};
@@ -25,8 +26,8 @@ use super::Discord;
 use ::commands::grammar::Command as GrammarCommand;
 
 /// Discord's limit on autocomplete choices, and on a choice's name.
-const MAX_CHOICES: usize = 25;
-const MAX_CHOICE_NAME: usize = 100;
+const MAX_CHOICES: usize = super::limits::CHOICES;
+const MAX_CHOICE_NAME: usize = super::limits::CHOICE_NAME;
 
 /// One REST call answering an interaction, under the bot's retry policy.
 async fn answer<T, F, Fut>(bot: &Discord, operation: &'static str, effect: Effect, attempt: F) -> anyhow::Result<T>
@@ -62,13 +63,35 @@ fn ephemeral(message: &Message) -> CreateInteractionResponse {
     CreateInteractionResponse::Message(render::render(message).interaction_message(true))
 }
 
-/// What to show for a core result that did not open a modal.
-fn reply_for(result: Result<Outcome, CoreError>) -> Rendered {
+/// Sends the parts of a long reply after its first as ephemeral follow-ups, in order.
+async fn follow_up<F, Fut>(bot: &Discord, rest: Vec<Rendered>, send: F) -> anyhow::Result<()>
+where
+    F: Fn(CreateInteractionResponseFollowup) -> Fut,
+    Fut: std::future::Future<Output = serenity::Result<serenity::all::Message>>,
+{
+    for part in rest {
+        let followup = part.followup(true);
+        answer(bot, "follow up a reply", Effect::Creates, || send(followup.clone())).await?;
+    }
+    Ok(())
+}
+
+/// The first part of a reply, and the rest to follow it (see [`render::render_all`]).
+fn first_and_rest(mut parts: Vec<Rendered>) -> (Rendered, Vec<Rendered>) {
+    if parts.is_empty() {
+        return (render::render(&Message::plain("Done.")), Vec::new());
+    }
+    let first = parts.remove(0);
+    (first, parts)
+}
+
+/// What to show for a core result that did not open a modal, in parts.
+fn reply_for(result: Result<Outcome, CoreError>) -> Vec<Rendered> {
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(error) => {
             tracing::error!(error = %error, "discord: the core failed");
-            return render::render(&error.reply());
+            return render::render_all(&error.reply());
         }
     };
     let mut message = outcome.reply.unwrap_or_else(|| Message::plain("Done."));
@@ -83,18 +106,19 @@ fn reply_for(result: Result<Outcome, CoreError>) -> Rendered {
             );
         }
     }
-    render::render(&message)
+    render::render_all(&message)
 }
 
 /// The first response to an action whose outcome may be a form: modal part `part`,
-/// or the reply as an ephemeral message.
-fn modal_or_reply(result: Result<Outcome, CoreError>, part: usize) -> CreateInteractionResponse {
+/// or the reply as an ephemeral message (and the parts of a long one to follow it).
+fn modal_or_reply(result: Result<Outcome, CoreError>, part: usize) -> (CreateInteractionResponse, Vec<Rendered>) {
     if let Ok(Outcome { form: Some(form), .. }) = &result {
         if let Some(modal) = render::form_modal(form, part).or_else(|| render::form_modal(form, 1)) {
-            return CreateInteractionResponse::Modal(modal);
+            return (CreateInteractionResponse::Modal(modal), Vec::new());
         }
     }
-    CreateInteractionResponse::Message(reply_for(result).interaction_message(true))
+    let (first, rest) = first_and_rest(reply_for(result));
+    (CreateInteractionResponse::Message(first.interaction_message(true)), rest)
 }
 
 async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Result<()> {
@@ -125,19 +149,19 @@ async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Resu
     if typed.may_open_form() {
         let result = bot.core.execute(&invocation, typed).await;
         observe_command(received, &result);
-        let response = modal_or_reply(result, 1);
-        return answer(bot, "answer a command", Effect::Creates, || {
-            command.create_response(&*bot.http, response.clone())
-        })
-        .await;
+        let (response, rest) = modal_or_reply(result, 1);
+        answer(bot, "answer a command", Effect::Creates, || command.create_response(&*bot.http, response.clone()))
+            .await?;
+        return follow_up(bot, rest, |f| command.create_followup(&*bot.http, f)).await;
     }
     let response = defer_ephemeral();
     answer(bot, "defer a command", Effect::Creates, || command.create_response(&*bot.http, response.clone())).await?;
     let result = bot.core.execute(&invocation, typed).await;
     observe_command(received, &result);
-    let edit = reply_for(result).edit_response();
+    let (first, rest) = first_and_rest(reply_for(result));
+    let edit = first.edit_response();
     answer(bot, "complete a command", Effect::Idempotent, || command.edit_response(&*bot.http, edit.clone())).await?;
-    Ok(())
+    follow_up(bot, rest, |f| command.create_followup(&*bot.http, f)).await
 }
 
 /// Records a handled slash command in the metrics.
@@ -187,11 +211,12 @@ async fn on_component(bot: &Discord, component: &ComponentInteraction) -> anyhow
                 None => Ok(Outcome::silent()),
             },
         };
-        let response = modal_or_reply(result, part);
-        return answer(bot, "open the second modal", Effect::Creates, || {
+        let (response, rest) = modal_or_reply(result, part);
+        answer(bot, "open the second modal", Effect::Creates, || {
             component.create_response(&*bot.http, response.clone())
         })
-        .await;
+        .await?;
+        return follow_up(bot, rest, |f| component.create_followup(&*bot.http, f)).await;
     }
     let Some(action) = ButtonAction::decode(custom_id) else {
         let message = Message::plain("This button is no longer in use.");
@@ -203,18 +228,18 @@ async fn on_component(bot: &Discord, component: &ComponentInteraction) -> anyhow
     };
     if let ButtonAction::WritePostmortem { .. } = action {
         let result = bot.core.press_button(&press(action)).await;
-        let response = modal_or_reply(result, 1);
-        return answer(bot, "open the postmortem", Effect::Creates, || {
-            component.create_response(&*bot.http, response.clone())
-        })
-        .await;
+        let (response, rest) = modal_or_reply(result, 1);
+        answer(bot, "open the postmortem", Effect::Creates, || component.create_response(&*bot.http, response.clone()))
+            .await?;
+        return follow_up(bot, rest, |f| component.create_followup(&*bot.http, f)).await;
     }
     let response = defer_ephemeral();
     answer(bot, "defer a button", Effect::Creates, || component.create_response(&*bot.http, response.clone())).await?;
     let result = bot.core.press_button(&press(action)).await;
-    let edit = reply_for(result).edit_response();
+    let (first, rest) = first_and_rest(reply_for(result));
+    let edit = first.edit_response();
     answer(bot, "complete a button", Effect::Idempotent, || component.edit_response(&*bot.http, edit.clone())).await?;
-    Ok(())
+    follow_up(bot, rest, |f| component.create_followup(&*bot.http, f)).await
 }
 
 /// Every input of a submitted modal as `(key, value)`.
@@ -264,11 +289,11 @@ async fn on_modal(bot: &Discord, modal: &ModalInteraction) -> anyhow::Result<()>
         },
         _ => None,
     };
-    let mut rendered = reply_for(result);
+    let (mut first, rest) = first_and_rest(reply_for(result));
     if let Some((next, part)) = next {
-        rendered.components.push(render::continue_postmortem_button(next, part));
+        first.components.push(render::continue_postmortem_button(next, part));
     }
-    let edit = rendered.edit_response();
+    let edit = first.edit_response();
     answer(bot, "complete a form", Effect::Idempotent, || modal.edit_response(&*bot.http, edit.clone())).await?;
-    Ok(())
+    follow_up(bot, rest, |f| modal.create_followup(&*bot.http, f)).await
 }

@@ -5,7 +5,8 @@
 //! - [`http`] builds serenity's REST client (rate limited, or pointed at a fake), with
 //!   time-outs; [`retry`] retries the calls that are safe to send again.
 //! - [`chat`] implements the core's `Chat` port over it; [`render`] shapes messages,
-//!   buttons and modals, escaping user text.
+//!   buttons and modals, escaping user text and splitting long text within the
+//!   table of Discord's [`limits`].
 //! - [`commands`] defines `/incident` and maps its options onto the core's grammar.
 //! - [`interactions`] answers commands, autocomplete, buttons and modal submits.
 //! - [`events`] feeds the timeline from gateway events; [`backfill`] catches up after
@@ -19,6 +20,7 @@ pub mod events;
 pub mod gateway;
 pub mod http;
 pub mod interactions;
+pub mod limits;
 pub mod permissions;
 pub mod render;
 pub mod retry;

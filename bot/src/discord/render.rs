@@ -1,33 +1,30 @@
 //! Turning the core's platform-neutral replies into Discord's shapes: a [`Message`]
-//! becomes markdown content (or an embed when it is too long for content) plus button
-//! components; a [`Form`] becomes one or more modals of at most five inputs.
+//! becomes one or more Discord messages (markdown content when it fits, else embeds)
+//! plus button components; a [`Form`] becomes one or more modals of at most five inputs.
 //!
 //! User text (Text, Bold and Code spans) is escaped so it cannot format, quote or
 //! mention; only User and Channel spans become real mentions. Every outgoing message
 //! also carries `allowed_mentions` with nothing allowed, which is what really stops a
 //! ping: the escaping only keeps the text looking like what was typed.
+//!
+//! Nothing said is cut: lines are written as [`text_units`] and split between them,
+//! across embeds and messages, within the table of Discord's [`limits`]. A form never
+//! shortens stored text: a field longer than an input holds is left out of the modal.
 
-use ::commands::{Form, FormKind, Message, Span};
+use ::commands::{Form, FormKind, Line, Message, Span};
 use serenity::all::{
     ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed, CreateInputText,
     CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage, CreateModal,
     EditInteractionResponse, EditMessage, InputTextStyle,
 };
 
+use super::limits;
+use crate::text_units::{self, Unit};
+
 /// Discord's limit on a message's `content`.
-pub const MAX_CONTENT: usize = 2000;
-/// Discord's limit on an embed's description.
-pub const MAX_EMBED: usize = 4096;
+pub const MAX_CONTENT: usize = limits::CONTENT;
 /// Discord's limit on inputs per modal.
-pub const INPUTS_PER_MODAL: usize = 5;
-/// Discord's limit on buttons per action row.
-const BUTTONS_PER_ROW: usize = 5;
-/// Discord's limits on a modal title, an input label and a placeholder.
-const MAX_MODAL_TITLE: usize = 45;
-const MAX_LABEL: usize = 45;
-const MAX_PLACEHOLDER: usize = 100;
-/// Discord's limit on a text input's length.
-const MAX_INPUT: usize = 4000;
+pub const INPUTS_PER_MODAL: usize = limits::MODAL_INPUTS;
 
 /// The custom id prefix of the button that opens the next postmortem modal:
 /// `pmcontinue:<part>:<form kind>`.
@@ -107,32 +104,61 @@ impl Rendered {
     }
 }
 
-/// Renders a core message: markdown content, or an embed when it is too long, plus
-/// its buttons in rows of five.
-pub fn render(message: &Message) -> Rendered {
-    let text = markdown(message);
-    let (content, embed) = if text.chars().count() <= MAX_CONTENT {
-        (text, None)
-    } else {
-        (String::new(), Some(CreateEmbed::new().description(cut(&text, MAX_EMBED))))
-    };
-    let buttons: Vec<CreateButton> = message
+/// The message's buttons.
+fn buttons(message: &Message) -> Vec<CreateButton> {
+    message
         .buttons
         .iter()
         .map(|button| {
-            CreateButton::new(button.action.encode()).label(cut(&button.label, 80)).style(if button.primary {
-                ButtonStyle::Primary
-            } else {
-                ButtonStyle::Secondary
-            })
+            CreateButton::new(cut(&button.action.encode(), limits::CUSTOM_ID))
+                .label(cut(&button.label, limits::BUTTON_LABEL))
+                .style(if button.primary { ButtonStyle::Primary } else { ButtonStyle::Secondary })
         })
-        .collect();
-    Rendered { content, embed, components: button_rows(buttons) }
+        .collect()
+}
+
+/// Renders a core message as Discord messages, in order: markdown content when the
+/// whole fits in one, else embed descriptions of at most [`limits::EMBED_DESCRIPTION`],
+/// one embed per message (so within [`limits::EMBEDS_TOTAL`]). The buttons go on the
+/// last, at most [`limits::ACTION_ROWS`] rows per message. Nothing is left out.
+pub fn render_all(message: &Message) -> Vec<Rendered> {
+    let pieces = line_pieces(message, limits::EMBED_DESCRIPTION);
+    let whole = pieces.join("\n");
+    let mut parts: Vec<Rendered> = if text_units::len(&whole) <= limits::CONTENT {
+        vec![Rendered { content: whole, embed: None, components: Vec::new() }]
+    } else {
+        text_units::pack(pieces, limits::EMBED_DESCRIPTION)
+            .into_iter()
+            .map(|text| Rendered {
+                content: String::new(),
+                embed: Some(CreateEmbed::new().description(text)),
+                components: Vec::new(),
+            })
+            .collect()
+    };
+    let rows = button_rows(buttons(message));
+    for (n, rows) in rows.chunks(limits::ACTION_ROWS).enumerate() {
+        match parts.last_mut() {
+            Some(last) if n == 0 => last.components = rows.to_vec(),
+            _ => parts.push(Rendered { content: "…".into(), embed: None, components: rows.to_vec() }),
+        }
+    }
+    parts
+}
+
+/// The first part of [`render_all`], for a reply that is one message; callers that
+/// may get a long message send the rest after it.
+pub fn render(message: &Message) -> Rendered {
+    let mut parts = render_all(message);
+    if parts.is_empty() {
+        return Rendered { content: String::new(), embed: None, components: Vec::new() };
+    }
+    parts.swap_remove(0)
 }
 
 /// Groups buttons into action rows of at most five.
 pub fn button_rows(buttons: Vec<CreateButton>) -> Vec<CreateActionRow> {
-    buttons.chunks(BUTTONS_PER_ROW).map(|row| CreateActionRow::Buttons(row.to_vec())).collect()
+    buttons.chunks(limits::BUTTONS_PER_ROW).map(|row| CreateActionRow::Buttons(row.to_vec())).collect()
 }
 
 /// The "Continue postmortem" button shown after the first half of a postmortem is saved.
@@ -142,93 +168,113 @@ pub fn continue_postmortem_button(kind: FormKind, part: usize) -> CreateActionRo
         .style(ButtonStyle::Primary)])
 }
 
-/// The message's lines as Discord markdown.
-pub fn markdown(message: &Message) -> String {
-    let mut out = String::new();
-    for (n, line) in message.lines.iter().enumerate() {
-        if n > 0 {
-            out.push('\n');
+/// One line as Discord markdown units; none longer than `max`.
+fn line_units(line: &Line, max: usize) -> Vec<Unit> {
+    let mut units = Vec::new();
+    // Adjacent bold spans are merged, or `****` would appear between them.
+    let mut bold = String::new();
+    for span in &line.0 {
+        if let Span::Bold(text) = span {
+            bold.push_str(text);
+            continue;
         }
-        let mut line_text = String::new();
-        // Adjacent bold spans are merged, or `****` would appear between them.
-        let mut bold = String::new();
-        for span in &line.0 {
-            if let Span::Bold(text) = span {
-                bold.push_str(text);
-                continue;
+        units.extend(text_units::wrapped(escaped_units(&std::mem::take(&mut bold)), "**", max));
+        match span {
+            Span::Text(text) => units.extend(escaped_units(text)),
+            Span::Bold(_) => {}
+            // A backtick cannot be escaped inside code, so it is swapped for a look-alike.
+            Span::Code(text) => {
+                let inner: Vec<Unit> =
+                    text.chars().map(|c| if c == '`' { "ˋ".to_string() } else { c.to_string() }).collect();
+                units.extend(text_units::wrapped(inner, "`", max));
             }
-            flush_bold(&mut line_text, &mut bold);
-            match span {
-                Span::Text(text) => line_text.push_str(&escape(text)),
-                Span::Bold(_) => {}
-                Span::Code(text) => line_text.push_str(&code(text)),
-                Span::User(id) => line_text.push_str(&user_mention(id)),
-                Span::Channel { id, name } => line_text.push_str(&channel_mention(id.as_str(), name)),
+            Span::User(id) if is_snowflake(id) => units.push(user_mention(id)),
+            Span::Channel { id, name } if is_snowflake(id.as_str()) => units.push(channel_mention(id.as_str(), name)),
+            // Not a Discord id: shown as escaped text, split like any.
+            Span::User(name) | Span::Channel { name, .. } => {
+                let sign = if matches!(span, Span::User(_)) { '@' } else { '#' };
+                units.extend(escaped_units(&format!("{sign}{name}")));
             }
         }
-        flush_bold(&mut line_text, &mut bold);
-        // A line that starts with `#` or `-` would become a heading or a list item.
-        if line_text.starts_with('#') || line_text.starts_with('-') {
-            out.push('\\');
-        }
-        out.push_str(&line_text);
     }
-    out
+    units.extend(text_units::wrapped(escaped_units(&bold), "**", max));
+    units
 }
 
-/// Appends pending bold text as `**…**`, keeping surrounding spaces outside the markers.
-fn flush_bold(out: &mut String, bold: &mut String) {
-    let text = std::mem::take(bold);
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        out.push_str(&text);
-        return;
+/// A piece that starts with `#` or `-` would become a heading or a list item; a
+/// backslash keeps it text.
+fn guard_start(piece: String) -> String {
+    if piece.starts_with(['#', '-']) {
+        format!("\\{piece}")
+    } else {
+        piece
     }
-    let leading = text.strip_suffix(text.trim_start()).unwrap_or_default();
-    let trailing = text.strip_prefix(text.trim_end()).unwrap_or_default();
-    out.push_str(leading);
-    out.push_str("**");
-    out.push_str(&escape(trimmed));
-    out.push_str("**");
-    out.push_str(trailing);
+}
+
+/// Every line as pieces of at most `max`, split between units, each guarded at its
+/// start (one character is kept for the guard).
+fn line_pieces(message: &Message, max: usize) -> Vec<String> {
+    let room = max.saturating_sub(1).max(1);
+    let mut pieces = Vec::new();
+    for line in &message.lines {
+        let split = text_units::split(&line_units(line, room), room);
+        if split.is_empty() {
+            pieces.push(String::new());
+        }
+        pieces.extend(split.into_iter().map(guard_start));
+    }
+    pieces
+}
+
+/// The message's lines as Discord markdown, whole.
+pub fn markdown(message: &Message) -> String {
+    line_pieces(message, usize::MAX).join("\n")
+}
+
+/// A line as markdown within `max`, ending in `…` when it had to be cut (between
+/// units, never inside an escape): for topics, one line of the bot's own facts.
+pub fn line_within(line: &Line, max: usize) -> String {
+    let units = line_units(line, max.saturating_sub(1));
+    let pieces = text_units::split(&units, max.saturating_sub(1));
+    match pieces.len() {
+        0 | 1 => guard_start(pieces.concat()),
+        _ => {
+            let first = text_units::split(&units, max.saturating_sub(2)).into_iter().next().unwrap_or_default();
+            format!("{}…", guard_start(first))
+        }
+    }
+}
+
+/// User text as units, one per character: Discord markdown escaped, mention syntax
+/// neutralised.
+fn escaped_units(text: &str) -> Vec<Unit> {
+    let mut units = Vec::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let unit = match c {
+            '\\' | '*' | '_' | '~' | '|' | '`' | '>' | '[' | ']' => format!("\\{c}"),
+            // `<@123>`, `<@&role>`, `<#channel>` and `</command:id>` are mention syntax;
+            // a zero-width space after `<` keeps them as text.
+            '<' if matches!(chars.peek(), Some('@' | '#' | '/' | ':')) => "<\u{200B}".to_string(),
+            // `@everyone` and `@here`, likewise.
+            '@' => {
+                let rest: String = chars.clone().take(8).collect();
+                if rest.starts_with("everyone") || rest.starts_with("here") {
+                    "@\u{200B}".to_string()
+                } else {
+                    "@".to_string()
+                }
+            }
+            c => c.to_string(),
+        };
+        units.push(unit);
+    }
+    units
 }
 
 /// Escapes Discord markdown and neutralizes mention syntax in user text.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' | '*' | '_' | '~' | '|' | '`' | '>' | '[' | ']' => {
-                out.push('\\');
-                out.push(c);
-            }
-            // `<@123>`, `<@&role>`, `<#channel>` and `</command:id>` are mention syntax;
-            // a zero-width space after `<` keeps them as text.
-            '<' if matches!(chars.peek(), Some('@' | '#' | '/' | ':')) => {
-                out.push('<');
-                out.push('\u{200B}');
-            }
-            // `@everyone` and `@here`, likewise.
-            '@' => {
-                out.push('@');
-                let rest: String = chars.clone().take(8).collect();
-                if rest.starts_with("everyone") || rest.starts_with("here") {
-                    out.push('\u{200B}');
-                }
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// Inline code. A backtick cannot be escaped inside code, so it is swapped for a look-alike.
-fn code(text: &str) -> String {
-    if text.is_empty() {
-        return String::new();
-    }
-    format!("`{}`", text.replace('`', "ˋ"))
+    escaped_units(text).concat()
 }
 
 fn is_snowflake(id: &str) -> bool {
@@ -252,14 +298,10 @@ fn channel_mention(id: &str, name: &str) -> String {
     }
 }
 
-/// At most `max` characters, ending in `…` when cut.
+/// At most `max` (UTF-16 code units, as the table counts), ending in `…` when cut:
+/// only for the bot's own words, such as labels and choice names.
 pub fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    text_units::fit(text, max)
 }
 
 /// The modal's custom id: which form, and which part of it (from 1).
@@ -295,21 +337,29 @@ pub fn form_modal(form: &Form, part: usize) -> Option<CreateModal> {
     }
     let fields = form.fields.iter().skip((part - 1) * INPUTS_PER_MODAL).take(INPUTS_PER_MODAL);
     let inputs: Vec<CreateActionRow> = fields
-        .map(|field| {
+        .filter_map(|field| {
+            let value = field.value.as_deref().filter(|v| !v.is_empty());
+            if value.is_some_and(|v| text_units::len(v) > limits::INPUT_VALUE) {
+                // An input would cut it, and saving would overwrite the whole with the
+                // cut text: the field stays out of the form and as written.
+                return None;
+            }
             let style = if field.multiline { InputTextStyle::Paragraph } else { InputTextStyle::Short };
-            let max = field.max_len.clamp(1, MAX_INPUT);
-            let mut input = CreateInputText::new(style, cut(&field.label, MAX_LABEL), field.key)
-                .placeholder(cut(&field.question, MAX_PLACEHOLDER))
+            let fits = |max: usize| value.is_none_or(|v| text_units::len(v) <= max);
+            let max = field.max_len.clamp(1, limits::INPUT_VALUE);
+            let max = if fits(max) { max } else { limits::INPUT_VALUE };
+            let mut input = CreateInputText::new(style, cut(&field.label, limits::INPUT_LABEL), field.key)
+                .placeholder(cut(&field.question, limits::INPUT_PLACEHOLDER))
                 .required(field.required)
                 .max_length(u16::try_from(max).unwrap_or(u16::MAX));
-            if let Some(value) = field.value.as_deref().filter(|v| !v.is_empty()) {
-                input = input.value(cut(value, max));
+            if let Some(value) = value {
+                input = input.value(value);
             }
-            CreateActionRow::InputText(input)
+            Some(CreateActionRow::InputText(input))
         })
         .collect();
     let title = if count > 1 { format!("{} ({part}/{count})", form.title) } else { form.title.clone() };
-    Some(CreateModal::new(modal_id(form.kind, part), cut(&title, MAX_MODAL_TITLE)).components(inputs))
+    Some(CreateModal::new(modal_id(form.kind, part), cut(&title, limits::MODAL_TITLE)).components(inputs))
 }
 
 #[cfg(test)]
@@ -375,6 +425,39 @@ mod tests {
         let json = serde_json::to_value(&rendered.components).unwrap();
         assert_eq!(json[0]["components"][0]["custom_id"], "ack:3");
         assert_eq!(json[0]["components"][0]["style"], 1);
+    }
+
+    #[test]
+    fn a_message_longer_than_an_embed_continues_in_the_next_message() {
+        // It used to be one embed cut at 4,096 characters.
+        let text = "a&b ".repeat(1100);
+        let message = Message::plain(&text).button("Acknowledge", ButtonAction::Acknowledge { incident: 3 }, true);
+        let parts = render_all(&message);
+        assert_eq!(parts.len(), 2);
+        let shown: String = parts
+            .iter()
+            .map(|part| serde_json::to_value(part.clone().create_message()).unwrap())
+            .map(|json| json["embeds"][0]["description"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(shown.replace(char::is_whitespace, ""), text.replace(char::is_whitespace, ""));
+        assert!(parts[0].components.is_empty());
+        assert_eq!(parts[1].components.len(), 1, "the buttons come last");
+    }
+
+    #[test]
+    fn a_form_leaves_out_a_value_its_input_would_cut() {
+        // It used to pre-fill the first 4,000 characters, and saving overwrote the rest.
+        let long = "s".repeat(4500);
+        let form = Form {
+            kind: FormKind::PostmortemAll { incident: 7 },
+            title: "Postmortem INC-7".into(),
+            fields: vec![field("summary", Some(&long)), field("impact", Some("short"))],
+        };
+        let modal = serde_json::to_value(form_modal(&form, 1).unwrap()).unwrap();
+        let inputs = modal["components"].as_array().unwrap();
+        assert_eq!(inputs.len(), 1);
+        assert_eq!(inputs[0]["components"][0]["custom_id"], "impact");
+        assert_eq!(inputs[0]["components"][0]["value"], "short");
     }
 
     fn field(key: &'static str, value: Option<&str>) -> FormField {

@@ -1,17 +1,19 @@
 //! The core's [`Chat`] port on Slack's Web API: channels, posts, invites, topics, pins,
 //! direct messages, renames and archiving.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use commands::{ChannelId, ChannelRef, Chat, ChatError, Line, Message, MessageRef};
 use serde_json::{json, Value};
 
 use super::api::{SlackApi, SlackApiError};
+use super::limits;
+use super::names::UserNames;
 use super::render;
 
 /// Slack's limit on a channel name.
-const MAX_CHANNEL_NAME: usize = 80;
-/// Slack's limit on a channel topic.
-const MAX_TOPIC: usize = 250;
+const MAX_CHANNEL_NAME: usize = limits::CHANNEL_NAME;
 /// How many suffixed names (`-2`, `-3`, …) are tried when a channel name is taken.
 const NAME_ATTEMPTS: u32 = 20;
 
@@ -19,6 +21,7 @@ const NAME_ATTEMPTS: u32 = 20;
 #[derive(Debug, Clone)]
 pub struct SlackChat {
     api: SlackApi,
+    names: Arc<UserNames>,
 }
 
 fn chat_error(operation: &'static str, error: SlackApiError) -> ChatError {
@@ -40,11 +43,22 @@ fn suffixed(name: &str, n: u32) -> String {
 
 impl SlackChat {
     pub fn new(api: SlackApi) -> Self {
-        SlackChat { api }
+        SlackChat { api, names: Arc::default() }
     }
 
     pub fn api(&self) -> &SlackApi {
         &self.api
+    }
+
+    /// Display names for plain text (topics, modal errors), fetched once each.
+    pub fn names(&self) -> &UserNames {
+        &self.names
+    }
+
+    /// `message` as plain text with display names instead of ids (see [`render::plain`]).
+    pub async fn plain_with_names(&self, message: &Message) -> String {
+        self.names.learn_message(&self.api, message).await;
+        render::plain(message, &|id| self.names.get(id))
     }
 
     /// Calls `method`, treating the listed Slack error codes as success (the state the
@@ -91,15 +105,17 @@ impl Chat for SlackChat {
         ))
     }
 
+    /// Posts `message`, as several Slack messages when it is too long for one (see
+    /// [`render::render`]); the reference is to the first, which pins the whole start.
     async fn post(&self, channel_id: &ChannelId, message: &Message) -> Result<MessageRef, ChatError> {
-        let answer = self
-            .api
-            .call("chat.postMessage", &render::post_body(channel_id.as_str(), message))
-            .await
-            .map_err(|e| chat_error("post", e))?;
-        let ts = string_at(&answer, "/ts").ok_or_else(|| ChatError::new("post", "Slack returned no ts", false))?;
-        let channel = string_at(&answer, "/channel").unwrap_or(channel_id.as_str());
-        Ok(MessageRef { channel_id: channel.to_string().into(), message_id: ts.to_string() })
+        let mut first: Option<MessageRef> = None;
+        for body in render::post_bodies(channel_id.as_str(), message) {
+            let answer = self.api.call("chat.postMessage", &body).await.map_err(|e| chat_error("post", e))?;
+            let ts = string_at(&answer, "/ts").ok_or_else(|| ChatError::new("post", "Slack returned no ts", false))?;
+            let channel = string_at(&answer, "/channel").unwrap_or(channel_id.as_str());
+            first.get_or_insert(MessageRef { channel_id: channel.to_string().into(), message_id: ts.to_string() });
+        }
+        first.ok_or_else(|| ChatError::new("post", "nothing to post", false))
     }
 
     async fn invite(&self, channel_id: &ChannelId, users: &[String]) -> Result<(), ChatError> {
@@ -111,8 +127,9 @@ impl Chat for SlackChat {
     }
 
     async fn set_topic(&self, channel_id: &ChannelId, topic: &Line) -> Result<(), ChatError> {
-        // mrkdwn escapes the text and turns the commander into a real mention.
-        let topic: String = render::mrkdwn(&Message::new().line(topic.clone())).chars().take(MAX_TOPIC).collect();
+        // A topic takes no formatting: plain text, people by their display names.
+        self.names.learn(&self.api, [topic]).await;
+        let topic = render::topic(topic, &|id| self.names.get(id));
         let body = json!({ "channel": channel_id, "topic": topic });
         self.call_allowing("set_topic", "conversations.setTopic", body, &[]).await
     }

@@ -19,8 +19,8 @@ use commands::{ButtonAction, ButtonPress, FormKind, FormSubmission, Outcome};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::form;
 use super::reply::{self, ReplyTo};
+use super::{form, limits};
 use super::{verify, SlackState};
 
 /// How long a modal submission waits for the core before closing the modal anyway;
@@ -87,7 +87,9 @@ pub fn answers(view: &Value) -> Vec<(String, String)> {
 }
 
 /// `response_action: errors` for a refused submission, or `None` to close the modal.
-fn errors_answer(outcome: &Outcome, first_block: Option<&str>) -> Option<Value> {
+/// `refusal` is the reply as plain text with display names (modal errors take no
+/// mentions).
+fn errors_answer(outcome: &Outcome, first_block: Option<&str>, refusal: Option<String>) -> Option<Value> {
     let mut errors = serde_json::Map::new();
     for (key, message) in &outcome.field_errors {
         errors.insert((*key).to_string(), json!(message));
@@ -95,11 +97,14 @@ fn errors_answer(outcome: &Outcome, first_block: Option<&str>) -> Option<Value> 
     if errors.is_empty() && outcome.is_error {
         // A refusal about the whole form (e.g. not the commander): shown on the first
         // input so the answers are not lost by closing the modal.
-        let text = outcome.reply.as_ref().map(|m| m.to_plain()).unwrap_or_else(|| "This was refused.".into());
-        errors.insert(first_block?.to_string(), json!(text.chars().take(1000).collect::<String>()));
+        let text = refusal.unwrap_or_else(|| "This was refused.".into());
+        errors.insert(first_block?.to_string(), json!(limits::fit(&text, MODAL_ERROR)));
     }
     (!errors.is_empty()).then(|| json!({ "response_action": "errors", "errors": errors }))
 }
+
+/// The longest error shown under a modal input.
+const MODAL_ERROR: usize = 1000;
 
 async fn view_submission(state: &SlackState, payload: &Value) -> Response {
     let view = payload.get("view").cloned().unwrap_or_default();
@@ -126,7 +131,11 @@ async fn view_submission(state: &SlackState, payload: &Value) -> Response {
     match tokio::time::timeout(SUBMISSION_BUDGET, &mut running).await {
         Ok(Ok(result)) => {
             if let Ok(outcome) = &result {
-                if let Some(errors) = errors_answer(outcome, first_block.as_deref()) {
+                let refusal = match (&outcome.reply, outcome.is_error && outcome.field_errors.is_empty()) {
+                    (Some(reply), true) => Some(state.chat.plain_with_names(reply).await),
+                    _ => None,
+                };
+                if let Some(errors) = errors_answer(outcome, first_block.as_deref(), refusal) {
                     return Json(errors).into_response();
                 }
             }
@@ -221,9 +230,13 @@ mod tests {
     #[test]
     fn errors_go_to_their_fields_or_the_first_one() {
         let outcome = Outcome { field_errors: vec![("title", "Needs a title.".into())], ..Outcome::default() };
-        assert_eq!(errors_answer(&outcome, Some("title")).unwrap()["errors"]["title"], "Needs a title.");
+        assert_eq!(errors_answer(&outcome, Some("title"), None).unwrap()["errors"]["title"], "Needs a title.");
         let refused = Outcome::error(Message::plain("Only the commander may."));
-        assert_eq!(errors_answer(&refused, Some("summary")).unwrap()["errors"]["summary"], "Only the commander may.");
-        assert!(errors_answer(&Outcome::reply(Message::plain("Saved.")), Some("summary")).is_none());
+        let text = Some("Only the commander may.".to_string());
+        assert_eq!(
+            errors_answer(&refused, Some("summary"), text).unwrap()["errors"]["summary"],
+            "Only the commander may."
+        );
+        assert!(errors_answer(&Outcome::reply(Message::plain("Saved.")), Some("summary"), None).is_none());
     }
 }

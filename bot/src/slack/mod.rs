@@ -6,7 +6,8 @@
 //! - [`commands`], [`events`] and [`interactions`] are the three routes; each turns a
 //!   Slack payload into a core call, and [`reply`] delivers what the core answers.
 //! - [`api`] is the Web API client, [`chat`] the `Chat` port on it, [`render`] turns
-//!   messages and forms into Block Kit.
+//!   messages and forms into Block Kit, writing every line with [`mrkdwn`] and within
+//!   the table of Slack's [`limits`]; [`names`] caches display names for plain text.
 //! - [`catchup`] stores messages posted while the bot was down; [`ids`] spells Slack's
 //!   timestamps and the source ids built from them.
 //! - [`local`] runs the whole app on loopback (tests and the load benchmark).
@@ -19,7 +20,10 @@ pub mod events;
 pub mod form;
 pub mod ids;
 pub mod interactions;
+pub mod limits;
 pub mod local;
+pub mod mrkdwn;
+pub mod names;
 pub mod render;
 pub mod reply;
 pub mod signature;

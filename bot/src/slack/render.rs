@@ -1,216 +1,276 @@
-//! Rendering the core's platform-neutral values for Slack: a [`Message`] becomes Block
-//! Kit blocks plus a fallback text, a [`Form`] becomes a modal view.
+//! Rendering the core's platform-neutral values for Slack: a [`Message`] becomes one or
+//! more Slack messages of Block Kit blocks plus a fallback text, a [`Form`] becomes a
+//! modal view, and a topic becomes plain text.
 //!
-//! Every piece of user text is escaped (`& < >`), so `<!channel>` or a fake link in a
-//! title is shown literally; only `Span::User` and `Span::Channel` become real mentions,
-//! and only when their id looks like a Slack id. Adjacent bold spans are rendered as
-//! one `*…*` with its edges touching text, the only form of bold mrkdwn reads.
+//! Lines are written by [`mrkdwn`], which escapes and neutralises user text. Nothing
+//! that was said is cut: a long line is split across sections, sections across
+//! messages, each within [`limits`]. A form never shortens what is stored: a field
+//! whose stored text is longer than Slack's input can hold is left out of the modal,
+//! which says so and where the text can be read whole.
 
 use commands::{Form, Line, Message, Span};
 use serde_json::{json, Value};
 
-/// Slack's limit on the text of one section block.
-const SECTION_TEXT_LIMIT: usize = 3000;
-/// Slack's limit on a modal title.
-const MODAL_TITLE_LIMIT: usize = 24;
-/// Slack's limit on a plain-text input's length.
-const INPUT_LIMIT: usize = 3000;
-/// Slack's limit on an input label and hint.
-const LABEL_LIMIT: usize = 2000;
-/// Slack's limit on a button label.
-const BUTTON_LABEL_LIMIT: usize = 75;
+use super::limits::{self, fit};
+use super::mrkdwn;
 
-/// Escapes the three characters Slack treats as markup in message text.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
+pub use super::mrkdwn::escape;
+
+/// One Slack message: the blocks and the notification text that go with them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlackMessage {
+    pub text: String,
+    pub blocks: Vec<Value>,
 }
 
-/// Slack user, channel and team ids: an uppercase letter, then uppercase letters and digits.
-fn is_slack_id(id: &str) -> bool {
-    let mut chars = id.chars();
-    chars.next().is_some_and(|c| c.is_ascii_uppercase())
-        && id.len() <= 32
-        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-}
-
-fn cut(text: &str, max_chars: usize) -> String {
-    if text.chars().nth(max_chars).is_none() {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max_chars.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
-/// One line as mrkdwn. Adjacent bold spans become one bold: `*a**b*` is broken markup.
-fn line_mrkdwn(line: &Line) -> String {
-    let mut out = String::new();
-    let mut bold = String::new();
-    for span in &line.0 {
-        match span {
-            Span::Bold(text) => bold.push_str(text),
-            other => {
-                push_bold(&mut out, &std::mem::take(&mut bold));
-                out.push_str(&span_mrkdwn(other));
-            }
-        }
-    }
-    push_bold(&mut out, &bold);
-    out
-}
-
-/// Appends `text` as `*bold*`. Slack reads `*` as a marker only next to a non-space
-/// character, so whitespace at either edge goes outside the markers; mrkdwn has no
-/// escape for `*`, so one inside becomes the look-alike `∗`.
-fn push_bold(out: &mut String, text: &str) {
-    let inner = text.trim();
-    if inner.is_empty() {
-        out.push_str(&escape(text));
-        return;
-    }
-    let leading = text.strip_suffix(text.trim_start()).unwrap_or_default();
-    let trailing = text.strip_prefix(text.trim_end()).unwrap_or_default();
-    out.push_str(leading);
-    out.push('*');
-    out.push_str(&escape(&inner.replace('*', "∗")));
-    out.push('*');
-    out.push_str(trailing);
-}
-
-/// A span other than bold (see [`line_mrkdwn`]).
-fn span_mrkdwn(span: &Span) -> String {
-    match span {
-        Span::Text(t) | Span::Bold(t) => escape(t),
-        Span::Code(t) => format!("`{}`", escape(t)),
-        Span::User(id) if is_slack_id(id) => format!("<@{id}>"),
-        Span::User(id) => format!("@{}", escape(id)),
-        Span::Channel { id, .. } if is_slack_id(id.as_str()) => format!("<#{id}>"),
-        Span::Channel { name, .. } => format!("#{}", escape(name)),
-    }
-}
-
-/// The message as Slack mrkdwn, one line per line.
+/// The message as Slack mrkdwn, one line per line, unsplit (for tests and logs).
 pub fn mrkdwn(message: &Message) -> String {
-    let lines: Vec<String> = message.lines.iter().map(line_mrkdwn).collect();
+    let lines: Vec<String> = message.lines.iter().map(mrkdwn::line).collect();
     lines.join("\n")
 }
 
-/// The notification text: the same mrkdwn, cut to a sensible length.
-pub fn fallback_text(message: &Message) -> String {
-    let text = mrkdwn(message);
-    if text.is_empty() {
-        let labels: Vec<String> = message.buttons.iter().map(|b| escape(&b.label)).collect();
-        return labels.join(" · ");
-    }
-    cut(&text, SECTION_TEXT_LIMIT)
-}
-
-/// Block Kit blocks: sections of at most 3000 characters, split at line ends, then one
-/// actions block with the buttons.
-pub fn blocks(message: &Message) -> Vec<Value> {
-    let mut blocks = Vec::new();
+/// The section texts of a message: its lines, a long one split over several sections,
+/// short ones sharing a section, each at most [`limits::SECTION_TEXT`].
+fn section_texts(message: &Message) -> Vec<String> {
+    let mut sections = Vec::new();
     let mut section = String::new();
-    let flush = |section: &mut String, blocks: &mut Vec<Value>| {
-        if !section.is_empty() {
-            blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": std::mem::take(section) } }));
+    for line in &message.lines {
+        let units = mrkdwn::line_units(line, limits::SECTION_TEXT);
+        let mut pieces = mrkdwn::split(&units, limits::SECTION_TEXT);
+        if pieces.is_empty() {
+            // A section's text may not be empty or only a newline; keep blank lines visible.
+            pieces.push(" ".to_string());
         }
-    };
-    for line in message.lines.iter().map(line_mrkdwn) {
-        let line = cut(&line, SECTION_TEXT_LIMIT);
-        if section.chars().count() + line.chars().count() + 1 > SECTION_TEXT_LIMIT {
-            flush(&mut section, &mut blocks);
+        for piece in pieces {
+            if !section.is_empty() && limits::len(&section) + 1 + limits::len(&piece) > limits::SECTION_TEXT {
+                sections.push(std::mem::take(&mut section));
+            }
+            if !section.is_empty() {
+                section.push('\n');
+            }
+            section.push_str(&piece);
         }
-        if !section.is_empty() {
-            section.push('\n');
-        }
-        // A section's text may not be empty or only a newline; keep blank lines visible.
-        section.push_str(if line.is_empty() { " " } else { &line });
     }
-    flush(&mut section, &mut blocks);
-    if !message.buttons.is_empty() {
-        let elements: Vec<Value> = message
-            .buttons
-            .iter()
-            .map(|button| {
-                let mut element = json!({
-                    "type": "button",
-                    "text": { "type": "plain_text", "text": cut(&button.label, BUTTON_LABEL_LIMIT), "emoji": true },
-                    "action_id": button.action.encode(),
-                    "value": button.action.encode(),
-                });
-                if button.primary {
-                    element["style"] = json!("primary");
-                }
-                element
+    if !section.is_empty() {
+        sections.push(section);
+    }
+    sections
+}
+
+fn section(text: String) -> Value {
+    json!({ "type": "section", "text": { "type": "mrkdwn", "text": text } })
+}
+
+/// The buttons as actions blocks of at most [`limits::ACTIONS_ELEMENTS`] each.
+fn actions_blocks(message: &Message) -> Vec<Value> {
+    message
+        .buttons
+        .chunks(limits::ACTIONS_ELEMENTS)
+        .map(|row| {
+            let elements: Vec<Value> = row
+                .iter()
+                .map(|button| {
+                    let id = button.action.encode();
+                    let mut element = json!({
+                        "type": "button",
+                        "text": { "type": "plain_text", "text": fit(&button.label, limits::BUTTON_TEXT), "emoji": true },
+                        "action_id": fit(&id, limits::ACTION_ID),
+                        "value": fit(&id, limits::BUTTON_VALUE),
+                    });
+                    if button.primary {
+                        element["style"] = json!("primary");
+                    }
+                    element
+                })
+                .collect();
+            json!({ "type": "actions", "elements": elements })
+        })
+        .collect()
+}
+
+/// The message as Slack messages, in order. Each holds at most
+/// [`limits::BLOCKS_PER_MESSAGE`] blocks and [`limits::MESSAGE_BLOCKS_TEXT`] of text;
+/// the buttons come last. Everything in `message` is in one of them.
+pub fn render(message: &Message) -> Vec<SlackMessage> {
+    let mut parts: Vec<SlackMessage> = Vec::new();
+    let mut blocks: Vec<Value> = Vec::new();
+    let mut first_text = String::new();
+    let mut text_len = 0;
+    for text in section_texts(message) {
+        let len = limits::len(&text);
+        if !blocks.is_empty()
+            && (blocks.len() == limits::BLOCKS_PER_MESSAGE || text_len + len > limits::MESSAGE_BLOCKS_TEXT)
+        {
+            parts.push(SlackMessage { text: std::mem::take(&mut first_text), blocks: std::mem::take(&mut blocks) });
+            text_len = 0;
+        }
+        if blocks.is_empty() {
+            // The notification text: the part's first section (already within the limit).
+            first_text = text.clone();
+        }
+        text_len += len;
+        blocks.push(section(text));
+    }
+    for actions in actions_blocks(message) {
+        if blocks.len() == limits::BLOCKS_PER_MESSAGE {
+            parts.push(SlackMessage { text: std::mem::take(&mut first_text), blocks: std::mem::take(&mut blocks) });
+        }
+        blocks.push(actions);
+    }
+    if !blocks.is_empty() || parts.is_empty() {
+        parts.push(SlackMessage { text: first_text, blocks });
+    }
+    for part in &mut parts {
+        if part.text.trim().is_empty() {
+            let labels: Vec<String> = message.buttons.iter().map(|b| escape(&b.label)).collect();
+            part.text = fit(&labels.join(" · "), limits::MESSAGE_TEXT);
+        }
+    }
+    parts
+}
+
+/// The notification text of the message's first part.
+pub fn fallback_text(message: &Message) -> String {
+    render(message).into_iter().next().map(|part| part.text).unwrap_or_default()
+}
+
+/// Block Kit blocks of a message that fits in one Slack message (tests).
+pub fn blocks(message: &Message) -> Vec<Value> {
+    render(message).into_iter().flat_map(|part| part.blocks).collect()
+}
+
+/// The bodies of the `chat.postMessage` calls that post `message` to `channel`, in
+/// order: blocks, fallback text, no link unfurling, and no `link_names`, so a plain
+/// `@channel` in user text stays text.
+pub fn post_bodies(channel: &str, message: &Message) -> Vec<Value> {
+    render(message)
+        .into_iter()
+        .map(|part| {
+            json!({
+                "channel": channel,
+                "text": part.text,
+                "blocks": part.blocks,
+                "unfurl_links": false,
+                "unfurl_media": false,
             })
-            .collect();
-        blocks.push(json!({ "type": "actions", "elements": elements }));
+        })
+        .collect()
+}
+
+/// The bodies of a private reply through a `response_url`, in order.
+pub fn ephemeral_bodies(message: &Message) -> Vec<Value> {
+    render(message)
+        .into_iter()
+        .map(|part| {
+            json!({
+                "response_type": "ephemeral",
+                "replace_original": false,
+                "text": part.text,
+                "blocks": part.blocks,
+            })
+        })
+        .collect()
+}
+
+/// A line as plain text for places that take no formatting (topics, modal errors):
+/// nothing escaped, users by `name_of` (their display name), and `<!` or `<@` kept
+/// from reading as Slack's own syntax by a word joiner, so nothing can ping.
+pub fn plain_line(line: &Line, name_of: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    for span in &line.0 {
+        match span {
+            Span::Text(t) | Span::Bold(t) => out.push_str(t),
+            Span::Code(t) => {
+                out.push('`');
+                out.push_str(t);
+                out.push('`');
+            }
+            Span::User(id) => {
+                out.push('@');
+                out.push_str(&name_of(id).unwrap_or_else(|| id.clone()));
+            }
+            Span::Channel { name, .. } => {
+                out.push('#');
+                out.push_str(name);
+            }
+        }
     }
-    blocks
+    defuse(&out)
 }
 
-/// The body of a `chat.postMessage` to `channel`: blocks, fallback text, no link
-/// unfurling, and no `link_names`, so a plain `@channel` in user text stays text.
-pub fn post_body(channel: &str, message: &Message) -> Value {
-    json!({
-        "channel": channel,
-        "text": fallback_text(message),
-        "blocks": blocks(message),
-        "unfurl_links": false,
-        "unfurl_media": false,
-    })
+/// A message as plain text (see [`plain_line`]), one line per line.
+pub fn plain(message: &Message, name_of: &dyn Fn(&str) -> Option<String>) -> String {
+    let lines: Vec<String> = message.lines.iter().map(|line| plain_line(line, name_of)).collect();
+    lines.join("\n")
 }
 
-/// A private reply through a `response_url`.
-pub fn ephemeral_body(message: &Message) -> Value {
-    json!({
-        "response_type": "ephemeral",
-        "replace_original": false,
-        "text": fallback_text(message),
-        "blocks": blocks(message),
-    })
+/// `<!channel>`, `<@U1>`, `<#C1>` and `<https://…|link>` typed as text stay text: a
+/// word joiner after the `<` keeps Slack from reading them, and shows nothing.
+fn defuse(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '<' && chars.peek().is_some_and(|next| !next.is_whitespace()) {
+            out.push('\u{2060}');
+        }
+    }
+    out
+}
+
+/// The topic for `conversations.setTopic`: plain text (it takes no formatting), within
+/// [`limits::TOPIC`].
+pub fn topic(line: &Line, name_of: &dyn Fn(&str) -> Option<String>) -> String {
+    fit(&plain_line(line, name_of), limits::TOPIC)
+}
+
+/// A field left out of a modal because its stored text is longer than an input holds.
+fn left_out_notice(label: &str, chars: usize) -> Value {
+    let text = format!(
+        "*{}* is {chars} characters, more than a Slack form can hold, so it is left out of this form and stays exactly as written. The postmortem document (`/incident postmortem` once it is complete, or `incidentbot export`) shows it whole.",
+        mrkdwn::line(&Line::new().text(label))
+    );
+    json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": fit(&text, limits::SECTION_TEXT) }] })
 }
 
 /// The modal for a form. `private_metadata` travels with the view and comes back with
-/// the submission (the channel and where to reply).
+/// the submission (the channel and where to reply). A field whose stored value does
+/// not fit in Slack's input is left out, with a note saying so: an input would have to
+/// cut it, and saving the form would then overwrite the whole text with the cut one.
 pub fn modal(form: &Form, private_metadata: &str) -> Value {
-    let blocks: Vec<Value> = form
-        .fields
-        .iter()
-        .map(|field| {
-            let max_length = field.max_len.clamp(1, INPUT_LIMIT);
-            let mut element = json!({
-                "type": "plain_text_input",
-                "action_id": field.key,
-                "multiline": field.multiline,
-                "max_length": max_length,
-            });
-            if let Some(value) = field.value.as_deref().filter(|v| !v.is_empty()) {
-                element["initial_value"] = json!(value.chars().take(max_length).collect::<String>());
+    let mut blocks: Vec<Value> = Vec::new();
+    for field in &form.fields {
+        let value = field.value.as_deref().filter(|v| !v.is_empty());
+        if let Some(value) = value.filter(|v| limits::len(v) > limits::PLAIN_TEXT_INPUT_MAX) {
+            blocks.push(left_out_notice(&field.label, value.chars().count()));
+            continue;
+        }
+        let max_length = field.max_len.clamp(1, limits::PLAIN_TEXT_INPUT_MAX);
+        let mut element = json!({
+            "type": "plain_text_input",
+            "action_id": fit(field.key, limits::ACTION_ID),
+            "multiline": field.multiline,
+            "max_length": max_length,
+        });
+        if let Some(value) = value {
+            element["initial_value"] = json!(value);
+            if limits::len(value) > max_length {
+                element["max_length"] = json!(limits::PLAIN_TEXT_INPUT_MAX);
             }
-            json!({
-                "type": "input",
-                "block_id": field.key,
-                "optional": !field.required,
-                "label": { "type": "plain_text", "text": cut(&field.label, LABEL_LIMIT) },
-                "hint": { "type": "plain_text", "text": cut(&field.question, LABEL_LIMIT) },
-                "element": element,
-            })
-        })
-        .collect();
+        }
+        blocks.push(json!({
+            "type": "input",
+            "block_id": fit(field.key, limits::BLOCK_ID),
+            "optional": !field.required,
+            "label": { "type": "plain_text", "text": fit(&field.label, limits::INPUT_LABEL) },
+            "hint": { "type": "plain_text", "text": fit(&field.question, limits::INPUT_HINT) },
+            "element": element,
+        }));
+    }
     json!({
         "type": "modal",
-        "callback_id": form.kind.encode(),
-        "title": { "type": "plain_text", "text": cut(&form.title, MODAL_TITLE_LIMIT) },
+        "callback_id": fit(&form.kind.encode(), limits::CALLBACK_ID),
+        "title": { "type": "plain_text", "text": fit(&form.title, limits::MODAL_TITLE) },
         "submit": { "type": "plain_text", "text": "Save" },
         "close": { "type": "plain_text", "text": "Cancel" },
         "private_metadata": private_metadata,
@@ -277,7 +337,7 @@ mod tests {
         let blocks = blocks(&message);
         assert!(blocks.len() >= 4);
         for block in blocks {
-            assert!(block["text"]["text"].as_str().unwrap().chars().count() <= SECTION_TEXT_LIMIT);
+            assert!(block["text"]["text"].as_str().unwrap().chars().count() <= limits::SECTION_TEXT);
         }
     }
 
@@ -298,7 +358,7 @@ mod tests {
         };
         let view = modal(&form, "{}");
         assert_eq!(view["callback_id"], "postmortem:7");
-        assert!(view["title"]["text"].as_str().unwrap().chars().count() <= MODAL_TITLE_LIMIT);
+        assert!(view["title"]["text"].as_str().unwrap().chars().count() <= limits::MODAL_TITLE);
         assert_eq!(view["blocks"][0]["block_id"], "summary");
         assert_eq!(view["blocks"][0]["element"]["initial_value"], "Already written");
         assert_eq!(view["blocks"][0]["element"]["max_length"], 3000);

@@ -6,8 +6,8 @@ use commands::{CoreError, Message, Outcome};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::render;
 use super::SlackState;
+use super::{limits, render};
 
 /// Who gets a private reply, and how.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -67,18 +67,27 @@ pub async fn deliver(state: &SlackState, to: &ReplyTo, trigger_id: Option<&str>,
     }
 }
 
-/// A message only `to.user` sees.
+/// A message only `to.user` sees, in as many parts as it needs: through the
+/// `response_url` while Slack allows its uses, then through `chat.postEphemeral`.
 pub async fn send_private(state: &SlackState, to: &ReplyTo, message: &Message) {
-    if let Some(url) = &to.response_url {
-        match post_response_url(state, url, &render::ephemeral_body(message)).await {
-            Ok(()) => return,
-            Err(error) => tracing::warn!(%error, "response_url failed; trying chat.postEphemeral"),
+    let hooked = render::ephemeral_bodies(message);
+    let posted = render::post_bodies(&to.channel, message);
+    let mut response_url = to.response_url.as_deref();
+    for (n, (hook_body, mut body)) in hooked.into_iter().zip(posted).enumerate() {
+        if let Some(url) = response_url.filter(|_| n < limits::RESPONSE_URL_USES) {
+            match post_response_url(state, url, &hook_body).await {
+                Ok(()) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, "response_url failed; trying chat.postEphemeral");
+                    response_url = None;
+                }
+            }
         }
-    }
-    let mut body = render::post_body(&to.channel, message);
-    body["user"] = json!(to.user);
-    if let Err(error) = state.chat.api().call("chat.postEphemeral", &body).await {
-        tracing::warn!(%error, "could not deliver a private reply");
+        body["user"] = json!(to.user);
+        if let Err(error) = state.chat.api().call("chat.postEphemeral", &body).await {
+            tracing::warn!(%error, "could not deliver a private reply");
+            return;
+        }
     }
 }
 

@@ -26,6 +26,7 @@ async fn declare_by_slash_command_sets_up_the_channel() {
         methods(&calls),
         [
             "conversations.create",
+            "users.info",
             "conversations.setTopic",
             "conversations.invite",
             "chat.postMessage",
@@ -36,14 +37,19 @@ async fn declare_by_slash_command_sets_up_the_channel() {
     let incident = app.db.incident(1).await.unwrap().unwrap();
     let channel = incident.channel_id.clone().unwrap();
     assert!(calls[0].1["name"].as_str().unwrap().starts_with("inc-1-channel-db-down"));
-    assert_eq!(calls[2].1, json!({ "channel": channel, "users": "U0ALICE" }));
+    assert_eq!(calls[3].1, json!({ "channel": channel, "users": "U0ALICE" }));
+    // The topic is plain text: the title as typed, no ping, the commander by name.
+    let topic = calls[2].1["topic"].as_str().unwrap();
+    assert!(topic.contains("<\u{2060}!channel> DB down & <\u{2060}https://evil.example|click>"), "{topic}");
+    assert!(topic.contains("@Alice"), "{topic}");
+    assert!(!topic.contains("U0ALICE") && !topic.contains("&amp;"), "{topic}");
 
-    let kickoff = &calls[3].1;
+    let kickoff = &calls[4].1;
     assert_eq!(kickoff["channel"], channel.as_str());
     let actions = kickoff["blocks"].as_array().unwrap().iter().find(|b| b["type"] == "actions").unwrap();
     assert_eq!(actions["elements"][0]["action_id"], "ack:1");
-    assert_eq!(calls[4].1, json!({ "channel": channel, "timestamp": "1800000000.000004" }));
-    let announcement = &calls[5].1;
+    assert_eq!(calls[5].1, json!({ "channel": channel, "timestamp": "1800000000.000005" }));
+    let announcement = &calls[6].1;
     assert_eq!(announcement["channel"], ANNOUNCEMENTS);
     assert!(announcement["text"].as_str().unwrap().contains(&format!("<#{channel}>")));
 

@@ -55,10 +55,23 @@ impl Respond for FakeSlack {
             }
             "conversations.open" => json!({ "ok": true, "channel": { "id": "D0DM1" } }),
             "conversations.history" => json!({ "ok": true, "messages": [], "has_more": false }),
+            "users.info" => {
+                // `U0ALICE` is "Alice": a display name that differs from the id.
+                let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&request.body).unwrap_or_default();
+                let id = form.iter().find(|(k, _)| k == "user").map(|(_, v)| v.clone()).unwrap_or_default();
+                json!({ "ok": true, "user": { "id": id, "name": id.to_lowercase(), "profile": { "display_name": display_name(&id) } } })
+            }
             _ => json!({ "ok": true }),
         };
         ResponseTemplate::new(200).set_body_json(answer)
     }
+}
+
+/// The display name the fake Slack gives a user id: `U0ALICE` is `Alice`.
+pub fn display_name(id: &str) -> String {
+    let name = id.trim_start_matches("U0").to_lowercase();
+    let mut chars = name.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 pub fn settings() -> Settings {
