@@ -169,7 +169,6 @@ async fn failover(kills: usize) {
     let mut takeovers = Vec::new();
     let mut next_event = 0;
     let mut items = 0;
-    let mut started = 2;
     for kill in 0..=kills {
         // Traffic while one copy is active: events to whichever answers, a new overdue item.
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -213,8 +212,7 @@ async fn failover(kills: usize) {
         assert!(took_over, "no takeover after kill {kill}; logs:\n{}", copies[other].logs());
         takeovers.push(killed_at.elapsed());
         // The killed copy comes back as the next standby.
-        copies[active] = Served::start(dir.path(), &format!("copy-{started}"), &envs);
-        started += 1;
+        copies[active] = Served::start(dir.path(), &format!("copy-{}", kill + 2), &envs);
     }
     // Let the last active copy remind the last item, then check everything.
     let all_reminded = eventually(Duration::from_secs(20), || async {
