@@ -13,7 +13,7 @@
 //! A process that never takes a lease (the console, the tests of single adapters) never
 //! arms the gate, and it stays open.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -25,6 +25,8 @@ pub struct SendGate {
     armed: AtomicBool,
     /// Milliseconds after [`epoch`] until which sending is allowed.
     open_until_ms: AtomicU64,
+    /// The fencing token of the lease it was opened for (0: none).
+    token: AtomicI64,
 }
 
 /// The gate of this process.
@@ -52,11 +54,12 @@ pub fn margin(ttl: Duration) -> Duration {
 impl SendGate {
     /// A gate never armed: open until a lease arms it.
     pub const fn new() -> SendGate {
-        SendGate { armed: AtomicBool::new(false), open_until_ms: AtomicU64::new(0) }
+        SendGate { armed: AtomicBool::new(false), open_until_ms: AtomicU64::new(0), token: AtomicI64::new(0) }
     }
 
-    /// Allows sending until `until` (a lease taken or renewed).
-    pub fn open_until(&self, until: Instant) {
+    /// Allows sending until `until`, under the lease holding `fence`.
+    pub fn open_until(&self, until: Instant, fence: storage::Fence) {
+        self.token.store(fence.token, Ordering::SeqCst);
         self.open_until_ms.store(millis_since_epoch(until), Ordering::SeqCst);
         self.armed.store(true, Ordering::SeqCst);
     }
@@ -74,6 +77,25 @@ impl SendGate {
     }
 }
 
+/// The lease a gate was opened for, as the scheduler claims its deliveries under it.
+#[derive(Debug, Clone, Copy)]
+pub struct GateFence(pub &'static SendGate);
+
+impl commands::followup::LeaseFence for GateFence {
+    fn current(&self) -> Option<(&'static str, storage::Fence)> {
+        self.0.current()
+    }
+}
+
+impl SendGate {
+    /// The lease and token this gate is open for; `None` while it is shut.
+    pub fn current(&self) -> Option<(&'static str, storage::Fence)> {
+        let token = self.token.load(Ordering::SeqCst);
+        (self.armed.load(Ordering::SeqCst) && token > 0 && self.may_send())
+            .then_some((crate::lease::LEASE_NAME, storage::Fence { token }))
+    }
+}
+
 /// What a refused send says.
 pub const FENCED: &str = "this copy's lease may have run out, so it sends nothing until it holds the lease again";
 
@@ -85,13 +107,16 @@ mod tests {
     async fn the_gate_shuts_when_the_time_it_was_opened_for_passes() {
         let gate = SendGate::new();
         assert!(gate.may_send(), "never armed: open");
-        gate.open_until(Instant::now() + Duration::from_millis(150));
+        let fence = storage::Fence { token: 7 };
+        gate.open_until(Instant::now() + Duration::from_millis(150), fence);
         assert!(gate.may_send());
         tokio::time::sleep(Duration::from_millis(250)).await;
         assert!(!gate.may_send(), "past its time: shut");
-        gate.open_until(Instant::now() + Duration::from_secs(30));
+        gate.open_until(Instant::now() + Duration::from_secs(30), fence);
         assert!(gate.may_send());
+        assert_eq!(gate.current(), Some((crate::lease::LEASE_NAME, fence)));
         gate.shut();
         assert!(!gate.may_send());
+        assert_eq!(gate.current(), None);
     }
 }

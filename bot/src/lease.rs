@@ -76,7 +76,7 @@ pub async fn acquire(db: &Db, settings: &LeaseSettings, cancel: &CancellationTok
         let attempt_started = tokio::time::Instant::now();
         match db.acquire_lease(LEASE_NAME, &settings.holder, Utc::now(), settings.ttl).await {
             Ok(Some(fence)) => {
-                settings.gate.open_until(attempt_started + settings.ttl - crate::fence::margin(settings.ttl));
+                settings.gate.open_until(attempt_started + settings.ttl - crate::fence::margin(settings.ttl), fence);
                 tracing::info!(holder = %settings.holder, token = fence.token, "lease acquired; this copy is active");
                 return true;
             }
@@ -128,9 +128,9 @@ pub async fn keep(
             Err(_) => {
                 return Err(lost(settings.gate, "not renewed before it expired (the database was too slow)".into()))
             }
-            Ok(Ok(Some(_))) => {
+            Ok(Ok(Some(fence))) => {
                 valid_until = attempt_started + settings.ttl;
-                settings.gate.open_until(valid_until - crate::fence::margin(settings.ttl));
+                settings.gate.open_until(valid_until - crate::fence::margin(settings.ttl), fence);
                 on_renew();
             }
             Ok(Ok(None)) => return Err(lost(settings.gate, "another copy took it over".into())),

@@ -243,7 +243,10 @@ async fn run_platforms(
 
     let mut followups = Vec::new();
     for (core, channels) in &platforms {
-        followups.push(commands::followup::Followups::new(core.clone(), config.file.followup_settings(channels)?));
+        followups.push(
+            commands::followup::Followups::new(core.clone(), config.file.followup_settings(channels)?)
+                .fenced_by(Arc::new(crate::fence::GateFence(lease.gate))),
+        );
     }
     let scheduler = tokio::spawn(crate::scheduler::run(followups, Arc::new(commands::SystemClock), cancel.clone()));
 
