@@ -32,6 +32,14 @@ pub async fn report(config: &Config, now: DateTime<Utc>) -> anyhow::Result<Strin
     let _ = writeln!(out, "configuration is valid");
     let _ = writeln!(out, "config file: {}", config_file.as_deref().unwrap_or("none (defaults)"));
     let _ = writeln!(out, "time zone: {tz}");
+    let settings = config.file.settings(&config.file.console)?;
+    let names: Vec<&str> = settings.services.services().iter().map(|s| s.name.as_str()).collect();
+    let _ = writeln!(
+        out,
+        "services: {}",
+        if names.is_empty() { "none configured ([[services]])".to_string() } else { names.join(", ") }
+    );
+    let _ = writeln!(out, "contributing-factor tags: {}", settings.factors.factors().len());
 
     let _ = writeln!(out, "platforms:");
     let slack = config.slack_bot_token.is_some();

@@ -65,6 +65,10 @@ pub enum CliCommand {
         id: String,
         #[arg(long, value_enum, default_value = "markdown")]
         format: ExportFormat,
+        /// Export as this platform user: a private incident is exported only for its
+        /// participants and admins.
+        #[arg(long = "as", value_name = "USER")]
+        viewer: Option<String>,
     },
     /// Validate the config and the environment, and print what `serve` would run.
     Check {
@@ -229,16 +233,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", crate::migrate_db::run(&from, &to).await?);
             Ok(ExitCode::SUCCESS)
         }
-        CliCommand::Export { id, format } => {
+        CliCommand::Export { id, format, viewer } => {
             let config = Config::from_env()?;
             let number = commands::grammar::parse_incident_ref(&id)
                 .or_else(|| id.parse().ok().filter(|n: &i64| *n > 0))
                 .with_context(|| format!("`{id}` is not an incident id; use 42 or INC-42"))?;
             let db = open_existing(&config, OpenMode::Existing).await?;
-            let record = commands::export::IncidentRecord::load(&db, number).await?;
+            let settings = config.file.settings(&config.file.console)?;
+            let access = commands::export::load_for(&db, &settings, number, viewer.as_deref()).await?;
             db.close().await;
-            let Some(record) = record else {
-                anyhow::bail!("INC-{number} does not exist in {}", config.database_url);
+            let record = match access {
+                commands::export::ExportAccess::Allowed(record) => record,
+                commands::export::ExportAccess::Missing => {
+                    anyhow::bail!("INC-{number} does not exist in {}", config.database_url)
+                }
+                commands::export::ExportAccess::Private => anyhow::bail!(
+                    "INC-{number} is private: only its participants and admins may export it; \
+                     name one with --as <user id>"
+                ),
             };
             let text = match format {
                 ExportFormat::Json => record.to_json(),

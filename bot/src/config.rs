@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use chrono_tz::Tz;
+use commands::catalog::{Factor, FactorVocabulary, Service, ServiceCatalog};
 use commands::followup::FollowupSettings;
 use commands::schedule::CronSchedule;
 use commands::settings::{Settings, SeverityLabel};
@@ -31,6 +32,40 @@ pub struct FileConfig {
     pub slack: PlatformChannels,
     pub discord: DiscordConfig,
     pub console: PlatformChannels,
+    /// The service catalog: `[[services]]`.
+    pub services: Vec<ServiceConfig>,
+    /// The contributing-factor tags: `[[factors]]`. None listed: the default set.
+    pub factors: Vec<FactorConfig>,
+}
+
+/// One `[[services]]` entry.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceConfig {
+    pub name: String,
+    pub description: String,
+    pub team: String,
+    /// Platform user ids invited to every incident naming the service.
+    pub owners: Vec<String>,
+    pub aliases: Vec<String>,
+    /// The team's channel per platform: `team_channels = { slack = "C0123", discord = "1234" }`.
+    pub team_channels: TeamChannels,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TeamChannels {
+    pub slack: Option<String>,
+    pub discord: Option<String>,
+    pub console: Option<String>,
+}
+
+/// One `[[factors]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactorConfig {
+    pub tag: String,
+    pub description: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -161,7 +196,43 @@ impl FileConfig {
         }
         settings.admins = self.admins.clone();
         settings.announcements_channel = channels.announcements_channel.clone();
+        settings.services = self.service_catalog()?;
+        if !self.factors.is_empty() {
+            let factors = self
+                .factors
+                .iter()
+                .map(|f| Factor { tag: f.tag.clone(), description: f.description.clone() })
+                .collect();
+            settings.factors = FactorVocabulary::new(factors).context("`factors`")?;
+        }
         Ok(settings)
+    }
+
+    /// The `[[services]]` as the core's catalog: names and aliases checked and unique.
+    pub fn service_catalog(&self) -> anyhow::Result<ServiceCatalog> {
+        let services = self
+            .services
+            .iter()
+            .map(|s| {
+                let channels = [
+                    (storage::Platform::Slack, &s.team_channels.slack),
+                    (storage::Platform::Discord, &s.team_channels.discord),
+                    (storage::Platform::Console, &s.team_channels.console),
+                ];
+                Service {
+                    name: s.name.clone(),
+                    description: s.description.clone(),
+                    team: s.team.clone(),
+                    owners: s.owners.clone(),
+                    aliases: s.aliases.clone(),
+                    team_channels: channels
+                        .into_iter()
+                        .filter_map(|(platform, channel)| channel.clone().map(|c| (platform, c.into())))
+                        .collect(),
+                }
+            })
+            .collect();
+        ServiceCatalog::new(services).context("`services`")
     }
 }
 
@@ -284,6 +355,41 @@ mod tests {
         let file = FileConfig::parse("[schedules]\ndigest = \"0 25 * * 1\"").unwrap();
         let err = file.followup_settings(&file.console).unwrap_err();
         assert!(err.to_string().contains("`schedules.digest`"), "{err}");
+    }
+
+    #[test]
+    fn services_and_factors_parse_and_duplicates_are_refused() {
+        let file = FileConfig::parse(
+            r#"
+            [[services]]
+            name = "checkout"
+            team = "payments"
+            owners = ["U0OLGA"]
+            aliases = ["cart"]
+            team_channels = { slack = "C0PAY", console = "team-payments" }
+            [[services]]
+            name = "search"
+            [[factors]]
+            tag = "change"
+            description = "A change set it off."
+            "#,
+        )
+        .unwrap();
+        let settings = file.settings(&file.console).unwrap();
+        let checkout = settings.services.resolve("cart").unwrap();
+        assert_eq!(checkout.team_channels.get(&storage::Platform::Slack).map(|c| c.as_str()), Some("C0PAY"));
+        assert_eq!(settings.factors.factors().len(), 1);
+        assert_eq!(FileConfig::default().settings(&PlatformChannels::default()).unwrap().factors.factors().len(), 11);
+
+        let twice =
+            FileConfig::parse("[[services]]\nname = \"a\"\n[[services]]\nname = \"b\"\naliases = [\"a\"]").unwrap();
+        let err = twice.settings(&twice.console).unwrap_err();
+        assert!(format!("{err:#}").contains("`services`") && format!("{err:#}").contains("`a`"), "{err:#}");
+        let tags = FileConfig::parse(
+            "[[factors]]\ntag = \"x\"\ndescription = \"\"\n[[factors]]\ntag = \"x\"\ndescription = \"\"",
+        )
+        .unwrap();
+        assert!(format!("{:#}", tags.settings(&tags.console).unwrap_err()).contains("listed twice"));
     }
 
     #[test]

@@ -23,7 +23,19 @@ impl Core {
         due: Option<DueSpec>,
         kind: Option<ActionKind>,
         priority: Option<Priority>,
+        addresses: Option<String>,
     ) -> Result<Outcome, Problem> {
+        let addresses = match addresses {
+            Some(typed) => Some(
+                self.settings
+                    .factors
+                    .resolve(&typed)
+                    .map_err(|e| UsageError { problem: e.to_string(), usage: usage::ACTION_ADD })?
+                    .tag
+                    .clone(),
+            ),
+            None => None,
+        };
         let text = crate::format::one_line(&text::clean(&text, false));
         if !text::has_visible(&text) {
             return Err(UsageError {
@@ -53,12 +65,14 @@ impl Core {
             kind,
             created_by: inv.user.clone(),
             created_at: self.now(),
+            addresses: addresses.clone(),
         };
+        let addresses_text = addresses.as_ref().map(|tag| format!(", addresses {tag}")).unwrap_or_default();
         let entry = self.entry_for(
             inv,
             &incident,
             EntryKind::Action,
-            format!("Action added: {text} (owner @{owner}, due {due})"),
+            format!("Action added: {text} (owner @{owner}, due {due}{addresses_text})"),
         );
         let Some(stored) = self.db.add_action(&item, &entry).await? else {
             return Ok(Outcome::silent());
@@ -72,7 +86,7 @@ impl Core {
                     .bold(format!("#{}", stored.id))
                     .text(format!(": {} · owner ", stored.text))
                     .user(owner)
-                    .text(format!(" · due {} · {} · {}", stored.due, stored.kind, stored.priority)),
+                    .text(format!(" · due {} · {} · {}{addresses_text}", stored.due, stored.kind, stored.priority)),
             ),
         )
         .await;

@@ -56,6 +56,66 @@ pub fn blame_signals(answer: &str) -> Vec<String> {
     found
 }
 
+/// Words that name a person (or a person's role) rather than a condition.
+const PERSON_WORDS: &[&str] = &[
+    "someone",
+    "somebody",
+    "the engineer",
+    "an engineer",
+    "the developer",
+    "a developer",
+    "the operator",
+    "the intern",
+    "the new hire",
+    "a new hire",
+    "the on-call",
+    "the oncall",
+    "the admin",
+];
+
+/// Verbs that, after a name, tell what a person did: "Bob pushed", "Dana forgot".
+const PERSON_VERBS: &[&str] = &[
+    "forgot",
+    "pushed",
+    "deployed",
+    "ran",
+    "deleted",
+    "broke",
+    "missed",
+    "typed",
+    "merged",
+    "dropped",
+    "ignored",
+    "skipped",
+    "misconfigured",
+    "caused",
+    "didn't",
+    "failed",
+];
+
+/// What in an answer about the cause names a person as the cause: a role word
+/// ("someone", "the engineer"), or a capitalised name followed by what they did ("Bob
+/// pushed…"). Empty when the cause is a condition. Only the trigger and contributing
+/// factors are read this way ([`crate::postmortem::names_a_cause`]).
+pub fn person_as_cause(answer: &str) -> Vec<String> {
+    let lower = answer.to_lowercase();
+    let mut found: Vec<String> =
+        PERSON_WORDS.iter().filter(|w| contains_phrase(&lower, w)).map(|w| format!("\"{w}\"")).collect();
+    let words: Vec<&str> = answer.split_whitespace().collect();
+    for pair in words.windows(2) {
+        let name = pair[0].trim_matches(|c: char| !c.is_alphanumeric());
+        let verb = pair[1].trim_matches(|c: char| !c.is_alphanumeric() && c != '\'').to_lowercase();
+        let mut chars = name.chars();
+        let capitalised = chars.next().is_some_and(char::is_uppercase) && chars.all(char::is_lowercase);
+        // "The deploy broke" names a thing: only a bare name before the verb counts.
+        let article = ["The", "A", "An", "This", "That", "It", "Our"].contains(&name);
+        if capitalised && !article && PERSON_VERBS.contains(&verb.as_str()) {
+            found.push(format!("\"{name} {verb}\""));
+        }
+    }
+    found
+}
+
 /// Whether `phrase` appears in `text` as whole words.
 fn contains_phrase(text: &str, phrase: &str) -> bool {
     // `match_indices` gives the match's own boundaries, so both slices start and end on
@@ -99,6 +159,16 @@ mod tests {
         }
         assert_eq!(blame_signals("éé’s fault"), vec!["\"éé’s fault\""]);
         assert_eq!(blame_signals("'s fault"), vec!["\"'s fault\""]);
+    }
+
+    #[test]
+    fn a_person_named_as_the_cause_is_found() {
+        assert_eq!(person_as_cause("Bob pushed a bad config"), vec!["\"Bob pushed\""]);
+        assert_eq!(person_as_cause("someone forgot the flag"), vec!["\"someone\""]);
+        assert!(!person_as_cause("the engineer on call").is_empty());
+        assert!(person_as_cause("The deploy broke the cache; Config reloads skipped validation").is_empty());
+        assert!(person_as_cause("A config change without a canary stage").is_empty());
+        assert!(person_as_cause("Élodie pushed é😀").len() == 1);
     }
 
     #[test]

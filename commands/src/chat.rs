@@ -44,6 +44,14 @@ pub trait Chat: Send + Sync {
     /// Creates an incident channel. If `name` is taken, the adapter picks a free
     /// variant and returns the name it used.
     async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError>;
+    /// Creates a private incident channel: visible only to the bot and `members`
+    /// (platform user ids); others come in through [`Chat::invite`]. A platform that
+    /// cannot keep a channel private refuses, and the declare fails with nothing posted,
+    /// rather than opening a public one.
+    async fn create_private_channel(&self, name: &str, members: &[String]) -> Result<ChannelRef, ChatError> {
+        let _ = (name, members);
+        Err(ChatError::new("create_private_channel", "this platform cannot open private channels", false))
+    }
     async fn post(&self, channel_id: &ChannelId, message: &Message) -> Result<MessageRef, ChatError>;
     async fn invite(&self, channel_id: &ChannelId, users: &[String]) -> Result<(), ChatError>;
     /// Sets the channel topic. It is one line, so mentions render the platform's way.

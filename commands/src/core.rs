@@ -132,7 +132,9 @@ impl Core {
             _ => {}
         }
         match command {
-            C::Declare { severity, title, started } => self.declare(inv, severity, title, started).await,
+            C::Declare { severity, title, started, services, kind } => {
+                self.declare(inv, severity, title, started, services, kind).await
+            }
             C::Status { target, status, note } => self.set_status(inv, target, status, note).await,
             C::Severity { target, severity } => self.set_severity(inv, target, severity).await,
             C::Assign { target, role, user } => self.assign(inv, target, role, user).await,
@@ -143,8 +145,8 @@ impl Core {
             C::Resolve { target, summary } => self.resolve(inv, target, summary).await,
             C::Reopen { target } => self.reopen(inv, target).await,
             C::Postmortem { target, all } => self.open_postmortem(inv, target, all).await,
-            C::ActionAdd { target, text, owner, due, kind, priority } => {
-                self.add_action(inv, target, text, owner, due, kind, priority).await
+            C::ActionAdd { target, text, owner, due, kind, priority, addresses } => {
+                self.add_action(inv, target, text, owner, due, kind, priority, addresses).await
             }
             C::ActionDone { id } => self.close_action(inv, id, storage::ActionStatus::Done).await,
             C::ActionWontfix { id } => self.close_action(inv, id, storage::ActionStatus::Wontfix).await,
@@ -152,6 +154,11 @@ impl Core {
             C::ActionReassign { id, owner } => self.reassign_action(inv, id, owner).await,
             C::ActionDue { id, due } => self.redate_action(inv, id, due).await,
             C::ActionList { target, scope } => self.list_actions(inv, target, scope).await,
+            C::Service { target, change, name } => self.change_service(inv, target, change, &name).await,
+            C::ServiceList { target } => self.list_services(inv, target).await,
+            C::Factor { target, change, tag } => self.change_factor(inv, target, change, &tag).await,
+            C::FactorList { target } => self.list_factors(inv, target).await,
+            C::Invite { target, user } => self.invite(inv, target, &user).await,
             C::List => self.list_open(inv).await,
             C::Stats { days } => self.stats(days).await,
             C::Help => Ok(Outcome::reply(crate::help::help_message())),
@@ -167,11 +174,15 @@ impl Core {
         usage: &'static str,
     ) -> Result<Incident, Problem> {
         match target {
-            Some(id) => self
-                .db
-                .incident(id)
-                .await?
-                .ok_or_else(|| Problem::Usage(UsageError { problem: format!("INC-{id} does not exist."), usage })),
+            Some(id) => {
+                let missing = || Problem::Usage(UsageError { problem: format!("INC-{id} does not exist."), usage });
+                let incident = self.db.incident(id).await?.ok_or_else(missing)?;
+                // Named from outside, a private incident exists only for the people in it.
+                if !self.may_see(&crate::visibility::Viewer::Person(&inv.user), &incident).await? {
+                    return Err(missing());
+                }
+                Ok(incident)
+            }
             None => self.db.incident_by_channel(&inv.channel_id).await?.ok_or_else(|| {
                 Problem::Usage(UsageError {
                     problem: "This is not an incident channel. Type it in the incident's channel, \
@@ -314,24 +325,28 @@ impl Core {
         }
     }
 
-    /// Posts to the incident's channel. The change is already committed, so a chat
-    /// failure is logged rather than undoing it.
+    /// Posts to the incident's channel, marked DRILL for a drill. The change is already
+    /// committed, so a chat failure is logged rather than undoing it.
     pub(crate) async fn post_to_incident(&self, incident: &Incident, message: &Message) {
         let Some(channel) = incident.channel_id.as_ref() else {
             tracing::warn!(incident = incident.id, "incident has no channel yet; post skipped");
             return;
         };
-        if let Err(error) = self.chat.post(channel, message).await {
+        if let Err(error) = self.chat.post(channel, &crate::drill::mark(incident, message)).await {
             tracing::warn!(incident = incident.id, %error, "could not post to the incident channel");
         }
     }
 
-    /// Posts to the announcements channel, when one is configured.
-    pub(crate) async fn announce(&self, message: &Message) {
+    /// Posts news of `incident` to the announcements channel, when one is configured.
+    /// A private incident is never announced; a drill's news is marked DRILL.
+    pub(crate) async fn announce(&self, incident: &Incident, message: &Message) {
+        if incident.private {
+            return;
+        }
         let Some(channel) = self.settings.announcements_channel.as_ref() else {
             return;
         };
-        if let Err(error) = self.chat.post(channel, message).await {
+        if let Err(error) = self.chat.post(channel, &crate::drill::mark(incident, message)).await {
             tracing::warn!(%error, "could not post to the announcements channel");
         }
     }

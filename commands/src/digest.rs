@@ -1,21 +1,25 @@
 //! The weekly lessons-learned digest, built from the structured fields alone: the
 //! week's incidents, counts and MTTA/MTTR per severity against the week before, the
-//! lessons and lucky breaks quoted per incident, contributing factors that recur, and
-//! the state of action items.
+//! lessons and lucky breaks quoted per incident, the game days of the week, the
+//! contributing-factor tags and services that recur over 90 days (and which recurring
+//! factors have no open prevention work), and the state of action items.
+//!
+//! The digest is posted where everyone reads it, so it shows only what everyone may
+//! see: a private incident is counted ("1 private incident") but never named, and its
+//! lessons and action items stay out. Drills never count in the figures; they are
+//! listed under "Game days".
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use storage::{ActionFilter, ActionStatus, Db, Incident, StorageError};
+use storage::{ActionFilter, ActionItem, ActionStatus, Attachment, Db, Incident, StorageError};
 
 use crate::action_cmds::days_word;
 use crate::format;
 use crate::message::{Line, Message};
+use crate::recurrence::{self, WINDOW_DAYS as RECURRENCE_WINDOW_DAYS};
 use crate::stats::{self, SeverityStats};
-
-/// How far back contributing factors are compared for recurrence.
-const RECURRENCE_WINDOW_DAYS: i64 = 90;
 /// At most this many items are listed per action-item section.
 const MAX_LISTED: usize = 15;
 
@@ -95,15 +99,62 @@ fn incident_line(incident: &Incident, now: DateTime<Utc>) -> Line {
     line
 }
 
+/// Whether incidents are private, read once per incident.
+struct Privacy<'a> {
+    db: &'a Db,
+    known: HashMap<i64, bool>,
+}
+
+impl Privacy<'_> {
+    async fn is_private(&mut self, incident_id: i64) -> Result<bool, StorageError> {
+        if let Some(private) = self.known.get(&incident_id) {
+            return Ok(*private);
+        }
+        let private = self.db.incident(incident_id).await?.is_some_and(|i| i.private);
+        self.known.insert(incident_id, private);
+        Ok(private)
+    }
+
+    /// Action items of incidents everyone may see, and how many were left out.
+    async fn public_items<'i>(
+        &mut self,
+        items: &'i [ActionItem],
+    ) -> Result<(Vec<&'i ActionItem>, usize), StorageError> {
+        let mut shown = Vec::new();
+        let mut hidden = 0;
+        for item in items {
+            if self.is_private(item.incident_id).await? {
+                hidden += 1;
+            } else {
+                shown.push(item);
+            }
+        }
+        Ok((shown, hidden))
+    }
+}
+
+/// `INC-1, INC-4 and 1 private incident`: references everyone may see, private ones counted.
+fn references(ids: &[i64], private: &HashSet<i64>) -> String {
+    let mut refs: Vec<String> = ids.iter().filter(|id| !private.contains(id)).map(|id| format!("INC-{id}")).collect();
+    let hidden = ids.iter().filter(|id| private.contains(id)).count();
+    if hidden > 0 {
+        refs.push(count_word(hidden, "private incident", "private incidents"));
+    }
+    refs.join(", ")
+}
+
 /// Builds the digest for `[now - window, now)`.
 pub async fn build(db: &Db, tz: Tz, now: DateTime<Utc>, window: Duration) -> Result<Message, StorageError> {
     let since = now - window;
-    let this_week = db.incidents_declared_between(since, now).await?;
-    let week_before = db.incidents_declared_between(since - window, since).await?;
+    let declared = db.incidents_declared_between(since, now).await?;
+    let drills: Vec<Incident> = declared.iter().filter(|i| i.drill).cloned().collect();
+    let this_week = crate::drill::real(&declared);
+    let week_before = crate::drill::real(&db.incidents_declared_between(since - window, since).await?);
     let postmortems = db.postmortems_touching(since, now).await?;
     let closed_actions = db.actions_closed_between(since, now).await?;
     let open_actions = db.actions(&ActionFilter::OpenAt(now)).await?;
     let today: NaiveDate = now.with_timezone(&tz).date_naive();
+    let mut privacy = Privacy { db, known: declared.iter().map(|i| (i.id, i.private)).collect() };
 
     let heading = format!(
         "📰 Weekly lessons learned: {} to {}",
@@ -112,7 +163,7 @@ pub async fn build(db: &Db, tz: Tz, now: DateTime<Utc>, window: Duration) -> Res
     );
     let mut message = Message::new().line(Line::new().bold(heading));
 
-    let quiet = this_week.is_empty() && postmortems.is_empty() && closed_actions.is_empty();
+    let quiet = declared.is_empty() && postmortems.is_empty() && closed_actions.is_empty();
     if quiet {
         message = message.line(
             Line::new().text(format!("A quiet week: no incidents were declared ({}). 🌤️", trend(0, week_before.len()))),
@@ -123,8 +174,15 @@ pub async fn build(db: &Db, tz: Tz, now: DateTime<Utc>, window: Duration) -> Res
             count_word(this_week.len(), "incident", "incidents"),
             trend(this_week.len(), week_before.len())
         )));
-        for incident in &this_week {
+        for incident in this_week.iter().filter(|i| !i.private) {
             message = message.line(incident_line(incident, now));
+        }
+        let private = this_week.iter().filter(|i| i.private).count();
+        if private > 0 {
+            message = message.line(Line::new().text(format!(
+                "• {} (not listed: only the people in it can see it)",
+                count_word(private, "private incident", "private incidents")
+            )));
         }
         if !this_week.is_empty() {
             message = message.line(Line::new().bold("By severity"));
@@ -137,15 +195,22 @@ pub async fn build(db: &Db, tz: Tz, now: DateTime<Utc>, window: Duration) -> Res
         }
     }
 
-    let titles: HashMap<i64, String> = this_week.iter().map(|i| (i.id, i.title.clone())).collect();
+    let titles: HashMap<i64, &Incident> = declared.iter().map(|i| (i.id, i)).collect();
     let mut lessons = Vec::new();
+    let mut drill_lessons: HashMap<i64, (Option<String>, Option<String>)> = HashMap::new();
     for (incident_id, pm) in &postmortems {
-        let title = match titles.get(incident_id) {
-            Some(title) => title.clone(),
-            None => db.incident(*incident_id).await?.map(|i| i.title).unwrap_or_default(),
+        let incident = match titles.get(incident_id) {
+            Some(incident) => Some((*incident).clone()),
+            None => db.incident(*incident_id).await?,
         };
-        if pm.lessons.is_some() || pm.got_lucky.is_some() {
-            lessons.push((*incident_id, title, pm.lessons.clone(), pm.got_lucky.clone()));
+        let Some(incident) = incident else { continue };
+        if incident.private || (pm.lessons.is_none() && pm.got_lucky.is_none()) {
+            continue;
+        }
+        if incident.drill {
+            drill_lessons.insert(incident.id, (pm.lessons.clone(), pm.got_lucky.clone()));
+        } else {
+            lessons.push((*incident_id, incident.title.clone(), pm.lessons.clone(), pm.got_lucky.clone()));
         }
     }
     if !lessons.is_empty() {
@@ -162,34 +227,47 @@ pub async fn build(db: &Db, tz: Tz, now: DateTime<Utc>, window: Duration) -> Res
         }
     }
 
-    let factors = db.contributing_factors_since(now - Duration::days(RECURRENCE_WINDOW_DAYS)).await?;
-    let recurring = recurring_factors(&factors);
-    if !recurring.is_empty() {
-        message = message
-            .line(Line::new().bold(format!("Recurring contributing factors (last {RECURRENCE_WINDOW_DAYS} days)")));
-        for (factor, incidents) in recurring.iter().take(5) {
-            let refs: Vec<String> = incidents.iter().map(|i| format!("INC-{i}")).collect();
-            message = message.line(Line::new().text(format!(
-                "• {factor}: {} incidents ({})",
-                incidents.len(),
-                refs.join(", ")
-            )));
+    if !drills.is_empty() {
+        message = message.line(Line::new().bold(format!(
+            "Game days: {} (not counted in the figures above)",
+            count_word(drills.len(), "drill", "drills")
+        )));
+        for drill in drills.iter().filter(|d| !d.private) {
+            message = message.line(incident_line(drill, now));
+            if let Some((lesson, lucky)) = drill_lessons.get(&drill.id) {
+                if let Some(lesson) = lesson {
+                    message = message.line(Line::new().text(format!("  Lesson: “{}”", format::one_line(lesson))));
+                }
+                if let Some(lucky) = lucky {
+                    message =
+                        message.line(Line::new().text(format!("  Where we got lucky: “{}”", format::one_line(lucky))));
+                }
+            }
+        }
+        let private = drills.iter().filter(|d| d.private).count();
+        if private > 0 {
+            message =
+                message.line(Line::new().text(format!("• {}", count_word(private, "private drill", "private drills"))));
         }
     }
 
-    let overdue: Vec<_> = open_actions.iter().filter(|a| a.due < today).collect();
+    message = recurrence_section(db, message, now, &open_actions).await?;
+
+    let overdue: Vec<_> = open_actions.iter().filter(|a| a.due < today).cloned().collect();
     let done_count = closed_actions.iter().filter(|a| a.status == ActionStatus::Done).count();
     message = message.line(Line::new().bold(format!(
         "Action items: {done_count} done this week, {} still open, {} overdue",
         open_actions.len(),
         overdue.len()
     )));
-    for item in closed_actions.iter().take(MAX_LISTED) {
+    let (closed_shown, closed_hidden) = privacy.public_items(&closed_actions).await?;
+    for item in closed_shown.iter().take(MAX_LISTED) {
         message = message.line(
             Line::new().text(format!("✔ #{} {} ({}) · ", item.id, item.text, item.status)).user(item.owner.clone()),
         );
     }
-    for item in overdue.iter().take(MAX_LISTED) {
+    let (overdue_shown, overdue_hidden) = privacy.public_items(&overdue).await?;
+    for item in overdue_shown.iter().take(MAX_LISTED) {
         message = message.line(
             Line::new().text(format!("⏰ #{} {} · ", item.id, item.text)).user(item.owner.clone()).text(format!(
                 " · {} overdue · INC-{}",
@@ -198,11 +276,89 @@ pub async fn build(db: &Db, tz: Tz, now: DateTime<Utc>, window: Duration) -> Res
             )),
         );
     }
-    if overdue.len() > MAX_LISTED {
-        message = message.line(Line::new().text(format!("… and {} more overdue.", overdue.len() - MAX_LISTED)));
+    if overdue_shown.len() > MAX_LISTED {
+        message = message.line(Line::new().text(format!("… and {} more overdue.", overdue_shown.len() - MAX_LISTED)));
+    }
+    if closed_hidden + overdue_hidden > 0 {
+        message = message.line(Line::new().text(format!(
+            "({} of private incidents not listed.)",
+            count_word(closed_hidden + overdue_hidden, "item", "items")
+        )));
     }
     if quiet && overdue.is_empty() {
         message = message.line(Line::new().text("Nothing is overdue either. Enjoy the calm."));
+    }
+    Ok(message)
+}
+
+/// Recurring factor tags (with whether prevention work is open for them), the free-text
+/// factors of untagged postmortems as a fallback, and the services with the most
+/// incidents, all over [`RECURRENCE_WINDOW_DAYS`] and without drills.
+async fn recurrence_section(
+    db: &Db,
+    mut message: Message,
+    now: DateTime<Utc>,
+    open_actions: &[ActionItem],
+) -> Result<Message, StorageError> {
+    let since = now - Duration::days(RECURRENCE_WINDOW_DAYS);
+    let window = crate::drill::real(&db.incidents_declared_between(since, now + Duration::milliseconds(1)).await?);
+    let counted: HashSet<i64> = window.iter().map(|i| i.id).collect();
+    let private: HashSet<i64> = window.iter().filter(|i| i.private).map(|i| i.id).collect();
+    let tags = db.attached_since(Attachment::Factor, since).await?;
+    let tagged: HashSet<i64> = tags.iter().map(|(id, _)| *id).collect();
+    let recurring_tags = recurrence::recurring(&tags, &counted);
+    // Free text counts only for postmortems with no tags: a tagged one speaks through them.
+    let untagged: Vec<(i64, String)> = db
+        .contributing_factors_since(since)
+        .await?
+        .into_iter()
+        .filter(|(id, _)| counted.contains(id) && !tagged.contains(id))
+        .collect();
+    let recurring_text = recurring_factors(&untagged);
+    if !recurring_tags.is_empty() || !recurring_text.is_empty() {
+        message = message
+            .line(Line::new().bold(format!("Recurring contributing factors (last {RECURRENCE_WINDOW_DAYS} days)")));
+        for recurring in recurring_tags.iter().take(5) {
+            let prevention =
+                open_actions.iter().filter(|a| a.addresses.as_deref() == Some(recurring.name.as_str())).count();
+            let work = match prevention {
+                0 => "⚠️ no open prevention work".to_string(),
+                n => format!("{} open", count_word(n, "action item", "action items")),
+            };
+            message = message.line(Line::new().text(format!(
+                "• {}: {} incidents ({}) · {work}",
+                recurring.name,
+                recurring.incidents.len(),
+                references(&recurring.incidents, &private)
+            )));
+        }
+        for (factor, incidents) in recurring_text.iter().take(5) {
+            message = message.line(Line::new().text(format!(
+                "• {factor}: {} incidents ({}) · untagged",
+                incidents.len(),
+                references(incidents, &private)
+            )));
+        }
+    }
+    let services = db.attached_since(Attachment::Service, since).await?;
+    let figures = recurrence::by_service(&services, &window, open_actions);
+    if !figures.is_empty() {
+        message = message
+            .line(Line::new().bold(format!("Services with the most incidents in {RECURRENCE_WINDOW_DAYS} days")));
+        let recurring_services: HashMap<String, Vec<i64>> =
+            recurrence::recurring(&services, &counted).into_iter().map(|r| (r.name, r.incidents)).collect();
+        for figure in figures.iter().take(5) {
+            let mut text = format!(
+                ": {} · MTTR {} · {} open",
+                count_word(figure.incidents, "incident", "incidents"),
+                figure.mttr.map_or("—".to_string(), format::duration),
+                count_word(figure.open_actions, "action item", "action items"),
+            );
+            if let Some(incidents) = recurring_services.get(&figure.service) {
+                text.push_str(&format!(" · recurring ({})", references(incidents, &private)));
+            }
+            message = message.line(Line::new().text(format!("• {}{text}", figure.service)));
+        }
     }
     Ok(message)
 }

@@ -1,5 +1,6 @@
 //! `incidentbot export`: an incident as JSON (the stable shape in the design) or as a
-//! Markdown postmortem a team would publish.
+//! Markdown postmortem a team would publish. A private incident is exported only for
+//! its participants and admins ([`load_for`]).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
@@ -30,6 +31,8 @@ pub struct ExportDoc {
     pub mitigated_at: Option<String>,
     pub resolved_at: Option<String>,
     pub closed_at: Option<String>,
+    /// A game day: never counted in the metrics. Added field; absent in older exports.
+    pub drill: bool,
     /// The core's durations, in whole seconds (see [`crate::durations`]).
     pub durations: ExportDurations,
     pub timeline: Vec<ExportEntry>,
@@ -91,6 +94,40 @@ pub struct IncidentRecord {
     pub timeline: Vec<TimelineEntry>,
     pub postmortem: Postmortem,
     pub actions: Vec<ActionItem>,
+    /// Catalog names of the services it touched.
+    pub services: Vec<String>,
+    /// Its contributing-factor tags.
+    pub factor_tags: Vec<String>,
+}
+
+/// What [`load_for`] found.
+pub enum ExportAccess {
+    Allowed(Box<IncidentRecord>),
+    /// No incident has that id.
+    Missing,
+    /// It is private, and the viewer is not in it (or named no one).
+    Private,
+}
+
+/// Loads an incident for `viewer` (a platform user id; `None` for no one in
+/// particular): a private incident only for its participants and admins.
+pub async fn load_for(
+    db: &Db,
+    settings: &crate::settings::Settings,
+    id: i64,
+    viewer: Option<&str>,
+) -> Result<ExportAccess, StorageError> {
+    let Some(record) = IncidentRecord::load(db, id).await? else {
+        return Ok(ExportAccess::Missing);
+    };
+    if record.incident.private {
+        let invited = db.attached(storage::Attachment::Invite, id).await?;
+        let allowed = viewer.is_some_and(|user| crate::visibility::may_see(user, &record.incident, &invited, settings));
+        if !allowed {
+            return Ok(ExportAccess::Private);
+        }
+    }
+    Ok(ExportAccess::Allowed(Box::new(record)))
 }
 
 impl IncidentRecord {
@@ -104,6 +141,8 @@ impl IncidentRecord {
             timeline: db.timeline(id, false).await?,
             postmortem: db.postmortem(id).await?.unwrap_or_default(),
             actions: db.actions(&ActionFilter::Incident(id)).await?,
+            services: db.attached(storage::Attachment::Service, id).await?,
+            factor_tags: db.attached(storage::Attachment::Factor, id).await?,
             incident,
         }))
     }
@@ -128,6 +167,7 @@ impl IncidentRecord {
             mitigated_at: i.mitigated_at.map(rfc3339),
             resolved_at: i.resolved_at.map(rfc3339),
             closed_at: i.closed_at.map(rfc3339),
+            drill: i.drill,
             durations: {
                 let d = Durations::of(i);
                 ExportDurations {
@@ -187,7 +227,13 @@ impl IncidentRecord {
     pub fn to_markdown(&self, tz: Tz) -> String {
         let i = &self.incident;
         let mut md = String::new();
-        let _ = writeln!(md, "# {}: {}\n", i.reference(), escape_md(&i.title));
+        let mark = match (i.drill, i.private) {
+            (true, true) => "DRILL, private · ",
+            (true, false) => "DRILL · ",
+            (false, true) => "Private · ",
+            (false, false) => "",
+        };
+        let _ = writeln!(md, "# {mark}{}: {}\n", i.reference(), escape_md(&i.title));
         let _ = writeln!(
             md,
             "**Severity:** {} · **Status:** {} · **Commander:** {} · **Channel:** #{}\n",
@@ -198,6 +244,9 @@ impl IncidentRecord {
         );
         if let Some(description) = &i.description {
             let _ = writeln!(md, "{}\n", escape_md(description));
+        }
+        if !self.services.is_empty() {
+            let _ = writeln!(md, "**Services:** {}\n", self.services.join(", "));
         }
 
         md.push_str("## Timestamps\n\n| | When | Since start |\n|---|---|---|\n");
@@ -234,6 +283,10 @@ impl IncidentRecord {
             let answer =
                 postmortem::get(&self.postmortem, field.key).map_or("_Not written yet._".to_string(), escape_md);
             let _ = writeln!(md, "### {}\n\n{answer}\n", field.label);
+        }
+
+        if !self.factor_tags.is_empty() {
+            let _ = writeln!(md, "**Contributing-factor tags:** {}\n", self.factor_tags.join(", "));
         }
 
         md.push_str("## Key timeline\n\n");

@@ -21,7 +21,7 @@ use crate::core::Core;
 use crate::error::CoreError;
 use crate::message::{ButtonAction, Line, Message};
 use crate::schedule::CronSchedule;
-use crate::{digest, postmortem};
+use crate::{digest, drill, postmortem};
 
 /// How follow-ups behave; built from the config's `[schedules]` and channels.
 #[derive(Debug, Clone)]
@@ -356,14 +356,20 @@ impl Followups {
         for (item, incident) in &overdue {
             let days = (today - item.due).num_days();
             let key = DeliveryKey::new(DeliveryKind::ActionOverdue, item.id, today);
-            if let Some(p) =
-                self.claim(key, Target::Dm(item.owner.clone()), overdue_dm(item, incident, days), at).await?
+            if let Some(p) = self
+                .claim(
+                    key,
+                    Target::Dm(item.owner.clone()),
+                    drill::mark(incident, &overdue_dm(item, incident, days)),
+                    at,
+                )
+                .await?
             {
                 pending.push(p);
                 let sent_before = db.sent_count(DeliveryKind::ActionOverdue, &item.id.to_string()).await?;
                 if sent_before >= i64::from(self.settings.escalate_after) {
                     let key = DeliveryKey::new(DeliveryKind::ActionEscalation, item.id, today);
-                    let message = escalation_dm(item, incident, days, sent_before);
+                    let message = drill::mark(incident, &escalation_dm(item, incident, days, sent_before));
                     // With no commander yet there is no one to escalate to; the owner's
                     // reminders go on.
                     if let Some(commander) = incident.commander.clone() {
@@ -397,7 +403,10 @@ impl Followups {
                 continue;
             }
             let key = DeliveryKey::new(DeliveryKind::PostmortemNudge, incident.id, today);
-            let message = postmortem_nudge(&incident, &missing.iter().map(|f| f.label).collect::<Vec<_>>());
+            let message = drill::mark(
+                &incident,
+                &postmortem_nudge(&incident, &missing.iter().map(|f| f.label).collect::<Vec<_>>()),
+            );
             // The commander is asked; an incident an admin resolved without one asks its channel.
             let target = match (&incident.commander, &incident.channel_id) {
                 (Some(commander), _) => Target::Dm(commander.clone()),
@@ -470,6 +479,7 @@ impl Followups {
                     .code("/incident update <text>")
                     .text(" so stakeholders know where things stand."),
             );
+            let message = drill::mark(&incident, &message);
             if let Some(p) = self.claim(key, Target::Channel(channel), message, now).await? {
                 pending.push(p);
             }
@@ -522,12 +532,21 @@ fn escalation_dm(item: &ActionItem, incident: &Incident, days: i64, reminders: i
         .button("Mark done", ButtonAction::MarkDone { item: item.id }, false)
 }
 
+/// The overdue items for the follow-ups channel, which everyone reads: items of private
+/// incidents are counted, not listed.
 fn overdue_summary(overdue: &[(ActionItem, Incident)], today: NaiveDate) -> Message {
     let mut message = Message::new().line(
         Line::new()
             .bold(format!("⏰ {} overdue", crate::digest::count_word(overdue.len(), "action item", "action items"))),
     );
-    for (item, incident) in overdue {
+    let private = overdue.iter().filter(|(_, incident)| incident.private).count();
+    if private > 0 {
+        message = message.line(Line::new().text(format!(
+            "• {} of private incidents (not listed)",
+            crate::digest::count_word(private, "item", "items")
+        )));
+    }
+    for (item, incident) in overdue.iter().filter(|(_, incident)| !incident.private) {
         message = message.line(
             Line::new().text(format!("• #{} {} · ", item.id, item.text)).user(item.owner.clone()).text(format!(
                 " · {} overdue · {}",

@@ -8,7 +8,8 @@ use crate::{format, limits};
 
 /// The usage line of every command, shown with errors and in help.
 pub mod usage {
-    pub const DECLARE: &str = "/incident declare [sev1..sev4] [started:-20m] <title>";
+    pub const DECLARE: &str =
+        "/incident declare [drill] [private] [sev1..sev4] [started:-20m] [service:<name>]… <title>";
     pub const STATUS: &str = "/incident status <investigating|identified|monitoring> [note]";
     pub const SEVERITY: &str = "/incident severity <sev1..sev4>";
     pub const ASSIGN: &str = "/incident assign <commander|comms|scribe> <@user>";
@@ -20,7 +21,7 @@ pub mod usage {
     pub const REOPEN: &str = "/incident reopen";
     pub const POSTMORTEM: &str = "/incident postmortem [all]";
     pub const ACTION_ADD: &str =
-        "/incident action add <text> [@owner] [due:YYYY-MM-DD|due:+5d] [kind:prevent|detect|mitigate|process] [prio:high|medium|low]";
+        "/incident action add <text> [@owner] [due:YYYY-MM-DD|due:+5d] [kind:prevent|detect|mitigate|process] [prio:high|medium|low] [addresses:<tag>]";
     pub const ACTION_DONE: &str = "/incident action done <id>";
     pub const ACTION_WONTFIX: &str = "/incident action wontfix <id>";
     pub const ACTION_SNOOZE: &str = "/incident action snooze <id> <days>";
@@ -28,10 +29,13 @@ pub mod usage {
     pub const ACTION_DUE: &str = "/incident action due <id> <YYYY-MM-DD|+5d>";
     pub const ACTION_LIST: &str = "/incident action list [mine|overdue|all]";
     pub const ACTION: &str = "/incident action <add|done|wontfix|snooze|reassign|due|list> …";
+    pub const SERVICE: &str = "/incident service <add|remove|list> [name]";
+    pub const FACTOR: &str = "/incident factor <add|remove|list> [tag]";
+    pub const INVITE: &str = "/incident invite <@user>";
     pub const LIST: &str = "/incident list";
     pub const STATS: &str = "/incident stats [30d]";
     pub const HELP: &str = "/incident help";
-    pub const ANY: &str = "/incident <declare|status|severity|assign|take|update|note|timeline|resolve|reopen|postmortem|action|list|stats|help> …";
+    pub const ANY: &str = "/incident <declare|status|severity|assign|take|update|note|timeline|resolve|reopen|postmortem|action|service|factor|invite|list|stats|help> …";
 }
 
 /// A due date as typed: a calendar date, or a number of days from today.
@@ -53,6 +57,22 @@ pub enum ListScope {
     All,
 }
 
+/// Whether a name is being added to a set or taken out of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetChange {
+    Add,
+    Remove,
+}
+
+/// What kind of incident a declare opens: real or a drill, public or private.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeclareKind {
+    /// A game day: `declare drill …`.
+    pub drill: bool,
+    /// Seen only by the people in it: `declare private …`.
+    pub private: bool,
+}
+
 /// A parsed command. `target` is an explicit `INC-n`; `None` means "this channel's incident".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -60,6 +80,9 @@ pub enum Command {
         severity: Option<Severity>,
         title: Option<String>,
         started: Option<StartedAgo>,
+        /// Service names as typed (`service:checkout`, repeatable); the core resolves them.
+        services: Vec<String>,
+        kind: DeclareKind,
     },
     Status {
         target: Option<i64>,
@@ -110,6 +133,8 @@ pub enum Command {
         due: Option<DueSpec>,
         kind: Option<ActionKind>,
         priority: Option<Priority>,
+        /// The contributing-factor tag it addresses, as typed (`addresses:monitoring-gap`).
+        addresses: Option<String>,
     },
     ActionDone {
         id: i64,
@@ -132,6 +157,32 @@ pub enum Command {
     ActionList {
         target: Option<i64>,
         scope: Option<ListScope>,
+    },
+    /// `service add|remove <name>`: a service, as typed, the core resolves it.
+    Service {
+        target: Option<i64>,
+        change: SetChange,
+        name: String,
+    },
+    /// `service list`: the catalog, and the incident's services when in its channel.
+    ServiceList {
+        target: Option<i64>,
+    },
+    /// `factor add|remove <tag>`: a contributing-factor tag of the postmortem.
+    Factor {
+        target: Option<i64>,
+        change: SetChange,
+        tag: String,
+    },
+    /// `factor list`: the vocabulary, and the incident's tags when in its channel.
+    FactorList {
+        target: Option<i64>,
+    },
+    /// `invite @user`: brings someone into the incident (the record of who may see a
+    /// private one).
+    Invite {
+        target: Option<i64>,
+        user: String,
     },
     List,
     Stats {
@@ -453,6 +504,18 @@ pub fn parse(input: &str) -> Result<Command, UsageError> {
             only_target(&words, Command::Postmortem { target, all }, usage::POSTMORTEM)
         }
         "action" | "actions" => parse_action(&mut words, target),
+        "service" | "services" => parse_set(&mut words, target, SetKind::Service),
+        "factor" | "factors" | "tag" | "tags" => parse_set(&mut words, target, SetKind::Factor),
+        "invite" => {
+            let word = words.next().ok_or_else(|| usage_error("Invite whom?", usage::INVITE))?;
+            let user = parse_user(word).ok_or_else(|| {
+                usage_error(
+                    format!("`{}` is not a user; mention them as @name.", format::truncate(word, 40).0),
+                    usage::INVITE,
+                )
+            })?;
+            only_target(&words, Command::Invite { target, user }, usage::INVITE)
+        }
         "list" => no_target(Command::List, usage::LIST).and_then(|c| only_target(&words, c, usage::LIST)),
         "stats" => {
             let days = match words.next() {
@@ -491,6 +554,9 @@ fn usage_of(verb: &str) -> &'static str {
         "resolve" => usage::RESOLVE,
         "reopen" => usage::REOPEN,
         "postmortem" | "pm" => usage::POSTMORTEM,
+        "service" | "services" => usage::SERVICE,
+        "factor" | "factors" | "tag" | "tags" => usage::FACTOR,
+        "invite" => usage::INVITE,
         _ => usage::ANY,
     }
 }
@@ -508,17 +574,81 @@ fn parse_declare(words: &mut Words<'_>, target: Option<i64>) -> Result<Command, 
     }
     let mut severity = None;
     let mut started = None;
+    let mut services: Vec<String> = Vec::new();
+    let mut kind = DeclareKind::default();
     while let Some(word) = words.peek() {
+        let lower = word.to_lowercase();
         if looks_like_severity(word) && severity.is_none() {
             severity = Some(parse_severity(word, usage::DECLARE)?);
         } else if let Some(value) = word.strip_prefix("started:") {
             started = Some(parse_started(value)?);
+        } else if let Some(value) = word.strip_prefix("service:") {
+            if value.is_empty() {
+                return Err(usage_error("`service:` needs a name, like service:checkout.", usage::DECLARE));
+            }
+            if services.len() == limits::MAX_SERVICES {
+                return Err(usage_error(
+                    format!("An incident names at most {} services.", limits::MAX_SERVICES),
+                    usage::DECLARE,
+                ));
+            }
+            services.push(value.to_string());
+        } else if lower == "drill" && !kind.drill {
+            kind.drill = true;
+        } else if lower == "private" && !kind.private {
+            kind.private = true;
         } else {
             break;
         }
         words.next();
     }
-    Ok(Command::Declare { severity, title: words.rest(), started })
+    Ok(Command::Declare { severity, title: words.rest(), started, services, kind })
+}
+
+/// Which set `service` and `factor` change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SetKind {
+    Service,
+    Factor,
+}
+
+fn parse_set(words: &mut Words<'_>, target: Option<i64>, kind: SetKind) -> Result<Command, UsageError> {
+    let usage = match kind {
+        SetKind::Service => usage::SERVICE,
+        SetKind::Factor => usage::FACTOR,
+    };
+    let sub = words.next().ok_or_else(|| usage_error("Add, remove or list?", usage))?.to_lowercase();
+    let change = match sub.as_str() {
+        "add" => SetChange::Add,
+        "remove" | "rm" | "delete" => SetChange::Remove,
+        "list" | "ls" => {
+            let command = match kind {
+                SetKind::Service => Command::ServiceList { target },
+                SetKind::Factor => Command::FactorList { target },
+            };
+            return only_target(words, command, usage);
+        }
+        other => {
+            return Err(usage_error(
+                format!("`{}` is not one of add, remove, list.", format::truncate(other, 40).0),
+                usage,
+            ))
+        }
+    };
+    let target = match target {
+        Some(t) => Some(t),
+        None => take_incident_ref(words, usage)?,
+    };
+    let what = match kind {
+        SetKind::Service => "Which service?",
+        SetKind::Factor => "Which factor tag?",
+    };
+    let name = words.next().ok_or_else(|| usage_error(what, usage))?.to_string();
+    let command = match kind {
+        SetKind::Service => Command::Service { target, change, name },
+        SetKind::Factor => Command::Factor { target, change, tag: name },
+    };
+    only_target(words, command, usage)
 }
 
 fn parse_action(words: &mut Words<'_>, target: Option<i64>) -> Result<Command, UsageError> {
@@ -599,8 +729,17 @@ fn parse_action_add(words: &mut Words<'_>, target: Option<i64>) -> Result<Comman
     let mut due = None;
     let mut kind = None;
     let mut priority = None;
+    let mut addresses = None;
     while let Some(word) = words.next() {
-        if let Some(value) = word.strip_prefix("due:") {
+        if let Some(value) = word.strip_prefix("addresses:") {
+            if value.is_empty() {
+                return Err(usage_error(
+                    "`addresses:` needs a factor tag, like addresses:monitoring-gap.",
+                    usage::ACTION_ADD,
+                ));
+            }
+            addresses = Some(value.to_string());
+        } else if let Some(value) = word.strip_prefix("due:") {
             due = Some(parse_due(value)?);
         } else if let Some(value) = word.strip_prefix("kind:") {
             kind =
@@ -620,7 +759,7 @@ fn parse_action_add(words: &mut Words<'_>, target: Option<i64>) -> Result<Comman
     if text.is_empty() {
         return Err(usage_error("What needs doing? Give the action item's text.", usage::ACTION_ADD));
     }
-    Ok(Command::ActionAdd { target, text: text.join(" "), owner, due, kind, priority })
+    Ok(Command::ActionAdd { target, text: text.join(" "), owner, due, kind, priority, addresses })
 }
 
 #[cfg(test)]
@@ -640,17 +779,79 @@ mod tests {
     fn declare_takes_optional_severity_and_title() {
         assert_eq!(
             ok("declare sev2 Database  down"),
-            Command::Declare { severity: Some(Severity::Sev2), title: Some("Database  down".into()), started: None }
+            Command::Declare {
+                severity: Some(Severity::Sev2),
+                title: Some("Database  down".into()),
+                started: None,
+                services: vec![],
+                kind: DeclareKind::default()
+            }
         );
-        assert_eq!(ok("declare"), Command::Declare { severity: None, title: None, started: None });
+        assert_eq!(
+            ok("declare"),
+            Command::Declare {
+                severity: None,
+                title: None,
+                started: None,
+                services: vec![],
+                kind: DeclareKind::default()
+            }
+        );
         assert_eq!(
             ok("declare started:-20m Checkout errors"),
             Command::Declare {
                 severity: None,
                 title: Some("Checkout errors".into()),
-                started: Some(StartedAgo(chrono::Duration::minutes(20)))
+                started: Some(StartedAgo(chrono::Duration::minutes(20))),
+                services: vec![],
+                kind: DeclareKind::default()
             }
         );
+    }
+
+    #[test]
+    fn declare_takes_kinds_and_repeated_services_in_any_order() {
+        assert_eq!(
+            ok("declare drill sev2 service:checkout service:cart Checkout down"),
+            Command::Declare {
+                severity: Some(Severity::Sev2),
+                title: Some("Checkout down".into()),
+                started: None,
+                services: vec!["checkout".into(), "cart".into()],
+                kind: DeclareKind { drill: true, private: false },
+            }
+        );
+        let private = ok("declare private Leaked key");
+        assert!(matches!(private, Command::Declare { kind: DeclareKind { private: true, drill: false }, .. }));
+        // Only the first of each word is an option; a second is part of the title.
+        assert!(matches!(ok("declare drill drill"), Command::Declare { title: Some(t), .. } if t == "drill"));
+        assert_eq!(err("declare service: x").usage, usage::DECLARE);
+    }
+
+    #[test]
+    fn services_factors_and_invites_parse() {
+        assert_eq!(
+            ok("service add checkout"),
+            Command::Service { target: None, change: SetChange::Add, name: "checkout".into() }
+        );
+        assert_eq!(
+            ok("INC-2 factor remove monitoring-gap"),
+            Command::Factor { target: Some(2), change: SetChange::Remove, tag: "monitoring-gap".into() }
+        );
+        assert_eq!(
+            ok("factor add INC-2 change"),
+            Command::Factor { target: Some(2), change: SetChange::Add, tag: "change".into() }
+        );
+        assert_eq!(ok("service list"), Command::ServiceList { target: None });
+        assert_eq!(ok("invite @dana"), Command::Invite { target: None, user: "dana".into() });
+        assert_eq!(err("invite dana").usage, usage::INVITE);
+        assert_eq!(err("service add").usage, usage::SERVICE);
+        assert_eq!(err("factor add a b").usage, usage::FACTOR);
+        assert_eq!(err("factor explode x").usage, usage::FACTOR);
+        assert!(matches!(
+            ok("action add Alert on queue age addresses:alerting-gap"),
+            Command::ActionAdd { addresses: Some(t), .. } if t == "alerting-gap"
+        ));
     }
 
     #[test]
@@ -685,7 +886,8 @@ mod tests {
                 owner: None,
                 due: None,
                 kind: None,
-                priority: None
+                priority: None,
+                addresses: None
             }
         );
     }
@@ -720,6 +922,7 @@ mod tests {
                 due: Some(DueSpec::InDays(5)),
                 kind: Some(ActionKind::Detect),
                 priority: None,
+                addresses: None,
             }
         );
         let dated = ok("action add kind:prevent due:2026-12-01 Pin the driver version");
@@ -850,6 +1053,11 @@ mod tests {
             "postmortem {w}",
             "action due 1 +{w}d",
             "stats {w}d",
+            "declare service:{w} {w}",
+            "service add {w}",
+            "factor remove {w}",
+            "invite @{w}",
+            "action add x addresses:{w}",
         ];
         for template in templates {
             for w in words {

@@ -4,10 +4,11 @@ use crate::grammar::usage;
 use crate::message::{Line, Message};
 
 pub fn help_message() -> Message {
-    let rows: [(&str, &str); 21] = [
+    let rows: [(&str, &str); 24] = [
         (
             usage::DECLARE,
-            "open an incident, its channel and a kick-off post (no title opens a form; started:-20m backdates it)",
+            "open an incident and its channel (no title: a form; started:-20m backdates; drill: a game day; \
+             private: invited people only; service: names one)",
         ),
         (usage::STATUS, "move the status forward"),
         (usage::SEVERITY, "change the severity (commander)"),
@@ -19,15 +20,21 @@ pub fn help_message() -> Message {
         (usage::RESOLVE, "resolve it and ask for the postmortem (commander)"),
         (usage::REOPEN, "reopen a resolved incident (commander)"),
         (usage::POSTMORTEM, "write the postmortem, or show it when complete"),
-        (usage::ACTION_ADD, "track a follow-up; owner defaults to you, due to 14 days out, prio to medium"),
+        (
+            usage::ACTION_ADD,
+            "track a follow-up (owner: you, due: 14 days, prio: medium; addresses: the factor it prevents)",
+        ),
         (usage::ACTION_DONE, "close an item (owner or commander)"),
         (usage::ACTION_WONTFIX, "close an item that will not be done"),
         (usage::ACTION_SNOOZE, "pause reminders for an item"),
         (usage::ACTION_REASSIGN, "hand an item to someone else (owner or commander)"),
         (usage::ACTION_DUE, "move an item's due date (owner or commander)"),
         (usage::ACTION_LIST, "list action items"),
+        (usage::SERVICE, "services it touches; owners are invited"),
+        (usage::FACTOR, "contributing-factor tags (conditions, not people)"),
+        (usage::INVITE, "bring someone in, also into a private incident"),
         (usage::LIST, "open incidents"),
-        (usage::STATS, "counts, MTTA and MTTR by severity"),
+        (usage::STATS, "counts, MTTA and MTTR by severity and service; drills not counted"),
         (usage::HELP, "this help"),
     ];
     let mut message = Message::new().line(Line::new().bold("incidentbot commands"));

@@ -10,7 +10,7 @@ use crate::chat::ChannelRef;
 use crate::core::{retry_on_conflict, Attempt, Core, Invocation};
 use crate::error::{CoreError, Problem};
 use crate::format;
-use crate::grammar::{usage, StartedAgo};
+use crate::grammar::{usage, DeclareKind, StartedAgo};
 use crate::lifecycle;
 use crate::limits::{MAX_TEXT, MAX_TITLE};
 use crate::message::{ButtonAction, Line, Message};
@@ -48,11 +48,22 @@ impl Core {
         severity: Option<Severity>,
         title: Option<String>,
         started: Option<StartedAgo>,
+        services: Vec<String>,
+        kind: DeclareKind,
     ) -> Result<Outcome, Problem> {
+        let services = self.resolve_services(&services, usage::DECLARE)?;
         let Some(title) = title else {
+            if !services.is_empty() || kind != DeclareKind::default() {
+                return Err(crate::grammar::UsageError {
+                    problem: "A drill, a private incident or one naming services needs its title on the line.".into(),
+                    usage: usage::DECLARE,
+                }
+                .into());
+            }
             return Ok(Outcome::form(declare_form(severity.unwrap_or(self.settings.default_severity))));
         };
-        self.declare_incident(inv, &Actor::Person(inv.user.clone()), severity, &title, None, started).await
+        let request = Declaration { severity, title: &title, description: None, started, services, kind };
+        self.declare_incident(inv, &Actor::Person(inv.user.clone()), request).await
     }
 
     /// Declares an incident for a system source (an alert): it starts with no
@@ -70,9 +81,19 @@ impl Core {
             channel_id: ChannelId::default(),
             text: String::new(),
         };
-        let result = self
-            .declare_incident(&inv, &actor, request.severity, &request.title, request.description.clone(), None)
-            .await;
+        let result = async {
+            let services = self.known_services(&request.services);
+            let declaration = Declaration {
+                severity: request.severity,
+                title: &request.title,
+                description: request.description.clone(),
+                started: None,
+                services,
+                kind: DeclareKind::default(),
+            };
+            self.declare_incident(&inv, &actor, declaration).await
+        }
+        .await;
         crate::core::settle(result)
     }
 
@@ -135,11 +156,9 @@ impl Core {
         &self,
         inv: &Invocation,
         actor: &Actor,
-        severity: Option<Severity>,
-        title: &str,
-        description: Option<String>,
-        started: Option<StartedAgo>,
+        request: Declaration<'_>,
     ) -> Result<Outcome, Problem> {
+        let Declaration { severity, title, description, started, services, kind } = request;
         let Some(Fitted { text: title, cut: title_cut }) = fit(title, MAX_TITLE, false) else {
             return Err(crate::grammar::UsageError {
                 problem: "The incident needs a title with visible characters.".into(),
@@ -165,14 +184,24 @@ impl Core {
             declare_source: inv.source_id.clone(),
             started_at: now - started.map_or(Duration::zero(), |s| s.0),
             declared_at: now,
+            drill: kind.drill,
+            private: kind.private,
+            services: services.iter().map(|s| s.name.clone()).collect(),
+        };
+        let prefix = if kind.drill { crate::drill::CHANNEL_PREFIX } else { self.settings.channel_prefix.as_str() };
+        let what = match (kind.drill, kind.private) {
+            (true, true) => "private drill ",
+            (true, false) => "drill ",
+            (false, true) => "private ",
+            (false, false) => "",
         };
         let _one_declare_at_a_time = self.declare_lock.lock().await;
         let declared = self
             .db
             .declare_incident(
                 &new,
-                |id| channel_name(&self.settings.channel_prefix, id, &title),
-                |_| format!("Declared {severity}: {title}"),
+                |id| channel_name(prefix, id, &title),
+                |_| format!("Declared {what}{severity}: {title}"),
             )
             .await?;
         let mut incident = declared.incident;
@@ -183,7 +212,13 @@ impl Core {
                 ..Outcome::silent()
             });
         }
-        let channel = self.chat.create_channel(&incident.channel_name).await.map_err(CoreError::Chat)?;
+        let channel = if incident.private {
+            // The bot and the declarer only; the others come in by invitation.
+            let members: Vec<String> = incident.commander.iter().cloned().collect();
+            self.chat.create_private_channel(&incident.channel_name, &members).await.map_err(CoreError::Chat)?
+        } else {
+            self.chat.create_channel(&incident.channel_name).await.map_err(CoreError::Chat)?
+        };
         incident = retry_on_conflict(&incident.reference(), || async {
             let mut with_channel = self.current(&incident).await?;
             with_channel.channel_id = Some(channel.id.clone());
@@ -198,8 +233,10 @@ impl Core {
         })
         .await?;
         self.prepare_channel(&incident, &channel, incident.commander.as_deref()).await;
+        self.invite_service_owners(&incident, &inv.source_id, &services).await?;
+        self.announce_to_teams(&incident, &channel, &services).await;
         let mut declared = Line::new()
-            .text("Declared ")
+            .text(format!("Declared {what}"))
             .bold(incident.reference())
             .text(" in ")
             .channel(channel.id.clone(), channel.name.clone());
@@ -224,12 +261,11 @@ impl Core {
 
     /// Topic, invite, pinned kick-off post and announcement for a new incident channel.
     async fn prepare_channel(&self, incident: &Incident, channel: &ChannelRef, commander: Option<&str>) {
-        let label = self.settings.severity_label(incident.severity);
         self.refresh_topic(incident).await;
         if let Some(commander) = commander {
             self.invite_to_incident(incident, commander).await;
         }
-        match self.chat.post(&channel.id, &self.kickoff_message(incident)).await {
+        match self.chat.post(&channel.id, &crate::drill::mark(incident, &self.kickoff_message(incident))).await {
             Ok(posted) => {
                 if let Err(error) = self.chat.pin(&posted).await {
                     tracing::warn!(incident = incident.id, %error, "could not pin the kick-off post");
@@ -239,18 +275,21 @@ impl Core {
                 tracing::warn!(incident = incident.id, %error, "could not post the kick-off message")
             }
         }
-        self.announce(
-            &Message::new().line(
-                Line::new()
-                    .text("🚨 ")
-                    .bold(incident.reference())
-                    .text(format!(" declared ({}, {}): ", incident.severity, label.label))
-                    .bold(incident.title.clone())
-                    .text(" · join ")
-                    .channel(channel.id.clone(), channel.name.clone()),
-            ),
+        self.announce(incident, &self.declared_announcement(incident, channel)).await;
+    }
+
+    /// `🚨 INC-3 declared (sev2, Major): Checkout is failing · join #inc-3-…`.
+    pub(crate) fn declared_announcement(&self, incident: &Incident, channel: &ChannelRef) -> Message {
+        let label = self.settings.severity_label(incident.severity);
+        Message::new().line(
+            Line::new()
+                .text("🚨 ")
+                .bold(incident.reference())
+                .text(format!(" declared ({}, {}): ", incident.severity, label.label))
+                .bold(incident.title.clone())
+                .text(" · join ")
+                .channel(channel.id.clone(), channel.name.clone()),
         )
-        .await;
     }
 
     /// The first post in an incident channel: what, how bad, who leads, and how to drive it.
@@ -376,6 +415,7 @@ impl Core {
         // Escalating to sev1 or sev2 is news for everyone, like a declaration.
         if severity <= Severity::Sev2 && severity < before.severity {
             self.announce(
+                &after,
                 &Message::new().line(
                     Line::new()
                         .text("⚠️ ")
@@ -481,6 +521,7 @@ impl Core {
         )
         .await;
         self.announce(
+            &incident,
             &Message::new().line(
                 Line::new()
                     .text("📣 ")
@@ -580,6 +621,7 @@ impl Core {
         // A postmortem written before the resolve completes it now.
         self.close_if_complete(&after, &inv.user, &inv.source_id).await?;
         self.announce(
+            &after,
             &Message::new().line(
                 Line::new()
                     .text("✅ ")
@@ -639,13 +681,27 @@ pub(crate) fn commander_span(line: Line, incident: &Incident) -> Line {
 }
 
 /// What a system source asks to declare.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SystemDeclare {
     /// The idempotency key of the request (for an alert: source + group key).
     pub source_id: SourceId,
     pub title: String,
     pub severity: Option<Severity>,
     pub description: Option<String>,
+    /// Service names as the source gave them (an alert's `service` label), resolved
+    /// against the catalog like typed ones. An unknown one is left out and logged with
+    /// the closest names: an alert still declares its incident.
+    pub services: Vec<String>,
+}
+
+/// Everything one declaration asks for, once parsed and with its services resolved.
+pub(crate) struct Declaration<'a> {
+    pub severity: Option<Severity>,
+    pub title: &'a str,
+    pub description: Option<String>,
+    pub started: Option<StartedAgo>,
+    pub services: Vec<crate::catalog::Service>,
+    pub kind: DeclareKind,
 }
 
 /// The form `/incident declare` opens when no title is given.
@@ -682,5 +738,6 @@ pub fn declare_form(severity: Severity) -> Form {
                 max_len: MAX_TEXT,
             },
         ],
+        tags: None,
     }
 }

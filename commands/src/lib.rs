@@ -17,6 +17,11 @@
 //! - [`ingest`] records the timeline from channel messages; [`history`] decides where
 //!   catching up after downtime starts, for every platform.
 //! - [`message`] and [`outcome`] are what the core hands back to adapters.
+//! - [`catalog`] holds the vocabulary of the system: the service catalog and the
+//!   contributing-factor tags, with closest-name suggestions; [`learning_cmds`] attaches
+//!   services, tags and invites to incidents; [`visibility`] decides who may see a private
+//!   incident, and [`drill`] how a game day is marked and kept out of the metrics.
+//! - [`recurrence`] finds the tags and services that recur, and the figures per service.
 //! - [`export`] and [`stats`] turn stored incidents into documents and figures;
 //!   [`durations`] defines time to detect, acknowledge, mitigate and resolve, once.
 
@@ -24,11 +29,13 @@ pub mod action_cmds;
 pub mod actor;
 pub mod blameless;
 pub mod buttons;
+pub mod catalog;
 pub mod channel_name;
 pub mod chat;
 pub mod clock;
 pub mod core;
 pub mod digest;
+pub mod drill;
 pub mod durations;
 pub mod error;
 pub mod export;
@@ -39,6 +46,7 @@ pub mod help;
 pub mod history;
 pub mod incident_cmds;
 pub mod ingest;
+pub mod learning_cmds;
 pub mod lifecycle;
 pub mod limits;
 pub mod message;
@@ -47,6 +55,7 @@ pub mod permissions;
 pub mod postmortem;
 pub mod postmortem_cmds;
 pub mod recording_chat;
+pub mod recurrence;
 pub mod report_cmds;
 pub mod schedule;
 pub mod settings;
@@ -55,17 +64,20 @@ pub mod stats;
 mod testing;
 pub mod text;
 pub mod users;
+pub mod visibility;
 
 pub use crate::actor::{Actor, SystemSource};
 pub use crate::buttons::ButtonPress;
+pub use crate::catalog::{Factor, FactorVocabulary, Service, ServiceCatalog, UnknownName};
 pub use crate::chat::{ChannelRef, Chat, ChatError, MessageRef};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::core::{Core, Invocation};
 pub use crate::error::CoreError;
 pub use crate::incident_cmds::SystemDeclare;
 pub use crate::ingest::{ChatMessage, Ingested};
+pub use crate::learning_cmds::TagSelection;
 pub use crate::message::{Button, ButtonAction, Line, Message, Span};
-pub use crate::outcome::{Form, FormField, FormKind, Outcome};
+pub use crate::outcome::{Form, FormField, FormKind, Outcome, TagPicker};
 pub use crate::postmortem_cmds::FormSubmission;
 pub use crate::settings::Settings;
 pub use storage::{ChannelId, SourceId};

@@ -20,3 +20,6 @@ pub const MAX_STATS_DAYS: u32 = 3650;
 /// Incident and action-item numbers: ids are SQLite integers, so anything past this
 /// cannot name a row. Digit strings longer than this are refused before parsing.
 pub const MAX_ID_DIGITS: usize = 18;
+
+/// The most services one `declare` may name.
+pub const MAX_SERVICES: usize = 10;

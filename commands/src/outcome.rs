@@ -80,6 +80,41 @@ pub struct Form {
     pub kind: FormKind,
     pub title: String,
     pub fields: Vec<FormField>,
+    /// A multi-select of contributing-factor tags, for adapters whose forms hold one
+    /// (Slack's modal). Its answer comes back under [`TagPicker::KEY`] as the tags
+    /// chosen, separated by spaces; the incident's tags become exactly those. Adapters
+    /// without one in their forms leave it out (the console takes `/incident factor`;
+    /// Discord offers [`Outcome::tag_picker`] as a select menu after the modal).
+    pub tags: Option<TagPicker>,
+}
+
+/// A choice of contributing-factor tags for one incident: every tag of the vocabulary,
+/// with the ones the incident has already selected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagPicker {
+    pub incident: i64,
+    pub label: String,
+    /// Why tags are asked for, shown next to the picker.
+    pub help: String,
+    /// `(tag, description)`, in vocabulary order.
+    pub options: Vec<(String, String)>,
+    /// The incident's tags now.
+    pub selected: Vec<String>,
+}
+
+impl TagPicker {
+    /// The answer key of the picker in a form submission.
+    pub const KEY: &'static str = "factor_tags";
+
+    /// A compact id for a select menu's custom id: `tags:3`.
+    pub fn encode(&self) -> String {
+        format!("tags:{}", self.incident)
+    }
+
+    /// The incident of a select menu's custom id made by [`TagPicker::encode`].
+    pub fn decode(id: &str) -> Option<i64> {
+        id.strip_prefix("tags:")?.parse().ok().filter(|n| *n > 0)
+    }
 }
 
 /// The result of handling one user action.
@@ -101,6 +136,8 @@ pub struct Outcome {
     /// adapter that shows forms in pages (Discord's modals hold five inputs) offers to
     /// continue with it; the others have already asked every field.
     pub continues: Option<FormKind>,
+    /// A tag picker to offer with the reply (Discord renders it as a select menu).
+    pub tag_picker: Option<TagPicker>,
 }
 
 impl Outcome {

@@ -4,7 +4,8 @@
 //!
 //! | act | who |
 //! |---|---|
-//! | declare, note, update, add an action item, write the postmortem | anyone |
+//! | declare, note, update, add an action item, write the postmortem (tags included) | anyone |
+//! | name or drop a service, invite someone | anyone who can see the incident |
 //! | resolve, reopen, change severity, assign roles | the commander or an admin |
 //! | take command | anyone while there is no commander; then the commander or an admin |
 //! | close, reassign, re-date or snooze an action item | its owner, the commander or an admin |
@@ -30,6 +31,10 @@ pub enum Act<'a> {
     ChangeSeverity,
     AssignRoles,
     ChangeStatus,
+    /// Name or drop a service of the incident.
+    ChangeServices,
+    /// Bring someone into the incident.
+    Invite,
     /// Become commander of an incident that has none.
     TakeCommand,
     CloseAction(&'a ActionItem),
@@ -50,7 +55,13 @@ enum Who<'a> {
 impl Act<'_> {
     fn who(&self) -> Who<'_> {
         match self {
-            Act::Note | Act::Update | Act::AddAction | Act::WritePostmortem | Act::ChangeStatus => Who::Anyone,
+            Act::Note
+            | Act::Update
+            | Act::AddAction
+            | Act::WritePostmortem
+            | Act::ChangeStatus
+            | Act::ChangeServices
+            | Act::Invite => Who::Anyone,
             Act::Resolve | Act::Reopen | Act::ChangeSeverity | Act::AssignRoles => Who::Commander,
             Act::TakeCommand => Who::AnyoneUntilACommander,
             Act::CloseAction(item) | Act::ReassignAction(item) | Act::RedateAction(item) | Act::SnoozeAction(item) => {
@@ -65,6 +76,7 @@ impl Act<'_> {
             self,
             Act::WritePostmortem
                 | Act::AddAction
+                | Act::ChangeServices
                 | Act::CloseAction(_)
                 | Act::ReassignAction(_)
                 | Act::RedateAction(_)
@@ -84,6 +96,8 @@ impl Act<'_> {
             Act::ChangeSeverity => "change the severity of".into(),
             Act::AssignRoles => "assign roles on".into(),
             Act::ChangeStatus => "change the status of".into(),
+            Act::ChangeServices => "change the services of".into(),
+            Act::Invite => "invite people to".into(),
             Act::TakeCommand => "hand over command of".into(),
             Act::CloseAction(item) => format!("close action item #{}", item.id),
             Act::ReassignAction(item) => format!("reassign action item #{}", item.id),

@@ -25,12 +25,19 @@ pub const FIELDS: [Field; 10] = {
         worded(F::Summary, "summary", "Summary", "What happened, in two or three sentences?"),
         worded(F::Impact, "impact", "Impact", "Who was affected, how, and for how long?"),
         worded(F::Detection, "detection", "Detection", "How did we find out? Could we have known sooner?"),
-        worded(F::Trigger, "trigger", "Trigger", "What change or event set it off?"),
+        worded(
+            F::Trigger,
+            "trigger",
+            "Trigger",
+            "The proximal cause: which one change or event set it off? Name the event, not a person; \
+             the conditions that let it hurt go in the next field.",
+        ),
         worded(
             F::ContributingFactors,
             "contributing_factors",
             "Contributing factors",
-            "Which conditions let it happen or made it worse? Separate them with ;",
+            "The systemic causes: which conditions let the trigger do harm, or made it worse? A trigger \
+             happens again in some form; these are what prevention can fix. Separate them with ; and tag them.",
         ),
         worded(F::Resolution, "resolution", "Resolution", "What stopped the impact?"),
         worded(F::WentWell, "went_well", "What went well", "What helped the response?"),
@@ -39,6 +46,17 @@ pub const FIELDS: [Field; 10] = {
         worded(F::Lessons, "lessons", "Lessons learned", "What will we do or know differently now?"),
     ]
 };
+
+/// Why the postmortem asks for tags as well as words, shown with the tag picker.
+pub const TAGS_HELP: &str = "Pick the conditions from the team's shared list, so the same cause in different \
+     words is counted as one across incidents: the digest shows which ones recur and which have no open \
+     prevention work.";
+
+/// Whether an answer to `field` names the cause, where naming a person instead of a
+/// condition gets the extra blameless hint.
+pub fn names_a_cause(field: PostmortemField) -> bool {
+    matches!(field, PostmortemField::Trigger | PostmortemField::ContributingFactors)
+}
 
 pub fn field(key: &str) -> Option<&'static Field> {
     FIELDS.iter().find(|f| f.key == key)

@@ -14,7 +14,7 @@ use crate::grammar::{usage, UsageError};
 use crate::lifecycle;
 use crate::limits::MAX_TEXT;
 use crate::message::{Line, Message};
-use crate::outcome::{Form, FormField, FormKind, Outcome};
+use crate::outcome::{Form, FormField, FormKind, Outcome, TagPicker};
 use crate::permissions::{self, Act};
 use crate::postmortem::{self, FIELDS};
 use crate::{blameless, format, text};
@@ -44,7 +44,9 @@ impl Core {
         permissions::require(Act::WritePostmortem, &inv.user, &incident, &self.settings)?;
         let written = self.db.postmortem(incident.id).await?.unwrap_or_default();
         if !written.is_complete() || all {
-            return Ok(Outcome::form(postmortem_form(&incident, &written, all)));
+            let mut form = postmortem_form(&incident, &written, all);
+            form.tags = Some(self.tag_picker(&incident).await?);
+            return Ok(Outcome::form(form));
         }
         // Complete: close it if it is resolved (a crash between resolve and close, or a
         // postmortem finished before resolve, would otherwise leave it resolved for good).
@@ -103,7 +105,15 @@ impl Core {
             text: String::new(),
         };
         let actor = crate::actor::Actor::Person(inv.user.clone());
-        self.declare_incident(&inv, &actor, severity, &title, answer("description"), None).await
+        let request = crate::incident_cmds::Declaration {
+            severity,
+            title: &title,
+            description: answer("description"),
+            started: None,
+            services: Vec::new(),
+            kind: crate::grammar::DeclareKind::default(),
+        };
+        self.declare_incident(&inv, &actor, request).await
     }
 
     async fn submit_postmortem(&self, submission: &FormSubmission, incident_id: i64) -> Result<Outcome, Problem> {
@@ -116,7 +126,20 @@ impl Core {
         permissions::require(Act::WritePostmortem, &submission.user, &incident, &self.settings)?;
         let mut answers = Vec::with_capacity(submission.answers.len());
         let mut field_errors = Vec::new();
+        let mut picked_tags: Option<Vec<String>> = None;
         for (key, value) in &submission.answers {
+            if key == TagPicker::KEY {
+                let tags: Vec<String> = value
+                    .split(|c: char| c.is_whitespace() || c == ',')
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                if let Some(unknown) = tags.iter().find_map(|t| self.settings.factors.resolve(t).err()) {
+                    field_errors.push((TagPicker::KEY, unknown.to_string()));
+                }
+                picked_tags = Some(tags);
+                continue;
+            }
             let Some(field) = postmortem::field(key) else {
                 return Err(refused(format!("`{}` is not a postmortem field.", format::truncate(key, 40).0)));
             };
@@ -141,7 +164,14 @@ impl Core {
             if written.get(field.field) == Some(value.as_str()) {
                 continue;
             }
-            let signals = blameless::blame_signals(&value);
+            let mut signals = blameless::blame_signals(&value);
+            if postmortem::names_a_cause(field.field) {
+                for signal in blameless::person_as_cause(&value) {
+                    if !signals.contains(&signal) {
+                        signals.push(signal);
+                    }
+                }
+            }
             if !signals.is_empty() {
                 hints.push(blameless::hint(field.label, &signals));
             }
@@ -159,6 +189,13 @@ impl Core {
             changes.push((field.field, value, entry));
         }
         let labels: Vec<&str> = changes.iter().filter_map(|(f, _, _)| label(*f)).collect();
+        let mut tag_change = None;
+        if let Some(tags) = &picked_tags {
+            let (added, removed) = self.replace_tags(&incident, &submission.user, &submission.source_id, tags).await?;
+            if !added.is_empty() || !removed.is_empty() {
+                tag_change = Some(crate::learning_cmds::tags_changed(&incident, &added, &removed));
+            }
+        }
 
         let closes = written.is_complete() && incident.status == Status::Resolved;
         let closed = if changes.is_empty() && !closes {
@@ -172,7 +209,9 @@ impl Core {
         };
 
         let mut reply = Message::new();
-        reply = if labels.is_empty() {
+        reply = if labels.is_empty() && tag_change.is_some() {
+            reply
+        } else if labels.is_empty() {
             reply.line(Line::new().text("No answers changed."))
         } else {
             reply.line(
@@ -193,12 +232,17 @@ impl Core {
         } else if incident.status.is_open() {
             reply = reply.line(Line::new().text("Every field is written; the incident closes once it is resolved."));
         }
+        if let Some(tag_change) = tag_change {
+            reply = reply.line(Line::new().text(format!("Contributing-factor tags of {tag_change}")));
+        }
         for hint in hints {
             reply = reply.line(Line::new().text(hint));
         }
         let continues = (closed.is_none() && incident.status != Status::Closed && !missing.is_empty())
             .then_some(FormKind::Postmortem { incident: incident.id });
-        Ok(Outcome { continues, ..Outcome::reply(reply) })
+        // Offered with the reply where the form had no picker of its own (Discord).
+        let tag_picker = if picked_tags.is_none() { Some(self.tag_picker(&incident).await?) } else { None };
+        Ok(Outcome { continues, tag_picker, ..Outcome::reply(reply) })
     }
 
     /// Saves the changed answers, closing the incident in the same transaction when
@@ -284,6 +328,17 @@ impl Core {
         .await;
     }
 
+    /// The contributing-factor picker of `incident`: the vocabulary, with its tags now.
+    pub(crate) async fn tag_picker(&self, incident: &Incident) -> Result<TagPicker, Problem> {
+        Ok(TagPicker {
+            incident: incident.id,
+            label: "Contributing-factor tags".to_string(),
+            help: crate::postmortem::TAGS_HELP.to_string(),
+            options: self.settings.factors.factors().iter().map(|f| (f.tag.clone(), f.description.clone())).collect(),
+            selected: self.db.attached(storage::Attachment::Factor, incident.id).await?,
+        })
+    }
+
     /// The finished postmortem as a message.
     pub fn postmortem_document(&self, incident: &Incident, written: &Postmortem) -> Message {
         let tz = self.settings.timezone;
@@ -352,5 +407,6 @@ pub fn postmortem_form(incident: &Incident, written: &Postmortem, all: bool) -> 
                 max_len: MAX_ANSWER,
             })
             .collect(),
+        tags: None,
     }
 }

@@ -13,6 +13,7 @@ use storage::ChannelId;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChatCall {
     CreateChannel { name: String },
+    CreatePrivateChannel { name: String, members: Vec<String> },
     Post { channel_id: ChannelId, text: String },
     Invite { channel_id: ChannelId, users: Vec<String> },
     SetTopic { channel_id: ChannelId, topic: String },
@@ -89,6 +90,12 @@ impl Chat for RecordingChat {
 
     async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError> {
         self.record("create_channel", ChatCall::CreateChannel { name: name.to_string() })?;
+        Ok(ChannelRef { id: name.into(), name: name.to_string() })
+    }
+
+    async fn create_private_channel(&self, name: &str, members: &[String]) -> Result<ChannelRef, ChatError> {
+        let call = ChatCall::CreatePrivateChannel { name: name.to_string(), members: members.to_vec() };
+        self.record("create_private_channel", call)?;
         Ok(ChannelRef { id: name.into(), name: name.to_string() })
     }
 

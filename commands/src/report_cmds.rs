@@ -9,6 +9,7 @@ use crate::grammar::usage;
 use crate::message::{Line, Message};
 use crate::outcome::Outcome;
 use crate::stats;
+use crate::visibility::Viewer;
 
 /// What a key event says. Bot events already name themselves ("Status identified →
 /// monitoring"); a pinned or starred message is marked as one.
@@ -44,10 +45,17 @@ impl Core {
     /// Incidents a picker may offer for what the user has typed so far: open and
     /// resolved ones (a resolved one still wants its postmortem), newest first, matching
     /// `typed` in their reference or title, at most `max`.
-    pub async fn incident_choices(&self, typed: &str, max: usize) -> Result<Vec<storage::Incident>, CoreError> {
+    /// Private incidents are offered only to the people in them.
+    pub async fn incident_choices(
+        &self,
+        user: &str,
+        typed: &str,
+        max: usize,
+    ) -> Result<Vec<storage::Incident>, CoreError> {
         let typed = typed.trim().to_lowercase();
         let mut incidents = self.db.open_incidents().await?;
         incidents.extend(self.db.incidents_with_status(storage::Status::Resolved).await?);
+        let mut incidents = self.visible(&Viewer::Person(user), incidents).await?;
         incidents.sort_by_key(|incident| std::cmp::Reverse(incident.id));
         incidents.retain(|incident| {
             typed.is_empty()
@@ -58,15 +66,24 @@ impl Core {
         Ok(incidents)
     }
 
-    pub(crate) async fn list_open(&self, _inv: &Invocation) -> Result<Outcome, Problem> {
-        let incidents = self.db.open_incidents().await?;
+    /// Open incidents the user may see; drills are marked. Private ones the user is not
+    /// in are left out without a trace.
+    pub(crate) async fn list_open(&self, inv: &Invocation) -> Result<Outcome, Problem> {
+        let incidents = self.visible(&Viewer::Person(&inv.user), self.db.open_incidents().await?).await?;
         let now = self.now();
         let mut message = Message::new().line(Line::new().bold("Open incidents"));
         if incidents.is_empty() {
             message = message.line(Line::new().text("None. 🎉"));
         }
         for incident in &incidents {
-            let line = Line::new()
+            let mut line = Line::new();
+            if incident.drill {
+                line = line.bold(format!("{} ", crate::drill::MARK));
+            }
+            if incident.private {
+                line = line.text("🔒 ");
+            }
+            let line = line
                 .bold(incident.reference())
                 .text(format!(" [{}, {}] {} · commander ", incident.severity, incident.status, incident.title));
             let mut line = crate::incident_cmds::commander_span(line, incident)
@@ -84,9 +101,20 @@ impl Core {
         // The window is (now − days, now]: an incident declared this very moment counts.
         // Times are stored in milliseconds, so the exclusive end is one past now.
         let until = now + Duration::milliseconds(1);
-        let incidents = self.db.incidents_declared_between(until - Duration::days(i64::from(days)), until).await?;
+        let from = until - Duration::days(i64::from(days));
+        let declared = self.db.incidents_declared_between(from, until).await?;
+        // Drills never count; private incidents do (only as figures).
+        let incidents = crate::drill::real(&declared);
+        let drills = declared.len() - incidents.len();
         let mut message =
             Message::new().line(Line::new().bold(format!("Incidents in the last {days} days: {}", incidents.len())));
+        if drills > 0 {
+            message =
+                message.line(Line::new().text(format!(
+                    "Not counted: {} (game days).",
+                    crate::digest::count_word(drills, "drill", "drills")
+                )));
+        }
         let show = |d: Option<Duration>| d.map_or("—".to_string(), format::duration);
         if incidents.is_empty() {
             message = message.line(Line::new().text("None declared. 🎉"));
@@ -101,6 +129,21 @@ impl Core {
                 show(row.mtta),
                 show(row.mttr)
             )));
+        }
+        let services = self.db.attached_since(storage::Attachment::Service, from).await?;
+        let open_actions = self.db.actions(&storage::ActionFilter::AllOpen).await?;
+        let figures = crate::recurrence::by_service(&services, &incidents, &open_actions);
+        if !figures.is_empty() {
+            message = message.line(Line::new().bold("By service"));
+            for figure in figures {
+                message = message.line(Line::new().text(format!(
+                    "{}: {} · MTTR {} · {} open",
+                    figure.service,
+                    crate::digest::count_word(figure.incidents, "incident", "incidents"),
+                    show(figure.mttr),
+                    crate::digest::count_word(figure.open_actions, "action item", "action items"),
+                )));
+            }
         }
         Ok(Outcome::reply(message))
     }

@@ -1,8 +1,11 @@
-//! The core's settings: naming, admins, severity labels, channels and time zone.
+//! The core's settings: naming, admins, severity labels, channels, time zone, and the
+//! vocabulary of the system (services and contributing-factor tags).
 //! The bot reads them from the TOML config; tests build them directly.
 
 use chrono_tz::Tz;
 use storage::{ChannelId, Severity};
+
+use crate::catalog::{FactorVocabulary, ServiceCatalog};
 
 /// The label and description shown for one severity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +30,10 @@ pub struct Settings {
     pub timezone: Tz,
     /// How many days out an action item is due when no `due:` is given.
     pub default_due_days: u32,
+    /// The services incidents may name (`service:checkout`). Empty: none configured.
+    pub services: ServiceCatalog,
+    /// The contributing-factor tags postmortems may use; the default set unless configured.
+    pub factors: FactorVocabulary,
 }
 
 impl Default for Settings {
@@ -48,6 +55,8 @@ impl Default for Settings {
             ],
             timezone: Tz::UTC,
             default_due_days: 14,
+            services: ServiceCatalog::default(),
+            factors: FactorVocabulary::default(),
         }
     }
 }

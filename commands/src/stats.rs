@@ -75,6 +75,8 @@ mod tests {
             resolved_at: resolve_min.map(|m| t0 + Duration::minutes(m)),
             closed_at: None,
             revision: 0,
+            drill: false,
+            private: false,
         }
     }
 

@@ -28,6 +28,8 @@ pub fn incident(status: Status) -> Incident {
         resolved_at: if status.is_open() { None } else { Some(at) },
         closed_at: (status == Status::Closed).then_some(at),
         revision: 0,
+        drill: false,
+        private: false,
     }
 }
 
@@ -48,5 +50,6 @@ pub fn action_item(owner: &str) -> ActionItem {
         created_at: at,
         closed_at: None,
         snoozed_until: None,
+        addresses: None,
     }
 }

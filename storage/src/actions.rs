@@ -19,6 +19,7 @@ pub(crate) fn action_from_row(row: &impl PortableRow) -> Result<ActionItem, Stor
         created_by: row.col("created_by")?,
         created_at: from_millis(row.col("created_at")?)?,
         closed_at: from_millis_opt(row.col("closed_at")?)?,
+        addresses: row.col("addresses")?,
         snoozed_until: row.col::<Option<String>>("snoozed_until")?.as_deref().map(from_date_text).transpose()?,
     })
 }
@@ -33,8 +34,8 @@ impl Db {
             }
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO action_items (incident_id, text, owner, due_date, priority, kind, status, created_by,
-                                               created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8)
+                                               created_at, addresses)
+                     VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9)
                      RETURNING id",
             )
             .bind(item.incident_id)
@@ -45,6 +46,7 @@ impl Db {
             .bind(item.kind.as_str())
             .bind(&item.created_by)
             .bind(to_millis(item.created_at))
+            .bind(&item.addresses)
             .fetch_one(&mut **tx)
             .await?;
             Ok(Decision::Commit(Some(id)))

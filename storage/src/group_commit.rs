@@ -289,6 +289,9 @@ mod tests {
             declare_source: "req-1".into(),
             started_at: t0(),
             declared_at: t0(),
+            drill: false,
+            private: false,
+            services: Vec::new(),
         };
         let id =
             db.declare_incident(&incident, |id| format!("inc-{id}"), |_| "declared".into()).await.unwrap().incident.id;

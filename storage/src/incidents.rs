@@ -19,7 +19,7 @@ macro_rules! const_format_concat {
         concat!(
             "SELECT i.id, i.title, i.description, i.severity, i.status, i.platform, i.channel_name,
                     i.channel_id, i.declared_by, i.started_at, i.declared_at, i.acknowledged_at,
-                    i.mitigated_at, i.resolved_at, i.closed_at, i.revision,
+                    i.mitigated_at, i.resolved_at, i.closed_at, i.revision, i.drill, i.private,
                     (SELECT user_id FROM incident_roles r WHERE r.incident_id = i.id AND r.role = 'commander') AS commander,
                     (SELECT user_id FROM incident_roles r WHERE r.incident_id = i.id AND r.role = 'comms') AS comms,
                     (SELECT user_id FROM incident_roles r WHERE r.incident_id = i.id AND r.role = 'scribe') AS scribe
@@ -50,6 +50,8 @@ fn incident_from_row(row: &impl PortableRow) -> Result<Incident, StorageError> {
         resolved_at: from_millis_opt(row.col("resolved_at")?)?,
         closed_at: from_millis_opt(row.col("closed_at")?)?,
         revision: row.col("revision")?,
+        drill: row.col("drill")?,
+        private: row.col("private")?,
     })
 }
 
@@ -86,8 +88,8 @@ impl Db {
             }
             let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO incidents (title, description, severity, status, platform, channel_name,
-                                            declared_by, declare_source, started_at, declared_at)
-                     VALUES ($1, $2, $3, 'investigating', $4, '', $5, $6, $7, $8)
+                                            declared_by, declare_source, started_at, declared_at, drill, private)
+                     VALUES ($1, $2, $3, 'investigating', $4, '', $5, $6, $7, $8, $9, $10)
                      ON CONFLICT (declare_source) DO NOTHING
                      RETURNING id",
             )
@@ -99,6 +101,8 @@ impl Db {
             .bind(&new.declare_source)
             .bind(to_millis(new.started_at))
             .bind(to_millis(new.declared_at))
+            .bind(new.drill)
+            .bind(new.private)
             .fetch_optional(&mut **tx)
             .await?;
             let Some(id) = inserted else {
@@ -113,6 +117,16 @@ impl Db {
                 .await?;
             if let Some(commander) = &new.commander {
                 upsert_role!(tx, id, Role::Commander, commander, new.declared_at)?;
+            }
+            for service in &new.services {
+                insert_attachment!(
+                    tx,
+                    crate::learning::Attachment::Service,
+                    id,
+                    service,
+                    &new.declared_by,
+                    new.declared_at
+                )?;
             }
             let entry = NewEntry {
                 incident_id: id,

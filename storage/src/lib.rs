@@ -12,6 +12,8 @@
 //! - [`reports`] answers the digest's windowed queries.
 //! - `group_commit` lets concurrent timeline writes share one commit.
 //! - [`deliveries`] records scheduled deliveries and job runs, for exactly-once reminders.
+//! - [`learning`] holds what an incident teaches: its services, contributing-factor tags
+//!   and invites.
 //! - [`inbound_events`] records processed inbound deliveries of every surface, so a
 //!   retried one is recognised.
 //! - [`integrity`] runs SQLite's consistency check.
@@ -46,6 +48,7 @@ mod group_commit;
 pub mod inbound_events;
 pub mod incidents;
 pub mod integrity;
+pub mod learning;
 pub mod lease;
 pub mod location;
 pub mod model;
@@ -63,6 +66,7 @@ mod writer;
 
 pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::{Claim, DeliveryKey};
+pub use learning::{Attached, Attachment};
 pub use lease::{Fence, LeaseHolder};
 pub use location::{Engine, Location, UrlError};
 pub use model::*;

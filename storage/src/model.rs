@@ -258,6 +258,10 @@ pub struct Incident {
     pub closed_at: Option<DateTime<Utc>>,
     /// Bumped by every saved change; a save based on an older revision is refused.
     pub revision: i64,
+    /// A game day: the whole flow, practised. Never counted in the response metrics.
+    pub drill: bool,
+    /// Seen only by the people in it (and admins): never announced or listed to others.
+    pub private: bool,
 }
 
 impl Incident {
@@ -290,6 +294,12 @@ pub struct NewIncident {
     pub declare_source: SourceId,
     pub started_at: DateTime<Utc>,
     pub declared_at: DateTime<Utc>,
+    /// A game day (see [`Incident::drill`]).
+    pub drill: bool,
+    /// Visible only to the people in it (see [`Incident::private`]).
+    pub private: bool,
+    /// Catalog names of the services it touches, stored with it.
+    pub services: Vec<String>,
 }
 
 /// One line of an incident's timeline.
@@ -407,6 +417,8 @@ pub struct ActionItem {
     pub closed_at: Option<DateTime<Utc>>,
     /// No reminders before this local date.
     pub snoozed_until: Option<NaiveDate>,
+    /// The contributing-factor tag this item is prevention work for, if named.
+    pub addresses: Option<String>,
 }
 
 /// Where an inbound delivery came from: `slack`, `alerts:<source name>`,
@@ -457,6 +469,8 @@ pub struct NewActionItem {
     pub kind: ActionKind,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    /// The contributing-factor tag it addresses (`addresses:<tag>`).
+    pub addresses: Option<String>,
 }
 
 /// Which action items to list.

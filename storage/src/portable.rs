@@ -196,3 +196,20 @@ macro_rules! upsert_role {
         .map(|_| ())
     }};
 }
+
+/// `insert_attachment!(tx, what, incident_id, name, by, at)`: adds `name` to one of an
+/// incident's sets (`crate::learning::Attachment`); `Ok(true)` when it was not there.
+macro_rules! insert_attachment {
+    ($tx:expr, $what:expr, $incident_id:expr, $name:expr, $by:expr, $at:expr) => {{
+        let what: $crate::learning::Attachment = $what;
+        let (name, by): (&str, &str) = ($name, $by);
+        sqlx::query(what.insert_sql())
+            .bind($incident_id)
+            .bind(name)
+            .bind(by)
+            .bind($crate::time::to_millis($at))
+            .execute(&mut **$tx)
+            .await
+            .map(|done| done.rows_affected() > 0)
+    }};
+}

@@ -24,6 +24,9 @@ fn new_incident(source: &str) -> NewIncident {
         declare_source: source.into(),
         started_at: t0(),
         declared_at: t0(),
+        drill: false,
+        private: false,
+        services: Vec::new(),
     }
 }
 
@@ -114,6 +117,7 @@ async fn action_items_filter_by_owner_and_overdue(db: Db, _url: &str) {
         kind: ActionKind::Prevent,
         created_by: "alice".into(),
         created_at: t0(),
+        addresses: None,
     };
     db.add_action(&item("a", "bob", "2026-03-03"), &entry(1, "e1", EntryKind::Action)).await.unwrap().unwrap();
     db.add_action(&item("b", "carol", "2026-03-10"), &entry(1, "e2", EntryKind::Action)).await.unwrap().unwrap();
@@ -371,4 +375,27 @@ conformance!(
     a_request_declared_twice_at_once_opens_one_incident,
     concurrent_edits_of_one_incident_keep_exactly_one,
     non_ascii_text_round_trips,
+    attachments_change_once_with_their_entry_and_read_back_in_order,
 );
+
+async fn attachments_change_once_with_their_entry_and_read_back_in_order(db: Db, _url: &str) {
+    use storage::{Attached, Attachment};
+    let incident = declared(&db, "req-1").await;
+    let add = |source: &str| entry(incident.id, source, EntryKind::Note);
+    assert_eq!(db.attach(Attachment::Service, "search", &add("s1")).await.unwrap(), Attached::Changed);
+    assert_eq!(db.attach(Attachment::Service, "checkout", &add("s2")).await.unwrap(), Attached::Changed);
+    // A retried request changes nothing; a name already there writes no entry either.
+    assert_eq!(db.attach(Attachment::Service, "search", &add("s1")).await.unwrap(), Attached::Duplicate);
+    assert_eq!(db.attach(Attachment::Service, "search", &add("s3")).await.unwrap(), Attached::Unchanged);
+    assert!(db.entry_by_source(&"s3".into()).await.unwrap().is_none(), "the unchanged write left no entry");
+    assert_eq!(db.attached(Attachment::Service, incident.id).await.unwrap(), vec!["checkout", "search"]);
+    assert_eq!(db.detach(Attachment::Service, "search", &add("s4")).await.unwrap(), Attached::Changed);
+    assert_eq!(db.detach(Attachment::Service, "search", &add("s5")).await.unwrap(), Attached::Unchanged);
+    assert_eq!(db.attach(Attachment::Factor, "change", &add("f1")).await.unwrap(), Attached::Changed);
+    let since = db.attached_since(Attachment::Factor, t0() - Duration::days(1)).await.unwrap();
+    assert_eq!(since, vec![(incident.id, "change".to_string())]);
+    assert!(db.attached_since(Attachment::Factor, t0() + Duration::days(1)).await.unwrap().is_empty());
+    // A name too long for the column is refused by the schema, and nothing is written.
+    assert!(db.attach(Attachment::Factor, &"x".repeat(65), &add("f2")).await.is_err());
+    assert!(db.entry_by_source(&"f2".into()).await.unwrap().is_none());
+}

@@ -54,7 +54,25 @@ pub async fn echo_script(script: &str) -> anyhow::Result<(String, Console)> {
     play(script, None, Prompting::Echo).await
 }
 
+/// Like [`run_script`] in memory, with the settings a config file gives (its console
+/// part), as `INCIDENTBOT_CONFIG=FILE incidentbot console` would run.
+pub async fn run_script_with_config(script: &str, config: &str) -> anyhow::Result<(String, Console)> {
+    let path = format!("{}/scripts/{config}", env!("CARGO_MANIFEST_DIR"));
+    let file = bot::config::FileConfig::load(std::path::Path::new(&path))?;
+    let settings = file.settings(&file.console)?;
+    play_with(script, None, Prompting::Quiet, settings).await
+}
+
 async fn play(script: &str, database_url: Option<String>, prompting: Prompting) -> anyhow::Result<(String, Console)> {
+    play_with(script, database_url, prompting, console_settings()).await
+}
+
+async fn play_with(
+    script: &str,
+    database_url: Option<String>,
+    prompting: Prompting,
+    settings: Settings,
+) -> anyhow::Result<(String, Console)> {
     // "In memory" means a fresh database of the suite's engine: SQLite's in-memory one,
     // or a new Postgres database under INCIDENTBOT_TEST_ENGINE=postgres.
     let database_url = match database_url {
@@ -65,7 +83,7 @@ async fn play(script: &str, database_url: Option<String>, prompting: Prompting) 
     let options = ConsoleOptions {
         database_url,
         start: Some("2026-03-02T09:00:00Z".parse()?),
-        settings: console_settings(),
+        settings,
         followups: console_followups(),
     };
     let mut console = Console::open(&options, Output::new(Box::new(captured.clone()))).await?;

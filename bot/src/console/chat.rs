@@ -1,4 +1,6 @@
-//! The console's [`Chat`]: channels are names, and every post or DM is printed.
+//! The console's [`Chat`]: channels are names, and every post or DM is printed. A
+//! private channel says so when it opens, and prints who is let in; the console itself
+//! is one screen, so keeping people out of it is the chat platforms' part.
 
 use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
@@ -11,12 +13,18 @@ use super::output::Output;
 pub struct ConsoleChat {
     output: Output,
     channels: Mutex<HashSet<String>>,
+    private: Mutex<HashSet<String>>,
     next_message: Mutex<u64>,
 }
 
 impl ConsoleChat {
     pub fn new(output: Output) -> Self {
-        ConsoleChat { output, channels: Mutex::new(HashSet::new()), next_message: Mutex::new(0) }
+        ConsoleChat {
+            output,
+            channels: Mutex::new(HashSet::new()),
+            private: Mutex::new(HashSet::new()),
+            next_message: Mutex::new(0),
+        }
     }
 
     /// Remembers a channel that already exists (from an earlier run with `--db`).
@@ -49,13 +57,28 @@ impl Chat for ConsoleChat {
         Ok(ChannelRef { id: candidate.clone().into(), name: candidate })
     }
 
+    async fn create_private_channel(&self, name: &str, members: &[String]) -> Result<ChannelRef, ChatError> {
+        let channel = self.create_channel(name).await?;
+        self.private.lock().unwrap_or_else(PoisonError::into_inner).insert(channel.id.to_string());
+        let members: Vec<String> = members.iter().map(|m| format!("@{m}")).collect();
+        self.output.emit(
+            &format!("[#{}] incidentbot:", channel.id),
+            &format!("(private channel: only {} and the people invited can see it)", members.join(", ")),
+        );
+        Ok(channel)
+    }
+
     async fn post(&self, channel_id: &ChannelId, message: &Message) -> Result<MessageRef, ChatError> {
         self.output.emit(&format!("[#{channel_id}] incidentbot:"), &message.to_plain());
         Ok(self.message_ref(channel_id))
     }
 
-    async fn invite(&self, _channel_id: &ChannelId, _users: &[String]) -> Result<(), ChatError> {
-        // Everyone can see every console channel.
+    async fn invite(&self, channel_id: &ChannelId, users: &[String]) -> Result<(), ChatError> {
+        // Everyone can see a public console channel; a private one shows who is let in.
+        if self.private.lock().unwrap_or_else(PoisonError::into_inner).contains(channel_id.as_str()) {
+            let users: Vec<String> = users.iter().map(|u| format!("@{u}")).collect();
+            self.output.emit(&format!("[#{channel_id}] incidentbot:"), &format!("(let in: {})", users.join(", ")));
+        }
         Ok(())
     }
 

@@ -1,10 +1,12 @@
 //! The core's [`Chat`] port over serenity's REST client.
 //!
 //! Incident channels are text channels in the configured category, or — when the config
-//! asks for threads — public threads under the announcements channel. Archiving a text
-//! channel renames it `archived-<name>` (Discord has no channel archive, and locking it
-//! would need Manage Roles, which the bot does not ask for); archiving a thread archives
-//! and locks it. Every message goes out with no mentions allowed. Every REST call goes
+//! asks for threads — public threads under the announcements channel. A private
+//! incident's channel is visible only to the bot and the people invited: permission
+//! overwrites deny View Channel to `@everyone` and allow it per member (which takes
+//! Manage Roles); in thread mode it is a private thread its members are added to.
+//! Archiving a text channel renames it `archived-<name>` (Discord has no channel
+//! archive); archiving a thread archives and locks it. Every message goes out with no mentions allowed. Every REST call goes
 //! through [`retry`](super::retry), which retries only what cannot happen twice.
 
 use std::collections::HashSet;
@@ -15,7 +17,7 @@ use ::commands::{ChannelRef, Chat, ChatError, Line, Message, MessageRef};
 use async_trait::async_trait;
 use serenity::all::{
     AutoArchiveDuration, Channel, ChannelId, ChannelType, CreateChannel, CreateThread, EditChannel, EditThread,
-    GuildId, MessageId, UserId,
+    GuildId, MessageId, PermissionOverwrite, PermissionOverwriteType, Permissions, RoleId, UserId,
 };
 use serenity::http::{Http, HttpError};
 
@@ -45,6 +47,44 @@ pub struct DiscordChat {
     category: Option<String>,
     thread_parent: Option<ChannelId>,
     retry: RetryPolicy,
+    /// Whether a text channel is private (invites add a permission overwrite), for
+    /// channels this process created or has looked at.
+    privacy: Mutex<std::collections::HashMap<ChannelId, bool>>,
+}
+
+/// What a member of a private incident channel may do there.
+fn member_allow() -> Permissions {
+    Permissions::VIEW_CHANNEL | Permissions::SEND_MESSAGES | Permissions::READ_MESSAGE_HISTORY
+}
+
+/// What the bot itself keeps in a private channel: everything it does in a public one.
+fn bot_allow() -> Permissions {
+    member_allow() | Permissions::MANAGE_CHANNELS | Permissions::MANAGE_MESSAGES | Permissions::EMBED_LINKS
+}
+
+/// The overwrites of a private incident channel: hidden from `@everyone` (whose role
+/// id is the guild's), open to the bot and each member.
+pub fn private_overwrites(guild: GuildId, bot: UserId, members: &[UserId]) -> Vec<PermissionOverwrite> {
+    let mut overwrites = vec![
+        PermissionOverwrite {
+            allow: Permissions::empty(),
+            deny: Permissions::VIEW_CHANNEL,
+            kind: PermissionOverwriteType::Role(RoleId::new(guild.get())),
+        },
+        PermissionOverwrite {
+            allow: bot_allow(),
+            deny: Permissions::empty(),
+            kind: PermissionOverwriteType::Member(bot),
+        },
+    ];
+    for member in members.iter().filter(|m| **m != bot) {
+        overwrites.push(PermissionOverwrite {
+            allow: member_allow(),
+            deny: Permissions::empty(),
+            kind: PermissionOverwriteType::Member(*member),
+        });
+    }
+    overwrites
 }
 
 impl std::fmt::Debug for DiscordChat {
@@ -72,7 +112,28 @@ impl DiscordChat {
             category: placement.category,
             thread_parent: placement.thread_parent.filter(|id| *id != 0).map(ChannelId::new),
             retry,
+            privacy: Mutex::new(Default::default()),
         }
+    }
+
+    fn remember_privacy(&self, channel: ChannelId, private: bool) {
+        self.privacy.lock().unwrap_or_else(PoisonError::into_inner).insert(channel, private);
+    }
+
+    /// Whether a text channel is private: remembered, or read from its overwrites.
+    async fn is_private(&self, channel: ChannelId) -> Result<bool, ChatError> {
+        if let Some(private) = self.privacy.lock().unwrap_or_else(PoisonError::into_inner).get(&channel) {
+            return Ok(*private);
+        }
+        let private = match self.rest("read channel", Effect::Idempotent, || channel.to_channel(&*self.http)).await? {
+            Channel::Guild(guild_channel) => guild_channel.permission_overwrites.iter().any(|o| {
+                o.kind == PermissionOverwriteType::Role(RoleId::new(guild_channel.guild_id.get()))
+                    && o.deny.contains(Permissions::VIEW_CHANNEL)
+            }),
+            _ => false,
+        };
+        self.remember_privacy(channel, private);
+        Ok(private)
     }
 
     pub fn retry_policy(&self) -> &RetryPolicy {
@@ -111,16 +172,20 @@ impl DiscordChat {
         self.thread_parent.is_some()
     }
 
-    async fn create_thread(&self, parent: ChannelId, name: &str) -> Result<ChannelRef, ChatError> {
-        // serenity creates a private thread unless told otherwise.
-        let builder =
-            CreateThread::new(name).kind(ChannelType::PublicThread).auto_archive_duration(AutoArchiveDuration::OneWeek);
+    async fn create_thread(&self, parent: ChannelId, name: &str, private: bool) -> Result<ChannelRef, ChatError> {
+        // serenity creates a private thread unless told otherwise; a private one is not
+        // open to invitation by its members, so only the bot brings people in.
+        let kind = if private { ChannelType::PrivateThread } else { ChannelType::PublicThread };
+        let mut builder = CreateThread::new(name).kind(kind).auto_archive_duration(AutoArchiveDuration::OneWeek);
+        if private {
+            builder = builder.invitable(false);
+        }
         let thread =
             self.rest("create thread", Effect::Creates, || parent.create_thread(&*self.http, builder.clone())).await?;
         Ok(ChannelRef { id: thread.id.to_string().into(), name: thread.name })
     }
 
-    async fn create_text_channel(&self, name: &str) -> Result<ChannelRef, ChatError> {
+    async fn create_text_channel(&self, name: &str, members: Option<&[String]>) -> Result<ChannelRef, ChatError> {
         let guild = self.guild().ok_or_else(|| {
             ChatError::new("create channel", "no Discord server is known yet; set DISCORD_GUILD_ID", false)
         })?;
@@ -143,8 +208,15 @@ impl DiscordChat {
         if let Some(category) = category {
             builder = builder.category(category);
         }
+        if let Some(members) = members {
+            let me = self.rest("read the bot user", Effect::Idempotent, || self.http.get_current_user()).await?;
+            let members: Vec<UserId> =
+                members.iter().filter_map(|m| snowflake("create channel", m).ok()).map(UserId::new).collect();
+            builder = builder.permissions(private_overwrites(guild, me.id, &members));
+        }
         let channel =
             self.rest("create channel", Effect::Creates, || guild.create_channel(&*self.http, builder.clone())).await?;
+        self.remember_privacy(channel.id, members.is_some());
         Ok(ChannelRef { id: channel.id.to_string().into(), name: channel.name })
     }
 }
@@ -212,8 +284,19 @@ impl Chat for DiscordChat {
 
     async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError> {
         match self.thread_parent {
-            Some(parent) => self.create_thread(parent, name).await,
-            None => self.create_text_channel(name).await,
+            Some(parent) => self.create_thread(parent, name, false).await,
+            None => self.create_text_channel(name, None).await,
+        }
+    }
+
+    async fn create_private_channel(&self, name: &str, members: &[String]) -> Result<ChannelRef, ChatError> {
+        match self.thread_parent {
+            Some(parent) => {
+                let thread = self.create_thread(parent, name, true).await?;
+                self.invite(&thread.id, members).await?;
+                Ok(thread)
+            }
+            None => self.create_text_channel(name, Some(members)).await,
         }
     }
 
@@ -232,10 +315,27 @@ impl Chat for DiscordChat {
         Ok(MessageRef { channel_id: channel_id.to_string().into(), message_id: first.to_string() })
     }
 
-    /// Threads get their members added. A text channel in the category is visible to
-    /// whoever the category lets in, so there is nothing to do.
+    /// Threads get their members added. A public text channel in the category is visible
+    /// to whoever the category lets in, so there is nothing to do; a private one gets a
+    /// permission overwrite per invited member.
     async fn invite(&self, channel_id: &::commands::ChannelId, users: &[String]) -> Result<(), ChatError> {
         if !self.uses_threads() {
+            let channel = ChannelId::new(snowflake("invite", channel_id.as_str())?);
+            if !self.is_private(channel).await? {
+                return Ok(());
+            }
+            for user in users {
+                let Ok(id) = snowflake("invite", user) else {
+                    continue;
+                };
+                let overwrite = PermissionOverwrite {
+                    allow: member_allow(),
+                    deny: Permissions::empty(),
+                    kind: PermissionOverwriteType::Member(UserId::new(id)),
+                };
+                self.rest("invite", Effect::Idempotent, || channel.create_permission(&*self.http, overwrite.clone()))
+                    .await?;
+            }
             return Ok(());
         }
         let thread = ChannelId::new(snowflake("invite", channel_id.as_str())?);

@@ -1,11 +1,12 @@
 //! The `/incident` application command: its definition (subcommands with typed
-//! options, choices and `INC-n` autocomplete), its registration, and the mapping of a
+//! options, choices and autocomplete for `INC-n`, services and factor tags), its registration, and the mapping of a
 //! command interaction's options back onto the text grammar the core parses. The
 //! mapping only re-spells what was chosen; every rule stays in the core.
 
 use ::commands::format;
-use ::commands::grammar::{self, usage, Command as GrammarCommand, ListScope, UsageError};
+use ::commands::grammar::{self, usage, Command as GrammarCommand, DeclareKind, ListScope, SetChange, UsageError};
 use ::commands::limits;
+use ::commands::FactorVocabulary;
 use serenity::all::{
     Command, CommandData, CommandDataOption, CommandDataOptionValue, CommandOptionType, CreateCommand,
     CreateCommandOption, GuildId,
@@ -15,6 +16,14 @@ use serenity::http::Http;
 pub const COMMAND_NAME: &str = "incident";
 /// The option that names an incident, offered by autocomplete.
 pub const INCIDENT_OPTION: &str = "incident";
+/// Options that name services, offered by autocomplete from the catalog. `services`
+/// (at declare) takes several, separated by commas; autocomplete completes the last.
+pub const SERVICE_OPTIONS: [&str; 2] = ["service", "services"];
+/// Options that name a factor tag: choices when the vocabulary fits Discord's 25,
+/// autocomplete otherwise.
+pub const TAG_OPTIONS: [&str; 2] = ["tag", "addresses"];
+/// Discord's limit on an option's choices.
+const MAX_OPTION_CHOICES: usize = 25;
 
 const SEVERITIES: [&str; 4] = ["sev1", "sev2", "sev3", "sev4"];
 const OPEN_STATUSES: [&str; 3] = ["investigating", "identified", "monitoring"];
@@ -47,6 +56,18 @@ fn incident() -> CreateCommandOption {
         .set_autocomplete(true)
 }
 
+fn service(name: &str, description: &str, required: bool) -> CreateCommandOption {
+    option(CommandOptionType::String, name, description).required(required).set_autocomplete(true).max_length(200)
+}
+
+fn tag(name: &str, description: &str, required: bool, factors: &FactorVocabulary) -> CreateCommandOption {
+    let base = option(CommandOptionType::String, name, description).required(required);
+    if factors.factors().len() > MAX_OPTION_CHOICES {
+        return base.set_autocomplete(true);
+    }
+    factors.factors().iter().fold(base, |o, f| o.add_string_choice(&f.tag, &f.tag))
+}
+
 fn item_id() -> CreateCommandOption {
     option(CommandOptionType::Integer, "id", "The action item's number").required(true).min_int_value(1)
 }
@@ -55,8 +76,9 @@ fn subcommand(name: &str, description: &str, options: Vec<CreateCommandOption>) 
     options.into_iter().fold(option(CommandOptionType::SubCommand, name, description), |s, o| s.add_sub_option(o))
 }
 
-/// The `/incident` command with every subcommand of the grammar.
-pub fn definition() -> CreateCommand {
+/// The `/incident` command with every subcommand of the grammar; factor tags are
+/// offered from `factors`.
+pub fn definition(factors: &FactorVocabulary) -> CreateCommand {
     let action = [
         subcommand(
             "add",
@@ -67,6 +89,7 @@ pub fn definition() -> CreateCommand {
                 option(CommandOptionType::String, "due", "YYYY-MM-DD or +5d"),
                 choice("kind", "What it is for", false, &ACTION_KINDS),
                 choice("priority", "How urgent", false, &PRIORITIES),
+                tag("addresses", "The contributing factor it prevents", false, factors),
                 incident(),
             ],
         ),
@@ -107,6 +130,9 @@ pub fn definition() -> CreateCommand {
                     .max_length(limits_u16(limits::MAX_TITLE)),
                 choice("severity", "How bad it is", false, &SEVERITIES),
                 option(CommandOptionType::String, "started", "When it started, if earlier: 20m, 2h or 1d ago"),
+                service("services", "Services it touches, separated by commas", false),
+                option(CommandOptionType::Boolean, "drill", "A game day: practised, not counted in the metrics"),
+                option(CommandOptionType::Boolean, "private", "Only the bot and invited people see its channel"),
             ],
         ),
         subcommand(
@@ -143,6 +169,15 @@ pub fn definition() -> CreateCommand {
             vec![incident(), option(CommandOptionType::Boolean, "all", "Open every field, to correct what is written")],
         ),
         action,
+        set_group("service", "Services of the incident", |required| service("service", "The service", required)),
+        set_group("factor", "Contributing-factor tags of the postmortem", |required| {
+            tag("tag", "The contributing factor", required, factors)
+        }),
+        subcommand(
+            "invite",
+            "Bring someone into the incident",
+            vec![option(CommandOptionType::User, "user", "Who to invite").required(true), incident()],
+        ),
         subcommand("list", "Open incidents", vec![]),
         subcommand(
             "stats",
@@ -160,12 +195,23 @@ pub fn definition() -> CreateCommand {
         })
 }
 
+/// A group `add` / `remove` / `list` over one named option (`service`, `factor`).
+fn set_group(name: &str, description: &str, named: impl Fn(bool) -> CreateCommandOption) -> CreateCommandOption {
+    [
+        subcommand("add", "Add one", vec![named(true), incident()]),
+        subcommand("remove", "Remove one", vec![named(true), incident()]),
+        subcommand("list", "List them", vec![incident()]),
+    ]
+    .into_iter()
+    .fold(option(CommandOptionType::SubCommandGroup, name, description), |g, s| g.add_sub_option(s))
+}
+
 /// Registers `/incident` in one guild (instant) or globally (Discord may take up to an
 /// hour to show it everywhere). Replaces whatever was registered before.
-pub async fn register(http: &Http, guild: Option<GuildId>) -> serenity::Result<()> {
+pub async fn register(http: &Http, guild: Option<GuildId>, factors: &FactorVocabulary) -> serenity::Result<()> {
     match guild {
-        Some(guild) => guild.set_commands(http, vec![definition()]).await.map(|_| ()),
-        None => Command::set_global_commands(http, vec![definition()]).await.map(|_| ()),
+        Some(guild) => guild.set_commands(http, vec![definition(factors)]).await.map(|_| ()),
+        None => Command::set_global_commands(http, vec![definition(factors)]).await.map(|_| ()),
     }
 }
 
@@ -223,6 +269,10 @@ impl<'a> Options<'a> {
         }
     }
 
+    fn flag(&self, name: &str) -> bool {
+        matches!(self.get(name), Some(CommandDataOptionValue::Boolean(true)))
+    }
+
     fn integer(&self, name: &str) -> Option<i64> {
         match self.get(name)? {
             CommandDataOptionValue::Integer(n) => Some(*n),
@@ -266,8 +316,33 @@ pub fn to_command(data: &CommandData) -> Result<GrammarCommand, UsageError> {
             };
             typed_action(&sub.name, &Options(options))
         }
+        CommandDataOptionValue::SubCommandGroup(subs) if first.name == "service" || first.name == "factor" => {
+            let usage = if first.name == "service" { usage::SERVICE } else { usage::FACTOR };
+            let sub = subs.first().ok_or_else(|| usage_error("Add, remove or list?", usage))?;
+            let CommandDataOptionValue::SubCommand(options) = &sub.value else {
+                return Err(usage_error("Add, remove or list?", usage));
+            };
+            typed_set(&first.name, &sub.name, &Options(options), usage)
+        }
         _ => Err(unknown(&first.name, usage::ANY)),
     }
+}
+
+fn typed_set(group: &str, sub: &str, o: &Options<'_>, usage: &'static str) -> Result<GrammarCommand, UsageError> {
+    use GrammarCommand as C;
+    let target = o.incident(usage)?;
+    let change = match sub {
+        "add" => SetChange::Add,
+        "remove" => SetChange::Remove,
+        "list" if group == "service" => return Ok(C::ServiceList { target }),
+        "list" => return Ok(C::FactorList { target }),
+        other => return Err(unknown(other, usage)),
+    };
+    Ok(if group == "service" {
+        C::Service { target, change, name: o.required_text("service", usage)? }
+    } else {
+        C::Factor { target, change, tag: o.required_text("tag", usage)? }
+    })
 }
 
 fn unknown(name: &str, usage: &'static str) -> UsageError {
@@ -288,6 +363,15 @@ fn typed_subcommand(name: &str, o: &Options<'_>) -> Result<GrammarCommand, Usage
                     grammar::parse_started(&format!("-{ago}"))
                 })
                 .transpose()?,
+            services: o
+                .text("services")
+                .map(|s| s.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect())
+                .unwrap_or_default(),
+            kind: DeclareKind { drill: o.flag("drill"), private: o.flag("private") },
+        },
+        "invite" => C::Invite {
+            target: o.incident(usage::INVITE)?,
+            user: o.user("user").ok_or_else(|| usage_error("Invite whom?", usage::INVITE))?,
         },
         "status" => C::Status {
             target: o.incident(usage::STATUS)?,
@@ -334,6 +418,7 @@ fn typed_action(name: &str, o: &Options<'_>) -> Result<GrammarCommand, UsageErro
             due: o.text("due").map(|d| grammar::parse_due(d.strip_prefix("due:").unwrap_or(&d))).transpose()?,
             kind: o.word("kind", usage::ACTION_ADD)?,
             priority: o.word("priority", usage::ACTION_ADD)?,
+            addresses: o.text("addresses"),
         },
         "done" => C::ActionDone { id: o.number("id", usage::ACTION_DONE)? },
         "wontfix" => C::ActionWontfix { id: o.number("id", usage::ACTION_WONTFIX)? },
@@ -408,8 +493,28 @@ mod tests {
             GrammarCommand::Declare {
                 severity: Some(Severity::Sev2),
                 title: Some("DB down".into()),
-                started: Some(grammar::StartedAgo(chrono::Duration::minutes(20)))
+                started: Some(grammar::StartedAgo(chrono::Duration::minutes(20))),
+                services: vec![],
+                kind: DeclareKind::default(),
             }
+        );
+        let private = data(json!([{ "name": "declare", "type": 1, "options": [
+            { "name": "title", "type": 3, "value": "Leaked key" },
+            { "name": "services", "type": 3, "value": "checkout, search" },
+            { "name": "private", "type": 5, "value": true }
+        ]}]));
+        assert!(matches!(
+            to_command(&private).unwrap(),
+            GrammarCommand::Declare { kind: DeclareKind { private: true, drill: false }, services, .. }
+                if services == ["checkout", "search"]
+        ));
+        let tag = data(json!([{ "name": "factor", "type": 2, "options": [{ "name": "add", "type": 1, "options": [
+            { "name": "tag", "type": 3, "value": "alerting-gap" },
+            { "name": "incident", "type": 3, "value": "INC-2" }
+        ]}]}]));
+        assert_eq!(
+            to_command(&tag).unwrap(),
+            GrammarCommand::Factor { target: Some(2), change: SetChange::Add, tag: "alerting-gap".into() }
         );
         let add = data(json!([{ "name": "action", "type": 2, "options": [{ "name": "add", "type": 1, "options": [
             { "name": "text", "type": 3, "value": "Add a lag alert" },
@@ -425,7 +530,8 @@ mod tests {
                 owner: Some("42".into()),
                 due: Some(grammar::DueSpec::InDays(5)),
                 kind: Some(ActionKind::Detect),
-                priority: None
+                priority: None,
+                addresses: None
             }
         );
         let snooze =
@@ -484,7 +590,7 @@ mod tests {
 
     #[test]
     fn the_definition_has_typed_options() {
-        let json = serde_json::to_value(definition()).unwrap();
+        let json = serde_json::to_value(definition(&FactorVocabulary::default())).unwrap();
         assert_eq!(json["name"], "incident");
         let subs = json["options"].as_array().unwrap();
         let find = |name: &str| subs.iter().find(|s| s["name"] == name).unwrap().clone();
@@ -493,6 +599,13 @@ mod tests {
         assert_eq!(assign["options"][0]["choices"].as_array().unwrap().len(), 3);
         assert_eq!(find("status")["options"][2]["autocomplete"], true);
         assert_eq!(find("action")["type"], 2);
+        let factor = find("factor");
+        assert_eq!(factor["options"][0]["options"][0]["choices"].as_array().unwrap().len(), 11, "tags as choices");
+        assert_eq!(find("service")["options"][0]["options"][0]["autocomplete"], true, "services by autocomplete");
+        let declare = find("declare");
+        let declare_options: Vec<&str> =
+            declare["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+        assert!(["services", "drill", "private"].iter().all(|n| declare_options.contains(n)), "{declare_options:?}");
         for sub in subs {
             assert!(sub["name"].as_str().unwrap().len() <= 32);
             assert!(sub["description"].as_str().unwrap().len() <= 100);

@@ -11,15 +11,18 @@
 //! callback that may have arrived is not.
 
 use ::commands::postmortem::FIELDS as POSTMORTEM_FIELDS;
-use ::commands::{ButtonAction, ButtonPress, CoreError, FormKind, FormSubmission, Invocation, Line, Message, Outcome};
+use ::commands::{
+    ButtonAction, ButtonPress, CoreError, FormKind, FormSubmission, Invocation, Line, Message, Outcome, TagPicker,
+    TagSelection,
+};
 use anyhow::Context as _;
 use serenity::all::{
-    ActionRowComponent, CommandInteraction, ComponentInteraction, CreateAutocompleteResponse,
-    CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage, Interaction,
-    ModalInteraction,
+    ActionRowComponent, CommandInteraction, ComponentInteraction, ComponentInteractionDataKind,
+    CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseFollowup,
+    CreateInteractionResponseMessage, Interaction, ModalInteraction,
 };
 
-use super::commands::{to_command, INCIDENT_OPTION};
+use super::commands::{to_command, INCIDENT_OPTION, SERVICE_OPTIONS, TAG_OPTIONS};
 use super::render::{self, Rendered, INPUTS_PER_MODAL};
 use super::retry::{self, Effect};
 use super::Discord;
@@ -95,6 +98,11 @@ fn reply_for(result: Result<Outcome, CoreError>) -> Vec<Rendered> {
         }
     };
     let mut message = outcome.reply.unwrap_or_else(|| Message::plain("Done."));
+    let tag_select = outcome.tag_picker.as_ref().map(render::tag_select);
+    if tag_select.is_some() {
+        message =
+            message.line(Line::new().text("Tag the contributing factors below; pick the conditions, not people."));
+    }
     if let Some(form) = &outcome.form {
         // Reached only when a form comes back after the reply was deferred: a modal
         // needs a fresh interaction, so offer the button that opens it.
@@ -106,7 +114,12 @@ fn reply_for(result: Result<Outcome, CoreError>) -> Vec<Rendered> {
             );
         }
     }
-    render::render_all(&message)
+    let mut rendered = render::render_all(&message);
+    // With the first part, where the reply's own components (Continue) go too.
+    if let (Some(row), Some(first)) = (tag_select, rendered.first_mut()) {
+        first.components.push(row);
+    }
+    rendered
 }
 
 /// The first response to an action whose outcome may be a form: modal part `part`,
@@ -171,23 +184,88 @@ fn observe_command(received: std::time::Instant, result: &Result<Outcome, CoreEr
     metrics.observe_result(result);
 }
 
-/// Suggests open (and resolved, for postmortems) incidents for the `incident` option.
+/// Suggests what the focused option names: incidents the user may see (open, and
+/// resolved for postmortems), services from the catalog, or factor tags.
 async fn on_autocomplete(bot: &Discord, command: &CommandInteraction) -> anyhow::Result<()> {
-    let typed = command.data.autocomplete().filter(|o| o.name == INCIDENT_OPTION).map(|o| o.value).unwrap_or_default();
-    let incidents = bot.core.incident_choices(typed, MAX_CHOICES).await?;
-    let choices = incidents.iter().fold(CreateAutocompleteResponse::new(), |response, incident| {
-        let name = render::cut(
-            &format!("{} · {} · {}", incident.reference(), incident.status, incident.title),
-            MAX_CHOICE_NAME,
-        );
-        response.add_string_choice(name, incident.reference())
-    });
+    let choices = match command.data.autocomplete() {
+        Some(focused) if SERVICE_OPTIONS.contains(&focused.name) => service_choices(bot, focused.name, focused.value),
+        Some(focused) if TAG_OPTIONS.contains(&focused.name) => {
+            bot.core.settings().factors.matching(focused.value, MAX_CHOICES).into_iter().fold(
+                CreateAutocompleteResponse::new(),
+                |response, factor| {
+                    let name = render::cut(&format!("{} · {}", factor.tag, factor.description), MAX_CHOICE_NAME);
+                    response.add_string_choice(name, factor.tag.clone())
+                },
+            )
+        }
+        focused => {
+            let typed = focused.filter(|o| o.name == INCIDENT_OPTION).map(|o| o.value).unwrap_or_default();
+            let user = command.user.id.to_string();
+            let incidents = bot.core.incident_choices(&user, typed, MAX_CHOICES).await?;
+            incidents.iter().fold(CreateAutocompleteResponse::new(), |response, incident| {
+                let name = render::cut(
+                    &format!("{} · {} · {}", incident.reference(), incident.status, incident.title),
+                    MAX_CHOICE_NAME,
+                );
+                response.add_string_choice(name, incident.reference())
+            })
+        }
+    };
     let response = CreateInteractionResponse::Autocomplete(choices);
     answer(bot, "answer autocomplete", Effect::Creates, || command.create_response(&*bot.http, response.clone())).await
 }
 
+/// Services matching what was typed. In `services` (several, comma-separated) only the
+/// last name is completed; the ones before it are kept as typed.
+fn service_choices(bot: &Discord, option: &str, typed: &str) -> CreateAutocompleteResponse {
+    let (before, last) = match typed.rsplit_once(',') {
+        Some((before, last)) if option == "services" => (format!("{}, ", before.trim()), last.trim()),
+        _ => (String::new(), typed.trim()),
+    };
+    bot.core.settings().services.matching(last, MAX_CHOICES).into_iter().fold(
+        CreateAutocompleteResponse::new(),
+        |response, service| {
+            let value = format!("{before}{}", service.name);
+            let mut name = value.clone();
+            if !service.team.is_empty() {
+                name.push_str(&format!(" · team {}", service.team));
+            }
+            response.add_string_choice(render::cut(&name, MAX_CHOICE_NAME), render::cut(&value, MAX_CHOICE_NAME))
+        },
+    )
+}
+
+/// A choice in the contributing-factor select menu: the incident's tags become the
+/// values chosen.
+async fn on_tag_select(bot: &Discord, component: &ComponentInteraction, incident: i64) -> anyhow::Result<()> {
+    let tags = match &component.data.kind {
+        ComponentInteractionDataKind::StringSelect { values } => values.clone(),
+        _ => Vec::new(),
+    };
+    let response = defer_ephemeral();
+    answer(bot, "defer a tag choice", Effect::Creates, || component.create_response(&*bot.http, response.clone()))
+        .await?;
+    let selection = TagSelection {
+        source_id: source_id(component.id),
+        user: component.user.id.to_string(),
+        channel_id: component.channel_id.to_string().into(),
+        incident,
+        tags,
+    };
+    let result = bot.core.select_factor_tags(&selection).await;
+    crate::metrics::metrics().observe_result(&result);
+    let (first, rest) = first_and_rest(reply_for(result));
+    let edit = first.edit_response();
+    answer(bot, "complete a tag choice", Effect::Idempotent, || component.edit_response(&*bot.http, edit.clone()))
+        .await?;
+    follow_up(bot, rest, |f| component.create_followup(&*bot.http, f)).await
+}
+
 async fn on_component(bot: &Discord, component: &ComponentInteraction) -> anyhow::Result<()> {
     let custom_id = component.data.custom_id.as_str();
+    if let Some(incident) = TagPicker::decode(custom_id) {
+        return on_tag_select(bot, component, incident).await;
+    }
     let press = |action| ButtonPress {
         source_id: source_id(component.id),
         user: component.user.id.to_string(),

@@ -125,7 +125,7 @@ pub async fn start_with_health(
     let bot = Discord::new(http, db, Arc::new(SystemClock), settings, placement);
 
     let guild = config.discord_guild_id.map(GuildId::new);
-    match commands::register(&bot.http, guild).await {
+    match commands::register(&bot.http, guild, &bot.core.settings().factors).await {
         Ok(()) => tracing::info!(per_guild = guild.is_some(), "discord: /incident registered"),
         Err(e) => {
             tracing::warn!(error = %chat::chat_error("register /incident", &e), "discord: commands not registered")

@@ -1,6 +1,7 @@
 //! Turning the core's platform-neutral replies into Discord's shapes: a [`Message`]
 //! becomes one or more Discord messages (markdown content when it fits, else embeds)
-//! plus button components; a [`Form`] becomes one or more modals of at most five inputs.
+//! plus button components; a [`Form`] becomes one or more modals of at most five inputs;
+//! a [`TagPicker`] becomes a multi-select menu (modals hold only text inputs).
 //!
 //! User text (Text, Bold and Code spans) is escaped so it cannot format, quote or
 //! mention; only User and Channel spans become real mentions. Every outgoing message
@@ -11,11 +12,11 @@
 //! across embeds and messages, within the table of Discord's [`limits`]. A form never
 //! shortens stored text: a field longer than an input holds is left out of the modal.
 
-use ::commands::{Form, FormKind, Line, Message, Span};
+use ::commands::{Form, FormKind, Line, Message, Span, TagPicker};
 use serenity::all::{
     ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed, CreateInputText,
-    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage, CreateModal,
-    EditInteractionResponse, EditMessage, InputTextStyle,
+    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage, CreateModal, CreateSelectMenu,
+    CreateSelectMenuKind, CreateSelectMenuOption, EditInteractionResponse, EditMessage, InputTextStyle,
 };
 
 use super::limits;
@@ -155,6 +156,31 @@ pub fn render(message: &Message) -> Rendered {
     }
     parts.swap_remove(0)
 }
+
+/// The incident's contributing-factor tags as a multi-select menu: every tag of the
+/// vocabulary (Discord shows at most 25), the current ones selected. Choosing none
+/// clears them.
+pub fn tag_select(picker: &TagPicker) -> CreateActionRow {
+    let options: Vec<CreateSelectMenuOption> = picker
+        .options
+        .iter()
+        .take(MAX_SELECT_OPTIONS)
+        .map(|(tag, description)| {
+            CreateSelectMenuOption::new(cut(tag, 100), tag.clone())
+                .description(cut(description, 100))
+                .default_selection(picker.selected.contains(tag))
+        })
+        .collect();
+    let count = u8::try_from(options.len()).unwrap_or(25);
+    let menu = CreateSelectMenu::new(picker.encode(), CreateSelectMenuKind::String { options })
+        .placeholder("Tag the contributing factors")
+        .min_values(0)
+        .max_values(count.max(1));
+    CreateActionRow::SelectMenu(menu)
+}
+
+/// Discord's limit on a select menu's options.
+const MAX_SELECT_OPTIONS: usize = 25;
 
 /// Groups buttons into action rows of at most five.
 pub fn button_rows(buttons: Vec<CreateButton>) -> Vec<CreateActionRow> {
@@ -452,6 +478,7 @@ mod tests {
             kind: FormKind::PostmortemAll { incident: 7 },
             title: "Postmortem INC-7".into(),
             fields: vec![field("summary", Some(&long)), field("impact", Some("short"))],
+            tags: None,
         };
         let modal = serde_json::to_value(form_modal(&form, 1).unwrap()).unwrap();
         let inputs = modal["components"].as_array().unwrap();
@@ -479,6 +506,7 @@ mod tests {
             kind: FormKind::Postmortem { incident: 7 },
             title: "Postmortem INC-7".into(),
             fields: keys.iter().map(|k| field(k, (*k == "g").then_some("already"))).collect(),
+            tags: None,
         };
         assert_eq!(modal_count(&form), 2);
         let second = serde_json::to_value(form_modal(&form, 2).unwrap()).unwrap();

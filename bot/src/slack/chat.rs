@@ -76,18 +76,12 @@ impl SlackChat {
             Err(error) => Err(chat_error(operation, error)),
         }
     }
-}
 
-#[async_trait]
-impl Chat for SlackChat {
-    fn platform(&self) -> storage::Platform {
-        storage::Platform::Slack
-    }
-
-    async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError> {
+    /// `conversations.create`, public or private, trying the next free name when taken.
+    async fn create_conversation(&self, name: &str, private: bool) -> Result<ChannelRef, ChatError> {
         let mut candidate = name.to_string();
         for n in 2..=NAME_ATTEMPTS + 1 {
-            match self.api.call("conversations.create", &json!({ "name": candidate, "is_private": false })).await {
+            match self.api.call("conversations.create", &json!({ "name": candidate, "is_private": private })).await {
                 Ok(answer) => {
                     let id = string_at(&answer, "/channel/id")
                         .ok_or_else(|| ChatError::new("create_channel", "Slack returned no channel id", false))?;
@@ -103,6 +97,25 @@ impl Chat for SlackChat {
             format!("`{name}` and its next {NAME_ATTEMPTS} variants are taken"),
             false,
         ))
+    }
+}
+
+#[async_trait]
+impl Chat for SlackChat {
+    fn platform(&self) -> storage::Platform {
+        storage::Platform::Slack
+    }
+
+    async fn create_channel(&self, name: &str) -> Result<ChannelRef, ChatError> {
+        self.create_conversation(name, false).await
+    }
+
+    /// A private channel (`is_private`): only the bot, who creates it, is in it; the
+    /// members are invited next. It needs the `groups:write` scope.
+    async fn create_private_channel(&self, name: &str, members: &[String]) -> Result<ChannelRef, ChatError> {
+        let channel = self.create_conversation(name, true).await?;
+        self.invite(&channel.id, members).await?;
+        Ok(channel)
     }
 
     /// Posts `message`, as several Slack messages when it is too long for one (see

@@ -68,13 +68,18 @@ pub fn answers(view: &Value) -> Vec<(String, String)> {
     };
     let mut found: BTreeMap<&str, String> = BTreeMap::new();
     for (block_id, actions) in values {
-        let value = actions
-            .as_object()
-            .and_then(|actions| actions.values().next())
-            .and_then(|action| action.get("value"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        found.insert(block_id, value.to_string());
+        let action = actions.as_object().and_then(|actions| actions.values().next());
+        let value = match action.and_then(|action| action.get("selected_options")).and_then(Value::as_array) {
+            // A multi-select (the factor tags): its values, separated by spaces. None
+            // chosen is an answer too: the incident's tags are cleared.
+            Some(selected) => {
+                selected.iter().filter_map(|o| o.get("value").and_then(Value::as_str)).collect::<Vec<_>>().join(" ")
+            }
+            None => {
+                action.and_then(|action| action.get("value")).and_then(Value::as_str).unwrap_or_default().to_string()
+            }
+        };
+        found.insert(block_id, value);
     }
     let mut answers: Vec<(String, String)> = Vec::new();
     for block_id in order {

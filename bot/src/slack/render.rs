@@ -8,7 +8,7 @@
 //! whose stored text is longer than Slack's input can hold is left out of the modal,
 //! which says so and where the text can be read whole.
 
-use commands::{Form, Line, Message, Span};
+use commands::{Form, Line, Message, Span, TagPicker};
 use serde_json::{json, Value};
 
 use super::limits::{self, fit};
@@ -204,6 +204,49 @@ pub fn plain(message: &Message, name_of: &dyn Fn(&str) -> Option<String>) -> Str
     lines.join("\n")
 }
 
+/// Slack's limits on a select option's text and description, and on a menu's options.
+const OPTION_TEXT_LIMIT: usize = 75;
+const MAX_MENU_OPTIONS: usize = 100;
+
+/// The contributing-factor tags as an optional multi-select input, the incident's
+/// current tags chosen. Its answer comes back under [`TagPicker::KEY`].
+pub fn tag_block(picker: &TagPicker) -> Value {
+    let option = |tag: &str, description: &str| {
+        json!({
+            "text": { "type": "plain_text", "text": fit(tag, OPTION_TEXT_LIMIT) },
+            "description": { "type": "plain_text", "text": fit(description, OPTION_TEXT_LIMIT) },
+            "value": tag,
+        })
+    };
+    let options: Vec<Value> =
+        picker.options.iter().take(MAX_MENU_OPTIONS).map(|(tag, description)| option(tag, description)).collect();
+    let mut element = json!({
+        "type": "multi_static_select",
+        "action_id": TagPicker::KEY,
+        "placeholder": { "type": "plain_text", "text": "Pick the conditions that contributed" },
+        "options": options,
+    });
+    // Slack refuses initial options that are not among the options, word for word.
+    let initial: Vec<Value> = picker
+        .options
+        .iter()
+        .take(MAX_MENU_OPTIONS)
+        .filter(|(tag, _)| picker.selected.contains(tag))
+        .map(|(tag, description)| option(tag, description))
+        .collect();
+    if !initial.is_empty() {
+        element["initial_options"] = json!(initial);
+    }
+    json!({
+        "type": "input",
+        "block_id": TagPicker::KEY,
+        "optional": true,
+        "label": { "type": "plain_text", "text": fit(&picker.label, limits::INPUT_LABEL) },
+        "hint": { "type": "plain_text", "text": fit(&picker.help, limits::INPUT_HINT) },
+        "element": element,
+    })
+}
+
 /// `<!channel>`, `<@U1>`, `<#C1>` and `<https://…|link>` typed as text stay text: a
 /// word joiner after the `<` keeps Slack from reading them, and shows nothing.
 fn defuse(text: &str) -> String {
@@ -266,6 +309,11 @@ pub fn modal(form: &Form, private_metadata: &str) -> Value {
             "hint": { "type": "plain_text", "text": fit(&field.question, limits::INPUT_HINT) },
             "element": element,
         }));
+    }
+    if let Some(picker) = &form.tags {
+        // After the free-text contributing factors, where the two belong together.
+        let at = blocks.iter().position(|b| b["block_id"] == "contributing_factors").map_or(blocks.len(), |i| i + 1);
+        blocks.insert(at, tag_block(picker));
     }
     json!({
         "type": "modal",
@@ -355,6 +403,7 @@ mod tests {
                 required: false,
                 max_len: 4000,
             }],
+            tags: None,
         };
         let view = modal(&form, "{}");
         assert_eq!(view["callback_id"], "postmortem:7");
@@ -363,5 +412,23 @@ mod tests {
         assert_eq!(view["blocks"][0]["element"]["initial_value"], "Already written");
         assert_eq!(view["blocks"][0]["element"]["max_length"], 3000);
         assert_eq!(view["blocks"][0]["optional"], true);
+    }
+
+    #[test]
+    fn the_tag_picker_is_a_multi_select_with_the_current_tags_chosen() {
+        let picker = TagPicker {
+            incident: 7,
+            label: "Contributing-factor tags".into(),
+            help: "Why".into(),
+            options: vec![("change".into(), "A change".into()), ("capacity".into(), "x".repeat(90))],
+            selected: vec!["capacity".into()],
+        };
+        let block = tag_block(&picker);
+        assert_eq!(block["block_id"], TagPicker::KEY);
+        assert_eq!(block["element"]["type"], "multi_static_select");
+        assert_eq!(block["element"]["options"].as_array().unwrap().len(), 2);
+        assert_eq!(block["element"]["initial_options"][0]["value"], "capacity");
+        let description = block["element"]["options"][1]["description"]["text"].as_str().unwrap();
+        assert!(description.chars().count() <= OPTION_TEXT_LIMIT);
     }
 }

@@ -24,8 +24,8 @@ async fn accept_command_registration(server: &MockServer) {
 async fn commands_are_registered_per_guild_when_one_is_configured_and_globally_otherwise() {
     let fake = start().await;
     accept_command_registration(&fake.server).await;
-    register(&fake.bot.http, Some(GuildId::new(GUILD))).await.unwrap();
-    register(&fake.bot.http, None).await.unwrap();
+    register(&fake.bot.http, Some(GuildId::new(GUILD)), &commands::FactorVocabulary::default()).await.unwrap();
+    register(&fake.bot.http, None, &commands::FactorVocabulary::default()).await.unwrap();
     let all = calls(&fake.server).await;
     let per_guild = find(&all, "PUT", &format!("/applications/{APP}/guilds/{GUILD}/commands"));
     assert_eq!(per_guild.len(), 1);

@@ -87,6 +87,7 @@ fn form() -> impl Strategy<Value = Form> {
         kind: FormKind::PostmortemAll { incident: i64::MAX },
         title,
         fields,
+        tags: None,
     })
 }
 

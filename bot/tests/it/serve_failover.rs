@@ -41,6 +41,9 @@ async fn seed_incident(db: &Db) -> i64 {
         declare_source: "seed:failover".into(),
         started_at: now - Days::days(3),
         declared_at: now - Days::days(3),
+        drill: false,
+        private: false,
+        services: Vec::new(),
     };
     let declared = db.declare_incident(&new, |id| format!("inc-{id}-db-down"), |id| format!("INC-{id}")).await;
     let mut incident = declared.unwrap().incident;
@@ -63,6 +66,7 @@ async fn add_overdue_item(db: &Db, incident_id: i64, n: usize) {
         kind: ActionKind::Prevent,
         created_by: "U0ALICE".into(),
         created_at: now - Days::days(2),
+        addresses: None,
     };
     let entry = NewEntry {
         incident_id,

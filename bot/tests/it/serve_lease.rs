@@ -25,6 +25,9 @@ async fn seed_overdue_item(url: &str) {
         declare_source: "seed:1".into(),
         started_at: now - Days::days(3),
         declared_at: now - Days::days(3),
+        drill: false,
+        private: false,
+        services: Vec::new(),
     };
     let declared = db.declare_incident(&incident, |id| format!("inc-{id}-db-down"), |id| format!("INC-{id}")).await;
     let id = declared.unwrap().incident.id;
@@ -37,6 +40,7 @@ async fn seed_overdue_item(url: &str) {
         kind: ActionKind::Prevent,
         created_by: "U0ALICE".into(),
         created_at: now - Days::days(3),
+        addresses: None,
     };
     let entry = NewEntry {
         incident_id: id,

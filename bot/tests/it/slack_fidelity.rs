@@ -293,6 +293,7 @@ fn postmortem_form(summary: &str) -> Form {
                 max_len: 3000,
             },
         ],
+        tags: None,
     }
 }
 

@@ -219,7 +219,11 @@ async fn postmortem_modal_updates_and_a_complete_one_closes_the_incident() {
     assert_eq!(opens.len(), 1);
     assert_eq!(opens[0]["trigger_id"], "3000.1.trigger");
     assert_eq!(opens[0]["view"]["callback_id"], "postmortem:1");
-    assert_eq!(opens[0]["view"]["blocks"].as_array().unwrap().len(), 10);
+    // Ten fields, and the contributing-factor tags after the free-text factors.
+    let blocks = opens[0]["view"]["blocks"].as_array().unwrap();
+    assert_eq!(blocks.len(), 11);
+    assert_eq!(blocks[5]["block_id"], "factor_tags");
+    assert_eq!(blocks[5]["element"]["type"], "multi_static_select");
 
     // A partial answer is saved; the incident stays resolved.
     let partial =

@@ -287,6 +287,7 @@ async fn a_system_declared_incident_waits_for_someone_to_take_command() {
         title: "HighErrorRate on checkout".into(),
         severity: Some(storage::Severity::Sev2),
         description: None,
+        services: Vec::new(),
     };
     let outcome = h.core.declare_for_system(SystemSource::Alerts, &request).await.unwrap();
     let channel = outcome.opened.unwrap().id;

@@ -8,6 +8,7 @@ mod support;
 
 mod defects;
 mod followups;
+mod learning;
 mod lifecycle_flow;
 mod lifecycle_model;
 mod unicode_fields;

@@ -5,4 +5,5 @@
 
 mod console_scripts;
 mod follow_through;
+mod learning;
 mod readme;
