@@ -123,7 +123,7 @@ impl Db {
     /// The names in one of an incident's sets (services and tags by name, invites in
     /// the order they were made).
     pub async fn attached(&self, what: Attachment, incident_id: i64) -> Result<Vec<String>, StorageError> {
-        with_pool!(self, |pool| { Ok(sqlx::query_scalar(what.list_sql()).bind(incident_id).fetch_all(pool).await?) })
+        with_pool!(self, |pool| Ok(sqlx::query_scalar(what.list_sql()).bind(incident_id).fetch_all(pool).await?))
     }
 
     /// `(incident id, name)` for every incident declared since `since`, by incident id.
