@@ -178,6 +178,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let output = Output::new(Box::new(std::io::stdout()));
             let mut console = Console::with_db(db, &options, output).await?;
+            // Trackers and the status page, as `serve` has them (GITHUB_API_URL and the
+            // others point them at a fake for a rehearsal).
+            if let Some((follow, _)) = crate::trackers::build(&file)? {
+                console.core().set_follow_through(follow);
+            }
             match script {
                 Some(path) => {
                     let file =

@@ -32,10 +32,41 @@ pub struct FileConfig {
     pub slack: PlatformChannels,
     pub discord: DiscordConfig,
     pub console: PlatformChannels,
+    /// Issue trackers action items go to.
+    pub trackers: TrackersConfig,
+    /// Chat ids mapped to tracker identities: `[people.U123] github = "alice"`.
+    pub people: BTreeMap<String, PersonConfig>,
+    pub statuspage: Option<StatuspageConfig>,
+    /// Where closed postmortems are proposed as pull requests.
+    pub postmortem_repo: Option<PostmortemRepoConfig>,
     /// The service catalog: `[[services]]`.
     pub services: Vec<ServiceConfig>,
     /// The contributing-factor tags: `[[factors]]`. None listed: the default set.
     pub factors: Vec<FactorConfig>,
+}
+
+/// `[postmortem_repo]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostmortemRepoConfig {
+    /// `owner/name`.
+    pub repo: String,
+    /// The branch pull requests go into.
+    #[serde(default = "default_postmortem_branch")]
+    pub branch: String,
+    /// With `{date}`, `{id}` and `{slug}`.
+    #[serde(default = "default_postmortem_path")]
+    pub path: String,
+    #[serde(default = "default_github_token_env")]
+    pub token_env: String,
+}
+
+fn default_postmortem_branch() -> String {
+    "main".into()
+}
+
+fn default_postmortem_path() -> String {
+    commands::follow_through::DEFAULT_POSTMORTEM_PATH.into()
 }
 
 /// One `[[services]]` entry.
@@ -50,6 +81,73 @@ pub struct ServiceConfig {
     pub aliases: Vec<String>,
     /// The team's channel per platform: `team_channels = { slack = "C0123", discord = "1234" }`.
     pub team_channels: TeamChannels,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackersConfig {
+    pub github: Option<GitHubConfig>,
+    pub jira: Option<JiraConfig>,
+}
+
+/// `[trackers.github]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitHubConfig {
+    /// The default repository, `owner/name`.
+    pub repo: String,
+    #[serde(default = "default_github_token_env")]
+    pub token_env: String,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// The environment variable holding the webhook secret; without it
+    /// `POST /trackers/github` refuses every delivery.
+    pub webhook_secret_env: Option<String>,
+}
+
+fn default_github_token_env() -> String {
+    "GITHUB_TOKEN".into()
+}
+
+/// `[trackers.jira]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JiraConfig {
+    pub base_url: String,
+    pub project: String,
+    #[serde(default = "default_jira_issue_type")]
+    pub issue_type: String,
+    pub email_env: String,
+    pub token_env: String,
+    pub webhook_secret_env: Option<String>,
+}
+
+fn default_jira_issue_type() -> String {
+    "Task".into()
+}
+
+/// One person's tracker identities.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PersonConfig {
+    pub github: Option<String>,
+    pub jira: Option<String>,
+}
+
+/// `[statuspage]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatuspageConfig {
+    pub page_id: String,
+    #[serde(default = "default_statuspage_key_env")]
+    pub api_key_env: String,
+    /// Service name → component id.
+    #[serde(default)]
+    pub components: BTreeMap<String, String>,
+}
+
+fn default_statuspage_key_env() -> String {
+    "STATUSPAGE_API_KEY".into()
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -343,6 +441,51 @@ mod tests {
         assert_eq!(settings.announcements_channel.as_ref().map(ChannelId::as_str), Some("incidents"));
         assert_eq!(file.discord.channels.announcements_channel.as_ref().map(ChannelId::as_str), Some("123"));
         assert_eq!(file.schedules.digest, "0 9 * * 1");
+    }
+
+    #[test]
+    fn the_follow_through_sections_parse_as_documented() {
+        let file = FileConfig::parse(
+            r#"
+            [trackers.github]
+            repo = "acme/reliability"
+            token_env = "GITHUB_TOKEN"
+            labels = ["incident-follow-up"]
+
+            [trackers.jira]
+            base_url = "https://acme.atlassian.net"
+            project = "REL"
+            issue_type = "Task"
+            email_env = "JIRA_EMAIL"
+            token_env = "JIRA_API_TOKEN"
+
+            [people.U0123ABCD]
+            github = "alice-gh"
+            jira = "5b10a2844c20165700ede21g"
+
+            [statuspage]
+            page_id = "kctbh9vrtdwd"
+            api_key_env = "STATUSPAGE_API_KEY"
+            components = { checkout = "cmp_id_1", search = "cmp_id_2" }
+
+            [postmortem_repo]
+            repo = "acme/postmortems"
+            branch = "main"
+            path = "postmortems/{date}-inc-{id}-{slug}.md"
+            "#,
+        )
+        .unwrap();
+        let github = file.trackers.github.as_ref().unwrap();
+        assert_eq!((github.repo.as_str(), github.labels.len()), ("acme/reliability", 1));
+        assert_eq!(file.trackers.jira.as_ref().unwrap().project, "REL");
+        assert_eq!(file.people["U0123ABCD"].github.as_deref(), Some("alice-gh"));
+        assert_eq!(file.statuspage.as_ref().unwrap().components["search"], "cmp_id_2");
+        assert_eq!(file.postmortem_repo.as_ref().unwrap().token_env, "GITHUB_TOKEN");
+        // Both trackers at once is refused at start-up, naming both.
+        let err = crate::trackers::build(&file).err().unwrap();
+        assert!(err.to_string().contains("[trackers.github]") && err.to_string().contains("[trackers.jira]"), "{err}");
+        let err = FileConfig::parse("[trackers.github]\nrepo = \"a/b\"\ntoken = \"x\"").unwrap_err();
+        assert!(format!("{err:#}").contains("token"), "{err:#}");
     }
 
     #[test]

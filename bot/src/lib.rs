@@ -14,6 +14,8 @@
 //! - [`serve`] runs the HTTP server, the chat platforms and the scheduler together.
 //! - [`slack`] is the Slack adapter: its HTTP routes and its Web API client.
 //! - [`text_units`] splits rendered text between whole escapes, for every renderer.
+//! - [`trackers`] holds the GitHub, Jira and Statuspage clients and the inbound tracker
+//!   webhooks.
 
 pub mod check;
 pub mod cli;
@@ -32,3 +34,4 @@ pub mod secret;
 pub mod serve;
 pub mod slack;
 pub mod text_units;
+pub mod trackers;

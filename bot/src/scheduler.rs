@@ -28,7 +28,9 @@ pub async fn run(followups: Vec<Followups>, clock: Arc<dyn Clock>, cancel: Cance
                 crate::metrics::metrics().reminders(report.sent, report.failed);
             }
             match result {
-                Ok(report) if report.sent + report.failed + report.skipped > 0 => {
+                Ok(report)
+                    if report.sent + report.failed + report.skipped + report.jobs.done + report.jobs.failed > 0 =>
+                {
                     tracing::info!(?report, "follow-ups delivered");
                 }
                 Ok(_) => {}

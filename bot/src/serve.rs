@@ -153,6 +153,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .layer(axum::middleware::from_fn_with_state(health.clone(), only_when_active));
         app = app.merge(routes);
     }
+    // Trackers and the status page: clients built now, so a missing token stops start-up.
+    let follow = crate::trackers::build(&config.file)?;
+    let webhooks = follow.as_ref().map(|(_, secrets)| crate::trackers::webhook::Webhooks::new(db.clone(), secrets));
+    if let Some(webhooks) = &webhooks {
+        let routes = crate::trackers::webhook::router(webhooks.clone())
+            .layer(axum::middleware::from_fn_with_state(health.clone(), only_when_active));
+        app = app.merge(routes);
+    }
+    let follow = follow.map(|(follow, _)| (follow, webhooks));
     let discord_health = PlatformHealth::new();
     if config.discord_token.is_some() {
         health.register("discord", discord_health.clone());
@@ -169,6 +178,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         health.clone(),
         slack,
         discord_health,
+        follow,
         cancel.clone(),
     ));
 
@@ -191,6 +201,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// Waits for the lease, then runs the platforms and the scheduler until `cancel` fires
 /// or the lease is lost; stops them, and releases the lease last, once nothing of this
 /// copy is running any more.
+#[allow(clippy::too_many_arguments)]
 async fn run_while_active(
     config: Config,
     db: Db,
@@ -198,12 +209,14 @@ async fn run_while_active(
     health: Health,
     slack: Option<crate::slack::SlackState>,
     discord_health: Arc<PlatformHealth>,
+    follow: Option<FollowThroughParts>,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     if !crate::lease::acquire(&db, &lease, &cancel).await {
         return Ok(());
     }
-    let result = run_platforms(&config, &db, &lease, &health, slack.as_ref(), discord_health, &cancel).await;
+    let result =
+        run_platforms(&config, &db, &lease, &health, slack.as_ref(), discord_health, follow.as_ref(), &cancel).await;
     health.set_role(Role::Stopping);
     cancel.cancel();
     if let Some(slack) = &slack {
@@ -213,6 +226,10 @@ async fn run_while_active(
     result
 }
 
+/// The configured trackers and status page, and the webhook routes that feed them.
+type FollowThroughParts = (commands::follow_through::FollowThrough, Option<crate::trackers::webhook::Webhooks>);
+
+#[allow(clippy::too_many_arguments)]
 async fn run_platforms(
     config: &Config,
     db: &Db,
@@ -220,16 +237,27 @@ async fn run_platforms(
     health: &Health,
     slack: Option<&crate::slack::SlackState>,
     discord_health: Arc<PlatformHealth>,
+    follow: Option<&FollowThroughParts>,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
     // Every platform that runs adds its core here, with its channels, for follow-ups.
     let mut platforms: Vec<(Arc<commands::Core>, crate::config::PlatformChannels)> = Vec::new();
+    // Each core learns of the trackers and the status page before it takes requests.
+    let attach = |core: &Arc<commands::Core>| {
+        if let Some((follow, webhooks)) = follow {
+            core.set_follow_through(follow.clone());
+            if let Some(webhooks) = webhooks {
+                webhooks.add_core(core.clone());
+            }
+        }
+    };
     if let Some(slack) = slack {
         if let Err(error) = slack.chat().api().verify_token().await {
             tracing::error!(%error, "Slack: the bot token was not accepted; /healthz reports it");
         }
         crate::slack::catchup::start(slack).await?;
         tracing::info!(api_url = %config.slack_api_url, "Slack enabled");
+        attach(slack.core());
         platforms.push((slack.core().clone(), config.file.slack.clone()));
     }
     // Slack's requests are taken from here on: its catch-up has fixed where it starts.
@@ -238,6 +266,7 @@ async fn run_platforms(
     // Discord: the gateway runs beside the HTTP server and stops with it.
     let discord = crate::discord::start_with_health(config, db.clone(), cancel.clone(), discord_health).await?;
     if let Some(discord) = &discord {
+        attach(&discord.core);
         platforms.push((discord.core.clone(), config.file.discord.channels.clone()));
     }
 

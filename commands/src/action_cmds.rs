@@ -74,7 +74,8 @@ impl Core {
             EntryKind::Action,
             format!("Action added: {text} (owner @{owner}, due {due}{addresses_text})"),
         );
-        let Some(stored) = self.db.add_action(&item, &entry).await? else {
+        let job = self.new_item_job();
+        let Some(stored) = self.db.add_action_with_job(&item, &entry, job).await? else {
             return Ok(Outcome::silent());
         };
         self.note_activity(&incident, &inv.user).await?;
@@ -90,6 +91,10 @@ impl Core {
             ),
         )
         .await;
+        if let Some(kind) = job {
+            // Claimed with the item; opened now if the tracker answers, else retried.
+            self.attempt_now(&format!("{kind}:{}", stored.id)).await;
+        }
         Ok(self.confirm(inv, &incident, format!("action #{} added.", stored.id)))
     }
 
@@ -153,6 +158,7 @@ impl Core {
             Saved::Duplicate => return Ok(Outcome::silent()),
             Saved::Conflict => return Err(refused(format!("Action item #{id} was closed meanwhile."))),
         }
+        self.queue_issue_sync(id, &inv.source_id).await?;
         let verb = if status == ActionStatus::Done { "✔️ done" } else { "✖️ won't fix" };
         self.post_to_incident(
             &incident,
@@ -167,6 +173,42 @@ impl Core {
         )
         .await;
         Ok(self.confirm(inv, &incident, format!("action #{id} is {status}.")))
+    }
+
+    /// Reopens a done or won't-fix item, and its issue; its owner, the commander or an
+    /// admin may.
+    pub(crate) async fn reopen_action(&self, inv: &Invocation, id: i64) -> Result<Outcome, Problem> {
+        let item = self.db.action(id).await?.ok_or_else(|| {
+            Problem::Usage(UsageError {
+                problem: format!("Action item #{id} does not exist."),
+                usage: usage::ACTION_REOPEN,
+            })
+        })?;
+        if item.status == ActionStatus::Open {
+            return Err(refused(format!("Action item #{id} is already open.")));
+        }
+        let incident = self.target_incident(inv, Some(item.incident_id), usage::ACTION_REOPEN).await?;
+        permissions::require(Act::ReopenAction(&item), &inv.user, &incident, &self.settings)?;
+        let entry = self.entry_for(inv, &incident, EntryKind::Action, format!("Action #{id} reopened: {}", item.text));
+        match self.db.set_action_status(id, item.status, ActionStatus::Open, self.now(), &entry).await? {
+            Saved::Written => {}
+            Saved::Duplicate => return Ok(Outcome::silent()),
+            Saved::Conflict => return Err(refused(format!("Action item #{id} changed meanwhile; try again."))),
+        }
+        self.queue_issue_sync(id, &inv.source_id).await?;
+        self.post_to_incident(
+            &incident,
+            &Message::new().line(
+                Line::new()
+                    .text("Action ")
+                    .bold(format!("#{id}"))
+                    .text(format!(" reopened: {} (", item.text))
+                    .user(inv.user.clone())
+                    .text(")"),
+            ),
+        )
+        .await;
+        Ok(self.confirm(inv, &incident, format!("action #{id} is open again.")))
     }
 
     /// Holds reminders for an item; its owner, the commander or an admin may.
@@ -199,6 +241,7 @@ impl Core {
         if !self.change_action(id, &ActionChange::Reassign { owner: owner.clone() }, &entry).await? {
             return Ok(Outcome::silent());
         }
+        self.queue_issue_sync(id, &inv.source_id).await?;
         self.invite_to_incident(&incident, &owner).await;
         self.post_to_incident(
             &incident,
@@ -231,6 +274,7 @@ impl Core {
         if !self.change_action(id, &ActionChange::Redate { due }, &entry).await? {
             return Ok(Outcome::silent());
         }
+        self.queue_issue_sync(id, &inv.source_id).await?;
         self.post_to_incident(
             &incident,
             &Message::new().line(
@@ -288,7 +332,11 @@ impl Core {
             message = message.line(Line::new().text("None."));
         }
         for item in &items {
-            message = message.line(action_line(item, today));
+            let line = action_line(item, today);
+            message = message.line(match self.db.tracker_link(item.id).await? {
+                Some(link) => line.text(format!(" · {} {}", link.issue_key, link.url)),
+                None => line,
+            });
         }
         Ok(Outcome::reply(message))
     }

@@ -44,6 +44,9 @@ pub struct Core {
     /// belongs to one incident for good, so entries never go stale; this keeps a
     /// database read off the hot path of timeline capture.
     incident_channels: std::sync::Mutex<HashMap<ChannelId, ChannelIncident>>,
+    /// Trackers and the status page; empty unless configured.
+    /// Set once at start-up, after the platform built its core.
+    pub(crate) follow: std::sync::OnceLock<crate::follow_through::FollowThrough>,
 }
 
 /// What timeline capture needs to know about a channel's incident.
@@ -86,7 +89,15 @@ where
 
 impl Core {
     pub fn new(db: Db, chat: Arc<dyn Chat>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Core { db, chat, clock, settings, declare_lock: Mutex::new(()), incident_channels: Default::default() }
+        Core {
+            db,
+            chat,
+            clock,
+            settings,
+            declare_lock: Mutex::new(()),
+            incident_channels: Default::default(),
+            follow: Default::default(),
+        }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -154,6 +165,9 @@ impl Core {
             C::ActionReassign { id, owner } => self.reassign_action(inv, id, owner).await,
             C::ActionDue { id, due } => self.redate_action(inv, id, due).await,
             C::ActionList { target, scope } => self.list_actions(inv, target, scope).await,
+            C::ActionReopen { id } => self.reopen_action(inv, id).await,
+            C::ActionLink { id, reference } => self.link_action(inv, id, reference).await,
+            C::Public { target, text } => self.post_public(inv, target, text).await,
             C::Service { target, change, name } => self.change_service(inv, target, change, &name).await,
             C::ServiceList { target } => self.list_services(inv, target).await,
             C::Factor { target, change, tag } => self.change_factor(inv, target, change, &tag).await,

@@ -82,6 +82,16 @@ pub struct ExportAction {
     pub status: String,
     pub kind: String,
     pub priority: String,
+    /// The tracker issue the item is followed in, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issue: Option<ExportIssue>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ExportIssue {
+    pub tracker: String,
+    pub key: String,
+    pub url: String,
 }
 
 fn rfc3339(at: DateTime<Utc>) -> String {
@@ -94,6 +104,8 @@ pub struct IncidentRecord {
     pub timeline: Vec<TimelineEntry>,
     pub postmortem: Postmortem,
     pub actions: Vec<ActionItem>,
+    /// The tracker issue of each item that has one, by item id.
+    pub issues: std::collections::HashMap<i64, storage::TrackerLink>,
     /// Catalog names of the services it touched.
     pub services: Vec<String>,
     /// Its contributing-factor tags.
@@ -137,10 +149,18 @@ impl IncidentRecord {
         let Some(incident) = db.incident(id).await? else {
             return Ok(None);
         };
+        let actions = db.actions(&ActionFilter::Incident(id)).await?;
+        let mut issues = std::collections::HashMap::new();
+        for item in &actions {
+            if let Some(link) = db.tracker_link(item.id).await? {
+                issues.insert(item.id, link);
+            }
+        }
         Ok(Some(IncidentRecord {
             timeline: db.timeline(id, false).await?,
             postmortem: db.postmortem(id).await?.unwrap_or_default(),
-            actions: db.actions(&ActionFilter::Incident(id)).await?,
+            actions,
+            issues,
             services: db.attached(storage::Attachment::Service, id).await?,
             factor_tags: db.attached(storage::Attachment::Factor, id).await?,
             incident,
@@ -213,6 +233,11 @@ impl IncidentRecord {
                     status: a.status.to_string(),
                     kind: a.kind.to_string(),
                     priority: a.priority.to_string(),
+                    issue: self.issues.get(&a.id).map(|link| ExportIssue {
+                        tracker: link.tracker.clone(),
+                        key: link.issue_key.clone(),
+                        url: link.url.clone(),
+                    }),
                 })
                 .collect(),
         }
@@ -327,7 +352,10 @@ impl IncidentRecord {
                     a.due,
                     a.kind,
                     a.priority,
-                    a.status
+                    match self.issues.get(&a.id) {
+                        Some(link) => format!("{} · [{}]({})", a.status, escape_md(&link.issue_key), link.url),
+                        None => a.status.to_string(),
+                    }
                 );
             }
         }

@@ -92,6 +92,8 @@ pub struct TickReport {
     pub merged: usize,
     /// Scheduled runs skipped because they were older than the grace window.
     pub skipped: usize,
+    /// Outbound jobs (tracker issues, status page posts) that succeeded or failed.
+    pub jobs: crate::follow_through::JobReport,
 }
 
 /// Follow-ups for one chat platform: its incidents' items, its channels.
@@ -192,6 +194,7 @@ impl Followups {
         self.send_all(nudges, now, &mut report).await?;
         let archives = self.archives_due(now).await?;
         self.send_all(archives, now, &mut report).await?;
+        report.jobs = self.core.run_due_jobs(now).await?;
         Ok(report)
     }
 
@@ -205,6 +208,13 @@ impl Followups {
             let (last_update, quiet) = self.quiet_period(&incident).await?;
             let due = last_update + quiet;
             if due > after && next.is_none_or(|n| due < n) {
+                next = Some(due);
+            }
+        }
+        if let Some(due) = self.core.next_job_due().await? {
+            // A job already due is run by the next tick; wake for it soon after `after`.
+            let due = due.max(after + Duration::milliseconds(1));
+            if next.is_none_or(|n| due < n) {
                 next = Some(due);
             }
         }

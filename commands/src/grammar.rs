@@ -28,14 +28,17 @@ pub mod usage {
     pub const ACTION_REASSIGN: &str = "/incident action reassign <id> <@user>";
     pub const ACTION_DUE: &str = "/incident action due <id> <YYYY-MM-DD|+5d>";
     pub const ACTION_LIST: &str = "/incident action list [mine|overdue|all]";
-    pub const ACTION: &str = "/incident action <add|done|wontfix|snooze|reassign|due|list> …";
+    pub const ACTION_LINK: &str = "/incident action link <id> <issue URL or key>";
+    pub const ACTION_REOPEN: &str = "/incident action reopen <id>";
+    pub const ACTION: &str = "/incident action <add|done|wontfix|reopen|snooze|reassign|due|link|list> …";
+    pub const PUBLIC: &str = "/incident public <text>";
     pub const SERVICE: &str = "/incident service <add|remove|list> [name]";
     pub const FACTOR: &str = "/incident factor <add|remove|list> [tag]";
     pub const INVITE: &str = "/incident invite <@user>";
     pub const LIST: &str = "/incident list";
     pub const STATS: &str = "/incident stats [30d]";
     pub const HELP: &str = "/incident help";
-    pub const ANY: &str = "/incident <declare|status|severity|assign|take|update|note|timeline|resolve|reopen|postmortem|action|service|factor|invite|list|stats|help> …";
+    pub const ANY: &str = "/incident <declare|status|severity|assign|take|update|public|note|timeline|resolve|reopen|postmortem|action|service|factor|invite|list|stats|help> …";
 }
 
 /// A due date as typed: a calendar date, or a number of days from today.
@@ -142,6 +145,10 @@ pub enum Command {
     ActionWontfix {
         id: i64,
     },
+    /// Reopens a done or won't-fix item (and its issue).
+    ActionReopen {
+        id: i64,
+    },
     ActionSnooze {
         id: i64,
         days: u32,
@@ -157,6 +164,16 @@ pub enum Command {
     ActionList {
         target: Option<i64>,
         scope: Option<ListScope>,
+    },
+    /// Links an item to an issue that already exists in the tracker.
+    ActionLink {
+        id: i64,
+        reference: String,
+    },
+    /// An update for the status page, published word for word.
+    Public {
+        target: Option<i64>,
+        text: String,
     },
     /// `service add|remove <name>`: a service, as typed, the core resolves it.
     Service {
@@ -483,6 +500,12 @@ pub fn parse(input: &str) -> Result<Command, UsageError> {
             let text = words.rest().ok_or_else(|| usage_error("What is the update?", usage::UPDATE))?;
             Ok(Command::Update { target, text })
         }
+        "public" => {
+            let text = words
+                .rest()
+                .ok_or_else(|| usage_error("What should customers read on the status page?", usage::PUBLIC))?;
+            Ok(Command::Public { target, text })
+        }
         "note" => {
             let text = words.rest().ok_or_else(|| usage_error("What is the note?", usage::NOTE))?;
             Ok(Command::Note { target, text })
@@ -706,6 +729,18 @@ fn parse_action(words: &mut Words<'_>, target: Option<i64>) -> Result<Command, U
             let due = parse_due(word.strip_prefix("due:").unwrap_or(word))
                 .map_err(|e| UsageError { usage: usage::ACTION_DUE, ..e })?;
             only_target(words, Command::ActionDue { id, due }, usage::ACTION_DUE)
+        }
+        "reopen" => {
+            let id = id_only(words, usage::ACTION_REOPEN)?;
+            only_target(words, Command::ActionReopen { id }, usage::ACTION_REOPEN)
+        }
+        "link" => {
+            let id = id_only(words, usage::ACTION_LINK)?;
+            let reference = words
+                .next()
+                .ok_or_else(|| usage_error("Link it to which issue? Give its URL or key.", usage::ACTION_LINK))?
+                .to_string();
+            only_target(words, Command::ActionLink { id, reference }, usage::ACTION_LINK)
         }
         "list" | "ls" => {
             let scope = match words.next().map(str::to_ascii_lowercase).as_deref() {

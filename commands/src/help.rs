@@ -4,7 +4,7 @@ use crate::grammar::usage;
 use crate::message::{Line, Message};
 
 pub fn help_message() -> Message {
-    let rows: [(&str, &str); 24] = [
+    let rows: [(&str, &str); 27] = [
         (
             usage::DECLARE,
             "open an incident and its channel (no title: a form; started:-20m backdates; drill: a game day; \
@@ -15,6 +15,7 @@ pub fn help_message() -> Message {
         (usage::ASSIGN, "hand a role to someone (commander)"),
         (usage::TAKE, "take command of an incident that has no commander yet"),
         (usage::UPDATE, "post a status update, also to the announcements channel"),
+        (usage::PUBLIC, "publish to the status page"),
         (usage::NOTE, "add a key event to the timeline"),
         (usage::TIMELINE, "show the key events so far"),
         (usage::RESOLVE, "resolve it and ask for the postmortem (commander)"),
@@ -26,9 +27,11 @@ pub fn help_message() -> Message {
         ),
         (usage::ACTION_DONE, "close an item (owner or commander)"),
         (usage::ACTION_WONTFIX, "close an item that will not be done"),
+        (usage::ACTION_REOPEN, "reopen an item"),
         (usage::ACTION_SNOOZE, "pause reminders for an item"),
         (usage::ACTION_REASSIGN, "hand an item to someone else (owner or commander)"),
         (usage::ACTION_DUE, "move an item's due date (owner or commander)"),
+        (usage::ACTION_LINK, "link to an existing issue"),
         (usage::ACTION_LIST, "list action items"),
         (usage::SERVICE, "services it touches; owners are invited"),
         (usage::FACTOR, "contributing-factor tags (conditions, not people)"),

@@ -490,9 +490,12 @@ impl Core {
         text: &str,
     ) -> Result<Option<(Incident, Fitted)>, Problem> {
         let incident = self.target_incident(inv, target, usage).await?;
-        let act = if kind == EntryKind::Update { Act::Update } else { Act::Note };
+        let (act, what) = match kind {
+            EntryKind::Update => (Act::Update, "update"),
+            EntryKind::Public => (Act::PublishPublic, "public update"),
+            _ => (Act::Note, "note"),
+        };
         permissions::require(act, &inv.user, &incident, &self.settings)?;
-        let what = if kind == EntryKind::Update { "update" } else { "note" };
         let fitted = fit(text, MAX_TEXT, false)
             .ok_or_else(|| crate::grammar::UsageError { problem: format!("The {what} needs visible text."), usage })?;
         let entry = self.entry_for(inv, &incident, kind, fitted.text.clone());
@@ -534,6 +537,35 @@ impl Core {
         .await;
         let outcome = self.confirm(inv, &incident, "update posted.".into());
         Ok(if cut { outcome.with_notice(cut_notice("The update", MAX_TEXT)) } else { outcome })
+    }
+
+    /// `/incident public <text>`: records the update word for word and queues it for the
+    /// status page. This is the only way anything reaches the page.
+    pub(crate) async fn post_public(
+        &self,
+        inv: &Invocation,
+        target: Option<i64>,
+        text: String,
+    ) -> Result<Outcome, Problem> {
+        if self.follow().status_page.is_none() {
+            return Err(crate::error::refused(
+                "No status page is configured; add a [statuspage] section to the config to publish.",
+            ));
+        }
+        let Some((incident, Fitted { text, cut })) =
+            self.add_event(inv, target, usage::PUBLIC, EntryKind::Public, &text).await?
+        else {
+            return Ok(Outcome::silent());
+        };
+        self.queue_public_update(&incident, &inv.source_id, &text).await?;
+        self.post_to_incident(
+            &incident,
+            &Message::new()
+                .line(actor_span(Line::new().text("🌐 Public update from "), &inv.user).text(format!(": {text}"))),
+        )
+        .await;
+        let outcome = self.confirm(inv, &incident, "public update queued for the status page.".into());
+        Ok(if cut { outcome.with_notice(cut_notice("The public update", MAX_TEXT)) } else { outcome })
     }
 
     pub(crate) async fn add_note(
@@ -618,6 +650,7 @@ impl Core {
                 .button("Write postmortem", ButtonAction::WritePostmortem { incident: after.id }, true);
         }
         self.post_to_incident(&after, &message).await;
+        self.queue_public_resolution(&after, &inv.source_id).await?;
         // A postmortem written before the resolve completes it now.
         self.close_if_complete(&after, &inv.user, &inv.source_id).await?;
         self.announce(

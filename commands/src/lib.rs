@@ -24,6 +24,10 @@
 //! - [`recurrence`] finds the tags and services that recur, and the figures per service.
 //! - [`export`] and [`stats`] turn stored incidents into documents and figures;
 //!   [`durations`] defines time to detect, acknowledge, mitigate and resolve, once.
+//! - [`tracker`], [`status_page`] and [`postmortem_repo`] are the ports to issue
+//!   trackers, the status page and the repository of postmortems, on the model of
+//!   [`Chat`]; [`follow_through`] holds their rules: which item becomes an issue, what
+//!   syncs both ways, what is public, when a pull request opens, retries and backoff.
 
 pub mod action_cmds;
 pub mod actor;
@@ -39,6 +43,7 @@ pub mod drill;
 pub mod durations;
 pub mod error;
 pub mod export;
+pub mod follow_through;
 pub mod followup;
 pub mod format;
 pub mod grammar;
@@ -54,15 +59,18 @@ pub mod outcome;
 pub mod permissions;
 pub mod postmortem;
 pub mod postmortem_cmds;
+pub mod postmortem_repo;
 pub mod recording_chat;
 pub mod recurrence;
 pub mod report_cmds;
 pub mod schedule;
 pub mod settings;
 pub mod stats;
+pub mod status_page;
 #[cfg(test)]
 mod testing;
 pub mod text;
+pub mod tracker;
 pub mod users;
 pub mod visibility;
 

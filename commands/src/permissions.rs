@@ -8,7 +8,8 @@
 //! | name or drop a service, invite someone | anyone who can see the incident |
 //! | resolve, reopen, change severity, assign roles | the commander or an admin |
 //! | take command | anyone while there is no commander; then the commander or an admin |
-//! | close, reassign, re-date or snooze an action item | its owner, the commander or an admin |
+//! | publish to the status page (`/incident public`) | the commander or an admin |
+//! | close, reopen, reassign, re-date, snooze or link an action item | its owner, the commander or an admin |
 //!
 //! A closed incident is final for everything but its postmortem (a correction is
 //! recorded and does not reopen it) and its action items, which outlive it.
@@ -41,6 +42,12 @@ pub enum Act<'a> {
     ReassignAction(&'a ActionItem),
     RedateAction(&'a ActionItem),
     SnoozeAction(&'a ActionItem),
+    /// Link an item to an existing tracker issue.
+    LinkAction(&'a ActionItem),
+    /// Reopen a done or won't-fix item.
+    ReopenAction(&'a ActionItem),
+    /// Publish an update to the status page.
+    PublishPublic,
 }
 
 /// Who may do an act, as the table above says.
@@ -62,11 +69,14 @@ impl Act<'_> {
             | Act::ChangeStatus
             | Act::ChangeServices
             | Act::Invite => Who::Anyone,
-            Act::Resolve | Act::Reopen | Act::ChangeSeverity | Act::AssignRoles => Who::Commander,
+            Act::Resolve | Act::Reopen | Act::ChangeSeverity | Act::AssignRoles | Act::PublishPublic => Who::Commander,
             Act::TakeCommand => Who::AnyoneUntilACommander,
-            Act::CloseAction(item) | Act::ReassignAction(item) | Act::RedateAction(item) | Act::SnoozeAction(item) => {
-                Who::OwnerOrCommander(item)
-            }
+            Act::CloseAction(item)
+            | Act::ReassignAction(item)
+            | Act::RedateAction(item)
+            | Act::SnoozeAction(item)
+            | Act::LinkAction(item)
+            | Act::ReopenAction(item) => Who::OwnerOrCommander(item),
         }
     }
 
@@ -81,6 +91,8 @@ impl Act<'_> {
                 | Act::ReassignAction(_)
                 | Act::RedateAction(_)
                 | Act::SnoozeAction(_)
+                | Act::LinkAction(_)
+                | Act::ReopenAction(_)
         )
     }
 
@@ -103,6 +115,9 @@ impl Act<'_> {
             Act::ReassignAction(item) => format!("reassign action item #{}", item.id),
             Act::RedateAction(item) => format!("change the due date of action item #{}", item.id),
             Act::SnoozeAction(item) => format!("snooze action item #{}", item.id),
+            Act::LinkAction(item) => format!("link action item #{}", item.id),
+            Act::ReopenAction(item) => format!("reopen action item #{}", item.id),
+            Act::PublishPublic => "publish to the status page about".into(),
         }
     }
 }

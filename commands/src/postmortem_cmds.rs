@@ -226,6 +226,7 @@ impl Core {
             self.announce_closed(closed).await;
         } else if incident.status == Status::Closed && !labels.is_empty() {
             reply = reply.line(Line::new().text("The correction is on the timeline; the incident stays closed."));
+            self.queue_postmortem_fix(&incident, &submission.source_id).await?;
         } else if !missing.is_empty() {
             let names: Vec<&str> = missing.iter().map(|f| f.label).collect();
             reply = reply.line(Line::new().text(format!("Still missing: {}.", names.join(", "))));
@@ -326,6 +327,9 @@ impl Core {
             ),
         )
         .await;
+        if let Err(error) = self.queue_postmortem_pr(closed).await {
+            tracing::error!(incident = closed.id, ?error, "could not queue the postmortem pull request");
+        }
     }
 
     /// The contributing-factor picker of `incident`: the vocabulary, with its tags now.

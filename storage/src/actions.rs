@@ -28,6 +28,18 @@ impl Db {
     /// Stores an action item with the timeline entry that records it. A retried request
     /// (same entry source id) stores nothing and returns `None`.
     pub async fn add_action(&self, item: &NewActionItem, entry: &NewEntry) -> Result<Option<ActionItem>, StorageError> {
+        self.add_action_with_job(item, entry, None).await
+    }
+
+    /// Like [`Db::add_action`], and in the same transaction enqueues an outbound job of
+    /// `job_kind` about the new item (its id is the subject): the tracker issue is
+    /// claimed before any call, and a retried request enqueues nothing.
+    pub async fn add_action_with_job(
+        &self,
+        item: &NewActionItem,
+        entry: &NewEntry,
+        job_kind: Option<&str>,
+    ) -> Result<Option<ActionItem>, StorageError> {
         let id = in_transaction!(self, |tx| {
             if !insert_entry!(tx, entry)? {
                 return Ok(Decision::Rollback(None));
@@ -49,6 +61,15 @@ impl Db {
             .bind(&item.addresses)
             .fetch_one(&mut **tx)
             .await?;
+            if let Some(kind) = job_kind {
+                let job = crate::outbox::NewJob {
+                    kind: kind.to_string(),
+                    subject: id.to_string(),
+                    period: String::new(),
+                    payload: String::new(),
+                };
+                insert_job!(tx, &job, item.created_at)?;
+            }
             Ok(Decision::Commit(Some(id)))
         })?;
         let Some(id) = id else { return Ok(None) };

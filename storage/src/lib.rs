@@ -21,6 +21,9 @@
 //!   (fenced by the lease's token when the scheduler runs under one).
 //! - [`inbound_events`] records processed inbound deliveries of every surface, so a
 //!   retried one is recognised.
+//! - [`outbox`] holds outbound jobs to trackers, the status page and pull requests,
+//!   claimed before each call; [`links`] records what those calls created (an item's
+//!   issue, an incident's status page incident and postmortem pull requests).
 //! - [`lease`] decides which running copy of the bot is the active one, with a fencing
 //!   token.
 //! - [`copy`] copies a whole history between databases (`migrate-db`), verified.
@@ -51,8 +54,10 @@ pub mod incidents;
 pub mod integrity;
 pub mod learning;
 pub mod lease;
+pub mod links;
 pub mod location;
 pub mod model;
+pub mod outbox;
 mod postgres;
 pub mod postmortems;
 pub mod reports;
@@ -69,5 +74,7 @@ pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::{Claim, DeliveryKey};
 pub use learning::{Attached, Attachment};
 pub use lease::{Fence, LeaseHolder};
+pub use links::{LinkOutcome, PostmortemPr, TrackerLink};
 pub use location::{Engine, Location, UrlError};
 pub use model::*;
+pub use outbox::{AttemptStart, Job, NewJob};

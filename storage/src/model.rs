@@ -72,6 +72,7 @@ word_enum!(
         UpdateNudge => "update_nudge",
         Digest => "digest",
         ChannelArchive => "channel_archive",
+        FollowThroughFailure => "follow_through_failure",
     }
 );
 
@@ -113,6 +114,8 @@ word_enum!(
         Closed => "closed",
         Action => "action",
         Postmortem => "postmortem",
+        // An update published to the status page, word for word.
+        Public => "public",
     }
 );
 

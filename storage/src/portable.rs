@@ -213,3 +213,23 @@ macro_rules! insert_attachment {
             .map(|done| done.rows_affected() > 0)
     }};
 }
+
+/// `insert_job!(tx, job, at)`: enqueues an outbound job (`&outbox::NewJob`), due at
+/// `at`; `Ok(false)` when a job with its key exists already.
+macro_rules! insert_job {
+    ($tx:expr, $job:expr, $at:expr) => {{
+        let job: &$crate::outbox::NewJob = $job;
+        sqlx::query(
+            "INSERT INTO outbox_jobs (key, kind, subject, payload, created_at, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(job.key())
+        .bind(&job.kind)
+        .bind(&job.subject)
+        .bind(&job.payload)
+        .bind($crate::time::to_millis($at))
+        .execute(&mut **$tx)
+        .await
+        .map(|done| done.rows_affected() > 0)
+    }};
+}

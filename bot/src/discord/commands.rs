@@ -95,6 +95,7 @@ pub fn definition(factors: &FactorVocabulary) -> CreateCommand {
         ),
         subcommand("done", "Mark an action item done", vec![item_id()]),
         subcommand("wontfix", "Close an action item without doing it", vec![item_id()]),
+        subcommand("reopen", "Reopen a closed action item", vec![item_id()]),
         subcommand(
             "snooze",
             "Push an action item's due date out",
@@ -115,6 +116,16 @@ pub fn definition(factors: &FactorVocabulary) -> CreateCommand {
             "due",
             "Move an action item's due date",
             vec![item_id(), option(CommandOptionType::String, "due", "YYYY-MM-DD or +5d").required(true)],
+        ),
+        subcommand(
+            "link",
+            "Link an action item to an existing GitHub or Jira issue",
+            vec![
+                item_id(),
+                option(CommandOptionType::String, "issue", "The issue's URL or key (acme/rel#12, REL-7)")
+                    .required(true)
+                    .max_length(300),
+            ],
         ),
         subcommand("list", "List action items", vec![choice("scope", "Which items", false, &LIST_SCOPES), incident()]),
     ]
@@ -158,6 +169,11 @@ pub fn definition(factors: &FactorVocabulary) -> CreateCommand {
             "update",
             "Post a status update (also announced)",
             vec![text("text", "The update", true), incident()],
+        ),
+        subcommand(
+            "public",
+            "Publish an update to the status page, word for word",
+            vec![text("text", "What customers read", true), incident()],
         ),
         subcommand("note", "Add a key event to the timeline", vec![text("text", "The note", true), incident()]),
         subcommand("timeline", "Show the key events so far", vec![incident()]),
@@ -388,6 +404,7 @@ fn typed_subcommand(name: &str, o: &Options<'_>) -> Result<GrammarCommand, Usage
             user: o.user("user").ok_or_else(|| usage_error("Assign it to whom?", usage::ASSIGN))?,
         },
         "update" => C::Update { target: o.incident(usage::UPDATE)?, text: o.required_text("text", usage::UPDATE)? },
+        "public" => C::Public { target: o.incident(usage::PUBLIC)?, text: o.required_text("text", usage::PUBLIC)? },
         "note" => C::Note { target: o.incident(usage::NOTE)?, text: o.required_text("text", usage::NOTE)? },
         "resolve" => C::Resolve { target: o.incident(usage::RESOLVE)?, summary: o.text("summary") },
         "timeline" => C::Timeline { target: o.incident(usage::TIMELINE)? },
@@ -422,6 +439,7 @@ fn typed_action(name: &str, o: &Options<'_>) -> Result<GrammarCommand, UsageErro
         },
         "done" => C::ActionDone { id: o.number("id", usage::ACTION_DONE)? },
         "wontfix" => C::ActionWontfix { id: o.number("id", usage::ACTION_WONTFIX)? },
+        "reopen" => C::ActionReopen { id: o.number("id", usage::ACTION_REOPEN)? },
         "snooze" => {
             C::ActionSnooze { id: o.number("id", usage::ACTION_SNOOZE)?, days: o.number("days", usage::ACTION_SNOOZE)? }
         }
@@ -436,6 +454,10 @@ fn typed_action(name: &str, o: &Options<'_>) -> Result<GrammarCommand, UsageErro
                 grammar::parse_due(due.strip_prefix("due:").unwrap_or(&due))
                     .map_err(|e| UsageError { usage: usage::ACTION_DUE, ..e })?
             },
+        },
+        "link" => C::ActionLink {
+            id: o.number("id", usage::ACTION_LINK)?,
+            reference: o.required_text("issue", usage::ACTION_LINK)?,
         },
         "list" => C::ActionList {
             target: o.incident(usage::ACTION_LIST)?,

@@ -39,3 +39,4 @@ mod slack_learning;
 mod slack_metrics;
 mod slack_secrets;
 mod slack_verification;
+mod trackers;
