@@ -11,6 +11,9 @@
 //! - e: the overdue-reminder scan over 100,000 action items, against the same count.
 //! - f: the release `incidentbot serve` process: idle RSS, time to healthy, RSS with the
 //!   1,000,000-entry history, and RSS after ingesting live events.
+//! - g: the web pages over the same history (and one incident of 10,000 entries):
+//!   `/incidents`, `/incidents/{id}`, `/postmortems?q=…` and `/insights`, p50 and p99
+//!   over loopback HTTP, against `GET /healthz` and a plain count of the entries.
 //!
 //! Run: `cargo build --release -p bot && cargo run --release -p bot --example bench_suite`
 //! (`BENCH_QUICK=1` for a smaller, faster run; `BENCH_ROWS=ab` for some rows only).
@@ -634,6 +637,82 @@ async fn row_f(binary: &Path, history_db: &Path, history_entries: usize, live: u
     })
 }
 
+/// p50 and p99 of `runs` signed-in GETs of `path`, in ms.
+async fn page_times(http: &reqwest::Client, url: &str, cookie: &str, runs: usize) -> anyhow::Result<(f64, f64)> {
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        let response = http.get(url).header("cookie", cookie).send().await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        times.push(start.elapsed());
+        if !status.is_success() || body.is_empty() {
+            return Err(anyhow!("{url} answered {status}"));
+        }
+    }
+    times.sort();
+    Ok((percentile(&times, 0.5), percentile(&times, 0.99)))
+}
+
+/// Row g: the web pages over the seeded history, served in process on loopback.
+async fn row_g(history_db: &Path, now: DateTime<Utc>) -> anyhow::Result<Row> {
+    let db = Db::connect(&format!("sqlite://{}", history_db.display())).await?;
+    let long = db.seed_long_incident(10_000, now).await?;
+    let web = bot::web::WebState::new(db.clone(), Settings::default(), false, None);
+    let app = bot::serve::router(bot::serve::AppState::new(db.clone())).merge(bot::web::router(web));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let user = storage::WebUser { platform: storage::Platform::Slack, user_id: "U1".into() };
+    let link = commands::web_auth::issue_link(&db, &url, &user, Utc::now()).await?;
+    let token = link.url.rsplit('/').next().unwrap_or_default().to_string();
+    let session = commands::web_auth::redeem_link(&db, &token, Utc::now())
+        .await?
+        .map_err(|refusal| anyhow!("the benchmark's sign-in link was refused: {refusal:?}"))?;
+    let cookie = format!("incidentbot_session={}", session.token);
+    let http = reqwest::Client::new();
+    let runs = 200;
+    let health = page_times(&http, &format!("{url}/healthz"), "", runs).await?;
+    let count_ms = timed(5, || async { Ok(db.count_entries().await?) }).await?;
+    let list = page_times(&http, &format!("{url}/incidents"), &cookie, runs).await?;
+    let filtered = page_times(&http, &format!("{url}/incidents?severity=sev2&q=incident+12"), &cookie, runs).await?;
+    let incident = page_times(&http, &format!("{url}/incidents/{long}"), &cookie, 50).await?;
+    let search = page_times(&http, &format!("{url}/postmortems?q=manual+failover"), &cookie, 50).await?;
+    let broad = page_times(&http, &format!("{url}/postmortems?q=replica+lag"), &cookie, 20).await?;
+    let insights = page_times(&http, &format!("{url}/insights"), &cookie, 20).await?;
+    let page_kb = http.get(format!("{url}/insights")).header("cookie", &cookie).send().await?.bytes().await?.len()
+        as f64
+        / 1024.0;
+    server.abort();
+    db.close().await;
+    Ok(Row {
+        name: "g  web pages, same history + one 10,000-entry incident".into(),
+        measured: format!(
+            "/incidents p50 {:.1} / p99 {:.1} ms (filtered {:.1} / {:.1}); /incidents/{{id}} with 10,000 entries \
+             {:.1} / {:.1} ms; /postmortems?q=manual failover {:.1} / {:.1} ms (q=replica lag, 100k+ hits, \
+             {:.1} / {:.1} ms); /insights {:.1} / {:.1} ms ({page_kb:.0} KB)",
+            list.0,
+            list.1,
+            filtered.0,
+            filtered.1,
+            incident.0,
+            incident.1,
+            search.0,
+            search.1,
+            broad.0,
+            broad.1,
+            insights.0,
+            insights.1
+        ),
+        baseline: format!(
+            "/healthz p50 {:.1} / p99 {:.1} ms; count(*) of entries {count_ms:.1} ms",
+            health.0, health.1
+        ),
+        ratio: format!("{:.1}x /incidents p99 over /healthz p99", list.1 / health.1.max(0.001)),
+        target: "/incidents p99 < 50 ms; 10k-entry incident < 100 ms; /insights < 200 ms",
+    })
+}
+
 fn serve_binary() -> anyhow::Result<PathBuf> {
     // target/release/examples/bench_suite → target/release/incidentbot
     let exe = std::env::current_exe()?;
@@ -661,7 +740,7 @@ async fn main() -> anyhow::Result<()> {
         platform: "slack",
     };
     // BENCH_ROWS=ab (for example) runs only those rows; rows d, e and f share one history.
-    let selected = std::env::var("BENCH_ROWS").unwrap_or_else(|_| "abcdef".into());
+    let selected = std::env::var("BENCH_ROWS").unwrap_or_else(|_| "abcdefg".into());
     let wants = |row: char| selected.contains(row);
     let mut rows = Vec::new();
     if wants('a') {
@@ -677,7 +756,7 @@ async fn main() -> anyhow::Result<()> {
         rows.push(row_c(c_seconds).await?);
     }
     let mut seeded = String::from("no history seeded");
-    if wants('d') || wants('e') || wants('f') {
+    if wants('d') || wants('e') || wants('f') || wants('g') {
         eprintln!("d, e: seeding the history");
         let dir = tempfile::tempdir()?;
         let history = dir.path().join("history.db");
@@ -693,6 +772,10 @@ async fn main() -> anyhow::Result<()> {
         if wants('f') {
             eprintln!("f: serve process, {live} live events");
             rows.push(row_f(&binary, &history, spec.incidents * spec.entries_per_incident, live).await?);
+        }
+        if wants('g') {
+            eprintln!("g: web pages");
+            rows.push(row_g(&history, now).await?);
         }
     }
 

@@ -74,6 +74,9 @@ pub async fn report(config: &Config, now: DateTime<Utc>) -> anyhow::Result<Strin
     }
 
     let _ = writeln!(out, "database: {}", describe_database(&config.database_url).await?);
+    if let Some(unfinished) = unfinished_incidents(&config.database_url).await? {
+        out.push_str(&unfinished);
+    }
     let version = Db::library_version().await?;
     let _ = writeln!(out, "sqlite: {version} (minimum {})", storage::db::MINIMUM_SQLITE_VERSION);
     let _ = writeln!(out, "http: port {}", config.port);
@@ -84,6 +87,34 @@ pub async fn report(config: &Config, now: DateTime<Utc>) -> anyhow::Result<Strin
         lease.renew_every.as_millis()
     );
     Ok(out)
+}
+
+/// Incidents with a side-effect step begun and never finished (or no channel), one a
+/// line: what a crash left half-done that the next start resumes. `None` when there is
+/// no database yet, or its schema is not current (`serve` migrates it first).
+async fn unfinished_incidents(url: &str) -> anyhow::Result<Option<String>> {
+    let location = Location::parse(url).context("DATABASE_URL")?;
+    if location.path().is_none() {
+        return Ok(None);
+    }
+    match Db::inspect_at(&location).await {
+        Ok(seen) if seen.pending_migrations == 0 && seen.schema_version.is_some() => {}
+        _ => return Ok(None),
+    }
+    let db = Db::open(&location, storage::OpenMode::ExistingAsIs).await?;
+    let unfinished = db.incidents_with_unfinished_steps().await;
+    db.close().await;
+    let unfinished = unfinished?;
+    let mut out = String::new();
+    if unfinished.is_empty() {
+        let _ = writeln!(out, "unfinished steps: none (every incident has its channel, kick-off and announcement)");
+    } else {
+        let _ = writeln!(out, "unfinished steps: {} incident(s); `serve` resumes them at start", unfinished.len());
+        for incident in unfinished {
+            let _ = writeln!(out, "  INC-{}: {}", incident.incident_id, incident.steps.join(", "));
+        }
+    }
+    Ok(Some(out))
 }
 
 /// The database's path and state; refuses one `serve` would refuse (an unsupported URL,

@@ -1,5 +1,5 @@
-//! The command line: `serve`, `console`, `export`, `digest`, `check`, `backup` and
-//! `migrate-db`.
+//! The command line: `serve`, `console`, `export`, `digest`, `check`, `backup`,
+//! `web-link` and `migrate-db`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -29,6 +29,23 @@ pub struct Cli {
 pub enum ExportFormat {
     Markdown,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LinkPlatform {
+    Slack,
+    Discord,
+    Console,
+}
+
+impl LinkPlatform {
+    fn platform(self) -> storage::Platform {
+        match self {
+            LinkPlatform::Slack => storage::Platform::Slack,
+            LinkPlatform::Discord => storage::Platform::Discord,
+            LinkPlatform::Console => storage::Platform::Console,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,6 +92,16 @@ pub enum CliCommand {
         /// List schedule firings after this RFC 3339 time instead of now.
         #[arg(long, value_name = "TIME")]
         now: Option<DateTime<Utc>>,
+    },
+    /// Print a one-time link that signs `--user` in to the web pages (reads DATABASE_URL).
+    /// It works once, for 10 minutes; `/incident web` in chat gives the same.
+    WebLink {
+        /// The person's chat id (their Slack or Discord user id, or console name).
+        #[arg(long)]
+        user: String,
+        /// Which platform that id belongs to.
+        #[arg(long, value_enum, default_value = "console")]
+        platform: LinkPlatform,
     },
     /// Write a consistent, verified snapshot of the live database (reads DATABASE_URL).
     /// On Postgres, prints the pg_dump command to use instead.
@@ -202,8 +229,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::from_env()?;
             let db = open_existing(&config, OpenMode::Existing).await?;
             let now = now.unwrap_or_else(Utc::now);
-            let digest =
-                commands::digest::build(&db, config.timezone, now, chrono::Duration::days(i64::from(since))).await?;
+            let digest = commands::digest::build_linked(
+                &db,
+                config.timezone,
+                now,
+                chrono::Duration::days(i64::from(since)),
+                config.file.web.public_url()?.as_deref(),
+            )
+            .await?;
             db.close().await;
             println!("{}", digest.to_plain());
             Ok(ExitCode::SUCCESS)
@@ -236,6 +269,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         CliCommand::MigrateDb { from, to } => {
             print!("{}", crate::migrate_db::run(&from, &to).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        CliCommand::WebLink { user, platform } => {
+            let config = Config::from_env()?;
+            let typed = user.trim();
+            let user_id = commands::grammar::parse_user(typed)
+                .or_else(|| commands::grammar::parse_user(&format!("@{typed}")))
+                .with_context(|| format!("`{user}` is not a chat user id; use alice, @alice or U0123ABC"))?;
+            let settings = config.file.settings(&config.file.console)?;
+            let db = open_existing(&config, OpenMode::Existing).await?;
+            let who = storage::WebUser { platform: platform.platform(), user_id };
+            let link = commands::web_auth::issue_link(&db, &settings.sign_in_base, &who, Utc::now()).await;
+            db.close().await;
+            let link = link?;
+            println!("{}", link.url);
+            eprintln!(
+                "It signs in as {} ({}) once, until {}.",
+                who.user_id,
+                who.platform,
+                link.expires_at.to_rfc3339()
+            );
             Ok(ExitCode::SUCCESS)
         }
         CliCommand::Export { id, format, viewer } => {

@@ -32,6 +32,7 @@ pub struct FileConfig {
     pub slack: PlatformChannels,
     pub discord: DiscordConfig,
     pub console: PlatformChannels,
+    pub web: WebConfig,
     /// Issue trackers action items go to.
     pub trackers: TrackersConfig,
     /// Chat ids mapped to tracker identities: `[people.U123] github = "alice"`.
@@ -43,6 +44,33 @@ pub struct FileConfig {
     pub services: Vec<ServiceConfig>,
     /// The contributing-factor tags: `[[factors]]`. None listed: the default set.
     pub factors: Vec<FactorConfig>,
+}
+
+/// `[web]`: the web pages.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Where people reach the pages, e.g. `https://incidentbot.example.com`. Links in
+    /// chat posts are built from it; without it, posts carry no links.
+    pub public_url: Option<String>,
+}
+
+impl WebConfig {
+    /// The public URL without a trailing slash, checked to be http(s).
+    pub fn public_url(&self) -> anyhow::Result<Option<String>> {
+        let Some(url) = &self.public_url else { return Ok(None) };
+        let trimmed = url.trim().trim_end_matches('/');
+        let rest = trimmed.strip_prefix("https://").or_else(|| trimmed.strip_prefix("http://"));
+        match rest {
+            Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => Ok(Some(trimmed.to_string())),
+            _ => bail!("`web.public_url`: `{url}` must be an http:// or https:// address such as https://incidentbot.example.com"),
+        }
+    }
+
+    /// Whether the session cookie must be `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.trim().starts_with("https://"))
+    }
 }
 
 /// `[postmortem_repo]`.
@@ -294,6 +322,12 @@ impl FileConfig {
         }
         settings.admins = self.admins.clone();
         settings.announcements_channel = channels.announcements_channel.clone();
+        settings.public_url = self.web.public_url()?;
+        // Without a public URL, sign-in links point at this machine's own port.
+        settings.sign_in_base = settings.public_url.clone().unwrap_or_else(|| {
+            let port = std::env::var("PORT").ok().filter(|p| p.parse::<u16>().is_ok()).unwrap_or_else(|| "8080".into());
+            format!("http://localhost:{port}")
+        });
         settings.services = self.service_catalog()?;
         if !self.factors.is_empty() {
             let factors = self

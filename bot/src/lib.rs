@@ -13,6 +13,8 @@
 //! - [`scheduler`] wakes up and delivers follow-ups (reminders, nudges, digests).
 //! - [`serve`] runs the HTTP server, the chat platforms and the scheduler together.
 //! - [`slack`] is the Slack adapter: its HTTP routes and its Web API client.
+//! - [`web`] is the web pages: incidents, the postmortem library and editor, action
+//!   items, insights, and signing in.
 //! - [`text_units`] splits rendered text between whole escapes, for every renderer.
 //! - [`trackers`] holds the GitHub, Jira and Statuspage clients and the inbound tracker
 //!   webhooks.
@@ -35,3 +37,4 @@ pub mod serve;
 pub mod slack;
 pub mod text_units;
 pub mod trackers;
+pub mod web;

@@ -70,6 +70,15 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json:
     if role != Role::Active {
         failing.push("role".to_string());
     }
+    // Requests acknowledged over a minute ago and still not done: a stuck resume, or a
+    // copy that keeps dying half-way. Shown, not failed on: the work may still finish.
+    let inbox_waiting = match state.db.inbox_waiting_count(chrono::Utc::now() - chrono::Duration::minutes(1)).await {
+        Ok(count) => json!(count),
+        Err(error) => {
+            tracing::warn!(%error, "health check: cannot count the inbox");
+            json!(null)
+        }
+    };
     let status = if failing.is_empty() { "ok" } else { "unhealthy" };
     let body = json!({
         "status": status,
@@ -77,6 +86,7 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json:
         "database": database,
         "platforms": platforms,
         "failing": failing,
+        "inbox_waiting_over_a_minute": inbox_waiting,
     });
     let code = if failing.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(body))
@@ -145,6 +155,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let health = Health::new(Role::Standby);
     let mut app = router(AppState { db: db.clone(), health: health.clone() });
 
+    // The web pages answer on every copy: they only read, and edits go through the
+    // database's own guarantees, so a standby serving them is harmless.
+    let web = crate::web::WebState::new(
+        db.clone(),
+        config.file.settings(&config.file.console)?,
+        config.file.web.is_https(),
+        config.discord_guild_id,
+    );
+    app = app.merge(crate::web::router(web.clone()));
+
     // Slack's routes exist from the start, closed until this copy is active.
     let slack = crate::slack::build(&config, db.clone())?;
     if let Some(slack) = &slack {
@@ -178,6 +198,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         health.clone(),
         slack,
         discord_health,
+        web,
         follow,
         cancel.clone(),
     ));
@@ -201,6 +222,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// Waits for the lease, then runs the platforms and the scheduler until `cancel` fires
 /// or the lease is lost; stops them, and releases the lease last, once nothing of this
 /// copy is running any more.
+// Each argument is one of the pieces `serve` built before the lease; bundling them
+// would only move the list into a struct used once.
 #[allow(clippy::too_many_arguments)]
 async fn run_while_active(
     config: Config,
@@ -209,6 +232,7 @@ async fn run_while_active(
     health: Health,
     slack: Option<crate::slack::SlackState>,
     discord_health: Arc<PlatformHealth>,
+    web: crate::web::WebState,
     follow: Option<FollowThroughParts>,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -216,7 +240,8 @@ async fn run_while_active(
         return Ok(());
     }
     let result =
-        run_platforms(&config, &db, &lease, &health, slack.as_ref(), discord_health, follow.as_ref(), &cancel).await;
+        run_platforms(&config, &db, &lease, &health, slack.as_ref(), discord_health, &web, follow.as_ref(), &cancel)
+            .await;
     health.set_role(Role::Stopping);
     cancel.cancel();
     if let Some(slack) = &slack {
@@ -237,6 +262,7 @@ async fn run_platforms(
     health: &Health,
     slack: Option<&crate::slack::SlackState>,
     discord_health: Arc<PlatformHealth>,
+    web: &crate::web::WebState,
     follow: Option<&FollowThroughParts>,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
@@ -262,6 +288,18 @@ async fn run_platforms(
     }
     // Slack's requests are taken from here on: its catch-up has fixed where it starts.
     health.set_role(Role::Active);
+    if let Some(slack) = slack {
+        // What a previous run (this copy's, or a copy whose lease this one took over)
+        // acknowledged and left unfinished runs again, in the background, oldest first.
+        let resuming = slack.clone();
+        slack.tasks().spawn(async move {
+            match crate::slack::inbox::resume(&resuming).await {
+                Ok(0) => {}
+                Ok(ran) => tracing::info!(ran, "Slack: unfinished requests run again"),
+                Err(error) => tracing::error!(%error, "Slack: could not read the inbox"),
+            }
+        });
+    }
 
     // Discord: the gateway runs beside the HTTP server and stops with it.
     let discord = crate::discord::start_with_health(config, db.clone(), cancel.clone(), discord_health).await?;
@@ -271,6 +309,9 @@ async fn run_platforms(
     }
 
     let mut followups = Vec::new();
+    for (core, _) in &platforms {
+        web.register_platform(core.chat_platform(), core.clone());
+    }
     for (core, channels) in &platforms {
         followups.push(
             commands::followup::Followups::new(core.clone(), config.file.followup_settings(channels)?)

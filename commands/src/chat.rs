@@ -61,4 +61,28 @@ pub trait Chat: Send + Sync {
     /// Archives an incident channel (a thread on Discord): the follow-ups do it a
     /// configured number of days after the incident closed.
     async fn archive_channel(&self, channel_id: &ChannelId) -> Result<(), ChatError>;
+
+    /// A channel this bot created under `name` (or a suffixed variant of it) that an
+    /// interrupted attempt made without recording it, when the platform can tell. The
+    /// core asks only when a channel step was begun and never finished, and adopts the
+    /// channel only when no other incident has it. The default: the platform cannot tell.
+    async fn find_own_channel(&self, name: &str) -> Result<Option<ChannelRef>, ChatError> {
+        let _ = name;
+        Ok(None)
+    }
+
+    /// Posts `message` at most once for `key` where the platform allows it: Discord
+    /// dedupes by a nonce, Slack is searched for a recent post of ours marked with `key`
+    /// when `maybe_posted` (an earlier attempt began this post and never recorded it).
+    /// The default posts; a post sent but not recorded may then be sent again.
+    async fn post_once(
+        &self,
+        channel_id: &ChannelId,
+        message: &Message,
+        key: &str,
+        maybe_posted: bool,
+    ) -> Result<MessageRef, ChatError> {
+        let _ = (key, maybe_posted);
+        self.post(channel_id, message).await
+    }
 }

@@ -100,6 +100,11 @@ impl Core {
         }
     }
 
+    /// The chat platform this core runs on.
+    pub fn chat_platform(&self) -> storage::Platform {
+        self.chat.platform()
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
@@ -175,6 +180,7 @@ impl Core {
             C::Invite { target, user } => self.invite(inv, target, &user).await,
             C::List => self.list_open(inv).await,
             C::Stats { days } => self.stats(days).await,
+            C::Web => self.web_sign_in_reply(inv).await,
             C::Help => Ok(Outcome::reply(crate::help::help_message())),
         }
     }

@@ -82,7 +82,7 @@ fn severity_row(row: &SeverityStats, before: &SeverityStats) -> String {
     )
 }
 
-fn incident_line(incident: &Incident, now: DateTime<Utc>) -> Line {
+fn incident_line(incident: &Incident, now: DateTime<Utc>, public_url: Option<&str>) -> Line {
     let duration = crate::durations::Durations::of(incident).to_resolve.unwrap_or(now - incident.started_at);
     let state = if incident.status.is_open() {
         format!("{}, open for {}", incident.status, format::duration(duration))
@@ -95,6 +95,9 @@ fn incident_line(incident: &Incident, now: DateTime<Utc>) -> Line {
         .text(format!(" [{}] {} ({state})", incident.severity, incident.title));
     if let Some(channel) = &incident.channel_id {
         line = line.text(" ").channel(channel.clone(), incident.channel_name.clone());
+    }
+    if let Some(base) = public_url {
+        line = line.text(format!(" {}/incidents/{}", base.trim_end_matches('/'), incident.id));
     }
     line
 }
@@ -145,6 +148,17 @@ fn references(ids: &[i64], private: &HashSet<i64>) -> String {
 
 /// Builds the digest for `[now - window, now)`.
 pub async fn build(db: &Db, tz: Tz, now: DateTime<Utc>, window: Duration) -> Result<Message, StorageError> {
+    build_linked(db, tz, now, window, None).await
+}
+
+/// Builds the digest, each incident linking to its web page under `public_url` when given.
+pub async fn build_linked(
+    db: &Db,
+    tz: Tz,
+    now: DateTime<Utc>,
+    window: Duration,
+    public_url: Option<&str>,
+) -> Result<Message, StorageError> {
     let since = now - window;
     let declared = db.incidents_declared_between(since, now).await?;
     let drills: Vec<Incident> = declared.iter().filter(|i| i.drill).cloned().collect();
@@ -175,7 +189,7 @@ pub async fn build(db: &Db, tz: Tz, now: DateTime<Utc>, window: Duration) -> Res
             trend(this_week.len(), week_before.len())
         )));
         for incident in this_week.iter().filter(|i| !i.private) {
-            message = message.line(incident_line(incident, now));
+            message = message.line(incident_line(incident, now, public_url));
         }
         let private = this_week.iter().filter(|i| i.private).count();
         if private > 0 {
@@ -233,7 +247,7 @@ pub async fn build(db: &Db, tz: Tz, now: DateTime<Utc>, window: Duration) -> Res
             count_word(drills.len(), "drill", "drills")
         )));
         for drill in drills.iter().filter(|d| !d.private) {
-            message = message.line(incident_line(drill, now));
+            message = message.line(incident_line(drill, now, public_url));
             if let Some((lesson, lucky)) = drill_lessons.get(&drill.id) {
                 if let Some(lesson) = lesson {
                     message = message.line(Line::new().text(format!("  Lesson: “{}”", format::one_line(lesson))));

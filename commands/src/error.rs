@@ -16,6 +16,9 @@ pub enum CoreError {
     Chat(#[from] ChatError),
     #[error("{0} kept changing while it was being saved; try again")]
     Contention(String),
+    /// The system could not give us what every token needs (randomness).
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl CoreError {
@@ -26,6 +29,7 @@ impl CoreError {
             CoreError::Storage(_) => "the database did not answer".to_string(),
             CoreError::Chat(chat) => format!("the chat platform refused a call ({})", chat.operation),
             CoreError::Contention(_) => self.to_string(),
+            CoreError::Internal(_) => "the system could not make a secure token".to_string(),
         };
         crate::message::Message::plain(format!(
             "Something went wrong: {what}. What was saved before stays saved; it was logged. Please try again."

@@ -436,7 +436,14 @@ impl Followups {
             return Ok(Vec::new());
         };
         let key = DeliveryKey::new(DeliveryKind::Digest, self.platform(), self.local_date(at));
-        let message = digest::build(&self.core.db, self.core.settings.timezone, at, Duration::days(7)).await?;
+        let message = digest::build_linked(
+            &self.core.db,
+            self.core.settings.timezone,
+            at,
+            Duration::days(7),
+            self.core.settings.public_url.as_deref(),
+        )
+        .await?;
         Ok(self.claim(key, Target::Channel(channel.clone()), message, at).await?.into_iter().collect())
     }
 

@@ -37,8 +37,9 @@ pub mod usage {
     pub const INVITE: &str = "/incident invite <@user>";
     pub const LIST: &str = "/incident list";
     pub const STATS: &str = "/incident stats [30d]";
+    pub const WEB: &str = "/incident web";
     pub const HELP: &str = "/incident help";
-    pub const ANY: &str = "/incident <declare|status|severity|assign|take|update|public|note|timeline|resolve|reopen|postmortem|action|service|factor|invite|list|stats|help> …";
+    pub const ANY: &str = "/incident <declare|status|severity|assign|take|update|public|note|timeline|resolve|reopen|postmortem|action|service|factor|invite|list|stats|web|help> …";
 }
 
 /// A due date as typed: a calendar date, or a number of days from today.
@@ -205,6 +206,8 @@ pub enum Command {
     Stats {
         days: u32,
     },
+    /// A private one-time link that signs the user in to the web pages.
+    Web,
     Help,
 }
 
@@ -556,6 +559,7 @@ pub fn parse(input: &str) -> Result<Command, UsageError> {
             };
             no_target(Command::Stats { days }, usage::STATS).and_then(|c| only_target(&words, c, usage::STATS))
         }
+        "web" => no_target(Command::Web, usage::WEB).and_then(|c| only_target(&words, c, usage::WEB)),
         "help" => Ok(Command::Help),
         other => {
             Err(usage_error(format!("`{}` is not an /incident command.", format::truncate(other, 40).0), usage::ANY))

@@ -4,7 +4,7 @@ use crate::grammar::usage;
 use crate::message::{Line, Message};
 
 pub fn help_message() -> Message {
-    let rows: [(&str, &str); 27] = [
+    let rows: [(&str, &str); 28] = [
         (
             usage::DECLARE,
             "open an incident and its channel (no title: a form; started:-20m backdates; drill: a game day; \
@@ -38,6 +38,7 @@ pub fn help_message() -> Message {
         (usage::INVITE, "bring someone in, also into a private incident"),
         (usage::LIST, "open incidents"),
         (usage::STATS, "counts, MTTA and MTTR by severity and service; drills not counted"),
+        (usage::WEB, "a private one-time link to sign in to the web pages"),
         (usage::HELP, "this help"),
     ];
     let mut message = Message::new().line(Line::new().bold("incidentbot commands"));

@@ -7,7 +7,7 @@ use storage::{ChannelId, EntryKind, Incident, NewIncident, Role, Severity, Sourc
 use crate::actor::{Actor, SystemSource};
 use crate::channel_name::channel_name;
 use crate::chat::ChannelRef;
-use crate::core::{retry_on_conflict, Attempt, Core, Invocation};
+use crate::core::{Core, Invocation};
 use crate::error::{CoreError, Problem};
 use crate::format;
 use crate::grammar::{usage, DeclareKind, StartedAgo};
@@ -204,37 +204,29 @@ impl Core {
                 |_| format!("Declared {what}{severity}: {title}"),
             )
             .await?;
-        let mut incident = declared.incident;
-        if let Some(channel_id) = incident.channel_id.clone() {
-            // A retry of a declare that already finished.
+        // A repeated delivery (the inbox running a request again after a restart) finds
+        // the incident and resumes at its first unfinished step.
+        let is_new = declared.is_new;
+        let incident = self.declare_channel(&inv.source_id, declared.incident).await?;
+        self.prepare_channel_steps(&inv.source_id, &incident).await?;
+        let Some(channel_id) = incident.channel_id.clone() else {
+            return Err(CoreError::Contention(incident.reference()).into());
+        };
+        let channel = ChannelRef { id: channel_id.clone(), name: incident.channel_name.clone() };
+        // Idempotent by source id, so a resumed declare runs it again.
+        self.invite_service_owners(&incident, &inv.source_id, &services).await?;
+        if is_new {
+            // Not a recorded step: a declare resumed after a crash does not post to the
+            // services' team channels again (nor at all, if the crash came first).
+            self.announce_to_teams(&incident, &channel, &services).await;
+        }
+        if !is_new {
             return Ok(Outcome {
-                opened: Some(ChannelRef { id: channel_id, name: incident.channel_name.clone() }),
+                reply: Some(crate::declare_steps::delayed_reply(&incident, &channel_id)),
+                opened: Some(channel),
                 ..Outcome::silent()
             });
         }
-        let channel = if incident.private {
-            // The bot and the declarer only; the others come in by invitation.
-            let members: Vec<String> = incident.commander.iter().cloned().collect();
-            self.chat.create_private_channel(&incident.channel_name, &members).await.map_err(CoreError::Chat)?
-        } else {
-            self.chat.create_channel(&incident.channel_name).await.map_err(CoreError::Chat)?
-        };
-        incident = retry_on_conflict(&incident.reference(), || async {
-            let mut with_channel = self.current(&incident).await?;
-            with_channel.channel_id = Some(channel.id.clone());
-            with_channel.channel_name = channel.name.clone();
-            Ok(match self.db.save_incident(&with_channel, None, None).await? {
-                storage::Saved::Written => {
-                    with_channel.revision += 1;
-                    Attempt::Done(with_channel)
-                }
-                _ => Attempt::Conflict,
-            })
-        })
-        .await?;
-        self.prepare_channel(&incident, &channel, incident.commander.as_deref()).await;
-        self.invite_service_owners(&incident, &inv.source_id, &services).await?;
-        self.announce_to_teams(&incident, &channel, &services).await;
         let mut declared = Line::new()
             .text(format!("Declared {what}"))
             .bold(incident.reference())
@@ -257,25 +249,6 @@ impl Core {
             declared: Some(incident.severity),
             ..Outcome::silent()
         })
-    }
-
-    /// Topic, invite, pinned kick-off post and announcement for a new incident channel.
-    async fn prepare_channel(&self, incident: &Incident, channel: &ChannelRef, commander: Option<&str>) {
-        self.refresh_topic(incident).await;
-        if let Some(commander) = commander {
-            self.invite_to_incident(incident, commander).await;
-        }
-        match self.chat.post(&channel.id, &crate::drill::mark(incident, &self.kickoff_message(incident))).await {
-            Ok(posted) => {
-                if let Err(error) = self.chat.pin(&posted).await {
-                    tracing::warn!(incident = incident.id, %error, "could not pin the kick-off post");
-                }
-            }
-            Err(error) => {
-                tracing::warn!(incident = incident.id, %error, "could not post the kick-off message")
-            }
-        }
-        self.announce(incident, &self.declared_announcement(incident, channel)).await;
     }
 
     /// `🚨 INC-3 declared (sev2, Major): Checkout is failing · join #inc-3-…`.
@@ -329,6 +302,9 @@ impl Core {
                     .text(" lists everything."),
             )
             .button("Acknowledge", ButtonAction::Acknowledge { incident: incident.id }, true);
+        if let Some(url) = self.settings.page_url(&format!("/incidents/{}", incident.id)) {
+            message = message.line(Line::new().text(format!("Incident page: {url}")));
+        }
         if incident.commander.is_none() {
             message = message.button("Take command", ButtonAction::TakeCommand { incident: incident.id }, true);
         }
@@ -637,6 +613,9 @@ impl Core {
         );
         if let Some(summary) = &summary {
             message = message.line(Line::new().text(format!("Summary: {summary}")));
+        }
+        if let Some(url) = self.settings.page_url(&format!("/incidents/{}/postmortem/edit", after.id)) {
+            message = message.line(Line::new().text(format!("Write the postmortem on the web: {url}")));
         }
         let postmortem_done = self.db.postmortem(after.id).await?.is_some_and(|pm| pm.is_complete());
         if !postmortem_done {

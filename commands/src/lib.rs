@@ -9,6 +9,10 @@
 //!   person, or the system (alerts, the scheduler, trackers).
 //! - [`core`] dispatches commands; [`incident_cmds`], [`action_cmds`],
 //!   [`postmortem_cmds`], [`report_cmds`] and [`buttons`] handle them.
+//! - [`declare_steps`] holds a declare's platform calls as recorded steps, and how a
+//!   declare run again after a crash resumes at its first unfinished one.
+//! - [`inbox`] is the durable inbox as adapters use it: commit before answering, mark
+//!   done after replying, run again what is not done; and when a reply path expires.
 //! - [`lifecycle`] holds the status moves; [`permissions`] the one table of who may do
 //!   what; [`users`] what counts as a user on each platform; [`blameless`] the blame
 //!   hints; [`postmortem`] the fields.
@@ -24,6 +28,9 @@
 //! - [`recurrence`] finds the tags and services that recur, and the figures per service.
 //! - [`export`] and [`stats`] turn stored incidents into documents and figures;
 //!   [`durations`] defines time to detect, acknowledge, mitigate and resolve, once.
+//! - [`pages`] is what the web pages show (lists, an incident, the library, actions);
+//!   [`insights`] the numbers behind its charts; [`web_edit`] its edits, through the
+//!   same rules as chat; [`web_auth`] who may see it: one-time links and sessions.
 //! - [`tracker`], [`status_page`] and [`postmortem_repo`] are the ports to issue
 //!   trackers, the status page and the repository of postmortems, on the model of
 //!   [`Chat`]; [`follow_through`] holds their rules: which item becomes an issue, what
@@ -38,6 +45,7 @@ pub mod channel_name;
 pub mod chat;
 pub mod clock;
 pub mod core;
+pub mod declare_steps;
 pub mod digest;
 pub mod drill;
 pub mod durations;
@@ -49,13 +57,16 @@ pub mod format;
 pub mod grammar;
 pub mod help;
 pub mod history;
+pub mod inbox;
 pub mod incident_cmds;
 pub mod ingest;
+pub mod insights;
 pub mod learning_cmds;
 pub mod lifecycle;
 pub mod limits;
 pub mod message;
 pub mod outcome;
+pub mod pages;
 pub mod permissions;
 pub mod postmortem;
 pub mod postmortem_cmds;
@@ -73,6 +84,8 @@ pub mod text;
 pub mod tracker;
 pub mod users;
 pub mod visibility;
+pub mod web_auth;
+pub mod web_edit;
 
 pub use crate::actor::{Actor, SystemSource};
 pub use crate::buttons::ButtonPress;
@@ -88,4 +101,4 @@ pub use crate::message::{Button, ButtonAction, Line, Message, Span};
 pub use crate::outcome::{Form, FormField, FormKind, Outcome, TagPicker};
 pub use crate::postmortem_cmds::FormSubmission;
 pub use crate::settings::Settings;
-pub use storage::{ChannelId, SourceId};
+pub use storage::{ChannelId, EventSource, InboxRequest, InboxRow, SourceId};

@@ -7,6 +7,9 @@ pub const MAX_TITLE: usize = 200;
 /// Notes, updates, summaries, descriptions and postmortem answers, in characters.
 /// Slack's modal inputs stop at 3,000, so nothing longer can be pre-filled.
 pub const MAX_TEXT: usize = 3000;
+/// One postmortem field written in the web editor, in characters. A real postmortem is
+/// written there; chat's modals keep [`MAX_TEXT`].
+pub const MAX_WEB_POSTMORTEM_FIELD: usize = 20_000;
 /// Action-item text, in characters.
 pub const MAX_ACTION_TEXT: usize = 500;
 /// How far back `started:` may reach, in minutes (30 days).

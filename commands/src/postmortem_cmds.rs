@@ -117,6 +117,17 @@ impl Core {
     }
 
     async fn submit_postmortem(&self, submission: &FormSubmission, incident_id: i64) -> Result<Outcome, Problem> {
+        self.save_postmortem_answers(submission, incident_id, MAX_ANSWER).await
+    }
+
+    /// Saves postmortem answers of at most `max_answer` characters each: chat's forms
+    /// allow [`MAX_ANSWER`], the web editor more. Every changed field is a timeline entry.
+    pub(crate) async fn save_postmortem_answers(
+        &self,
+        submission: &FormSubmission,
+        incident_id: i64,
+        max_answer: usize,
+    ) -> Result<Outcome, Problem> {
         let incident = self.db.incident(incident_id).await?.ok_or_else(|| {
             Problem::Usage(UsageError {
                 problem: format!("INC-{incident_id} does not exist."),
@@ -145,8 +156,8 @@ impl Core {
             };
             let value = text::clean(value, true);
             let value = value.trim();
-            if value.chars().count() > MAX_ANSWER {
-                field_errors.push((field.key, format!("Keep it under {MAX_ANSWER} characters.")));
+            if value.chars().count() > max_answer {
+                field_errors.push((field.key, format!("Keep it under {max_answer} characters.")));
             } else if text::has_visible(value) {
                 answers.push((field, value.to_string()));
             }
@@ -315,18 +326,18 @@ impl Core {
     }
 
     async fn announce_closed(&self, closed: &Incident) {
-        self.post_to_incident(
-            closed,
-            &Message::new().line(
-                Line::new()
-                    .text("📘 The postmortem is complete and ")
-                    .bold(closed.reference())
-                    .text(" is closed. ")
-                    .code("/incident postmortem")
-                    .text(" shows the document."),
-            ),
-        )
-        .await;
+        let mut message = Message::new().line(
+            Line::new()
+                .text("📘 The postmortem is complete and ")
+                .bold(closed.reference())
+                .text(" is closed. ")
+                .code("/incident postmortem")
+                .text(" shows the document."),
+        );
+        if let Some(url) = self.settings.page_url(&format!("/incidents/{}/postmortem", closed.id)) {
+            message = message.line(Line::new().text(format!("Read it on the web: {url}")));
+        }
+        self.post_to_incident(closed, &message).await;
         if let Err(error) = self.queue_postmortem_pr(closed).await {
             tracing::error!(incident = closed.id, ?error, "could not queue the postmortem pull request");
         }

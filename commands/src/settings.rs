@@ -30,6 +30,11 @@ pub struct Settings {
     pub timezone: Tz,
     /// How many days out an action item is due when no `due:` is given.
     pub default_due_days: u32,
+    /// `[web] public_url`: when set, chat posts link to the web pages.
+    pub public_url: Option<String>,
+    /// Where sign-in links point: `public_url`, or the bot's local address when that
+    /// is not set (the link then works only where that address does).
+    pub sign_in_base: String,
     /// The services incidents may name (`service:checkout`). Empty: none configured.
     pub services: ServiceCatalog,
     /// The contributing-factor tags postmortems may use; the default set unless configured.
@@ -55,6 +60,8 @@ impl Default for Settings {
             ],
             timezone: Tz::UTC,
             default_due_days: 14,
+            public_url: None,
+            sign_in_base: "http://localhost:8080".to_string(),
             services: ServiceCatalog::default(),
             factors: FactorVocabulary::default(),
         }
@@ -70,6 +77,11 @@ impl Settings {
             Severity::Sev4 => 3,
         };
         &self.severity_labels[index]
+    }
+
+    /// The full address of a web page (`/incidents/3`), when `public_url` is set.
+    pub fn page_url(&self, path: &str) -> Option<String> {
+        self.public_url.as_deref().map(|base| format!("{}{path}", base.trim_end_matches('/')))
     }
 
     pub fn is_admin(&self, user: &str) -> bool {

@@ -113,6 +113,44 @@ impl Db {
         Ok((spec.incidents, entries, actions))
     }
 
+    /// One resolved incident with `entries` timeline entries (every tenth a key event),
+    /// for the benchmark of the longest incident page. Returns its id.
+    pub async fn seed_long_incident(
+        &self,
+        entries: usize,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<i64, StorageError> {
+        let declared = to_millis(now) - 86_400_000;
+        in_transaction!(self, |tx| {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO incidents (title, severity, status, platform, channel_name, channel_id, declared_by,
+                    declare_source, started_at, declared_at, acknowledged_at, mitigated_at, resolved_at)
+                 VALUES ('A very long incident', 'sev1', 'resolved', 'slack', 'inc-long', 'CLONG', 'U1', 'seed-long',
+                    $1, $1, $2, $3, $4)
+                 RETURNING id",
+            )
+            .bind(declared)
+            .bind(declared + 60_000)
+            .bind(declared + 1_800_000)
+            .bind(declared + 7_200_000)
+            .fetch_one(&mut **tx)
+            .await?;
+            for e in 0..entries {
+                sqlx::query(
+                    "INSERT INTO timeline_entries (incident_id, source_id, at, kind, author, text, is_key)
+                     VALUES ($1, $2, $3, 'message', 'U2', 'still draining the queue on the east replicas', $4)",
+                )
+                .bind(id)
+                .bind(format!("seed-long:{e}"))
+                .bind(declared + e as i64 * 500)
+                .bind(e % 10 == 0)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(Decision::Commit(id))
+        })
+    }
+
     /// The query plan SQLite picks for the overdue-reminder scan: the query of
     /// [`ActionFilter::OverdueOn`](crate::ActionFilter::OverdueOn).
     pub async fn explain_overdue_scan(&self) -> Result<Vec<String>, StorageError> {

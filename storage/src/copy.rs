@@ -199,6 +199,63 @@ const TABLES: &[Table] = &[
         columns: &[("source", Text), ("event_id", Text), ("processed_at", Int)],
         identity: None,
     },
+    // The web pages' sign-in links and sessions: a session carries over, so nobody is
+    // signed out by a change of database. The library's search index is not a table of
+    // the history: the target's triggers rebuild it as postmortems and entries arrive.
+    Table {
+        name: "web_links",
+        columns: &[
+            ("token_hash", Text),
+            ("platform", Text),
+            ("user_id", Text),
+            ("created_at", Int),
+            ("expires_at", Int),
+            ("used_at", Int),
+        ],
+        identity: None,
+    },
+    Table {
+        name: "web_sessions",
+        columns: &[
+            ("token_hash", Text),
+            ("platform", Text),
+            ("user_id", Text),
+            ("created_at", Int),
+            ("last_seen_at", Int),
+            ("ended_at", Int),
+        ],
+        identity: None,
+    },
+    // The durable inbox and the recorded steps: requests not done yet run again on the
+    // target, and a resumed declare finds what its interrupted steps already did.
+    Table {
+        name: "inbox",
+        columns: &[
+            ("source_id", Text),
+            ("source", Text),
+            ("kind", Text),
+            ("user_id", Text),
+            ("channel_id", Text),
+            ("request", Text),
+            ("reply_handle", Text),
+            ("received_at", Int),
+            ("done_at", Int),
+        ],
+        identity: None,
+    },
+    Table {
+        name: "side_effect_steps",
+        columns: &[
+            ("incident_id", Int),
+            ("request", Text),
+            ("step", Text),
+            ("started_at", Int),
+            ("attempts", Int),
+            ("finished_at", Int),
+            ("result", Text),
+        ],
+        identity: None,
+    },
 ];
 
 /// Rows per multi-row `INSERT`: at most 19 columns, so well under both engines' limits

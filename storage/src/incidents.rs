@@ -29,7 +29,7 @@ macro_rules! const_format_concat {
     };
 }
 
-fn incident_from_row(row: &impl PortableRow) -> Result<Incident, StorageError> {
+pub(crate) fn incident_from_row(row: &impl PortableRow) -> Result<Incident, StorageError> {
     Ok(Incident {
         id: row.col("id")?,
         title: row.col("title")?,

@@ -14,13 +14,23 @@
 //! - `postgres` opens PostgreSQL (a pool, no single writer) with its migrations
 //!   (`migrations/postgres`) and version guards.
 //! - [`model`] holds the stored value types and records.
-//! - [`incidents`], [`timeline`], [`postmortems`], [`actions`] and [`learning`] hold
-//!   the typed queries, each as methods on [`Db`]; [`reports`] answers the digest's
-//!   windowed queries.
+//! - [`incidents`], [`timeline`], [`postmortems`] and [`actions`] hold the typed
+//!   queries, each as methods on [`Db`].
+//! - [`learning`] holds what an incident teaches: its services, contributing-factor tags
+//!   and invites.
+//! - [`reports`] answers the digest's windowed queries.
+//! - [`pages`] answers the web pages: the filtered incident list, timeline pages, the
+//!   postmortem library's full-text search (FTS5 on SQLite, a `tsvector` with a GIN
+//!   index on Postgres, each kept in step by triggers).
+//! - [`web_auth`] stores one-time sign-in links and web sessions, by token hash.
 //! - [`deliveries`] records scheduled deliveries and job runs, for exactly-once reminders
 //!   (fenced by the lease's token when the scheduler runs under one).
 //! - [`inbound_events`] records processed inbound deliveries of every surface, so a
 //!   retried one is recognised.
+//! - [`inbox`] is the durable inbox: requests answered before their work is done,
+//!   committed before the answer, run again after a crash; [`steps`] records each
+//!   platform call such a request makes (intent before, result after), so a resumed
+//!   request picks up at its first unfinished step.
 //! - [`outbox`] holds outbound jobs to trackers, the status page and pull requests,
 //!   claimed before each call; [`links`] records what those calls created (an item's
 //!   issue, an incident's status page incident and postmortem pull requests).
@@ -50,6 +60,7 @@ pub mod db;
 pub mod deliveries;
 mod group_commit;
 pub mod inbound_events;
+pub mod inbox;
 pub mod incidents;
 pub mod integrity;
 pub mod learning;
@@ -58,23 +69,30 @@ pub mod links;
 pub mod location;
 pub mod model;
 pub mod outbox;
+pub mod pages;
 mod postgres;
 pub mod postmortems;
 pub mod reports;
 mod sqlite;
+pub mod steps;
 #[cfg(feature = "test-support")]
 pub mod test_database;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod time;
 pub mod timeline;
+pub mod web_auth;
 mod writer;
 
 pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::{Claim, DeliveryKey};
+pub use inbox::{InboxRequest, InboxRow};
 pub use learning::{Attached, Attachment};
 pub use lease::{Fence, LeaseHolder};
 pub use links::{LinkOutcome, PostmortemPr, TrackerLink};
 pub use location::{Engine, Location, UrlError};
 pub use model::*;
 pub use outbox::{AttemptStart, Job, NewJob};
+pub use pages::{IncidentQuery, LibraryHit};
+pub use steps::{StepState, UnfinishedIncident};
+pub use web_auth::{LinkRefusal, WebSession, WebUser};

@@ -445,6 +445,22 @@ impl EventSource {
         EventSource(format!("tracker:{kind}"))
     }
 
+    /// Slack's slash commands, button presses and modal submissions (the inbox's source;
+    /// the Events API is [`EventSource::slack`]).
+    pub fn slack_requests() -> Self {
+        EventSource("slack:requests".into())
+    }
+
+    /// Discord's deferred interactions.
+    pub fn discord_interactions() -> Self {
+        EventSource("discord:interactions".into())
+    }
+
+    /// A source read back from the database.
+    pub(crate) fn from_stored(stored: String) -> Self {
+        EventSource(stored)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -54,6 +54,8 @@ pub(crate) struct SqliteDb {
     writer: Writer,
     /// Timeline entries waiting to share the next commit.
     pending_entries: std::sync::Arc<PendingEntries>,
+    /// Inbox writes waiting to share the next commit.
+    pending_inbox: std::sync::Arc<crate::inbox::PendingInbox>,
 }
 
 impl SqliteDb {
@@ -84,6 +86,7 @@ impl SqliteDb {
                 reader: pool.clone(),
                 writer: Writer::Pooled(pool),
                 pending_entries: Default::default(),
+                pending_inbox: Default::default(),
             });
         };
         let create = mode == OpenMode::Create;
@@ -108,14 +111,11 @@ impl SqliteDb {
             .synchronous(SqliteSynchronous::Full);
         // Without `create_if_missing`, SQLite itself refuses a file that went away since
         // the check above, so nothing is created in between either.
-        let setup =
-            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(|source| {
-                if !create && !path.exists() {
-                    missing()
-                } else {
-                    open_err(source)
-                }
-            })?;
+        let setup = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(|source| if !create && !path.exists() { missing() } else { open_err(source) })?;
         startup_guards(&setup, &shown).await?;
         if mode != OpenMode::ExistingAsIs {
             MIGRATOR.run(&setup).await?;
@@ -130,7 +130,7 @@ impl SqliteDb {
             .connect_with(options.read_only(true))
             .await
             .map_err(open_err)?;
-        Ok(SqliteDb { reader, writer, pending_entries: Default::default() })
+        Ok(SqliteDb { reader, writer, pending_entries: Default::default(), pending_inbox: Default::default() })
     }
 
     pub(crate) async fn inspect(location: &Location) -> Result<Inspection, StorageError> {
@@ -167,6 +167,10 @@ impl SqliteDb {
 
     pub(crate) fn pending_entries(&self) -> &PendingEntries {
         &self.pending_entries
+    }
+
+    pub(crate) fn pending_inbox(&self) -> &crate::inbox::PendingInbox {
+        &self.pending_inbox
     }
 
     pub(crate) fn reader(&self) -> &SqlitePool {

@@ -20,7 +20,7 @@ pub(crate) const ACKNOWLEDGE_SQL: &str = "UPDATE incidents SET acknowledged_at =
      WHERE id = $2 AND acknowledged_at IS NULL AND declared_at <= $1
        AND status IN ('investigating', 'identified', 'monitoring')";
 
-fn entry_from_row(row: &impl PortableRow) -> Result<TimelineEntry, StorageError> {
+pub(crate) fn entry_from_row(row: &impl PortableRow) -> Result<TimelineEntry, StorageError> {
     Ok(TimelineEntry {
         id: row.col("id")?,
         incident_id: row.col("incident_id")?,

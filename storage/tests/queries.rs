@@ -376,6 +376,11 @@ conformance!(
     concurrent_edits_of_one_incident_keep_exactly_one,
     non_ascii_text_round_trips,
     attachments_change_once_with_their_entry_and_read_back_in_order,
+    the_library_search_finds_postmortems_and_key_events_and_follows_edits,
+    the_inbox_accepts_once_replays_in_order_and_counts_the_waiting,
+    concurrent_inbox_accepts_each_get_their_own_answer,
+    a_step_is_new_then_interrupted_then_finished,
+    a_sign_in_link_starts_one_session_however_many_race,
 );
 
 async fn attachments_change_once_with_their_entry_and_read_back_in_order(db: Db, _url: &str) {
@@ -398,4 +403,206 @@ async fn attachments_change_once_with_their_entry_and_read_back_in_order(db: Db,
     // A name too long for the column is refused by the schema, and nothing is written.
     assert!(db.attach(Attachment::Factor, &"x".repeat(65), &add("f2")).await.is_err());
     assert!(db.entry_by_source(&"f2".into()).await.unwrap().is_none());
+}
+
+fn pm_entry(incident_id: i64, source: &str) -> NewEntry {
+    NewEntry { kind: EntryKind::Postmortem, ..entry(incident_id, source, EntryKind::Postmortem) }
+}
+
+/// The hit's snippet with its marked words in brackets, for readable assertions.
+fn marked(hit: &LibraryHit) -> String {
+    hit.snippet.replace(pages::HIT_START, "[").replace(pages::HIT_END, "]")
+}
+
+async fn the_library_search_finds_postmortems_and_key_events_and_follows_edits(db: Db, _url: &str) {
+    let first = declared(&db, "req-1").await;
+    let second = declared(&db, "req-2").await;
+    let summary = "The primary database ran out of connections when the nightly batch job started, \
+                   and every retry from the API made the pile-up worse until the pool was raised";
+    let saved = db
+        .save_postmortem(
+            first.id,
+            &[
+                (PostmortemField::Summary, summary.into(), pm_entry(first.id, "pm-1")),
+                (
+                    PostmortemField::Lessons,
+                    "Alert on pool saturation, not only on errors".into(),
+                    pm_entry(first.id, "pm-2"),
+                ),
+            ],
+            t0(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(saved, Saved::Written);
+    let key = NewEntry {
+        text: "Raised the connection pool to 400".into(),
+        is_key: true,
+        ..entry(second.id, "k-1", EntryKind::Note)
+    };
+    db.add_entry(&key, false).await.unwrap();
+    db.add_entry(
+        &NewEntry { text: "connection chatter, not key".into(), ..entry(second.id, "m-1", EntryKind::Message) },
+        false,
+    )
+    .await
+    .unwrap();
+
+    // Every word required; stemming lets "connections" find "connection".
+    let hits = db.search_library("\"connections\"", 10).await.unwrap();
+    let mut found: Vec<(i64, String)> = hits.iter().map(|h| (h.incident_id, h.part.clone())).collect();
+    found.sort();
+    assert_eq!(found, vec![(first.id, "summary".to_string()), (second.id, "timeline".to_string())], "{hits:?}");
+    let hits = db.search_library("\"nightly\" \"batch\"", 10).await.unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!((hits[0].incident_id, hits[0].part.as_str()), (first.id, "summary"));
+    let shown = marked(&hits[0]);
+    assert!(shown.contains("[nightly] [batch]"), "{shown}");
+    assert!(shown.ends_with('…'), "a passage cut short says so: {shown}");
+    assert!(db.search_library("\"nightly\" \"kubernetes\"", 10).await.unwrap().is_empty(), "all words are required");
+    // Quoted operators are plain words.
+    assert!(db.search_library("\"AND\" \"NEAR\"", 10).await.unwrap().is_empty());
+    // Non-ASCII text is found and marked whole.
+    db.save_postmortem(
+        second.id,
+        &[(PostmortemField::Impact, "Zahlungen über Café-Kasse fielen aus".into(), pm_entry(second.id, "pm-3"))],
+        t0(),
+        None,
+    )
+    .await
+    .unwrap();
+    let hits = db.search_library("\"Zahlungen\"", 10).await.unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert!(marked(&hits[0]).starts_with("[Zahlungen] über"), "{}", marked(&hits[0]));
+
+    // The index follows edits: a changed field, an entry no longer key, a deleted one.
+    db.save_postmortem(
+        first.id,
+        &[(PostmortemField::Summary, "A certificate expired".into(), pm_entry(first.id, "pm-4"))],
+        t0(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(db.search_library("\"nightly\"", 10).await.unwrap().is_empty());
+    assert_eq!(db.search_library("\"certificate\"", 10).await.unwrap().len(), 1);
+    assert_eq!(db.search_library("\"saturation\"", 10).await.unwrap().len(), 1, "other fields stay");
+    assert!(db.delete_entry(&"k-1".into(), t0()).await.unwrap());
+    let hits = db.search_library("\"connections\"", 10).await.unwrap();
+    assert!(hits.is_empty(), "{hits:?}");
+}
+
+fn inbox_request(id: &str, at: DateTime<Utc>) -> InboxRequest {
+    InboxRequest {
+        source_id: id.into(),
+        source: EventSource::slack_requests(),
+        kind: "command".into(),
+        user: "U1".into(),
+        channel_id: "C1".into(),
+        request: r#"{"text":"declare Datenbank ist weg ✓"}"#.into(),
+        reply_handle: Some("https://hooks.example/1".into()),
+        received_at: at,
+    }
+}
+
+async fn the_inbox_accepts_once_replays_in_order_and_counts_the_waiting(db: Db, _url: &str) {
+    let later = t0() + Duration::seconds(5);
+    assert!(db.inbox_accept(&inbox_request("b", later)).await.unwrap());
+    assert!(db.inbox_accept(&inbox_request("a", t0())).await.unwrap());
+    assert!(!db.inbox_accept(&inbox_request("a", t0())).await.unwrap(), "a second delivery is recognised");
+    let source = EventSource::slack_requests();
+    let waiting: Vec<SourceId> =
+        db.inbox_unfinished(&source).await.unwrap().into_iter().map(|r| r.request.source_id).collect();
+    assert_eq!(waiting, vec![SourceId::from("a"), SourceId::from("b")]);
+    assert!(db.inbox_unfinished(&EventSource::slack()).await.unwrap().is_empty(), "other sources are apart");
+    assert_eq!(db.inbox_waiting_count(later).await.unwrap(), 1);
+    assert!(db.inbox_done(&"a".into(), later).await.unwrap());
+    assert!(!db.inbox_done(&"a".into(), later).await.unwrap());
+    assert!(!db.inbox_done(&"never-seen".into(), later).await.unwrap());
+    assert_eq!(db.inbox_waiting_count(later).await.unwrap(), 0);
+    let row = db.inbox_row(&"a".into()).await.unwrap().unwrap();
+    assert_eq!(row.done_at, Some(later));
+    assert_eq!(row.request, inbox_request("a", t0()));
+    assert_eq!(db.inbox_row(&"nope".into()).await.unwrap(), None);
+}
+
+async fn concurrent_inbox_accepts_each_get_their_own_answer(db: Db, url: &str) {
+    let second = Db::connect(url).await.unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..60 {
+        let db = if n % 2 == 0 { db.clone() } else { second.clone() };
+        // Every fifth is a second delivery of an earlier id.
+        let id = if n % 5 == 4 { format!("r{}", n - 1) } else { format!("r{n}") };
+        tasks.push(tokio::spawn(async move { db.inbox_accept(&inbox_request(&id, t0())).await.unwrap() }));
+    }
+    let mut accepted = 0;
+    for task in tasks {
+        accepted += usize::from(task.await.unwrap());
+    }
+    assert_eq!(accepted, 48);
+    assert_eq!(db.inbox_unfinished(&EventSource::slack_requests()).await.unwrap().len(), 48);
+    second.close().await;
+}
+
+async fn a_step_is_new_then_interrupted_then_finished(db: Db, url: &str) {
+    let incident = declared(&db, "req-1").await;
+    let request: SourceId = "req-1".into();
+    assert_eq!(
+        db.incidents_with_unfinished_steps().await.unwrap(),
+        vec![UnfinishedIncident { incident_id: incident.id, steps: vec!["channel".into()] }],
+        "an incident without its channel is unfinished before any step is begun"
+    );
+    // Two copies beginning one step at once: exactly one sees it new.
+    let second = Db::connect(url).await.unwrap();
+    let (a, b) = tokio::join!(
+        db.step_begin(incident.id, &request, "channel", t0()),
+        second.step_begin(incident.id, &request, "channel", t0())
+    );
+    let mut states = vec![a.unwrap(), b.unwrap()];
+    states.sort_by_key(|s| format!("{s:?}"));
+    assert_eq!(states, vec![StepState::Interrupted { attempts: 1 }, StepState::New]);
+    assert_eq!(
+        db.step_begin(incident.id, &request, "channel", t0()).await.unwrap(),
+        StepState::Interrupted { attempts: 2 }
+    );
+    assert_eq!(db.step_begin(incident.id, &request, "topic", t0()).await.unwrap(), StepState::New);
+    assert_eq!(db.step_result(&request, "channel").await.unwrap(), None);
+    db.step_finish(&request, "channel", "C0NEW", t0()).await.unwrap();
+    assert_eq!(
+        db.step_begin(incident.id, &request, "channel", t0()).await.unwrap(),
+        StepState::Finished { result: "C0NEW".into() }
+    );
+    assert_eq!(db.step_result(&request, "channel").await.unwrap().as_deref(), Some("C0NEW"));
+    let unfinished = db.incidents_with_unfinished_steps().await.unwrap();
+    assert_eq!(unfinished.len(), 1);
+    assert!(unfinished[0].steps.contains(&"topic".to_string()), "{unfinished:?}");
+    second.close().await;
+}
+
+async fn a_sign_in_link_starts_one_session_however_many_race(db: Db, url: &str) {
+    let who = WebUser { platform: storage::Platform::Slack, user_id: "U0ALICE".into() };
+    let expires = t0() + Duration::minutes(10);
+    db.add_web_link("link-hash", &who, t0(), expires).await.unwrap();
+    assert_eq!(db.check_web_link("link-hash", t0()).await.unwrap(), Ok(who.clone()));
+    assert_eq!(db.check_web_link("other", t0()).await.unwrap(), Err(LinkRefusal::Unknown));
+    assert_eq!(db.check_web_link("link-hash", expires).await.unwrap(), Err(LinkRefusal::Expired));
+    let second = Db::connect(url).await.unwrap();
+    let (a, b) = tokio::join!(
+        db.redeem_web_link("link-hash", "session-a", t0()),
+        second.redeem_web_link("link-hash", "session-b", t0())
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a.is_ok() ^ b.is_ok(), "exactly one redeems: {a:?} {b:?}");
+    assert_eq!(if a.is_ok() { b } else { a }, Err(LinkRefusal::Used));
+    let session_hash = if db.web_session("session-a").await.unwrap().is_some() { "session-a" } else { "session-b" };
+    let other = if session_hash == "session-a" { "session-b" } else { "session-a" };
+    assert_eq!(db.web_session(other).await.unwrap(), None, "the loser started no session");
+    let later = t0() + Duration::minutes(3);
+    db.touch_web_session(session_hash, later).await.unwrap();
+    let session = db.web_session(session_hash).await.unwrap().unwrap();
+    assert_eq!((session.user, session.created_at, session.last_seen_at, session.ended), (who, t0(), later, false));
+    db.end_web_session(session_hash, later).await.unwrap();
+    assert!(db.web_session(session_hash).await.unwrap().unwrap().ended);
+    second.close().await;
 }

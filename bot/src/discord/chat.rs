@@ -230,6 +230,13 @@ fn free_name(name: &str, taken: &HashSet<&str>) -> String {
     (2..).map(|n| format!("{base}-{n}")).find(|candidate| !taken.contains(candidate.as_str())).unwrap_or(base)
 }
 
+/// Discord's nonce for a step post: 24 hex digits of the key's SHA-256 (Discord takes
+/// at most 25 characters), the same in every process and release.
+fn nonce_for(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(key.as_bytes()).iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
 /// A Discord id from the core's string form.
 pub fn snowflake(operation: &'static str, id: &str) -> Result<u64, ChatError> {
     id.parse::<u64>()
@@ -298,6 +305,70 @@ impl Chat for DiscordChat {
             }
             None => self.create_text_channel(name, Some(members)).await,
         }
+    }
+
+    /// A text channel in the guild (in the configured category, when there is one)
+    /// named `name` or one of the suffixed names `create_channel` picks, from the
+    /// guild's channel list. Discord does not say who created a channel; the core
+    /// adopts it only when no other incident has it. Threads are not looked for: a
+    /// thread of ours is found by nobody else's name, and a lost one is rare enough
+    /// to report instead (see the README's Reliability section).
+    async fn find_own_channel(&self, name: &str) -> Result<Option<ChannelRef>, ChatError> {
+        if self.uses_threads() {
+            return Ok(None);
+        }
+        let Some(guild) = self.guild() else {
+            return Ok(None);
+        };
+        let channels = self.rest("list channels", Effect::Idempotent, || self.http.get_channels(guild)).await?;
+        let category = self.category.as_ref().and_then(|wanted| {
+            channels
+                .iter()
+                .find(|c| c.kind == ChannelType::Category && c.name.eq_ignore_ascii_case(wanted))
+                .map(|c| c.id)
+        });
+        let exact = render::cut(name, MAX_CHANNEL_NAME);
+        let base = render::cut(name, MAX_CHANNEL_NAME - 4).trim_end_matches('…').to_string();
+        let is_variant = |found: &str| {
+            found == exact
+                || found
+                    .strip_prefix(&format!("{base}-"))
+                    .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        };
+        let mut candidates: Vec<_> = channels
+            .iter()
+            .filter(|c| c.kind == ChannelType::Text && is_variant(&c.name))
+            .filter(|c| category.is_none() || c.parent_id == category)
+            .collect();
+        // The newest is the one the interrupted attempt made.
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.id));
+        Ok(candidates.first().map(|c| ChannelRef { id: c.id.to_string().into(), name: c.name.clone() }))
+    }
+
+    /// Sent with a nonce derived from `key` and `enforce_nonce`, so Discord itself
+    /// answers a repeat within its nonce window with the first message instead of
+    /// posting it again.
+    async fn post_once(
+        &self,
+        channel_id: &::commands::ChannelId,
+        message: &Message,
+        key: &str,
+        _maybe_posted: bool,
+    ) -> Result<MessageRef, ChatError> {
+        let channel = ChannelId::new(snowflake("post", channel_id.as_str())?);
+        let nonce = nonce_for(key);
+        let posted = self
+            .rest("post", Effect::Creates, || {
+                channel.send_message(
+                    &*self.http,
+                    render::render(message)
+                        .create_message()
+                        .nonce(serenity::all::Nonce::String(nonce.clone()))
+                        .enforce_nonce(true),
+                )
+            })
+            .await?;
+        Ok(MessageRef { channel_id: channel_id.to_string().into(), message_id: posted.id.to_string() })
     }
 
     async fn post(&self, channel_id: &::commands::ChannelId, message: &Message) -> Result<MessageRef, ChatError> {

@@ -202,6 +202,7 @@ pub fn definition(factors: &FactorVocabulary) -> CreateCommand {
                 .min_int_value(1)
                 .max_int_value(u64::from(limits::MAX_STATS_DAYS))],
         ),
+        subcommand("web", "A private one-time link to sign in to the web pages", vec![]),
         subcommand("help", "Everything /incident can do", vec![]),
     ];
     subcommands
@@ -414,6 +415,7 @@ fn typed_subcommand(name: &str, o: &Options<'_>) -> Result<GrammarCommand, Usage
             all: matches!(o.get("all"), Some(CommandDataOptionValue::Boolean(true))),
         },
         "list" => C::List,
+        "web" => C::Web,
         "help" => C::Help,
         "stats" => C::Stats {
             days: match o.integer("days") {

@@ -7,6 +7,9 @@
 //! answers directly, because a modal must be the first response and the core decides
 //! quickly (one read) whether to open one.
 //!
+//! What is deferred is first committed to the inbox (see [`inbox`](super::inbox)), so a
+//! crash after the deferral loses nothing: the next start runs it again.
+//!
 //! Answers go through [`retry`](super::retry): a rate-limited answer is sent again, a
 //! callback that may have arrived is not.
 
@@ -23,6 +26,7 @@ use serenity::all::{
 };
 
 use super::commands::{to_command, INCIDENT_OPTION, SERVICE_OPTIONS, TAG_OPTIONS};
+use super::inbox;
 use super::render::{self, Rendered, INPUTS_PER_MODAL};
 use super::retry::{self, Effect};
 use super::Discord;
@@ -33,7 +37,12 @@ const MAX_CHOICES: usize = super::limits::CHOICES;
 const MAX_CHOICE_NAME: usize = super::limits::CHOICE_NAME;
 
 /// One REST call answering an interaction, under the bot's retry policy.
-async fn answer<T, F, Fut>(bot: &Discord, operation: &'static str, effect: Effect, attempt: F) -> anyhow::Result<T>
+pub(crate) async fn answer<T, F, Fut>(
+    bot: &Discord,
+    operation: &'static str,
+    effect: Effect,
+    attempt: F,
+) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = serenity::Result<T>>,
@@ -67,7 +76,7 @@ fn ephemeral(message: &Message) -> CreateInteractionResponse {
 }
 
 /// Sends the parts of a long reply after its first as ephemeral follow-ups, in order.
-async fn follow_up<F, Fut>(bot: &Discord, rest: Vec<Rendered>, send: F) -> anyhow::Result<()>
+pub(crate) async fn follow_up<F, Fut>(bot: &Discord, rest: Vec<Rendered>, send: F) -> anyhow::Result<()>
 where
     F: Fn(CreateInteractionResponseFollowup) -> Fut,
     Fut: std::future::Future<Output = serenity::Result<serenity::all::Message>>,
@@ -80,7 +89,7 @@ where
 }
 
 /// The first part of a reply, and the rest to follow it (see [`render::render_all`]).
-fn first_and_rest(mut parts: Vec<Rendered>) -> (Rendered, Vec<Rendered>) {
+pub(crate) fn first_and_rest(mut parts: Vec<Rendered>) -> (Rendered, Vec<Rendered>) {
     if parts.is_empty() {
         return (render::render(&Message::plain("Done.")), Vec::new());
     }
@@ -89,7 +98,7 @@ fn first_and_rest(mut parts: Vec<Rendered>) -> (Rendered, Vec<Rendered>) {
 }
 
 /// What to show for a core result that did not open a modal, in parts.
-fn reply_for(result: Result<Outcome, CoreError>) -> Vec<Rendered> {
+pub(crate) fn reply_for(result: Result<Outcome, CoreError>) -> Vec<Rendered> {
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(error) => {
@@ -167,14 +176,16 @@ async fn on_command(bot: &Discord, command: &CommandInteraction) -> anyhow::Resu
             .await?;
         return follow_up(bot, rest, |f| command.create_followup(&*bot.http, f)).await;
     }
+    // Committed before the deferral, so what Discord shows as "thinking" is never lost.
+    let pending = inbox::Pending::Command { interaction: Box::new(command.clone()) };
+    if !inbox::accept(bot, &invocation.source_id, &pending).await? {
+        return Ok(());
+    }
     let response = defer_ephemeral();
     answer(bot, "defer a command", Effect::Creates, || command.create_response(&*bot.http, response.clone())).await?;
-    let result = bot.core.execute(&invocation, typed).await;
-    observe_command(received, &result);
-    let (first, rest) = first_and_rest(reply_for(result));
-    let edit = first.edit_response();
-    answer(bot, "complete a command", Effect::Idempotent, || command.edit_response(&*bot.http, edit.clone())).await?;
-    follow_up(bot, rest, |f| command.create_followup(&*bot.http, f)).await
+    inbox::process(bot, &invocation.source_id, &pending, chrono::Utc::now()).await?;
+    crate::metrics::metrics().slash_command_handled(storage::Platform::Discord, received.elapsed());
+    Ok(())
 }
 
 /// Records a handled slash command in the metrics.
@@ -311,13 +322,14 @@ async fn on_component(bot: &Discord, component: &ComponentInteraction) -> anyhow
             .await?;
         return follow_up(bot, rest, |f| component.create_followup(&*bot.http, f)).await;
     }
+    let source = source_id(component.id);
+    let pending = inbox::Pending::Button { interaction: Box::new(component.clone()) };
+    if !inbox::accept(bot, &source, &pending).await? {
+        return Ok(());
+    }
     let response = defer_ephemeral();
     answer(bot, "defer a button", Effect::Creates, || component.create_response(&*bot.http, response.clone())).await?;
-    let result = bot.core.press_button(&press(action)).await;
-    let (first, rest) = first_and_rest(reply_for(result));
-    let edit = first.edit_response();
-    answer(bot, "complete a button", Effect::Idempotent, || component.edit_response(&*bot.http, edit.clone())).await?;
-    follow_up(bot, rest, |f| component.create_followup(&*bot.http, f)).await
+    inbox::process(bot, &source, &pending, chrono::Utc::now()).await
 }
 
 /// Every input of a submitted modal as `(key, value)`.

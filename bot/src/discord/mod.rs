@@ -8,7 +8,9 @@
 //!   buttons and modals, escaping user text and splitting long text within the
 //!   table of Discord's [`limits`].
 //! - [`commands`] defines `/incident` and maps its options onto the core's grammar.
-//! - [`interactions`] answers commands, autocomplete, buttons and modal submits.
+//! - [`interactions`] answers commands, autocomplete, buttons and modal submits;
+//!   [`inbox`] commits the deferred ones first and runs again, at start, those a
+//!   previous run left unfinished.
 //! - [`events`] feeds the timeline from gateway events; [`backfill`] catches up after
 //!   downtime.
 //! - [`gateway`] runs the serenity client; [`permissions`] lists what the bot needs.
@@ -19,6 +21,7 @@ pub mod commands;
 pub mod events;
 pub mod gateway;
 pub mod http;
+pub mod inbox;
 pub mod interactions;
 pub mod limits;
 pub mod permissions;
@@ -132,6 +135,15 @@ pub async fn start_with_health(
         }
     }
     let core = bot.core.clone();
+    // What a previous run deferred and left unfinished runs again, oldest first.
+    let resuming = bot.clone();
+    tokio::spawn(async move {
+        match inbox::resume(&resuming).await {
+            Ok(0) => {}
+            Ok(ran) => tracing::info!(ran, "discord: unfinished interactions run again"),
+            Err(error) => tracing::error!(error = format!("{error:#}"), "discord: could not read the inbox"),
+        }
+    });
     let gateway = tokio::spawn(async move {
         if let Err(error) = gateway::run(bot, &token, api_url.as_deref(), cancel, health).await {
             tracing::error!(error = format!("{error:#}"), "discord: gateway failed");

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use commands::{ChannelId, ChannelRef, Chat, ChatError, Line, Message, MessageRef};
 use serde_json::{json, Value};
+use tokio::sync::OnceCell;
 
 use super::api::{SlackApi, SlackApiError};
 use super::limits;
@@ -17,11 +18,20 @@ const MAX_CHANNEL_NAME: usize = limits::CHANNEL_NAME;
 /// How many suffixed names (`-2`, `-3`, …) are tried when a channel name is taken.
 const NAME_ATTEMPTS: u32 = 20;
 
+/// How many pages of `conversations.list` are read looking for a channel the bot made.
+const LIST_PAGES: usize = 10;
+/// How many of a channel's latest messages are searched for a post already made.
+const HISTORY_SEARCHED: u32 = 100;
+/// The `event_type` of the metadata that marks the bot's step posts with their key.
+const POST_MARKER: &str = "incidentbot_post";
+
 /// Slack as the core sees it.
 #[derive(Debug, Clone)]
 pub struct SlackChat {
     api: SlackApi,
     names: Arc<UserNames>,
+    /// The bot's own user id (from `auth.test`), asked once, when first needed.
+    bot_user: Arc<OnceCell<String>>,
 }
 
 fn chat_error(operation: &'static str, error: SlackApiError) -> ChatError {
@@ -43,7 +53,40 @@ fn suffixed(name: &str, n: u32) -> String {
 
 impl SlackChat {
     pub fn new(api: SlackApi) -> Self {
-        SlackChat { api, names: Arc::default() }
+        SlackChat { api, names: Arc::default(), bot_user: Arc::new(OnceCell::new()) }
+    }
+
+    /// The bot's own user id, from `auth.test`.
+    async fn bot_user(&self, operation: &'static str) -> Result<&str, ChatError> {
+        let id = self
+            .bot_user
+            .get_or_try_init(|| async {
+                let answer = self.api.call("auth.test", &json!({})).await.map_err(|e| chat_error(operation, e))?;
+                string_at(&answer, "/user_id")
+                    .map(str::to_string)
+                    .ok_or_else(|| ChatError::new(operation, "auth.test returned no user_id", false))
+            })
+            .await?;
+        Ok(id.as_str())
+    }
+
+    /// A recent message of ours in `channel_id` marked with `key`, if there is one.
+    async fn find_marked_post(&self, channel_id: &ChannelId, key: &str) -> Result<Option<MessageRef>, ChatError> {
+        let bot = self.bot_user("post").await?.to_string();
+        let args = [
+            ("channel", channel_id.to_string()),
+            ("limit", HISTORY_SEARCHED.to_string()),
+            ("include_all_metadata", "true".to_string()),
+        ];
+        let answer = self.api.call_form("conversations.history", &args).await.map_err(|e| chat_error("post", e))?;
+        let messages = answer.get("messages").and_then(Value::as_array).cloned().unwrap_or_default();
+        Ok(messages.iter().find_map(|message| {
+            let ours = string_at(message, "/user") == Some(bot.as_str());
+            let marked = string_at(message, "/metadata/event_type") == Some(POST_MARKER)
+                && string_at(message, "/metadata/event_payload/key") == Some(key);
+            let ts = string_at(message, "/ts")?;
+            (ours && marked).then(|| MessageRef { channel_id: channel_id.clone(), message_id: ts.to_string() })
+        }))
     }
 
     pub fn api(&self) -> &SlackApi {
@@ -166,6 +209,79 @@ impl Chat for SlackChat {
     async fn archive_channel(&self, channel_id: &ChannelId) -> Result<(), ChatError> {
         let body = json!({ "channel": channel_id });
         self.call_allowing("archive_channel", "conversations.archive", body, &["already_archived"]).await
+    }
+
+    /// `name` (or one of the suffixed names `create_channel` tries) among the public
+    /// channels, when its creator is the bot itself.
+    async fn find_own_channel(&self, name: &str) -> Result<Option<ChannelRef>, ChatError> {
+        let bot = self.bot_user("find_own_channel").await?.to_string();
+        let wanted: Vec<String> =
+            std::iter::once(name.to_string()).chain((2..=NAME_ATTEMPTS + 1).map(|n| suffixed(name, n))).collect();
+        let mut best: Option<(usize, ChannelRef)> = None;
+        let mut cursor = String::new();
+        for _ in 0..LIST_PAGES {
+            let mut args = vec![
+                ("types", "public_channel".to_string()),
+                ("exclude_archived", "true".to_string()),
+                ("limit", "1000".to_string()),
+            ];
+            if !cursor.is_empty() {
+                args.push(("cursor", cursor.clone()));
+            }
+            let answer =
+                self.api.call_form("conversations.list", &args).await.map_err(|e| chat_error("find_own_channel", e))?;
+            for channel in answer.get("channels").and_then(Value::as_array).into_iter().flatten() {
+                let (Some(id), Some(found), Some(creator)) =
+                    (string_at(channel, "/id"), string_at(channel, "/name"), string_at(channel, "/creator"))
+                else {
+                    continue;
+                };
+                let Some(rank) = wanted.iter().position(|w| w == found) else { continue };
+                if creator == bot && best.as_ref().is_none_or(|(r, _)| rank < *r) {
+                    best = Some((rank, ChannelRef { id: id.to_string().into(), name: found.to_string() }));
+                }
+            }
+            cursor = string_at(&answer, "/response_metadata/next_cursor").unwrap_or_default().to_string();
+            if cursor.is_empty() {
+                break;
+            }
+        }
+        Ok(best.map(|(_, channel)| channel))
+    }
+
+    /// Every step post carries `key` in its message metadata; when an earlier attempt
+    /// may have posted it, the channel's latest messages are searched for it first.
+    async fn post_once(
+        &self,
+        channel_id: &ChannelId,
+        message: &Message,
+        key: &str,
+        maybe_posted: bool,
+    ) -> Result<MessageRef, ChatError> {
+        if maybe_posted {
+            match self.find_marked_post(channel_id, key).await {
+                Ok(Some(found)) => {
+                    tracing::info!(channel = %channel_id, "found the post an interrupted attempt made; not posting again");
+                    return Ok(found);
+                }
+                Ok(None) => {}
+                // Without `channels:history` the search cannot run; posting again may
+                // double the post, which beats losing it.
+                Err(error) => tracing::warn!(%error, "could not search for an earlier post; posting"),
+            }
+        }
+        // A long message goes in parts; the first carries the key (it is what is pinned
+        // and what a later search must find), the others `key#n`.
+        let mut first: Option<MessageRef> = None;
+        for (n, mut body) in render::post_bodies(channel_id.as_str(), message).into_iter().enumerate() {
+            let part_key = if n == 0 { key.to_string() } else { format!("{key}#{n}") };
+            body["metadata"] = json!({ "event_type": POST_MARKER, "event_payload": { "key": part_key } });
+            let answer = self.api.call("chat.postMessage", &body).await.map_err(|e| chat_error("post", e))?;
+            let ts = string_at(&answer, "/ts").ok_or_else(|| ChatError::new("post", "Slack returned no ts", false))?;
+            let channel = string_at(&answer, "/channel").unwrap_or(channel_id.as_str());
+            first.get_or_insert(MessageRef { channel_id: channel.to_string().into(), message_id: ts.to_string() });
+        }
+        first.ok_or_else(|| ChatError::new("post", "nothing to post", false))
     }
 }
 

@@ -1,20 +1,21 @@
-//! `POST /slack/commands`: `/incident …` typed in Slack. The HTTP answer comes at once
-//! and only says "received"; the core runs in the background, because declaring calls
-//! Slack's Web API several times and Slack gives a slash command 3 seconds. The reply
-//! then goes through the command's `response_url`, a form through `views.open`.
+//! `POST /slack/commands`: `/incident …` typed in Slack. The command is committed to the
+//! inbox, then answered at once ("received"); the core runs in the background, because
+//! declaring calls Slack's Web API several times and Slack gives a slash command 3
+//! seconds (and never retries one). The reply then goes through the command's
+//! `response_url`, a form through `views.open`. A crash after the answer loses nothing:
+//! the next start runs the inbox row again (see [`inbox`](super::inbox)).
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use commands::Invocation;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::form;
-use super::reply::{self, ReplyTo};
+use super::inbox::{self, Pending};
 use super::{verify, SlackState};
 
 /// The fields of Slack's slash-command payload the bot uses.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SlashCommand {
     pub user_id: String,
     pub channel_id: String,
@@ -47,18 +48,23 @@ pub async fn handle(State(state): State<SlackState>, headers: HeaderMap, body: B
     let Some(command) = decode(&body) else {
         return StatusCode::BAD_REQUEST;
     };
+    let source_id: commands::SourceId = format!("slack:cmd:{}", command.trigger_id).into();
+    let pending = Pending::Command { command };
+    match inbox::accept(&state, &source_id, &pending).await {
+        Ok(true) => {}
+        // A second delivery of a command the inbox holds: the first one runs it.
+        Ok(false) => return StatusCode::OK,
+        Err(error) => {
+            // Not committed, so not acknowledged: Slack shows the person an error.
+            tracing::error!(%error, "could not commit a slash command to the inbox");
+            return StatusCode::INTERNAL_SERVER_ERROR;
+        }
+    }
     let worker = state.clone();
+    let received_at = state.wall_clock.now();
     state.tasks.spawn(async move {
-        let invocation = Invocation {
-            source_id: format!("slack:cmd:{}", command.trigger_id).into(),
-            user: command.user_id.clone(),
-            channel_id: command.channel_id.clone().into(),
-            text: command.text.trim().to_string(),
-        };
-        let result = worker.core.run(&invocation).await;
+        inbox::process(&worker, source_id, pending, received_at, false).await;
         crate::metrics::metrics().slash_command_handled(storage::Platform::Slack, received.elapsed());
-        let to = ReplyTo { user: command.user_id, channel: command.channel_id, response_url: command.response_url };
-        reply::deliver(&worker, &to, Some(&command.trigger_id), result).await;
     });
     StatusCode::OK
 }

@@ -4,8 +4,9 @@
 //!   answer, so its per-field errors can go back as `response_action: errors` and keep
 //!   the modal open. Work that outlives that moment (a declare waiting on Slack) keeps
 //!   running and replies privately when done.
-//! - `block_actions` (Acknowledge, Write postmortem, Mark done, Snooze): answered at
-//!   once; the core runs in the background and may open a modal with the `trigger_id`.
+//! - `block_actions` (Acknowledge, Write postmortem, Mark done, Snooze): committed to
+//!   the inbox and answered at once; the core runs in the background and may open a
+//!   modal with the `trigger_id`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,10 +16,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use commands::{ButtonAction, ButtonPress, FormKind, FormSubmission, Outcome};
+use commands::{ButtonAction, FormKind, FormSubmission, Outcome};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::inbox::{self, Pending};
 use super::reply::{self, ReplyTo};
 use super::{form, limits};
 use super::{verify, SlackState};
@@ -41,7 +43,7 @@ pub async fn handle(State(state): State<SlackState>, headers: HeaderMap, body: B
     };
     match payload.get("type").and_then(Value::as_str) {
         Some("view_submission") => view_submission(&state, &payload).await,
-        Some("block_actions") => block_actions(&state, &payload),
+        Some("block_actions") => block_actions(&state, &payload).await,
         _ => StatusCode::OK.into_response(),
     }
 }
@@ -167,7 +169,9 @@ async fn view_submission(state: &SlackState, payload: &Value) -> Response {
     StatusCode::OK.into_response()
 }
 
-fn block_actions(state: &SlackState, payload: &Value) -> Response {
+/// Each press of one of our buttons is committed to the inbox before the 200, then
+/// run in the background (see [`inbox`](super::inbox)).
+async fn block_actions(state: &SlackState, payload: &Value) -> Response {
     let Some(user) = text_at(payload, "/user/id") else {
         return StatusCode::BAD_REQUEST.into_response();
     };
@@ -179,29 +183,33 @@ fn block_actions(state: &SlackState, payload: &Value) -> Response {
         response_url: text_at(payload, "/response_url").map(str::to_string),
     };
     let actions = payload.get("actions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut accepted = Vec::new();
     for action in actions {
         let Some(action_id) = text_at(&action, "/action_id") else {
             continue;
         };
-        let Some(decoded) = ButtonAction::decode(action_id) else {
+        if ButtonAction::decode(action_id).is_none() {
             tracing::debug!(action_id, "not one of our buttons");
             continue;
-        };
+        }
         let unique =
             trigger_id.clone().or_else(|| text_at(&action, "/action_ts").map(str::to_string)).unwrap_or_default();
-        let press = ButtonPress {
-            source_id: format!("slack:action:{unique}:{action_id}").into(),
-            user: to.user.clone(),
-            channel_id: to.channel.clone().into(),
-            action: decoded,
-        };
+        let source_id: commands::SourceId = format!("slack:action:{unique}:{action_id}").into();
+        let pending =
+            Pending::Button { action_id: action_id.to_string(), to: to.clone(), trigger_id: trigger_id.clone() };
+        match inbox::accept(state, &source_id, &pending).await {
+            Ok(true) => accepted.push((source_id, pending)),
+            Ok(false) => {}
+            Err(error) => {
+                tracing::error!(%error, "could not commit a button press to the inbox");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        }
+    }
+    let received_at = state.wall_clock.now();
+    for (source_id, pending) in accepted {
         let worker = state.clone();
-        let to = to.clone();
-        let trigger_id = trigger_id.clone();
-        state.tasks.spawn(async move {
-            let result = worker.core.press_button(&press).await;
-            reply::deliver(&worker, &to, trigger_id.as_deref(), result).await;
-        });
+        state.tasks.spawn(async move { inbox::process(&worker, source_id, pending, received_at, false).await });
     }
     StatusCode::OK.into_response()
 }

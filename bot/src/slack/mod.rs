@@ -5,6 +5,8 @@
 //!   [`signature`] is the v0 HMAC itself; [`form`] decodes form bodies strictly.
 //! - [`commands`], [`events`] and [`interactions`] are the three routes; each turns a
 //!   Slack payload into a core call, and [`reply`] delivers what the core answers.
+//!   [`inbox`] commits slash commands and button presses before they are answered and
+//!   runs again, at start-up, those a previous run left unfinished.
 //! - [`api`] is the Web API client, [`chat`] the `Chat` port on it, [`render`] turns
 //!   messages and forms into Block Kit, writing every line with [`mrkdwn`] and within
 //!   the table of Slack's [`limits`]; [`names`] caches display names for plain text.
@@ -19,6 +21,7 @@ pub mod commands;
 pub mod events;
 pub mod form;
 pub mod ids;
+pub mod inbox;
 pub mod interactions;
 pub mod limits;
 pub mod local;

@@ -67,6 +67,24 @@ pub async fn deliver(state: &SlackState, to: &ReplyTo, trigger_id: Option<&str>,
     }
 }
 
+/// Delivers a core result whose reply path has expired (a request run again long after
+/// it came): the reply goes to `to.user` by DM, and a form is not opened (its
+/// `trigger_id` expired too).
+pub async fn deliver_by_dm(state: &SlackState, to: &ReplyTo, result: Result<Outcome, CoreError>) {
+    crate::metrics::metrics().observe_result(&result);
+    let reply = match result {
+        Ok(outcome) => outcome.reply,
+        Err(error) => {
+            tracing::error!(error = %error, user = %to.user, "Slack request failed in the core");
+            Some(error.reply())
+        }
+    };
+    let Some(reply) = reply else { return };
+    if let Err(error) = commands::Chat::send_dm(state.chat.as_ref(), &to.user, &reply).await {
+        tracing::warn!(%error, "could not deliver a late reply by DM");
+    }
+}
+
 /// A message only `to.user` sees, in as many parts as it needs: through the
 /// `response_url` while Slack allows its uses, then through `chat.postEphemeral`.
 pub async fn send_private(state: &SlackState, to: &ReplyTo, message: &Message) {

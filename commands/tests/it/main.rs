@@ -6,6 +6,7 @@
 
 mod support;
 
+mod declare_resume;
 mod defects;
 mod followups;
 mod learning;
