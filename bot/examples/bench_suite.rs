@@ -14,6 +14,10 @@
 //! - g: the web pages over the same history (and one incident of 10,000 entries):
 //!   `/incidents`, `/incidents/{id}`, `/postmortems?q=…` and `/insights`, p50 and p99
 //!   over loopback HTTP, against `GET /healthz` and a plain count of the entries.
+//! - h: an alert storm of 10,000 alerts in 500 Alertmanager groups over HTTP with bearer
+//!   auth against the release `serve`, then repeated: alerts/s and ack latency against
+//!   `GET /healthz` in the same run, incidents against the groups the rules declare,
+//!   duplicates.
 //!
 //! Run: `cargo build --release -p bot && cargo run --release -p bot --example bench_suite`
 //! (`BENCH_QUICK=1` for a smaller, faster run; `BENCH_ROWS=ab` for some rows only).
@@ -713,6 +717,195 @@ async fn row_g(history_db: &Path, now: DateTime<Utc>) -> anyhow::Result<Row> {
     })
 }
 
+/// One Alertmanager webhook (version 4) of group `group` with `size` alerts; even
+/// groups are critical in production (the rules declare them), odd ones go to triage.
+fn storm_group(group: usize, size: usize) -> Vec<u8> {
+    let severity = if group.is_multiple_of(2) { "critical" } else { "warning" };
+    let alerts: Vec<serde_json::Value> = (0..size)
+        .map(|n| {
+            json!({
+                "status": "firing",
+                "labels": { "alertname": format!("Storm{group}"), "instance": format!("node-{n}"),
+                            "severity": severity, "env": "prod" },
+                "annotations": { "summary": format!("Storm {group} on node-{n}") },
+                "startsAt": "2026-11-23T08:55:00Z", "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus:9090/graph",
+                "fingerprint": format!("{group:04x}{n:04x}"),
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({
+        "version": "4", "groupKey": format!("{{}}:{{alertname=\"Storm{group}\"}}"), "truncatedAlerts": 0,
+        "status": "firing", "receiver": "incidentbot", "groupLabels": {}, "commonLabels": {},
+        "commonAnnotations": {}, "externalURL": "http://alertmanager:9093", "alerts": alerts,
+    }))
+    .unwrap_or_default()
+}
+
+/// Sends `bodies` to `url` from `senders` concurrent senders; returns sorted latencies
+/// of the 200s and the count of anything else.
+async fn send_all(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    bodies: Arc<Vec<Vec<u8>>>,
+    senders: usize,
+) -> anyhow::Result<(Vec<Duration>, usize)> {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..senders {
+        let (http, url, token, bodies, next) =
+            (http.clone(), url.to_string(), token.map(str::to_string), bodies.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut latencies, mut failures) = (Vec::new(), 0);
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(body) = bodies.get(n) else { break };
+                let mut request = if body.is_empty() { http.get(&url) } else { http.post(&url).body(body.clone()) };
+                if let Some(token) = &token {
+                    request = request.bearer_auth(token);
+                }
+                let sent = Instant::now();
+                match request.send().await {
+                    Ok(response) if response.status() == 200 => latencies.push(sent.elapsed()),
+                    _ => failures += 1,
+                }
+            }
+            (latencies, failures)
+        }));
+    }
+    let (mut latencies, mut failures) = (Vec::new(), 0);
+    for task in tasks {
+        let (l, f) = task.await?;
+        latencies.extend(l);
+        failures += f;
+    }
+    latencies.sort();
+    Ok((latencies, failures))
+}
+
+/// Row h: an alert storm of `groups` Alertmanager groups of `per_group` alerts over
+/// HTTP with bearer auth, against the release `serve`, then the whole storm repeated
+/// (Alertmanager's repeat_interval). Counts incidents, triage posts and stored alerts
+/// once the worker is done.
+async fn row_h(binary: &Path, groups: usize, per_group: usize) -> anyhow::Result<Row> {
+    const TOKEN: &str = "benchmark-alertmanager-secret";
+    const TRIAGE: &str = "CTRIAGE";
+    let slack = MockServer::start().await;
+    let channels = Arc::new(std::sync::atomic::AtomicU64::new(1));
+    Mock::given(wiremock::matchers::path("/api/conversations.create"))
+        .respond_with(move |_: &wiremock::Request| {
+            let n = channels.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            ResponseTemplate::new(200).set_body_json(
+                json!({ "ok": true, "channel": { "id": format!("CINC{n}"), "name": format!("inc-{n}") } }),
+            )
+        })
+        .mount(&slack)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({ "ok": true, "user_id": "U0BOT", "ts": "1800000000.000100", "messages": [], "has_more": false }),
+        ))
+        .mount(&slack)
+        .await;
+    let dir = tempfile::tempdir()?;
+    let db_path = dir.path().join("storm.db");
+    let config = dir.path().join("incidentbot.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[alerts]\nplatform = \"slack\"\ntriage_channel = \"{TRIAGE}\"\n\
+             [[alerts.sources]]\nname = \"prometheus\"\nkind = \"alertmanager\"\n\
+             secret_env = \"ALERTS_BENCH_SECRET\"\nmax_per_minute = 1000000\n\
+             [[alerts.rules]]\nwhen = 'severity=\"critical\", env=~\"prod|production\"'\nthen = \"declare\"\n\
+             severity = \"sev1\"\n"
+        ),
+    )?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut child = std::process::Command::new(binary)
+        .arg("serve")
+        .env("DATABASE_URL", format!("sqlite://{}", db_path.display()))
+        .env("PORT", port.to_string())
+        .env("INCIDENTBOT_CONFIG", &config)
+        .env("ALERTS_BENCH_SECRET", TOKEN)
+        .env("SLACK_BOT_TOKEN", "xoxb-benchmark")
+        .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+        .env("SLACK_API_URL", format!("{}/api", slack.uri()))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start {}", binary.display()))?;
+    let url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    while !http.get(format!("{url}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            return Err(anyhow!("serve did not become healthy in 60 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let senders = 8;
+    let health_probes = Arc::new(vec![Vec::new(); groups]);
+    let (health, _) = send_all(&http, &format!("{url}/healthz"), None, health_probes, senders).await?;
+    let storm: Arc<Vec<Vec<u8>>> = Arc::new((0..groups).map(|g| storm_group(g, per_group)).collect());
+    let alerts_url = format!("{url}/alerts/prometheus");
+    let storm_started = Instant::now();
+    let (mut acks, mut failures) = send_all(&http, &alerts_url, Some(TOKEN), storm.clone(), senders).await?;
+    let storm_took = storm_started.elapsed();
+    // Alertmanager's repeat_interval: every group again, unchanged.
+    let (repeats, repeat_failures) = send_all(&http, &alerts_url, Some(TOKEN), storm, senders).await?;
+    acks.extend(repeats);
+    acks.sort();
+    failures += repeat_failures;
+    // Wait for the worker to apply everything.
+    let db = Db::connect_existing(&format!("sqlite://{}", db_path.display())).await?;
+    let applied_from = Instant::now();
+    while !db.pending_alerts(0, 1).await?.is_empty() {
+        if applied_from.elapsed() > Duration::from_secs(600) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let applied_after = storm_started.elapsed();
+    let incidents = db.open_incidents().await?.len();
+    let stored: i64 = db.alert_counts().await?.iter().map(|(_, _, n)| n).sum();
+    let triage_posts = slack
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/api/chat.postMessage" && String::from_utf8_lossy(&r.body).contains(TRIAGE))
+        .count();
+    db.close().await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let declared_groups = groups.div_ceil(2);
+    let expected_alerts = i64::try_from(groups * per_group)?;
+    let duplicates = incidents.saturating_sub(declared_groups)
+        + usize::try_from((stored - expected_alerts).max(0))?
+        + triage_posts.saturating_sub(groups - declared_groups);
+    let lost = declared_groups.saturating_sub(incidents) + usize::try_from((expected_alerts - stored).max(0))?;
+    if acks.is_empty() {
+        return Err(anyhow!("no alert delivery was acknowledged"));
+    }
+    Ok(Row {
+        name: format!("h  alert storm: {} alerts in {groups} groups, bearer, {senders} senders, then repeated", groups * per_group),
+        measured: format!(
+            "{:.0} alerts/s; ack p50 {:.1} ms, p99 {:.1} ms ({failures} failed); {incidents} incidents for {declared_groups} \
+             declared groups, {triage_posts} triage posts; duplicates {duplicates}, lost {lost}; all applied after {:.1} s",
+            (groups * per_group) as f64 / storm_took.as_secs_f64(),
+            percentile(&acks, 0.5),
+            percentile(&acks, 0.99),
+            applied_after.as_secs_f64()
+        ),
+        baseline: format!("/healthz p50 {:.1} ms, p99 {:.1} ms", percentile(&health, 0.5), percentile(&health, 0.99)),
+        ratio: format!("{:.2}x p99", percentile(&acks, 0.99) / percentile(&health, 0.99)),
+        target: "p99 < 50 ms, duplicates 0",
+    })
+}
+
 fn serve_binary() -> anyhow::Result<PathBuf> {
     // target/release/examples/bench_suite → target/release/incidentbot
     let exe = std::env::current_exe()?;
@@ -740,7 +933,7 @@ async fn main() -> anyhow::Result<()> {
         platform: "slack",
     };
     // BENCH_ROWS=ab (for example) runs only those rows; rows d, e and f share one history.
-    let selected = std::env::var("BENCH_ROWS").unwrap_or_else(|_| "abcdefg".into());
+    let selected = std::env::var("BENCH_ROWS").unwrap_or_else(|_| "abcdefgh".into());
     let wants = |row: char| selected.contains(row);
     let mut rows = Vec::new();
     if wants('a') {
@@ -777,6 +970,12 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("g: web pages");
             rows.push(row_g(&history, now).await?);
         }
+    }
+
+    if wants('h') {
+        let (groups, per_group) = if quick { (100, 20) } else { (500, 20) };
+        eprintln!("h: alert storm, {} alerts in {groups} groups", groups * per_group);
+        rows.push(row_h(&binary, groups, per_group).await?);
     }
 
     println!("incidentbot benchmark suite ({}; {seeded})", if quick { "quick" } else { "full" });

@@ -205,6 +205,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let output = Output::new(Box::new(std::io::stdout()));
             let mut console = Console::with_db(db, &options, output).await?;
+            console.set_alerts(&file.alerts)?;
             // Trackers and the status page, as `serve` has them (GITHUB_API_URL and the
             // others point them at a fake for a rehearsal).
             if let Some((follow, _)) = crate::trackers::build(&file)? {
@@ -212,6 +213,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             match script {
                 Some(path) => {
+                    if let Some(folder) = path.parent() {
+                        console.set_base_dir(folder);
+                    }
                     let file =
                         std::fs::File::open(&path).with_context(|| format!("cannot open script {}", path.display()))?;
                     let prompting = if echo { Prompting::Echo } else { Prompting::Quiet };

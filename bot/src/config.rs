@@ -44,6 +44,7 @@ pub struct FileConfig {
     pub services: Vec<ServiceConfig>,
     /// The contributing-factor tags: `[[factors]]`. None listed: the default set.
     pub factors: Vec<FactorConfig>,
+    pub alerts: crate::alerts::config::AlertsConfig,
 }
 
 /// `[web]`: the web pages.

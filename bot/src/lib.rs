@@ -1,5 +1,6 @@
 //! The incidentbot binary's library: everything that touches the outside world.
 //!
+//! - [`alerts`] receives alerts from monitoring (`POST /alerts/<name>`) and runs the alert worker.
 //! - [`cli`] parses the command line and runs a subcommand; [`check`] is `incidentbot check`.
 //! - [`config`] reads the TOML file and the environment; [`secret`] keeps tokens out of logs.
 //! - [`console`] is the local workspace that drives the core with typed lines.
@@ -19,6 +20,7 @@
 //! - [`trackers`] holds the GitHub, Jira and Statuspage clients and the inbound tracker
 //!   webhooks.
 
+pub mod alerts;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -13,7 +13,7 @@ use commands::{CoreError, Outcome};
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use storage::{Platform, Severity};
@@ -23,6 +23,8 @@ const PLATFORMS: [Platform; 2] = [Platform::Slack, Platform::Discord];
 
 /// Upper bounds (seconds) of the slash-command duration buckets.
 const DURATION_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+type ConstGaugeI64 = Gauge;
 
 /// One label, such as `severity="sev2"` or `platform="slack"`.
 type Label = [(&'static str, &'static str); 1];
@@ -41,6 +43,22 @@ pub struct Metrics {
     chat_errors: Family<Label, Counter>,
     chat_retries: Family<Label, Counter>,
     command_duration: Family<Label, Histogram, fn() -> Histogram>,
+    alerts: AlertMetrics,
+}
+
+/// A label with a configured value: `source="prometheus"`.
+type OwnedLabel = Vec<(&'static str, String)>;
+
+/// Per alert source: alerts received, deliveries or alerts deduplicated, incidents
+/// declared, and alerts sent to triage. Dismissed and noise are read from the database
+/// at scrape time (`incidentbot_alerts{state=…}`), as people decide them anywhere.
+#[derive(Default)]
+struct AlertMetrics {
+    received: Family<OwnedLabel, Counter>,
+    deduplicated: Family<OwnedLabel, Counter>,
+    declared: Family<OwnedLabel, Counter>,
+    triaged: Family<OwnedLabel, Counter>,
+    rejected: Family<OwnedLabel, Counter>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -68,6 +86,7 @@ impl Metrics {
             chat_errors: Family::default(),
             chat_retries: Family::default(),
             command_duration: Family::new_with_constructor(duration_histogram),
+            alerts: AlertMetrics::default(),
         };
         // Every label value is exported from the start, at 0, so a dashboard's rate()
         // has a series before the first event. (Each `let _` drops the family's lock.)
@@ -124,9 +143,50 @@ impl Metrics {
         }
     }
 
+    /// Exports every series of an alert source at 0 from start-up.
+    pub fn alert_source_configured(&self, source: &str) {
+        let label = vec![("source", source.to_string())];
+        let alerts = &self.alerts;
+        for family in [&alerts.received, &alerts.deduplicated, &alerts.declared, &alerts.triaged, &alerts.rejected] {
+            let _ = family.get_or_create(&label);
+        }
+    }
+
+    /// One delivery of `source` stored: `received` alerts, `deduplicated` of them
+    /// repeats (a whole redelivery counts all its alerts).
+    pub fn alerts_received(&self, source: &str, received: usize, deduplicated: usize) {
+        let label = vec![("source", source.to_string())];
+        self.alerts.received.get_or_create(&label).inc_by(u64::try_from(received).unwrap_or(u64::MAX));
+        self.alerts.deduplicated.get_or_create(&label).inc_by(u64::try_from(deduplicated).unwrap_or(u64::MAX));
+    }
+
+    /// A request to `source` refused (auth, size, malformed, rate limit).
+    pub fn alert_rejected(&self, source: &str) {
+        self.alerts.rejected.get_or_create(&vec![("source", source.to_string())]).inc();
+    }
+
+    /// What the alert worker applied.
+    pub fn alerts_applied(&self, applied: &commands::alerts::AppliedAlerts) {
+        for (source, counts) in &applied.by_source {
+            let label = vec![("source", source.clone())];
+            self.alerts.declared.get_or_create(&label).inc_by(counts.declared);
+            self.alerts.triaged.get_or_create(&label).inc_by(counts.triaged);
+        }
+    }
+
     /// The Prometheus text format (version 0.0.4). `open_incidents` is `None` when the
     /// database did not answer; that series is then left out rather than reported as 0.
     pub fn render(&self, open_incidents: Option<usize>, active: bool) -> String {
+        self.render_with_alerts(open_incidents, active, &[])
+    }
+
+    /// [`Metrics::render`], with the stored alerts counted by source and state.
+    pub fn render_with_alerts(
+        &self,
+        open_incidents: Option<usize>,
+        active: bool,
+        alert_states: &[(String, storage::AlertState, i64)],
+    ) -> String {
         // A registry per scrape: the two gauges are what this scrape read, and the
         // counters are clones sharing the live values. Counter names go in without
         // `_total`; the encoder adds it.
@@ -161,6 +221,34 @@ impl Metrics {
             "incidentbot_slash_command_duration_seconds",
             "Time from receiving a slash command to the core's answer",
             self.command_duration.clone(),
+        );
+        let alerts = &self.alerts;
+        registry.register("incidentbot_alerts_received", "Alerts received, by source", alerts.received.clone());
+        registry.register(
+            "incidentbot_alerts_deduplicated",
+            "Alerts received again unchanged (repeats and redeliveries), by source",
+            alerts.deduplicated.clone(),
+        );
+        registry.register(
+            "incidentbot_alerts_declared",
+            "Incidents the alert rules declared, by source",
+            alerts.declared.clone(),
+        );
+        registry.register("incidentbot_alerts_triaged", "Alerts sent to triage, by source", alerts.triaged.clone());
+        registry.register(
+            "incidentbot_alert_requests_rejected",
+            "Alert requests refused (auth, size, malformed, rate limit), by source",
+            alerts.rejected.clone(),
+        );
+        let states: Family<Vec<(&'static str, String)>, ConstGaugeI64> = Family::default();
+        for (source, state, count) in alert_states {
+            let label = vec![("source", source.clone()), ("state", state.as_str().to_string())];
+            states.get_or_create(&label).set(*count);
+        }
+        registry.register(
+            "incidentbot_alerts",
+            "Stored alerts by source and state (triage, attached, dismissed, noise, ...)",
+            states,
         );
         registry.register(
             "incidentbot_active",

@@ -100,7 +100,11 @@ async fn metrics(State(state): State<AppState>) -> Response {
             None
         }
     };
-    let text = crate::metrics::metrics().render(open, state.health.role() == Role::Active);
+    let alert_states = state.db.alert_counts().await.unwrap_or_else(|error| {
+        tracing::warn!(%error, "metrics: cannot count alerts");
+        Vec::new()
+    });
+    let text = crate::metrics::metrics().render_with_alerts(open, state.health.role() == Role::Active, &alert_states);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
@@ -150,6 +154,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     // Bad schedules stop start-up here, before anything listens or takes the lease.
     config.file.followup_settings(&crate::config::PlatformChannels::default())?;
+    config.file.alerts.settings(None)?;
     let db = Db::connect(&config.database_url).await?;
     let lease = LeaseSettings::from_env()?;
     let health = Health::new(Role::Standby);
@@ -173,6 +178,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .layer(axum::middleware::from_fn_with_state(health.clone(), only_when_active));
         app = app.merge(routes);
     }
+    // Alert routes, closed like Slack's until this copy is active.
+    let alerts = crate::alerts::AlertsState::new(config.file.alerts.sources(|var| std::env::var(var).ok())?);
+    if !alerts.is_empty() {
+        let routes = crate::alerts::router(alerts.clone())
+            .layer(axum::middleware::from_fn_with_state(health.clone(), only_when_active));
+        app = app.merge(routes);
+    }
     // Trackers and the status page: clients built now, so a missing token stops start-up.
     let follow = crate::trackers::build(&config.file)?;
     let webhooks = follow.as_ref().map(|(_, secrets)| crate::trackers::webhook::Webhooks::new(db.clone(), secrets));
@@ -191,17 +203,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(%addr, "listening");
     let shutdown = tokio::spawn(wait_for_shutdown(cancel.clone()));
-    let active = tokio::spawn(run_while_active(
-        config,
-        db.clone(),
-        lease,
-        health.clone(),
-        slack,
-        discord_health,
-        web,
-        follow,
-        cancel.clone(),
-    ));
+    let surfaces = Surfaces { slack, discord_health, web, alerts, follow };
+    let active = tokio::spawn(run_while_active(config, db.clone(), lease, health.clone(), surfaces, cancel.clone()));
 
     let server_cancel = cancel.clone();
     // Slow clients are cut off; see `http_deadline`.
@@ -219,6 +222,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What serves requests besides `/healthz`: built before the lease, run once held.
+struct Surfaces {
+    slack: Option<crate::slack::SlackState>,
+    discord_health: Arc<PlatformHealth>,
+    web: crate::web::WebState,
+    alerts: crate::alerts::AlertsState,
+    follow: Option<FollowThroughParts>,
+}
+
 /// Waits for the lease, then runs the platforms and the scheduler until `cancel` fires
 /// or the lease is lost; stops them, and releases the lease last, once nothing of this
 /// copy is running any more.
@@ -230,18 +242,14 @@ async fn run_while_active(
     db: Db,
     lease: LeaseSettings,
     health: Health,
-    slack: Option<crate::slack::SlackState>,
-    discord_health: Arc<PlatformHealth>,
-    web: crate::web::WebState,
-    follow: Option<FollowThroughParts>,
+    surfaces: Surfaces,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     if !crate::lease::acquire(&db, &lease, &cancel).await {
         return Ok(());
     }
-    let result =
-        run_platforms(&config, &db, &lease, &health, slack.as_ref(), discord_health, &web, follow.as_ref(), &cancel)
-            .await;
+    let result = run_platforms(&config, &db, &lease, &health, &surfaces, &cancel).await;
+    let slack = surfaces.slack;
     health.set_role(Role::Stopping);
     cancel.cancel();
     if let Some(slack) = &slack {
@@ -251,21 +259,48 @@ async fn run_while_active(
     result
 }
 
+/// The core alerts go to: `alerts.platform`, or the one platform that runs.
+fn alert_core(
+    config: &Config,
+    slack: Option<&crate::slack::SlackState>,
+    discord: Option<&crate::discord::Started>,
+) -> anyhow::Result<Option<Arc<commands::Core>>> {
+    let slack_core = slack.map(|s| s.core().clone());
+    let discord_core = discord.map(|d| d.core.clone());
+    let chosen = match config.file.alerts.platform.as_deref() {
+        Some("slack") => {
+            slack_core.ok_or_else(|| anyhow::anyhow!("`alerts.platform` is slack, but Slack is not configured"))?
+        }
+        Some("discord") => discord_core
+            .ok_or_else(|| anyhow::anyhow!("`alerts.platform` is discord, but Discord is not configured"))?,
+        Some(other) => anyhow::bail!("`alerts.platform`: `{other}` is not slack or discord"),
+        None => match (slack_core, discord_core) {
+            (Some(core), None) | (None, Some(core)) => core,
+            (Some(_), Some(_)) => {
+                anyhow::bail!("`alerts.platform`: Slack and Discord both run; say which one alerts go to")
+            }
+            (None, None) => return Ok(None),
+        },
+    };
+    Ok(Some(chosen))
+}
+
 /// The configured trackers and status page, and the webhook routes that feed them.
 type FollowThroughParts = (commands::follow_through::FollowThrough, Option<crate::trackers::webhook::Webhooks>);
 
-#[allow(clippy::too_many_arguments)]
 async fn run_platforms(
     config: &Config,
     db: &Db,
     lease: &LeaseSettings,
     health: &Health,
-    slack: Option<&crate::slack::SlackState>,
-    discord_health: Arc<PlatformHealth>,
-    web: &crate::web::WebState,
-    follow: Option<&FollowThroughParts>,
+    surfaces: &Surfaces,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
+    let slack = surfaces.slack.as_ref();
+    let alerts = &surfaces.alerts;
+    let discord_health = surfaces.discord_health.clone();
+    let follow = surfaces.follow.as_ref();
+    let web = &surfaces.web;
     // Every platform that runs adds its core here, with its channels, for follow-ups.
     let mut platforms: Vec<(Arc<commands::Core>, crate::config::PlatformChannels)> = Vec::new();
     // Each core learns of the trackers and the status page before it takes requests.
@@ -308,6 +343,21 @@ async fn run_platforms(
         platforms.push((discord.core.clone(), config.file.discord.channels.clone()));
     }
 
+    // Alerts go to one platform's core; the worker applies what was stored, starting
+    // with what a stopped copy left pending.
+    let alert_worker = match alert_core(config, slack, discord.as_ref())? {
+        Some(core) if !alerts.is_empty() => {
+            core.set_alert_settings(config.file.alerts.settings(None)?);
+            alerts.set_core(core.clone());
+            Some(tokio::spawn(crate::alerts::worker::run(core, alerts.wake.clone(), cancel.clone())))
+        }
+        None if !alerts.is_empty() => {
+            tracing::error!("alert sources are configured but no chat platform runs; /alerts/* answers 503");
+            None
+        }
+        _ => None,
+    };
+
     let mut followups = Vec::new();
     for (core, _) in &platforms {
         web.register_platform(core.chat_platform(), core.clone());
@@ -337,6 +387,9 @@ async fn run_platforms(
     // The scheduler finishes the delivery it is in, then stops; claims make a cut-off
     // delivery safe to leave for the next start.
     let _ = scheduler.await;
+    if let Some(worker) = alert_worker {
+        let _ = worker.await;
+    }
     if let Some(discord) = discord {
         let _ = discord.gateway.await;
     }

@@ -160,19 +160,20 @@ impl Core {
         }
         self.queue_issue_sync(id, &inv.source_id).await?;
         let verb = if status == ActionStatus::Done { "✔️ done" } else { "✖️ won't fix" };
-        self.post_to_incident(
-            &incident,
-            &Message::new().line(
-                Line::new()
-                    .text("Action ")
-                    .bold(format!("#{id}"))
-                    .text(format!(" {verb}: {} (", item.text))
-                    .user(inv.user.clone())
-                    .text(")"),
-            ),
-        )
-        .await;
+        self.post_status_change(inv, &incident, &item, verb).await;
         Ok(self.confirm(inv, &incident, format!("action #{id} is {status}.")))
+    }
+
+    /// Tells the incident's channel that an item was closed or reopened, and by whom:
+    /// "Action **#3** ✔️ done: add a replica alert (@bob)".
+    async fn post_status_change(&self, inv: &Invocation, incident: &Incident, item: &ActionItem, change: &str) {
+        let line = Line::new()
+            .text("Action ")
+            .bold(format!("#{}", item.id))
+            .text(format!(" {change}: {} (", item.text))
+            .user(inv.user.clone())
+            .text(")");
+        self.post_to_incident(incident, &Message::new().line(line)).await;
     }
 
     /// Reopens a done or won't-fix item, and its issue; its owner, the commander or an
@@ -196,18 +197,7 @@ impl Core {
             Saved::Conflict => return Err(refused(format!("Action item #{id} changed meanwhile; try again."))),
         }
         self.queue_issue_sync(id, &inv.source_id).await?;
-        self.post_to_incident(
-            &incident,
-            &Message::new().line(
-                Line::new()
-                    .text("Action ")
-                    .bold(format!("#{id}"))
-                    .text(format!(" reopened: {} (", item.text))
-                    .user(inv.user.clone())
-                    .text(")"),
-            ),
-        )
-        .await;
+        self.post_status_change(inv, &incident, &item, "reopened").await;
         Ok(self.confirm(inv, &incident, format!("action #{id} is open again.")))
     }
 

@@ -1,4 +1,5 @@
-//! Button presses: acknowledge, write postmortem, mark done, snooze.
+//! Button presses: acknowledge, write postmortem, mark done, snooze, take command, the
+//! triage post's declare / attach / dismiss, and the resolve nudge's resolve.
 
 use storage::{ChannelId, EntryKind, SourceId};
 
@@ -33,6 +34,10 @@ impl Core {
             ButtonAction::MarkDone { item } => self.close_action(&inv, item, storage::ActionStatus::Done).await,
             ButtonAction::Snooze { item, days } => self.snooze_action(&inv, item, days).await,
             ButtonAction::TakeCommand { incident } => self.take_command(&inv, Some(incident)).await,
+            ButtonAction::AlertDeclare { alert } => self.alert_declare(&inv, alert, None).await,
+            ButtonAction::AlertAttach { alert, incident } => self.alert_attach(&inv, alert, incident).await,
+            ButtonAction::AlertDismiss { alert } => self.alert_dismiss(&inv, alert, None).await,
+            ButtonAction::ResolveIncident { incident } => self.resolve(&inv, Some(incident), None).await,
         };
         settle(result)
     }

@@ -57,6 +57,11 @@ pub trait Chat: Send + Sync {
     /// Sets the channel topic. It is one line, so mentions render the platform's way.
     async fn set_topic(&self, channel_id: &ChannelId, topic: &Line) -> Result<(), ChatError>;
     async fn pin(&self, target: &MessageRef) -> Result<(), ChatError>;
+    /// Replaces what a posted message says (a triage post once decided). A platform
+    /// that cannot edit posts the new text as a new message instead.
+    async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
+        self.post(&target.channel_id, message).await.map(|_| ())
+    }
     async fn send_dm(&self, user: &str, message: &Message) -> Result<MessageRef, ChatError>;
     /// Archives an incident channel (a thread on Discord): the follow-ups do it a
     /// configured number of days after the incident closed.

@@ -37,6 +37,10 @@ pub struct Core {
     pub(crate) chat: Arc<dyn Chat>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: Settings,
+    /// Alert rules and the triage channel, for the alerts this platform receives.
+    /// Set once at start-up on the core alerts go to; a lock only because the core is
+    /// shared in an `Arc` by then.
+    pub(crate) alerts: std::sync::RwLock<crate::alerts::AlertSettings>,
     /// Declares run one at a time, so two deliveries of one request can never both
     /// create a channel.
     pub(crate) declare_lock: Mutex<()>,
@@ -94,10 +98,21 @@ impl Core {
             chat,
             clock,
             settings,
+            alerts: Default::default(),
             declare_lock: Mutex::new(()),
             incident_channels: Default::default(),
             follow: Default::default(),
         }
+    }
+
+    /// Makes this the core alerts go to, with its rules and triage channel.
+    pub fn set_alert_settings(&self, alerts: crate::alerts::AlertSettings) {
+        *self.alerts.write().unwrap_or_else(PoisonError::into_inner) = alerts;
+    }
+
+    /// The alert rules and triage channel.
+    pub(crate) fn alert_settings(&self) -> std::sync::RwLockReadGuard<'_, crate::alerts::AlertSettings> {
+        self.alerts.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The chat platform this core runs on.
@@ -182,6 +197,10 @@ impl Core {
             C::Stats { days } => self.stats(days).await,
             C::Web => self.web_sign_in_reply(inv).await,
             C::Help => Ok(Outcome::reply(crate::help::help_message())),
+            C::AlertDeclare { alert, severity } => self.alert_declare(inv, alert, severity).await,
+            C::AlertAttach { alert, incident } => self.alert_attach(inv, alert, incident).await,
+            C::AlertDismiss { alert, reason } => self.alert_dismiss(inv, alert, reason).await,
+            C::Alerts { target } => self.list_alerts(inv, target).await,
         }
     }
 

@@ -209,6 +209,10 @@ pub async fn build_linked(
         }
     }
 
+    for line in crate::alerts::insights::detection_lines(db, &this_week, since, now).await? {
+        message = message.line(line);
+    }
+
     let titles: HashMap<i64, &Incident> = declared.iter().map(|i| (i.id, i)).collect();
     let mut lessons = Vec::new();
     let mut drill_lessons: HashMap<i64, (Option<String>, Option<String>)> = HashMap::new();

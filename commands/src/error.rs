@@ -16,6 +16,9 @@ pub enum CoreError {
     Chat(#[from] ChatError),
     #[error("{0} kept changing while it was being saved; try again")]
     Contention(String),
+    /// A stored alert could not be applied (a missing group, a declare that vanished).
+    #[error("an alert could not be applied: {0}")]
+    Alert(String),
     /// The system could not give us what every token needs (randomness).
     #[error("{0}")]
     Internal(String),
@@ -29,6 +32,7 @@ impl CoreError {
             CoreError::Storage(_) => "the database did not answer".to_string(),
             CoreError::Chat(chat) => format!("the chat platform refused a call ({})", chat.operation),
             CoreError::Contention(_) => self.to_string(),
+            CoreError::Alert(_) => "an alert could not be applied".to_string(),
             CoreError::Internal(_) => "the system could not make a secure token".to_string(),
         };
         crate::message::Message::plain(format!(
@@ -44,6 +48,17 @@ pub(crate) enum Problem {
     /// A refusal: a line, so the people it names are mentions.
     Refused(crate::message::Line),
     Internal(CoreError),
+}
+
+impl Problem {
+    /// The problem in words, for a log line about work no user is waiting on.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Problem::Usage(usage) => usage.problem.clone(),
+            Problem::Refused(line) => crate::message::Message::new().line(line.clone()).to_plain(),
+            Problem::Internal(error) => error.to_string(),
+        }
+    }
 }
 
 impl From<UsageError> for Problem {

@@ -39,7 +39,12 @@ pub mod usage {
     pub const STATS: &str = "/incident stats [30d]";
     pub const WEB: &str = "/incident web";
     pub const HELP: &str = "/incident help";
-    pub const ANY: &str = "/incident <declare|status|severity|assign|take|update|public|note|timeline|resolve|reopen|postmortem|action|service|factor|invite|list|stats|web|help> …";
+    pub const ALERT_DECLARE: &str = "/incident alert declare <alert-id> [sev1..sev4]";
+    pub const ALERT_ATTACH: &str = "/incident alert attach <alert-id> INC-n";
+    pub const ALERT_DISMISS: &str = "/incident alert dismiss <alert-id> [reason]";
+    pub const ALERT: &str = "/incident alert <declare|attach|dismiss> <alert-id> …";
+    pub const ALERTS: &str = "/incident alerts";
+    pub const ANY: &str = "/incident <declare|status|severity|assign|take|update|public|note|timeline|resolve|reopen|postmortem|action|alert|alerts|service|factor|invite|list|stats|web|help> …";
 }
 
 /// A due date as typed: a calendar date, or a number of days from today.
@@ -209,6 +214,24 @@ pub enum Command {
     /// A private one-time link that signs the user in to the web pages.
     Web,
     Help,
+    /// Declare an incident from an alert waiting in triage.
+    AlertDeclare {
+        alert: i64,
+        severity: Option<Severity>,
+    },
+    /// Attach an alert waiting in triage to an open incident.
+    AlertAttach {
+        alert: i64,
+        incident: i64,
+    },
+    AlertDismiss {
+        alert: i64,
+        reason: Option<String>,
+    },
+    /// This incident's alerts, or the triage queue outside an incident.
+    Alerts {
+        target: Option<i64>,
+    },
 }
 
 impl Command {
@@ -561,6 +584,8 @@ pub fn parse(input: &str) -> Result<Command, UsageError> {
         }
         "web" => no_target(Command::Web, usage::WEB).and_then(|c| only_target(&words, c, usage::WEB)),
         "help" => Ok(Command::Help),
+        "alert" => parse_alert(&mut words, target),
+        "alerts" => only_target(&words, Command::Alerts { target }, usage::ALERTS),
         other => {
             Err(usage_error(format!("`{}` is not an /incident command.", format::truncate(other, 40).0), usage::ANY))
         }
@@ -676,6 +701,54 @@ fn parse_set(words: &mut Words<'_>, target: Option<i64>, kind: SetKind) -> Resul
         SetKind::Factor => Command::Factor { target, change, tag: name },
     };
     only_target(words, command, usage)
+}
+
+/// An alert id as typed: `12` or `#12`.
+fn parse_alert_id(word: Option<&str>, usage: &'static str) -> Result<i64, UsageError> {
+    let word = word.ok_or_else(|| usage_error("Which alert? Give its number, like 12.", usage))?;
+    let digits = word.strip_prefix('#').unwrap_or(word);
+    match digits.parse::<i64>() {
+        Ok(id) if id > 0 && digits.len() <= limits::MAX_ID_DIGITS && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(id)
+        }
+        _ => Err(usage_error(format!("`{}` is not an alert number.", format::truncate(word, 24).0), usage)),
+    }
+}
+
+/// `alert declare|attach|dismiss <id> …`; an `INC-n` typed before `alert` is what
+/// `attach` attaches to.
+fn parse_alert(words: &mut Words<'_>, target: Option<i64>) -> Result<Command, UsageError> {
+    let verb = words.next().map(str::to_lowercase);
+    match verb.as_deref() {
+        Some("declare") => {
+            let alert = parse_alert_id(words.next(), usage::ALERT_DECLARE)?;
+            let severity = words.next().map(|word| parse_severity(word, usage::ALERT_DECLARE)).transpose()?;
+            if target.is_some() {
+                return Err(usage_error("Declaring opens a new incident; leave out the INC-n.", usage::ALERT_DECLARE));
+            }
+            only_target(words, Command::AlertDeclare { alert, severity }, usage::ALERT_DECLARE)
+        }
+        Some("attach") => {
+            let alert = parse_alert_id(words.next(), usage::ALERT_ATTACH)?;
+            let incident = match take_incident_ref(words, usage::ALERT_ATTACH)? {
+                Some(id) => id,
+                None => target.ok_or_else(|| usage_error("Attach it to which incident?", usage::ALERT_ATTACH))?,
+            };
+            only_target(words, Command::AlertAttach { alert, incident }, usage::ALERT_ATTACH)
+        }
+        Some("dismiss") => {
+            let alert = parse_alert_id(words.next(), usage::ALERT_DISMISS)?;
+            if target.is_some() {
+                return Err(usage_error("Dismissing does not take an incident.", usage::ALERT_DISMISS));
+            }
+            Ok(Command::AlertDismiss { alert, reason: words.rest() })
+        }
+        Some(other) => Err(usage_error(
+            format!("`{}` is not an alert command; use declare, attach or dismiss.", format::truncate(other, 40).0),
+            usage::ALERT,
+        )),
+        None => Err(usage_error("What should happen to the alert?", usage::ALERT)),
+    }
 }
 
 fn parse_action(words: &mut Words<'_>, target: Option<i64>) -> Result<Command, UsageError> {
@@ -981,6 +1054,26 @@ mod tests {
         assert_eq!(err("action done four").usage, usage::ACTION_DONE);
         assert_eq!(err("action list yours").usage, usage::ACTION_LIST);
         assert_eq!(err("action").usage, usage::ACTION);
+    }
+
+    #[test]
+    fn alert_commands() {
+        assert_eq!(ok("alert declare 12"), Command::AlertDeclare { alert: 12, severity: None });
+        assert_eq!(ok("alert declare #12 sev1"), Command::AlertDeclare { alert: 12, severity: Some(Severity::Sev1) });
+        assert_eq!(ok("alert attach 12 INC-3"), Command::AlertAttach { alert: 12, incident: 3 });
+        assert_eq!(ok("INC-3 alert attach 12"), Command::AlertAttach { alert: 12, incident: 3 });
+        assert_eq!(
+            ok("alert dismiss 12 flapping disk alert"),
+            Command::AlertDismiss { alert: 12, reason: Some("flapping disk alert".into()) }
+        );
+        assert_eq!(ok("alerts"), Command::Alerts { target: None });
+        assert_eq!(ok("alerts INC-4"), Command::Alerts { target: Some(4) });
+        assert_eq!(err("alert attach 12").usage, usage::ALERT_ATTACH);
+        assert_eq!(err("alert declare ١٢").usage, usage::ALERT_DECLARE);
+        assert_eq!(err("alert declare 12 sev9").usage, usage::ALERT_DECLARE);
+        assert_eq!(err("alert page 12").usage, usage::ALERT);
+        assert_eq!(err("alert").usage, usage::ALERT);
+        assert_eq!(err("alert declare 99999999999999999999999").usage, usage::ALERT_DECLARE);
     }
 
     #[test]

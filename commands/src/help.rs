@@ -4,7 +4,7 @@ use crate::grammar::usage;
 use crate::message::{Line, Message};
 
 pub fn help_message() -> Message {
-    let rows: [(&str, &str); 28] = [
+    let rows: [(&str, &str); 32] = [
         (
             usage::DECLARE,
             "open an incident and its channel (no title: a form; started:-20m backdates; drill: a game day; \
@@ -33,6 +33,10 @@ pub fn help_message() -> Message {
         (usage::ACTION_DUE, "move an item's due date (owner or commander)"),
         (usage::ACTION_LINK, "link to an existing issue"),
         (usage::ACTION_LIST, "list action items"),
+        (usage::ALERT_DECLARE, "open an incident from an alert waiting in triage (you lead it)"),
+        (usage::ALERT_ATTACH, "add an alert waiting in triage to an open incident"),
+        (usage::ALERT_DISMISS, "dismiss an alert waiting in triage; it counts as noise"),
+        (usage::ALERTS, "this incident's alerts, or the triage queue outside an incident"),
         (usage::SERVICE, "services it touches; owners are invited"),
         (usage::FACTOR, "contributing-factor tags (conditions, not people)"),
         (usage::INVITE, "bring someone in, also into a private incident"),

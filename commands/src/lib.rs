@@ -21,6 +21,8 @@
 //! - [`ingest`] records the timeline from channel messages; [`history`] decides where
 //!   catching up after downtime starts, for every platform.
 //! - [`message`] and [`outcome`] are what the core hands back to adapters.
+//! - [`alerts`] holds the alert rules: matchers, declare / triage / ignore, grouping
+//!   and dedupe, the resolve nudge, and the triage commands.
 //! - [`catalog`] holds the vocabulary of the system: the service catalog and the
 //!   contributing-factor tags, with closest-name suggestions; [`learning_cmds`] attaches
 //!   services, tags and invites to incidents; [`visibility`] decides who may see a private
@@ -38,6 +40,7 @@
 
 pub mod action_cmds;
 pub mod actor;
+pub mod alerts;
 pub mod blameless;
 pub mod buttons;
 pub mod catalog;

@@ -74,6 +74,23 @@ pub enum ButtonAction {
     TakeCommand {
         incident: i64,
     },
+    /// Declare an incident from an alert waiting in triage.
+    AlertDeclare {
+        alert: i64,
+    },
+    /// Attach an alert waiting in triage to an open incident.
+    AlertAttach {
+        alert: i64,
+        incident: i64,
+    },
+    /// Dismiss an alert waiting in triage.
+    AlertDismiss {
+        alert: i64,
+    },
+    /// Resolve an incident (the nudge once all its alerts resolved).
+    ResolveIncident {
+        incident: i64,
+    },
 }
 
 impl ButtonAction {
@@ -85,6 +102,10 @@ impl ButtonAction {
             ButtonAction::MarkDone { item } => format!("done:{item}"),
             ButtonAction::Snooze { item, days } => format!("snooze:{item}:{days}"),
             ButtonAction::TakeCommand { incident } => format!("take:{incident}"),
+            ButtonAction::AlertDeclare { alert } => format!("alert-declare:{alert}"),
+            ButtonAction::AlertAttach { alert, incident } => format!("alert-attach:{alert}:{incident}"),
+            ButtonAction::AlertDismiss { alert } => format!("alert-dismiss:{alert}"),
+            ButtonAction::ResolveIncident { incident } => format!("resolve:{incident}"),
         }
     }
 
@@ -99,6 +120,10 @@ impl ButtonAction {
             "done" => ButtonAction::MarkDone { item: first },
             "snooze" => ButtonAction::Snooze { item: first, days: parts.next()?.parse().ok()? },
             "take" => ButtonAction::TakeCommand { incident: first },
+            "alert-declare" => ButtonAction::AlertDeclare { alert: first },
+            "alert-attach" => ButtonAction::AlertAttach { alert: first, incident: parts.next()?.parse().ok()? },
+            "alert-dismiss" => ButtonAction::AlertDismiss { alert: first },
+            "resolve" => ButtonAction::ResolveIncident { incident: first },
             _ => return None,
         };
         parts.next().is_none().then_some(action)
@@ -193,6 +218,10 @@ mod tests {
             ButtonAction::WritePostmortem { incident: 12 },
             ButtonAction::MarkDone { item: 7 },
             ButtonAction::Snooze { item: 7, days: 3 },
+            ButtonAction::AlertDeclare { alert: 5 },
+            ButtonAction::AlertAttach { alert: 5, incident: 2 },
+            ButtonAction::AlertDismiss { alert: 5 },
+            ButtonAction::ResolveIncident { incident: 2 },
         ] {
             assert_eq!(ButtonAction::decode(&action.encode()), Some(action));
         }

@@ -45,6 +45,7 @@ impl Core {
         let written = self.db.postmortem(incident.id).await?.unwrap_or_default();
         if !written.is_complete() || all {
             let mut form = postmortem_form(&incident, &written, all);
+            self.prefill_detection(&incident, &mut form).await?;
             form.tags = Some(self.tag_picker(&incident).await?);
             return Ok(Outcome::form(form));
         }
@@ -57,6 +58,23 @@ impl Core {
         let mut document = self.postmortem_document(&incident, &written);
         document = document.line(Line::new().code("/incident postmortem all").text(" corrects any field."));
         Ok(Outcome::reply(document))
+    }
+
+    /// An unwritten Detection field starts with the first alert, when an alert detected
+    /// the incident: its name, source and time.
+    async fn prefill_detection(&self, incident: &Incident, form: &mut crate::outcome::Form) -> Result<(), Problem> {
+        let Some(field) = form.fields.iter_mut().find(|f| f.key == "detection" && f.value.is_none()) else {
+            return Ok(());
+        };
+        if let Some(detection) = self.db.detection(incident.id).await? {
+            field.value = Some(format!(
+                "Alert {} ({}) at {}.",
+                if detection.alertname.is_empty() { "(unnamed)" } else { detection.alertname.as_str() },
+                detection.source,
+                format::time(detection.alert_at, self.settings.timezone)
+            ));
+        }
+        Ok(())
     }
 
     /// Takes an answered form (declare or postmortem).

@@ -130,6 +130,16 @@ impl Core {
                 show(row.mttr)
             )));
         }
+        for line in crate::alerts::insights::detection_lines(
+            &self.db,
+            &incidents,
+            until - Duration::days(i64::from(days)),
+            until,
+        )
+        .await?
+        {
+            message = message.line(line);
+        }
         let services = self.db.attached_since(storage::Attachment::Service, from).await?;
         let open_actions = self.db.actions(&storage::ActionFilter::AllOpen).await?;
         let figures = crate::recurrence::by_service(&services, &incidents, &open_actions);

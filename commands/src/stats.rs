@@ -18,7 +18,7 @@ pub struct SeverityStats {
     pub mttr: Option<Duration>,
 }
 
-fn mean(durations: &[Duration]) -> Option<Duration> {
+pub(crate) fn mean(durations: &[Duration]) -> Option<Duration> {
     if durations.is_empty() {
         return None;
     }

@@ -123,12 +123,11 @@ CREATE TABLE inbound_events (
 );
 CREATE INDEX inbound_events_by_time ON inbound_events (processed_at);
 
--- Which running copy of the bot is the active one, with a fencing token that counts up
--- each time the lease changes hands.
+-- Which running copy of the bot is the active one (its fencing token is added by
+-- 20261203001500_lease_token, the same version as SQLite's).
 CREATE TABLE leases (
     name         TEXT    PRIMARY KEY,
     holder       TEXT    NOT NULL,
     acquired_at  BIGINT  NOT NULL,
-    expires_at   BIGINT  NOT NULL,
-    token        BIGINT  NOT NULL DEFAULT 0
+    expires_at   BIGINT  NOT NULL
 );

@@ -27,6 +27,8 @@
 //!   (fenced by the lease's token when the scheduler runs under one).
 //! - [`inbound_events`] records processed inbound deliveries of every surface, so a
 //!   retried one is recognised.
+//! - [`alerts`] stores alerts from monitoring once per source and fingerprint, their
+//!   groups and triage posts, how incidents were detected, and the resolve nudges.
 //! - [`inbox`] is the durable inbox: requests answered before their work is done,
 //!   committed before the answer, run again after a crash; [`steps`] records each
 //!   platform call such a request makes (intent before, result after), so a resumed
@@ -52,6 +54,7 @@
 mod portable;
 
 pub mod actions;
+pub mod alerts;
 pub mod backup;
 #[cfg(feature = "bench-support")]
 pub mod baseline;
@@ -84,6 +87,9 @@ pub mod timeline;
 pub mod web_auth;
 mod writer;
 
+pub use alerts::{
+    AlertGroup, AlertState, AlertStatus, Detection, NewAlert, NoiseCount, StoredAlert, StoredDelivery, TriageOutcome,
+};
 pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::{Claim, DeliveryKey};
 pub use inbox::{InboxRequest, InboxRow};

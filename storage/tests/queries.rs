@@ -381,6 +381,12 @@ conformance!(
     concurrent_inbox_accepts_each_get_their_own_answer,
     a_step_is_new_then_interrupted_then_finished,
     a_sign_in_link_starts_one_session_however_many_race,
+    the_library_finds_key_timeline_events_after_every_migration,
+    alert_repeats_only_move_last_seen_and_changes_become_pending,
+    an_alert_delivery_id_is_applied_once_however_many_race,
+    alert_deliveries_racing_on_two_handles_store_each_alert_and_group_once,
+    a_triage_post_and_a_resolve_nudge_are_claimed_once_on_two_handles,
+    alert_noise_counts_dismissed_and_resolved_alone_by_source_and_name,
 );
 
 async fn attachments_change_once_with_their_entry_and_read_back_in_order(db: Db, _url: &str) {
@@ -605,4 +611,210 @@ async fn a_sign_in_link_starts_one_session_however_many_race(db: Db, url: &str) 
     db.end_web_session(session_hash, later).await.unwrap();
     assert!(db.web_session(session_hash).await.unwrap().unwrap().ended);
     second.close().await;
+}
+
+async fn the_library_finds_key_timeline_events_after_every_migration(db: Db, _url: &str) {
+    // A later migration rebuilt `timeline_entries` and with it dropped the library's
+    // triggers; key events written afterwards were never indexed.
+    let incident = declared(&db, "req-1").await;
+    let mut key = entry(incident.id, "msg-1", EntryKind::Message);
+    key.text = "the replica fell behind by forty minutes".into();
+    db.add_entry(&key, false).await.unwrap();
+    let mut plain = entry(incident.id, "msg-2", EntryKind::Message);
+    plain.text = "forty coffees later".into();
+    db.add_entry(&plain, false).await.unwrap();
+    assert!(db.search_library("replica", 10).await.unwrap().is_empty(), "not a key event yet");
+    assert!(db.mark_key(&"msg-1".into()).await.unwrap());
+    let hits = db.search_library("replica", 10).await.unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!((hits[0].incident_id, hits[0].part.as_str()), (incident.id, "timeline"));
+    assert!(db.search_library("coffees", 10).await.unwrap().is_empty(), "only key events are searched");
+}
+
+fn alert(fingerprint: &str, group_key: &str, status: AlertStatus, starts: i64) -> NewAlert {
+    NewAlert {
+        fingerprint: fingerprint.into(),
+        group_key: group_key.into(),
+        alertname: "HighErrorRate".into(),
+        title: "Errors".into(),
+        labels: "{}".into(),
+        annotations: "{}".into(),
+        url: None,
+        status,
+        starts_at: DateTime::from_timestamp(starts, 0).unwrap(),
+        ends_at: None,
+    }
+}
+
+async fn alert_repeats_only_move_last_seen_and_changes_become_pending(db: Db, _url: &str) {
+    let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let firing = alert("f1", "g", AlertStatus::Firing, 1_799_999_000);
+    let first = db.store_alert_delivery("prom", None, std::slice::from_ref(&firing), at).await.unwrap();
+    assert_eq!(first.new, 1);
+    let stored = db.pending_alerts(0, 10).await.unwrap().remove(0);
+    assert!(stored.pending);
+    db.set_alert_state(stored.id, AlertState::Triage, None, Some(stored.version)).await.unwrap();
+    assert!(db.pending_alerts(0, 10).await.unwrap().is_empty());
+
+    let later = at + Duration::seconds(30);
+    let repeat = db.store_alert_delivery("prom", None, std::slice::from_ref(&firing), later).await.unwrap();
+    assert_eq!((repeat.new, repeat.changed, repeat.repeated), (0, 0, 1));
+    assert!(db.pending_alerts(0, 10).await.unwrap().is_empty());
+    let repeated = db.alert(stored.id).await.unwrap().unwrap();
+    assert_eq!((repeated.deliveries, repeated.last_seen, repeated.first_seen), (2, later, at));
+    assert_eq!(db.alerts_in_triage(10).await.unwrap().len(), 1);
+
+    let resolved = alert("f1", "g", AlertStatus::Resolved, 1_799_999_000);
+    assert_eq!(db.store_alert_delivery("prom", None, &[resolved], at).await.unwrap().changed, 1);
+    let again = alert("f1", "g", AlertStatus::Firing, 1_800_000_500);
+    assert_eq!(db.store_alert_delivery("prom", None, &[again], at).await.unwrap().changed, 1);
+    let pending = db.pending_alerts(0, 10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!((pending[0].generation, pending[0].version, pending[0].deliveries), (2, 3, 4));
+    // A worker that read an older version does not clear the newer change.
+    db.finish_alert(stored.id, pending[0].version - 1).await.unwrap();
+    assert_eq!(db.pending_alerts(0, 10).await.unwrap().len(), 1);
+    db.finish_alert(stored.id, pending[0].version).await.unwrap();
+    assert!(db.pending_alerts(0, 10).await.unwrap().is_empty());
+    // The same fingerprint from another source is another alert, and the repeats and
+    // changes spent no number: it is alert 2.
+    assert_eq!(db.store_alert_delivery("grafana", None, &[firing], at).await.unwrap().new, 1);
+    assert_eq!(db.alerts_of_group("grafana", "g").await.unwrap()[0].id, 2);
+    let mut counts = db.alert_counts().await.unwrap();
+    counts.sort();
+    assert_eq!(counts, vec![("grafana".into(), AlertState::New, 1), ("prom".into(), AlertState::Triage, 1)]);
+}
+
+async fn an_alert_delivery_id_is_applied_once_however_many_race(db: Db, url: &str) {
+    let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let firing = alert("f1", "g", AlertStatus::Firing, 1_799_999_000);
+    let second = Db::connect(url).await.unwrap();
+    let (a, b) = tokio::join!(
+        db.store_alert_delivery("pd", Some("w1"), std::slice::from_ref(&firing), at),
+        second.store_alert_delivery("pd", Some("w1"), std::slice::from_ref(&firing), at)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a.duplicate_delivery ^ b.duplicate_delivery, "exactly one applies it: {a:?} {b:?}");
+    assert_eq!(a.new + b.new, 1);
+    let stored = db.alerts_of_group("pd", "g").await.unwrap();
+    assert_eq!((stored.len(), stored[0].deliveries), (1, 1));
+    let third = db.store_alert_delivery("pd", Some("w1"), &[firing], at).await.unwrap();
+    assert!(third.duplicate_delivery);
+    second.close().await;
+}
+
+/// Two copies storing deliveries of one group at once (the same alerts, in either
+/// order, and a resolve racing a repeat): each alert and the group are stored once,
+/// every delivery is counted, and the one change is counted once.
+async fn alert_deliveries_racing_on_two_handles_store_each_alert_and_group_once(db: Db, url: &str) {
+    let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let second = Db::connect(url).await.unwrap();
+    let one = alert("f1", "checkout", AlertStatus::Firing, 1_799_999_000);
+    let two = alert("f2", "checkout", AlertStatus::Firing, 1_799_999_000);
+    let forward = [one.clone(), two.clone()];
+    let backward = [two.clone(), one.clone()];
+    let mut new = 0;
+    for _ in 0..10 {
+        let (a, b) = tokio::join!(
+            db.store_alert_delivery("am", None, &forward, at),
+            second.store_alert_delivery("am", None, &backward, at)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        new += a.new + b.new;
+        assert_eq!(a.changed + b.changed, 0);
+    }
+    assert_eq!(new, 2, "each alert is new once");
+    let stored = db.alerts_of_group("am", "checkout").await.unwrap();
+    assert_eq!(
+        stored.iter().map(|a| (a.fingerprint.as_str(), a.deliveries)).collect::<Vec<_>>(),
+        [("f1", 20), ("f2", 20)]
+    );
+    assert!(db.alert_group("am", "checkout").await.unwrap().is_some());
+
+    let resolved = [alert("f1", "checkout", AlertStatus::Resolved, 1_799_999_000)];
+    let (a, b) = tokio::join!(
+        db.store_alert_delivery("am", None, &resolved, at),
+        second.store_alert_delivery("am", None, &resolved, at)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.changed + b.changed, a.repeated + b.repeated), (1, 1), "{a:?} {b:?}");
+    let f1 = db.alerts_of_group("am", "checkout").await.unwrap().remove(0);
+    assert_eq!((f1.status, f1.version, f1.deliveries), (AlertStatus::Resolved, 2, 22));
+    second.close().await;
+}
+
+/// A group's triage post is claimed by one of two copies, its triage ended by one, and
+/// each "all resolved" nudge claimed by one.
+async fn a_triage_post_and_a_resolve_nudge_are_claimed_once_on_two_handles(db: Db, url: &str) {
+    let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let second = Db::connect(url).await.unwrap();
+    db.store_alert_delivery("am", None, &[alert("f1", "disk", AlertStatus::Firing, 1_799_999_000)], at).await.unwrap();
+    let stored = db.alerts_of_group("am", "disk").await.unwrap().remove(0);
+    db.set_alert_state(stored.id, AlertState::Triage, None, Some(stored.version)).await.unwrap();
+    let group = db.alert_group("am", "disk").await.unwrap().unwrap();
+    assert!(!group.triage_claimed);
+    let (a, b) = tokio::join!(
+        db.claim_triage_post(group.id, Severity::Sev2, at),
+        second.claim_triage_post(group.id, Severity::Sev3, at)
+    );
+    assert!(a.unwrap() ^ b.unwrap(), "exactly one posts the triage");
+    db.set_triage_post(group.id, &ChannelId::from("C-TRIAGE"), "1.2").await.unwrap();
+    let claimed = db.alert_group("am", "disk").await.unwrap().unwrap();
+    assert!(claimed.triage_claimed);
+    assert_eq!((claimed.triage_channel.as_deref(), claimed.triage_message.as_deref()), (Some("C-TRIAGE"), Some("1.2")));
+    assert!(!db.claim_triage_post(group.id, Severity::Sev2, at).await.unwrap(), "an open triage is not posted again");
+
+    let incident = declared(&db, "req-1").await;
+    let (a, b) = tokio::join!(
+        db.end_triage(group.id, TriageOutcome::Declared, AlertState::Attached, Some(incident.id)),
+        second.end_triage(group.id, TriageOutcome::Dismissed, AlertState::Dismissed, None)
+    );
+    assert!(a.as_ref().unwrap() ^ b.as_ref().unwrap(), "exactly one ends the triage");
+    let ended = db.alert_group("am", "disk").await.unwrap().unwrap();
+    let alert = db.alert(stored.id).await.unwrap().unwrap();
+    if a.unwrap() {
+        assert_eq!((ended.triage_outcome, ended.incident_id), (Some(TriageOutcome::Declared), Some(incident.id)));
+        assert_eq!((alert.state, alert.incident_id), (AlertState::Attached, Some(incident.id)));
+        assert_eq!(db.alerts_of_incident(incident.id).await.unwrap().len(), 1);
+    } else {
+        assert_eq!((ended.triage_outcome, ended.incident_id), (Some(TriageOutcome::Dismissed), None));
+        assert_eq!(alert.state, AlertState::Dismissed);
+        assert!(db.alerts_in_triage(10).await.unwrap().is_empty());
+    }
+    // An ended triage can be opened again by a later firing.
+    assert!(db.claim_triage_post(group.id, Severity::Sev1, at).await.unwrap());
+
+    let (a, b) =
+        tokio::join!(db.claim_alert_nudge(incident.id, "v2", at), second.claim_alert_nudge(incident.id, "v2", at));
+    assert!(a.unwrap() ^ b.unwrap(), "exactly one nudges");
+    assert!(db.claim_alert_nudge(incident.id, "v3", at).await.unwrap());
+
+    let detection =
+        Detection { incident_id: incident.id, source: "am".into(), alertname: "DiskFull".into(), alert_at: at };
+    db.record_detection(&detection).await.unwrap();
+    db.record_detection(&Detection { alertname: "Later".into(), ..detection.clone() }).await.unwrap();
+    assert_eq!(db.detection(incident.id).await.unwrap(), Some(detection.clone()));
+    assert_eq!(db.detections_between(t0() - Duration::days(1), t0() + Duration::days(1)).await.unwrap(), [detection]);
+    assert_eq!(db.incident_id_by_declare_source(&"req-1".into()).await.unwrap(), Some(incident.id));
+    second.close().await;
+}
+
+async fn alert_noise_counts_dismissed_and_resolved_alone_by_source_and_name(db: Db, _url: &str) {
+    let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let alerts = [
+        alert("a", "g1", AlertStatus::Firing, 1_799_999_000),
+        alert("b", "g2", AlertStatus::Firing, 1_799_999_000),
+        alert("c", "g3", AlertStatus::Firing, 1_799_999_000),
+    ];
+    db.store_alert_delivery("am", None, &alerts, at).await.unwrap();
+    let ids: Vec<i64> = db.pending_alerts(0, 10).await.unwrap().iter().map(|a| a.id).collect();
+    db.set_alert_state(ids[0], AlertState::Dismissed, None, None).await.unwrap();
+    db.set_alert_state(ids[1], AlertState::Noise, None, None).await.unwrap();
+    db.set_alert_state(ids[2], AlertState::Noise, None, None).await.unwrap();
+    let noise = db.alert_noise_between(at - Duration::hours(1), at + Duration::hours(1)).await.unwrap();
+    assert_eq!(
+        noise,
+        [NoiseCount { source: "am".into(), alertname: "HighErrorRate".into(), dismissed: 1, resolved_on_own: 2 }]
+    );
+    assert!(db.alert_noise_between(at + Duration::hours(1), at + Duration::hours(2)).await.unwrap().is_empty());
 }

@@ -54,17 +54,24 @@ pub async fn echo_script(script: &str) -> anyhow::Result<(String, Console)> {
     play(script, None, Prompting::Echo).await
 }
 
+/// Like [`run_script`] in memory, with the `[alerts]` section of the config file
+/// `config_toml`; a relative `:alert FILE` is read from `tests/scripts/`.
+pub async fn run_script_with_alerts(script: &str, config_toml: &str) -> anyhow::Result<(String, Console)> {
+    let alerts = bot::config::FileConfig::parse(config_toml)?.alerts;
+    play_with(script, None, Prompting::Quiet, console_settings(), Some(alerts)).await
+}
+
 /// Like [`run_script`] in memory, with the settings a config file gives (its console
 /// part), as `INCIDENTBOT_CONFIG=FILE incidentbot console` would run.
 pub async fn run_script_with_config(script: &str, config: &str) -> anyhow::Result<(String, Console)> {
     let path = format!("{}/scripts/{config}", env!("CARGO_MANIFEST_DIR"));
     let file = bot::config::FileConfig::load(std::path::Path::new(&path))?;
     let settings = file.settings(&file.console)?;
-    play_with(script, None, Prompting::Quiet, settings).await
+    play_with(script, None, Prompting::Quiet, settings, None).await
 }
 
 async fn play(script: &str, database_url: Option<String>, prompting: Prompting) -> anyhow::Result<(String, Console)> {
-    play_with(script, database_url, prompting, console_settings()).await
+    play_with(script, database_url, prompting, console_settings(), None).await
 }
 
 async fn play_with(
@@ -72,6 +79,7 @@ async fn play_with(
     database_url: Option<String>,
     prompting: Prompting,
     settings: Settings,
+    alerts: Option<bot::alerts::config::AlertsConfig>,
 ) -> anyhow::Result<(String, Console)> {
     // "In memory" means a fresh database of the suite's engine: SQLite's in-memory one,
     // or a new Postgres database under INCIDENTBOT_TEST_ENGINE=postgres.
@@ -87,6 +95,10 @@ async fn play_with(
         followups: console_followups(),
     };
     let mut console = Console::open(&options, Output::new(Box::new(captured.clone()))).await?;
+    if let Some(alerts) = alerts {
+        console.set_alerts(&alerts)?;
+        console.set_base_dir(format!("{}/scripts", env!("CARGO_MANIFEST_DIR")));
+    }
     console.run(script.as_bytes(), prompting).await?;
     Ok((captured.text(), console))
 }

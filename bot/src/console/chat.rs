@@ -73,6 +73,11 @@ impl Chat for ConsoleChat {
         Ok(self.message_ref(channel_id))
     }
 
+    async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
+        self.output.emit(&format!("[#{}] incidentbot (edited):", target.channel_id), &message.to_plain());
+        Ok(())
+    }
+
     async fn invite(&self, channel_id: &ChannelId, users: &[String]) -> Result<(), ChatError> {
         // Everyone can see a public console channel; a private one shows who is let in.
         if self.private.lock().unwrap_or_else(PoisonError::into_inner).contains(channel_id.as_str()) {

@@ -70,7 +70,14 @@ pub struct Console {
     /// Distinguishes this run's source ids from an earlier run's on the same database.
     session: String,
     line_number: u64,
+    /// Alert sources by name and kind, from `[alerts]`.
+    alert_sources: Vec<(String, crate::alerts::config::SourceKind)>,
+    /// Where `:alert FILE` looks for a relative FILE (a script's folder).
+    base_dir: std::path::PathBuf,
 }
+
+/// The console's default triage channel.
+pub const TRIAGE_CHANNEL: &str = "alerts";
 
 impl Console {
     pub async fn open(options: &ConsoleOptions, output: Output) -> anyhow::Result<Console> {
@@ -91,6 +98,10 @@ impl Console {
         });
         let session = format!("{}", Utc::now().timestamp_nanos_opt().unwrap_or_default());
         let core = Arc::new(Core::new(db.clone(), chat.clone(), clock.clone(), options.settings.clone()));
+        core.set_alert_settings(commands::alerts::AlertSettings {
+            triage_channel: Some(TRIAGE_CHANNEL.into()),
+            rules: Vec::new(),
+        });
         for name in core.channel_names().await? {
             chat.know_channel(&name);
         }
@@ -110,7 +121,50 @@ impl Console {
             pending: None,
             session,
             line_number: 0,
+            alert_sources: Vec::new(),
+            base_dir: std::path::PathBuf::from("."),
         })
+    }
+
+    /// Takes the `[alerts]` rules, triage channel (default `alerts`) and source kinds.
+    pub fn set_alerts(&mut self, config: &crate::alerts::config::AlertsConfig) -> anyhow::Result<()> {
+        self.core.set_alert_settings(config.settings(Some(TRIAGE_CHANNEL))?);
+        self.alert_sources = config.sources.iter().map(|s| (s.name.clone(), s.kind)).collect();
+        Ok(())
+    }
+
+    /// Where `:alert FILE` finds a relative FILE.
+    pub fn set_base_dir(&mut self, dir: impl Into<std::path::PathBuf>) {
+        self.base_dir = dir.into();
+    }
+
+    /// `:alert FILE [source]`: stores the payload as that source's delivery, then
+    /// applies it at once (in `serve` the worker does this in the background).
+    async fn feed_alert(&mut self, file: &str, source: Option<String>) -> Result<String, String> {
+        let path = self.base_dir.join(file);
+        let body = std::fs::read(&path).map_err(|e| format!("Cannot read {}: {e}", path.display()))?;
+        let source = source.unwrap_or_else(|| match self.alert_sources.first() {
+            Some((name, _)) => name.clone(),
+            None => "console".to_string(),
+        });
+        let kind = match self.alert_sources.iter().find(|(name, _)| *name == source) {
+            Some((_, kind)) => *kind,
+            None => crate::alerts::payload::detect_kind(&body).ok_or_else(|| {
+                format!("{file} is not an Alertmanager, Grafana, PagerDuty or generic alert payload.")
+            })?,
+        };
+        let delivery = crate::alerts::payload::parse(kind, &body, None, self.core.now())
+            .map_err(|e| format!("{file} was refused ({}): {e}", kind.as_str()))?;
+        let stored = self.core.receive_alerts(&source, &delivery).await.map_err(|e| e.to_string())?;
+        self.core.apply_pending_alerts().await.map_err(|e| format!("Applying the alerts failed: {e}"))?;
+        Ok(format!(
+            "{source} ({}) delivered {} alert(s): {} new, {} changed, {} repeated.",
+            kind.as_str(),
+            delivery.alerts.len(),
+            stored.new,
+            stored.changed,
+            stored.repeated
+        ))
     }
 
     pub fn core(&self) -> &Core {
@@ -232,6 +286,10 @@ impl Console {
                 if let Err(error) = result {
                     self.private(&self.user.clone(), &format!("Could not mark it: {error}"));
                 }
+            }
+            ConsoleLine::Alert { file, source } => {
+                let text = self.feed_alert(&file, source).await.unwrap_or_else(|problem| problem);
+                self.private(&self.user.clone(), &text);
             }
             ConsoleLine::Advance { by } => {
                 if let Err(error) = self.advance(by).await {

@@ -17,6 +17,9 @@ pub enum ConsoleLine {
     React { emoji: String },
     /// `:advance 3d`: move the clock, running what falls due.
     Advance { by: Duration },
+    /// `:alert FILE [source]`: feed an alert payload (Alertmanager, Grafana, PagerDuty
+    /// or generic JSON) as if `source` had sent it.
+    Alert { file: String, source: Option<String> },
     /// `:help`.
     Help,
     /// `# …` or an empty line.
@@ -90,6 +93,16 @@ pub fn parse_line(line: &str) -> Result<ConsoleLine, LineError> {
             "advance" => parse_duration(arg)
                 .map(|by| ConsoleLine::Advance { by })
                 .ok_or_else(|| LineError(format!("`{arg}` is not a duration; use e.g. 90m, 2h or 3d."))),
+            "alert" if !arg.is_empty() => {
+                let mut words = arg.split_whitespace();
+                let file = words.next().unwrap_or_default().to_string();
+                let source = words.next().map(str::to_string);
+                match words.next() {
+                    Some(_) => Err(LineError("Use `:alert FILE [source]`.".into())),
+                    None => Ok(ConsoleLine::Alert { file, source }),
+                }
+            }
+            "alert" => Err(LineError("Use `:alert FILE [source]`, e.g. `:alert firing.json prometheus`.".into())),
             "help" => Ok(ConsoleLine::Help),
             _ => Err(LineError(format!("`:{verb}` is not a console command; :help lists them."))),
         };
@@ -106,6 +119,7 @@ Console lines:
   :pin                 pin the last message in this channel
   :react ⭐            react to the last message (📌 or ⭐ mark a key event)
   :advance 3d          move the clock (m, h, d), running what falls due
+  :alert FILE [source] feed an alert payload (Alertmanager, Grafana, PagerDuty, generic JSON)
   # …                  a comment
 Forms (postmortem, declare without a title) take one line per field; an empty line keeps a field.
 A /incident line typed mid-form saves the answers so far, then runs.";

@@ -433,6 +433,16 @@ impl Chat for DiscordChat {
         Ok(())
     }
 
+    async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
+        let channel = ChannelId::new(snowflake("update", target.channel_id.as_str())?);
+        let id = MessageId::new(snowflake("update", &target.message_id)?);
+        self.rest("update", Effect::Idempotent, || {
+            channel.edit_message(&*self.http, id, render::render(message).edit_message())
+        })
+        .await
+        .map(|_| ())
+    }
+
     async fn pin(&self, target: &MessageRef) -> Result<(), ChatError> {
         let channel = ChannelId::new(snowflake("pin", target.channel_id.as_str())?);
         let id = MessageId::new(snowflake("pin", &target.message_id)?);

@@ -132,6 +132,27 @@ pub fn definition(factors: &FactorVocabulary) -> CreateCommand {
     .into_iter()
     .fold(option(CommandOptionType::SubCommandGroup, "action", "Action items"), |g, s| g.add_sub_option(s));
 
+    let alert_id = || {
+        option(CommandOptionType::Integer, "alert", "The alert's number, from its triage post")
+            .required(true)
+            .min_int_value(1)
+    };
+    let alert = [
+        subcommand(
+            "declare",
+            "Declare an incident from an alert waiting in triage",
+            vec![alert_id(), choice("severity", "How bad it is (default: what triage proposed)", false, &SEVERITIES)],
+        ),
+        subcommand(
+            "attach",
+            "Add an alert waiting in triage to an open incident",
+            vec![alert_id(), incident().required(true)],
+        ),
+        subcommand("dismiss", "Dismiss an alert waiting in triage", vec![alert_id(), text("reason", "Why", false)]),
+    ]
+    .into_iter()
+    .fold(option(CommandOptionType::SubCommandGroup, "alert", "Alerts waiting in triage"), |g, s| g.add_sub_option(s));
+
     let subcommands = vec![
         subcommand(
             "declare",
@@ -179,12 +200,15 @@ pub fn definition(factors: &FactorVocabulary) -> CreateCommand {
         subcommand("timeline", "Show the key events so far", vec![incident()]),
         subcommand("resolve", "Resolve the incident", vec![text("summary", "What fixed it", false), incident()]),
         subcommand("reopen", "Reopen a resolved incident", vec![incident()]),
+        subcommand("take", "Take command of an incident that has no commander yet", vec![incident()]),
         subcommand(
             "postmortem",
             "Write the missing postmortem fields, or show it when complete",
             vec![incident(), option(CommandOptionType::Boolean, "all", "Open every field, to correct what is written")],
         ),
         action,
+        alert,
+        subcommand("alerts", "This incident's alerts, or the triage queue outside one", vec![incident()]),
         set_group("service", "Services of the incident", |required| service("service", "The service", required)),
         set_group("factor", "Contributing-factor tags of the postmortem", |required| {
             tag("tag", "The contributing factor", required, factors)
@@ -333,6 +357,13 @@ pub fn to_command(data: &CommandData) -> Result<GrammarCommand, UsageError> {
             };
             typed_action(&sub.name, &Options(options))
         }
+        CommandDataOptionValue::SubCommandGroup(subs) if first.name == "alert" => {
+            let sub = subs.first().ok_or_else(|| usage_error("Which alert command?", usage::ALERT))?;
+            let CommandDataOptionValue::SubCommand(options) = &sub.value else {
+                return Err(usage_error("Which alert command?", usage::ALERT));
+            };
+            typed_alert(&sub.name, &Options(options))
+        }
         CommandDataOptionValue::SubCommandGroup(subs) if first.name == "service" || first.name == "factor" => {
             let usage = if first.name == "service" { usage::SERVICE } else { usage::FACTOR };
             let sub = subs.first().ok_or_else(|| usage_error("Add, remove or list?", usage))?;
@@ -410,11 +441,13 @@ fn typed_subcommand(name: &str, o: &Options<'_>) -> Result<GrammarCommand, Usage
         "resolve" => C::Resolve { target: o.incident(usage::RESOLVE)?, summary: o.text("summary") },
         "timeline" => C::Timeline { target: o.incident(usage::TIMELINE)? },
         "reopen" => C::Reopen { target: o.incident(usage::REOPEN)? },
+        "take" => C::TakeCommand { target: o.incident(usage::TAKE)? },
         "postmortem" => C::Postmortem {
             target: o.incident(usage::POSTMORTEM)?,
             all: matches!(o.get("all"), Some(CommandDataOptionValue::Boolean(true))),
         },
         "list" => C::List,
+        "alerts" => C::Alerts { target: o.incident(usage::ALERTS)? },
         "web" => C::Web,
         "help" => C::Help,
         "stats" => C::Stats {
@@ -424,6 +457,29 @@ fn typed_subcommand(name: &str, o: &Options<'_>) -> Result<GrammarCommand, Usage
             },
         },
         other => return Err(unknown(other, usage::ANY)),
+    })
+}
+
+fn typed_alert(name: &str, o: &Options<'_>) -> Result<GrammarCommand, UsageError> {
+    use GrammarCommand as C;
+    Ok(match name {
+        "declare" => C::AlertDeclare {
+            alert: o.number("alert", usage::ALERT_DECLARE)?,
+            severity: o.word("severity", usage::ALERT_DECLARE)?,
+        },
+        "attach" => C::AlertAttach {
+            alert: o.number("alert", usage::ALERT_ATTACH)?,
+            incident: o
+                .incident(usage::ALERT_ATTACH)?
+                .ok_or_else(|| usage_error("Attach it to which incident?", usage::ALERT_ATTACH))?,
+        },
+        "dismiss" => C::AlertDismiss { alert: o.number("alert", usage::ALERT_DISMISS)?, reason: o.text("reason") },
+        other => {
+            return Err(usage_error(
+                format!("`{}` is not an alert command.", format::truncate(other, 40).0),
+                usage::ALERT,
+            ))
+        }
     })
 }
 
@@ -507,6 +563,10 @@ mod tests {
             to_command(&assign).unwrap(),
             GrammarCommand::Assign { target: Some(4), role: Role::Comms, user: "80351110224678912".into() }
         );
+        let take = data(
+            json!([{ "name": "take", "type": 1, "options": [{ "name": "incident", "type": 3, "value": "INC-2" }] }]),
+        );
+        assert_eq!(to_command(&take).unwrap(), GrammarCommand::TakeCommand { target: Some(2) });
         let declare = data(json!([{ "name": "declare", "type": 1, "options": [
             { "name": "title", "type": 3, "value": "DB down" },
             { "name": "severity", "type": 3, "value": "sev2" },
@@ -564,6 +624,28 @@ mod tests {
             ]}]}]));
         assert_eq!(to_command(&snooze).unwrap(), GrammarCommand::ActionSnooze { id: 7, days: 3 });
         assert_eq!(to_command(&data(json!([]))).unwrap(), GrammarCommand::Help);
+        let attach = data(json!([{ "name": "alert", "type": 2, "options": [{ "name": "attach", "type": 1, "options": [
+            { "name": "alert", "type": 4, "value": 12 }, { "name": "incident", "type": 3, "value": "INC-3" }
+        ]}]}]));
+        assert_eq!(to_command(&attach).unwrap(), GrammarCommand::AlertAttach { alert: 12, incident: 3 });
+        let declare =
+            data(json!([{ "name": "alert", "type": 2, "options": [{ "name": "declare", "type": 1, "options": [
+                { "name": "alert", "type": 4, "value": 12 }, { "name": "severity", "type": 3, "value": "sev1" }
+            ]}]}]));
+        assert_eq!(
+            to_command(&declare).unwrap(),
+            GrammarCommand::AlertDeclare { alert: 12, severity: Some(Severity::Sev1) }
+        );
+        let dismiss =
+            data(json!([{ "name": "alert", "type": 2, "options": [{ "name": "dismiss", "type": 1, "options": [
+                { "name": "alert", "type": 4, "value": 5 }, { "name": "reason", "type": 3, "value": "flapping" }
+            ]}]}]));
+        assert_eq!(
+            to_command(&dismiss).unwrap(),
+            GrammarCommand::AlertDismiss { alert: 5, reason: Some("flapping".into()) }
+        );
+        let alerts = data(json!([{ "name": "alerts", "type": 1, "options": [] }]));
+        assert_eq!(to_command(&alerts).unwrap(), GrammarCommand::Alerts { target: None });
     }
 
     #[test]
@@ -617,7 +699,10 @@ mod tests {
         let json = serde_json::to_value(definition(&FactorVocabulary::default())).unwrap();
         assert_eq!(json["name"], "incident");
         let subs = json["options"].as_array().unwrap();
+        // Discord refuses a command with more than 25 subcommands and groups.
+        assert!(subs.len() <= 25, "{} subcommands and groups", subs.len());
         let find = |name: &str| subs.iter().find(|s| s["name"] == name).unwrap().clone();
+        assert_eq!(find("take")["options"][0]["name"], "incident", "take command, typed like the text command");
         let assign = find("assign");
         assert_eq!(assign["options"][1]["type"], 6, "user option");
         assert_eq!(assign["options"][0]["choices"].as_array().unwrap().len(), 3);

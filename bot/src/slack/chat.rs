@@ -174,6 +174,16 @@ impl Chat for SlackChat {
         first.ok_or_else(|| ChatError::new("post", "nothing to post", false))
     }
 
+    async fn update(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
+        // A triage post stays one message: the first part replaces it (they are short).
+        let Some(mut body) = render::post_bodies(target.channel_id.as_str(), message).into_iter().next() else {
+            return Ok(());
+        };
+        body["ts"] = json!(target.message_id);
+        self.api.call("chat.update", &body).await.map_err(|e| chat_error("update", e))?;
+        Ok(())
+    }
+
     async fn invite(&self, channel_id: &ChannelId, users: &[String]) -> Result<(), ChatError> {
         if users.is_empty() {
             return Ok(());

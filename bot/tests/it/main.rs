@@ -9,11 +9,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alerts_support;
 mod discord_support;
 mod log_capture;
 mod process_support;
 mod slack_support;
 
+mod alerts_alertmanager;
+mod alerts_http;
 mod cli;
 mod cli_ops;
 mod deploy_files;

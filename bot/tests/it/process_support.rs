@@ -57,7 +57,11 @@ pub struct Served {
 impl Served {
     /// Starts `serve` with `envs`, logging to `<dir>/<name>.log`.
     pub fn start(dir: &Path, name: &str, envs: &[(&str, String)]) -> Served {
-        let port = free_port();
+        Served::start_on(dir, name, free_port(), envs)
+    }
+
+    /// [`Served::start`] on a given port (a restart where a sender expects it).
+    pub fn start_on(dir: &Path, name: &str, port: u16, envs: &[(&str, String)]) -> Served {
         let log = dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).unwrap();
         let mut command = incidentbot();

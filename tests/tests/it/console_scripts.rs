@@ -150,3 +150,60 @@ async fn a_form_answer_refused_is_asked_again_and_the_others_are_kept() {
     assert_eq!((incident.title.as_str(), incident.severity), ("Payments down", storage::Severity::Sev1));
     assert_eq!(incident.description.as_deref(), Some("card auth failing"));
 }
+
+#[tokio::test]
+async fn alerts_play_triage_declare_attach_and_the_resolve_nudge() {
+    let (out, console) = tests::run_script_with_alerts(&script("alerts.txt"), &script("alerts.toml")).await.unwrap();
+    let expect = [
+        "[#alerts] incidentbot: 🔔 Alert #1 (prometheus/DiskAlmostFull): Disk on db-1 is 90% full",
+        "severity=warning · env=prod · service=checkout",
+        "[Declare (sev3)] [Dismiss]",
+        "#1 prometheus/DiskAlmostFull · Disk on db-1 is 90% full · firing since",
+        "[#alerts] incidentbot (edited): 🔕 Alert #1 (prometheus/DiskAlmostFull): Disk on db-1 is 90% full\n  Declared as INC-1 by @you.",
+        "[only @you] Declared INC-1 in #inc-1-disk-on-db-1-is-90-full. You are the commander.",
+        "[#alerts] incidentbot: 🔔 Alert #2 (prometheus/SlowQueries)",
+        "[Declare (sev3)] [Attach to INC-1] [Dismiss]",
+        "Firing: Queries on db-1 take over 2s (alert #2, prometheus/SlowQueries)",
+        "[only @you] Alert #2 is attached to INC-1.",
+        "0 new, 0 changed, 1 repeated.",
+        "✅ Alert resolved: Disk on db-1 is 90% full (alert #1, prometheus/DiskAlmostFull)",
+        "✅ Alert resolved: Queries on db-1 take over 2s (alert #2, prometheus/SlowQueries)",
+        "✅ All alerts resolved: resolve INC-1?",
+        "[Resolve]",
+        "Alerts of INC-1: 2",
+        "✅ INC-1 resolved",
+        "🚨 INC-2: Checkout error rate above 5%",
+        "Commander: no commander yet",
+        "🔔 Firing: Checkout error rate above 5% (alert #3, prometheus/CheckoutErrors)",
+        "🎖️ @bob took command.",
+        "[#alerts] incidentbot: 🔔 Alert #4 (uptime/PingFailed): PingFailed",
+        "resolved on its own before anyone decided",
+        "Dismissed by @you: renewal is scheduled",
+        "[only @you] Alert #5 is dismissed.",
+        "[only @you] Alert #5 is not waiting in triage: it was dismissed.",
+        "Alerts waiting in triage: 0",
+        "(3/10) Detection: How did we find out? Could we have known sooner? [now: Alert CheckoutErrors (prometheus) at 2026-03-02 09:30 UTC.]",
+        "Detected by monitoring: 2 of 2 (100%); by people: 0",
+        "Time to detect: sev1 15m (1) · sev3 10m (1)",
+        "Alert noise: 2 alerts without an incident · uptime/CertExpiry 1 (1 dismissed, 0 resolved on their own) · uptime/PingFailed 1 (0 dismissed, 1 resolved on their own)",
+    ];
+    let mut from = 0;
+    for line in expect {
+        let at = out[from..].find(line).unwrap_or_else(|| panic!("missing or out of order: {line}\n---\n{out}"));
+        from += at + line.len();
+    }
+    // The repeat of alert #1 posted nothing: its firing is in the channel once.
+    assert_eq!(out.matches("🔔 Alert #1 (prometheus/DiskAlmostFull)").count(), 1, "{out}");
+    assert_eq!(out.matches("All alerts resolved").count(), 1, "{out}");
+
+    let db = console.db();
+    // The system-declared incident started when its alert did: time to detect is real.
+    let inc2 = db.incident(2).await.unwrap().unwrap();
+    assert_eq!(inc2.started_at.to_rfc3339(), "2026-03-02T09:30:00+00:00");
+    assert_eq!(inc2.declared_by, "system:alerts");
+    let detection = db.detection(2).await.unwrap().unwrap();
+    assert_eq!((detection.source.as_str(), detection.alertname.as_str()), ("prometheus", "CheckoutErrors"));
+    assert!(db.detection(1).await.unwrap().is_some(), "declared from triage is detected by monitoring");
+    let inc1 = db.incident(1).await.unwrap().unwrap();
+    assert_eq!(inc1.started_at.to_rfc3339(), "2026-03-02T08:50:00+00:00");
+}
