@@ -324,13 +324,14 @@ async fn run_platforms(
         platforms.push((slack.core().clone(), config.file.slack.clone()));
     }
     // Slack's requests are taken from here on: its catch-up has fixed where it starts.
+    let active_since = chrono::Utc::now();
     health.set_role(Role::Active);
     if let Some(slack) = slack {
         // What a previous run (this copy's, or a copy whose lease this one took over)
         // acknowledged and left unfinished runs again, in the background, oldest first.
         let resuming = slack.clone();
         slack.tasks().spawn(async move {
-            match crate::slack::inbox::resume(&resuming).await {
+            match crate::slack::inbox::resume(&resuming, active_since).await {
                 Ok(0) => {}
                 Ok(ran) => tracing::info!(ran, "Slack: unfinished requests run again"),
                 Err(error) => tracing::error!(%error, "Slack: could not read the inbox"),

@@ -216,8 +216,13 @@ async fn mark_done(state: &SlackState, source_id: &SourceId) {
 
 /// Runs again, oldest first, every Slack request the inbox holds that is not done.
 /// Returns how many it ran.
-pub async fn resume(state: &SlackState) -> anyhow::Result<usize> {
-    let rows = state.core.inbox_unfinished(&EventSource::slack_requests()).await?;
+///
+/// Only rows received before `active_since` (when this copy began taking requests) are
+/// a previous run's; a later one is this copy's own, already being processed, and
+/// running it here too would run it twice at once.
+pub async fn resume(state: &SlackState, active_since: DateTime<Utc>) -> anyhow::Result<usize> {
+    let mut rows = state.core.inbox_unfinished(&EventSource::slack_requests()).await?;
+    rows.retain(|row| row.request.received_at < active_since);
     if !rows.is_empty() {
         tracing::info!(count = rows.len(), "running again the Slack requests a previous run left unfinished");
     }
