@@ -247,7 +247,7 @@ async fn change_killed_at(
     let dir = tempfile::tempdir().unwrap();
     let db = Db::connect(&format!("sqlite://{}", dir.path().join("bot.db").display())).await.unwrap();
     let first = new_bot(&server, &db);
-    handle_interaction(&first, &fixture("command_declare.json")).await;
+    handle_interaction(&first, &fixture("command_declare.json")).await.unwrap();
     let watched = fake.clone();
     assert!(
         eventually(Duration::from_secs(20), || async {
