@@ -335,9 +335,9 @@ async fn run_platforms(
     }
 
     // Discord: the gateway runs beside the HTTP server and stops with it.
-    let discord = crate::discord::start_with_health(config, db.clone(), cancel.clone(), discord_health).await?;
+    // Its core gets the follow-through before the gateway takes its first event.
+    let discord = crate::discord::start_with_health(config, db.clone(), cancel.clone(), discord_health, attach).await?;
     if let Some(discord) = &discord {
-        attach(&discord.core);
         platforms.push((discord.core.clone(), config.file.discord.channels.clone()));
     }
 
