@@ -110,6 +110,12 @@ pub struct ServiceConfig {
     pub aliases: Vec<String>,
     /// The team's channel per platform: `team_channels = { slack = "C0123", discord = "1234" }`.
     pub team_channels: TeamChannels,
+    /// The GitHub repository (`owner/name`) this service's action items go to, instead
+    /// of `trackers.github.repo`.
+    pub github_repo: Option<String>,
+    /// The Jira project key this service's action items go to, instead of
+    /// `trackers.jira.project`.
+    pub jira_project: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

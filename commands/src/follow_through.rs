@@ -125,14 +125,19 @@ pub struct FollowThrough {
     pub status_page: Option<Arc<dyn StatusPage>>,
     /// Status page component ids by service name.
     pub components: HashMap<String, String>,
+    /// Where a service's action items go instead of the tracker's default: its
+    /// repository (`owner/name`, GitHub) or project key (Jira), by service name.
+    pub destinations: HashMap<String, String>,
     pub people: People,
     pub retry: RetryPolicy,
-    /// Where the web pages live (`https://incidents.example.com`), for links in issues.
-    pub public_url: Option<String>,
     pub postmortem_repo: Option<Arc<dyn PostmortemRepo>>,
     /// Where a postmortem goes in that repository, with `{date}`, `{id}` and `{slug}`.
     pub postmortem_path: String,
 }
+
+/// The longest issue title sent, in characters: under both GitHub's (256) and Jira's
+/// (255) limits.
+pub const MAX_ISSUE_TITLE: usize = 250;
 
 /// The default `[postmortem_repo] path`.
 pub const DEFAULT_POSTMORTEM_PATH: &str = "postmortems/{date}-inc-{id}-{slug}.md";
@@ -229,6 +234,14 @@ impl<E: std::fmt::Display> From<(E, bool)> for Failure {
 
 fn internal(error: impl std::fmt::Display) -> Failure {
     Failure { detail: error.to_string(), retryable: true }
+}
+
+/// How a failure to record a call that succeeded starts, so the next attempt looks for
+/// what the call made before making it again.
+const UNRECORDED: &str = "the call went through but was not recorded: ";
+
+fn unrecorded(error: impl std::fmt::Display) -> Failure {
+    Failure { detail: format!("{UNRECORDED}{error}"), retryable: true }
 }
 
 impl Core {
@@ -350,10 +363,14 @@ impl Core {
         let Some(start) = self.db.begin_job_attempt(&job.key, now, now + self.follow().retry.hold).await? else {
             return Ok(None);
         };
+        // The last call may have gone through: it never reported back, or it did and
+        // recording its answer failed.
+        let look_first = start.earlier_outcome_unknown
+            || job.last_error.as_deref().is_some_and(|error| error.starts_with(UNRECORDED));
         let result = match job.kind.as_str() {
-            TRACKER_CREATE => self.create_issue(job, start.earlier_outcome_unknown).await,
+            TRACKER_CREATE => self.create_issue(job, look_first).await,
             TRACKER_SYNC => self.sync_issue(job).await,
-            STATUS_POST => self.publish(job).await,
+            STATUS_POST => self.publish(job, look_first).await,
             POSTMORTEM_PR => self.open_postmortem_pr(job).await,
             POSTMORTEM_FIX => self.correct_postmortem_pr(job).await,
             other => Err(Failure { detail: format!("unknown job kind `{other}`"), retryable: false }),
@@ -432,14 +449,22 @@ impl Core {
         Ok(())
     }
 
+    /// The incident's web page, when `[web] public_url` says where the pages live: the
+    /// same setting the web pages and chat links use.
+    fn incident_web_page(&self, incident: &Incident) -> Option<String> {
+        self.settings.page_url(&format!("/incidents/{}", incident.id))
+    }
+
     /// The issue a new item opens.
-    async fn issue_draft(&self, tracker: &dyn Tracker, item: &ActionItem, incident: &Incident) -> IssueDraft {
+    async fn issue_draft(
+        &self,
+        tracker: &dyn Tracker,
+        item: &ActionItem,
+        incident: &Incident,
+    ) -> Result<IssueDraft, Failure> {
         let incident_name = format!("{}: {}", incident.reference(), incident.title);
-        let incident_piece = match &self.follow().public_url {
-            Some(base) => BodyPiece::Link {
-                text: incident_name,
-                url: format!("{}/incidents/{}", base.trim_end_matches('/'), incident.id),
-            },
+        let incident_piece = match self.incident_web_page(incident) {
+            Some(url) => BodyPiece::Link { text: incident_name, url },
             None => BodyPiece::Text(incident_name),
         };
         let assignee = self.follow().people.tracker_id(tracker.kind(), &item.owner);
@@ -468,7 +493,25 @@ impl Core {
         }
         let marker = format!("incidentbot action #{}", item.id);
         body.push(vec![BodyPiece::Text(marker.clone())]);
-        IssueDraft { title: item.text.clone(), body, assignee, due: item.due, marker }
+        // GitHub titles stop at 256 characters and Jira summaries at 255; an item may be
+        // longer, so the title is cut and the body carries the whole text.
+        let (title, cut) = crate::format::truncate(&item.text, MAX_ISSUE_TITLE);
+        if cut {
+            body.insert(1, vec![BodyPiece::Bold("The item in full: ".into()), BodyPiece::Text(item.text.clone())]);
+        }
+        let destination = self.destination(incident).await.map_err(internal)?;
+        Ok(IssueDraft { title, body, assignee, due: item.due, marker, destination })
+    }
+
+    /// Where an incident's action items go: the repository or project of the first of
+    /// its services (by name) that names one; `None` for the tracker's default.
+    async fn destination(&self, incident: &Incident) -> Result<Option<String>, storage::StorageError> {
+        let destinations = &self.follow().destinations;
+        if destinations.is_empty() {
+            return Ok(None);
+        }
+        let services = self.db.attached(storage::Attachment::Service, incident.id).await?;
+        Ok(services.iter().find_map(|service| destinations.get(service).cloned()))
     }
 
     /// Opens the item's issue. After an attempt whose outcome is unknown, the tracker
@@ -489,9 +532,12 @@ impl Core {
         let Some(incident) = self.db.incident(item.incident_id).await.map_err(internal)? else {
             return Ok(());
         };
-        let draft = self.issue_draft(tracker.as_ref(), &item, &incident).await;
+        let draft = self.issue_draft(tracker.as_ref(), &item, &incident).await?;
         let found = if look_first {
-            tracker.find_issue(&draft.marker).await.map_err(|e| Failure::from((&e, e.retryable)))?
+            tracker
+                .find_issue(&draft.marker, draft.destination.as_deref())
+                .await
+                .map_err(|e| Failure::from((&e, e.retryable)))?
         } else {
             None
         };
@@ -509,7 +555,7 @@ impl Core {
             url: issue.url.clone(),
             linked_at: self.now(),
         };
-        self.db.link_tracker_issue(&link).await.map_err(internal)?;
+        self.db.link_tracker_issue(&link).await.map_err(unrecorded)?;
         if let Ok(Some(line)) = self.issue_line(id).await {
             self.post_to_incident(&incident, &Message::new().line(line)).await;
         }
@@ -753,10 +799,14 @@ impl Core {
                 .iter()
                 .filter_map(|service| self.follow().components.get(service).map(|id| (id.clone(), component)))
                 .collect(),
+            marker: incident.reference(),
         }
     }
 
-    async fn publish(&self, job: &Job) -> Result<(), Failure> {
+    /// Posts one public update. After an attempt whose outcome is unknown, the page is
+    /// first asked for an unresolved incident carrying our marker, so a create that went
+    /// through before a crash is recorded instead of made twice.
+    async fn publish(&self, job: &Job, look_first: bool) -> Result<(), Failure> {
         let Some(page) = self.follow().status_page.clone() else {
             return Err(Failure { detail: "no status page is configured".into(), retryable: false });
         };
@@ -773,8 +823,26 @@ impl Core {
         match self.db.status_page_incident(incident_id).await.map_err(internal)? {
             Some(page_id) => page.update_incident(&page_id, &post).await.map_err(|e| Failure::from((&e, e.retryable))),
             None => {
+                let found = if look_first {
+                    page.find_incident(&post.marker).await.map_err(|e| Failure::from((&e, e.retryable)))?
+                } else {
+                    None
+                };
+                if let Some(page_id) = found {
+                    // The interrupted create carried this very post.
+                    tracing::info!(
+                        incident = incident_id,
+                        page_id,
+                        "found the page incident an interrupted attempt created"
+                    );
+                    return self
+                        .db
+                        .set_status_page_incident(incident_id, &page_id, self.now())
+                        .await
+                        .map_err(unrecorded);
+                }
                 let page_id = page.create_incident(&post).await.map_err(|e| Failure::from((&e, e.retryable)))?;
-                self.db.set_status_page_incident(incident_id, &page_id, self.now()).await.map_err(internal)
+                self.db.set_status_page_incident(incident_id, &page_id, self.now()).await.map_err(unrecorded)
             }
         }
     }
@@ -843,12 +911,15 @@ impl Core {
         }
         let file = self.postmortem_file(&incident, format!("incidentbot/inc-{id}-postmortem"), None).await?;
         let title = format!("Postmortem {}: {}", incident.reference(), incident.title);
-        let body = format!(
+        let mut body = format!(
             "The blameless postmortem of {} ({}, {}), exported by incidentbot when the incident closed.",
             incident.reference(),
             incident.severity,
             incident.title
         );
+        if let Some(page) = self.incident_web_page(&incident) {
+            body.push_str(&format!("\n\nThe incident's page: {page}"));
+        }
         let pr = repo.open_pull_request(&file, &title, &body).await.map_err(|e| Failure::from((&e, e.retryable)))?;
         self.record_pr(&incident, &file, &pr).await?;
         self.post_to_incident(

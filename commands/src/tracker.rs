@@ -41,6 +41,9 @@ pub struct IssueDraft {
     pub due: NaiveDate,
     /// A line the bot can find the issue by: `incidentbot action #12`.
     pub marker: String,
+    /// Where it goes when not the tracker's default: the repository (`owner/name`) or
+    /// project key a service of the incident names.
+    pub destination: Option<String>,
 }
 
 /// A piece of a paragraph in an issue body.
@@ -90,9 +93,10 @@ pub trait Tracker: Send + Sync {
     /// Opens an issue.
     async fn create_issue(&self, draft: &IssueDraft) -> Result<IssueRef, TrackerError>;
 
-    /// The issue whose body carries `marker`, if one exists: asked before opening again
-    /// after an attempt whose outcome is unknown (the process died mid-call).
-    async fn find_issue(&self, marker: &str) -> Result<Option<IssueRef>, TrackerError>;
+    /// The issue whose body carries `marker`, if one exists, in `destination` (the
+    /// default repository or project when `None`): asked before opening again after an
+    /// attempt whose outcome is unknown (the process died mid-call).
+    async fn find_issue(&self, marker: &str, destination: Option<&str>) -> Result<Option<IssueRef>, TrackerError>;
 
     /// Makes the issue match the item: open or closed, assignee, due date.
     async fn sync_issue(&self, key: &str, state: &IssueState) -> Result<(), TrackerError>;

@@ -19,8 +19,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use commands::follow_through::{FollowThrough, People, PersonIds};
+use commands::tracker::TrackerKind;
 
-use crate::config::FileConfig;
+use crate::config::{FileConfig, ServiceConfig};
 use crate::secret::Secret;
 
 /// The webhook secrets the inbound routes check.
@@ -56,6 +57,7 @@ pub fn build(file: &FileConfig) -> anyhow::Result<Option<(FollowThrough, Webhook
             let token = required_env(&gh.token_env, "trackers.github.token_env")?;
             let api_url = env("GITHUB_API_URL").unwrap_or_else(|| github::DEFAULT_API_URL.to_string());
             follow.tracker = Some(Arc::new(github::GitHub::new(&api_url, token, &gh.repo, gh.labels.clone())?));
+            follow.destinations = service_destinations(&file.services, TrackerKind::GitHub)?;
             if let Some(name) = &gh.webhook_secret_env {
                 secrets.github = Some(required_env(name, "trackers.github.webhook_secret_env")?);
             }
@@ -64,14 +66,17 @@ pub fn build(file: &FileConfig) -> anyhow::Result<Option<(FollowThrough, Webhook
             let email = required_env(&jira_config.email_env, "trackers.jira.email_env")?;
             let token = required_env(&jira_config.token_env, "trackers.jira.token_env")?;
             let base_url = env("JIRA_BASE_URL").unwrap_or_else(|| jira_config.base_url.clone());
-            follow.tracker = Some(Arc::new(jira::Jira::new(
+            follow.destinations = service_destinations(&file.services, TrackerKind::Jira)?;
+            let client = jira::Jira::new(
                 &base_url,
                 &jira_config.base_url,
                 email,
                 token,
                 &jira_config.project,
                 &jira_config.issue_type,
-            )?));
+            )?
+            .with_projects(follow.destinations.values().cloned());
+            follow.tracker = Some(Arc::new(client));
             if let Some(name) = &jira_config.webhook_secret_env {
                 secrets.jira = Some(required_env(name, "trackers.jira.webhook_secret_env")?);
             }
@@ -98,4 +103,34 @@ pub fn build(file: &FileConfig) -> anyhow::Result<Option<(FollowThrough, Webhook
         .collect();
     follow.people = People::new(people);
     Ok(Some((follow, secrets)))
+}
+
+/// The services that name their own repository (`github_repo`) or project
+/// (`jira_project`) for the tracker in use, by service name. A bad one stops start-up,
+/// naming the service.
+pub fn service_destinations(
+    services: &[ServiceConfig],
+    tracker: TrackerKind,
+) -> anyhow::Result<HashMap<String, String>> {
+    let mut destinations = HashMap::new();
+    for service in services {
+        let named = match tracker {
+            TrackerKind::GitHub => service.github_repo.as_ref(),
+            TrackerKind::Jira => service.jira_project.as_ref(),
+        };
+        let Some(destination) = named else { continue };
+        let valid = match tracker {
+            TrackerKind::GitHub => github::is_repo(destination),
+            TrackerKind::Jira => jira::is_project_key(destination),
+        };
+        if !valid {
+            let (key, shape) = match tracker {
+                TrackerKind::GitHub => ("github_repo", "an owner/name repository"),
+                TrackerKind::Jira => ("jira_project", "a Jira project key such as REL"),
+            };
+            bail!("`services` `{}`: {key} `{destination}` is not {shape}", service.name);
+        }
+        destinations.insert(service.name.clone(), destination.clone());
+    }
+    Ok(destinations)
 }

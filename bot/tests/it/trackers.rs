@@ -57,6 +57,11 @@ struct Bench {
 
 /// A core on `db` with the given follow-through, and one incident declared by alice.
 async fn bench(db: Db, follow: FollowThrough, declare: bool) -> Bench {
+    bench_at(db, follow, declare, None).await
+}
+
+/// [`bench`], with the web pages at `public_url`.
+async fn bench_at(db: Db, follow: FollowThrough, declare: bool, public_url: Option<&str>) -> Bench {
     let clock = ManualClock::new(start());
     let chat = Arc::new(RecordingChat::new());
     let services = commands::catalog::ServiceCatalog::new(vec![
@@ -64,7 +69,7 @@ async fn bench(db: Db, follow: FollowThrough, declare: bool) -> Bench {
         commands::catalog::Service::named("search"),
     ])
     .unwrap();
-    let settings = Settings { services, ..Settings::default() };
+    let settings = Settings { services, public_url: public_url.map(str::to_string), ..Settings::default() };
     let core = Arc::new(Core::new(db.clone(), chat.clone(), Arc::new(clock.clone()), settings));
     assert!(core.set_follow_through(follow));
     let bench = Bench { core, chat, clock, db };
@@ -1039,4 +1044,307 @@ async fn an_assignee_github_refuses_still_opens_the_issue_unassigned() {
     assert_eq!(posts.len(), 2);
     assert!(posts[1].get("assignees").is_none());
     assert_eq!(b.db.tracker_link(1).await.unwrap().unwrap().issue_key, "acme/reliability#8");
+}
+
+#[tokio::test]
+async fn items_of_an_incident_on_a_service_with_its_own_repository_go_there_and_others_to_the_default() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/checkout-service/issues"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({ "number": 4, "html_url": "https://github.com/acme/checkout-service/issues/4" })),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(created(9))
+        .mount(&server)
+        .await;
+    let destinations = HashMap::from([("checkout".to_string(), "acme/checkout-service".to_string())]);
+    let follow = FollowThrough { tracker: Some(github(&server)), destinations, retry: retry(), ..Default::default() };
+    let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
+    // INC-1 is on checkout (and search, which names no repository).
+    b.run("alice", "service add search", "svc-1").await;
+    b.run("alice", "service add checkout", "svc-2").await;
+    b.run("alice", "action add Add a canary for checkout", "add-1").await;
+    // INC-2 names no service: its item goes to the default repository.
+    b.run_in("general", "alice", "declare sev3 Search is slow", "declare-2").await;
+    b.run_in("inc-2-search-is-slow", "alice", "action add Cache search results", "add-2").await;
+
+    assert_eq!(b.db.tracker_link(1).await.unwrap().unwrap().issue_key, "acme/checkout-service#4");
+    assert_eq!(b.db.tracker_link(2).await.unwrap().unwrap().issue_key, "acme/reliability#9");
+    assert_eq!(issue_posts(&server.received_requests().await.unwrap()).len(), 1);
+    // Closing the item in chat closes the issue in the service's repository.
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/checkout-service/issues/4"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "number": 4, "body": "**Due:** 2026-03-16" })))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/checkout-service/issues/4"))
+        .and(body_partial_json(json!({ "state": "closed" })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "number": 4 })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    b.run("alice", "action done 1", "done-1").await;
+}
+
+#[tokio::test]
+async fn an_interrupted_create_in_a_service_repository_is_searched_for_there() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/checkout-service/issues"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/search/issues"))
+        .and(wiremock::matchers::query_param(
+            "q",
+            "\"incidentbot action #1\" in:body repo:acme/checkout-service is:issue",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "total_count": 1, "items": [
+            { "number": 5, "html_url": "https://github.com/acme/checkout-service/issues/5", "body": "x\n\nincidentbot action #1" },
+        ]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let destinations = HashMap::from([("checkout".to_string(), "acme/checkout-service".to_string())]);
+    let follow = FollowThrough { tracker: Some(github(&server)), destinations, retry: retry(), ..Default::default() };
+    let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
+    b.run("alice", "service add checkout", "svc-1").await;
+    b.run("alice", "action add Rotate the checkout keys", "add-1").await;
+    b.clock.advance(Duration::seconds(30));
+    let died = b.db.begin_job_attempt("tracker_create:1", b.clock.now(), b.clock.now() + Duration::minutes(2)).await;
+    assert!(died.unwrap().is_some());
+    b.clock.advance(Duration::minutes(3));
+    b.followups().tick(b.clock.now()).await.unwrap();
+    assert_eq!(b.db.tracker_link(1).await.unwrap().unwrap().issue_key, "acme/checkout-service#5");
+}
+
+#[tokio::test]
+async fn a_jira_item_of_a_service_with_its_own_project_is_created_there_and_its_keys_can_be_linked() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/rest/api/3/issue"))
+        .and(body_partial_json(json!({ "fields": { "project": { "key": "CHK" } } })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "id": "10001", "key": "CHK-3" })))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Later items find Jira down, so they are free to be linked by hand.
+    Mock::given(method("POST"))
+        .and(path("/rest/api/3/issue"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let jira = Jira::new(
+        &server.uri(),
+        "https://acme.atlassian.net",
+        Secret::new("bot@acme.test"),
+        Secret::new("jira-token"),
+        "REL",
+        "Task",
+    )
+    .unwrap()
+    .with_projects(["CHK".to_string()]);
+    let destinations = HashMap::from([("checkout".to_string(), "CHK".to_string())]);
+    let follow = FollowThrough { tracker: Some(Arc::new(jira)), destinations, retry: retry(), ..Default::default() };
+    let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
+    b.run("alice", "service add checkout", "svc-1").await;
+    b.run("alice", "action add Add a canary for checkout", "add-1").await;
+    let link = b.db.tracker_link(1).await.unwrap().unwrap();
+    assert_eq!((link.issue_key.as_str(), link.url.as_str()), ("CHK-3", "https://acme.atlassian.net/browse/CHK-3"));
+    // A key of the service's project, or of the default one, links; another project's does not.
+    b.run("alice", "action add Write the runbook", "add-2").await;
+    b.run("alice", "action add Page the right team", "add-3").await;
+    let _ = b.run("alice", "action link 2 CHK-40", "link-2").await;
+    assert_eq!(b.db.tracker_link(2).await.unwrap().unwrap().issue_key, "CHK-40");
+    let _ = b.run("alice", "action link 3 REL-41", "link-3").await;
+    assert_eq!(b.db.tracker_link(3).await.unwrap().unwrap().issue_key, "REL-41");
+    b.run("alice", "action add Something else", "add-4").await;
+    assert!(b.run("alice", "action link 4 OPS-1", "link-4").await.is_error);
+}
+
+#[test]
+fn services_name_their_repository_or_project_in_the_config_and_bad_ones_stop_start_up() {
+    use bot::trackers::service_destinations;
+    use commands::tracker::TrackerKind;
+    let services = |lines: &str| {
+        bot::config::FileConfig::parse(&format!(
+            "[[services]]\nname = \"checkout\"\n{lines}\n\n[[services]]\nname = \"search\"\n"
+        ))
+        .unwrap()
+        .services
+    };
+    let both = services("github_repo = \"acme/checkout\"\njira_project = \"CHK\"");
+    assert_eq!(
+        service_destinations(&both, TrackerKind::GitHub).unwrap(),
+        HashMap::from([("checkout".to_string(), "acme/checkout".to_string())])
+    );
+    assert_eq!(
+        service_destinations(&both, TrackerKind::Jira).unwrap(),
+        HashMap::from([("checkout".to_string(), "CHK".to_string())])
+    );
+    let error = service_destinations(&services("github_repo = \"not a repo\""), TrackerKind::GitHub).unwrap_err();
+    assert!(error.to_string().contains("`checkout`") && error.to_string().contains("owner/name"), "{error}");
+    let error = service_destinations(&services("jira_project = \"chk-é\""), TrackerKind::Jira).unwrap_err();
+    assert!(error.to_string().contains("jira_project"), "{error}");
+    // A key for the other tracker is not a destination.
+    assert!(service_destinations(&services("jira_project = \"CHK\""), TrackerKind::GitHub).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn issue_and_pull_request_bodies_link_the_incident_page_when_the_pages_have_a_public_url() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(created(12))
+        .mount(&server)
+        .await;
+    let follow = FollowThrough { tracker: Some(github(&server)), retry: retry(), ..Default::default() };
+    let b = bench_at(Db::in_memory().await.unwrap(), follow, true, Some("https://incidents.acme.test/")).await;
+    b.run("alice", "action add Alert on checkout error rate", "add-1").await;
+    let posts = issue_posts(&server.received_requests().await.unwrap());
+    let body = posts[0]["body"].as_str().unwrap();
+    assert!(
+        body.starts_with(
+            "Action item from incident [INC-1: Checkout is failing](https://incidents.acme.test/incidents/1)."
+        ),
+        "{body}"
+    );
+
+    // The postmortem's pull request links it too.
+    let repo = fake_postmortem_repo(false).await;
+    let b =
+        bench_at(Db::in_memory().await.unwrap(), postmortem_follow(&repo), true, Some("https://incidents.acme.test"))
+            .await;
+    submit(&b, "pm-1", "Canaries catch this.").await;
+    b.run("alice", "resolve Fixed", "r-1").await;
+    b.run("alice", "close", "c-1").await;
+    let pulls = requests_to(&repo.received_requests().await.unwrap(), "POST", "/pulls");
+    assert_eq!(pulls.len(), 1);
+    let pr_body = pulls[0]["body"].as_str().unwrap();
+    assert!(pr_body.contains("The incident's page: https://incidents.acme.test/incidents/1"), "{pr_body}");
+}
+
+#[tokio::test]
+async fn a_long_item_opens_an_issue_with_a_title_under_the_trackers_limits_and_the_full_text_in_the_body() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(created(12))
+        .mount(&server)
+        .await;
+    let follow = FollowThrough { tracker: Some(github(&server)), retry: retry(), ..Default::default() };
+    let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
+    let text = "Réparer le paiement é ".repeat(20);
+    let text = text.trim();
+    b.run("alice", &format!("action add {text}"), "add-1").await;
+    let posts = issue_posts(&server.received_requests().await.unwrap());
+    assert_eq!(posts.len(), 1);
+    let title = posts[0]["title"].as_str().unwrap();
+    assert!(title.chars().count() <= 250 && title.ends_with('…'), "{title}");
+    assert!(posts[0]["body"].as_str().unwrap().contains(&format!("**The item in full:** {text}")));
+}
+
+#[tokio::test]
+async fn a_statuspage_create_cut_off_before_it_was_recorded_is_found_not_made_twice() {
+    let server = MockServer::start().await;
+    // The page is down at first, so the post waits for the scheduler.
+    Mock::given(method("POST"))
+        .and(path("/pages/pg1/incidents"))
+        .and(body_partial_json(json!({ "incident": { "metadata": { "incidentbot": { "incident": "INC-1" } } } })))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/pages/pg1/incidents/unresolved"))
+        .and(header("authorization", "OAuth sp-key"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            { "id": "someone_elses", "name": "Checkout is failing", "metadata": {} },
+            { "id": "inc_other_bot", "metadata": { "incidentbot": { "incident": "INC-10" } } },
+            { "id": "inc_ours", "metadata": { "incidentbot": { "incident": "INC-1" } } },
+        ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/pages/pg1/incidents/inc_ours"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": "inc_ours" })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let page = Statuspage::new(&server.uri(), Secret::new("sp-key"), "pg1").unwrap();
+    let follow = FollowThrough { status_page: Some(Arc::new(page)), retry: retry(), ..Default::default() };
+    let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
+    b.run("alice", "public We are looking into failed payments.", "p-1").await;
+    // A copy claims the retry, creates the page incident, and dies before recording it.
+    b.clock.advance(Duration::seconds(30));
+    let key = b.db.jobs_about("status_post", "1").await.unwrap()[0].key.clone();
+    assert!(b.db.begin_job_attempt(&key, b.clock.now(), b.clock.now() + Duration::minutes(2)).await.unwrap().is_some());
+    // Once its hold runs out, the next attempt finds it instead of creating another.
+    b.clock.advance(Duration::minutes(3));
+    b.followups().tick(b.clock.now()).await.unwrap();
+    assert_eq!(b.db.status_page_incident(1).await.unwrap().as_deref(), Some("inc_ours"));
+    // Later updates go to the incident found.
+    b.run("alice", "public Payments resume.", "p-2").await;
+    let creates = server.received_requests().await.unwrap().into_iter().filter(|r| r.method.as_str() == "POST").count();
+    assert_eq!(creates, 1, "only the first, failed create");
+}
+
+#[tokio::test]
+async fn a_due_date_edited_in_the_github_issue_body_moves_the_item() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(created(12))
+        .mount(&server)
+        .await;
+    let follow = FollowThrough { tracker: Some(github(&server)), retry: retry(), ..Default::default() };
+    let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
+    b.run("alice", "action add Alert on checkout error rate @bob due:2026-03-09", "add-1").await;
+    let secrets = WebhookSecrets { github: Some(Secret::new("whsec-test")), jira: None };
+    let hooks = Webhooks::new(b.db.clone(), &secrets);
+    hooks.add_core(b.core.clone());
+    let base = serve_webhooks(hooks).await;
+    let edited = |due: &str| {
+        serde_json::to_vec(&json!({
+            "action": "edited",
+            "changes": { "body": { "from": "**Kind:** fix · **Priority:** p2 · **Due:** 2026-03-09" } },
+            "issue": { "number": 12, "state": "open", "body": format!("**Kind:** fix · **Priority:** p2 · **Due:** {due}\n\nincidentbot action #1") },
+            "repository": { "full_name": "Acme/Reliability" },
+            "sender": { "login": "bob-gh" },
+        }))
+        .unwrap()
+    };
+    // A date that is not one changes nothing.
+    let body = edited("-5é");
+    assert_eq!(deliver(&base, "e-0", body.clone(), &sign("whsec-test", &body)).await, 200);
+    assert_eq!(b.db.action(1).await.unwrap().unwrap().due.to_string(), "2026-03-09");
+    let body = edited("2026-03-20");
+    assert_eq!(deliver(&base, "e-1", body.clone(), &sign("whsec-test", &body)).await, 200);
+    assert_eq!(deliver(&base, "e-1", body.clone(), &sign("whsec-test", &body)).await, 200);
+    assert_eq!(b.db.action(1).await.unwrap().unwrap().due.to_string(), "2026-03-20");
+    let moves: Vec<_> =
+        b.db.timeline(1, false)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.text.contains("due date moved from 2026-03-09 to 2026-03-20 in GitHub"))
+            .collect();
+    assert_eq!(moves.len(), 1);
+    assert_eq!(moves[0].author, "system:tracker");
+    // A forged edit is refused.
+    let body = edited("2026-05-01");
+    assert_eq!(deliver(&base, "e-2", body.clone(), &sign("guess", &body)).await, 401);
+    assert_eq!(b.db.action(1).await.unwrap().unwrap().due.to_string(), "2026-03-20");
 }
