@@ -153,8 +153,11 @@ impl Tracker for GitHub {
     async fn find_issue(&self, marker: &str, destination: Option<&str>) -> Result<Option<IssueRef>, TrackerError> {
         let repo = destination.unwrap_or(&self.repo);
         // GitHub's issue search: the marker as a phrase, in bodies, in that repository.
+        // `advanced_search`: the query syntax GitHub keeps once the legacy one is removed
+        // (announced in its changelog of 2025-03-06).
         let query = format!("\"{marker}\" in:body repo:{repo} is:issue");
-        let answer = send_json(self.request(reqwest::Method::GET, "/search/issues").query(&[("q", query)]))
+        let params = [("q", query.as_str()), ("advanced_search", "true")];
+        let answer = send_json(self.request(reqwest::Method::GET, "/search/issues").query(&params))
             .await
             .map_err(failed("searching GitHub issues"))?;
         let items = answer["items"].as_array().cloned().unwrap_or_default();

@@ -995,6 +995,7 @@ async fn an_attempt_that_died_mid_call_is_found_by_its_marker_not_opened_again()
     Mock::given(method("GET"))
         .and(path("/search/issues"))
         .and(wiremock::matchers::query_param("q", "\"incidentbot action #1\" in:body repo:acme/reliability is:issue"))
+        .and(wiremock::matchers::query_param("advanced_search", "true"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "total_count": 2, "items": [
             { "number": 30, "html_url": "https://github.com/acme/reliability/issues/30", "body": "x\n\nincidentbot action #10" },
             { "number": 31, "html_url": "https://github.com/acme/reliability/issues/31", "body": "x\n\nincidentbot action #1" },
