@@ -1349,3 +1349,52 @@ async fn a_due_date_edited_in_the_github_issue_body_moves_the_item() {
     assert_eq!(deliver(&base, "e-2", body.clone(), &sign("guess", &body)).await, 401);
     assert_eq!(b.db.action(1).await.unwrap().unwrap().due.to_string(), "2026-03-20");
 }
+
+#[tokio::test]
+async fn an_item_closed_and_redated_before_its_issue_opened_opens_the_issue_then_closes_it() {
+    let server = MockServer::start().await;
+    // GitHub is down when the item is added, closed and re-dated.
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST")).and(path("/repos/acme/reliability/issues")).respond_with(created(21)).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/reliability/issues/21"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "number": 21, "body": "**Kind:** fix · **Due:** 2026-03-09\n\nincidentbot action #1" })),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/reliability/issues/21"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "number": 21 })))
+        .mount(&server)
+        .await;
+    let follow = FollowThrough { tracker: Some(github(&server)), retry: retry(), ..Default::default() };
+    let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
+    b.run("alice", "action add Rotate the checkout keys due:2026-03-09", "add-1").await;
+    b.run("alice", "action due 1 2026-03-20", "due-1").await;
+    b.run("alice", "action done 1", "done-1").await;
+    assert!(b.db.tracker_link(1).await.unwrap().is_none());
+    // The retry opens the issue as the item is now (the new date), then the next tick
+    // closes it.
+    b.clock.advance(Duration::seconds(30));
+    b.followups().tick(b.clock.now()).await.unwrap();
+    b.followups().tick(b.clock.now()).await.unwrap();
+    assert_eq!(b.db.tracker_link(1).await.unwrap().unwrap().issue_key, "acme/reliability#21");
+    let patches: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "PATCH")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(patches.len(), 1, "{patches:?}");
+    assert_eq!(patches[0]["state"], "closed");
+    assert!(patches[0]["body"].as_str().unwrap().contains("**Due:** 2026-03-20"), "{patches:?}");
+}
