@@ -881,10 +881,14 @@ async fn serve_follows_through_to_github_and_statuspage() {
     let dir = tempfile::tempdir().unwrap();
     let slack = fake_slack().await;
     let github = MockServer::start().await;
+    // The incident is on checkout, whose items go to its own repository.
     Mock::given(method("POST"))
-        .and(path("/repos/acme/reliability/issues"))
+        .and(path("/repos/acme/checkout/issues"))
         .and(header("authorization", "Bearer ghp_serve"))
-        .respond_with(created(21))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({ "number": 21, "html_url": "https://github.com/acme/checkout/issues/21" })),
+        )
         .expect(1)
         .mount(&github)
         .await;
@@ -900,6 +904,13 @@ async fn serve_follows_through_to_github_and_statuspage() {
     std::fs::write(
         &config,
         r#"
+[web]
+public_url = "https://incidents.acme.test"
+
+[[services]]
+name = "checkout"
+github_repo = "acme/checkout"
+
 [trackers.github]
 repo = "acme/reliability"
 token_env = "GITHUB_TOKEN"
@@ -946,16 +957,18 @@ api_key_env = "STATUSPAGE_API_KEY"
             .body(body)
             .send()
     };
-    assert_eq!(command(1, "declare sev2 Checkout is failing").await.unwrap().status(), 200);
+    assert_eq!(command(1, "declare sev2 service:checkout Checkout is failing").await.unwrap().status(), 200);
     let wait = std::time::Duration::from_secs(20);
     let declared =
         eventually(wait, || async { crate::process_support::calls_to(&slack, "conversations.create").await > 0 }).await;
     assert!(declared, "{}", served.logs());
     assert_eq!(command(2, "INC-1 action add Alert on checkout error rate").await.unwrap().status(), 200);
     assert_eq!(command(3, "INC-1 public We are investigating failed payments.").await.unwrap().status(), 200);
-    let opened =
-        eventually(wait, || async { !issue_posts(&github.received_requests().await.unwrap()).is_empty() }).await;
+    let opened = eventually(wait, || async { !github.received_requests().await.unwrap().is_empty() }).await;
     assert!(opened, "{}", served.logs());
+    let posted: Value = serde_json::from_slice(&github.received_requests().await.unwrap()[0].body).unwrap();
+    let issue_body = posted["body"].as_str().unwrap();
+    assert!(issue_body.contains("(https://incidents.acme.test/incidents/1)"), "{issue_body}");
     let published = eventually(wait, || async { !page.received_requests().await.unwrap().is_empty() }).await;
     assert!(published, "{}", served.logs());
 
@@ -967,7 +980,13 @@ api_key_env = "STATUSPAGE_API_KEY"
             .body(body)
             .send()
     };
-    let body = issues_event("closed", 21);
+    let body = serde_json::to_vec(&json!({
+        "action": "closed",
+        "issue": { "number": 21, "state": "closed" },
+        "repository": { "full_name": "acme/checkout" },
+        "sender": { "login": "bob-gh" },
+    }))
+    .unwrap();
     assert_eq!(deliver_to_serve("s-1", body.clone(), sign("forged", &body)).await.unwrap().status(), 401);
     assert_eq!(deliver_to_serve("s-1", body.clone(), sign("whsec-serve", &body)).await.unwrap().status(), 200);
     let closed = eventually(wait, || async {
