@@ -1379,13 +1379,16 @@ async fn an_item_closed_and_redated_before_its_issue_opened_opens_the_issue_then
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST")).and(path("/repos/acme/reliability/issues")).respond_with(created(21)).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(created(21))
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/repos/acme/reliability/issues/21"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({ "number": 21, "body": "**Kind:** fix · **Due:** 2026-03-09\n\nincidentbot action #1" })),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({ "number": 21, "body": "**Kind:** fix · **Due:** 2026-03-09\n\nincidentbot action #1" }),
+        ))
         .mount(&server)
         .await;
     Mock::given(method("PATCH"))
