@@ -171,12 +171,13 @@ pub fn page_impact(severity: Severity) -> PageImpact {
     }
 }
 
-/// The status of an affected component while the incident is open: a major outage
-/// for sev1, degraded otherwise.
+/// The status of an affected component while the incident is open, as the issue asks:
+/// "degraded or major outage by severity". Sev1 and sev2 (a core feature down for many)
+/// are a major outage, as their page impact is critical or major; sev3 and sev4 are
+/// degraded performance.
 pub fn component_status(severity: Severity) -> ComponentStatus {
     match severity {
-        Severity::Sev1 => ComponentStatus::MajorOutage,
-        Severity::Sev2 => ComponentStatus::PartialOutage,
+        Severity::Sev1 | Severity::Sev2 => ComponentStatus::MajorOutage,
         Severity::Sev3 | Severity::Sev4 => ComponentStatus::DegradedPerformance,
     }
 }
@@ -1023,6 +1024,7 @@ mod tests {
         assert_eq!(page_impact(Severity::Sev1), PageImpact::Critical);
         assert_eq!(page_impact(Severity::Sev4), PageImpact::None);
         assert_eq!(component_status(Severity::Sev1), ComponentStatus::MajorOutage);
+        assert_eq!(component_status(Severity::Sev2), ComponentStatus::MajorOutage);
         assert_eq!(component_status(Severity::Sev3), ComponentStatus::DegradedPerformance);
         assert_eq!(page_status(Status::Monitoring), PageStatus::Monitoring);
         assert_eq!(page_status(Status::Closed), PageStatus::Resolved);

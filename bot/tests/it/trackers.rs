@@ -509,8 +509,8 @@ async fn a_statuspage_incident_goes_through_created_updated_resolved_and_nothing
         "We found the cause: a payment provider outage. Café ☕ payments resume soon."
     );
     assert_eq!(bodies[2]["incident"]["status"], "resolved");
-    // The incident's services with a component: sev2 is a partial outage, then operational.
-    assert_eq!(bodies[0]["incident"]["components"], json!({ "cmp_checkout": "partial_outage" }));
+    // The incident's services with a component: sev2 is a major outage, then operational.
+    assert_eq!(bodies[0]["incident"]["components"], json!({ "cmp_checkout": "major_outage" }));
     assert_eq!(bodies[0]["incident"]["component_ids"], json!(["cmp_checkout"]));
     assert_eq!(bodies[2]["incident"]["components"], json!({ "cmp_checkout": "operational" }));
     assert!(bodies[1]["incident"].get("name").is_none());
