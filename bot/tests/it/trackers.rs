@@ -1420,3 +1420,156 @@ async fn an_item_closed_and_redated_before_its_issue_opened_opens_the_issue_then
     assert_eq!(patches[0]["state"], "closed");
     assert!(patches[0]["body"].as_str().unwrap().contains("**Due:** 2026-03-20"), "{patches:?}");
 }
+
+/// `serve` itself with Jira as the tracker and a postmortem repository: an item becomes
+/// a Jira issue in the project of the incident's service, closing the incident through
+/// the Slack postmortem modal opens the pull request (its URL posted in the channel),
+/// and a signed Jira webhook closes the item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_follows_through_to_jira_and_opens_the_postmortem_pull_request() {
+    use crate::process_support::{eventually, fake_slack, Served, SLACK_SECRET, SLACK_TOKEN};
+    let dir = tempfile::tempdir().unwrap();
+    let slack = fake_slack().await;
+    let jira = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/rest/api/3/issue"))
+        // "bot@acme.test:jira-serve" in base64.
+        .and(header("authorization", "Basic Ym90QGFjbWUudGVzdDpqaXJhLXNlcnZl"))
+        .and(body_partial_json(json!({ "fields": { "project": { "key": "CHK" }, "summary": "Write the runbook" } })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "id": "10000", "key": "CHK-7" })))
+        .expect(1)
+        .mount(&jira)
+        .await;
+    let repo = fake_postmortem_repo(false).await;
+    let config = dir.path().join("incidentbot.toml");
+    std::fs::write(
+        &config,
+        r#"
+[[services]]
+name = "checkout"
+jira_project = "CHK"
+
+[trackers.jira]
+base_url = "https://acme.atlassian.net"
+project = "REL"
+issue_type = "Task"
+email_env = "JIRA_EMAIL"
+token_env = "JIRA_API_TOKEN"
+webhook_secret_env = "JIRA_WEBHOOK_SECRET"
+
+[postmortem_repo]
+repo = "acme/postmortems"
+branch = "main"
+path = "postmortems/{date}-inc-{id}-{slug}.md"
+"#,
+    )
+    .unwrap();
+    let envs = vec![
+        ("DATABASE_URL", format!("sqlite://{}", dir.path().join("bot.db").display())),
+        ("SLACK_BOT_TOKEN", SLACK_TOKEN.to_string()),
+        ("SLACK_SIGNING_SECRET", SLACK_SECRET.to_string()),
+        ("SLACK_API_URL", format!("{}/api", slack.uri())),
+        ("INCIDENTBOT_CONFIG", config.display().to_string()),
+        ("JIRA_EMAIL", "bot@acme.test".to_string()),
+        ("JIRA_API_TOKEN", "jira-serve".to_string()),
+        ("JIRA_WEBHOOK_SECRET", "jira-whsec".to_string()),
+        ("JIRA_BASE_URL", jira.uri()),
+        ("GITHUB_TOKEN", "ghp_pm".to_string()),
+        ("GITHUB_API_URL", repo.uri()),
+    ];
+    let served = Served::start(dir.path(), "serve", &envs);
+    served.wait_for_health(std::time::Duration::from_secs(30), |status, _| status == 200).await;
+    let http = reqwest::Client::new();
+    let signed = |path: &str, body: String| {
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let signature = bot::slack::signature::sign(&Secret::new(SLACK_SECRET), &ts, body.as_bytes());
+        http.post(served.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", ts)
+            .header("x-slack-signature", signature)
+            .body(body)
+            .send()
+    };
+    let command = |n: u32, text: &str| {
+        let body = serde_urlencoded::to_string([
+            ("team_id", "T0TEAM"),
+            ("channel_id", "CGENERAL"),
+            ("user_id", "U0ALICE"),
+            ("command", "/incident"),
+            ("text", text),
+            ("response_url", &format!("{}/response/{n}", slack.uri())),
+            ("trigger_id", &format!("1000.{n}.trigger")),
+        ])
+        .unwrap();
+        signed("/slack/commands", body)
+    };
+    let wait = std::time::Duration::from_secs(20);
+    assert_eq!(command(1, "declare sev2 service:checkout Checkout is failing").await.unwrap().status(), 200);
+    let declared =
+        eventually(wait, || async { crate::process_support::calls_to(&slack, "conversations.create").await > 0 }).await;
+    assert!(declared, "{}", served.logs());
+    assert_eq!(command(2, "INC-1 action add Write the runbook").await.unwrap().status(), 200);
+    let opened = eventually(wait, || async { !jira.received_requests().await.unwrap().is_empty() }).await;
+    assert!(opened, "{}", served.logs());
+
+    // Resolved, then the postmortem modal submitted whole: the incident closes.
+    assert_eq!(command(3, "INC-1 resolve Provider recovered").await.unwrap().status(), 200);
+    let fields = answers("Alert on provider errors.");
+    let values: serde_json::Map<String, Value> = fields
+        .iter()
+        .map(|(k, v)| (k.clone(), json!({ k.as_str(): { "type": "plain_text_input", "value": v } })))
+        .collect();
+    let submission = json!({
+        "type": "view_submission",
+        "user": { "id": "U0ALICE" },
+        "view": {
+            "id": "V0PM",
+            "callback_id": "postmortem:1",
+            "private_metadata": json!({ "u": "U0ALICE", "c": "CGENERAL" }).to_string(),
+            "blocks": fields.iter().map(|(k, _)| json!({ "block_id": k })).collect::<Vec<_>>(),
+            "state": { "values": values }
+        }
+    });
+    let body = serde_urlencoded::to_string([("payload", submission.to_string())]).unwrap();
+    assert_eq!(signed("/slack/interactions", body).await.unwrap().status(), 200);
+    let pr_posted = eventually(wait, || async {
+        slack
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| String::from_utf8_lossy(&r.body).contains("https://github.com/acme/postmortems/pull/5"))
+    })
+    .await;
+    assert!(pr_posted, "{}", served.logs());
+    let pulls = requests_to(&repo.received_requests().await.unwrap(), "POST", "/pulls");
+    assert_eq!(pulls.len(), 1);
+    assert_eq!(pulls[0]["head"], "incidentbot/inc-1-postmortem");
+
+    // Jira closes the item, signed; a forged delivery is refused.
+    let done = serde_json::to_vec(&json!({
+        "webhookEvent": "jira:issue_updated",
+        "issue": { "key": "CHK-7", "fields": { "status": { "statusCategory": { "key": "done" } } } },
+        "changelog": { "items": [{ "field": "status", "to": "10001" }] },
+    }))
+    .unwrap();
+    let deliver = |signature: String| {
+        http.post(served.url("/trackers/jira"))
+            .header("X-Atlassian-Webhook-Identifier", "j-serve-1")
+            .header("X-Hub-Signature", signature)
+            .body(done.clone())
+            .send()
+    };
+    assert_eq!(deliver(sign("forged", &done)).await.unwrap().status(), 401);
+    assert_eq!(deliver(sign("jira-whsec", &done)).await.unwrap().status(), 200);
+    let closed = eventually(wait, || async {
+        slack
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| String::from_utf8_lossy(&r.body).contains("closed in Jira"))
+    })
+    .await;
+    assert!(closed, "{}", served.logs());
+}
