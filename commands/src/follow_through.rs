@@ -118,16 +118,38 @@ impl RetryPolicy {
     }
 }
 
+/// Where a service's action items go instead of the default tracker's default place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub tracker: TrackerKind,
+    /// The repository (`owner/name`, GitHub) or project key (Jira).
+    pub place: String,
+}
+
+impl Destination {
+    pub fn github(repo: &str) -> Destination {
+        Destination { tracker: TrackerKind::GitHub, place: repo.to_string() }
+    }
+
+    pub fn jira(project: &str) -> Destination {
+        Destination { tracker: TrackerKind::Jira, place: project.to_string() }
+    }
+}
+
 /// Everything outside chat the core follows through to; empty by default.
 #[derive(Clone, Default)]
 pub struct FollowThrough {
+    /// The tracker items go to unless a service of their incident names another place.
     pub tracker: Option<Arc<dyn Tracker>>,
+    /// The other tracker, when both GitHub and Jira are configured: only items of
+    /// services that name a place in it go there.
+    pub other_tracker: Option<Arc<dyn Tracker>>,
     pub status_page: Option<Arc<dyn StatusPage>>,
     /// Status page component ids by service name.
     pub components: HashMap<String, String>,
-    /// Where a service's action items go instead of the tracker's default: its
-    /// repository (`owner/name`, GitHub) or project key (Jira), by service name.
-    pub destinations: HashMap<String, String>,
+    /// Where a service's action items go instead of the default tracker's default
+    /// place, by service name.
+    pub destinations: HashMap<String, Destination>,
     pub people: People,
     pub retry: RetryPolicy,
     pub postmortem_repo: Option<Arc<dyn PostmortemRepo>>,
@@ -138,6 +160,18 @@ pub struct FollowThrough {
 /// The longest issue title sent, in characters: under both GitHub's (256) and Jira's
 /// (255) limits.
 pub const MAX_ISSUE_TITLE: usize = 250;
+
+impl FollowThrough {
+    /// The configured tracker of `kind`.
+    pub fn tracker_of(&self, kind: TrackerKind) -> Option<&Arc<dyn Tracker>> {
+        [&self.tracker, &self.other_tracker].into_iter().flatten().find(|t| t.kind() == kind)
+    }
+
+    /// Every configured tracker, the default first.
+    pub fn trackers(&self) -> impl Iterator<Item = &Arc<dyn Tracker>> {
+        [&self.tracker, &self.other_tracker].into_iter().flatten()
+    }
+}
 
 /// The default `[postmortem_repo] path`.
 pub const DEFAULT_POSTMORTEM_PATH: &str = "postmortems/{date}-inc-{id}-{slug}.md";
@@ -413,7 +447,10 @@ impl Core {
                 let Some(item) = self.db.action(job.subject.parse().unwrap_or_default()).await? else {
                     return Ok(());
                 };
-                let tracker = self.follow().tracker.as_ref().map_or("the tracker", |t| t.kind().label());
+                let tracker = match self.item_tracker(&item).await {
+                    Ok(Some(tracker)) => tracker.kind().label(),
+                    _ => "the tracker",
+                };
                 let what = if job.kind == TRACKER_CREATE { "open its issue" } else { "update its issue" };
                 let message = Message::new()
                     .line(Line::new().text(format!(
@@ -500,28 +537,55 @@ impl Core {
         if cut {
             body.insert(1, vec![BodyPiece::Bold("The item in full: ".into()), BodyPiece::Text(item.text.clone())]);
         }
-        let destination = self.destination(incident).await.map_err(internal)?;
+        let destination = self
+            .destination(incident)
+            .await
+            .map_err(internal)?
+            .filter(|d| d.tracker == tracker.kind())
+            .map(|d| d.place);
         Ok(IssueDraft { title, body, assignee, due: item.due, marker, destination })
     }
 
-    /// Where an incident's action items go: the repository or project of the first of
-    /// its services (by name) that names one; `None` for the tracker's default.
-    async fn destination(&self, incident: &Incident) -> Result<Option<String>, storage::StorageError> {
+    /// Where an incident's action items go: the place of the first of its services (by
+    /// name) that names one in a configured tracker; `None` for the default tracker's
+    /// default place.
+    async fn destination(&self, incident: &Incident) -> Result<Option<Destination>, storage::StorageError> {
         let destinations = &self.follow().destinations;
         if destinations.is_empty() {
             return Ok(None);
         }
         let services = self.db.attached(storage::Attachment::Service, incident.id).await?;
-        Ok(services.iter().find_map(|service| destinations.get(service).cloned()))
+        Ok(services
+            .iter()
+            .filter_map(|service| destinations.get(service))
+            .find(|d| self.follow().tracker_of(d.tracker).is_some())
+            .cloned())
+    }
+
+    /// The tracker an item's issue lives in: its link's, or else where a new issue of
+    /// its incident goes.
+    async fn item_tracker(&self, item: &ActionItem) -> Result<Option<Arc<dyn Tracker>>, storage::StorageError> {
+        if let Some(link) = self.db.tracker_link(item.id).await? {
+            return Ok(TrackerKind::from_stored(&link.tracker)
+                .and_then(|kind| self.follow().tracker_of(kind))
+                .cloned());
+        }
+        let Some(incident) = self.db.incident(item.incident_id).await? else {
+            return Ok(None);
+        };
+        self.new_issue_tracker(&incident).await
+    }
+
+    /// The tracker a new issue of `incident` opens in.
+    async fn new_issue_tracker(&self, incident: &Incident) -> Result<Option<Arc<dyn Tracker>>, storage::StorageError> {
+        let routed = self.destination(incident).await?.and_then(|d| self.follow().tracker_of(d.tracker).cloned());
+        Ok(routed.or_else(|| self.follow().tracker.clone()))
     }
 
     /// Opens the item's issue. After an attempt whose outcome is unknown, the tracker
     /// is first asked for an issue carrying the item's marker, so a call that went
     /// through before a crash is not made twice.
     async fn create_issue(&self, job: &Job, look_first: bool) -> Result<(), Failure> {
-        let Some(tracker) = self.follow().tracker.clone() else {
-            return Err(Failure { detail: "no tracker is configured".into(), retryable: false });
-        };
         let id: i64 = job.subject.parse().map_err(internal)?;
         let Some(item) = self.db.action(id).await.map_err(internal)? else {
             return Ok(());
@@ -532,6 +596,9 @@ impl Core {
         }
         let Some(incident) = self.db.incident(item.incident_id).await.map_err(internal)? else {
             return Ok(());
+        };
+        let Some(tracker) = self.new_issue_tracker(&incident).await.map_err(internal)? else {
+            return Err(Failure { detail: "no tracker is configured".into(), retryable: false });
         };
         let draft = self.issue_draft(tracker.as_ref(), &item, &incident).await?;
         let found = if look_first {
@@ -575,9 +642,6 @@ impl Core {
     }
 
     async fn sync_issue(&self, job: &Job) -> Result<(), Failure> {
-        let Some(tracker) = self.follow().tracker.clone() else {
-            return Err(Failure { detail: "no tracker is configured".into(), retryable: false });
-        };
         let id: i64 = job.subject.parse().map_err(internal)?;
         let (Some(item), Some(link)) =
             (self.db.action(id).await.map_err(internal)?, self.db.tracker_link(id).await.map_err(internal)?)
@@ -585,9 +649,11 @@ impl Core {
             // No issue yet: its creation carries the item's state when it runs.
             return Ok(());
         };
-        if link.tracker != tracker.kind().as_str() {
+        // An issue of a tracker no longer configured is left alone.
+        let Some(tracker) = TrackerKind::from_stored(&link.tracker).and_then(|k| self.follow().tracker_of(k)).cloned()
+        else {
             return Ok(());
-        }
+        };
         let state = IssueState {
             open: item.status == ActionStatus::Open,
             assignee: self.follow().people.tracker_id(tracker.kind(), &item.owner),
@@ -598,9 +664,9 @@ impl Core {
 
     /// `/incident action link <id> <url-or-key>`.
     pub(crate) async fn link_action(&self, inv: &Invocation, id: i64, reference: String) -> Result<Outcome, Problem> {
-        let Some(tracker) = self.follow().tracker.clone() else {
+        if self.follow().tracker.is_none() {
             return Err(refused("No tracker is configured; add [trackers.github] or [trackers.jira] to the config."));
-        };
+        }
         let item = self.db.action(id).await?.ok_or_else(|| {
             Problem::Usage(UsageError {
                 problem: format!("Action item #{id} does not exist."),
@@ -610,15 +676,18 @@ impl Core {
         let incident = self.target_incident(inv, Some(item.incident_id), usage::ACTION_LINK).await?;
         permissions::require(Act::LinkAction(&item), &inv.user, &incident, &self.settings)?;
         let shown = crate::format::truncate(&reference, 80).0;
-        let issue = tracker.parse_reference(&reference).ok_or_else(|| {
-            Problem::Usage(UsageError {
-                problem: format!("`{shown}` is not a {} issue URL or key.", tracker.kind().label()),
+        let parsed =
+            self.follow().trackers().find_map(|t| t.parse_reference(&reference).map(|issue| (t.kind(), issue)));
+        let Some((kind, issue)) = parsed else {
+            let labels: Vec<&str> = self.follow().trackers().map(|t| t.kind().label()).collect();
+            return Err(Problem::Usage(UsageError {
+                problem: format!("`{shown}` is not a {} issue URL or key.", labels.join(" or ")),
                 usage: usage::ACTION_LINK,
-            })
-        })?;
+            }));
+        };
         let link = TrackerLink {
             action_item_id: id,
-            tracker: tracker.kind().as_str().to_string(),
+            tracker: kind.as_str().to_string(),
             issue_key: issue.key.clone(),
             url: issue.url.clone(),
             linked_at: self.now(),

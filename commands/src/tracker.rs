@@ -21,6 +21,15 @@ impl TrackerKind {
         }
     }
 
+    /// The kind stored as [`TrackerKind::as_str`].
+    pub fn from_stored(stored: &str) -> Option<TrackerKind> {
+        match stored {
+            "github" => Some(TrackerKind::GitHub),
+            "jira" => Some(TrackerKind::Jira),
+            _ => None,
+        }
+    }
+
     /// How people name it.
     pub fn label(self) -> &'static str {
         match self {

@@ -12,7 +12,7 @@ use bot::trackers::statuspage::Statuspage;
 use bot::trackers::webhook::{self, Webhooks};
 use bot::trackers::WebhookSecrets;
 use chrono::{DateTime, Duration, Utc};
-use commands::follow_through::{FollowThrough, People, PersonIds, RetryPolicy};
+use commands::follow_through::{Destination, FollowThrough, People, PersonIds, RetryPolicy};
 use commands::followup::{FollowupSettings, Followups};
 use commands::recording_chat::RecordingChat;
 use commands::{Clock, Core, Invocation, ManualClock, Settings};
@@ -1083,7 +1083,7 @@ async fn items_of_an_incident_on_a_service_with_its_own_repository_go_there_and_
         .respond_with(created(9))
         .mount(&server)
         .await;
-    let destinations = HashMap::from([("checkout".to_string(), "acme/checkout-service".to_string())]);
+    let destinations = HashMap::from([("checkout".to_string(), Destination::github("acme/checkout-service"))]);
     let follow = FollowThrough { tracker: Some(github(&server)), destinations, retry: retry(), ..Default::default() };
     let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
     // INC-1 is on checkout (and search, which names no repository).
@@ -1134,7 +1134,7 @@ async fn an_interrupted_create_in_a_service_repository_is_searched_for_there() {
         .expect(1)
         .mount(&server)
         .await;
-    let destinations = HashMap::from([("checkout".to_string(), "acme/checkout-service".to_string())]);
+    let destinations = HashMap::from([("checkout".to_string(), Destination::github("acme/checkout-service"))]);
     let follow = FollowThrough { tracker: Some(github(&server)), destinations, retry: retry(), ..Default::default() };
     let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
     b.run("alice", "service add checkout", "svc-1").await;
@@ -1174,7 +1174,7 @@ async fn a_jira_item_of_a_service_with_its_own_project_is_created_there_and_its_
     )
     .unwrap()
     .with_projects(["CHK".to_string()]);
-    let destinations = HashMap::from([("checkout".to_string(), "CHK".to_string())]);
+    let destinations = HashMap::from([("checkout".to_string(), Destination::jira("CHK"))]);
     let follow = FollowThrough { tracker: Some(Arc::new(jira)), destinations, retry: retry(), ..Default::default() };
     let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
     b.run("alice", "service add checkout", "svc-1").await;
@@ -1194,30 +1194,147 @@ async fn a_jira_item_of_a_service_with_its_own_project_is_created_there_and_its_
 
 #[test]
 fn services_name_their_repository_or_project_in_the_config_and_bad_ones_stop_start_up() {
-    use bot::trackers::service_destinations;
-    use commands::tracker::TrackerKind;
+    use bot::trackers::{default_tracker, service_destinations};
+    use commands::tracker::TrackerKind::{GitHub as Gh, Jira as Jr};
     let services = |lines: &str| {
         bot::config::FileConfig::parse(&format!(
-            "[[services]]\nname = \"checkout\"\n{lines}\n\n[[services]]\nname = \"search\"\n"
+            "[[services]]\nname = \"checkout\"\n{lines}\n\n[[services]]\nname = \"search\"\njira_project = \"SRCH\"\n"
         ))
         .unwrap()
         .services
     };
     let both = services("github_repo = \"acme/checkout\"\njira_project = \"CHK\"");
+    // GitHub alone: only GitHub repositories count.
     assert_eq!(
-        service_destinations(&both, TrackerKind::GitHub).unwrap(),
-        HashMap::from([("checkout".to_string(), "acme/checkout".to_string())])
+        service_destinations(&both, Gh, true, false).unwrap(),
+        HashMap::from([("checkout".to_string(), Destination::github("acme/checkout"))])
     );
+    // Jira alone.
     assert_eq!(
-        service_destinations(&both, TrackerKind::Jira).unwrap(),
-        HashMap::from([("checkout".to_string(), "CHK".to_string())])
+        service_destinations(&both, Jr, false, true).unwrap(),
+        HashMap::from([
+            ("checkout".to_string(), Destination::jira("CHK")),
+            ("search".to_string(), Destination::jira("SRCH"))
+        ])
     );
-    let error = service_destinations(&services("github_repo = \"not a repo\""), TrackerKind::GitHub).unwrap_err();
+    // Both: a service naming both goes to the default tracker's place.
+    assert_eq!(
+        service_destinations(&both, Gh, true, true).unwrap(),
+        HashMap::from([
+            ("checkout".to_string(), Destination::github("acme/checkout")),
+            ("search".to_string(), Destination::jira("SRCH"))
+        ])
+    );
+    assert_eq!(service_destinations(&both, Jr, true, true).unwrap()["checkout"], Destination::jira("CHK"));
+    let error = service_destinations(&services("github_repo = \"not a repo\""), Gh, true, false).unwrap_err();
     assert!(error.to_string().contains("`checkout`") && error.to_string().contains("owner/name"), "{error}");
-    let error = service_destinations(&services("jira_project = \"chk-é\""), TrackerKind::Jira).unwrap_err();
+    let error = service_destinations(&services("jira_project = \"chk-é\""), Jr, false, true).unwrap_err();
     assert!(error.to_string().contains("jira_project"), "{error}");
-    // A key for the other tracker is not a destination.
-    assert!(service_destinations(&services("jira_project = \"CHK\""), TrackerKind::GitHub).unwrap().is_empty());
+
+    let trackers = |toml: &str| bot::config::FileConfig::parse(toml).unwrap().trackers;
+    let github = "[trackers.github]\nrepo = \"acme/reliability\"\n";
+    let jira = "[trackers.jira]\nbase_url = \"https://acme.atlassian.net\"\nproject = \"REL\"\nemail_env = \"E\"\ntoken_env = \"T\"\n";
+    assert_eq!(default_tracker(&trackers("")).unwrap(), None);
+    assert_eq!(default_tracker(&trackers(github)).unwrap(), Some(Gh));
+    assert_eq!(default_tracker(&trackers(jira)).unwrap(), Some(Jr));
+    assert_eq!(default_tracker(&trackers(&format!("{github}{jira}"))).unwrap(), Some(Gh));
+    assert_eq!(
+        default_tracker(&trackers(&format!("[trackers]\ndefault = \"jira\"\n{github}{jira}"))).unwrap(),
+        Some(Jr)
+    );
+    assert!(default_tracker(&trackers(&format!("[trackers]\ndefault = \"jira\"\n{github}"))).is_err());
+    assert!(default_tracker(&trackers(&format!("[trackers]\ndefault = \"gitlab\"\n{github}"))).is_err());
+}
+
+#[tokio::test]
+async fn with_github_and_jira_both_configured_each_service_goes_to_its_own_and_links_of_either_are_taken() {
+    let github_server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(created(12))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&github_server)
+        .await;
+    // Later GitHub items wait (GitHub is down), free to be linked by hand.
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&github_server)
+        .await;
+    let jira_server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/rest/api/3/issue"))
+        .and(body_partial_json(json!({ "fields": { "project": { "key": "CHK" } } })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "id": "10001", "key": "CHK-3" })))
+        .expect(1)
+        .mount(&jira_server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/rest/api/3/issue/CHK-3"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&jira_server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/rest/api/3/issue/CHK-3"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "fields": { "status": { "statusCategory": { "key": "new" } } } })),
+        )
+        .mount(&jira_server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/rest/api/3/issue/CHK-3/transitions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "transitions": [
+            { "id": "31", "to": { "statusCategory": { "key": "done" } } },
+        ]})))
+        .mount(&jira_server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/rest/api/3/issue/CHK-3/transitions"))
+        .and(body_partial_json(json!({ "transition": { "id": "31" } })))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&jira_server)
+        .await;
+    let jira =
+        Jira::new(&jira_server.uri(), "https://acme.atlassian.net", Secret::new("e"), Secret::new("t"), "REL", "Task")
+            .unwrap()
+            .with_projects(["CHK".to_string()]);
+    let destinations = HashMap::from([("checkout".to_string(), Destination::jira("CHK"))]);
+    let follow = FollowThrough {
+        tracker: Some(github(&github_server)),
+        other_tracker: Some(Arc::new(jira)),
+        destinations,
+        retry: retry(),
+        ..Default::default()
+    };
+    let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
+    // INC-1 names no service: GitHub, the default.
+    b.run("alice", "action add Alert on checkout error rate", "add-1").await;
+    assert_eq!(b.db.tracker_link(1).await.unwrap().unwrap().issue_key, "acme/reliability#12");
+    // INC-2 is on checkout, whose project is in Jira.
+    b.run_in("general", "alice", "declare sev2 service:checkout Payments fail", "declare-2").await;
+    b.run_in("inc-2-payments-fail", "alice", "action add Add a canary", "add-2").await;
+    let link = b.db.tracker_link(2).await.unwrap().unwrap();
+    assert_eq!((link.tracker.as_str(), link.issue_key.as_str()), ("jira", "CHK-3"));
+    // Closing it in chat moves the Jira issue, not a GitHub one.
+    b.run_in("inc-2-payments-fail", "alice", "action done 2", "done-2").await;
+    assert!(server_calls(&github_server, "PATCH").await == 0, "GitHub was not asked to change anything");
+    // Either tracker's references link by hand.
+    b.run("alice", "action add Write the runbook", "add-3").await;
+    b.run("alice", "action add Page the right team", "add-4").await;
+    let _ = b.run("alice", "action link 3 acme/reliability#77", "link-3").await;
+    assert_eq!(b.db.tracker_link(3).await.unwrap().unwrap().tracker, "github");
+    let refused = b.run("alice", "action link 4 OPS-1", "link-4").await;
+    assert!(refused.is_error);
+    let _ = b.run("alice", "action link 4 REL-41", "link-5").await;
+    let link = b.db.tracker_link(4).await.unwrap().unwrap();
+    assert_eq!((link.tracker.as_str(), link.issue_key.as_str()), ("jira", "REL-41"));
+}
+
+async fn server_calls(server: &MockServer, verb: &str) -> usize {
+    server.received_requests().await.unwrap().iter().filter(|r| r.method.as_str() == verb).count()
 }
 
 #[tokio::test]
