@@ -874,8 +874,9 @@ impl Core {
     }
 
     /// Posts one public update. After an attempt whose outcome is unknown, the page is
-    /// first asked for an unresolved incident carrying our marker, so a create that went
-    /// through before a crash is recorded instead of made twice.
+    /// asked first: for an unresolved incident carrying our marker, so a create that went
+    /// through before a crash is recorded instead of made twice, or for the page incident's
+    /// newest update, so an update that went through is not posted twice.
     async fn publish(&self, job: &Job, look_first: bool) -> Result<(), Failure> {
         let Some(page) = self.follow().status_page.clone() else {
             return Err(Failure { detail: "no status page is configured".into(), retryable: false });
@@ -891,7 +892,16 @@ impl Core {
         let services = self.db.attached(storage::Attachment::Service, incident_id).await.map_err(internal)?;
         let post = self.page_post(&incident, text, resolve, &services);
         match self.db.status_page_incident(incident_id).await.map_err(internal)? {
-            Some(page_id) => page.update_incident(&page_id, &post).await.map_err(|e| Failure::from((&e, e.retryable))),
+            Some(page_id) => {
+                if look_first
+                    && page.has_latest_update(&page_id, &post).await.map_err(|e| Failure::from((&e, e.retryable)))?
+                {
+                    // The interrupted update went through: readers saw it once.
+                    tracing::info!(incident = incident_id, page_id, "found the update an interrupted attempt posted");
+                    return Ok(());
+                }
+                page.update_incident(&page_id, &post).await.map_err(|e| Failure::from((&e, e.retryable)))
+            }
             None => {
                 let found = if look_first {
                     page.find_incident(&post.marker).await.map_err(|e| Failure::from((&e, e.retryable)))?

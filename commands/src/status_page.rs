@@ -103,4 +103,7 @@ pub trait StatusPage: Send + Sync {
     /// The unresolved page incident created with `marker`, if one exists: asked before
     /// creating again after an attempt whose outcome is unknown.
     async fn find_incident(&self, marker: &str) -> Result<Option<String>, StatusPageError>;
+    /// Whether the newest update of page incident `id` is already `post` (its status and
+    /// body): asked before updating again after an attempt whose outcome is unknown.
+    async fn has_latest_update(&self, id: &str, post: &PagePost) -> Result<bool, StatusPageError>;
 }

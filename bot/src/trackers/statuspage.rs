@@ -88,6 +88,15 @@ impl StatusPage for Statuspage {
             .and_then(|incident| incident["id"].as_str().map(str::to_string)))
     }
 
+    async fn has_latest_update(&self, id: &str, post: &PagePost) -> Result<bool, StatusPageError> {
+        let incident = send_json(self.request(reqwest::Method::GET, &format!("/incidents/{id}")))
+            .await
+            .map_err(failed("reading a Statuspage incident"))?;
+        // `incident_updates` come newest first.
+        let newest = &incident["incident_updates"][0];
+        Ok(newest["body"] == post.body.as_str() && newest["status"] == post.status.as_str())
+    }
+
     async fn update_incident(&self, id: &str, post: &PagePost) -> Result<(), StatusPageError> {
         send_json(self.request(reqwest::Method::PATCH, &format!("/incidents/{id}")).json(&incident_body(post, false)))
             .await

@@ -1690,3 +1690,60 @@ path = "postmortems/{date}-inc-{id}-{slug}.md"
     .await;
     assert!(closed, "{}", served.logs());
 }
+
+#[tokio::test]
+async fn a_statuspage_update_cut_off_after_it_went_through_is_not_posted_twice() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/pages/pg1/incidents"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "id": "inc_abc" })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // The first update finds the page down, so it waits for the scheduler.
+    Mock::given(method("PATCH"))
+        .and(path("/pages/pg1/incidents/inc_abc"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/pages/pg1/incidents/inc_abc"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": "inc_abc" })))
+        .mount(&server)
+        .await;
+    // What the page shows: the interrupted update went through.
+    Mock::given(method("GET"))
+        .and(path("/pages/pg1/incidents/inc_abc"))
+        .and(header("authorization", "OAuth sp-key"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": "inc_abc", "incident_updates": [
+            { "status": "investigating", "body": "Payments resume for most customers." },
+            { "status": "investigating", "body": "We are looking into failed payments." },
+        ]})))
+        .mount(&server)
+        .await;
+    let page = Statuspage::new(&server.uri(), Secret::new("sp-key"), "pg1").unwrap();
+    let follow = FollowThrough { status_page: Some(Arc::new(page)), retry: retry(), ..Default::default() };
+    let b = bench(Db::in_memory().await.unwrap(), follow, true).await;
+    b.run("alice", "public We are looking into failed payments.", "p-1").await;
+    b.run("alice", "public Payments resume for most customers.", "p-2").await;
+    let patches = || async { server_calls(&server, "PATCH").await };
+    assert_eq!(patches().await, 1, "the first try, refused");
+    // A copy claims the retry, makes the call, and dies before recording it.
+    b.clock.advance(Duration::seconds(30));
+    let jobs = b.db.jobs_about("status_post", "1").await.unwrap();
+    let second = jobs.iter().find(|j| j.done_at.is_none()).unwrap().key.clone();
+    assert!(b
+        .db
+        .begin_job_attempt(&second, b.clock.now(), b.clock.now() + Duration::minutes(2))
+        .await
+        .unwrap()
+        .is_some());
+    b.clock.advance(Duration::minutes(3));
+    b.followups().tick(b.clock.now()).await.unwrap();
+    assert_eq!(patches().await, 1, "the page already shows it: not posted again");
+    assert!(b.db.jobs_about("status_post", "1").await.unwrap().iter().all(|j| j.done_at.is_some()));
+    // A later update whose text the page does not show yet is posted as usual.
+    b.run("alice", "resolve Provider recovered", "r-1").await;
+    assert_eq!(patches().await, 2);
+}
