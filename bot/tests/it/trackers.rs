@@ -872,11 +872,13 @@ async fn a_signed_jira_webhook_moving_an_issue_to_done_closes_the_item() {
     assert_eq!((item.status, item.due.to_string().as_str()), (ActionStatus::Open, "2026-04-01"));
 }
 
-/// `serve` itself, configured as the README says: a Slack command adds an action item
-/// that becomes a GitHub issue, `/incident public` reaches Statuspage, and a signed
-/// GitHub webhook closes the item (a forged one is refused).
+/// `serve` itself, configured as the issue and README say (both trackers, a status page,
+/// services with their own places): a Slack command adds an action item that becomes a
+/// GitHub issue in its service's repository, `/incident public` reaches Statuspage, an
+/// item of a service whose project is in Jira goes there, and a signed GitHub webhook
+/// closes the item (a forged one is refused).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_follows_through_to_github_and_statuspage() {
+async fn serve_follows_through_to_github_jira_and_statuspage() {
     use crate::process_support::{eventually, fake_slack, Served, SLACK_SECRET, SLACK_TOKEN};
     let dir = tempfile::tempdir().unwrap();
     let slack = fake_slack().await;
@@ -891,6 +893,17 @@ async fn serve_follows_through_to_github_and_statuspage() {
         )
         .expect(1)
         .mount(&github)
+        .await;
+    // Jira runs beside GitHub, as in the issue's config: only the search service's items go there.
+    let jira = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/rest/api/3/issue"))
+        .and(body_partial_json(
+            json!({ "fields": { "project": { "key": "SRCH" }, "summary": "Cache search results" } }),
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "id": "10000", "key": "SRCH-1" })))
+        .expect(1)
+        .mount(&jira)
         .await;
     let page = MockServer::start().await;
     Mock::given(method("POST"))
@@ -911,10 +924,21 @@ public_url = "https://incidents.acme.test"
 name = "checkout"
 github_repo = "acme/checkout"
 
+[[services]]
+name = "search"
+jira_project = "SRCH"
+
 [trackers.github]
 repo = "acme/reliability"
 token_env = "GITHUB_TOKEN"
 webhook_secret_env = "GITHUB_WEBHOOK_SECRET"
+
+[trackers.jira]
+base_url = "https://acme.atlassian.net"
+project = "REL"
+issue_type = "Task"
+email_env = "JIRA_EMAIL"
+token_env = "JIRA_API_TOKEN"
 
 [statuspage]
 page_id = "pg1"
@@ -931,6 +955,9 @@ api_key_env = "STATUSPAGE_API_KEY"
         ("GITHUB_TOKEN", "ghp_serve".to_string()),
         ("GITHUB_WEBHOOK_SECRET", "whsec-serve".to_string()),
         ("GITHUB_API_URL", github.uri()),
+        ("JIRA_EMAIL", "bot@acme.test".to_string()),
+        ("JIRA_API_TOKEN", "jira-serve".to_string()),
+        ("JIRA_BASE_URL", jira.uri()),
         ("STATUSPAGE_API_KEY", "sp-serve".to_string()),
         ("STATUSPAGE_API_URL", page.uri()),
     ];
@@ -971,6 +998,14 @@ api_key_env = "STATUSPAGE_API_KEY"
     assert!(issue_body.contains("(https://incidents.acme.test/incidents/1)"), "{issue_body}");
     let published = eventually(wait, || async { !page.received_requests().await.unwrap().is_empty() }).await;
     assert!(published, "{}", served.logs());
+    // An incident on search: its item goes to the search project in Jira.
+    assert_eq!(command(4, "declare sev3 service:search Search is slow").await.unwrap().status(), 200);
+    let second =
+        eventually(wait, || async { crate::process_support::calls_to(&slack, "conversations.create").await > 1 }).await;
+    assert!(second, "{}", served.logs());
+    assert_eq!(command(5, "INC-2 action add Cache search results").await.unwrap().status(), 200);
+    let in_jira = eventually(wait, || async { !jira.received_requests().await.unwrap().is_empty() }).await;
+    assert!(in_jira, "{}", served.logs());
 
     let deliver_to_serve = |delivery: &'static str, body: Vec<u8>, signature: String| {
         http.post(served.url("/trackers/github"))
