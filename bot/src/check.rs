@@ -94,7 +94,9 @@ pub async fn report(config: &Config, now: DateTime<Utc>) -> anyhow::Result<Strin
 /// no database yet, or its schema is not current (`serve` migrates it first).
 async fn unfinished_incidents(url: &str) -> anyhow::Result<Option<String>> {
     let location = Location::parse(url).context("DATABASE_URL")?;
-    if location.path().is_none() {
+    // An in-memory SQLite database is gone with the process that made it; a Postgres
+    // server has no path and is checked like a file.
+    if location.engine() == storage::Engine::Sqlite && location.path().is_none() {
         return Ok(None);
     }
     match Db::inspect_at(&location).await {

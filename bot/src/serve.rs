@@ -306,7 +306,9 @@ async fn run_platforms(
     // Each core learns of the trackers and the status page before it takes requests.
     let attach = |core: &Arc<commands::Core>| {
         if let Some((follow, webhooks)) = follow {
-            core.set_follow_through(follow.clone());
+            // Every outbound call is claimed under this copy's lease, like the reminders.
+            let fence: Arc<dyn commands::followup::LeaseFence> = Arc::new(crate::fence::GateFence(lease.gate));
+            core.set_follow_through(commands::follow_through::FollowThrough { fence: Some(fence), ..follow.clone() });
             if let Some(webhooks) = webhooks {
                 webhooks.add_core(core.clone());
             }

@@ -155,6 +155,10 @@ pub struct FollowThrough {
     pub postmortem_repo: Option<Arc<dyn PostmortemRepo>>,
     /// Where a postmortem goes in that repository, with `{date}`, `{id}` and `{slug}`.
     pub postmortem_path: String,
+    /// The lease this copy calls out under, if it runs under one: every attempt is then
+    /// claimed only while that lease is this copy's (`Db::begin_job_attempt_fenced`),
+    /// so a copy that lost it, however late it finds out, calls nothing.
+    pub fence: Option<Arc<dyn crate::followup::LeaseFence>>,
 }
 
 /// The longest issue title sent, in characters: under both GitHub's (256) and Jira's
@@ -395,7 +399,18 @@ impl Core {
             // Page posts go out in the order they were typed.
             return Ok(None);
         }
-        let Some(start) = self.db.begin_job_attempt(&job.key, now, now + self.follow().retry.hold).await? else {
+        let hold_until = now + self.follow().retry.hold;
+        let claimed = match &self.follow().fence {
+            None => self.db.begin_job_attempt(&job.key, now, hold_until).await?,
+            Some(fence) => match fence.current() {
+                // No lease held: nothing may be attempted.
+                None => None,
+                Some((lease, token)) => {
+                    self.db.begin_job_attempt_fenced(&job.key, now, hold_until, lease, token).await?
+                }
+            },
+        };
+        let Some(start) = claimed else {
             return Ok(None);
         };
         // The last call may have gone through: it never reported back, or it did and

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::portable::{Decision, PortableRow};
 use crate::time::{from_millis, from_millis_opt, to_millis};
-use crate::{Db, StorageError};
+use crate::{Db, Fence, StorageError};
 
 /// A job to enqueue: `kind:subject[:period]` is its idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +129,33 @@ impl Db {
         now: DateTime<Utc>,
         hold_until: DateTime<Utc>,
     ) -> Result<Option<AttemptStart>, StorageError> {
+        self.claim_job_attempt(key, now, hold_until, None).await
+    }
+
+    /// [`Db::begin_job_attempt`] for the holder of lease `lease` with token `fence`: the
+    /// attempt is claimed only while that lease is unexpired at `now` with that very
+    /// token, in the same statement (as [`Db::claim_delivery_fenced`] claims a delivery),
+    /// so a copy that was paused past its lease and woke after another took over claims
+    /// (and so calls) nothing.
+    pub async fn begin_job_attempt_fenced(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
+        lease: &str,
+        fence: Fence,
+    ) -> Result<Option<AttemptStart>, StorageError> {
+        self.claim_job_attempt(key, now, hold_until, Some((lease, fence))).await
+    }
+
+    async fn claim_job_attempt(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
+        fenced: Option<(&str, Fence)>,
+    ) -> Result<Option<AttemptStart>, StorageError> {
+        let (lease, token) = fenced.map_or((None, None), |(lease, fence)| (Some(lease), Some(fence.token)));
         in_transaction!(self, |tx| {
             let before: Option<(i64, Option<String>)> = sqlx::query_as(
                 "SELECT attempts, last_error FROM outbox_jobs
@@ -145,15 +172,20 @@ impl Db {
             // The error is cleared while the attempt runs: an attempt that never reports
             // back (the process died mid-call) leaves it empty for the next one to see.
             // The same conditions again: on Postgres two runners may both have read the
-            // job, and only the one whose update still finds it free holds it.
+            // job, and only the one whose update still finds it free holds it. Fenced,
+            // the lease must still be this caller's, checked in the same statement.
             let rows = sqlx::query(
                 "UPDATE outbox_jobs SET attempt_until = $1, attempts = attempts + 1, last_error = NULL
                  WHERE key = $2 AND done_at IS NULL AND next_attempt_at <= $3
-                   AND (attempt_until IS NULL OR attempt_until <= $3)",
+                   AND (attempt_until IS NULL OR attempt_until <= $3)
+                   AND ($4 IS NULL
+                        OR EXISTS (SELECT 1 FROM leases WHERE name = $4 AND token = $5 AND expires_at > $3))",
             )
             .bind(to_millis(hold_until))
             .bind(key)
             .bind(to_millis(now))
+            .bind(lease)
+            .bind(token)
             .execute(&mut **tx)
             .await?
             .rows_affected();
@@ -189,43 +221,5 @@ impl Db {
             .await?;
             Ok(Decision::Commit(()))
         })
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    fn at(seconds: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_job_is_enqueued_once_and_one_attempt_holds_it() {
-        let db = Db::in_memory().await.unwrap();
-        let job =
-            NewJob { kind: "tracker_create".into(), subject: "12".into(), period: String::new(), payload: "".into() };
-        assert!(db.enqueue_job(&job, at(0)).await.unwrap());
-        assert!(!db.enqueue_job(&job, at(1)).await.unwrap());
-        let first = db.begin_job_attempt(&job.key(), at(1), at(61)).await.unwrap().unwrap();
-        assert!(!first.earlier_outcome_unknown);
-        // Held: a second runner gets nothing, and the job is not due for anyone else.
-        assert!(db.begin_job_attempt(&job.key(), at(2), at(62)).await.unwrap().is_none());
-        assert!(db.due_jobs(at(2)).await.unwrap().is_empty());
-        db.fail_job(&job.key(), "503", at(30)).await.unwrap();
-        assert!(db.due_jobs(at(29)).await.unwrap().is_empty());
-        assert_eq!(db.due_jobs(at(30)).await.unwrap().len(), 1);
-        // The failure was recorded, so this attempt knows the last one did not go through.
-        let second = db.begin_job_attempt(&job.key(), at(30), at(90)).await.unwrap().unwrap();
-        assert!(!second.earlier_outcome_unknown);
-        // This one dies mid-call: once its hold runs out, the next attempt is warned.
-        let third = db.begin_job_attempt(&job.key(), at(90), at(150)).await.unwrap().unwrap();
-        assert!(third.earlier_outcome_unknown);
-        db.finish_job(&job.key(), at(91)).await.unwrap();
-        assert!(db.begin_job_attempt(&job.key(), at(200), at(260)).await.unwrap().is_none());
-        let stored = db.job(&job.key()).await.unwrap().unwrap();
-        assert_eq!((stored.attempts, stored.done_at), (3, Some(at(91))));
-        assert!(db.pending_jobs().await.unwrap().is_empty());
     }
 }

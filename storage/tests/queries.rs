@@ -387,6 +387,8 @@ conformance!(
     alert_deliveries_racing_on_two_handles_store_each_alert_and_group_once,
     a_triage_post_and_a_resolve_nudge_are_claimed_once_on_two_handles,
     alert_noise_counts_dismissed_and_resolved_alone_by_source_and_name,
+    an_outbox_job_is_enqueued_once_and_one_attempt_of_two_handles_holds_it,
+    a_fenced_job_attempt_needs_the_current_token,
 );
 
 async fn attachments_change_once_with_their_entry_and_read_back_in_order(db: Db, _url: &str) {
@@ -817,4 +819,52 @@ async fn alert_noise_counts_dismissed_and_resolved_alone_by_source_and_name(db: 
         [NoiseCount { source: "am".into(), alertname: "HighErrorRate".into(), dismissed: 1, resolved_on_own: 2 }]
     );
     assert!(db.alert_noise_between(at + Duration::hours(1), at + Duration::hours(2)).await.unwrap().is_empty());
+}
+
+fn tracker_job(subject: &str) -> NewJob {
+    NewJob { kind: "tracker_create".into(), subject: subject.into(), period: String::new(), payload: String::new() }
+}
+
+async fn an_outbox_job_is_enqueued_once_and_one_attempt_of_two_handles_holds_it(db: Db, url: &str) {
+    let job = tracker_job("12");
+    assert!(db.enqueue_job(&job, at(0)).await.unwrap());
+    assert!(!db.enqueue_job(&job, at(1)).await.unwrap());
+    let second = Db::connect(url).await.unwrap();
+    let key = job.key();
+    let (a, b) = tokio::join!(db.begin_job_attempt(&key, at(1), at(61)), second.begin_job_attempt(&key, at(1), at(61)));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a.is_some() ^ b.is_some(), "exactly one holds it: {a:?} {b:?}");
+    assert!(!a.or(b).unwrap().earlier_outcome_unknown);
+    // Held: nobody else gets it, and it is not due for anyone.
+    assert!(db.begin_job_attempt(&job.key(), at(2), at(62)).await.unwrap().is_none());
+    assert!(db.due_jobs(at(2)).await.unwrap().is_empty());
+    db.fail_job(&job.key(), "503", at(30)).await.unwrap();
+    assert!(db.due_jobs(at(29)).await.unwrap().is_empty());
+    assert_eq!(db.due_jobs(at(30)).await.unwrap().len(), 1);
+    // The failure was recorded, so this attempt knows the last one did not go through.
+    assert!(!db.begin_job_attempt(&job.key(), at(30), at(90)).await.unwrap().unwrap().earlier_outcome_unknown);
+    // That one dies mid-call: once its hold runs out, the next attempt is warned.
+    assert!(db.begin_job_attempt(&job.key(), at(90), at(150)).await.unwrap().unwrap().earlier_outcome_unknown);
+    db.finish_job(&job.key(), at(91)).await.unwrap();
+    assert!(db.begin_job_attempt(&job.key(), at(200), at(260)).await.unwrap().is_none());
+    let stored = db.job(&job.key()).await.unwrap().unwrap();
+    assert_eq!((stored.attempts, stored.done_at), (3, Some(at(91))));
+    assert!(db.pending_jobs().await.unwrap().is_empty());
+    second.close().await;
+}
+
+async fn a_fenced_job_attempt_needs_the_current_token(db: Db, _url: &str) {
+    let old = db.acquire_lease("active", "a", at(0), TTL).await.unwrap().unwrap();
+    let (first, other) = (tracker_job("1"), tracker_job("2"));
+    db.enqueue_job(&first, at(0)).await.unwrap();
+    db.enqueue_job(&other, at(0)).await.unwrap();
+    assert!(db.begin_job_attempt_fenced(&first.key(), at(1), at(2), "active", old).await.unwrap().is_some());
+    // A token of another lease name holds nothing.
+    assert!(db.begin_job_attempt_fenced(&other.key(), at(1), at(2), "other", old).await.unwrap().is_none());
+    let new = db.acquire_lease("active", "b", at(20), TTL).await.unwrap().unwrap();
+    // The old holder woke after its lease ran out: it claims nothing, so it calls
+    // nothing, and the job stays due for the new holder.
+    assert!(db.begin_job_attempt_fenced(&other.key(), at(21), at(81), "active", old).await.unwrap().is_none());
+    assert_eq!(db.job(&other.key()).await.unwrap().unwrap().attempts, 0, "the refused attempt left no trace");
+    assert!(db.begin_job_attempt_fenced(&other.key(), at(21), at(81), "active", new).await.unwrap().is_some());
 }

@@ -322,3 +322,109 @@ async fn a_copy_paused_past_its_lease_sends_nothing_after_waking() {
     assert!(is_active(&b).await);
     db.close().await;
 }
+
+/// An action item due next week whose tracker issue is queued with it (as the core
+/// queues one when a tracker is configured).
+async fn add_item_with_issue_job(db: &Db, incident_id: i64, n: usize) {
+    let now = Utc::now();
+    let item = NewActionItem {
+        incident_id,
+        text: format!("Tracked item #{n}#"),
+        owner: "U0BOB".into(),
+        due: (now + Days::days(7)).date_naive(),
+        priority: Priority::Medium,
+        kind: ActionKind::Prevent,
+        created_by: "U0ALICE".into(),
+        created_at: now,
+        addresses: None,
+    };
+    let entry = NewEntry {
+        incident_id,
+        source_id: format!("seed:tracked:{n}").into(),
+        at: now,
+        kind: EntryKind::Action,
+        author: "U0ALICE".into(),
+        text: item.text.clone(),
+        is_key: false,
+    };
+    db.add_action_with_job(&item, &entry, Some("tracker_create")).await.unwrap().unwrap();
+}
+
+/// A fake GitHub that opens every issue it is asked to, each answer `delay` late.
+async fn fake_github(delay: Duration) -> MockServer {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use wiremock::matchers::{method, path};
+    let server = MockServer::start().await;
+    let next = std::sync::Arc::new(AtomicU64::new(1));
+    wiremock::Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(move |_: &wiremock::Request| {
+            let number = next.fetch_add(1, Ordering::SeqCst);
+            wiremock::ResponseTemplate::new(201)
+                .set_body_json(json!({ "number": number,
+                                       "html_url": format!("https://github.com/acme/reliability/issues/{number}") }))
+                .set_delay(delay)
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn issues_opened(github: &MockServer) -> usize {
+    let requests = github.received_requests().await.unwrap_or_default();
+    requests.iter().filter(|r| r.method.as_str() == "POST" && r.url.path() == "/repos/acme/reliability/issues").count()
+}
+
+/// The fencing beyond chat: while `a` is stopped, `b` takes over and works through 20
+/// queued tracker issues, slowly (its GitHub answers each after 250 ms). `a` wakes with
+/// most of them still due and unclaimed, and its scheduler ticking at once: it opens
+/// none of them, because its send gate shut and its claims carry the old token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_paused_past_its_lease_calls_no_tracker_after_waking() {
+    let Some(database) = TestDatabase::postgres().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("incidentbot.toml");
+    std::fs::write(
+        &config,
+        "[schedules]\nreminders = \"* * * * * *\"\n\n[trackers.github]\nrepo = \"acme/reliability\"\ntoken_env = \"GITHUB_TOKEN\"\n",
+    )
+    .unwrap();
+    let db = Db::connect(&database.url).await.unwrap();
+    let incident = seed_incident(&db).await;
+    let (slack_a, slack_b) = (fake_slack().await, fake_slack().await);
+    let (github_a, github_b) = (fake_github(Duration::ZERO).await, fake_github(Duration::from_millis(250)).await);
+    let with_github = |slack: &MockServer, github: &MockServer| {
+        let mut envs = envs(&database.url, &config, slack);
+        envs.push(("GITHUB_TOKEN", "ghp_failover".to_string()));
+        envs.push(("GITHUB_API_URL", github.uri()));
+        envs
+    };
+    let mut a = Served::start(dir.path(), "a", &with_github(&slack_a, &github_a));
+    let (_, body) = a.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
+    assert_eq!(body["role"], "active");
+    let b = Served::start(dir.path(), "b", &with_github(&slack_b, &github_b));
+    b.wait_for_health(Duration::from_secs(30), |_, body| body["role"] == "standby").await;
+
+    signal(&a, "STOP");
+    let took_over = eventually(Duration::from_secs(20), || is_active(&b)).await;
+    assert!(took_over, "b never took over; logs:\n{}", b.logs());
+    for n in 0..20 {
+        add_item_with_issue_job(&db, incident, n).await;
+    }
+    let started = eventually(Duration::from_secs(20), || async { issues_opened(&github_b).await >= 1 }).await;
+    assert!(started, "b never opened an issue; logs:\n{}", b.logs());
+    signal(&a, "CONT");
+    assert!(db.pending_jobs().await.unwrap().len() >= 10, "b finished too soon for the test to mean anything");
+
+    let stop_by = Instant::now() + Duration::from_secs(10);
+    while a.child.try_wait().unwrap().is_none() && Instant::now() < stop_by {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(a.child.try_wait().unwrap().is_some(), "the copy that lost its lease kept running; logs:\n{}", a.logs());
+    let all_done = eventually(Duration::from_secs(30), || async { db.pending_jobs().await.unwrap().is_empty() }).await;
+    assert!(all_done, "b did not open every issue; logs:\n{}", b.logs());
+    let called_by_a = github_a.received_requests().await.unwrap_or_default().len();
+    assert_eq!(called_by_a, 0, "the woken copy called GitHub; logs:\n{}", a.logs());
+    assert_eq!(issues_opened(&github_b).await, 20, "an issue was opened twice or not at all");
+    db.close().await;
+}

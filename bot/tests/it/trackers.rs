@@ -1782,3 +1782,49 @@ async fn a_statuspage_update_cut_off_after_it_went_through_is_not_posted_twice()
     b.run("alice", "resolve Provider recovered", "r-1").await;
     assert_eq!(patches().await, 2);
 }
+
+/// A copy's view of its lease, fixed for the test: the lease name and token it holds.
+struct FixedFence(Option<(&'static str, storage::Fence)>);
+
+impl commands::followup::LeaseFence for FixedFence {
+    fn current(&self) -> Option<(&'static str, storage::Fence)> {
+        self.0
+    }
+}
+
+/// Under a lease, an outbound call is claimed only with the lease's current token: a
+/// copy holding none, or an old token (its lease ran out and another copy took it),
+/// opens no issue, neither at once nor from the scheduler; the holder of the current
+/// token opens it, once.
+#[tokio::test]
+async fn a_copy_without_the_current_lease_token_opens_no_issue() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/reliability/issues"))
+        .respond_with(created(5))
+        .mount(&server)
+        .await;
+    let db = Db::in_memory().await.unwrap();
+    let ttl = std::time::Duration::from_secs(15);
+    let old = db.acquire_lease("active", "a", start() - Duration::seconds(40), ttl).await.unwrap().unwrap();
+    let current = db.acquire_lease("active", "b", start() - Duration::seconds(5), ttl).await.unwrap().unwrap();
+    let fenced = |fence: Option<(&'static str, storage::Fence)>| FollowThrough {
+        tracker: Some(github(&server)),
+        retry: retry(),
+        fence: Some(Arc::new(FixedFence(fence))),
+        ..Default::default()
+    };
+    let stale = bench(db.clone(), fenced(Some(("active", old))), true).await;
+    stale.run("alice", "action add Add a replica @bob due:2026-03-09", "add-1").await;
+    assert!(stale.core.run_due_jobs(start()).await.unwrap() == Default::default());
+    let none = bench(db.clone(), fenced(None), false).await;
+    none.core.run_due_jobs(start()).await.unwrap();
+    assert!(issue_posts(&server.received_requests().await.unwrap()).is_empty(), "a fenced copy called GitHub");
+    let job = db.job("tracker_create:1").await.unwrap().unwrap();
+    assert_eq!((job.attempts, job.done_at), (0, None), "the refused attempts left the job due");
+
+    let holder = bench(db.clone(), fenced(Some(("active", current))), false).await;
+    assert_eq!(holder.core.run_due_jobs(start()).await.unwrap().done, 1);
+    assert_eq!(issue_posts(&server.received_requests().await.unwrap()).len(), 1);
+    assert_eq!(db.tracker_link(1).await.unwrap().unwrap().issue_key, "acme/reliability#5");
+}
