@@ -99,7 +99,7 @@ async fn receive(
             return refuse(rejection.status(), rejection.body_text());
         }
     };
-    if !auth::authorized(source, &headers, &body) {
+    if !auth::authorized(source, &headers, &body, chrono::Utc::now().timestamp()) {
         metrics.alert_rejected(&source.name);
         return refuse(StatusCode::UNAUTHORIZED, "missing or wrong credentials");
     }

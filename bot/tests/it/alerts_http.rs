@@ -178,6 +178,30 @@ async fn grafana_needs_its_token_and_its_hmac() {
     let db = db(&bot).await;
     assert!(eventually(Duration::from_secs(10), || async { counts(&db).await.1 == 1 }).await);
     assert_eq!(db.alert(1).await.unwrap().unwrap().url.as_deref(), Some("http://grafana:3000/d/x"));
+
+    // A contact point with a timestamp header signs `<unix seconds>:<body>`; an old
+    // timestamp (a replay) is refused even with its right signature.
+    let stamped = |at: i64, signed_at: i64| {
+        let url = bot.served.url("/alerts/grafana-stamped");
+        let body = body.clone();
+        let signature = hmac_hex(GRAFANA_HMAC, &[signed_at.to_string().as_bytes(), b":", &body]);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(GRAFANA_SECRET)
+                .header("X-Grafana-Alerting-Signature", signature)
+                .header("X-Grafana-Alerting-Timestamp", at.to_string())
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(stamped(now, now + 1).await, 401, "the timestamp is part of what is signed");
+    assert_eq!(stamped(now - 3600, now - 3600).await, 401, "an hour-old delivery is a replay");
+    assert_eq!(stamped(now, now).await, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
