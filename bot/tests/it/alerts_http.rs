@@ -64,7 +64,12 @@ async fn refusals_write_nothing_and_a_group_declares_once() {
     assert_eq!(incident.commander, None);
     assert_eq!(incident.severity, storage::Severity::Sev1);
     assert_eq!(incident.started_at.to_rfc3339(), "2026-03-02T08:50:00+00:00");
+    let stored_all = eventually(Duration::from_secs(10), || async {
+        bot.served.metrics().await.contains("incidentbot_alerts_received_total{source=\"prometheus\"} 10")
+    })
+    .await;
     let metrics = bot.served.metrics().await;
+    assert!(stored_all, "{metrics}");
     assert!(metrics.contains("incidentbot_alerts_declared_total{source=\"prometheus\"} 1"), "{metrics}");
     // Five deliveries were taken (the 400 gave its place back), all but the first repeats.
     assert!(metrics.contains("incidentbot_alerts_received_total{source=\"prometheus\"} 10"), "{metrics}");
@@ -121,6 +126,8 @@ async fn pagerduty_signatures_rotation_and_redelivery() {
     let answer: serde_json::Value = redelivered.json().await.unwrap();
     assert_eq!(answer["duplicate_delivery"], true);
     let db = db(&bot).await;
+    // Acknowledged once committed to the inbox; stored by the worker a moment later.
+    assert!(eventually(Duration::from_secs(10), || async { db.alert(1).await.unwrap().is_some() }).await);
     let alert = db.alert(1).await.unwrap().unwrap();
     assert_eq!((alert.fingerprint.as_str(), alert.deliveries), ("PGR0VU2", 1));
     assert!(
@@ -215,7 +222,7 @@ async fn a_thousand_alerts_in_one_group_are_one_incident() {
     let response = post_bearer(&bot, "prometheus", AM_SECRET, &body).await;
     assert_eq!(response.status(), 200);
     let answer: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(answer["new"], 1000);
+    assert_eq!(answer["accepted"], 1000);
     let db = db(&bot).await;
     let applied = eventually(Duration::from_secs(60), || async {
         db.open_incidents().await.unwrap().len() == 1 && db.pending_alerts(0, 1).await.unwrap().is_empty()

@@ -1,7 +1,8 @@
 //! Applying stored alerts: what a change of an alert (new, resolved, firing again)
-//! does to incidents and the triage queue. A delivery is first committed as it came
-//! ([`Core::receive_alerts`], which is all a sender waits for); the worker then applies
-//! each pending change ([`Core::apply_pending_alerts`]). Every step is idempotent (the
+//! does to incidents and the triage queue. A delivery is first accepted into the inbox
+//! (see [`intake`](super::intake), which is all a sender waits for), then stored as it
+//! came ([`Core::receive_alerts`]); the worker then applies each pending change
+//! ([`Core::apply_pending_alerts`]). Every step is idempotent (the
 //! declare by its source id, timeline entries by theirs, the triage post and the
 //! nudge by a claim), so a worker stopped half-way repeats nothing when it runs again.
 
@@ -75,8 +76,9 @@ impl ChannelLines {
 }
 
 impl Core {
-    /// Commits one delivery from the alert source `source`: what a sender's
-    /// acknowledgement waits for. Nothing is declared or posted here.
+    /// Stores one delivery from the alert source `source` into the alerts, in one
+    /// transaction. Nothing is declared or posted here. `serve` reaches it through the
+    /// inbox ([`Core::store_accepted_alerts`]); the console calls it directly.
     pub async fn receive_alerts(&self, source: &str, delivery: &AlertDelivery) -> Result<StoredDelivery, CoreError> {
         let alerts: Vec<_> = delivery.alerts.iter().map(|alert| alert.to_new()).collect();
         Ok(self.db.store_alert_delivery(source, delivery.delivery_id.as_deref(), &alerts, self.now()).await?)
