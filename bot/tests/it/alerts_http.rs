@@ -243,4 +243,32 @@ async fn a_thousand_alerts_in_one_group_are_one_incident() {
         })
         .count();
     assert!(channel_posts >= 1);
+
+    // The whole group resolves in one delivery: its lines are batched, then one nudge.
+    let resolved: Vec<(&str, &str, &str)> = fingerprints.iter().map(|f| (f.as_str(), "resolved", "critical")).collect();
+    let body = serde_json::to_vec(&alertmanager_body("BigOutage", &resolved)).unwrap();
+    assert_eq!(post_bearer(&bot, "prometheus", AM_SECRET, &body).await.status(), 200);
+    let posts_with = |needle: &'static str| {
+        let slack = &bot.slack;
+        async move {
+            slack
+                .received_requests()
+                .await
+                .unwrap_or_default()
+                .iter()
+                .filter(|r| {
+                    r.url.path() == "/api/chat.postMessage" && String::from_utf8_lossy(&r.body).contains(needle)
+                })
+                .count()
+        }
+    };
+    assert!(
+        eventually(Duration::from_secs(60), || async { posts_with("All alerts resolved").await >= 1 }).await,
+        "no nudge; logs:\n{}",
+        bot.served.logs()
+    );
+    assert!(eventually(Duration::from_secs(30), || async { db.pending_alerts(0, 1).await.unwrap().is_empty() }).await);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(posts_with("All alerts resolved").await, 1, "one nudge for the group");
+    assert!(posts_with("Alert resolved").await <= 2, "the resolved lines are batched");
 }

@@ -78,13 +78,9 @@ impl Core {
         let (alert, group) = self.alert_in_triage(inv, alert_id, usage::ALERT_DECLARE).await?;
         let Some(severity) = severity else {
             let proposed = group.proposed_severity.unwrap_or(self.settings.default_severity);
-            let services = self.alert_services(&alert);
-            return Ok(Outcome::form(alert_declare_form(
-                &alert,
-                proposed,
-                &services,
-                !self.settings.services.is_empty(),
-            )));
+            let with_services = !self.settings.services.is_empty();
+            let services = if with_services { self.alert_services(&alert) } else { Vec::new() };
+            return Ok(Outcome::form(alert_declare_form(&alert, proposed, &services, with_services)));
         };
         let chosen = AlertDeclaration {
             title: alert.title.clone(),
