@@ -463,3 +463,61 @@ pub fn alert_dismiss_form(alert: &StoredAlert) -> Form {
         tags: None,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use storage::{AlertState, AlertStatus};
+
+    use super::*;
+
+    fn alert() -> StoredAlert {
+        let at = Utc.with_ymd_and_hms(2026, 3, 2, 8, 50, 0).unwrap();
+        StoredAlert {
+            id: 7,
+            source: "prometheus".into(),
+            fingerprint: "fp".into(),
+            group_key: "g".into(),
+            alertname: "DiskFull".into(),
+            title: "Disk on db-1 is 95% full ✓".into(),
+            labels: r#"{"alertname":"DiskFull","service":"checkout, payments"}"#.into(),
+            annotations: r#"{"description":"Only 2 GB left on /var."}"#.into(),
+            url: Some("http://prometheus/graph".into()),
+            status: AlertStatus::Firing,
+            starts_at: at,
+            ends_at: None,
+            first_seen: at,
+            last_seen: at,
+            deliveries: 1,
+            generation: 1,
+            state: AlertState::Triage,
+            incident_id: None,
+            pending: false,
+            version: 1,
+        }
+    }
+
+    fn value<'a>(form: &'a Form, key: &str) -> Option<&'a str> {
+        form.fields.iter().find(|f| f.key == key).and_then(|f| f.value.as_deref())
+    }
+
+    #[test]
+    fn the_declare_form_is_prefilled_from_the_alert_and_its_catalog_services() {
+        let services = [Service::named("checkout"), Service::named("payments")];
+        let form = alert_declare_form(&alert(), Severity::Sev2, &services, true);
+        assert_eq!(form.kind, FormKind::AlertDeclare { alert: 7 });
+        let keys: Vec<&str> = form.fields.iter().map(|f| f.key).collect();
+        assert_eq!(keys, ["title", "severity", "services", "description"]);
+        assert_eq!(value(&form, "title"), Some("Disk on db-1 is 95% full ✓"));
+        assert_eq!(value(&form, "severity"), Some("sev2"));
+        assert_eq!(value(&form, "services"), Some("checkout, payments"));
+        let description = value(&form, "description").unwrap();
+        assert!(description.starts_with("Declared from alert #7 (prometheus/DiskFull). Only 2 GB left"), "{description}");
+        assert!(description.contains("Link: http://prometheus/graph"), "{description}");
+        // With no catalog there is nothing to choose from: no services field.
+        let without = alert_declare_form(&alert(), Severity::Sev3, &[], false);
+        assert!(without.fields.iter().all(|f| f.key != "services"));
+        assert_eq!(FormKind::decode(&form.kind.encode()), Some(form.kind));
+    }
+}
