@@ -513,7 +513,10 @@ mod tests {
         assert_eq!(value(&form, "severity"), Some("sev2"));
         assert_eq!(value(&form, "services"), Some("checkout, payments"));
         let description = value(&form, "description").unwrap();
-        assert!(description.starts_with("Declared from alert #7 (prometheus/DiskFull). Only 2 GB left"), "{description}");
+        assert!(
+            description.starts_with("Declared from alert #7 (prometheus/DiskFull). Only 2 GB left"),
+            "{description}"
+        );
         assert!(description.contains("Link: http://prometheus/graph"), "{description}");
         // With no catalog there is nothing to choose from: no services field.
         let without = alert_declare_form(&alert(), Severity::Sev3, &[], false);
