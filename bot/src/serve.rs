@@ -109,8 +109,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// Lets requests through only while this copy is active.
+/// A copy whose send gate shut (its lease may have run out while it was paused) is no
+/// longer active either, even before its renewal finds out.
 async fn only_when_active(State(health): State<Health>, request: Request, next: Next) -> Response {
-    if health.role() == Role::Active {
+    if health.role() == Role::Active && crate::fence::gate().may_send() {
         return next.run(request).await;
     }
     (StatusCode::SERVICE_UNAVAILABLE, "standby: another copy of incidentbot is active").into_response()
@@ -366,7 +368,10 @@ async fn run_platforms(
         web.register_platform(core.chat_platform(), core.clone());
     }
     for (core, channels) in &platforms {
-        followups.push(commands::followup::Followups::new(core.clone(), config.file.followup_settings(channels)?));
+        followups.push(
+            commands::followup::Followups::new(core.clone(), config.file.followup_settings(channels)?)
+                .fenced_by(Arc::new(crate::fence::GateFence(lease.gate))),
+        );
     }
     let scheduler = tokio::spawn(crate::scheduler::run(followups, Arc::new(commands::SystemClock), cancel.clone()));
 

@@ -3,11 +3,9 @@
 //! A failed attempt waits until its next attempt time; the core decides the backoff.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
 
+use crate::portable::{Decision, PortableRow};
 use crate::time::{from_millis, from_millis_opt, to_millis};
-use crate::writer::Decision;
 use crate::{Db, StorageError};
 
 /// A job to enqueue: `kind:subject[:period]` is its idempotency key.
@@ -53,87 +51,74 @@ pub struct Job {
     pub done_at: Option<DateTime<Utc>>,
 }
 
-fn job_from_row(row: &SqliteRow) -> Result<Job, StorageError> {
+fn job_from_row(row: &impl PortableRow) -> Result<Job, StorageError> {
     Ok(Job {
-        id: row.try_get("id")?,
-        key: row.try_get("key")?,
-        kind: row.try_get("kind")?,
-        subject: row.try_get("subject")?,
-        payload: row.try_get("payload")?,
-        created_at: from_millis(row.try_get("created_at")?)?,
-        next_attempt_at: from_millis(row.try_get("next_attempt_at")?)?,
-        attempts: row.try_get("attempts")?,
-        last_error: row.try_get("last_error")?,
-        done_at: from_millis_opt(row.try_get("done_at")?)?,
+        id: row.col("id")?,
+        key: row.col("key")?,
+        kind: row.col("kind")?,
+        subject: row.col("subject")?,
+        payload: row.col("payload")?,
+        created_at: from_millis(row.col("created_at")?)?,
+        next_attempt_at: from_millis(row.col("next_attempt_at")?)?,
+        attempts: row.col("attempts")?,
+        last_error: row.col("last_error")?,
+        done_at: from_millis_opt(row.col("done_at")?)?,
     })
-}
-
-/// Inserts a job in an open transaction. False when its key exists already.
-pub(crate) async fn insert_job(
-    tx: &mut Transaction<'_, Sqlite>,
-    job: &NewJob,
-    at: DateTime<Utc>,
-) -> Result<bool, StorageError> {
-    let rows = sqlx::query(
-        "INSERT INTO outbox_jobs (key, kind, subject, payload, created_at, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (key) DO NOTHING",
-    )
-    .bind(job.key())
-    .bind(&job.kind)
-    .bind(&job.subject)
-    .bind(&job.payload)
-    .bind(to_millis(at))
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    Ok(rows > 0)
 }
 
 impl Db {
     /// Enqueues a job, due at once. False when a job with its key exists already (done
     /// or not), so enqueuing twice does the work once.
     pub async fn enqueue_job(&self, job: &NewJob, at: DateTime<Utc>) -> Result<bool, StorageError> {
-        self.write(async |tx| Ok(Decision::Commit(insert_job(tx, job, at).await?))).await
+        in_transaction!(self, |tx| Ok(Decision::Commit(insert_job!(tx, job, at)?)))
     }
 
     pub async fn job(&self, key: &str) -> Result<Option<Job>, StorageError> {
-        sqlx::query("SELECT * FROM outbox_jobs WHERE key = ?1")
-            .bind(key)
-            .fetch_optional(self.reader())
-            .await?
-            .as_ref()
-            .map(job_from_row)
-            .transpose()
+        with_pool!(self, |pool| {
+            sqlx::query("SELECT * FROM outbox_jobs WHERE key = $1")
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+                .as_ref()
+                .map(job_from_row)
+                .transpose()
+        })
     }
 
     /// Jobs not done whose next attempt is due at `now` and that no attempt holds, oldest
     /// first.
     pub async fn due_jobs(&self, now: DateTime<Utc>) -> Result<Vec<Job>, StorageError> {
-        let rows = sqlx::query(
-            "SELECT * FROM outbox_jobs WHERE done_at IS NULL AND next_attempt_at <= ?1
-               AND (attempt_until IS NULL OR attempt_until <= ?1) ORDER BY id",
-        )
-        .bind(to_millis(now))
-        .fetch_all(self.reader())
-        .await?;
-        rows.iter().map(job_from_row).collect()
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT * FROM outbox_jobs WHERE done_at IS NULL AND next_attempt_at <= $1
+               AND (attempt_until IS NULL OR attempt_until <= $1) ORDER BY id",
+            )
+            .bind(to_millis(now))
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(job_from_row).collect()
+        })
     }
 
     /// Every job not done yet, oldest first (for the next wake-up, and for tests).
     pub async fn pending_jobs(&self) -> Result<Vec<Job>, StorageError> {
-        let rows =
-            sqlx::query("SELECT * FROM outbox_jobs WHERE done_at IS NULL ORDER BY id").fetch_all(self.reader()).await?;
-        rows.iter().map(job_from_row).collect()
+        with_pool!(self, |pool| {
+            let rows =
+                sqlx::query("SELECT * FROM outbox_jobs WHERE done_at IS NULL ORDER BY id").fetch_all(pool).await?;
+            rows.iter().map(job_from_row).collect()
+        })
     }
 
     /// Every job of `kind` about `subject`, done or not, oldest first.
     pub async fn jobs_about(&self, kind: &str, subject: &str) -> Result<Vec<Job>, StorageError> {
-        let rows = sqlx::query("SELECT * FROM outbox_jobs WHERE kind = ?1 AND subject = ?2 ORDER BY id")
-            .bind(kind)
-            .bind(subject)
-            .fetch_all(self.reader())
-            .await?;
-        rows.iter().map(job_from_row).collect()
+        with_pool!(self, |pool| {
+            let rows = sqlx::query("SELECT * FROM outbox_jobs WHERE kind = $1 AND subject = $2 ORDER BY id")
+                .bind(kind)
+                .bind(subject)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(job_from_row).collect()
+        })
     }
 
     /// Claims one attempt at a job until `hold_until`. `Some` for exactly one caller while
@@ -144,11 +129,11 @@ impl Db {
         now: DateTime<Utc>,
         hold_until: DateTime<Utc>,
     ) -> Result<Option<AttemptStart>, StorageError> {
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             let before: Option<(i64, Option<String>)> = sqlx::query_as(
                 "SELECT attempts, last_error FROM outbox_jobs
-                 WHERE key = ?1 AND done_at IS NULL AND next_attempt_at <= ?2
-                   AND (attempt_until IS NULL OR attempt_until <= ?2)",
+                 WHERE key = $1 AND done_at IS NULL AND next_attempt_at <= $2
+                   AND (attempt_until IS NULL OR attempt_until <= $2)",
             )
             .bind(key)
             .bind(to_millis(now))
@@ -159,36 +144,43 @@ impl Db {
             };
             // The error is cleared while the attempt runs: an attempt that never reports
             // back (the process died mid-call) leaves it empty for the next one to see.
-            sqlx::query(
-                "UPDATE outbox_jobs SET attempt_until = ?1, attempts = attempts + 1, last_error = NULL WHERE key = ?2",
+            // The same conditions again: on Postgres two runners may both have read the
+            // job, and only the one whose update still finds it free holds it.
+            let rows = sqlx::query(
+                "UPDATE outbox_jobs SET attempt_until = $1, attempts = attempts + 1, last_error = NULL
+                 WHERE key = $2 AND done_at IS NULL AND next_attempt_at <= $3
+                   AND (attempt_until IS NULL OR attempt_until <= $3)",
             )
             .bind(to_millis(hold_until))
             .bind(key)
+            .bind(to_millis(now))
             .execute(&mut **tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if rows == 0 {
+                return Ok(Decision::Rollback(None));
+            }
             Ok(Decision::Commit(Some(AttemptStart { earlier_outcome_unknown: attempts > 0 && last_error.is_none() })))
         })
-        .await
     }
 
     /// Records that the job's call succeeded.
     pub async fn finish_job(&self, key: &str, at: DateTime<Utc>) -> Result<(), StorageError> {
-        self.write(async |tx| {
-            sqlx::query("UPDATE outbox_jobs SET done_at = ?1, attempt_until = NULL, last_error = NULL WHERE key = ?2")
+        in_transaction!(self, |tx| {
+            sqlx::query("UPDATE outbox_jobs SET done_at = $1, attempt_until = NULL, last_error = NULL WHERE key = $2")
                 .bind(to_millis(at))
                 .bind(key)
                 .execute(&mut **tx)
                 .await?;
             Ok(Decision::Commit(()))
         })
-        .await
     }
 
     /// Records a failed attempt; the job is tried again from `next_attempt_at`.
     pub async fn fail_job(&self, key: &str, error: &str, next_attempt_at: DateTime<Utc>) -> Result<(), StorageError> {
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             sqlx::query(
-                "UPDATE outbox_jobs SET attempt_until = NULL, last_error = ?1, next_attempt_at = ?2 WHERE key = ?3",
+                "UPDATE outbox_jobs SET attempt_until = NULL, last_error = $1, next_attempt_at = $2 WHERE key = $3",
             )
             .bind(error)
             .bind(to_millis(next_attempt_at))
@@ -197,7 +189,6 @@ impl Db {
             .await?;
             Ok(Decision::Commit(()))
         })
-        .await
     }
 }
 

@@ -272,3 +272,38 @@ async fn a_thousand_alerts_in_one_group_are_one_incident() {
     assert_eq!(posts_with("All alerts resolved").await, 1, "one nudge for the group");
     assert!(posts_with("Alert resolved").await <= 2, "the resolved lines are batched");
 }
+
+/// Two copies on one database: the standby answers an alert delivery 503 without
+/// storing it (Alertmanager and the others retry, and the load balancer sends the retry
+/// to the active copy), and the active copy takes the same delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_answers_alert_deliveries_503_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bot = start(dir.path(), 120).await;
+    let (_, body) = bot.served.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
+    assert_eq!(body["role"], "active");
+    let standby =
+        super::process_support::Served::start(dir.path(), "standby", &envs(dir.path(), &bot.slack, 120, &bot.db_url));
+    let (status, body) = standby.wait_for_health(Duration::from_secs(30), |_, body| body["role"] == "standby").await;
+    assert_eq!(status, 503, "{body}");
+
+    let firing = alertmanager_body("CheckoutDown", &[("fp1", "firing", "critical")]);
+    let delivery = serde_json::to_vec(&firing).unwrap();
+    let to_standby = reqwest::Client::new()
+        .post(standby.url("/alerts/prometheus"))
+        .bearer_auth(AM_SECRET)
+        .header("content-type", "application/json")
+        .body(delivery.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(to_standby.status(), 503);
+    let db = db(&bot).await;
+    assert_eq!(counts(&db).await, (0, 0), "the standby stored the delivery");
+    assert!(standby.metrics().await.contains("incidentbot_active 0"));
+
+    let to_active = post_bearer(&bot, "prometheus", AM_SECRET, &delivery).await;
+    assert_eq!(to_active.status(), 200, "{}", to_active.text().await.unwrap());
+    assert!(eventually(Duration::from_secs(10), || async { counts(&db).await == (1, 1) }).await);
+    db.close().await;
+}

@@ -1,5 +1,7 @@
 //! Set-up for the alerts tests: `serve` with a fake Slack, a config with one source of
-//! each kind and the rules, and helpers that post alerts and read what was stored.
+//! each kind and the rules, on a fresh database of the suite's engine (SQLite, or
+//! Postgres under `INCIDENTBOT_TEST_ENGINE=postgres`), and helpers that post alerts and
+//! read what was stored.
 
 #![allow(dead_code)]
 
@@ -12,6 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use storage::test_database::TestDatabase;
 
 use super::process_support::{Served, SLACK_SECRET, SLACK_TOKEN};
 
@@ -106,14 +110,21 @@ pub struct AlertBot {
     pub served: Served,
     pub slack: wiremock::MockServer,
     pub db_url: String,
+    /// Removed when the test ends.
+    pub database: TestDatabase,
 }
 
-/// The environment `serve` runs with.
-pub fn envs(dir: &Path, slack: &wiremock::MockServer, max_per_minute: u32) -> Vec<(&'static str, String)> {
+/// The environment `serve` runs with, on the database at `db_url`.
+pub fn envs(
+    dir: &Path,
+    slack: &wiremock::MockServer,
+    max_per_minute: u32,
+    db_url: &str,
+) -> Vec<(&'static str, String)> {
     let config = dir.join("incidentbot.toml");
     std::fs::write(&config, self::config(max_per_minute)).unwrap();
     vec![
-        ("DATABASE_URL", format!("sqlite://{}", dir.join("alerts.db").display())),
+        ("DATABASE_URL", db_url.to_string()),
         ("INCIDENTBOT_CONFIG", config.display().to_string()),
         ("SLACK_BOT_TOKEN", SLACK_TOKEN.to_string()),
         ("SLACK_SIGNING_SECRET", SLACK_SECRET.to_string()),
@@ -129,11 +140,11 @@ pub fn envs(dir: &Path, slack: &wiremock::MockServer, max_per_minute: u32) -> Ve
 
 pub async fn start(dir: &Path, max_per_minute: u32) -> AlertBot {
     let slack = fake_slack().await;
-    let envs = envs(dir, &slack, max_per_minute);
-    let db_url = envs[0].1.clone();
-    let served = Served::start(dir, "serve", &envs);
+    let database = TestDatabase::for_suite().await;
+    let db_url = database.url.clone();
+    let served = Served::start(dir, "serve", &envs(dir, &slack, max_per_minute, &db_url));
     served.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
-    AlertBot { served, slack, db_url }
+    AlertBot { served, slack, db_url, database }
 }
 
 /// An Alertmanager webhook (version 4) of one group.

@@ -272,7 +272,9 @@ async fn the_web_pages_work_in_a_real_browser() {
 #[tokio::test]
 async fn pages_carry_the_security_headers_and_refuse_forms_without_the_csrf_token() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("h.db").display());
+    // On the suite's engine: sign-in links and sessions on Postgres too.
+    let database = storage::test_database::TestDatabase::for_suite().await;
+    let db_url = database.url.clone();
     let served = Served::start(dir.path(), "serve", &[("DATABASE_URL", db_url.clone())]);
     served.wait_for_health(Duration::from_secs(20), |status, _| status == 200).await;
     let link = web_link(&db_url, "you");
