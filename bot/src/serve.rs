@@ -351,7 +351,12 @@ async fn run_platforms(
         Some(core) if !alerts.is_empty() => {
             core.set_alert_settings(config.file.alerts.settings(None)?);
             alerts.set_core(core.clone());
-            Some(tokio::spawn(crate::alerts::worker::run(core, alerts.wake.clone(), cancel.clone())))
+            Some(tokio::spawn(crate::alerts::worker::run(
+                core,
+                alerts.source_names(),
+                alerts.wake.clone(),
+                cancel.clone(),
+            )))
         }
         None if !alerts.is_empty() => {
             tracing::error!("alert sources are configured but no chat platform runs; /alerts/* answers 503");
