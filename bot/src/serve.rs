@@ -340,9 +340,9 @@ async fn run_platforms(
     }
 
     // Discord: the gateway runs beside the HTTP server and stops with it.
-    let discord = crate::discord::start_with_health(config, db.clone(), cancel.clone(), discord_health).await?;
+    // Its core gets the follow-through before the gateway takes its first event.
+    let discord = crate::discord::start_with_health(config, db.clone(), cancel.clone(), discord_health, attach).await?;
     if let Some(discord) = &discord {
-        attach(&discord.core);
         platforms.push((discord.core.clone(), config.file.discord.channels.clone()));
     }
 
@@ -352,7 +352,12 @@ async fn run_platforms(
         Some(core) if !alerts.is_empty() => {
             core.set_alert_settings(config.file.alerts.settings(None)?);
             alerts.set_core(core.clone());
-            Some(tokio::spawn(crate::alerts::worker::run(core, alerts.wake.clone(), cancel.clone())))
+            Some(tokio::spawn(crate::alerts::worker::run(
+                core,
+                alerts.source_names(),
+                alerts.wake.clone(),
+                cancel.clone(),
+            )))
         }
         None if !alerts.is_empty() => {
             tracing::error!("alert sources are configured but no chat platform runs; /alerts/* answers 503");

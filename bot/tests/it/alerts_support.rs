@@ -82,6 +82,13 @@ secret_env = "ALERTS_GRAFANA_SECRET"
 hmac_secret_env = "ALERTS_GRAFANA_HMAC"
 
 [[alerts.sources]]
+name = "grafana-stamped"
+kind = "grafana"
+secret_env = "ALERTS_GRAFANA_SECRET"
+hmac_secret_env = "ALERTS_GRAFANA_HMAC"
+hmac_timestamp_header = "X-Grafana-Alerting-Timestamp"
+
+[[alerts.sources]]
 name = "uptime"
 kind = "generic"
 secret_env = "ALERTS_UPTIME_SECRET"
@@ -201,4 +208,15 @@ pub async fn slack_posts(slack: &wiremock::MockServer, channel: &str, needle: &s
             body["channel"] == channel && body.to_string().contains(needle)
         })
         .count()
+}
+
+/// Feeds one Alertmanager group straight into `core`, as `POST /alerts/prometheus`
+/// would, and applies it (declare, triage post) at once.
+pub async fn feed_alertmanager(core: &commands::Core, group: &str, alerts: &[(&str, &str, &str)]) {
+    let body = serde_json::to_vec(&alertmanager_body(group, alerts)).unwrap();
+    let delivery =
+        bot::alerts::payload::parse(bot::alerts::config::SourceKind::Alertmanager, &body, None, core.now()).unwrap();
+    core.receive_alerts("prometheus", &delivery).await.unwrap();
+    let applied = core.apply_pending_alerts().await.unwrap();
+    assert_eq!(applied.failed, 0, "{applied:?}");
 }

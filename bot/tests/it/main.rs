@@ -16,6 +16,7 @@ mod process_support;
 mod slack_support;
 
 mod alerts_alertmanager;
+mod alerts_buttons;
 mod alerts_http;
 mod cli;
 mod cli_ops;
