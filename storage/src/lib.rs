@@ -14,6 +14,7 @@
 //! - [`reports`] answers the digest's windowed queries.
 //! - [`pages`] answers the web pages: the filtered incident list, timeline pages, the
 //!   postmortem library's full-text search (FTS5, kept in step by triggers).
+//! - [`insights`] answers the insights page with few columns and SQL counts.
 //! - [`web_auth`] stores one-time sign-in links and web sessions, by token hash.
 //! - `group_commit` lets concurrent timeline writes share one commit.
 //! - [`deliveries`] records scheduled deliveries and job runs, for exactly-once reminders.
@@ -57,6 +58,7 @@ mod group_commit;
 pub mod inbound_events;
 pub mod inbox;
 pub mod incidents;
+pub mod insights;
 pub mod integrity;
 pub mod learning;
 pub mod lease;
@@ -81,11 +83,12 @@ pub use alerts::{
 pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::DeliveryKey;
 pub use inbox::{InboxRequest, InboxRow};
+pub use insights::{ActionCounts, IncidentMoments};
 pub use learning::{Attached, Attachment};
 pub use links::{LinkOutcome, PostmortemPr, TrackerLink};
 pub use location::{Location, UrlError};
 pub use model::*;
 pub use outbox::{AttemptStart, Job, NewJob};
-pub use pages::{IncidentQuery, LibraryHit};
+pub use pages::{IncidentQuery, LibraryHit, LibrarySearch};
 pub use steps::{StepState, UnfinishedIncident};
 pub use web_auth::{LinkRefusal, WebSession, WebUser};

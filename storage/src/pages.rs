@@ -20,6 +20,8 @@ pub struct IncidentQuery {
     pub to: Option<DateTime<Utc>>,
     /// Words that must appear in the title, case-insensitively.
     pub title: Option<String>,
+    /// A catalog service the incident names.
+    pub service: Option<String>,
 }
 
 /// One hit of the library search.
@@ -31,6 +33,19 @@ pub struct LibraryHit {
     /// The matching passage; the matched words sit between [`HIT_START`] and [`HIT_END`].
     pub snippet: String,
 }
+
+/// What a library search found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibrarySearch {
+    /// The best hits first.
+    pub hits: Vec<LibraryHit>,
+    /// So many matched that only the newest were ranked.
+    pub narrowed: bool,
+}
+
+/// How many of the newest matching postmortem fields, and how many of the newest
+/// matching key events, a library search ranks at most.
+pub const RANKED_CANDIDATES: i64 = 5_000;
 
 /// Marks the start of a matched word in a [`LibraryHit`]'s snippet. Stored text never
 /// holds control characters (the core cleans them out), so the marks are unambiguous.
@@ -55,7 +70,8 @@ macro_rules! incident_filter {
     () => {
         "WHERE (?1 IS NULL OR i.status = ?1) AND (?2 IS NULL OR i.severity = ?2)
        AND (?3 IS NULL OR i.declared_at >= ?3) AND (?4 IS NULL OR i.declared_at < ?4)
-       AND (?5 IS NULL OR instr(lower(i.title), lower(?5)) > 0) "
+       AND (?5 IS NULL OR instr(lower(i.title), lower(?5)) > 0)
+       AND (?6 IS NULL OR EXISTS (SELECT 1 FROM incident_services s WHERE s.incident_id = i.id AND s.service = ?6)) "
     };
 }
 
@@ -67,13 +83,14 @@ impl Db {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<Incident>, i64), StorageError> {
-        let sql = concat!(incident_select!(), incident_filter!(), "ORDER BY i.id DESC LIMIT ?6 OFFSET ?7");
+        let sql = concat!(incident_select!(), incident_filter!(), "ORDER BY i.id DESC LIMIT ?7 OFFSET ?8");
         let rows = sqlx::query(sql)
             .bind(query.status.map(Status::as_str))
             .bind(query.severity.map(Severity::as_str))
             .bind(query.from.map(to_millis))
             .bind(query.to.map(to_millis))
             .bind(query.title.as_deref())
+            .bind(query.service.as_deref())
             .bind(limit)
             .bind(offset)
             .fetch_all(self.reader())
@@ -86,9 +103,26 @@ impl Db {
             .bind(query.from.map(to_millis))
             .bind(query.to.map(to_millis))
             .bind(query.title.as_deref())
+            .bind(query.service.as_deref())
             .fetch_one(self.reader())
             .await?;
         Ok((incidents, total))
+    }
+
+    /// The private incidents matching `query`, by id: the few whose visibility the
+    /// caller checks to count only what a viewer may see.
+    pub async fn private_incidents_matching(&self, query: &IncidentQuery) -> Result<Vec<Incident>, StorageError> {
+        let sql = concat!(incident_select!(), incident_filter!(), "AND i.private ORDER BY i.id");
+        let rows = sqlx::query(sql)
+            .bind(query.status.map(Status::as_str))
+            .bind(query.severity.map(Severity::as_str))
+            .bind(query.from.map(to_millis))
+            .bind(query.to.map(to_millis))
+            .bind(query.title.as_deref())
+            .bind(query.service.as_deref())
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(crate::incidents::incident_from_row).collect()
     }
 
     /// A page of one incident's timeline in time order, and how many entries there are
@@ -123,24 +157,52 @@ impl Db {
     /// Searches every postmortem field and key timeline event. `match_expression` is an
     /// FTS5 query the caller built from quoted words (never raw user input); the best
     /// matches come first.
-    pub async fn search_library(&self, match_expression: &str, limit: i64) -> Result<Vec<LibraryHit>, StorageError> {
-        let rows = sqlx::query(
-            "SELECT incident_id, part, snippet(library_fts, 2, char(2), char(3), '…', 16) AS snippet
-             FROM library_fts WHERE library_fts MATCH ?1 ORDER BY rank LIMIT ?2",
+    ///
+    /// Ranking every match of a broad query (100,000 key events say "replica") costs
+    /// most of a second, so only the newest [`RANKED_CANDIDATES`] postmortem fields and
+    /// as many key events are ranked; `narrowed` says when matches were left out. The
+    /// snippets are made for the hits only.
+    pub async fn search_library(&self, match_expression: &str, limit: i64) -> Result<LibrarySearch, StorageError> {
+        // Rowids: a postmortem field is incident_id * 16 + its position (newest incident
+        // highest); a key event is minus its entry id (newest lowest). FTS5 walks both
+        // orders without sorting.
+        let ranked: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT rowid, SUM(rowid > 0) OVER () AS fields, SUM(rowid < 0) OVER () AS events FROM (
+                 SELECT * FROM (SELECT rowid, bm25(library_fts) AS score FROM library_fts
+                                WHERE library_fts MATCH ?1 AND rowid > 0 ORDER BY rowid DESC LIMIT ?2)
+                 UNION ALL
+                 SELECT * FROM (SELECT rowid, bm25(library_fts) AS score FROM library_fts
+                                WHERE library_fts MATCH ?1 AND rowid < 0 ORDER BY rowid ASC LIMIT ?2)
+             ) ORDER BY score, rowid LIMIT ?3",
         )
         .bind(match_expression)
+        .bind(RANKED_CANDIDATES)
         .bind(limit)
         .fetch_all(self.reader())
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(LibraryHit {
+        let narrowed = ranked
+            .first()
+            .is_some_and(|(_, fields, events)| *fields >= RANKED_CANDIDATES || *events >= RANKED_CANDIDATES);
+        let mut hits = Vec::with_capacity(ranked.len());
+        for (rowid, _, _) in ranked {
+            let row = sqlx::query(
+                "SELECT incident_id, part, snippet(library_fts, 2, char(2), char(3), '…', 16) AS snippet
+                 FROM library_fts WHERE library_fts MATCH ?1 AND rowid = ?2",
+            )
+            .bind(match_expression)
+            .bind(rowid)
+            .fetch_optional(self.reader())
+            .await?;
+            // A row deleted between the two reads is simply not a hit any more.
+            if let Some(row) = row {
+                hits.push(LibraryHit {
                     incident_id: row.try_get("incident_id")?,
                     part: row.try_get("part")?,
                     snippet: row.try_get("snippet")?,
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        Ok(LibrarySearch { hits, narrowed })
     }
 
     /// Action items created at or after `since`, whatever their status, by id.

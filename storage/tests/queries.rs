@@ -201,10 +201,12 @@ async fn the_library_finds_key_timeline_events_after_every_migration() {
     let mut plain = entry(incident.id, "msg-2", EntryKind::Message);
     plain.text = "forty coffees later".into();
     db.add_entry(&plain, false).await.unwrap();
-    assert!(db.search_library("replica", 10).await.unwrap().is_empty(), "not a key event yet");
+    assert!(db.search_library("replica", 10).await.unwrap().hits.is_empty(), "not a key event yet");
     assert!(db.mark_key(&"msg-1".into()).await.unwrap());
-    let hits = db.search_library("replica", 10).await.unwrap();
+    let found = db.search_library("replica", 10).await.unwrap();
+    assert!(!found.narrowed);
+    let hits = found.hits;
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert_eq!((hits[0].incident_id, hits[0].part.as_str()), (incident.id, "timeline"));
-    assert!(db.search_library("coffees", 10).await.unwrap().is_empty(), "only key events are searched");
+    assert!(db.search_library("coffees", 10).await.unwrap().hits.is_empty(), "only key events are searched");
 }

@@ -67,6 +67,8 @@ pub async fn page(State(state): State<WebState>, headers: HeaderMap, Query(param
     let share = |n: usize| (n * 100).checked_div(detected_total).unwrap_or(0);
     let factor_rows: Vec<(String, f64)> =
         insights.recurring_factors.iter().map(|(f, n)| (f.clone(), *n as f64)).collect();
+    let service_rows: Vec<(String, f64)> =
+        insights.services.iter().map(|s| (s.service.clone(), s.incidents as f64)).collect();
     let actions = &insights.actions;
     let age_rows: Vec<(String, f64)> = actions.open_by_age.iter().map(|(l, n)| (l.to_string(), *n as f64)).collect();
     let owner_rows: Vec<(String, f64)> =
@@ -141,20 +143,35 @@ pub async fn page(State(state): State<WebState>, headers: HeaderMap, Query(param
                 }
             } }
         }
-        p.muted { "An incident the system declared from an alert counts as detected by monitoring. Time to detect is declared minus started." }
+        p.muted { "An incident an alert detected counts as detected by monitoring. Time to detect is declared minus started. Drills do not count." }
 
         h2 { "Recurring contributing factors" }
-        @if factor_rows.is_empty() { p.muted { "No contributing factor was named by two or more incidents in this window." } }
+        @if factor_rows.is_empty() { p.muted { "No contributing-factor tag is on two or more incidents in this window." } }
         @else {
             div.chart id="chart-factors" {
-                (charts::horizontal_bars("Recurring contributing factors by incident count", &factor_rows))
+                (charts::horizontal_bars("Recurring contributing-factor tags by incident count", &factor_rows))
                 div.data { table {
-                    thead { tr { th { "Factor" } th.num { "Incidents" } } }
+                    thead { tr { th { "Tag" } th.num { "Incidents" } } }
                     tbody { @for (f, n) in &insights.recurring_factors { tr { td.title-cell { (f) } td.num { (n) } } } }
                 } }
             }
         }
-        p.muted { "Factors are the postmortems' contributing-factors answers, split at semicolons and line breaks, compared ignoring case and punctuation. Services are not recorded yet." }
+        p.muted { "Tags come from the postmortem's tag picker and " code { "/incident factor add" } "; drills do not count." }
+
+        h2 { "Services by incident count" }
+        @if service_rows.is_empty() { p.muted { "No incident in this window names a service (" code { "/incident service add" } ")." } }
+        @else {
+            div.chart id="chart-services" {
+                (charts::horizontal_bars("Services by incident count", &service_rows))
+                div.data { table {
+                    thead { tr { th { "Service" } th.num { "Incidents" } th.num { "Mean time to resolve" } th.num { "Open actions" } } }
+                    tbody { @for s in &insights.services { tr {
+                        td.title-cell { a href={ "/incidents?service=" (s.service) } { (s.service) } }
+                        td.num { (s.incidents) } td.num { (optional_duration(s.mttr)) } td.num { (s.open_actions) }
+                    } } }
+                } }
+            }
+        }
 
         h2 { "Action items" }
         p { "Of " (actions.total) " created in the window: " (actions.done) " done, " (actions.wontfix) " won't fix, " (actions.open) " open."

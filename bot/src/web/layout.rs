@@ -10,7 +10,8 @@ use commands::{Line, Message, Span};
 use maud::{html, Markup, DOCTYPE};
 use storage::{Severity, Status, WebUser};
 
-const STYLESHEET: &str = include_str!("style.css");
+/// Our one stylesheet, compiled in; pages load nothing else (the page-weight budget counts it).
+pub const STYLESHEET: &str = include_str!("style.css");
 
 /// `GET /static/style.css`.
 pub async fn stylesheet() -> Response {
@@ -117,6 +118,15 @@ pub fn status_text(status: Status) -> Markup {
 /// `2026-03-05 14:02 CET`, in the configured zone.
 pub fn time(at: DateTime<Utc>, tz: Tz) -> String {
     commands::format::time(at, tz)
+}
+
+/// A platform as a sentence names it.
+pub fn platform_name(platform: storage::Platform) -> &'static str {
+    match platform {
+        storage::Platform::Slack => "Slack",
+        storage::Platform::Discord => "Discord",
+        storage::Platform::Console => "The console",
+    }
 }
 
 /// A stored author or role holder as people read it: `@bob`, or the bot for the system.

@@ -51,11 +51,18 @@ const SCRIPT: &str = "\
 @carol: search p99 is 4 s
 ";
 
+/// The issue's page-weight budget: a page and its stylesheet (no page loads anything else).
+const PAGE_BUDGET: usize = 150 * 1024;
+
+/// Saves a screenshot of the page, and checks its weight with the stylesheet.
 async fn screenshot(client: &Client, name: &str) {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     let png = client.screenshot().await.unwrap();
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    let html = client.source().await.unwrap().len();
+    let css = bot::web::layout::STYLESHEET.len();
+    assert!(html + css < PAGE_BUDGET, "the {name} page weighs {html} bytes + {css} of stylesheet");
 }
 
 fn web_link(db_url: &str, user: &str) -> String {
@@ -217,12 +224,26 @@ async fn the_web_pages_work_in_a_real_browser() {
     let lessons = client.find(Locator::Id("lessons")).await.unwrap();
     let long_lessons = format!("Quarantine the zanzibar volume before it fills. {}", "Keep headroom. ".repeat(400));
     lessons.send_keys(&long_lessons).await.unwrap();
+    client.find(Locator::Id("summary")).await.unwrap().send_keys("The disk of db-1 filled up; 日本語 ✓").await.unwrap();
+    client.find(Locator::Id("tag-capacity")).await.unwrap().click().await.unwrap();
     client.find(Locator::Id("save")).await.unwrap().click().await.unwrap();
     let saved = wait_for_text(&client, "Saved ").await;
-    assert!(saved.contains("Saved Lessons learned for INC-1"), "{saved}");
+    assert!(saved.contains("Saved Summary, Lessons learned for INC-1"), "{saved}");
+    assert!(saved.contains("tagged capacity"), "{saved}");
+    assert!(saved.contains("The console is not connected to this server"), "{saved}");
+    assert!(client.find(Locator::Id("tag-capacity")).await.unwrap().is_selected().await.unwrap());
     screenshot(&client, "postmortem-editor").await;
+    // Clearing an answer takes its box: the summary goes, the lessons stay.
+    client.find(Locator::Id("clear_summary")).await.unwrap().click().await.unwrap();
+    client.find(Locator::Id("save")).await.unwrap().click().await.unwrap();
+    let cleared = wait_for_text(&client, "Cleared ").await;
+    assert!(cleared.contains("Cleared Summary of INC-1"), "{cleared}");
+    assert_eq!(client.find(Locator::Id("summary")).await.unwrap().prop("value").await.unwrap().as_deref(), Some(""));
     client.goto(&served.url("/incidents/1")).await.unwrap();
-    assert!(body_text(&client).await.contains("Postmortem Lessons learned written"));
+    let page = body_text(&client).await;
+    assert!(page.contains("Postmortem Lessons learned written"), "{page}");
+    assert!(page.contains("Postmortem Summary cleared"), "{page}");
+    assert!(page.contains("capacity"), "the tag is in the header: {page}");
 
     // Find the postmortem by a word from its lessons.
     client.goto(&served.url("/postmortems")).await.unwrap();
