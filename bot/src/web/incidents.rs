@@ -262,7 +262,7 @@ async fn incident_body(
         }
         (pager(view.page, view.pages, |p| format!("/incidents/{id}?key={key_param}&page={p}#timeline")))
         h2 id="alerts" { "Alerts" }
-        @if view.alerts.is_empty() { p.muted { "No alert is attached; a person declared it or joined none." } }
+        @if view.alerts.is_empty() { p.muted { "No alert is attached to it." } }
         @else {
             @if view.alerts_total > view.alerts.len() { p.muted { "The first " (view.alerts.len()) " of " (view.alerts_total) " alerts." } }
             table.alerts {

@@ -120,6 +120,19 @@ pub fn time(at: DateTime<Utc>, tz: Tz) -> String {
     commands::format::time(at, tz)
 }
 
+/// A count with thousands separated: `20,000`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 /// A platform as a sentence names it.
 pub fn platform_name(platform: storage::Platform) -> &'static str {
     match platform {
@@ -167,5 +180,18 @@ pub fn flash(outcome: &commands::Outcome) -> Markup {
         } @else {
             div class=(class) role="status" { p { "Saved." } }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(20_000), "20,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }

@@ -50,7 +50,7 @@ pub async fn search(State(state): State<WebState>, headers: HeaderMap, Query(par
             p { "Nothing matches " strong { (query) } ". Try fewer or other words." }
         } @else {
             p.muted { (results.len()) " match" @if results.len() != 1 { "es" } " for " strong { (query) }
-                @if found.narrowed { ". So many match that these are the best of the newest " (storage::pages::RANKED_CANDIDATES) " postmortem answers and as many key events; add a word to narrow it." } }
+                @if found.narrowed { ". So many match that these are the best of the newest " (layout::thousands(usize::try_from(storage::pages::RANKED_CANDIDATES).unwrap_or(0))) " postmortem answers and as many key events; add a word to narrow it." } }
             ol.hits {
                 @for hit in results {
                     li {

@@ -129,7 +129,7 @@ fn editor_page(
             div.flash { p { "Saved here and on the timeline. " (layout::platform_name(platform)) " is not connected to this server, so nothing was posted to #" (incident.channel_name) "." } }
         }
         p.muted { "Describe what the system made easy or hard, not who slipped. Each field takes up to "
-            (MAX_WEB_POSTMORTEM_FIELD) " characters. Every saved change is recorded on the timeline with your name. "
+            (layout::thousands(MAX_WEB_POSTMORTEM_FIELD)) " characters. Every saved change is recorded on the timeline with your name. "
             "An emptied box keeps what is stored; to remove an answer, tick its \"Clear\" box." }
         form.editor method="post" action={ "/incidents/" (id) "/postmortem" } {
             input type="hidden" name="csrf" value=(session.csrf);

@@ -38,8 +38,19 @@ impl Drop for Driver {
     }
 }
 
+/// Two catalog services, so the list's service filter and the header have something.
+const CONFIG: &str = "\
+[[services]]
+name = \"checkout\"
+team = \"payments\"
+
+[[services]]
+name = \"search\"
+";
+
 const SCRIPT: &str = "\
-/incident declare sev1 Checkout <script>alert(1)</script> \"><img src=x onerror=alert(2)>
+/incident declare sev1 service:checkout Checkout <script>alert(1)</script> \"><img src=x onerror=alert(2)>
+/incident factor add change
 @alice: the payments database disk is full
 :pin
 @alice: looking at the graphs
@@ -47,7 +58,7 @@ const SCRIPT: &str = "\
 @bob /incident note rotated logs on db-1
 /incident action add add a disk usage alert @bob due:+3d kind:detect
 /incident resolve cleared the disk
-/incident declare sev3 Slow search results
+/incident declare sev3 service:search Slow search results
 @carol: search p99 is 4 s
 ";
 
@@ -108,7 +119,10 @@ async fn the_web_pages_work_in_a_real_browser() {
     let db_path = dir.path().join("web.db");
     let db_url = format!("sqlite://{}", db_path.display());
     std::fs::write(dir.path().join("script.txt"), SCRIPT).unwrap();
+    let config = dir.path().join("incidentbot.toml");
+    std::fs::write(&config, CONFIG).unwrap();
     let console = incidentbot()
+        .env("INCIDENTBOT_CONFIG", &config)
         .args(["console", "--db"])
         .arg(&db_path)
         .arg("--script")
@@ -117,7 +131,11 @@ async fn the_web_pages_work_in_a_real_browser() {
         .unwrap();
     assert!(console.status.success(), "{}", String::from_utf8_lossy(&console.stderr));
 
-    let served = Served::start(dir.path(), "serve", &[("DATABASE_URL", db_url.clone())]);
+    let served = Served::start(
+        dir.path(),
+        "serve",
+        &[("DATABASE_URL", db_url.clone()), ("INCIDENTBOT_CONFIG", config.display().to_string())],
+    );
     served.wait_for_health(Duration::from_secs(20), |status, _| status == 200).await;
 
     // An expired link, written as `web-link` would have written it 20 minutes ago.
@@ -201,6 +219,14 @@ async fn the_web_pages_work_in_a_real_browser() {
     assert!(filtered.contains("INC-2") && !filtered.contains("INC-1"), "{filtered}");
     screenshot(&client, "incidents-sev3").await;
 
+    // Filter by service.
+    client.goto(&served.url("/incidents")).await.unwrap();
+    client.find(Locator::Id("service")).await.unwrap().select_by_value("checkout").await.unwrap();
+    client.find(Locator::Id("filter")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "1 incident").await;
+    let by_service = body_text(&client).await;
+    assert!(by_service.contains("INC-1") && !by_service.contains("INC-2"), "{by_service}");
+
     // Open an incident: its timeline, with the key events marked.
     client.goto(&served.url("/incidents/1")).await.unwrap();
     let key_events = client.find_all(Locator::Css("ol.timeline li.key")).await.unwrap();
@@ -208,7 +234,10 @@ async fn the_web_pages_work_in_a_real_browser() {
     assert!(!key_events.is_empty() && key_events.len() < all_entries.len());
     let pinned = client.find(Locator::Css("ol.timeline li.key .keymark")).await.unwrap();
     assert_eq!(pinned.text().await.unwrap(), "★");
-    assert!(body_text(&client).await.contains("the payments database disk is full"));
+    let header = body_text(&client).await;
+    assert!(header.contains("the payments database disk is full"), "{header}");
+    assert!(header.contains("Services\ncheckout") && header.contains("Contributing factors\nchange"), "{header}");
+    assert!(header.contains("add a disk usage alert"), "{header}");
     screenshot(&client, "incident").await;
     client.find(Locator::Id("key-only")).await.unwrap().click().await.unwrap();
     wait_for_text(&client, "Show every entry").await;
@@ -243,7 +272,7 @@ async fn the_web_pages_work_in_a_real_browser() {
     let page = body_text(&client).await;
     assert!(page.contains("Postmortem Lessons learned written"), "{page}");
     assert!(page.contains("Postmortem Summary cleared"), "{page}");
-    assert!(page.contains("capacity"), "the tag is in the header: {page}");
+    assert!(page.contains("Contributing factors\ncapacity, change"), "the tags are in the header: {page}");
 
     // Find the postmortem by a word from its lessons.
     client.goto(&served.url("/postmortems")).await.unwrap();
