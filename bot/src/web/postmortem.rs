@@ -15,7 +15,7 @@ use commands::postmortem::FIELDS;
 use commands::web_edit::PostmortemView;
 use commands::TagPicker;
 use maud::{html, Markup};
-use storage::{Platform, Postmortem};
+use storage::{Platform, Postmortem, Status};
 
 use super::auth::{signed_in, Session};
 use super::layout::{self, severity_badge, status_text, time, Section};
@@ -130,7 +130,9 @@ fn editor_page(
         }
         p.muted { "Describe what the system made easy or hard, not who slipped. Each field takes up to "
             (layout::thousands(MAX_WEB_POSTMORTEM_FIELD)) " characters. Every saved change is recorded on the timeline with your name. "
-            "An emptied box keeps what is stored; to remove an answer, tick its \"Clear\" box." }
+            "An emptied box keeps what is stored; "
+            @if incident.status == Status::Closed { "the incident is closed, so its answers can be corrected but not cleared." }
+            @else { "to remove an answer, tick its \"Clear\" box." } }
         form.editor method="post" action={ "/incidents/" (id) "/postmortem" } {
             input type="hidden" name="csrf" value=(session.csrf);
             input type="hidden" name="form_id" value=(form_id);
@@ -140,7 +142,8 @@ fn editor_page(
                     label for=(field.key) { (field.label) }
                     p.question { (field.question) }
                     textarea id=(field.key) name=(field.key) maxlength=(MAX_WEB_POSTMORTEM_FIELD) { (value) }
-                    @if shown.written.get(field.field).is_some() {
+                    // A closed incident keeps a complete postmortem: answers are corrected, not cleared.
+                    @if shown.written.get(field.field).is_some() && incident.status != Status::Closed {
                         label.clear { input type="checkbox" name=(clear_name(field.key)) id=(clear_name(field.key)) value="1"; " Clear this answer when I save" }
                     }
                     (hint(field.label, value))
