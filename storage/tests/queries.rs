@@ -210,3 +210,23 @@ async fn the_library_finds_key_timeline_events_after_every_migration() {
     assert_eq!((hits[0].incident_id, hits[0].part.as_str()), (incident.id, "timeline"));
     assert!(db.search_library("coffees", 10).await.unwrap().hits.is_empty(), "only key events are searched");
 }
+
+#[tokio::test]
+async fn a_library_search_matching_very_many_ranks_the_newest_and_says_so() {
+    let db = Db::in_memory().await.unwrap();
+    let incident = declared(&db, "req-1").await;
+    let total = usize::try_from(storage::pages::RANKED_CANDIDATES).unwrap() + 5;
+    for n in 0..total {
+        let mut key = entry(incident.id, &format!("msg-{n}"), EntryKind::Message);
+        key.text = format!("replica lag {n}");
+        key.is_key = true;
+        db.add_entry(&key, false).await.unwrap();
+    }
+    let broad = db.search_library("\"replica\"", 10).await.unwrap();
+    assert!(broad.narrowed);
+    assert_eq!(broad.hits.len(), 10);
+    assert!(broad.hits.iter().all(|h| h.snippet.contains('\u{2}')), "{:?}", broad.hits);
+    let narrow = db.search_library("\"replica\" \"7\"", 10).await.unwrap();
+    assert!(!narrow.narrowed);
+    assert_eq!(narrow.hits.len(), 1, "{:?}", narrow.hits);
+}
