@@ -875,7 +875,8 @@ async fn row_h(binary: &Path, groups: usize, per_group: usize) -> anyhow::Result
     // Wait for the worker to apply everything.
     let db = Db::connect_existing(&format!("sqlite://{}", db_path.display())).await?;
     let applied_from = Instant::now();
-    while !db.pending_alerts(0, 1).await?.is_empty() {
+    let inbox = storage::EventSource::alerts("prometheus");
+    while !db.pending_alerts(0, 1).await?.is_empty() || !db.inbox_unfinished(&inbox).await?.is_empty() {
         if applied_from.elapsed() > Duration::from_secs(600) {
             break;
         }

@@ -94,7 +94,9 @@ pub async fn report(config: &Config, now: DateTime<Utc>) -> anyhow::Result<Strin
 /// no database yet, or its schema is not current (`serve` migrates it first).
 async fn unfinished_incidents(url: &str) -> anyhow::Result<Option<String>> {
     let location = Location::parse(url).context("DATABASE_URL")?;
-    if location.path().is_none() {
+    // An in-memory SQLite database is gone with the process that made it; a Postgres
+    // server has no path and is checked like a file.
+    if location.engine() == storage::Engine::Sqlite && location.path().is_none() {
         return Ok(None);
     }
     match Db::inspect_at(&location).await {
@@ -121,6 +123,15 @@ async fn unfinished_incidents(url: &str) -> anyhow::Result<Option<String>> {
 /// too new a schema).
 async fn describe_database(url: &str) -> anyhow::Result<String> {
     let location = Location::parse(url).context("DATABASE_URL")?;
+    if location.engine() == storage::Engine::Postgres {
+        let seen = Db::inspect_at(&location).await?;
+        return Ok(format!(
+            "{location} (PostgreSQL {}; schema {}, {} migration(s) to apply at start)",
+            seen.engine_version,
+            seen.schema_version.map_or("empty".to_string(), |v| v.to_string()),
+            seen.pending_migrations
+        ));
+    }
     let Some(path) = location.path() else {
         return Ok(format!("{location} (nothing is kept when the bot stops)"));
     };

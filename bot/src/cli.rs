@@ -1,4 +1,5 @@
-//! The command line: `serve`, `console`, `export`, `digest`, `check`, `backup` and `web-link`.
+//! The command line: `serve`, `console`, `export`, `digest`, `check`, `backup`,
+//! `web-link` and `migrate-db`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -17,7 +18,7 @@ use crate::console::{output::Output, Console, ConsoleOptions, Prompting};
 #[command(
     name = "incidentbot",
     version,
-    about = "Incident response for Slack, Discord and a local console, on SQLite."
+    about = "Incident response for Slack, Discord and a local console, on SQLite or Postgres."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -103,9 +104,20 @@ pub enum CliCommand {
         platform: LinkPlatform,
     },
     /// Write a consistent, verified snapshot of the live database (reads DATABASE_URL).
+    /// On Postgres, prints the pg_dump command to use instead.
     Backup {
         /// Where the snapshot goes; an existing file there is replaced only once the new one checks out.
         path: PathBuf,
+    },
+    /// Copy a whole history into an empty database, e.g. from SQLite to Postgres, and
+    /// verify every table's row count and checksum. Stop the bot first.
+    MigrateDb {
+        /// The database to copy: sqlite://PATH or postgres://…
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The empty database to copy into (migrated first): postgres://… or sqlite://PATH.
+        #[arg(long, value_name = "URL")]
+        to: String,
     },
 }
 
@@ -245,6 +257,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db = open_existing(&config, OpenMode::ExistingAsIs).await.context("nothing to back up")?;
             let result = db.backup_to(&path).await;
             db.close().await;
+            if let Err(refusal @ storage::backup::BackupError::OnPostgres { .. }) = &result {
+                // Not a failure of the bot's: nothing was written, and this says what to run.
+                eprintln!("{refusal}");
+                return Ok(ExitCode::FAILURE);
+            }
             let report = result.with_context(|| format!("backup to {} failed", path.display()))?;
             println!(
                 "backed up {} to {} ({} bytes, integrity ok)",
@@ -252,6 +269,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report.path.display(),
                 report.bytes
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        CliCommand::MigrateDb { from, to } => {
+            print!("{}", crate::migrate_db::run(&from, &to).await?);
             Ok(ExitCode::SUCCESS)
         }
         CliCommand::WebLink { user, platform } => {

@@ -110,11 +110,20 @@ pub struct ServiceConfig {
     pub aliases: Vec<String>,
     /// The team's channel per platform: `team_channels = { slack = "C0123", discord = "1234" }`.
     pub team_channels: TeamChannels,
+    /// The GitHub repository (`owner/name`) this service's action items go to, instead
+    /// of `trackers.github.repo`.
+    pub github_repo: Option<String>,
+    /// The Jira project key this service's action items go to, instead of
+    /// `trackers.jira.project`.
+    pub jira_project: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrackersConfig {
+    /// `github` or `jira`: where items go when both are configured and their service
+    /// names no place of its own. GitHub when not set.
+    pub default: Option<String>,
     pub github: Option<GitHubConfig>,
     pub jira: Option<JiraConfig>,
 }
@@ -516,9 +525,11 @@ mod tests {
         assert_eq!(file.people["U0123ABCD"].github.as_deref(), Some("alice-gh"));
         assert_eq!(file.statuspage.as_ref().unwrap().components["search"], "cmp_id_2");
         assert_eq!(file.postmortem_repo.as_ref().unwrap().token_env, "GITHUB_TOKEN");
-        // Both trackers at once is refused at start-up, naming both.
-        let err = crate::trackers::build(&file).err().unwrap();
-        assert!(err.to_string().contains("[trackers.github]") && err.to_string().contains("[trackers.jira]"), "{err}");
+        // Both trackers at once: GitHub takes items unless `trackers.default` says Jira.
+        assert_eq!(
+            crate::trackers::default_tracker(&file.trackers).unwrap(),
+            Some(commands::tracker::TrackerKind::GitHub)
+        );
         let err = FileConfig::parse("[trackers.github]\nrepo = \"a/b\"\ntoken = \"x\"").unwrap_err();
         assert!(format!("{err:#}").contains("token"), "{err:#}");
     }

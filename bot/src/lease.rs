@@ -22,6 +22,8 @@ pub struct LeaseSettings {
     pub renew_every: Duration,
     /// This copy's name in the lease row: host, process id and start time.
     pub holder: String,
+    /// The send gate the lease opens and shuts: the process's own, except in tests.
+    pub gate: &'static crate::fence::SendGate,
 }
 
 pub const DEFAULT_TTL: Duration = Duration::from_secs(15);
@@ -33,7 +35,7 @@ impl LeaseSettings {
     /// or one slow write would hand the lease away.
     pub fn from_env() -> anyhow::Result<LeaseSettings> {
         let (ttl, renew_every) = parse_ttl(std::env::var("INCIDENTBOT_LEASE_TTL_MS").ok().as_deref())?;
-        Ok(LeaseSettings { ttl, renew_every, holder: holder_name() })
+        Ok(LeaseSettings { ttl, renew_every, holder: holder_name(), gate: crate::fence::gate() })
     }
 }
 
@@ -68,18 +70,22 @@ fn holder_name() -> String {
 /// Waits until this copy holds the lease. Returns false when `cancel` fires first.
 pub async fn acquire(db: &Db, settings: &LeaseSettings, cancel: &CancellationToken) -> bool {
     let mut announced = false;
+    // A standby sends nothing.
+    settings.gate.shut();
     loop {
+        let attempt_started = tokio::time::Instant::now();
         match db.acquire_lease(LEASE_NAME, &settings.holder, Utc::now(), settings.ttl).await {
-            Ok(true) => {
-                tracing::info!(holder = %settings.holder, "lease acquired; this copy is active");
+            Ok(Some(fence)) => {
+                settings.gate.open_until(attempt_started + settings.ttl - crate::fence::margin(settings.ttl), fence);
+                tracing::info!(holder = %settings.holder, token = fence.token, "lease acquired; this copy is active");
                 return true;
             }
-            Ok(false) if !announced => {
+            Ok(None) if !announced => {
                 announced = true;
                 let current = db.lease_holder(LEASE_NAME).await.ok().flatten().map(|l| l.holder);
                 tracing::info!(active = ?current, "another copy is active; waiting as standby");
             }
-            Ok(false) => {}
+            Ok(None) => {}
             Err(error) => tracing::warn!(%error, "cannot check the lease; retrying"),
         }
         tokio::select! {
@@ -93,6 +99,12 @@ pub async fn acquire(db: &Db, settings: &LeaseSettings, cancel: &CancellationTok
 #[derive(Debug, thiserror::Error)]
 #[error("lost the lease: {0}; stopping so that only one copy is active")]
 pub struct LeaseLost(String);
+
+/// The lease is gone: the gate shuts before anyone hears of it.
+fn lost(gate: &crate::fence::SendGate, reason: String) -> LeaseLost {
+    gate.shut();
+    LeaseLost(reason)
+}
 
 /// Renews the lease until `cancel` fires (then releases it with [`release`]), or until
 /// it is lost: another copy holds it, or it could not be renewed before it expired.
@@ -113,16 +125,19 @@ pub async fn keep(
         let remaining = valid_until.saturating_duration_since(attempt_started);
         let renewal = db.acquire_lease(LEASE_NAME, &settings.holder, Utc::now(), settings.ttl);
         match tokio::time::timeout(remaining, renewal).await {
-            Err(_) => return Err(LeaseLost("not renewed before it expired (the database was too slow)".into())),
-            Ok(Ok(true)) => {
+            Err(_) => {
+                return Err(lost(settings.gate, "not renewed before it expired (the database was too slow)".into()))
+            }
+            Ok(Ok(Some(fence))) => {
                 valid_until = attempt_started + settings.ttl;
+                settings.gate.open_until(valid_until - crate::fence::margin(settings.ttl), fence);
                 on_renew();
             }
-            Ok(Ok(false)) => return Err(LeaseLost("another copy took it over".into())),
+            Ok(Ok(None)) => return Err(lost(settings.gate, "another copy took it over".into())),
             Ok(Err(error)) => {
                 tracing::warn!(%error, "cannot renew the lease");
                 if tokio::time::Instant::now() + settings.renew_every >= valid_until {
-                    return Err(LeaseLost(format!("not renewed before it expired ({error})")));
+                    return Err(lost(settings.gate, format!("not renewed before it expired ({error})")));
                 }
             }
         }
@@ -131,6 +146,7 @@ pub async fn keep(
 
 /// Gives the lease up so a standby takes over at once instead of after the TTL.
 pub async fn release(db: &Db, settings: &LeaseSettings) {
+    settings.gate.shut();
     match db.release_lease(LEASE_NAME, &settings.holder).await {
         Ok(true) => tracing::info!("lease released"),
         Ok(false) => {}
@@ -148,6 +164,8 @@ mod tests {
             ttl: Duration::from_millis(600),
             renew_every: Duration::from_millis(200),
             holder: holder.into(),
+            // Its own gate, so these tests leave the process's alone.
+            gate: Box::leak(Box::new(crate::fence::SendGate::new())),
         }
     }
 

@@ -109,8 +109,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// Lets requests through only while this copy is active.
+/// A copy whose send gate shut (its lease may have run out while it was paused) is no
+/// longer active either, even before its renewal finds out.
 async fn only_when_active(State(health): State<Health>, request: Request, next: Next) -> Response {
-    if health.role() == Role::Active {
+    if health.role() == Role::Active && crate::fence::gate().may_send() {
         return next.run(request).await;
     }
     (StatusCode::SERVICE_UNAVAILABLE, "standby: another copy of incidentbot is active").into_response()
@@ -304,7 +306,9 @@ async fn run_platforms(
     // Each core learns of the trackers and the status page before it takes requests.
     let attach = |core: &Arc<commands::Core>| {
         if let Some((follow, webhooks)) = follow {
-            core.set_follow_through(follow.clone());
+            // Every outbound call is claimed under this copy's lease, like the reminders.
+            let fence: Arc<dyn commands::followup::LeaseFence> = Arc::new(crate::fence::GateFence(lease.gate));
+            core.set_follow_through(commands::follow_through::FollowThrough { fence: Some(fence), ..follow.clone() });
             if let Some(webhooks) = webhooks {
                 webhooks.add_core(core.clone());
             }
@@ -335,9 +339,9 @@ async fn run_platforms(
     }
 
     // Discord: the gateway runs beside the HTTP server and stops with it.
-    let discord = crate::discord::start_with_health(config, db.clone(), cancel.clone(), discord_health).await?;
+    // Its core gets the follow-through before the gateway takes its first event.
+    let discord = crate::discord::start_with_health(config, db.clone(), cancel.clone(), discord_health, attach).await?;
     if let Some(discord) = &discord {
-        attach(&discord.core);
         platforms.push((discord.core.clone(), config.file.discord.channels.clone()));
     }
 
@@ -347,7 +351,12 @@ async fn run_platforms(
         Some(core) if !alerts.is_empty() => {
             core.set_alert_settings(config.file.alerts.settings(None)?);
             alerts.set_core(core.clone());
-            Some(tokio::spawn(crate::alerts::worker::run(core, alerts.wake.clone(), cancel.clone())))
+            Some(tokio::spawn(crate::alerts::worker::run(
+                core,
+                alerts.source_names(),
+                alerts.wake.clone(),
+                cancel.clone(),
+            )))
         }
         None if !alerts.is_empty() => {
             tracing::error!("alert sources are configured but no chat platform runs; /alerts/* answers 503");
@@ -361,7 +370,10 @@ async fn run_platforms(
         web.register_platform(core.chat_platform(), core.clone());
     }
     for (core, channels) in &platforms {
-        followups.push(commands::followup::Followups::new(core.clone(), config.file.followup_settings(channels)?));
+        followups.push(
+            commands::followup::Followups::new(core.clone(), config.file.followup_settings(channels)?)
+                .fenced_by(Arc::new(crate::fence::GateFence(lease.gate))),
+        );
     }
     let scheduler = tokio::spawn(crate::scheduler::run(followups, Arc::new(commands::SystemClock), cancel.clone()));
 

@@ -34,9 +34,10 @@ impl Core {
             ButtonAction::MarkDone { item } => self.close_action(&inv, item, storage::ActionStatus::Done).await,
             ButtonAction::Snooze { item, days } => self.snooze_action(&inv, item, days).await,
             ButtonAction::TakeCommand { incident } => self.take_command(&inv, Some(incident)).await,
+            // Both open a form: the declare pre-filled from the alert, the optional reason.
             ButtonAction::AlertDeclare { alert } => self.alert_declare(&inv, alert, None).await,
             ButtonAction::AlertAttach { alert, incident } => self.alert_attach(&inv, alert, incident).await,
-            ButtonAction::AlertDismiss { alert } => self.alert_dismiss(&inv, alert, None).await,
+            ButtonAction::AlertDismiss { alert } => self.alert_dismiss_form(&inv, alert).await,
             ButtonAction::ResolveIncident { incident } => self.resolve(&inv, Some(incident), None).await,
         };
         settle(result)

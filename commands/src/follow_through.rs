@@ -118,20 +118,63 @@ impl RetryPolicy {
     }
 }
 
+/// Where a service's action items go instead of the default tracker's default place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub tracker: TrackerKind,
+    /// The repository (`owner/name`, GitHub) or project key (Jira).
+    pub place: String,
+}
+
+impl Destination {
+    pub fn github(repo: &str) -> Destination {
+        Destination { tracker: TrackerKind::GitHub, place: repo.to_string() }
+    }
+
+    pub fn jira(project: &str) -> Destination {
+        Destination { tracker: TrackerKind::Jira, place: project.to_string() }
+    }
+}
+
 /// Everything outside chat the core follows through to; empty by default.
 #[derive(Clone, Default)]
 pub struct FollowThrough {
+    /// The tracker items go to unless a service of their incident names another place.
     pub tracker: Option<Arc<dyn Tracker>>,
+    /// The other tracker, when both GitHub and Jira are configured: only items of
+    /// services that name a place in it go there.
+    pub other_tracker: Option<Arc<dyn Tracker>>,
     pub status_page: Option<Arc<dyn StatusPage>>,
     /// Status page component ids by service name.
     pub components: HashMap<String, String>,
+    /// Where a service's action items go instead of the default tracker's default
+    /// place, by service name.
+    pub destinations: HashMap<String, Destination>,
     pub people: People,
     pub retry: RetryPolicy,
-    /// Where the web pages live (`https://incidents.example.com`), for links in issues.
-    pub public_url: Option<String>,
     pub postmortem_repo: Option<Arc<dyn PostmortemRepo>>,
     /// Where a postmortem goes in that repository, with `{date}`, `{id}` and `{slug}`.
     pub postmortem_path: String,
+    /// The lease this copy calls out under, if it runs under one: every attempt is then
+    /// claimed only while that lease is this copy's (`Db::begin_job_attempt_fenced`),
+    /// so a copy that lost it, however late it finds out, calls nothing.
+    pub fence: Option<Arc<dyn crate::followup::LeaseFence>>,
+}
+
+/// The longest issue title sent, in characters: under both GitHub's (256) and Jira's
+/// (255) limits.
+pub const MAX_ISSUE_TITLE: usize = 250;
+
+impl FollowThrough {
+    /// The configured tracker of `kind`.
+    pub fn tracker_of(&self, kind: TrackerKind) -> Option<&Arc<dyn Tracker>> {
+        [&self.tracker, &self.other_tracker].into_iter().flatten().find(|t| t.kind() == kind)
+    }
+
+    /// Every configured tracker, the default first.
+    pub fn trackers(&self) -> impl Iterator<Item = &Arc<dyn Tracker>> {
+        [&self.tracker, &self.other_tracker].into_iter().flatten()
+    }
 }
 
 /// The default `[postmortem_repo] path`.
@@ -166,12 +209,13 @@ pub fn page_impact(severity: Severity) -> PageImpact {
     }
 }
 
-/// The status of an affected component while the incident is open: a major outage
-/// for sev1, degraded otherwise.
+/// The status of an affected component while the incident is open, as the issue asks:
+/// "degraded or major outage by severity". Sev1 and sev2 (a core feature down for many)
+/// are a major outage, as their page impact is critical or major; sev3 and sev4 are
+/// degraded performance.
 pub fn component_status(severity: Severity) -> ComponentStatus {
     match severity {
-        Severity::Sev1 => ComponentStatus::MajorOutage,
-        Severity::Sev2 => ComponentStatus::PartialOutage,
+        Severity::Sev1 | Severity::Sev2 => ComponentStatus::MajorOutage,
         Severity::Sev3 | Severity::Sev4 => ComponentStatus::DegradedPerformance,
     }
 }
@@ -229,6 +273,14 @@ impl<E: std::fmt::Display> From<(E, bool)> for Failure {
 
 fn internal(error: impl std::fmt::Display) -> Failure {
     Failure { detail: error.to_string(), retryable: true }
+}
+
+/// How a failure to record a call that succeeded starts, so the next attempt looks for
+/// what the call made before making it again.
+const UNRECORDED: &str = "the call went through but was not recorded: ";
+
+fn unrecorded(error: impl std::fmt::Display) -> Failure {
+    Failure { detail: format!("{UNRECORDED}{error}"), retryable: true }
 }
 
 impl Core {
@@ -347,13 +399,28 @@ impl Core {
             // Page posts go out in the order they were typed.
             return Ok(None);
         }
-        let Some(start) = self.db.begin_job_attempt(&job.key, now, now + self.follow().retry.hold).await? else {
+        let hold_until = now + self.follow().retry.hold;
+        let claimed = match &self.follow().fence {
+            None => self.db.begin_job_attempt(&job.key, now, hold_until).await?,
+            Some(fence) => match fence.current() {
+                // No lease held: nothing may be attempted.
+                None => None,
+                Some((lease, token)) => {
+                    self.db.begin_job_attempt_fenced(&job.key, now, hold_until, lease, token).await?
+                }
+            },
+        };
+        let Some(start) = claimed else {
             return Ok(None);
         };
+        // The last call may have gone through: it never reported back, or it did and
+        // recording its answer failed.
+        let look_first = start.earlier_outcome_unknown
+            || job.last_error.as_deref().is_some_and(|error| error.starts_with(UNRECORDED));
         let result = match job.kind.as_str() {
-            TRACKER_CREATE => self.create_issue(job, start.earlier_outcome_unknown).await,
+            TRACKER_CREATE => self.create_issue(job, look_first).await,
             TRACKER_SYNC => self.sync_issue(job).await,
-            STATUS_POST => self.publish(job).await,
+            STATUS_POST => self.publish(job, look_first).await,
             POSTMORTEM_PR => self.open_postmortem_pr(job).await,
             POSTMORTEM_FIX => self.correct_postmortem_pr(job).await,
             other => Err(Failure { detail: format!("unknown job kind `{other}`"), retryable: false }),
@@ -395,7 +462,10 @@ impl Core {
                 let Some(item) = self.db.action(job.subject.parse().unwrap_or_default()).await? else {
                     return Ok(());
                 };
-                let tracker = self.follow().tracker.as_ref().map_or("the tracker", |t| t.kind().label());
+                let tracker = match self.item_tracker(&item).await {
+                    Ok(Some(tracker)) => tracker.kind().label(),
+                    _ => "the tracker",
+                };
                 let what = if job.kind == TRACKER_CREATE { "open its issue" } else { "update its issue" };
                 let message = Message::new()
                     .line(Line::new().text(format!(
@@ -432,14 +502,22 @@ impl Core {
         Ok(())
     }
 
+    /// The incident's web page, when `[web] public_url` says where the pages live: the
+    /// same setting the web pages and chat links use.
+    fn incident_web_page(&self, incident: &Incident) -> Option<String> {
+        self.settings.page_url(&format!("/incidents/{}", incident.id))
+    }
+
     /// The issue a new item opens.
-    async fn issue_draft(&self, tracker: &dyn Tracker, item: &ActionItem, incident: &Incident) -> IssueDraft {
+    async fn issue_draft(
+        &self,
+        tracker: &dyn Tracker,
+        item: &ActionItem,
+        incident: &Incident,
+    ) -> Result<IssueDraft, Failure> {
         let incident_name = format!("{}: {}", incident.reference(), incident.title);
-        let incident_piece = match &self.follow().public_url {
-            Some(base) => BodyPiece::Link {
-                text: incident_name,
-                url: format!("{}/incidents/{}", base.trim_end_matches('/'), incident.id),
-            },
+        let incident_piece = match self.incident_web_page(incident) {
+            Some(url) => BodyPiece::Link { text: incident_name, url },
             None => BodyPiece::Text(incident_name),
         };
         let assignee = self.follow().people.tracker_id(tracker.kind(), &item.owner);
@@ -468,16 +546,61 @@ impl Core {
         }
         let marker = format!("incidentbot action #{}", item.id);
         body.push(vec![BodyPiece::Text(marker.clone())]);
-        IssueDraft { title: item.text.clone(), body, assignee, due: item.due, marker }
+        // GitHub titles stop at 256 characters and Jira summaries at 255; an item may be
+        // longer, so the title is cut and the body carries the whole text.
+        let (title, cut) = crate::format::truncate(&item.text, MAX_ISSUE_TITLE);
+        if cut {
+            body.insert(1, vec![BodyPiece::Bold("The item in full: ".into()), BodyPiece::Text(item.text.clone())]);
+        }
+        let destination = self
+            .destination(incident)
+            .await
+            .map_err(internal)?
+            .filter(|d| d.tracker == tracker.kind())
+            .map(|d| d.place);
+        Ok(IssueDraft { title, body, assignee, due: item.due, marker, destination })
+    }
+
+    /// Where an incident's action items go: the place of the first of its services (by
+    /// name) that names one in a configured tracker; `None` for the default tracker's
+    /// default place.
+    async fn destination(&self, incident: &Incident) -> Result<Option<Destination>, storage::StorageError> {
+        let destinations = &self.follow().destinations;
+        if destinations.is_empty() {
+            return Ok(None);
+        }
+        let services = self.db.attached(storage::Attachment::Service, incident.id).await?;
+        Ok(services
+            .iter()
+            .filter_map(|service| destinations.get(service))
+            .find(|d| self.follow().tracker_of(d.tracker).is_some())
+            .cloned())
+    }
+
+    /// The tracker an item's issue lives in: its link's, or else where a new issue of
+    /// its incident goes.
+    async fn item_tracker(&self, item: &ActionItem) -> Result<Option<Arc<dyn Tracker>>, storage::StorageError> {
+        if let Some(link) = self.db.tracker_link(item.id).await? {
+            return Ok(TrackerKind::from_stored(&link.tracker)
+                .and_then(|kind| self.follow().tracker_of(kind))
+                .cloned());
+        }
+        let Some(incident) = self.db.incident(item.incident_id).await? else {
+            return Ok(None);
+        };
+        self.new_issue_tracker(&incident).await
+    }
+
+    /// The tracker a new issue of `incident` opens in.
+    async fn new_issue_tracker(&self, incident: &Incident) -> Result<Option<Arc<dyn Tracker>>, storage::StorageError> {
+        let routed = self.destination(incident).await?.and_then(|d| self.follow().tracker_of(d.tracker).cloned());
+        Ok(routed.or_else(|| self.follow().tracker.clone()))
     }
 
     /// Opens the item's issue. After an attempt whose outcome is unknown, the tracker
     /// is first asked for an issue carrying the item's marker, so a call that went
     /// through before a crash is not made twice.
     async fn create_issue(&self, job: &Job, look_first: bool) -> Result<(), Failure> {
-        let Some(tracker) = self.follow().tracker.clone() else {
-            return Err(Failure { detail: "no tracker is configured".into(), retryable: false });
-        };
         let id: i64 = job.subject.parse().map_err(internal)?;
         let Some(item) = self.db.action(id).await.map_err(internal)? else {
             return Ok(());
@@ -489,9 +612,15 @@ impl Core {
         let Some(incident) = self.db.incident(item.incident_id).await.map_err(internal)? else {
             return Ok(());
         };
-        let draft = self.issue_draft(tracker.as_ref(), &item, &incident).await;
+        let Some(tracker) = self.new_issue_tracker(&incident).await.map_err(internal)? else {
+            return Err(Failure { detail: "no tracker is configured".into(), retryable: false });
+        };
+        let draft = self.issue_draft(tracker.as_ref(), &item, &incident).await?;
         let found = if look_first {
-            tracker.find_issue(&draft.marker).await.map_err(|e| Failure::from((&e, e.retryable)))?
+            tracker
+                .find_issue(&draft.marker, draft.destination.as_deref())
+                .await
+                .map_err(|e| Failure::from((&e, e.retryable)))?
         } else {
             None
         };
@@ -509,7 +638,7 @@ impl Core {
             url: issue.url.clone(),
             linked_at: self.now(),
         };
-        self.db.link_tracker_issue(&link).await.map_err(internal)?;
+        self.db.link_tracker_issue(&link).await.map_err(unrecorded)?;
         if let Ok(Some(line)) = self.issue_line(id).await {
             self.post_to_incident(&incident, &Message::new().line(line)).await;
         }
@@ -528,9 +657,6 @@ impl Core {
     }
 
     async fn sync_issue(&self, job: &Job) -> Result<(), Failure> {
-        let Some(tracker) = self.follow().tracker.clone() else {
-            return Err(Failure { detail: "no tracker is configured".into(), retryable: false });
-        };
         let id: i64 = job.subject.parse().map_err(internal)?;
         let (Some(item), Some(link)) =
             (self.db.action(id).await.map_err(internal)?, self.db.tracker_link(id).await.map_err(internal)?)
@@ -538,9 +664,11 @@ impl Core {
             // No issue yet: its creation carries the item's state when it runs.
             return Ok(());
         };
-        if link.tracker != tracker.kind().as_str() {
+        // An issue of a tracker no longer configured is left alone.
+        let Some(tracker) = TrackerKind::from_stored(&link.tracker).and_then(|k| self.follow().tracker_of(k)).cloned()
+        else {
             return Ok(());
-        }
+        };
         let state = IssueState {
             open: item.status == ActionStatus::Open,
             assignee: self.follow().people.tracker_id(tracker.kind(), &item.owner),
@@ -551,9 +679,9 @@ impl Core {
 
     /// `/incident action link <id> <url-or-key>`.
     pub(crate) async fn link_action(&self, inv: &Invocation, id: i64, reference: String) -> Result<Outcome, Problem> {
-        let Some(tracker) = self.follow().tracker.clone() else {
+        if self.follow().tracker.is_none() {
             return Err(refused("No tracker is configured; add [trackers.github] or [trackers.jira] to the config."));
-        };
+        }
         let item = self.db.action(id).await?.ok_or_else(|| {
             Problem::Usage(UsageError {
                 problem: format!("Action item #{id} does not exist."),
@@ -563,15 +691,18 @@ impl Core {
         let incident = self.target_incident(inv, Some(item.incident_id), usage::ACTION_LINK).await?;
         permissions::require(Act::LinkAction(&item), &inv.user, &incident, &self.settings)?;
         let shown = crate::format::truncate(&reference, 80).0;
-        let issue = tracker.parse_reference(&reference).ok_or_else(|| {
-            Problem::Usage(UsageError {
-                problem: format!("`{shown}` is not a {} issue URL or key.", tracker.kind().label()),
+        let parsed =
+            self.follow().trackers().find_map(|t| t.parse_reference(&reference).map(|issue| (t.kind(), issue)));
+        let Some((kind, issue)) = parsed else {
+            let labels: Vec<&str> = self.follow().trackers().map(|t| t.kind().label()).collect();
+            return Err(Problem::Usage(UsageError {
+                problem: format!("`{shown}` is not a {} issue URL or key.", labels.join(" or ")),
                 usage: usage::ACTION_LINK,
-            })
-        })?;
+            }));
+        };
         let link = TrackerLink {
             action_item_id: id,
-            tracker: tracker.kind().as_str().to_string(),
+            tracker: kind.as_str().to_string(),
             issue_key: issue.key.clone(),
             url: issue.url.clone(),
             linked_at: self.now(),
@@ -753,10 +884,15 @@ impl Core {
                 .iter()
                 .filter_map(|service| self.follow().components.get(service).map(|id| (id.clone(), component)))
                 .collect(),
+            marker: incident.reference(),
         }
     }
 
-    async fn publish(&self, job: &Job) -> Result<(), Failure> {
+    /// Posts one public update. After an attempt whose outcome is unknown, the page is
+    /// asked first: for an unresolved incident carrying our marker, so a create that went
+    /// through before a crash is recorded instead of made twice, or for the page incident's
+    /// newest update, so an update that went through is not posted twice.
+    async fn publish(&self, job: &Job, look_first: bool) -> Result<(), Failure> {
         let Some(page) = self.follow().status_page.clone() else {
             return Err(Failure { detail: "no status page is configured".into(), retryable: false });
         };
@@ -771,10 +907,37 @@ impl Core {
         let services = self.db.attached(storage::Attachment::Service, incident_id).await.map_err(internal)?;
         let post = self.page_post(&incident, text, resolve, &services);
         match self.db.status_page_incident(incident_id).await.map_err(internal)? {
-            Some(page_id) => page.update_incident(&page_id, &post).await.map_err(|e| Failure::from((&e, e.retryable))),
+            Some(page_id) => {
+                if look_first
+                    && page.has_latest_update(&page_id, &post).await.map_err(|e| Failure::from((&e, e.retryable)))?
+                {
+                    // The interrupted update went through: readers saw it once.
+                    tracing::info!(incident = incident_id, page_id, "found the update an interrupted attempt posted");
+                    return Ok(());
+                }
+                page.update_incident(&page_id, &post).await.map_err(|e| Failure::from((&e, e.retryable)))
+            }
             None => {
+                let found = if look_first {
+                    page.find_incident(&post.marker).await.map_err(|e| Failure::from((&e, e.retryable)))?
+                } else {
+                    None
+                };
+                if let Some(page_id) = found {
+                    // The interrupted create carried this very post.
+                    tracing::info!(
+                        incident = incident_id,
+                        page_id,
+                        "found the page incident an interrupted attempt created"
+                    );
+                    return self
+                        .db
+                        .set_status_page_incident(incident_id, &page_id, self.now())
+                        .await
+                        .map_err(unrecorded);
+                }
                 let page_id = page.create_incident(&post).await.map_err(|e| Failure::from((&e, e.retryable)))?;
-                self.db.set_status_page_incident(incident_id, &page_id, self.now()).await.map_err(internal)
+                self.db.set_status_page_incident(incident_id, &page_id, self.now()).await.map_err(unrecorded)
             }
         }
     }
@@ -843,12 +1006,15 @@ impl Core {
         }
         let file = self.postmortem_file(&incident, format!("incidentbot/inc-{id}-postmortem"), None).await?;
         let title = format!("Postmortem {}: {}", incident.reference(), incident.title);
-        let body = format!(
+        let mut body = format!(
             "The blameless postmortem of {} ({}, {}), exported by incidentbot when the incident closed.",
             incident.reference(),
             incident.severity,
             incident.title
         );
+        if let Some(page) = self.incident_web_page(&incident) {
+            body.push_str(&format!("\n\nThe incident's page: {page}"));
+        }
         let pr = repo.open_pull_request(&file, &title, &body).await.map_err(|e| Failure::from((&e, e.retryable)))?;
         self.record_pr(&incident, &file, &pr).await?;
         self.post_to_incident(
@@ -952,6 +1118,7 @@ mod tests {
         assert_eq!(page_impact(Severity::Sev1), PageImpact::Critical);
         assert_eq!(page_impact(Severity::Sev4), PageImpact::None);
         assert_eq!(component_status(Severity::Sev1), ComponentStatus::MajorOutage);
+        assert_eq!(component_status(Severity::Sev2), ComponentStatus::MajorOutage);
         assert_eq!(component_status(Severity::Sev3), ComponentStatus::DegradedPerformance);
         assert_eq!(page_status(Status::Monitoring), PageStatus::Monitoring);
         assert_eq!(page_status(Status::Closed), PageStatus::Resolved);

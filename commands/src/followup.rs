@@ -100,6 +100,15 @@ pub struct TickReport {
 pub struct Followups {
     core: Arc<Core>,
     settings: FollowupSettings,
+    fence: Option<Arc<dyn LeaseFence>>,
+}
+
+/// Which lease the scheduler runs under. With one, every delivery is claimed only while
+/// that lease is unexpired with this copy's fencing token (`Db::claim_delivery_fenced`),
+/// so a copy that lost its lease, however late it finds out, claims and sends nothing.
+pub trait LeaseFence: Send + Sync {
+    /// The lease's name and the token of this copy's holding; `None` while it holds none.
+    fn current(&self) -> Option<(&'static str, storage::Fence)>;
 }
 
 /// The one archive of an incident's channel.
@@ -125,7 +134,13 @@ pub fn business_days_between(from: NaiveDate, to: NaiveDate) -> i64 {
 
 impl Followups {
     pub fn new(core: Arc<Core>, settings: FollowupSettings) -> Self {
-        Followups { core, settings }
+        Followups { core, settings, fence: None }
+    }
+
+    /// Claims every delivery under `fence` (see [`LeaseFence`]).
+    pub fn fenced_by(mut self, fence: Arc<dyn LeaseFence>) -> Self {
+        self.fence = Some(fence);
+        self
     }
 
     pub fn settings(&self) -> &FollowupSettings {
@@ -257,7 +272,17 @@ impl Followups {
         message: Message,
         now: DateTime<Utc>,
     ) -> Result<Option<Pending>, CoreError> {
-        Ok(self.core.db.claim_delivery(&key, now).await?.then_some(Pending { key, target, message }))
+        let claimed = match &self.fence {
+            None => self.core.db.claim_delivery(&key, now).await?,
+            Some(fence) => match fence.current() {
+                // No lease held: nothing may be claimed.
+                None => false,
+                Some((lease, token)) => {
+                    self.core.db.claim_delivery_fenced(&key, now, lease, token).await? == storage::Claim::Claimed
+                }
+            },
+        };
+        Ok(claimed.then_some(Pending { key, target, message }))
     }
 
     /// Sends every claimed delivery, retrying failures with backoff. A failing delivery

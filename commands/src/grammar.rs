@@ -236,10 +236,16 @@ pub enum Command {
 
 impl Command {
     /// Whether running this command may answer with a form rather than a reply: a
-    /// declare without a title, and the postmortem. Adapters whose forms must be the
+    /// declare without a title, an alert declare without a severity (the form pre-filled
+    /// from the alert), and the postmortem. Adapters whose forms must be the
     /// first response (Discord's modals) answer these at once instead of deferring.
     pub fn may_open_form(&self) -> bool {
-        matches!(self, Command::Declare { title: None, .. } | Command::Postmortem { .. })
+        matches!(
+            self,
+            Command::Declare { title: None, .. }
+                | Command::Postmortem { .. }
+                | Command::AlertDeclare { severity: None, .. }
+        )
     }
 }
 

@@ -33,7 +33,10 @@ pub fn help_message() -> Message {
         (usage::ACTION_DUE, "move an item's due date (owner or commander)"),
         (usage::ACTION_LINK, "link to an existing issue"),
         (usage::ACTION_LIST, "list action items"),
-        (usage::ALERT_DECLARE, "open an incident from an alert waiting in triage (you lead it)"),
+        (
+            usage::ALERT_DECLARE,
+            "open an incident from an alert in triage (you lead it); with no severity, a pre-filled form",
+        ),
         (usage::ALERT_ATTACH, "add an alert waiting in triage to an open incident"),
         (usage::ALERT_DISMISS, "dismiss an alert waiting in triage; it counts as noise"),
         (usage::ALERTS, "this incident's alerts, or the triage queue outside an incident"),

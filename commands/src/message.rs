@@ -109,6 +109,18 @@ impl ButtonAction {
         }
     }
 
+    /// Whether pressing it may open a form (Write postmortem; the triage post's Declare
+    /// and Dismiss), so an adapter whose modal must be the first answer (Discord) asks
+    /// the core before it answers, rather than deferring.
+    pub fn may_open_form(&self) -> bool {
+        matches!(
+            self,
+            ButtonAction::WritePostmortem { .. }
+                | ButtonAction::AlertDeclare { .. }
+                | ButtonAction::AlertDismiss { .. }
+        )
+    }
+
     /// The inverse of [`ButtonAction::encode`]; `None` for anything else.
     pub fn decode(id: &str) -> Option<ButtonAction> {
         let mut parts = id.split(':');

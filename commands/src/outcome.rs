@@ -13,13 +13,18 @@ pub enum FormKind {
     Postmortem { incident: i64 },
     /// Every postmortem field of one incident, pre-filled, to correct what is written.
     PostmortemAll { incident: i64 },
+    /// A declare pre-filled from an alert waiting in triage; submitting it declares and
+    /// takes the alert's group into the new incident.
+    AlertDeclare { alert: i64 },
+    /// Dismissing an alert waiting in triage, with an optional reason.
+    AlertDismiss { alert: i64 },
 }
 
 impl FormKind {
     /// The incident a postmortem form is about.
     pub fn postmortem_incident(&self) -> Option<i64> {
         match self {
-            FormKind::Declare => None,
+            FormKind::Declare | FormKind::AlertDeclare { .. } | FormKind::AlertDismiss { .. } => None,
             FormKind::Postmortem { incident } | FormKind::PostmortemAll { incident } => Some(*incident),
         }
     }
@@ -30,6 +35,8 @@ impl FormKind {
             FormKind::Declare => "declare".to_string(),
             FormKind::Postmortem { incident } => format!("postmortem:{incident}"),
             FormKind::PostmortemAll { incident } => format!("postmortem-all:{incident}"),
+            FormKind::AlertDeclare { alert } => format!("alert-declare:{alert}"),
+            FormKind::AlertDismiss { alert } => format!("alert-dismiss:{alert}"),
         }
     }
 
@@ -41,6 +48,12 @@ impl FormKind {
             }
             Some(("postmortem-all", n)) => {
                 n.parse().ok().filter(|n| *n > 0).map(|incident| FormKind::PostmortemAll { incident })
+            }
+            Some(("alert-declare", n)) => {
+                n.parse().ok().filter(|n| *n > 0).map(|alert| FormKind::AlertDeclare { alert })
+            }
+            Some(("alert-dismiss", n)) => {
+                n.parse().ok().filter(|n| *n > 0).map(|alert| FormKind::AlertDismiss { alert })
             }
             _ => None,
         }
@@ -171,7 +184,13 @@ mod tests {
 
     #[test]
     fn form_kinds_round_trip() {
-        for kind in [FormKind::Declare, FormKind::Postmortem { incident: 9 }, FormKind::PostmortemAll { incident: 9 }] {
+        for kind in [
+            FormKind::Declare,
+            FormKind::Postmortem { incident: 9 },
+            FormKind::PostmortemAll { incident: 9 },
+            FormKind::AlertDeclare { alert: 12 },
+            FormKind::AlertDismiss { alert: 12 },
+        ] {
             assert_eq!(FormKind::decode(&kind.encode()), Some(kind));
         }
         assert_eq!(FormKind::decode("postmortem:x"), None);

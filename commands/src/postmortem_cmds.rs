@@ -77,10 +77,12 @@ impl Core {
         Ok(())
     }
 
-    /// Takes an answered form (declare or postmortem).
+    /// Takes an answered form (declare, from an alert or not; dismissing an alert; postmortem).
     pub async fn submit_form(&self, submission: &FormSubmission) -> Result<Outcome, CoreError> {
         let result = match submission.kind {
             FormKind::Declare => self.submit_declare(submission).await,
+            FormKind::AlertDeclare { alert } => self.submit_alert_declare(submission, alert).await,
+            FormKind::AlertDismiss { alert } => self.submit_alert_dismiss(submission, alert).await,
             FormKind::Postmortem { incident } | FormKind::PostmortemAll { incident } => {
                 self.submit_postmortem(submission, incident).await
             }

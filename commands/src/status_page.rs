@@ -73,6 +73,9 @@ pub struct PagePost {
     pub impact: PageImpact,
     /// Component ids and the status each is set to.
     pub components: Vec<(String, ComponentStatus)>,
+    /// Names our incident (`INC-3`) where the public cannot see it (the page incident's
+    /// metadata), so a create cut off before we recorded its id can be found again.
+    pub marker: String,
 }
 
 /// A status page call that failed.
@@ -97,4 +100,10 @@ pub trait StatusPage: Send + Sync {
     async fn create_incident(&self, post: &PagePost) -> Result<String, StatusPageError>;
     /// Updates the page incident `id`.
     async fn update_incident(&self, id: &str, post: &PagePost) -> Result<(), StatusPageError>;
+    /// The unresolved page incident created with `marker`, if one exists: asked before
+    /// creating again after an attempt whose outcome is unknown.
+    async fn find_incident(&self, marker: &str) -> Result<Option<String>, StatusPageError>;
+    /// Whether the newest update of page incident `id` is already `post` (its status and
+    /// body): asked before updating again after an attempt whose outcome is unknown.
+    async fn has_latest_update(&self, id: &str, post: &PagePost) -> Result<bool, StatusPageError>;
 }

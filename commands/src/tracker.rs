@@ -21,6 +21,15 @@ impl TrackerKind {
         }
     }
 
+    /// The kind stored as [`TrackerKind::as_str`].
+    pub fn from_stored(stored: &str) -> Option<TrackerKind> {
+        match stored {
+            "github" => Some(TrackerKind::GitHub),
+            "jira" => Some(TrackerKind::Jira),
+            _ => None,
+        }
+    }
+
     /// How people name it.
     pub fn label(self) -> &'static str {
         match self {
@@ -41,6 +50,9 @@ pub struct IssueDraft {
     pub due: NaiveDate,
     /// A line the bot can find the issue by: `incidentbot action #12`.
     pub marker: String,
+    /// Where it goes when not the tracker's default: the repository (`owner/name`) or
+    /// project key a service of the incident names.
+    pub destination: Option<String>,
 }
 
 /// A piece of a paragraph in an issue body.
@@ -90,9 +102,10 @@ pub trait Tracker: Send + Sync {
     /// Opens an issue.
     async fn create_issue(&self, draft: &IssueDraft) -> Result<IssueRef, TrackerError>;
 
-    /// The issue whose body carries `marker`, if one exists: asked before opening again
-    /// after an attempt whose outcome is unknown (the process died mid-call).
-    async fn find_issue(&self, marker: &str) -> Result<Option<IssueRef>, TrackerError>;
+    /// The issue whose body carries `marker`, if one exists, in `destination` (the
+    /// default repository or project when `None`): asked before opening again after an
+    /// attempt whose outcome is unknown (the process died mid-call).
+    async fn find_issue(&self, marker: &str, destination: Option<&str>) -> Result<Option<IssueRef>, TrackerError>;
 
     /// Makes the issue match the item: open or closed, assignee, due date.
     async fn sync_issue(&self, key: &str, state: &IssueState) -> Result<(), TrackerError>;

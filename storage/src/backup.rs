@@ -1,6 +1,11 @@
 //! Online backups: a consistent snapshot of the live database written next to the
 //! target, checked, and only then renamed into place, so the target is either the old
 //! backup or a complete, verified new one, never something half-written.
+//!
+//! That is SQLite's. A PostgreSQL database is backed up by PostgreSQL's own tools
+//! (`pg_dump`, or the provider's snapshots and point-in-time recovery):
+//! [`Db::backup_to`] there writes nothing and answers [`BackupError::OnPostgres`], with
+//! the exact `pg_dump` command to run.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +29,11 @@ pub enum BackupError {
     },
     #[error("the snapshot `{path}` failed its integrity check: {report}; the previous backup is left as it was")]
     Integrity { path: PathBuf, report: String },
+    #[error(
+        "this database is on PostgreSQL, which incidentbot does not copy itself: back it up with pg_dump or your \
+         provider's snapshots. The same backup with pg_dump (the password from PGPASSWORD or ~/.pgpass):\n  {command}"
+    )]
+    OnPostgres { command: String },
     #[error("cannot move the snapshot into place at `{path}`: {source}")]
     Rename {
         path: PathBuf,
@@ -57,6 +67,14 @@ impl Db {
     /// temporary file beside it, `PRAGMA integrity_check` on that file, then rename.
     /// Readers and writers keep working meanwhile (the snapshot is one read transaction).
     pub async fn backup_to(&self, target: &Path) -> Result<BackupReport, BackupError> {
+        let sqlite = match self.backend() {
+            crate::db::Backend::Sqlite(sqlite) => sqlite,
+            crate::db::Backend::Postgres(postgres) => {
+                return Err(BackupError::OnPostgres {
+                    command: pg_dump_command(postgres.url_without_password(), target),
+                })
+            }
+        };
         let partial = partial_path(target)?;
         let snapshot_err = |source: StorageError| BackupError::Snapshot { path: partial.clone(), source };
         // A leftover from an interrupted run would make VACUUM INTO refuse.
@@ -66,7 +84,7 @@ impl Db {
         let partial_text = partial.to_string_lossy().to_string();
         sqlx::query("VACUUM INTO ?1")
             .bind(&partial_text)
-            .execute(self.reader())
+            .execute(sqlite.reader())
             .await
             .map_err(|e| snapshot_err(e.into()))?;
         let report = match integrity_check(&partial).await {
@@ -84,6 +102,25 @@ impl Db {
             .map_err(|source| BackupError::Rename { path: target.to_path_buf(), source })?;
         let bytes = std::fs::metadata(target).map(|m| m.len()).unwrap_or(0);
         Ok(BackupReport { path: target.to_path_buf(), bytes })
+    }
+}
+
+/// The `pg_dump` command that writes the database at `url` to `target` in pg_dump's
+/// custom format (restored with `pg_restore --dbname=URL TARGET`).
+pub fn pg_dump_command(url: &str, target: &Path) -> String {
+    format!("pg_dump --format=custom --file={} {}", shell_quote(&target.to_string_lossy()), shell_quote(url))
+}
+
+/// `text` quoted for a POSIX shell, when it needs it.
+fn shell_quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | ':' | '@' | '=' | ','));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
 
@@ -118,6 +155,18 @@ mod tests {
         assert!(!dir.path().join(".backup.db.partial").exists());
         let copy = Db::connect(&format!("sqlite://{}", target.display())).await.unwrap();
         assert!(copy.inbound_event_processed(&crate::EventSource::slack(), "Ev1").await.unwrap());
+    }
+
+    #[test]
+    fn the_pg_dump_command_is_quoted_for_the_shell() {
+        assert_eq!(
+            pg_dump_command("postgres://bot@db:5432/incidents", Path::new("/backups/ib.dump")),
+            "pg_dump --format=custom --file=/backups/ib.dump postgres://bot@db:5432/incidents"
+        );
+        assert_eq!(
+            pg_dump_command("postgres://bot@db/x?sslmode=require&a=b", Path::new("it's here.dump")),
+            "pg_dump --format=custom --file='it'\\''s here.dump' 'postgres://bot@db/x?sslmode=require&a=b'"
+        );
     }
 
     #[tokio::test]

@@ -8,8 +8,8 @@
 
 use sqlx::{Row, Sqlite, Transaction};
 
+use crate::portable::Decision;
 use crate::time::{to_date_text, to_millis};
-use crate::writer::Decision;
 use crate::{Db, StorageError};
 
 impl Db {
@@ -17,7 +17,7 @@ impl Db {
     /// tables grow alike), one transaction each, with the same connection settings the
     /// timeline uses. Returns the number of rows written.
     pub async fn baseline_raw_inserts(&self, rows: usize) -> Result<usize, StorageError> {
-        let mut writer = self.writer_conn().await?;
+        let mut writer = self.sqlite().ok_or(StorageError::SqliteOnly("this baseline"))?.writer_conn().await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS bench_raw (id INTEGER PRIMARY KEY, source_id TEXT, body TEXT)")
             .execute(&mut *writer)
             .await?;
@@ -36,7 +36,7 @@ impl Db {
     /// Like [`Db::baseline_raw_inserts`], but `batch` rows per transaction: the yardstick
     /// for ingestion under concurrency, where one commit can carry many rows.
     pub async fn baseline_raw_batched_inserts(&self, rows: usize, batch: usize) -> Result<usize, StorageError> {
-        let mut writer = self.writer_conn().await?;
+        let mut writer = self.sqlite().ok_or(StorageError::SqliteOnly("this baseline"))?.writer_conn().await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS bench_raw (id INTEGER PRIMARY KEY, source_id TEXT, body TEXT)")
             .execute(&mut *writer)
             .await?;
@@ -94,6 +94,8 @@ impl Db {
         let mut actions = 0;
         for batch in (0..spec.incidents).collect::<Vec<_>>().chunks(500) {
             let (batch_entries, batch_actions) = self
+                .sqlite()
+                .ok_or(StorageError::SqliteOnly("the synthetic history"))?
                 .write(async |tx| {
                     let (mut entries, mut actions) = (0, 0);
                     for &n in batch {
@@ -119,12 +121,12 @@ impl Db {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<i64, StorageError> {
         let declared = to_millis(now) - 86_400_000;
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO incidents (title, severity, status, platform, channel_name, channel_id, declared_by,
                     declare_source, started_at, declared_at, acknowledged_at, mitigated_at, resolved_at)
                  VALUES ('A very long incident', 'sev1', 'resolved', 'slack', 'inc-long', 'CLONG', 'U1', 'seed-long',
-                    ?1, ?1, ?2, ?3, ?4)
+                    $1, $1, $2, $3, $4)
                  RETURNING id",
             )
             .bind(declared)
@@ -136,7 +138,7 @@ impl Db {
             for e in 0..entries {
                 sqlx::query(
                     "INSERT INTO timeline_entries (incident_id, source_id, at, kind, author, text, is_key)
-                     VALUES (?1, ?2, ?3, 'message', 'U2', 'still draining the queue on the east replicas', ?4)",
+                     VALUES ($1, $2, $3, 'message', 'U2', 'still draining the queue on the east replicas', $4)",
                 )
                 .bind(id)
                 .bind(format!("seed-long:{e}"))
@@ -147,7 +149,6 @@ impl Db {
             }
             Ok(Decision::Commit(id))
         })
-        .await
     }
 
     /// What the Learning and Alerts work attach, over the whole seeded history: every
@@ -155,7 +156,7 @@ impl Db {
     /// was detected by an alert. For the insights benchmark, which reads them. (`WHERE
     /// true` keeps SQLite from reading `ON CONFLICT` as a join's `ON`.)
     pub async fn seed_learning_and_detections(&self) -> Result<(), StorageError> {
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             sqlx::query(
                 "INSERT INTO incident_services (incident_id, service, added_by, added_at)
                  SELECT id, 'service-' || (id % 20), 'U1', declared_at FROM incidents WHERE true
@@ -180,7 +181,6 @@ impl Db {
             .await?;
             Ok(Decision::Commit(()))
         })
-        .await
     }
 
     /// The query plan SQLite picks for the overdue-reminder scan: the query of
@@ -192,7 +192,7 @@ impl Db {
         )
         .bind("2026-01-01")
         .bind(Option::<i64>::None)
-        .fetch_all(self.reader())
+        .fetch_all(self.sqlite().ok_or(StorageError::SqliteOnly("EXPLAIN QUERY PLAN"))?.reader())
         .await?;
         rows.iter().map(|row| Ok(row.try_get::<String, _>("detail")?)).collect()
     }

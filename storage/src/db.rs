@@ -1,18 +1,14 @@
-//! Opening the database: connection settings, the single writer, migrations, and
-//! whether a missing file may be created ([`OpenMode`]).
+//! The one [`Db`] facade over both engines: opening a database as its [`Location`] and
+//! [`OpenMode`] say, the errors of the storage layer, and what `check` reports.
 //!
-//! Reads go through a small pool; every write goes through the one write connection
-//! (the `writer` module) and starts with `BEGIN IMMEDIATE` (or is a single statement),
-//! so writes queue in-process instead of failing with "database is locked", and a
-//! second process waits on the busy timeout rather than erroring.
+//! The typed queries (`incidents`, `timeline`, …) are written once, in SQL both engines
+//! run, and compiled for each engine by the `portable` module's macros. What differs per
+//! engine lives in `sqlite` and `postgres`: opening, the write path, the version guard,
+//! backups and the integrity check.
 
-use sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
-use std::time::Duration;
-
-use crate::group_commit::PendingEntries;
-use crate::location::{Location, UrlError};
-use crate::writer::{WriteConn, Writer};
+use crate::location::{Engine, Location, UrlError};
+use crate::postgres::PostgresDb;
+use crate::sqlite::SqliteDb;
 
 /// Errors from the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +31,11 @@ pub enum StorageError {
     )]
     SqliteTooOld { found: String },
     #[error(
+        "the PostgreSQL server is version {found}, older than {MINIMUM_POSTGRES_VERSION}, the oldest incidentbot is \
+         tested on; upgrade the server"
+    )]
+    PostgresTooOld { found: String },
+    #[error(
         "the database `{url}` was written by a newer incidentbot (schema version {found}; this binary knows up to \
          {known}). Run the newer release, or restore a backup taken before the upgrade"
     )]
@@ -47,36 +48,24 @@ pub enum StorageError {
     Url(#[from] UrlError),
     #[error("a timeline write was interrupted {0} times in a row; nothing is known to be stored")]
     Interrupted(usize),
+    #[error("{0} is SQLite's own; this database is on PostgreSQL")]
+    SqliteOnly(&'static str),
 }
 
 /// The oldest SQLite library the bot runs on: earlier releases have a documented bug
 /// that can corrupt a database in WAL mode, which is the mode the bot uses.
 pub const MINIMUM_SQLITE_VERSION: &str = "3.51.3";
 
-/// `3.51.3` as `(3, 51, 3)`; `None` when it is not a dotted version.
-pub fn parse_sqlite_version(text: &str) -> Option<(u32, u32, u32)> {
-    let mut parts = text.trim().split('.').map(|part| part.parse::<u32>().ok());
-    let major = parts.next()??;
-    let minor = parts.next().unwrap_or(Some(0))?;
-    let patch = parts.next().unwrap_or(Some(0))?;
-    Some((major, minor, patch))
-}
+/// The oldest PostgreSQL server the bot runs on (identity columns, `ON CONFLICT … WHERE`,
+/// and the release the test suite runs against are all there).
+pub const MINIMUM_POSTGRES_VERSION: &str = "13";
 
-/// True when `version` is at least [`MINIMUM_SQLITE_VERSION`]. An unreadable version is
-/// refused: the guard cannot vouch for it.
-pub fn sqlite_version_is_supported(version: &str) -> bool {
-    match (parse_sqlite_version(version), parse_sqlite_version(MINIMUM_SQLITE_VERSION)) {
-        (Some(found), Some(minimum)) => found >= minimum,
-        _ => false,
-    }
-}
+pub use crate::sqlite::{parse_sqlite_version, sqlite_version_is_supported};
 
-/// The migrations this binary carries, by version.
+/// The SQLite migrations this binary carries, by version.
 pub fn known_schema_versions() -> Vec<i64> {
-    MIGRATOR.iter().map(|migration| migration.version).collect()
+    crate::sqlite::known_schema_versions()
 }
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 /// The file a SQLite URL names, or `None` for an in-memory database or a URL that is
 /// not SQLite's.
@@ -84,48 +73,49 @@ pub fn database_path(url: &str) -> Option<std::path::PathBuf> {
     Location::parse(url).ok()?.path().map(std::path::Path::to_path_buf)
 }
 
-/// What to do when the database file is not there, and whether to migrate it.
+/// What to do when the database is not there, and whether to migrate it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenMode {
     /// Create the file when it is missing, then migrate: `serve` and `console --db`,
-    /// whose first run starts the history.
+    /// whose first run starts the history. (A Postgres database is created by its
+    /// administrator; here it is migrated.)
     Create,
     /// The file must exist ([`StorageError::Missing`] otherwise, and nothing is created);
     /// an older one is migrated: commands that read, such as `export` and `digest`.
     Existing,
-    /// The file must exist, and its schema is left as it is: `backup`, so a backup taken
-    /// before an upgrade is of the database as the old release left it.
+    /// The database must exist, and its schema is left as it is: `backup`, so a backup
+    /// taken before an upgrade is of the database as the old release left it.
     ExistingAsIs,
 }
 
 /// What `incidentbot check` reports about a database without changing it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inspection {
-    /// The version of the SQLite library the binary runs.
-    pub sqlite_version: String,
+    pub engine: Engine,
+    /// The version of the SQLite library the binary runs, or of the Postgres server.
+    pub engine_version: String,
     /// The newest migration applied to the database, if any.
     pub schema_version: Option<i64>,
     /// Migrations this binary would apply at start-up.
     pub pending_migrations: usize,
 }
 
-/// How long a connection waits for another process's write lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A handle to the incidentbot database. Cheap to clone.
+/// A handle to the incidentbot database, on either engine. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Db {
-    reader: SqlitePool,
-    writer: Writer,
-    /// Timeline entries waiting to share the next commit.
-    pending_entries: std::sync::Arc<PendingEntries>,
-    pending_inbox: std::sync::Arc<crate::inbox::PendingInbox>,
+    backend: Backend,
+}
+
+/// The engine behind a [`Db`]; the `portable` macros match on it.
+#[derive(Clone, Debug)]
+pub(crate) enum Backend {
+    Sqlite(SqliteDb),
+    Postgres(PostgresDb),
 }
 
 impl Db {
-    /// Opens (creating if needed) the database at `url` and runs pending migrations.
-    ///
-    /// `url` is a SQLite URL such as `sqlite://incidentbot.db` or `sqlite::memory:`; see
+    /// Opens (creating a missing SQLite file) the database at `url` and runs pending
+    /// migrations. `url` is `sqlite://…`, `sqlite::memory:` or `postgres://…`; see
     /// [`Location::parse`].
     pub async fn connect(url: &str) -> Result<Db, StorageError> {
         Db::open(&Location::parse(url)?, OpenMode::Create).await
@@ -139,79 +129,14 @@ impl Db {
 
     /// Opens the database at `location` as `mode` says.
     pub async fn open(location: &Location, mode: OpenMode) -> Result<Db, StorageError> {
-        let shown = location.to_string();
-        let open_err = |source| StorageError::Open { url: shown.clone(), source };
-        let options = location.options().foreign_keys(true).busy_timeout(BUSY_TIMEOUT);
-        let Some(path) = location.path() else {
-            // Each in-memory connection is its own database, so reads and writes
-            // must share the one connection. It is new each time: there is nothing to
-            // find missing.
-            let pool = SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .test_before_acquire(false)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .connect_with(options.create_if_missing(true))
-                .await
-                .map_err(open_err)?;
-            startup_guards(&pool, &shown).await?;
-            migrate(&pool).await?;
-            return Ok(Db {
-                reader: pool.clone(),
-                writer: Writer::Pooled(pool),
-                pending_entries: Default::default(),
-                pending_inbox: Default::default(),
-            });
+        let backend = match location.engine() {
+            Engine::Sqlite => Backend::Sqlite(SqliteDb::open(location, mode).await?),
+            Engine::Postgres => Backend::Postgres(PostgresDb::open(location, mode).await?),
         };
-        let create = mode == OpenMode::Create;
-        let missing = || StorageError::Missing(path.display().to_string());
-        if !create && !path.exists() {
-            return Err(missing());
-        }
-        if create && !path.exists() {
-            let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            if !folder.is_dir() {
-                return Err(StorageError::NoFolder {
-                    path: path.display().to_string(),
-                    folder: folder.display().to_string(),
-                });
-            }
-        }
-        let options = options
-            .create_if_missing(create)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL syncs the WAL on every commit: what the bot acknowledges survives a
-            // power cut, not only a crash.
-            .synchronous(SqliteSynchronous::Full);
-        // Without `create_if_missing`, SQLite itself refuses a file that went away since
-        // the check above, so nothing is created in between either.
-        let setup =
-            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(|source| {
-                if !create && !path.exists() {
-                    missing()
-                } else {
-                    open_err(source)
-                }
-            })?;
-        startup_guards(&setup, &shown).await?;
-        if mode != OpenMode::ExistingAsIs {
-            migrate(&setup).await?;
-        }
-        let writer = Writer::held(setup.acquire().await?.detach());
-        setup.close().await;
-        // A local SQLite connection does not go stale the way a network one does, so the
-        // pool skips sqlx's ping before each use: it would cost every read a round trip.
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .test_before_acquire(false)
-            .connect_with(options.read_only(true))
-            .await
-            .map_err(open_err)?;
-        Ok(Db { reader, writer, pending_entries: Default::default(), pending_inbox: Default::default() })
+        Ok(Db { backend })
     }
 
-    /// A fresh, migrated in-memory database (tests, the console without `--db`).
+    /// A fresh, migrated in-memory SQLite database (tests, the console without `--db`).
     pub async fn in_memory() -> Result<Db, StorageError> {
         Db::open(&Location::memory(), OpenMode::Create).await
     }
@@ -224,105 +149,77 @@ impl Db {
 
     /// [`Db::inspect`] of a [`Location`].
     pub async fn inspect_at(location: &Location) -> Result<Inspection, StorageError> {
-        let shown = location.to_string();
-        let open_err = |source| StorageError::Open { url: shown.clone(), source };
-        let Some(path) = location.path() else {
-            return Err(StorageError::Missing(shown));
-        };
-        if !path.exists() {
-            return Err(StorageError::Missing(path.display().to_string()));
+        match location.engine() {
+            Engine::Sqlite => SqliteDb::inspect(location).await,
+            Engine::Postgres => PostgresDb::inspect(location).await,
         }
-        let options = location.options().read_only(true).busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(open_err)?;
-        let result = async {
-            startup_guards(&pool, &shown).await?;
-            let applied = applied_versions(&pool).await?;
-            let pending = known_schema_versions().iter().filter(|v| !applied.contains(v)).count();
-            Ok(Inspection {
-                sqlite_version: sqlite_version(&pool).await?,
-                schema_version: applied.iter().copied().max(),
-                pending_migrations: pending,
-            })
-        }
-        .await;
-        pool.close().await;
-        result
     }
 
     /// The version of the SQLite library this binary runs, from a throwaway in-memory
     /// connection.
     pub async fn library_version() -> Result<String, StorageError> {
-        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await?;
-        let version = sqlite_version(&pool).await;
-        pool.close().await;
-        version
+        crate::sqlite::library_version().await
     }
 
-    /// The write connection, for one write (see the `writer` module).
-    pub(crate) async fn writer_conn(&self) -> Result<WriteConn, StorageError> {
-        self.writer.take().await
+    /// Which engine this database runs on.
+    pub fn engine(&self) -> Engine {
+        match self.backend {
+            Backend::Sqlite(_) => Engine::Sqlite,
+            Backend::Postgres(_) => Engine::Postgres,
+        }
     }
 
-    pub(crate) fn pending_entries(&self) -> &PendingEntries {
-        &self.pending_entries
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.backend
     }
 
-    pub(crate) fn pending_inbox(&self) -> &crate::inbox::PendingInbox {
-        &self.pending_inbox
-    }
-
-    pub(crate) fn reader(&self) -> &SqlitePool {
-        &self.reader
+    /// The SQLite engine, when this database runs on it.
+    pub(crate) fn sqlite(&self) -> Option<&SqliteDb> {
+        match &self.backend {
+            Backend::Sqlite(engine) => Some(engine),
+            Backend::Postgres(_) => None,
+        }
     }
 
     /// Checks that the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), StorageError> {
-        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        with_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 
-    /// Closes every connection, checkpointing the WAL.
+    /// Closes every connection (checkpointing SQLite's WAL).
     pub async fn close(&self) {
-        self.writer.close().await;
-        self.reader.close().await;
+        match &self.backend {
+            Backend::Sqlite(engine) => engine.close().await,
+            Backend::Postgres(engine) => engine.close().await,
+        }
     }
 }
 
-async fn migrate(pool: &SqlitePool) -> Result<(), StorageError> {
-    MIGRATOR.run(pool).await?;
-    Ok(())
-}
-
-async fn sqlite_version(pool: &SqlitePool) -> Result<String, StorageError> {
-    Ok(sqlx::query_scalar("SELECT sqlite_version()").fetch_one(pool).await?)
-}
-
-/// The migration versions recorded in the database (none for a new database).
-async fn applied_versions(pool: &SqlitePool) -> Result<Vec<i64>, StorageError> {
-    let has_table: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
-            .fetch_optional(pool)
-            .await?;
-    if has_table.is_none() {
-        return Ok(Vec::new());
-    }
-    Ok(sqlx::query_scalar("SELECT version FROM _sqlx_migrations").fetch_all(pool).await?)
-}
-
-/// Refuses an SQLite library older than [`MINIMUM_SQLITE_VERSION`], and a database that
-/// records a migration this binary does not carry (written by a newer release), before
-/// anything is migrated or written.
-async fn startup_guards(pool: &SqlitePool, url: &str) -> Result<(), StorageError> {
-    let found = sqlite_version(pool).await?;
-    if !sqlite_version_is_supported(&found) {
-        return Err(StorageError::SqliteTooOld { found });
-    }
-    let known = known_schema_versions();
+/// Refuses a database that records a migration this binary does not carry (written by a
+/// newer release): `known` are this binary's versions for the engine, `applied` the
+/// database's.
+pub(crate) fn refuse_newer_schema(url: &str, known: &[i64], applied: Vec<i64>) -> Result<(), StorageError> {
     let newest_known = known.iter().copied().max().unwrap_or(0);
-    if let Some(unknown) = applied_versions(pool).await?.into_iter().filter(|v| !known.contains(v)).max() {
+    if let Some(unknown) = applied.into_iter().filter(|v| !known.contains(v)).max() {
         return Err(StorageError::NewerSchema { url: url.to_string(), found: unknown, known: newest_known });
     }
     Ok(())
+}
+
+#[cfg(test)]
+impl Db {
+    /// SQLite's read pool, for the tests of SQLite's own behaviour.
+    #[allow(clippy::expect_used)]
+    pub(crate) fn reader(&self) -> &sqlx::SqlitePool {
+        self.sqlite().expect("a SQLite database").reader()
+    }
+
+    /// SQLite's write connection, for the tests of SQLite's own behaviour.
+    #[allow(clippy::expect_used)]
+    pub(crate) async fn writer_conn(&self) -> Result<crate::writer::WriteConn, StorageError> {
+        self.sqlite().expect("a SQLite database").writer_conn().await
+    }
 }
 
 #[cfg(test)]
@@ -379,7 +276,7 @@ mod tests {
         let seen = Db::inspect(&url).await.unwrap();
         assert_eq!(seen.schema_version, known_schema_versions().into_iter().max());
         assert_eq!(seen.pending_migrations, 0);
-        assert!(seen.sqlite_version.starts_with('3'));
+        assert!(seen.engine_version.starts_with('3'));
     }
 
     #[tokio::test]
@@ -427,8 +324,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_url_of_another_backend_is_refused_before_anything_is_opened() {
-        let err = Db::connect("postgres://bot:hunter2@db/incidents").await.unwrap_err();
-        assert!(matches!(err, StorageError::Url(UrlError::PostgresNotSupported)), "{err}");
+        let err = Db::connect("postgres://bot:hunter2@db/incidents?sslmode=sometimes").await.unwrap_err();
+        assert!(matches!(err, StorageError::Url(UrlError::InvalidPostgres { .. })), "{err}");
         assert!(matches!(Db::inspect("mysql://db/x").await.unwrap_err(), StorageError::Url(_)));
     }
 

@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::lease::Fence;
 use crate::model::DeliveryKind;
+use crate::portable::Decision;
 use crate::time::{from_millis_opt, to_millis};
-use crate::writer::Decision;
 use crate::{Db, StorageError};
 
 /// A delivery to claim: its idempotency key and what it is about.
@@ -27,12 +28,67 @@ impl DeliveryKey {
     }
 }
 
+/// What [`Db::claim_delivery_fenced`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Claimed now, by this caller: it may send.
+    Claimed,
+    /// Claimed before (by this copy or another): nothing to send.
+    AlreadyClaimed,
+    /// Refused: the caller's lease has expired or changed hands since its token was
+    /// granted. It must send nothing until it holds the lease again.
+    Fenced,
+}
+
 impl Db {
+    /// Claims a delivery for the holder of lease `lease` with token `fence`: the claim is
+    /// written only while that lease is still unexpired at `at` with that very token, in
+    /// the same statement, so a copy that was paused past its lease and woke up after
+    /// another took over claims (and so sends) nothing.
+    pub async fn claim_delivery_fenced(
+        &self,
+        key: &DeliveryKey,
+        at: DateTime<Utc>,
+        lease: &str,
+        fence: Fence,
+    ) -> Result<Claim, StorageError> {
+        in_transaction!(self, |tx| {
+            let rows = sqlx::query(
+                "INSERT INTO deliveries (key, kind, subject, period, claimed_at)
+                 SELECT $1, $2, $3, $4, $5
+                 WHERE EXISTS (SELECT 1 FROM leases WHERE name = $6 AND token = $7 AND expires_at > $5)
+                 ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key.key())
+            .bind(&key.kind)
+            .bind(&key.subject)
+            .bind(&key.period)
+            .bind(to_millis(at))
+            .bind(lease)
+            .bind(fence.token)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if rows > 0 {
+                return Ok(Decision::Commit(Claim::Claimed));
+            }
+            let still_held: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM leases WHERE name = $1 AND token = $2 AND expires_at > $3)",
+            )
+            .bind(lease)
+            .bind(fence.token)
+            .bind(to_millis(at))
+            .fetch_one(&mut **tx)
+            .await?;
+            Ok(Decision::Commit(if still_held { Claim::AlreadyClaimed } else { Claim::Fenced }))
+        })
+    }
+
     /// Claims a delivery. Returns true for exactly one caller per key, ever.
     pub async fn claim_delivery(&self, key: &DeliveryKey, at: DateTime<Utc>) -> Result<bool, StorageError> {
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             let rows = sqlx::query(
-                "INSERT INTO deliveries (key, kind, subject, period, claimed_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO deliveries (key, kind, subject, period, claimed_at) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (key) DO NOTHING",
             )
             .bind(key.key())
@@ -45,7 +101,6 @@ impl Db {
             .rows_affected();
             Ok(Decision::Commit(rows > 0))
         })
-        .await
     }
 
     /// Records one attempt at a claimed delivery: sent, or failed with `error`.
@@ -55,11 +110,11 @@ impl Db {
         at: DateTime<Utc>,
         error: Option<&str>,
     ) -> Result<(), StorageError> {
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             sqlx::query(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?1,
-                        sent_at = CASE WHEN ?1 IS NULL THEN ?2 ELSE sent_at END
-                 WHERE key = ?3",
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = $1,
+                        sent_at = CASE WHEN $1 IS NULL THEN $2 ELSE sent_at END
+                 WHERE key = $3",
             )
             .bind(error)
             .bind(to_millis(at))
@@ -68,53 +123,60 @@ impl Db {
             .await?;
             Ok(Decision::Commit(()))
         })
-        .await
     }
 
     /// How many deliveries of `kind` about `subject` were sent.
     pub async fn sent_count(&self, kind: DeliveryKind, subject: &str) -> Result<i64, StorageError> {
-        Ok(sqlx::query_scalar(
-            "SELECT count(*) FROM deliveries WHERE kind = ?1 AND subject = ?2 AND sent_at IS NOT NULL",
-        )
-        .bind(kind.as_str())
-        .bind(subject)
-        .fetch_one(self.reader())
-        .await?)
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar(
+                "SELECT count(*) FROM deliveries WHERE kind = $1 AND subject = $2 AND sent_at IS NOT NULL",
+            )
+            .bind(kind.as_str())
+            .bind(subject)
+            .fetch_one(pool)
+            .await?)
+        })
     }
 
     /// When a delivery was sent, if it was.
     pub async fn delivery_sent_at(&self, key: &DeliveryKey) -> Result<Option<DateTime<Utc>>, StorageError> {
-        let sent: Option<Option<i64>> = sqlx::query_scalar("SELECT sent_at FROM deliveries WHERE key = ?1")
-            .bind(key.key())
-            .fetch_optional(self.reader())
-            .await?;
-        from_millis_opt(sent.flatten())
+        with_pool!(self, |pool| {
+            let sent: Option<Option<i64>> = sqlx::query_scalar("SELECT sent_at FROM deliveries WHERE key = $1")
+                .bind(key.key())
+                .fetch_optional(pool)
+                .await?;
+            from_millis_opt(sent.flatten())
+        })
     }
 
     /// How many attempts a delivery took so far.
     pub async fn delivery_attempts(&self, key: &DeliveryKey) -> Result<i64, StorageError> {
-        Ok(sqlx::query_scalar("SELECT coalesce(max(attempts), 0) FROM deliveries WHERE key = ?1")
-            .bind(key.key())
-            .fetch_one(self.reader())
-            .await?)
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar("SELECT coalesce(max(attempts), 0) FROM deliveries WHERE key = $1")
+                .bind(key.key())
+                .fetch_one(pool)
+                .await?)
+        })
     }
 
     /// When `job` last ran, if ever.
     pub async fn last_run(&self, job: &str) -> Result<Option<DateTime<Utc>>, StorageError> {
-        let at: Option<i64> = sqlx::query_scalar("SELECT last_run_at FROM schedule_runs WHERE job = ?1")
-            .bind(job)
-            .fetch_optional(self.reader())
-            .await?;
-        from_millis_opt(at)
+        with_pool!(self, |pool| {
+            let at: Option<i64> = sqlx::query_scalar("SELECT last_run_at FROM schedule_runs WHERE job = $1")
+                .bind(job)
+                .fetch_optional(pool)
+                .await?;
+            from_millis_opt(at)
+        })
     }
 
     /// Records that `job` ran up to `at`. Never moves backwards.
     pub async fn set_last_run(&self, job: &str, at: DateTime<Utc>) -> Result<(), StorageError> {
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             // Not the two-argument `max()`, which is SQLite's own; a CASE reads the same on
             // any SQL database.
             sqlx::query(
-                "INSERT INTO schedule_runs (job, last_run_at) VALUES (?1, ?2)
+                "INSERT INTO schedule_runs (job, last_run_at) VALUES ($1, $2)
                  ON CONFLICT (job) DO UPDATE SET last_run_at = CASE
                      WHEN excluded.last_run_at > schedule_runs.last_run_at THEN excluded.last_run_at
                      ELSE schedule_runs.last_run_at
@@ -126,42 +188,5 @@ impl Db {
             .await?;
             Ok(Decision::Commit(()))
         })
-        .await
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    fn at(seconds: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_delivery_is_claimed_once_and_counts_its_attempts() {
-        let db = Db::in_memory().await.unwrap();
-        let key = DeliveryKey::new(DeliveryKind::ActionOverdue, 12, "2026-03-05");
-        assert!(db.claim_delivery(&key, at(0)).await.unwrap());
-        assert!(!db.claim_delivery(&key, at(1)).await.unwrap());
-        db.record_attempt(&key, at(2), Some("timed out")).await.unwrap();
-        assert_eq!(db.delivery_sent_at(&key).await.unwrap(), None);
-        db.record_attempt(&key, at(3), None).await.unwrap();
-        assert_eq!(db.delivery_attempts(&key).await.unwrap(), 2);
-        assert_eq!(db.delivery_sent_at(&key).await.unwrap(), Some(at(3)));
-        assert_eq!(db.sent_count(DeliveryKind::ActionOverdue, "12").await.unwrap(), 1);
-    }
-
-    #[tokio::test]
-    async fn the_last_run_never_moves_backwards() {
-        let db = Db::in_memory().await.unwrap();
-        assert_eq!(db.last_run("digest").await.unwrap(), None);
-        db.set_last_run("digest", at(10)).await.unwrap();
-        db.set_last_run("digest", at(5)).await.unwrap();
-        assert_eq!(db.last_run("digest").await.unwrap(), Some(at(10)));
-        db.set_last_run("digest", at(20)).await.unwrap();
-        assert_eq!(db.last_run("digest").await.unwrap(), Some(at(20)));
-        assert_eq!(db.last_run("reminders").await.unwrap(), None);
     }
 }

@@ -28,6 +28,7 @@ use sqlx::{Connection, Sqlite};
 use tokio::sync::oneshot;
 
 use crate::model::{NewEntry, Saved, SourceId};
+use crate::portable::Decision;
 use crate::time::to_millis;
 use crate::{Db, StorageError};
 
@@ -68,10 +69,24 @@ impl Db {
     /// Stores a timeline entry once per source id. When `acknowledges` is set and the
     /// incident is open with no acknowledgement yet, the entry's time becomes it, in the
     /// same transaction. Concurrent calls share commits (see the module docs).
+    ///
+    /// On Postgres there is no single writer to share: each entry is its own transaction
+    /// on the pool, and the server runs them side by side.
     pub async fn add_entry(&self, entry: &NewEntry, acknowledges: bool) -> Result<Saved, StorageError> {
+        let Some(sqlite) = self.sqlite() else {
+            return in_transaction!(self, |tx| {
+                if !insert_entry!(tx, entry)? {
+                    return Ok(Decision::Rollback(Saved::Duplicate));
+                }
+                if acknowledges {
+                    acknowledge_by_entry!(tx, entry)?;
+                }
+                Ok(Decision::Commit(Saved::Written))
+            });
+        };
         for _ in 0..REQUEUES {
             let (reply, mut answer) = oneshot::channel();
-            self.pending_entries().push(Pending { entry: entry.clone(), acknowledges, reply });
+            sqlite.pending_entries().push(Pending { entry: entry.clone(), acknowledges, reply });
             tokio::select! {
                 // A leader may write our entry while we wait for the connection.
                 biased;
@@ -79,9 +94,9 @@ impl Db {
                     Ok(result) => return result,
                     Err(_) => continue,
                 },
-                writer = self.writer_conn() => {
+                writer = sqlite.writer_conn() => {
                     let mut writer = writer?;
-                    write_batch(&mut writer, self.pending_entries().take()).await;
+                    write_batch(&mut writer, sqlite.pending_entries().take()).await;
                 }
             }
             // We led: our entry was in our batch, or in an earlier leader's that finished.
@@ -230,32 +245,21 @@ async fn write_one(conn: &mut SqliteConnection, entry: &NewEntry, acknowledges: 
 
 /// `INSERT … ON CONFLICT (source_id) DO NOTHING` for one entry: a repeated source id
 /// affects no row.
-pub(crate) fn insert_statement(entry: &NewEntry) -> sqlx::query::Query<'_, Sqlite, SqliteArguments> {
-    sqlx::query(
-        "INSERT INTO timeline_entries (incident_id, source_id, at, kind, author, text, is_key)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (source_id) DO NOTHING",
-    )
-    .bind(entry.incident_id)
-    .bind(&entry.source_id)
-    .bind(to_millis(entry.at))
-    .bind(entry.kind.as_str())
-    .bind(&entry.author)
-    .bind(&entry.text)
-    .bind(entry.is_key)
+fn insert_statement(entry: &NewEntry) -> sqlx::query::Query<'_, Sqlite, SqliteArguments> {
+    sqlx::query(crate::timeline::INSERT_ENTRY_SQL)
+        .bind(entry.incident_id)
+        .bind(&entry.source_id)
+        .bind(to_millis(entry.at))
+        .bind(entry.kind.as_str())
+        .bind(&entry.author)
+        .bind(&entry.text)
+        .bind(entry.is_key)
 }
 
 /// Makes the entry's time the incident's acknowledgement, if it is open, has none yet,
 /// and the entry is not older than the declaration.
 fn acknowledge_statement(entry: &NewEntry) -> sqlx::query::Query<'_, Sqlite, SqliteArguments> {
-    sqlx::query(
-        "UPDATE incidents SET acknowledged_at = ?, revision = revision + 1
-         WHERE id = ? AND acknowledged_at IS NULL AND declared_at <= ?
-           AND status IN ('investigating', 'identified', 'monitoring')",
-    )
-    .bind(to_millis(entry.at))
-    .bind(entry.incident_id)
-    .bind(to_millis(entry.at))
+    sqlx::query(crate::timeline::ACKNOWLEDGE_SQL).bind(to_millis(entry.at)).bind(entry.incident_id)
 }
 
 #[cfg(test)]
@@ -307,7 +311,7 @@ mod tests {
     }
 
     fn queued(db: &Db) -> usize {
-        db.pending_entries().0.lock().unwrap().len()
+        db.sqlite().unwrap().pending_entries().0.lock().unwrap().len()
     }
 
     /// Holds the write connection while `entries` are added concurrently, so they all

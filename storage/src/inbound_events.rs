@@ -6,17 +6,20 @@
 use chrono::{DateTime, Utc};
 
 use crate::model::EventSource;
+use crate::portable::Decision;
 use crate::time::to_millis;
 use crate::{Db, StorageError};
 
 impl Db {
     /// True when `event_id` from `source` was recorded as processed.
     pub async fn inbound_event_processed(&self, source: &EventSource, event_id: &str) -> Result<bool, StorageError> {
-        Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM inbound_events WHERE source = ?1 AND event_id = ?2)")
-            .bind(source.as_str())
-            .bind(event_id)
-            .fetch_one(self.reader())
-            .await?)
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM inbound_events WHERE source = $1 AND event_id = $2)")
+                .bind(source.as_str())
+                .bind(event_id)
+                .fetch_one(pool)
+                .await?)
+        })
     }
 
     /// Records `event_id` from `source` as processed. False when it was already recorded.
@@ -26,49 +29,29 @@ impl Db {
         event_id: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
-        let mut writer = self.writer_conn().await?;
-        let rows = sqlx::query(
-            "INSERT INTO inbound_events (source, event_id, processed_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-        )
-        .bind(source.as_str())
-        .bind(event_id)
-        .bind(to_millis(at))
-        .execute(&mut *writer)
-        .await?
-        .rows_affected();
-        Ok(rows > 0)
+        in_transaction!(self, |tx| {
+            let rows = sqlx::query(
+                "INSERT INTO inbound_events (source, event_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(source.as_str())
+            .bind(event_id)
+            .bind(to_millis(at))
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            Ok(Decision::Commit(rows > 0))
+        })
     }
 
     /// Forgets ids processed before `before`; senders stop retrying long before that.
     pub async fn forget_inbound_events_before(&self, before: DateTime<Utc>) -> Result<u64, StorageError> {
-        let mut writer = self.writer_conn().await?;
-        let rows = sqlx::query("DELETE FROM inbound_events WHERE processed_at < ?1")
-            .bind(to_millis(before))
-            .execute(&mut *writer)
-            .await?
-            .rows_affected();
-        Ok(rows)
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn records_once_per_source_and_forgets_old_ids() {
-        let db = Db::in_memory().await.unwrap();
-        let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        let slack = EventSource::slack();
-        let alerts = EventSource::alerts("prometheus");
-        assert!(!db.inbound_event_processed(&slack, "Ev1").await.unwrap());
-        assert!(db.record_inbound_event(&slack, "Ev1", t0).await.unwrap());
-        assert!(!db.record_inbound_event(&slack, "Ev1", t0).await.unwrap());
-        assert!(db.inbound_event_processed(&slack, "Ev1").await.unwrap());
-        // The same id from another source is another event.
-        assert!(!db.inbound_event_processed(&alerts, "Ev1").await.unwrap());
-        assert_eq!(db.forget_inbound_events_before(t0 + chrono::Duration::seconds(1)).await.unwrap(), 1);
-        assert!(!db.inbound_event_processed(&slack, "Ev1").await.unwrap());
+        in_transaction!(self, |tx| {
+            let rows = sqlx::query("DELETE FROM inbound_events WHERE processed_at < $1")
+                .bind(to_millis(before))
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            Ok(Decision::Commit(rows))
+        })
     }
 }

@@ -12,13 +12,11 @@
 use chrono::{DateTime, Utc};
 use std::sync::{Mutex, PoisonError};
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
 use tokio::sync::oneshot;
 
 use crate::model::{ChannelId, EventSource, SourceId};
+use crate::portable::{Decision, PortableRow};
 use crate::time::{from_millis, from_millis_opt, to_millis};
-use crate::writer::Decision;
 use crate::{Db, StorageError};
 
 /// One inbound request, as the adapter parsed it.
@@ -46,19 +44,19 @@ pub struct InboxRow {
     pub done_at: Option<DateTime<Utc>>,
 }
 
-fn row_from(row: &SqliteRow) -> Result<InboxRow, StorageError> {
+fn row_from(row: &impl PortableRow) -> Result<InboxRow, StorageError> {
     Ok(InboxRow {
         request: InboxRequest {
-            source_id: SourceId::new(row.try_get::<String, _>("source_id")?),
-            source: EventSource::from_stored(row.try_get::<String, _>("source")?),
-            kind: row.try_get("kind")?,
-            user: row.try_get("user_id")?,
-            channel_id: ChannelId::new(row.try_get::<String, _>("channel_id")?),
-            request: row.try_get("request")?,
-            reply_handle: row.try_get("reply_handle")?,
-            received_at: from_millis(row.try_get("received_at")?)?,
+            source_id: SourceId::new(row.col::<String>("source_id")?),
+            source: EventSource::from_stored(row.col::<String>("source")?),
+            kind: row.col("kind")?,
+            user: row.col("user_id")?,
+            channel_id: ChannelId::new(row.col::<String>("channel_id")?),
+            request: row.col("request")?,
+            reply_handle: row.col("reply_handle")?,
+            received_at: from_millis(row.col("received_at")?)?,
         },
-        done_at: from_millis_opt(row.try_get("done_at")?)?,
+        done_at: from_millis_opt(row.col("done_at")?)?,
     })
 }
 
@@ -107,33 +105,37 @@ impl PendingInbox {
 /// How many times a caller queues again after the leader carrying its write vanished.
 const REQUEUES: usize = 5;
 
-async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &InboxWrite) -> Result<bool, StorageError> {
-    let rows = match write {
-        InboxWrite::Accept(request) => sqlx::query(
-            "INSERT INTO inbox (source_id, source, kind, user_id, channel_id, request, reply_handle, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
-        )
-        .bind(request.source_id.as_str())
-        .bind(request.source.as_str())
-        .bind(&request.kind)
-        .bind(&request.user)
-        .bind(request.channel_id.as_str())
-        .bind(&request.request)
-        .bind(&request.reply_handle)
-        .bind(to_millis(request.received_at))
-        .execute(&mut **tx)
-        .await?
-        .rows_affected(),
-        InboxWrite::Done(source_id, at) => {
-            sqlx::query("UPDATE inbox SET done_at = ?1 WHERE source_id = ?2 AND done_at IS NULL")
-                .bind(at)
-                .bind(source_id.as_str())
-                .execute(&mut **tx)
-                .await?
-                .rows_affected()
-        }
-    };
-    Ok(rows > 0)
+/// `apply_inbox_write!(tx, write)`: one accept or done mark, in SQL both engines run;
+/// `Ok(true)` when it changed a row. A macro so one body serves both engines'
+/// transactions.
+macro_rules! apply_inbox_write {
+    ($tx:expr, $write:expr) => {{
+        let write: &InboxWrite = $write;
+        let done = match write {
+            InboxWrite::Accept(request) => sqlx::query(
+                "INSERT INTO inbox (source_id, source, kind, user_id, channel_id, request, reply_handle, received_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            )
+            .bind(request.source_id.as_str())
+            .bind(request.source.as_str())
+            .bind(&request.kind)
+            .bind(&request.user)
+            .bind(request.channel_id.as_str())
+            .bind(&request.request)
+            .bind(&request.reply_handle)
+            .bind(to_millis(request.received_at))
+            .execute(&mut **$tx)
+            .await,
+            InboxWrite::Done(source_id, at) => {
+                sqlx::query("UPDATE inbox SET done_at = $1 WHERE source_id = $2 AND done_at IS NULL")
+                    .bind(at)
+                    .bind(source_id.as_str())
+                    .execute(&mut **$tx)
+                    .await
+            }
+        };
+        done.map(|done| done.rows_affected() > 0)
+    }};
 }
 
 impl Db {
@@ -155,21 +157,30 @@ impl Db {
     /// writes everything queued so far in that one transaction, and every caller gets
     /// its own answer once it is committed. A leader whose batch fails returns the error;
     /// the callers it carried queue again.
+    ///
+    /// SQLite only: it has one writer to share. On Postgres each write is its own
+    /// transaction on the pool, which already commits concurrent ones side by side.
     async fn inbox_write(&self, write: InboxWrite) -> Result<bool, StorageError> {
+        let sqlite = match self.backend() {
+            crate::db::Backend::Sqlite(engine) => engine,
+            crate::db::Backend::Postgres(engine) => {
+                return engine.write(async |tx| Ok(Decision::Commit(apply_inbox_write!(tx, &write)?))).await;
+            }
+        };
         for _ in 0..REQUEUES {
             let (reply, mut answer) = oneshot::channel();
-            self.pending_inbox().push(PendingWrite { write: write.clone(), reply });
+            sqlite.pending_inbox().push(PendingWrite { write: write.clone(), reply });
             tokio::select! {
                 biased;
                 carried = &mut answer => match carried {
                     Ok(result) => return result,
                     Err(_) => continue,
                 },
-                led = self.write(async |tx| {
-                    let batch = self.pending_inbox().take();
+                led = sqlite.write(async |tx| {
+                    let batch = sqlite.pending_inbox().take();
                     let mut results = Vec::with_capacity(batch.len());
                     for pending in &batch {
-                        results.push(apply(tx, &pending.write).await?);
+                        results.push(apply_inbox_write!(tx, &pending.write)?);
                     }
                     Ok(Decision::Commit((batch, results)))
                 }) => {
@@ -190,33 +201,39 @@ impl Db {
 
     /// The row for `source_id`, done or not.
     pub async fn inbox_row(&self, source_id: &SourceId) -> Result<Option<InboxRow>, StorageError> {
-        sqlx::query(select_inbox!("WHERE source_id = ?1"))
-            .bind(source_id.as_str())
-            .fetch_optional(self.reader())
-            .await?
-            .as_ref()
-            .map(row_from)
-            .transpose()
+        with_pool!(self, |pool| {
+            sqlx::query(select_inbox!("WHERE source_id = $1"))
+                .bind(source_id.as_str())
+                .fetch_optional(pool)
+                .await?
+                .as_ref()
+                .map(row_from)
+                .transpose()
+        })
     }
 
     /// The requests from `source` not yet done, oldest first: what a starting (or
     /// taking-over) copy runs again.
     pub async fn inbox_unfinished(&self, source: &EventSource) -> Result<Vec<InboxRow>, StorageError> {
-        sqlx::query(select_inbox!("WHERE source = ?1 AND done_at IS NULL ORDER BY received_at, source_id"))
-            .bind(source.as_str())
-            .fetch_all(self.reader())
-            .await?
-            .iter()
-            .map(row_from)
-            .collect()
+        with_pool!(self, |pool| {
+            sqlx::query(select_inbox!("WHERE source = $1 AND done_at IS NULL ORDER BY received_at, source_id"))
+                .bind(source.as_str())
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(row_from)
+                .collect()
+        })
     }
 
     /// How many requests, of any source, were received before `before` and are not done.
     pub async fn inbox_waiting_count(&self, before: DateTime<Utc>) -> Result<i64, StorageError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE done_at IS NULL AND received_at < ?1")
-            .bind(to_millis(before))
-            .fetch_one(self.reader())
-            .await?)
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE done_at IS NULL AND received_at < $1")
+                .bind(to_millis(before))
+                .fetch_one(pool)
+                .await?)
+        })
     }
 }
 

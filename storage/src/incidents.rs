@@ -1,13 +1,10 @@
 //! Queries on incidents and their roles.
 
 use crate::model::{ChannelId, DeliveryKind, Incident, NewEntry, NewIncident, Platform, Role, Saved, Status};
+use crate::portable::{Decision, EngineTx, PortableRow};
 use crate::time::{from_millis, from_millis_opt, parse_word, to_millis};
-use crate::timeline::insert_entry;
-use crate::writer::Decision;
 use crate::{Db, StorageError};
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
 
 /// A query selecting every incident column and its three roles, then `$suffix`.
 macro_rules! incident_query {
@@ -32,29 +29,29 @@ macro_rules! const_format_concat {
     };
 }
 
-pub(crate) fn incident_from_row(row: &SqliteRow) -> Result<Incident, StorageError> {
+pub(crate) fn incident_from_row(row: &impl PortableRow) -> Result<Incident, StorageError> {
     Ok(Incident {
-        id: row.try_get("id")?,
-        title: row.try_get("title")?,
-        description: row.try_get("description")?,
-        severity: parse_word(row.try_get::<&str, _>("severity")?)?,
-        status: parse_word(row.try_get::<&str, _>("status")?)?,
-        platform: parse_word(row.try_get::<&str, _>("platform")?)?,
-        channel_name: row.try_get("channel_name")?,
-        channel_id: row.try_get("channel_id")?,
-        declared_by: row.try_get("declared_by")?,
-        commander: row.try_get("commander")?,
-        comms: row.try_get("comms")?,
-        scribe: row.try_get("scribe")?,
-        started_at: from_millis(row.try_get("started_at")?)?,
-        declared_at: from_millis(row.try_get("declared_at")?)?,
-        acknowledged_at: from_millis_opt(row.try_get("acknowledged_at")?)?,
-        mitigated_at: from_millis_opt(row.try_get("mitigated_at")?)?,
-        resolved_at: from_millis_opt(row.try_get("resolved_at")?)?,
-        closed_at: from_millis_opt(row.try_get("closed_at")?)?,
-        revision: row.try_get("revision")?,
-        drill: row.try_get("drill")?,
-        private: row.try_get("private")?,
+        id: row.col("id")?,
+        title: row.col("title")?,
+        description: row.col("description")?,
+        severity: parse_word(&row.col::<String>("severity")?)?,
+        status: parse_word(&row.col::<String>("status")?)?,
+        platform: parse_word(&row.col::<String>("platform")?)?,
+        channel_name: row.col("channel_name")?,
+        channel_id: row.col("channel_id")?,
+        declared_by: row.col("declared_by")?,
+        commander: row.col("commander")?,
+        comms: row.col("comms")?,
+        scribe: row.col("scribe")?,
+        started_at: from_millis(row.col("started_at")?)?,
+        declared_at: from_millis(row.col("declared_at")?)?,
+        acknowledged_at: from_millis_opt(row.col("acknowledged_at")?)?,
+        mitigated_at: from_millis_opt(row.col("mitigated_at")?)?,
+        resolved_at: from_millis_opt(row.col("resolved_at")?)?,
+        closed_at: from_millis_opt(row.col("closed_at")?)?,
+        revision: row.col("revision")?,
+        drill: row.col("drill")?,
+        private: row.col("private")?,
     })
 }
 
@@ -78,57 +75,71 @@ impl Db {
         channel_name: impl FnOnce(i64) -> String,
         declared_text: impl FnOnce(i64) -> String,
     ) -> Result<Declared, StorageError> {
-        let (id, is_new) = self
-            .write(async |tx| {
-                let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM incidents WHERE declare_source = ?1")
-                    .bind(&new.declare_source)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-                if let Some(id) = existing {
-                    return Ok(Decision::Rollback((id, false)));
-                }
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO incidents (title, description, severity, status, platform, channel_name,
+        let (id, is_new) = in_transaction!(self, |tx| {
+            // Looked up first (with other declarations of this request held back), so a
+            // retried request uses no id: Postgres would spend a sequence value on an
+            // insert that conflicts. `ON CONFLICT DO NOTHING` stays as the last guard.
+            tx.serialize_on(new.declare_source.as_str()).await?;
+            let find_existing = "SELECT id FROM incidents WHERE declare_source = $1";
+            let existing: Option<i64> =
+                sqlx::query_scalar(find_existing).bind(&new.declare_source).fetch_optional(&mut **tx).await?;
+            if let Some(id) = existing {
+                return Ok(Decision::Rollback((id, false)));
+            }
+            let inserted: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO incidents (title, description, severity, status, platform, channel_name,
                                             declared_by, declare_source, started_at, declared_at, drill, private)
-                     VALUES (?1, ?2, ?3, 'investigating', ?4, '', ?5, ?6, ?7, ?8, ?9, ?10)
+                     VALUES ($1, $2, $3, 'investigating', $4, '', $5, $6, $7, $8, $9, $10)
+                     ON CONFLICT (declare_source) DO NOTHING
                      RETURNING id",
-                )
-                .bind(&new.title)
-                .bind(&new.description)
-                .bind(new.severity.as_str())
-                .bind(new.platform.as_str())
-                .bind(&new.declared_by)
-                .bind(&new.declare_source)
-                .bind(to_millis(new.started_at))
-                .bind(to_millis(new.declared_at))
-                .bind(new.drill)
-                .bind(new.private)
-                .fetch_one(&mut **tx)
-                .await?;
-                for service in &new.services {
-                    crate::learning::insert_service(tx, id, service, &new.declared_by, new.declared_at).await?;
-                }
-                sqlx::query("UPDATE incidents SET channel_name = ?1 WHERE id = ?2")
-                    .bind(channel_name(id))
-                    .bind(id)
-                    .execute(&mut **tx)
-                    .await?;
-                if let Some(commander) = &new.commander {
-                    upsert_role(tx, id, Role::Commander, commander, new.declared_at).await?;
-                }
-                let entry = NewEntry {
-                    incident_id: id,
-                    source_id: new.declare_source.derived("declared"),
-                    at: new.declared_at,
-                    kind: crate::EntryKind::Declared,
-                    author: new.declared_by.clone(),
-                    text: declared_text(id),
-                    is_key: true,
-                };
-                insert_entry(tx, &entry).await?;
-                Ok(Decision::Commit((id, true)))
-            })
+            )
+            .bind(&new.title)
+            .bind(&new.description)
+            .bind(new.severity.as_str())
+            .bind(new.platform.as_str())
+            .bind(&new.declared_by)
+            .bind(&new.declare_source)
+            .bind(to_millis(new.started_at))
+            .bind(to_millis(new.declared_at))
+            .bind(new.drill)
+            .bind(new.private)
+            .fetch_optional(&mut **tx)
             .await?;
+            let Some(id) = inserted else {
+                let existing: i64 =
+                    sqlx::query_scalar(find_existing).bind(&new.declare_source).fetch_one(&mut **tx).await?;
+                return Ok(Decision::Rollback((existing, false)));
+            };
+            sqlx::query("UPDATE incidents SET channel_name = $1 WHERE id = $2")
+                .bind(channel_name(id))
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            if let Some(commander) = &new.commander {
+                upsert_role!(tx, id, Role::Commander, commander, new.declared_at)?;
+            }
+            for service in &new.services {
+                insert_attachment!(
+                    tx,
+                    crate::learning::Attachment::Service,
+                    id,
+                    service,
+                    &new.declared_by,
+                    new.declared_at
+                )?;
+            }
+            let entry = NewEntry {
+                incident_id: id,
+                source_id: new.declare_source.derived("declared"),
+                at: new.declared_at,
+                kind: crate::EntryKind::Declared,
+                author: new.declared_by.clone(),
+                text: declared_text(id),
+                is_key: true,
+            };
+            insert_entry!(tx, &entry)?;
+            Ok(Decision::Commit((id, true)))
+        })?;
         // `write` let go of the write connection before this read: an in-memory database
         // has no other.
         let incident = self.require_incident(id).await?;
@@ -146,18 +157,18 @@ impl Db {
         changed_role: Option<Role>,
         entry: Option<&NewEntry>,
     ) -> Result<Saved, StorageError> {
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             if let Some(entry) = entry {
-                if !insert_entry(tx, entry).await? {
+                if !insert_entry!(tx, entry)? {
                     return Ok(Decision::Rollback(Saved::Duplicate));
                 }
             }
             let rows = sqlx::query(
                 "UPDATE incidents
-                 SET title = ?1, description = ?2, severity = ?3, status = ?4, channel_name = ?5, channel_id = ?6,
-                     started_at = ?7, acknowledged_at = ?8, mitigated_at = ?9, resolved_at = ?10, closed_at = ?11,
+                 SET title = $1, description = $2, severity = $3, status = $4, channel_name = $5, channel_id = $6,
+                     started_at = $7, acknowledged_at = $8, mitigated_at = $9, resolved_at = $10, closed_at = $11,
                      revision = revision + 1
-                 WHERE id = ?12 AND revision = ?13",
+                 WHERE id = $12 AND revision = $13",
             )
             .bind(&updated.title)
             .bind(&updated.description)
@@ -182,9 +193,9 @@ impl Db {
             if let Some(role) = changed_role {
                 let at = entry.map(|e| e.at).unwrap_or(updated.declared_at);
                 match updated.role(role) {
-                    Some(user) => upsert_role(tx, updated.id, role, user, at).await?,
+                    Some(user) => upsert_role!(tx, updated.id, role, user, at)?,
                     None => {
-                        sqlx::query("DELETE FROM incident_roles WHERE incident_id = ?1 AND role = ?2")
+                        sqlx::query("DELETE FROM incident_roles WHERE incident_id = $1 AND role = $2")
                             .bind(updated.id)
                             .bind(role.as_str())
                             .execute(&mut **tx)
@@ -194,16 +205,15 @@ impl Db {
             }
             Ok(Decision::Commit(Saved::Written))
         })
-        .await
     }
 
     /// Records when an open incident was first acknowledged, if it was not already.
     /// Returns true when this call set it.
     pub async fn acknowledge(&self, incident_id: i64, at: DateTime<Utc>) -> Result<bool, StorageError> {
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             let rows = sqlx::query(
-                "UPDATE incidents SET acknowledged_at = ?1, revision = revision + 1
-                 WHERE id = ?2 AND acknowledged_at IS NULL AND declared_at <= ?1
+                "UPDATE incidents SET acknowledged_at = $1, revision = revision + 1
+                 WHERE id = $2 AND acknowledged_at IS NULL AND declared_at <= $1
                        AND status IN ('investigating', 'identified', 'monitoring')",
             )
             .bind(to_millis(at))
@@ -213,17 +223,18 @@ impl Db {
             .rows_affected();
             Ok(Decision::Commit(rows > 0))
         })
-        .await
     }
 
     pub async fn incident(&self, id: i64) -> Result<Option<Incident>, StorageError> {
-        incident_query!("WHERE i.id = ?1")
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await?
-            .as_ref()
-            .map(incident_from_row)
-            .transpose()
+        with_pool!(self, |pool| {
+            incident_query!("WHERE i.id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+                .as_ref()
+                .map(incident_from_row)
+                .transpose()
+        })
     }
 
     async fn require_incident(&self, id: i64) -> Result<Incident, StorageError> {
@@ -232,23 +243,27 @@ impl Db {
 
     /// The incident whose channel has this platform id.
     pub async fn incident_by_channel(&self, channel_id: &ChannelId) -> Result<Option<Incident>, StorageError> {
-        incident_query!("WHERE i.channel_id = ?1")
-            .bind(channel_id)
-            .fetch_optional(self.reader())
-            .await?
-            .as_ref()
-            .map(incident_from_row)
-            .transpose()
+        with_pool!(self, |pool| {
+            incident_query!("WHERE i.channel_id = $1")
+                .bind(channel_id)
+                .fetch_optional(pool)
+                .await?
+                .as_ref()
+                .map(incident_from_row)
+                .transpose()
+        })
     }
 
     /// Incidents that are not yet resolved, oldest first.
     pub async fn open_incidents(&self) -> Result<Vec<Incident>, StorageError> {
-        incident_query!("WHERE i.status IN ('investigating', 'identified', 'monitoring') ORDER BY i.id")
-            .fetch_all(self.reader())
-            .await?
-            .iter()
-            .map(incident_from_row)
-            .collect()
+        with_pool!(self, |pool| {
+            incident_query!("WHERE i.status IN ('investigating', 'identified', 'monitoring') ORDER BY i.id")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(incident_from_row)
+                .collect()
+        })
     }
 
     /// Incidents declared in `[from, to)`, oldest first.
@@ -257,22 +272,26 @@ impl Db {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Incident>, StorageError> {
-        incident_query!("WHERE i.declared_at >= ?1 AND i.declared_at < ?2 ORDER BY i.declared_at, i.id")
-            .bind(to_millis(from))
-            .bind(to_millis(to))
-            .fetch_all(self.reader())
-            .await?
-            .iter()
-            .map(incident_from_row)
-            .collect()
+        with_pool!(self, |pool| {
+            incident_query!("WHERE i.declared_at >= $1 AND i.declared_at < $2 ORDER BY i.declared_at, i.id")
+                .bind(to_millis(from))
+                .bind(to_millis(to))
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(incident_from_row)
+                .collect()
+        })
     }
 
     /// The channel names of every incident, on one platform.
     pub async fn channel_names(&self, platform: Platform) -> Result<Vec<String>, StorageError> {
-        Ok(sqlx::query_scalar("SELECT channel_name FROM incidents WHERE platform = ?1 ORDER BY id")
-            .bind(platform.as_str())
-            .fetch_all(self.reader())
-            .await?)
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar("SELECT channel_name FROM incidents WHERE platform = $1 ORDER BY id")
+                .bind(platform.as_str())
+                .fetch_all(pool)
+                .await?)
+        })
     }
 
     /// Closed incidents on `platform` with a channel that no `delivery_kind` delivery
@@ -283,49 +302,33 @@ impl Db {
         platform: Platform,
         delivery_kind: DeliveryKind,
     ) -> Result<Vec<Incident>, StorageError> {
-        incident_query!(
-            "WHERE i.status = 'closed' AND i.platform = ?1 AND i.channel_id IS NOT NULL
+        with_pool!(self, |pool| {
+            incident_query!(
+                "WHERE i.status = 'closed' AND i.platform = $1 AND i.channel_id IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM deliveries d
-                               WHERE d.kind = ?2 AND d.subject = CAST(i.id AS TEXT))
+                               WHERE d.kind = $2 AND d.subject = CAST(i.id AS TEXT))
              ORDER BY i.closed_at, i.id"
-        )
-        .bind(platform.as_str())
-        .bind(delivery_kind.as_str())
-        .fetch_all(self.reader())
-        .await?
-        .iter()
-        .map(incident_from_row)
-        .collect()
-    }
-
-    /// Incidents in one status, oldest first.
-    pub async fn incidents_with_status(&self, status: Status) -> Result<Vec<Incident>, StorageError> {
-        incident_query!("WHERE i.status = ?1 ORDER BY i.id")
-            .bind(status.as_str())
-            .fetch_all(self.reader())
+            )
+            .bind(platform.as_str())
+            .bind(delivery_kind.as_str())
+            .fetch_all(pool)
             .await?
             .iter()
             .map(incident_from_row)
             .collect()
+        })
     }
-}
 
-async fn upsert_role(
-    tx: &mut Transaction<'_, Sqlite>,
-    incident_id: i64,
-    role: Role,
-    user: &str,
-    at: DateTime<Utc>,
-) -> Result<(), StorageError> {
-    sqlx::query(
-        "INSERT INTO incident_roles (incident_id, role, user_id, assigned_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (incident_id, role) DO UPDATE SET user_id = excluded.user_id, assigned_at = excluded.assigned_at",
-    )
-    .bind(incident_id)
-    .bind(role.as_str())
-    .bind(user)
-    .bind(to_millis(at))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    /// Incidents in one status, oldest first.
+    pub async fn incidents_with_status(&self, status: Status) -> Result<Vec<Incident>, StorageError> {
+        with_pool!(self, |pool| {
+            incident_query!("WHERE i.status = $1 ORDER BY i.id")
+                .bind(status.as_str())
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(incident_from_row)
+                .collect()
+        })
+    }
 }

@@ -2,12 +2,12 @@
 //! need (no titles, no role lookups), and action-item figures counted in SQL rather
 //! than loaded. The core applies its rules (durations, drills, buckets) on top.
 //!
-//! Numbered placeholders and `COUNT(*) FILTER`, which PostgreSQL runs too.
+//! Shared SQL for both engines: numbered placeholders and `COUNT(*) FILTER`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::Row;
 
 use crate::model::Severity;
+use crate::portable::PortableRow;
 use crate::time::{from_millis, from_millis_opt, parse_word, to_millis};
 use crate::{Db, StorageError};
 
@@ -45,32 +45,34 @@ impl Db {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<IncidentMoments>, StorageError> {
-        let rows = sqlx::query(
-            "SELECT i.id, i.severity, i.drill, i.started_at, i.declared_at, i.acknowledged_at, i.mitigated_at,
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT i.id, i.severity, i.drill, i.started_at, i.declared_at, i.acknowledged_at, i.mitigated_at,
                     i.resolved_at,
                     EXISTS (SELECT 1 FROM incident_detections d WHERE d.incident_id = i.id) AS detected
              FROM incidents i WHERE i.declared_at >= $1 AND i.declared_at < $2
              ORDER BY i.declared_at, i.id",
-        )
-        .bind(to_millis(from))
-        .bind(to_millis(to))
-        .fetch_all(self.reader())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(IncidentMoments {
-                    id: row.try_get("id")?,
-                    severity: parse_word(row.try_get::<&str, _>("severity")?)?,
-                    drill: row.try_get("drill")?,
-                    started_at: from_millis(row.try_get("started_at")?)?,
-                    declared_at: from_millis(row.try_get("declared_at")?)?,
-                    acknowledged_at: from_millis_opt(row.try_get("acknowledged_at")?)?,
-                    mitigated_at: from_millis_opt(row.try_get("mitigated_at")?)?,
-                    resolved_at: from_millis_opt(row.try_get("resolved_at")?)?,
-                    detected_by_alert: row.try_get("detected")?,
+            )
+            .bind(to_millis(from))
+            .bind(to_millis(to))
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(IncidentMoments {
+                        id: row.col("id")?,
+                        severity: parse_word(&row.col::<String>("severity")?)?,
+                        drill: row.col("drill")?,
+                        started_at: from_millis(row.col("started_at")?)?,
+                        declared_at: from_millis(row.col("declared_at")?)?,
+                        acknowledged_at: from_millis_opt(row.col("acknowledged_at")?)?,
+                        mitigated_at: from_millis_opt(row.col("mitigated_at")?)?,
+                        resolved_at: from_millis_opt(row.col("resolved_at")?)?,
+                        detected_by_alert: row.col("detected")?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     /// Action items created at or after `since`, counted by status, with the open ones
@@ -80,28 +82,38 @@ impl Db {
         since: DateTime<Utc>,
         open_thresholds: [DateTime<Utc>; 3],
     ) -> Result<ActionCounts, StorageError> {
-        let rows = sqlx::query(
-            "SELECT status, COUNT(*) AS n,
+        let rows = with_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT status, COUNT(*) AS n,
                     COUNT(*) FILTER (WHERE created_at >= $2) AS since0,
                     COUNT(*) FILTER (WHERE created_at >= $3) AS since1,
                     COUNT(*) FILTER (WHERE created_at >= $4) AS since2
              FROM action_items WHERE created_at >= $1 GROUP BY status",
-        )
-        .bind(to_millis(since))
-        .bind(to_millis(open_thresholds[0]))
-        .bind(to_millis(open_thresholds[1]))
-        .bind(to_millis(open_thresholds[2]))
-        .fetch_all(self.reader())
-        .await?;
+            )
+            .bind(to_millis(since))
+            .bind(to_millis(open_thresholds[0]))
+            .bind(to_millis(open_thresholds[1]))
+            .bind(to_millis(open_thresholds[2]))
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok::<_, StorageError>((
+                    row.col::<String>("status")?,
+                    row.col::<i64>("n")?,
+                    [row.col::<i64>("since0")?, row.col::<i64>("since1")?, row.col::<i64>("since2")?],
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+        });
         let mut counts = ActionCounts::default();
-        for row in &rows {
-            let n: i64 = row.try_get("n")?;
-            match parse_word(row.try_get::<&str, _>("status")?)? {
+        for (status, n, open_since) in rows {
+            match parse_word(&status)? {
                 crate::model::ActionStatus::Done => counts.done = n,
                 crate::model::ActionStatus::Wontfix => counts.wontfix = n,
                 crate::model::ActionStatus::Open => {
                     counts.open = n;
-                    counts.open_since = [row.try_get("since0")?, row.try_get("since1")?, row.try_get("since2")?];
+                    counts.open_since = open_since;
                 }
             }
         }
@@ -116,27 +128,31 @@ impl Db {
         today: NaiveDate,
         limit: i64,
     ) -> Result<Vec<(String, i64)>, StorageError> {
-        Ok(sqlx::query_as(
-            "SELECT owner, COUNT(*) AS n FROM action_items
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_as(
+                "SELECT owner, COUNT(*) AS n FROM action_items
              WHERE created_at >= $1 AND status = 'open' AND due_date < $2
              GROUP BY owner ORDER BY n DESC, owner LIMIT $3",
-        )
-        .bind(to_millis(since))
-        .bind(today.format("%Y-%m-%d").to_string())
-        .bind(limit)
-        .fetch_all(self.reader())
-        .await?)
+            )
+            .bind(to_millis(since))
+            .bind(today.format("%Y-%m-%d").to_string())
+            .bind(limit)
+            .fetch_all(pool)
+            .await?)
+        })
     }
 
     /// Open action items per incident, for incidents declared at or after `since`.
     pub async fn open_actions_per_incident_since(&self, since: DateTime<Utc>) -> Result<Vec<(i64, i64)>, StorageError> {
-        Ok(sqlx::query_as(
-            "SELECT a.incident_id, COUNT(*) FROM action_items a JOIN incidents i ON i.id = a.incident_id
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_as(
+                "SELECT a.incident_id, COUNT(*) FROM action_items a JOIN incidents i ON i.id = a.incident_id
              WHERE i.declared_at >= $1 AND a.status = 'open'
              GROUP BY a.incident_id ORDER BY a.incident_id",
-        )
-        .bind(to_millis(since))
-        .fetch_all(self.reader())
-        .await?)
+            )
+            .bind(to_millis(since))
+            .fetch_all(pool)
+            .await?)
+        })
     }
 }

@@ -4,8 +4,10 @@ use crate::{Db, StorageError};
 
 impl Db {
     /// Runs `PRAGMA integrity_check` and returns its lines: exactly `["ok"]` when the
-    /// database file is sound.
+    /// database file is sound. PostgreSQL has no such check: there it is
+    /// [`StorageError::SqliteOnly`].
     pub async fn integrity_check(&self) -> Result<Vec<String>, StorageError> {
-        Ok(sqlx::query_scalar("PRAGMA integrity_check").fetch_all(self.reader()).await?)
+        let sqlite = self.sqlite().ok_or(StorageError::SqliteOnly("the integrity check"))?;
+        Ok(sqlx::query_scalar("PRAGMA integrity_check").fetch_all(sqlite.reader()).await?)
     }
 }

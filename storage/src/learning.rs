@@ -5,14 +5,11 @@
 //! Names are stored as the core resolved them (a catalog name, a vocabulary tag); this
 //! module does not know the catalog.
 
-use chrono::{DateTime, Utc};
-use sqlx::{Row, Sqlite, Transaction};
-
 use crate::model::{NewEntry, Saved};
+use crate::portable::{Decision, PortableRow};
 use crate::time::to_millis;
-use crate::timeline::insert_entry;
-use crate::writer::Decision;
 use crate::{Db, StorageError};
+use chrono::{DateTime, Utc};
 
 /// A set of names attached to incidents: which table holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,18 +24,18 @@ pub enum Attachment {
 
 impl Attachment {
     // Table and column names cannot be bound, so each attachment has its own fixed SQL.
-    fn insert_sql(self) -> &'static str {
+    pub(crate) fn insert_sql(self) -> &'static str {
         match self {
             Attachment::Service => {
-                "INSERT INTO incident_services (incident_id, service, added_by, added_at) VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO incident_services (incident_id, service, added_by, added_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT DO NOTHING"
             }
             Attachment::Factor => {
-                "INSERT INTO incident_factors (incident_id, tag, added_by, added_at) VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO incident_factors (incident_id, tag, added_by, added_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT DO NOTHING"
             }
             Attachment::Invite => {
-                "INSERT INTO incident_invites (incident_id, user_id, invited_by, invited_at) VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO incident_invites (incident_id, user_id, invited_by, invited_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT DO NOTHING"
             }
         }
@@ -46,17 +43,17 @@ impl Attachment {
 
     fn delete_sql(self) -> &'static str {
         match self {
-            Attachment::Service => "DELETE FROM incident_services WHERE incident_id = ?1 AND service = ?2",
-            Attachment::Factor => "DELETE FROM incident_factors WHERE incident_id = ?1 AND tag = ?2",
-            Attachment::Invite => "DELETE FROM incident_invites WHERE incident_id = ?1 AND user_id = ?2",
+            Attachment::Service => "DELETE FROM incident_services WHERE incident_id = $1 AND service = $2",
+            Attachment::Factor => "DELETE FROM incident_factors WHERE incident_id = $1 AND tag = $2",
+            Attachment::Invite => "DELETE FROM incident_invites WHERE incident_id = $1 AND user_id = $2",
         }
     }
 
     fn list_sql(self) -> &'static str {
         match self {
-            Attachment::Service => "SELECT service FROM incident_services WHERE incident_id = ?1 ORDER BY service",
-            Attachment::Factor => "SELECT tag FROM incident_factors WHERE incident_id = ?1 ORDER BY tag",
-            Attachment::Invite => "SELECT user_id FROM incident_invites WHERE incident_id = ?1 ORDER BY invited_at",
+            Attachment::Service => "SELECT service FROM incident_services WHERE incident_id = $1 ORDER BY service",
+            Attachment::Factor => "SELECT tag FROM incident_factors WHERE incident_id = $1 ORDER BY tag",
+            Attachment::Invite => "SELECT user_id FROM incident_invites WHERE incident_id = $1 ORDER BY invited_at",
         }
     }
 
@@ -64,15 +61,15 @@ impl Attachment {
         match self {
             Attachment::Service => {
                 "SELECT a.incident_id, a.service FROM incident_services a JOIN incidents i ON i.id = a.incident_id
-                 WHERE i.declared_at >= ?1 ORDER BY a.incident_id, a.service"
+                 WHERE i.declared_at >= $1 ORDER BY a.incident_id, a.service"
             }
             Attachment::Factor => {
                 "SELECT a.incident_id, a.tag FROM incident_factors a JOIN incidents i ON i.id = a.incident_id
-                 WHERE i.declared_at >= ?1 ORDER BY a.incident_id, a.tag"
+                 WHERE i.declared_at >= $1 ORDER BY a.incident_id, a.tag"
             }
             Attachment::Invite => {
                 "SELECT a.incident_id, a.user_id FROM incident_invites a JOIN incidents i ON i.id = a.incident_id
-                 WHERE i.declared_at >= ?1 ORDER BY a.incident_id, a.user_id"
+                 WHERE i.declared_at >= $1 ORDER BY a.incident_id, a.user_id"
             }
         }
     }
@@ -89,55 +86,25 @@ pub enum Attached {
     Duplicate,
 }
 
-pub(crate) async fn insert_service(
-    tx: &mut Transaction<'_, Sqlite>,
-    incident_id: i64,
-    service: &str,
-    by: &str,
-    at: DateTime<Utc>,
-) -> Result<bool, StorageError> {
-    insert(tx, Attachment::Service, incident_id, service, by, at).await
-}
-
-async fn insert(
-    tx: &mut Transaction<'_, Sqlite>,
-    what: Attachment,
-    incident_id: i64,
-    name: &str,
-    by: &str,
-    at: DateTime<Utc>,
-) -> Result<bool, StorageError> {
-    let rows = sqlx::query(what.insert_sql())
-        .bind(incident_id)
-        .bind(name)
-        .bind(by)
-        .bind(to_millis(at))
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-    Ok(rows > 0)
-}
-
 impl Db {
     /// Adds `name` to one of an incident's sets, with the entry recording it.
     pub async fn attach(&self, what: Attachment, name: &str, entry: &NewEntry) -> Result<Attached, StorageError> {
-        self.write(async |tx| {
-            if !insert_entry(tx, entry).await? {
+        in_transaction!(self, |tx| {
+            if !insert_entry!(tx, entry)? {
                 return Ok(Decision::Rollback(Attached::Duplicate));
             }
-            if !insert(tx, what, entry.incident_id, name, &entry.author, entry.at).await? {
+            if !insert_attachment!(tx, what, entry.incident_id, name, &entry.author, entry.at)? {
                 // Undoes the entry: nothing changed, so nothing is recorded.
                 return Ok(Decision::Rollback(Attached::Unchanged));
             }
             Ok(Decision::Commit(Attached::Changed))
         })
-        .await
     }
 
     /// Removes `name` from one of an incident's sets, with the entry recording it.
     pub async fn detach(&self, what: Attachment, name: &str, entry: &NewEntry) -> Result<Attached, StorageError> {
-        self.write(async |tx| {
-            if !insert_entry(tx, entry).await? {
+        in_transaction!(self, |tx| {
+            if !insert_entry!(tx, entry)? {
                 return Ok(Decision::Rollback(Attached::Duplicate));
             }
             let rows = sqlx::query(what.delete_sql())
@@ -151,13 +118,12 @@ impl Db {
             }
             Ok(Decision::Commit(Attached::Changed))
         })
-        .await
     }
 
     /// The names in one of an incident's sets (services and tags by name, invites in
     /// the order they were made).
     pub async fn attached(&self, what: Attachment, incident_id: i64) -> Result<Vec<String>, StorageError> {
-        Ok(sqlx::query_scalar(what.list_sql()).bind(incident_id).fetch_all(self.reader()).await?)
+        with_pool!(self, |pool| Ok(sqlx::query_scalar(what.list_sql()).bind(incident_id).fetch_all(pool).await?))
     }
 
     /// `(incident id, name)` for every incident declared since `since`, by incident id.
@@ -166,8 +132,10 @@ impl Db {
         what: Attachment,
         since: DateTime<Utc>,
     ) -> Result<Vec<(i64, String)>, StorageError> {
-        let rows = sqlx::query(what.since_sql()).bind(to_millis(since)).fetch_all(self.reader()).await?;
-        rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect()
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(what.since_sql()).bind(to_millis(since)).fetch_all(pool).await?;
+            rows.iter().map(|row| Ok((row.col_at(0)?, row.col_at(1)?))).collect()
+        })
     }
 }
 

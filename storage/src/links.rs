@@ -2,11 +2,9 @@
 //! page incident of an incident, and an incident's postmortem pull requests.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
 
+use crate::portable::{Decision, PortableRow};
 use crate::time::{from_millis, to_millis};
-use crate::writer::Decision;
 use crate::{Db, StorageError};
 
 /// An action item's issue in a tracker.
@@ -21,13 +19,13 @@ pub struct TrackerLink {
     pub linked_at: DateTime<Utc>,
 }
 
-fn link_from_row(row: &SqliteRow) -> Result<TrackerLink, StorageError> {
+fn link_from_row(row: &impl PortableRow) -> Result<TrackerLink, StorageError> {
     Ok(TrackerLink {
-        action_item_id: row.try_get("action_item_id")?,
-        tracker: row.try_get("tracker")?,
-        issue_key: row.try_get("issue_key")?,
-        url: row.try_get("url")?,
-        linked_at: from_millis(row.try_get("linked_at")?)?,
+        action_item_id: row.col("action_item_id")?,
+        tracker: row.col("tracker")?,
+        issue_key: row.col("issue_key")?,
+        url: row.col("url")?,
+        linked_at: from_millis(row.col("linked_at")?)?,
     })
 }
 
@@ -56,9 +54,9 @@ pub enum LinkOutcome {
 impl Db {
     /// Links an item to an issue. Neither side may be linked already.
     pub async fn link_tracker_issue(&self, link: &TrackerLink) -> Result<LinkOutcome, StorageError> {
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             let item_linked: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tracker_links WHERE action_item_id = ?1)")
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tracker_links WHERE action_item_id = $1)")
                     .bind(link.action_item_id)
                     .fetch_one(&mut **tx)
                     .await?;
@@ -66,7 +64,7 @@ impl Db {
                 return Ok(Decision::Rollback(LinkOutcome::ItemLinked));
             }
             let issue_taken: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tracker_links WHERE tracker = ?1 AND issue_key = ?2)")
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tracker_links WHERE tracker = $1 AND issue_key = $2)")
                     .bind(&link.tracker)
                     .bind(&link.issue_key)
                     .fetch_one(&mut **tx)
@@ -76,7 +74,7 @@ impl Db {
             }
             sqlx::query(
                 "INSERT INTO tracker_links (action_item_id, tracker, issue_key, url, linked_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(link.action_item_id)
             .bind(&link.tracker)
@@ -87,17 +85,18 @@ impl Db {
             .await?;
             Ok(Decision::Commit(LinkOutcome::Linked))
         })
-        .await
     }
 
     pub async fn tracker_link(&self, action_item_id: i64) -> Result<Option<TrackerLink>, StorageError> {
-        sqlx::query("SELECT * FROM tracker_links WHERE action_item_id = ?1")
-            .bind(action_item_id)
-            .fetch_optional(self.reader())
-            .await?
-            .as_ref()
-            .map(link_from_row)
-            .transpose()
+        with_pool!(self, |pool| {
+            sqlx::query("SELECT * FROM tracker_links WHERE action_item_id = $1")
+                .bind(action_item_id)
+                .fetch_optional(pool)
+                .await?
+                .as_ref()
+                .map(link_from_row)
+                .transpose()
+        })
     }
 
     pub async fn tracker_link_by_issue(
@@ -105,22 +104,26 @@ impl Db {
         tracker: &str,
         issue_key: &str,
     ) -> Result<Option<TrackerLink>, StorageError> {
-        sqlx::query("SELECT * FROM tracker_links WHERE tracker = ?1 AND issue_key = ?2")
-            .bind(tracker)
-            .bind(issue_key)
-            .fetch_optional(self.reader())
-            .await?
-            .as_ref()
-            .map(link_from_row)
-            .transpose()
+        with_pool!(self, |pool| {
+            sqlx::query("SELECT * FROM tracker_links WHERE tracker = $1 AND issue_key = $2")
+                .bind(tracker)
+                .bind(issue_key)
+                .fetch_optional(pool)
+                .await?
+                .as_ref()
+                .map(link_from_row)
+                .transpose()
+        })
     }
 
     /// The status page incident an incident published to, if any.
     pub async fn status_page_incident(&self, incident_id: i64) -> Result<Option<String>, StorageError> {
-        Ok(sqlx::query_scalar("SELECT page_incident_id FROM status_page_incidents WHERE incident_id = ?1")
-            .bind(incident_id)
-            .fetch_optional(self.reader())
-            .await?)
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar("SELECT page_incident_id FROM status_page_incidents WHERE incident_id = $1")
+                .bind(incident_id)
+                .fetch_optional(pool)
+                .await?)
+        })
     }
 
     pub async fn set_status_page_incident(
@@ -129,9 +132,9 @@ impl Db {
         page_incident_id: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StorageError> {
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             sqlx::query(
-                "INSERT INTO status_page_incidents (incident_id, page_incident_id, created_at) VALUES (?1, ?2, ?3)
+                "INSERT INTO status_page_incidents (incident_id, page_incident_id, created_at) VALUES ($1, $2, $3)
                  ON CONFLICT (incident_id) DO NOTHING",
             )
             .bind(incident_id)
@@ -141,35 +144,36 @@ impl Db {
             .await?;
             Ok(Decision::Commit(()))
         })
-        .await
     }
 
     /// The incident's postmortem pull requests, oldest first.
     pub async fn postmortem_prs(&self, incident_id: i64) -> Result<Vec<PostmortemPr>, StorageError> {
-        let rows = sqlx::query("SELECT * FROM postmortem_prs WHERE incident_id = ?1 ORDER BY opened_at, number")
-            .bind(incident_id)
-            .fetch_all(self.reader())
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(PostmortemPr {
-                    incident_id: row.try_get("incident_id")?,
-                    number: row.try_get("number")?,
-                    branch: row.try_get("branch")?,
-                    path: row.try_get("path")?,
-                    url: row.try_get("url")?,
-                    merged: row.try_get("merged")?,
-                    opened_at: from_millis(row.try_get("opened_at")?)?,
+        with_pool!(self, |pool| {
+            let rows = sqlx::query("SELECT * FROM postmortem_prs WHERE incident_id = $1 ORDER BY opened_at, number")
+                .bind(incident_id)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(PostmortemPr {
+                        incident_id: row.col("incident_id")?,
+                        number: row.col("number")?,
+                        branch: row.col("branch")?,
+                        path: row.col("path")?,
+                        url: row.col("url")?,
+                        merged: row.col("merged")?,
+                        opened_at: from_millis(row.col("opened_at")?)?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     pub async fn add_postmortem_pr(&self, pr: &PostmortemPr) -> Result<(), StorageError> {
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             sqlx::query(
                 "INSERT INTO postmortem_prs (incident_id, number, branch, path, url, merged, opened_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
             )
             .bind(pr.incident_id)
             .bind(pr.number)
@@ -182,19 +186,17 @@ impl Db {
             .await?;
             Ok(Decision::Commit(()))
         })
-        .await
     }
 
     pub async fn mark_postmortem_pr_merged(&self, incident_id: i64, number: i64) -> Result<(), StorageError> {
-        self.write(async |tx| {
-            sqlx::query("UPDATE postmortem_prs SET merged = TRUE WHERE incident_id = ?1 AND number = ?2")
+        in_transaction!(self, |tx| {
+            sqlx::query("UPDATE postmortem_prs SET merged = TRUE WHERE incident_id = $1 AND number = $2")
                 .bind(incident_id)
                 .bind(number)
                 .execute(&mut **tx)
                 .await?;
             Ok(Decision::Commit(()))
         })
-        .await
     }
 }
 

@@ -2,23 +2,24 @@
 //! URL and decides which backend it names, and [`Location::file`] names a SQLite file by
 //! its path, with no URL in between (so `?`, `#` or `%` in a file name stay characters).
 //!
-//! Only SQLite runs today. Postgres URLs are recognised so that they get a plain answer
-//! rather than an attempt to open a file called `postgres://…`; a Postgres backend is one
-//! more arm in [`Location::parse`].
+//! `postgres://…` and `postgresql://…` name a PostgreSQL database, read by sqlx's own
+//! Postgres driver (so `sslmode`, `sslrootcert` and the other libpq options it honours
+//! work as they do there). Shown, a Postgres location never carries its password.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 
 /// What is wrong with a database URL. The messages never repeat the URL of another
 /// backend: it may carry a password.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
-    #[error("Postgres is not supported yet; use sqlite://PATH")]
-    PostgresNotSupported,
-    #[error("`{scheme}` database URLs are not supported; use sqlite://PATH")]
+    #[error("the Postgres URL is not valid: {reason}; the form is postgres://USER:PASSWORD@HOST:PORT/DATABASE")]
+    InvalidPostgres { reason: String },
+    #[error("`{scheme}` database URLs are not supported; use sqlite://PATH or postgres://…")]
     UnsupportedScheme { scheme: String },
     #[error("`{0}` is not a database URL; for a SQLite file, write sqlite://{0} (the form is sqlite://PATH)")]
     NotAUrl(String),
@@ -28,11 +29,41 @@ pub enum UrlError {
     Invalid { url: String, reason: String },
 }
 
-/// A database to open: a SQLite file or a private in-memory SQLite database.
-#[derive(Debug, Clone)]
+/// A database to open: a SQLite file, a private in-memory SQLite database, or a
+/// PostgreSQL database.
+#[derive(Clone)]
 pub struct Location {
-    options: SqliteConnectOptions,
-    in_memory: bool,
+    kind: Kind,
+}
+
+#[derive(Clone)]
+enum Kind {
+    Sqlite {
+        options: SqliteConnectOptions,
+        in_memory: bool,
+    },
+    /// `shown` is the URL without its password.
+    Postgres {
+        options: Box<PgConnectOptions>,
+        shown: String,
+        bare: String,
+    },
+}
+
+/// Which engine a [`Location`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
 }
 
 impl Location {
@@ -48,7 +79,7 @@ impl Location {
         };
         match scheme.to_ascii_lowercase().as_str() {
             "sqlite" => Location::sqlite_url(url, rest),
-            "postgres" | "postgresql" => Err(UrlError::PostgresNotSupported),
+            "postgres" | "postgresql" => Location::postgres_url(url),
             _ => Err(UrlError::UnsupportedScheme { scheme: scheme.to_string() }),
         }
     }
@@ -56,14 +87,32 @@ impl Location {
     /// The SQLite file at `path`, exactly as named.
     pub fn file(path: impl AsRef<Path>) -> Location {
         let path = path.as_ref();
-        Location { options: SqliteConnectOptions::new().filename(literal_file_name(path)), in_memory: false }
+        Location::sqlite(SqliteConnectOptions::new().filename(literal_file_name(path)), false)
     }
 
     /// A private in-memory database, gone when it is closed.
     pub fn memory() -> Location {
         // `sqlx` gives each `:memory:` its own name, so two of them never share data.
         let options = SqliteConnectOptions::from_str("sqlite::memory:").unwrap_or_else(|_| SqliteConnectOptions::new());
-        Location { options, in_memory: true }
+        Location::sqlite(options, true)
+    }
+
+    fn sqlite(options: SqliteConnectOptions, in_memory: bool) -> Location {
+        Location { kind: Kind::Sqlite { options, in_memory } }
+    }
+
+    fn postgres_url(url: &str) -> Result<Location, UrlError> {
+        let options = PgConnectOptions::from_str(url).map_err(|error| UrlError::InvalidPostgres {
+            // sqlx's message may quote the URL, password and all.
+            reason: redact_url(&error.to_string(), url),
+        })?;
+        Ok(Location {
+            kind: Kind::Postgres {
+                options: Box::new(options),
+                shown: redact_password(url),
+                bare: without_password(url),
+            },
+        })
     }
 
     /// `rest` is what follows `sqlite:` in `url`.
@@ -72,37 +121,115 @@ impl Location {
             .map_err(|error| UrlError::Invalid { url: url.to_string(), reason: error.to_string() })?;
         let in_memory = rest.contains(":memory:") || rest.contains("mode=memory");
         if in_memory {
-            return Ok(Location { options, in_memory });
+            return Ok(Location::sqlite(options, in_memory));
         }
         let name = options.get_filename().to_path_buf();
         if name.as_os_str().is_empty() {
             return Err(UrlError::NoFile(url.to_string()));
         }
-        Ok(Location { options: options.filename(literal_file_name(&name)), in_memory })
+        Ok(Location::sqlite(options.filename(literal_file_name(&name)), in_memory))
     }
 
-    /// The file, or `None` in memory.
+    pub fn engine(&self) -> Engine {
+        match self.kind {
+            Kind::Sqlite { .. } => Engine::Sqlite,
+            Kind::Postgres { .. } => Engine::Postgres,
+        }
+    }
+
+    /// The SQLite file, or `None` in memory or on Postgres.
     pub fn path(&self) -> Option<&Path> {
-        (!self.in_memory).then(|| self.options.get_filename())
+        match &self.kind {
+            Kind::Sqlite { options, in_memory: false } => Some(options.get_filename()),
+            _ => None,
+        }
     }
 
     pub fn is_in_memory(&self) -> bool {
-        self.in_memory
+        matches!(self.kind, Kind::Sqlite { in_memory: true, .. })
     }
 
-    /// The connection settings, before the ones every connection of the bot gets.
-    pub(crate) fn options(&self) -> SqliteConnectOptions {
-        self.options.clone()
+    /// The SQLite connection settings, before the ones every connection of the bot gets;
+    /// `None` on Postgres.
+    pub(crate) fn sqlite_options(&self) -> Option<SqliteConnectOptions> {
+        match &self.kind {
+            Kind::Sqlite { options, .. } => Some(options.clone()),
+            Kind::Postgres { .. } => None,
+        }
+    }
+
+    /// The Postgres URL without its password; `None` on SQLite.
+    pub fn postgres_url_without_password(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Postgres { bare, .. } => Some(bare),
+            Kind::Sqlite { .. } => None,
+        }
+    }
+
+    /// The Postgres connection settings; `None` on SQLite.
+    pub(crate) fn postgres_options(&self) -> Option<PgConnectOptions> {
+        match &self.kind {
+            Kind::Postgres { options, .. } => Some((**options).clone()),
+            Kind::Sqlite { .. } => None,
+        }
+    }
+}
+
+/// Shows the engine and where, never a password (sqlx's Postgres options would).
+impl fmt::Debug for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Location").field("engine", &self.engine()).field("at", &self.to_string()).finish()
     }
 }
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.path() {
-            Some(path) => write!(f, "{}", path.display()),
-            None => f.write_str("an in-memory database"),
+        match &self.kind {
+            Kind::Postgres { shown, .. } => f.write_str(shown),
+            Kind::Sqlite { .. } => match self.path() {
+                Some(path) => write!(f, "{}", path.display()),
+                None => f.write_str("an in-memory database"),
+            },
         }
     }
+}
+
+/// `url` with the password of its user info (`user:password@`) replaced by `***`.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// `url` without the password of its user info, for a command line that reads the
+/// password from elsewhere (`PGPASSWORD`, `~/.pgpass`).
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split_once(':').map_or(user_info, |(user, _)| user);
+            format!("{scheme}://{user}@{host}{tail}")
+        }
+        None => url.to_string(),
+    }
+}
+
+/// `text` with every copy of `url` replaced by its redacted form.
+fn redact_url(text: &str, url: &str) -> String {
+    text.replace(url, &redact_password(url))
 }
 
 /// `scheme` and the rest of `scheme:rest`, when `url` starts with a URL scheme (a
@@ -154,12 +281,31 @@ mod tests {
     }
 
     #[test]
-    fn other_urls_get_a_plain_answer_without_their_password() {
-        for url in ["postgres://bot:hunter2@db/incidents", "PostgreSQL://bot:hunter2@db:5432/incidents"] {
-            assert_eq!(Location::parse(url).unwrap_err(), UrlError::PostgresNotSupported);
+    fn postgres_urls_name_postgres_and_never_show_their_password() {
+        for url in ["postgres://bot:hunter2@db/incidents", "PostgreSQL://bot:hunter2@db:5432/incidents?sslmode=require"]
+        {
+            let location = Location::parse(url).unwrap();
+            assert_eq!(location.engine(), Engine::Postgres);
+            assert_eq!(location.path(), None);
+            assert!(!location.to_string().contains("hunter2"), "{location}");
+            assert!(!format!("{location:?}").contains("hunter2"), "{location:?}");
+            assert!(location.to_string().contains("bot:***@db"), "{location}");
         }
+        let error = Location::parse("postgres://bot:hunter2@db/x?sslmode=sometimes").unwrap_err();
+        assert!(matches!(error, UrlError::InvalidPostgres { .. }), "{error}");
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+        assert_eq!(redact_password("postgres://db/x"), "postgres://db/x");
+        assert_eq!(redact_password("postgres://u@db/x"), "postgres://u@db/x");
+        assert_eq!(
+            without_password("postgres://u:p%40ss@db:5/x?sslmode=require"),
+            "postgres://u@db:5/x?sslmode=require"
+        );
+    }
+
+    #[test]
+    fn other_urls_get_a_plain_answer_without_their_password() {
         let error = Location::parse("mysql://bot:hunter2@db/incidents").unwrap_err();
-        assert_eq!(error.to_string(), "`mysql` database URLs are not supported; use sqlite://PATH");
+        assert_eq!(error.to_string(), "`mysql` database URLs are not supported; use sqlite://PATH or postgres://…");
         let error = Location::parse("bot:hunter2@db/incidents").unwrap_err();
         assert!(!error.to_string().contains("hunter2"), "{error}");
         assert_eq!(

@@ -3,12 +3,10 @@
 //! A failed attempt waits until its next attempt time; the core decides the backoff.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
 
+use crate::portable::{Decision, PortableRow};
 use crate::time::{from_millis, from_millis_opt, to_millis};
-use crate::writer::Decision;
-use crate::{Db, StorageError};
+use crate::{Db, Fence, StorageError};
 
 /// A job to enqueue: `kind:subject[:period]` is its idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,87 +51,74 @@ pub struct Job {
     pub done_at: Option<DateTime<Utc>>,
 }
 
-fn job_from_row(row: &SqliteRow) -> Result<Job, StorageError> {
+fn job_from_row(row: &impl PortableRow) -> Result<Job, StorageError> {
     Ok(Job {
-        id: row.try_get("id")?,
-        key: row.try_get("key")?,
-        kind: row.try_get("kind")?,
-        subject: row.try_get("subject")?,
-        payload: row.try_get("payload")?,
-        created_at: from_millis(row.try_get("created_at")?)?,
-        next_attempt_at: from_millis(row.try_get("next_attempt_at")?)?,
-        attempts: row.try_get("attempts")?,
-        last_error: row.try_get("last_error")?,
-        done_at: from_millis_opt(row.try_get("done_at")?)?,
+        id: row.col("id")?,
+        key: row.col("key")?,
+        kind: row.col("kind")?,
+        subject: row.col("subject")?,
+        payload: row.col("payload")?,
+        created_at: from_millis(row.col("created_at")?)?,
+        next_attempt_at: from_millis(row.col("next_attempt_at")?)?,
+        attempts: row.col("attempts")?,
+        last_error: row.col("last_error")?,
+        done_at: from_millis_opt(row.col("done_at")?)?,
     })
-}
-
-/// Inserts a job in an open transaction. False when its key exists already.
-pub(crate) async fn insert_job(
-    tx: &mut Transaction<'_, Sqlite>,
-    job: &NewJob,
-    at: DateTime<Utc>,
-) -> Result<bool, StorageError> {
-    let rows = sqlx::query(
-        "INSERT INTO outbox_jobs (key, kind, subject, payload, created_at, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (key) DO NOTHING",
-    )
-    .bind(job.key())
-    .bind(&job.kind)
-    .bind(&job.subject)
-    .bind(&job.payload)
-    .bind(to_millis(at))
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    Ok(rows > 0)
 }
 
 impl Db {
     /// Enqueues a job, due at once. False when a job with its key exists already (done
     /// or not), so enqueuing twice does the work once.
     pub async fn enqueue_job(&self, job: &NewJob, at: DateTime<Utc>) -> Result<bool, StorageError> {
-        self.write(async |tx| Ok(Decision::Commit(insert_job(tx, job, at).await?))).await
+        in_transaction!(self, |tx| Ok(Decision::Commit(insert_job!(tx, job, at)?)))
     }
 
     pub async fn job(&self, key: &str) -> Result<Option<Job>, StorageError> {
-        sqlx::query("SELECT * FROM outbox_jobs WHERE key = ?1")
-            .bind(key)
-            .fetch_optional(self.reader())
-            .await?
-            .as_ref()
-            .map(job_from_row)
-            .transpose()
+        with_pool!(self, |pool| {
+            sqlx::query("SELECT * FROM outbox_jobs WHERE key = $1")
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+                .as_ref()
+                .map(job_from_row)
+                .transpose()
+        })
     }
 
     /// Jobs not done whose next attempt is due at `now` and that no attempt holds, oldest
     /// first.
     pub async fn due_jobs(&self, now: DateTime<Utc>) -> Result<Vec<Job>, StorageError> {
-        let rows = sqlx::query(
-            "SELECT * FROM outbox_jobs WHERE done_at IS NULL AND next_attempt_at <= ?1
-               AND (attempt_until IS NULL OR attempt_until <= ?1) ORDER BY id",
-        )
-        .bind(to_millis(now))
-        .fetch_all(self.reader())
-        .await?;
-        rows.iter().map(job_from_row).collect()
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT * FROM outbox_jobs WHERE done_at IS NULL AND next_attempt_at <= $1
+               AND (attempt_until IS NULL OR attempt_until <= $1) ORDER BY id",
+            )
+            .bind(to_millis(now))
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(job_from_row).collect()
+        })
     }
 
     /// Every job not done yet, oldest first (for the next wake-up, and for tests).
     pub async fn pending_jobs(&self) -> Result<Vec<Job>, StorageError> {
-        let rows =
-            sqlx::query("SELECT * FROM outbox_jobs WHERE done_at IS NULL ORDER BY id").fetch_all(self.reader()).await?;
-        rows.iter().map(job_from_row).collect()
+        with_pool!(self, |pool| {
+            let rows =
+                sqlx::query("SELECT * FROM outbox_jobs WHERE done_at IS NULL ORDER BY id").fetch_all(pool).await?;
+            rows.iter().map(job_from_row).collect()
+        })
     }
 
     /// Every job of `kind` about `subject`, done or not, oldest first.
     pub async fn jobs_about(&self, kind: &str, subject: &str) -> Result<Vec<Job>, StorageError> {
-        let rows = sqlx::query("SELECT * FROM outbox_jobs WHERE kind = ?1 AND subject = ?2 ORDER BY id")
-            .bind(kind)
-            .bind(subject)
-            .fetch_all(self.reader())
-            .await?;
-        rows.iter().map(job_from_row).collect()
+        with_pool!(self, |pool| {
+            let rows = sqlx::query("SELECT * FROM outbox_jobs WHERE kind = $1 AND subject = $2 ORDER BY id")
+                .bind(kind)
+                .bind(subject)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(job_from_row).collect()
+        })
     }
 
     /// Claims one attempt at a job until `hold_until`. `Some` for exactly one caller while
@@ -144,11 +129,38 @@ impl Db {
         now: DateTime<Utc>,
         hold_until: DateTime<Utc>,
     ) -> Result<Option<AttemptStart>, StorageError> {
-        self.write(async |tx| {
+        self.claim_job_attempt(key, now, hold_until, None).await
+    }
+
+    /// [`Db::begin_job_attempt`] for the holder of lease `lease` with token `fence`: the
+    /// attempt is claimed only while that lease is unexpired at `now` with that very
+    /// token, in the same statement (as [`Db::claim_delivery_fenced`] claims a delivery),
+    /// so a copy that was paused past its lease and woke after another took over claims
+    /// (and so calls) nothing.
+    pub async fn begin_job_attempt_fenced(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
+        lease: &str,
+        fence: Fence,
+    ) -> Result<Option<AttemptStart>, StorageError> {
+        self.claim_job_attempt(key, now, hold_until, Some((lease, fence))).await
+    }
+
+    async fn claim_job_attempt(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
+        fenced: Option<(&str, Fence)>,
+    ) -> Result<Option<AttemptStart>, StorageError> {
+        let (lease, token) = fenced.map_or((None, None), |(lease, fence)| (Some(lease), Some(fence.token)));
+        in_transaction!(self, |tx| {
             let before: Option<(i64, Option<String>)> = sqlx::query_as(
                 "SELECT attempts, last_error FROM outbox_jobs
-                 WHERE key = ?1 AND done_at IS NULL AND next_attempt_at <= ?2
-                   AND (attempt_until IS NULL OR attempt_until <= ?2)",
+                 WHERE key = $1 AND done_at IS NULL AND next_attempt_at <= $2
+                   AND (attempt_until IS NULL OR attempt_until <= $2)",
             )
             .bind(key)
             .bind(to_millis(now))
@@ -159,36 +171,48 @@ impl Db {
             };
             // The error is cleared while the attempt runs: an attempt that never reports
             // back (the process died mid-call) leaves it empty for the next one to see.
-            sqlx::query(
-                "UPDATE outbox_jobs SET attempt_until = ?1, attempts = attempts + 1, last_error = NULL WHERE key = ?2",
+            // The same conditions again: on Postgres two runners may both have read the
+            // job, and only the one whose update still finds it free holds it. Fenced,
+            // the lease must still be this caller's, checked in the same statement.
+            let rows = sqlx::query(
+                "UPDATE outbox_jobs SET attempt_until = $1, attempts = attempts + 1, last_error = NULL
+                 WHERE key = $2 AND done_at IS NULL AND next_attempt_at <= $3
+                   AND (attempt_until IS NULL OR attempt_until <= $3)
+                   AND ($4 IS NULL
+                        OR EXISTS (SELECT 1 FROM leases WHERE name = $4 AND token = $5 AND expires_at > $3))",
             )
             .bind(to_millis(hold_until))
             .bind(key)
+            .bind(to_millis(now))
+            .bind(lease)
+            .bind(token)
             .execute(&mut **tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if rows == 0 {
+                return Ok(Decision::Rollback(None));
+            }
             Ok(Decision::Commit(Some(AttemptStart { earlier_outcome_unknown: attempts > 0 && last_error.is_none() })))
         })
-        .await
     }
 
     /// Records that the job's call succeeded.
     pub async fn finish_job(&self, key: &str, at: DateTime<Utc>) -> Result<(), StorageError> {
-        self.write(async |tx| {
-            sqlx::query("UPDATE outbox_jobs SET done_at = ?1, attempt_until = NULL, last_error = NULL WHERE key = ?2")
+        in_transaction!(self, |tx| {
+            sqlx::query("UPDATE outbox_jobs SET done_at = $1, attempt_until = NULL, last_error = NULL WHERE key = $2")
                 .bind(to_millis(at))
                 .bind(key)
                 .execute(&mut **tx)
                 .await?;
             Ok(Decision::Commit(()))
         })
-        .await
     }
 
     /// Records a failed attempt; the job is tried again from `next_attempt_at`.
     pub async fn fail_job(&self, key: &str, error: &str, next_attempt_at: DateTime<Utc>) -> Result<(), StorageError> {
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             sqlx::query(
-                "UPDATE outbox_jobs SET attempt_until = NULL, last_error = ?1, next_attempt_at = ?2 WHERE key = ?3",
+                "UPDATE outbox_jobs SET attempt_until = NULL, last_error = $1, next_attempt_at = $2 WHERE key = $3",
             )
             .bind(error)
             .bind(to_millis(next_attempt_at))
@@ -197,44 +221,5 @@ impl Db {
             .await?;
             Ok(Decision::Commit(()))
         })
-        .await
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    fn at(seconds: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_job_is_enqueued_once_and_one_attempt_holds_it() {
-        let db = Db::in_memory().await.unwrap();
-        let job =
-            NewJob { kind: "tracker_create".into(), subject: "12".into(), period: String::new(), payload: "".into() };
-        assert!(db.enqueue_job(&job, at(0)).await.unwrap());
-        assert!(!db.enqueue_job(&job, at(1)).await.unwrap());
-        let first = db.begin_job_attempt(&job.key(), at(1), at(61)).await.unwrap().unwrap();
-        assert!(!first.earlier_outcome_unknown);
-        // Held: a second runner gets nothing, and the job is not due for anyone else.
-        assert!(db.begin_job_attempt(&job.key(), at(2), at(62)).await.unwrap().is_none());
-        assert!(db.due_jobs(at(2)).await.unwrap().is_empty());
-        db.fail_job(&job.key(), "503", at(30)).await.unwrap();
-        assert!(db.due_jobs(at(29)).await.unwrap().is_empty());
-        assert_eq!(db.due_jobs(at(30)).await.unwrap().len(), 1);
-        // The failure was recorded, so this attempt knows the last one did not go through.
-        let second = db.begin_job_attempt(&job.key(), at(30), at(90)).await.unwrap().unwrap();
-        assert!(!second.earlier_outcome_unknown);
-        // This one dies mid-call: once its hold runs out, the next attempt is warned.
-        let third = db.begin_job_attempt(&job.key(), at(90), at(150)).await.unwrap().unwrap();
-        assert!(third.earlier_outcome_unknown);
-        db.finish_job(&job.key(), at(91)).await.unwrap();
-        assert!(db.begin_job_attempt(&job.key(), at(200), at(260)).await.unwrap().is_none());
-        let stored = db.job(&job.key()).await.unwrap().unwrap();
-        assert_eq!((stored.attempts, stored.done_at), (3, Some(at(91))));
-        assert!(db.pending_jobs().await.unwrap().is_empty());
     }
 }

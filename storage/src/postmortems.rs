@@ -2,37 +2,37 @@
 //! same transaction, so a closed incident always has a complete postmortem.
 
 use crate::model::{Incident, NewEntry, Postmortem, PostmortemField, Saved};
+use crate::portable::{Decision, PortableRow};
 use crate::time::to_millis;
-use crate::timeline::insert_entry;
-use crate::writer::Decision;
 use crate::{Db, StorageError};
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 /// Reads the ten fields of a `postmortems` row.
-pub(crate) fn postmortem_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Postmortem, StorageError> {
+pub(crate) fn postmortem_from_row(row: &impl PortableRow) -> Result<Postmortem, StorageError> {
     Ok(Postmortem {
-        summary: row.try_get("summary")?,
-        impact: row.try_get("impact")?,
-        detection: row.try_get("detection")?,
-        trigger: row.try_get("trigger_text")?,
-        contributing_factors: row.try_get("contributing_factors")?,
-        resolution: row.try_get("resolution")?,
-        went_well: row.try_get("went_well")?,
-        went_wrong: row.try_get("went_wrong")?,
-        got_lucky: row.try_get("got_lucky")?,
-        lessons: row.try_get("lessons")?,
+        summary: row.col("summary")?,
+        impact: row.col("impact")?,
+        detection: row.col("detection")?,
+        trigger: row.col("trigger_text")?,
+        contributing_factors: row.col("contributing_factors")?,
+        resolution: row.col("resolution")?,
+        went_well: row.col("went_well")?,
+        went_wrong: row.col("went_wrong")?,
+        got_lucky: row.col("got_lucky")?,
+        lessons: row.col("lessons")?,
     })
 }
 
 impl Db {
     pub async fn postmortem(&self, incident_id: i64) -> Result<Option<Postmortem>, StorageError> {
-        let row = sqlx::query("SELECT * FROM postmortems WHERE incident_id = ?1")
-            .bind(incident_id)
-            .fetch_optional(self.reader())
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(postmortem_from_row(&row)?))
+        with_pool!(self, |pool| {
+            let row = sqlx::query("SELECT * FROM postmortems WHERE incident_id = $1")
+                .bind(incident_id)
+                .fetch_optional(pool)
+                .await?;
+            let Some(row) = row else { return Ok(None) };
+            Ok(Some(postmortem_from_row(&row)?))
+        })
     }
 
     /// Writes the changed fields of a postmortem, each with the timeline entry that
@@ -49,9 +49,9 @@ impl Db {
         at: DateTime<Utc>,
         closing: Option<(&Incident, &NewEntry)>,
     ) -> Result<Saved, StorageError> {
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             for (_, _, entry) in changes {
-                if !insert_entry(tx, entry).await? {
+                if !insert_entry!(tx, entry)? {
                     return Ok(Decision::Rollback(Saved::Duplicate));
                 }
             }
@@ -66,7 +66,7 @@ impl Db {
                 sqlx::query(
                     "INSERT INTO postmortems (incident_id, summary, impact, detection, trigger_text, contributing_factors,
                                               resolution, went_well, went_wrong, got_lucky, lessons, updated_at, updated_by)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                      ON CONFLICT (incident_id) DO UPDATE SET
                         summary = COALESCE(excluded.summary, postmortems.summary),
                         impact = COALESCE(excluded.impact, postmortems.impact),
@@ -97,10 +97,10 @@ impl Db {
                 .await?;
             }
             if let Some((incident, entry)) = closing {
-                insert_entry(tx, entry).await?;
+                insert_entry!(tx, entry)?;
                 let rows = sqlx::query(
-                    "UPDATE incidents SET status = ?1, closed_at = ?2, revision = revision + 1
-                     WHERE id = ?3 AND revision = ?4",
+                    "UPDATE incidents SET status = $1, closed_at = $2, revision = revision + 1
+                     WHERE id = $3 AND revision = $4",
                 )
                 .bind(incident.status.as_str())
                 .bind(incident.closed_at.map(to_millis))
@@ -116,6 +116,5 @@ impl Db {
             }
             Ok(Decision::Commit(Saved::Written))
         })
-        .await
     }
 }

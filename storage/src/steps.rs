@@ -7,11 +7,10 @@
 //! their order, is the core's; this module only keeps the records.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 use crate::model::SourceId;
-use crate::time::{from_millis_opt, to_millis};
-use crate::writer::Decision;
+use crate::portable::{Decision, PortableRow};
+use crate::time::to_millis;
 use crate::{Db, StorageError};
 
 /// How a step stood when it was begun.
@@ -46,42 +45,41 @@ impl Db {
         step: &str,
         at: DateTime<Utc>,
     ) -> Result<StepState, StorageError> {
-        self.write(async |tx| {
-            let before = sqlx::query("SELECT attempts, finished_at, result FROM side_effect_steps WHERE request = ?1 AND step = ?2")
-                .bind(request.as_str())
-                .bind(step)
-                .fetch_optional(&mut **tx)
-                .await?;
-            let state = match before {
-                None => {
-                    sqlx::query(
-                        "INSERT INTO side_effect_steps (incident_id, request, step, started_at) VALUES (?1, ?2, ?3, ?4)",
-                    )
-                    .bind(incident_id)
+        // Insert first, then count an attempt with one conditional update: both are
+        // atomic on either engine, so two copies beginning one step never both see it new.
+        in_transaction!(self, |tx| {
+            let inserted = sqlx::query(
+                "INSERT INTO side_effect_steps (incident_id, request, step, started_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (request, step) DO NOTHING",
+            )
+            .bind(incident_id)
+            .bind(request.as_str())
+            .bind(step)
+            .bind(to_millis(at))
+            .execute(&mut **tx)
+            .await?;
+            if inserted.rows_affected() > 0 {
+                return Ok(Decision::Commit(StepState::New));
+            }
+            let attempts: Option<i64> = sqlx::query_scalar(
+                "UPDATE side_effect_steps SET attempts = attempts + 1
+                 WHERE request = $1 AND step = $2 AND finished_at IS NULL RETURNING attempts - 1",
+            )
+            .bind(request.as_str())
+            .bind(step)
+            .fetch_optional(&mut **tx)
+            .await?;
+            if let Some(attempts) = attempts {
+                return Ok(Decision::Commit(StepState::Interrupted { attempts }));
+            }
+            let result: Option<String> =
+                sqlx::query_scalar("SELECT result FROM side_effect_steps WHERE request = $1 AND step = $2")
                     .bind(request.as_str())
                     .bind(step)
-                    .bind(to_millis(at))
-                    .execute(&mut **tx)
+                    .fetch_one(&mut **tx)
                     .await?;
-                    StepState::New
-                }
-                Some(row) => {
-                    if from_millis_opt(row.try_get("finished_at")?)?.is_some() {
-                        let result: Option<String> = row.try_get("result")?;
-                        return Ok(Decision::Rollback(StepState::Finished { result: result.unwrap_or_default() }));
-                    }
-                    let attempts: i64 = row.try_get("attempts")?;
-                    sqlx::query("UPDATE side_effect_steps SET attempts = attempts + 1 WHERE request = ?1 AND step = ?2")
-                        .bind(request.as_str())
-                        .bind(step)
-                        .execute(&mut **tx)
-                        .await?;
-                    StepState::Interrupted { attempts }
-                }
-            };
-            Ok(Decision::Commit(state))
+            Ok(Decision::Rollback(StepState::Finished { result: result.unwrap_or_default() }))
         })
-        .await
     }
 
     /// Records that `step` of `request` finished, with its result (a channel id, a
@@ -93,10 +91,10 @@ impl Db {
         result: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StorageError> {
-        self.write(async |tx| {
+        in_transaction!(self, |tx| {
             sqlx::query(
-                "UPDATE side_effect_steps SET finished_at = ?1, result = ?2
-                 WHERE request = ?3 AND step = ?4 AND finished_at IS NULL",
+                "UPDATE side_effect_steps SET finished_at = $1, result = $2
+                 WHERE request = $3 AND step = $4 AND finished_at IS NULL",
             )
             .bind(to_millis(at))
             .bind(result)
@@ -106,38 +104,40 @@ impl Db {
             .await?;
             Ok(Decision::Commit(()))
         })
-        .await
     }
 
     /// The finished result of `step` of `request`, if it finished.
     pub async fn step_result(&self, request: &SourceId, step: &str) -> Result<Option<String>, StorageError> {
-        let result: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT result FROM side_effect_steps WHERE request = ?1 AND step = ?2 AND finished_at IS NOT NULL",
-        )
-        .bind(request.as_str())
-        .bind(step)
-        .fetch_optional(self.reader())
-        .await?;
+        let result: Option<Option<String>> = with_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT result FROM side_effect_steps WHERE request = $1 AND step = $2 AND finished_at IS NOT NULL",
+            )
+            .bind(request.as_str())
+            .bind(step)
+            .fetch_optional(pool)
+            .await?
+        });
         Ok(result.map(Option::unwrap_or_default))
     }
 
     /// Incidents with a step begun and never finished, or with no channel: what
     /// `incidentbot check` lists, and what a resumed request still has to do.
     pub async fn incidents_with_unfinished_steps(&self) -> Result<Vec<UnfinishedIncident>, StorageError> {
-        let rows = sqlx::query(
-            "SELECT incident_id, step FROM side_effect_steps WHERE finished_at IS NULL
+        let rows: Vec<(i64, String)> = with_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT incident_id, step FROM side_effect_steps WHERE finished_at IS NULL
              UNION ALL
              SELECT id, 'channel' FROM incidents i WHERE channel_id IS NULL
                 AND NOT EXISTS (SELECT 1 FROM side_effect_steps s
                                 WHERE s.incident_id = i.id AND s.step = 'channel' AND s.finished_at IS NULL)
              ORDER BY 1",
-        )
-        .fetch_all(self.reader())
-        .await?;
+            )
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|row| Ok((row.col_at(0)?, row.col_at(1)?))).collect::<Result<Vec<_>, StorageError>>()?
+        });
         let mut found: Vec<UnfinishedIncident> = Vec::new();
-        for row in rows {
-            let incident_id: i64 = row.try_get(0)?;
-            let step: String = row.try_get(1)?;
+        for (incident_id, step) in rows {
             match found.last_mut() {
                 Some(last) if last.incident_id == incident_id => last.steps.push(step),
                 _ => found.push(UnfinishedIncident { incident_id, steps: vec![step] }),

@@ -1,7 +1,7 @@
 //! The write connection. Every write goes through one connection, so writes queue
 //! in-process (fairly, first come first served) instead of failing with "database is
-//! locked". Write transactions on it go through [`Db::write`], which commits or rolls
-//! back as the work decides (`timeline` and `group_commit` still open theirs themselves).
+//! locked". Write transactions on it go through `SqliteDb::write`, which commits or rolls
+//! back as the work decides (`group_commit` still opens its own).
 //!
 //! For a file database that connection is opened once and held behind a lock for the
 //! life of the process. Taking it from a sqlx pool instead would cost every write the
@@ -19,7 +19,9 @@ use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
-use crate::{Db, StorageError};
+use crate::portable::Decision;
+use crate::sqlite::SqliteDb;
+use crate::StorageError;
 
 #[derive(Debug, Clone)]
 pub(crate) enum Writer {
@@ -73,16 +75,7 @@ impl WriteConn {
     }
 }
 
-/// What the work inside [`Db::write`] decided: keep its writes or undo them. Either way
-/// the value goes back to the caller.
-pub(crate) enum Decision<T> {
-    Commit(T),
-    /// Undo everything the work wrote, e.g. the timeline entry written before a revision
-    /// check that then failed.
-    Rollback(T),
-}
-
-impl Db {
+impl SqliteDb {
     /// Runs `work` in one write transaction and commits or rolls it back as `work`
     /// decides. An `Err` from `work` rolls it back too (dropping an open sqlx transaction
     /// rolls it back before the connection runs anything else) and is returned as it is.
@@ -142,7 +135,7 @@ impl DerefMut for WriteConn {
 mod tests {
     use std::time::Duration;
 
-    use super::Decision;
+    use crate::portable::Decision;
     use crate::{Db, StorageError};
 
     async fn file_db() -> (tempfile::TempDir, Db) {
@@ -193,15 +186,19 @@ mod tests {
         // In memory, reads share the write connection: each read below would wait forever
         // if `write` still held it.
         let db = Db::in_memory().await.unwrap();
-        db.write(async |tx| {
-            insert_lease(tx, "kept").await;
-            Ok(Decision::Commit(()))
-        })
-        .await
-        .unwrap();
+        db.sqlite()
+            .unwrap()
+            .write(async |tx| {
+                insert_lease(tx, "kept").await;
+                Ok(Decision::Commit(()))
+            })
+            .await
+            .unwrap();
         let seen = tokio::time::timeout(Duration::from_secs(5), lease_rows(&db)).await.unwrap();
         assert_eq!(seen, 1);
         let undone = db
+            .sqlite()
+            .unwrap()
             .write(async |tx| {
                 insert_lease(tx, "rolled back").await;
                 Ok(Decision::Rollback("refused"))
@@ -210,6 +207,8 @@ mod tests {
             .unwrap();
         assert_eq!(undone, "refused");
         let failed = db
+            .sqlite()
+            .unwrap()
             .write(async |tx| -> Result<Decision<()>, StorageError> {
                 insert_lease(tx, "failed").await;
                 Err(StorageError::Corrupt("the work failed".into()))
@@ -232,6 +231,8 @@ mod tests {
         let holder = db.clone();
         let task = tokio::spawn(async move {
             holder
+                .sqlite()
+                .unwrap()
                 .write(async |tx| -> Result<Decision<()>, StorageError> {
                     insert_lease(tx, "cancelled").await;
                     std::future::pending().await
@@ -241,7 +242,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(100)).await;
         task.abort();
         let _ = task.await;
-        let next = db.write(async |tx| {
+        let next = db.sqlite().unwrap().write(async |tx| {
             insert_lease(tx, "next").await;
             Ok(Decision::Commit(()))
         });

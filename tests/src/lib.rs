@@ -81,6 +81,12 @@ async fn play_with(
     settings: Settings,
     alerts: Option<bot::alerts::config::AlertsConfig>,
 ) -> anyhow::Result<(String, Console)> {
+    // "In memory" means a fresh database of the suite's engine: SQLite's in-memory one,
+    // or a new Postgres database under INCIDENTBOT_TEST_ENGINE=postgres.
+    let database_url = match database_url {
+        Some(url) => Some(url),
+        None => fresh_postgres_database().await,
+    };
     let captured = Captured::default();
     let options = ConsoleOptions {
         database_url,
@@ -96,6 +102,21 @@ async fn play_with(
     console.run(script.as_bytes(), prompting).await?;
     Ok((captured.text(), console))
 }
+
+/// A fresh Postgres database's URL when the suite runs on Postgres, else `None`. The
+/// database lives until the test process ends (the Postgres setup script removes those
+/// left over), since the console handed back outlives this call.
+async fn fresh_postgres_database() -> Option<String> {
+    if storage::test_database::suite_engine() != storage::Engine::Postgres {
+        return None;
+    }
+    let database = storage::test_database::TestDatabase::for_suite().await;
+    let url = database.url.clone();
+    KEPT.lock().unwrap_or_else(|e| e.into_inner()).push(database);
+    Some(url)
+}
+
+static KEPT: Mutex<Vec<storage::test_database::TestDatabase>> = Mutex::new(Vec::new());
 
 /// A script from `tests/scripts/`.
 pub fn script(name: &str) -> String {

@@ -37,6 +37,10 @@ pub struct SourceConfig {
     /// Grafana only: the timestamp header configured on the contact point, when set.
     #[serde(default)]
     pub hmac_timestamp_header: Option<String>,
+    /// Grafana only: the signature header, when the contact point names another than
+    /// `X-Grafana-Alerting-Signature`.
+    #[serde(default)]
+    pub hmac_header: Option<String>,
     /// Deliveries a minute before 429 (default 120).
     #[serde(default)]
     pub max_per_minute: Option<u32>,
@@ -81,6 +85,8 @@ pub struct Source {
     pub secret: Secret,
     pub hmac_secret: Option<Secret>,
     pub hmac_timestamp_header: Option<String>,
+    /// Where the HMAC signature comes, lowercase.
+    pub hmac_header: String,
     pub max_per_minute: u32,
 }
 
@@ -133,6 +139,23 @@ impl AlertsConfig {
                 (Some(_), _) => bail!("`alerts.sources` `{name}`: `hmac_secret_env` is for grafana sources"),
                 (None, _) => None,
             };
+            if hmac_secret.is_none() && (source.hmac_timestamp_header.is_some() || source.hmac_header.is_some()) {
+                bail!("`alerts.sources` `{name}`: `hmac_header` and `hmac_timestamp_header` need `hmac_secret_env`");
+            }
+            let header_name = |field: &str, value: &str| -> anyhow::Result<String> {
+                let lower = value.trim().to_ascii_lowercase();
+                axum::http::HeaderName::from_bytes(lower.as_bytes())
+                    .map(|_| lower.clone())
+                    .map_err(|_| anyhow::anyhow!("`alerts.sources` `{name}`: `{field}` `{value}` is not a header name"))
+            };
+            let hmac_timestamp_header = match &source.hmac_timestamp_header {
+                Some(value) => Some(header_name("hmac_timestamp_header", value)?),
+                None => None,
+            };
+            let hmac_header = match &source.hmac_header {
+                Some(value) => header_name("hmac_header", value)?,
+                None => super::auth::GRAFANA_SIGNATURE_HEADER.to_string(),
+            };
             let max_per_minute = source.max_per_minute.unwrap_or(DEFAULT_MAX_PER_MINUTE);
             if max_per_minute == 0 {
                 bail!("`alerts.sources` `{name}`: `max_per_minute` must be at least 1");
@@ -142,7 +165,8 @@ impl AlertsConfig {
                 kind: source.kind,
                 secret,
                 hmac_secret,
-                hmac_timestamp_header: source.hmac_timestamp_header.clone(),
+                hmac_timestamp_header,
+                hmac_header,
                 max_per_minute,
             });
         }

@@ -1,9 +1,11 @@
 //! Alerts in: one route per configured source, `POST /alerts/<name>`. A request is
 //! checked in this order, and a refusal writes nothing: unknown source 404, body over
 //! 1 MB 413, credentials 401, the source's budget 429, malformed payload 400. An
-//! accepted delivery is committed before the answer; declaring, triage posts and
-//! timeline posts happen afterwards in the alert worker ([`worker`]), so a slow chat
-//! platform never makes a sender time out.
+//! accepted delivery is committed to the durable inbox before the answer (one row,
+//! group-committed with whatever else arrives); storing it into the alerts, declaring,
+//! triage posts and timeline posts happen afterwards in the alert worker ([`worker`]),
+//! so a slow chat platform never makes a sender time out, and a crash after the answer
+//! loses nothing: the next start (or the copy taking over) stores what was accepted.
 //!
 //! - [`config`] reads `[alerts]`; [`auth`] checks credentials and signatures;
 //!   [`payload`] parses each source's format; [`limit`] is the per-source budget.
@@ -63,6 +65,13 @@ impl AlertsState {
         self.sources.is_empty()
     }
 
+    /// The configured source names, whose inbox rows the worker stores.
+    pub fn source_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.sources.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
     /// Alerts go to `core` from now on.
     pub fn set_core(&self, core: Arc<Core>) {
         *self.core.write().unwrap_or_else(PoisonError::into_inner) = Some(core);
@@ -99,7 +108,7 @@ async fn receive(
             return refuse(rejection.status(), rejection.body_text());
         }
     };
-    if !auth::authorized(source, &headers, &body) {
+    if !auth::authorized(source, &headers, &body, chrono::Utc::now().timestamp()) {
         metrics.alert_rejected(&source.name);
         return refuse(StatusCode::UNAUTHORIZED, "missing or wrong credentials");
     }
@@ -127,25 +136,19 @@ async fn receive(
             return refuse(StatusCode::BAD_REQUEST, error.to_string());
         }
     };
-    match core.receive_alerts(&source.name, &delivery).await {
-        Ok(stored) => {
-            let deduplicated = if stored.duplicate_delivery { delivery.alerts.len() } else { stored.repeated };
-            metrics.alerts_received(&source.name, delivery.alerts.len(), deduplicated);
-            state.wake.notify_one();
-            (
-                StatusCode::OK,
-                Json(json!({
-                    "stored": delivery.alerts.len(),
-                    "new": stored.new,
-                    "changed": stored.changed,
-                    "repeated": stored.repeated,
-                    "duplicate_delivery": stored.duplicate_delivery,
-                })),
-            )
+    match core.accept_alert_delivery(&source.name, &delivery).await {
+        Ok(accepted) => {
+            if accepted {
+                state.wake.notify_one();
+            } else {
+                // A redelivery (PagerDuty's X-Webhook-Id): every alert in it is a repeat.
+                metrics.alerts_received(&source.name, delivery.alerts.len(), delivery.alerts.len());
+            }
+            (StatusCode::OK, Json(json!({ "accepted": delivery.alerts.len(), "duplicate_delivery": !accepted })))
                 .into_response()
         }
         Err(error) => {
-            tracing::error!(source = %source.name, %error, "could not store an alert delivery");
+            tracing::error!(source = %source.name, %error, "could not commit an alert delivery");
             refuse(StatusCode::SERVICE_UNAVAILABLE, "could not store the alerts; retry")
         }
     }

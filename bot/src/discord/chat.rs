@@ -146,6 +146,9 @@ impl DiscordChat {
         F: FnMut() -> Fut,
         Fut: Future<Output = serenity::Result<T>>,
     {
+        if !crate::fence::gate().may_send() {
+            return Err(ChatError::new(operation, crate::fence::FENCED.to_string(), false));
+        }
         retry::call(&self.retry, operation, effect, attempt).await.map_err(|e| rest_error(operation, &e))
     }
 

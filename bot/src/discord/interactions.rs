@@ -5,7 +5,8 @@
 //! first and completed by editing the deferred reply. Only what may open a modal —
 //! `/incident declare` with no title, `/incident postmortem` and the postmortem buttons —
 //! answers directly, because a modal must be the first response and the core decides
-//! quickly (one read) whether to open one.
+//! quickly (a few reads) whether to open one. The triage post's Declare and Dismiss
+//! buttons are among them (the pre-filled declare form, the optional reason).
 //!
 //! What is deferred is first committed to the inbox (see [`inbox`](super::inbox)), so a
 //! crash after the deferral loses nothing: the next start runs it again.
@@ -315,11 +316,10 @@ async fn on_component(bot: &Discord, component: &ComponentInteraction) -> anyhow
         })
         .await;
     };
-    if let ButtonAction::WritePostmortem { .. } = action {
+    if action.may_open_form() {
         let result = bot.core.press_button(&press(action)).await;
         let (response, rest) = modal_or_reply(result, 1);
-        answer(bot, "open the postmortem", Effect::Creates, || component.create_response(&*bot.http, response.clone()))
-            .await?;
+        answer(bot, "open a form", Effect::Creates, || component.create_response(&*bot.http, response.clone())).await?;
         return follow_up(bot, rest, |f| component.create_followup(&*bot.http, f)).await;
     }
     let source = source_id(component.id);

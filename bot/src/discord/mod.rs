@@ -102,15 +102,18 @@ pub struct Started {
 /// gateway (which backfills on every ready) until `cancel` fires. Returns `None` when
 /// Discord is not configured.
 pub async fn start(config: &Config, db: Db, cancel: CancellationToken) -> anyhow::Result<Option<Started>> {
-    start_with_health(config, db, cancel, PlatformHealth::new()).await
+    start_with_health(config, db, cancel, PlatformHealth::new(), |_| {}).await
 }
 
-/// [`start`], reporting the gateway's connection to `health`.
+/// [`start`], reporting the gateway's connection to `health`. `prepare` gets the core
+/// before anything can reach it (the inbox resume, the gateway's first event), so what
+/// it attaches (the trackers and status page) is there for the first command.
 pub async fn start_with_health(
     config: &Config,
     db: Db,
     cancel: CancellationToken,
     health: Arc<PlatformHealth>,
+    prepare: impl FnOnce(&Arc<Core>),
 ) -> anyhow::Result<Option<Started>> {
     let Some(token) = config.discord_token.clone() else {
         return Ok(None);
@@ -135,6 +138,7 @@ pub async fn start_with_health(
         }
     }
     let core = bot.core.clone();
+    prepare(&core);
     // What a previous run deferred and left unfinished runs again, oldest first.
     let resuming = bot.clone();
     tokio::spawn(async move {

@@ -125,7 +125,11 @@ fn buttons(message: &Message) -> Vec<CreateButton> {
 pub fn render_all(message: &Message) -> Vec<Rendered> {
     let pieces = line_pieces(message, limits::EMBED_DESCRIPTION);
     let whole = pieces.join("\n");
-    let mut parts: Vec<Rendered> = if text_units::len(&whole) <= limits::CONTENT {
+    // Discord refuses a message whose text is blank and that carries nothing else
+    // ("Cannot send an empty message"), so blank text makes no part of its own.
+    let mut parts: Vec<Rendered> = if whole.trim().is_empty() {
+        Vec::new()
+    } else if text_units::len(&whole) <= limits::CONTENT {
         vec![Rendered { content: whole, embed: None, components: Vec::new() }]
     } else {
         text_units::pack(pieces, limits::EMBED_DESCRIPTION)
@@ -436,6 +440,17 @@ mod tests {
         for (line, expected) in cases {
             assert_eq!(markdown(&Message::new().line(line.clone())), expected, "{line:?}");
         }
+    }
+
+    #[test]
+    fn a_message_with_nothing_to_show_is_no_message_and_blank_text_does_not_hold_buttons() {
+        assert!(render_all(&Message { lines: Vec::new(), buttons: Vec::new() }).is_empty());
+        assert!(render_all(&Message::plain(" ").line(Line::new())).is_empty());
+        let buttons_only = Message::plain(" ").button("Acknowledge", ButtonAction::Acknowledge { incident: 3 }, true);
+        let parts = render_all(&buttons_only);
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].content, "…");
+        assert_eq!(parts[0].components.len(), 1);
     }
 
     #[test]

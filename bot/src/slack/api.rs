@@ -135,6 +135,9 @@ impl SlackApi {
         method: &str,
         with_body: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<Value, SlackApiError> {
+        if !crate::fence::gate().may_send() {
+            return Err(SlackApiError::Transport { method: method.to_string(), detail: crate::fence::FENCED.into() });
+        }
         let result = self.send_with_retries(method, with_body).await;
         match &result {
             Ok(_) => self.health.connected(),

@@ -1,8 +1,8 @@
 //! GitHub Issues as the tracker, through the REST API
 //! (<https://docs.github.com/en/rest/issues/issues>): an action item is opened with
 //! `POST /repos/{owner}/{repo}/issues`, followed with `PATCH …/issues/{number}`, and
-//! its webhook `issues` events (closed, reopened, assigned) come back signed with
-//! `X-Hub-Signature-256`.
+//! its webhook `issues` events (closed, reopened, assigned, and edited for the due date
+//! in the body) come back signed with `X-Hub-Signature-256`.
 
 use async_trait::async_trait;
 use commands::follow_through::{IssueChange, TrackerEvent};
@@ -53,6 +53,11 @@ fn failed(operation: &'static str) -> impl Fn(Failed) -> TrackerError {
     move |f| TrackerError::new(operation, f.detail, f.retryable)
 }
 
+/// Whether `repo` is `owner/name` (for the config's per-service repositories).
+pub fn is_repo(repo: &str) -> bool {
+    parse_repo(repo).is_some()
+}
+
 /// `owner/name` split, when it is one.
 fn parse_repo(repo: &str) -> Option<(&str, &str)> {
     let (owner, name) = repo.split_once('/')?;
@@ -95,6 +100,13 @@ pub fn markdown(body: &[Vec<BodyPiece>]) -> String {
         .join("\n\n")
 }
 
+/// The date after `**Due:** ` in a body written by [`markdown`], when it is one.
+fn due_in(body: &str) -> Option<chrono::NaiveDate> {
+    let (_, rest) = body.split_once("**Due:** ")?;
+    let date: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '-').collect();
+    chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").ok()
+}
+
 /// Replaces the date after `**Due:** ` in a body written by [`markdown`].
 fn with_due(body: &str, due: chrono::NaiveDate) -> Option<String> {
     const LABEL: &str = "**Due:** ";
@@ -114,7 +126,9 @@ impl Tracker for GitHub {
         if let Some(login) = &draft.assignee {
             body["assignees"] = json!([login]);
         }
-        let path = format!("/repos/{}/issues", self.repo);
+        // A service of the incident may name its own repository.
+        let repo = draft.destination.as_deref().unwrap_or(&self.repo);
+        let path = format!("/repos/{repo}/issues");
         let answer = match send_json(self.request(reqwest::Method::POST, &path).json(&body)).await {
             // 422 names a field GitHub refused; an assignee without access to the
             // repository is the likely one. The issue opens unassigned rather than never
@@ -133,13 +147,17 @@ impl Tracker for GitHub {
             .as_u64()
             .ok_or_else(|| TrackerError::new("creating a GitHub issue", "the answer has no issue number", false))?;
         let url = answer["html_url"].as_str().unwrap_or_default().to_string();
-        Ok(IssueRef { key: issue_key(&self.repo, number), url })
+        Ok(IssueRef { key: issue_key(repo, number), url })
     }
 
-    async fn find_issue(&self, marker: &str) -> Result<Option<IssueRef>, TrackerError> {
-        // GitHub's issue search: the marker as a phrase, in bodies, in this repository.
-        let query = format!("\"{marker}\" in:body repo:{} is:issue", self.repo);
-        let answer = send_json(self.request(reqwest::Method::GET, "/search/issues").query(&[("q", query)]))
+    async fn find_issue(&self, marker: &str, destination: Option<&str>) -> Result<Option<IssueRef>, TrackerError> {
+        let repo = destination.unwrap_or(&self.repo);
+        // GitHub's issue search: the marker as a phrase, in bodies, in that repository.
+        // `advanced_search`: the query syntax GitHub keeps once the legacy one is removed
+        // (announced in its changelog of 2025-03-06).
+        let query = format!("\"{marker}\" in:body repo:{repo} is:issue");
+        let params = [("q", query.as_str()), ("advanced_search", "true")];
+        let answer = send_json(self.request(reqwest::Method::GET, "/search/issues").query(&params))
             .await
             .map_err(failed("searching GitHub issues"))?;
         let items = answer["items"].as_array().cloned().unwrap_or_default();
@@ -149,7 +167,7 @@ impl Tracker for GitHub {
             .find(|issue| issue["body"].as_str().is_some_and(|body| body.lines().any(|line| line.trim() == marker)));
         Ok(found.and_then(|issue| {
             Some(IssueRef {
-                key: issue_key(&self.repo, issue["number"].as_u64()?),
+                key: issue_key(repo, issue["number"].as_u64()?),
                 url: issue["html_url"].as_str()?.to_string(),
             })
         }))
@@ -246,6 +264,12 @@ pub fn parse_event(event: &str, delivery_id: &str, payload: &Value) -> Option<Tr
         "closed" => IssueChange::Closed,
         "reopened" => IssueChange::Reopened,
         "assigned" => IssueChange::Assigned(payload["assignee"]["login"].as_str().map(str::to_string)),
+        // GitHub has no due date field: it is the `**Due:**` line of the body the bot
+        // wrote. Only an edit of the body can move it; a date that does not read as one
+        // is left alone. The core ignores a date equal to the item's (our own sync).
+        "edited" if payload["changes"].get("body").is_some() => {
+            IssueChange::Due(payload["issue"]["body"].as_str().and_then(due_in)?)
+        }
         _ => return None,
     };
     Some(TrackerEvent {
@@ -299,5 +323,29 @@ mod tests {
         let body = "**Kind:** prevent · **Due:** 2026-03-09\n\nmore";
         assert_eq!(with_due(body, date).unwrap(), "**Kind:** prevent · **Due:** 2026-04-01\n\nmore");
         assert_eq!(with_due("no date here", date), None);
+    }
+
+    #[test]
+    fn an_edited_body_with_a_new_due_date_is_a_due_change_and_anything_else_is_not() {
+        let event = |body: &str, changes: Value| {
+            let payload = json!({
+                "action": "edited",
+                "changes": changes,
+                "issue": { "number": 12, "body": body },
+                "repository": { "full_name": "Acme/Reliability" },
+            });
+            parse_event("issues", "d-1", &payload).map(|e| e.change)
+        };
+        let body_changed = json!({ "body": { "from": "old" } });
+        assert_eq!(
+            event("**Kind:** fix · **Due:** 2026-04-01\n\nx", body_changed.clone()),
+            Some(IssueChange::Due(chrono::NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()))
+        );
+        for bad in ["**Due:** -5é", "**Due:** 2026-02-30", "**Due:** ٢٠٢٦-٠٤-٠١", "no due line", "**Due:** 2026-04"]
+        {
+            assert_eq!(event(bad, body_changed.clone()), None, "{bad}");
+        }
+        // A title edit carries no body change.
+        assert_eq!(event("**Due:** 2026-04-01", json!({ "title": { "from": "old" } })), None);
     }
 }

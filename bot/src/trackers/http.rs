@@ -1,5 +1,6 @@
-//! What the tracker and status page clients share: one HTTP client, and the reading of
-//! a response into success or a [`Failed`] that says whether to try again.
+//! What the tracker, status page and postmortem-repository clients share: one HTTP
+//! client, the send gate checked before every call, and the reading of a response into
+//! success or a [`Failed`] that says whether to try again.
 
 use std::time::Duration;
 
@@ -19,8 +20,13 @@ pub fn client() -> anyhow::Result<reqwest::Client> {
 }
 
 /// Sends a request and reads a JSON answer. 429 and 5xx are worth retrying; a network
-/// failure too; any other error status is not.
+/// failure too; any other error status is not. Nothing is sent while this copy's send
+/// gate is shut (its lease may have run out): the attempt fails, to be retried by
+/// whichever copy holds the lease.
 pub async fn send_json(request: reqwest::RequestBuilder) -> Result<serde_json::Value, Failed> {
+    if !crate::fence::gate().may_send() {
+        return Err(Failed { detail: crate::fence::FENCED.to_string(), retryable: true });
+    }
     let response = request.send().await.map_err(|e| Failed { detail: without_url(&e), retryable: true })?;
     let status = response.status();
     let text = response.text().await.unwrap_or_default();

@@ -23,6 +23,9 @@ pub struct Jira {
     email: Secret,
     token: Secret,
     project: String,
+    /// Every project items may go to (the default and the services' own), so a key of
+    /// any of them can be linked by hand.
+    projects: Vec<String>,
     issue_type: String,
 }
 
@@ -45,8 +48,19 @@ impl Jira {
             email,
             token,
             project: project.to_string(),
+            projects: vec![project.to_string()],
             issue_type: issue_type.to_string(),
         })
+    }
+
+    /// Also accepts references to `more` projects (the services' own).
+    pub fn with_projects(mut self, more: impl IntoIterator<Item = String>) -> Jira {
+        for project in more {
+            if !self.projects.contains(&project) {
+                self.projects.push(project);
+            }
+        }
+        self
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
@@ -80,7 +94,8 @@ impl Jira {
     }
 }
 
-fn is_project_key(key: &str) -> bool {
+/// Whether `key` is a Jira project key such as `REL`.
+pub fn is_project_key(key: &str) -> bool {
     let mut chars = key.chars();
     chars.next().is_some_and(|c| c.is_ascii_uppercase())
         && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
@@ -127,8 +142,10 @@ impl Tracker for Jira {
     }
 
     async fn create_issue(&self, draft: &IssueDraft) -> Result<IssueRef, TrackerError> {
+        // A service of the incident may name its own project.
+        let project = draft.destination.as_deref().unwrap_or(&self.project);
         let mut fields = json!({
-            "project": { "key": self.project },
+            "project": { "key": project },
             "issuetype": { "name": self.issue_type },
             "summary": draft.title,
             "description": adf(&draft.body),
@@ -149,8 +166,9 @@ impl Tracker for Jira {
         Ok(IssueRef { url: format!("{}/browse/{key}", self.site_url), key })
     }
 
-    async fn find_issue(&self, marker: &str) -> Result<Option<IssueRef>, TrackerError> {
-        let jql = format!("project = {} AND text ~ \"\\\"{marker}\\\"\"", self.project);
+    async fn find_issue(&self, marker: &str, destination: Option<&str>) -> Result<Option<IssueRef>, TrackerError> {
+        let project = destination.unwrap_or(&self.project);
+        let jql = format!("project = {project} AND text ~ \"\\\"{marker}\\\"\"");
         let answer = send_json(
             self.request(reqwest::Method::GET, "/rest/api/3/search/jql")
                 .query(&[("jql", jql.as_str()), ("fields", "description")]),
@@ -195,7 +213,10 @@ impl Tracker for Jira {
             Some(_) => return None,
             None => parse_key(text)?,
         };
-        key.starts_with(&format!("{}-", self.project))
+        let project = key.rsplit_once('-').map(|(project, _)| project)?;
+        self.projects
+            .iter()
+            .any(|p| p == project)
             .then(|| IssueRef { url: format!("{}/browse/{key}", self.site_url), key })
     }
 }

@@ -39,6 +39,9 @@ impl Statuspage {
     }
 }
 
+/// The metadata key our marker lives under.
+const METADATA_KEY: &str = "incidentbot";
+
 /// The `incident` object Statuspage takes.
 pub fn incident_body(post: &PagePost, creating: bool) -> Value {
     let components: Map<String, Value> =
@@ -52,6 +55,8 @@ pub fn incident_body(post: &PagePost, creating: bool) -> Value {
     if creating {
         incident["name"] = json!(post.name);
         incident["impact_override"] = json!(post.impact.as_str());
+        // Metadata is not shown on the page; its top-level values must be objects.
+        incident["metadata"] = json!({ METADATA_KEY: { "incident": post.marker } });
     }
     json!({ "incident": incident })
 }
@@ -70,6 +75,26 @@ impl StatusPage for Statuspage {
             .as_str()
             .map(str::to_string)
             .ok_or_else(|| StatusPageError::new("creating a Statuspage incident", "the answer has no id", false))
+    }
+
+    async fn find_incident(&self, marker: &str) -> Result<Option<String>, StatusPageError> {
+        let answer = send_json(self.request(reqwest::Method::GET, "/incidents/unresolved"))
+            .await
+            .map_err(failed("listing unresolved Statuspage incidents"))?;
+        let incidents = answer.as_array().cloned().unwrap_or_default();
+        Ok(incidents
+            .iter()
+            .find(|incident| incident["metadata"][METADATA_KEY]["incident"] == marker)
+            .and_then(|incident| incident["id"].as_str().map(str::to_string)))
+    }
+
+    async fn has_latest_update(&self, id: &str, post: &PagePost) -> Result<bool, StatusPageError> {
+        let incident = send_json(self.request(reqwest::Method::GET, &format!("/incidents/{id}")))
+            .await
+            .map_err(failed("reading a Statuspage incident"))?;
+        // `incident_updates` come newest first.
+        let newest = &incident["incident_updates"][0];
+        Ok(newest["body"] == post.body.as_str() && newest["status"] == post.status.as_str())
     }
 
     async fn update_incident(&self, id: &str, post: &PagePost) -> Result<(), StatusPageError> {

@@ -129,8 +129,9 @@ async fn the_real_alertmanager_declares_triages_repeats_resolves_and_survives_a_
     };
     let dir = tempfile::tempdir().unwrap();
     let slack = fake_slack().await;
-    let envs = envs(dir.path(), &slack, 10_000);
-    let db_url = envs[0].1.clone();
+    let database = storage::test_database::TestDatabase::for_suite().await;
+    let db_url = database.url.clone();
+    let envs = envs(dir.path(), &slack, 10_000, &db_url);
     let mut served = Served::start(dir.path(), "serve", &envs);
     served.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
     let port = served.port;

@@ -64,7 +64,12 @@ async fn refusals_write_nothing_and_a_group_declares_once() {
     assert_eq!(incident.commander, None);
     assert_eq!(incident.severity, storage::Severity::Sev1);
     assert_eq!(incident.started_at.to_rfc3339(), "2026-03-02T08:50:00+00:00");
+    let stored_all = eventually(Duration::from_secs(10), || async {
+        bot.served.metrics().await.contains("incidentbot_alerts_received_total{source=\"prometheus\"} 10")
+    })
+    .await;
     let metrics = bot.served.metrics().await;
+    assert!(stored_all, "{metrics}");
     assert!(metrics.contains("incidentbot_alerts_declared_total{source=\"prometheus\"} 1"), "{metrics}");
     // Five deliveries were taken (the 400 gave its place back), all but the first repeats.
     assert!(metrics.contains("incidentbot_alerts_received_total{source=\"prometheus\"} 10"), "{metrics}");
@@ -121,6 +126,8 @@ async fn pagerduty_signatures_rotation_and_redelivery() {
     let answer: serde_json::Value = redelivered.json().await.unwrap();
     assert_eq!(answer["duplicate_delivery"], true);
     let db = db(&bot).await;
+    // Acknowledged once committed to the inbox; stored by the worker a moment later.
+    assert!(eventually(Duration::from_secs(10), || async { db.alert(1).await.unwrap().is_some() }).await);
     let alert = db.alert(1).await.unwrap().unwrap();
     assert_eq!((alert.fingerprint.as_str(), alert.deliveries), ("PGR0VU2", 1));
     assert!(
@@ -178,6 +185,30 @@ async fn grafana_needs_its_token_and_its_hmac() {
     let db = db(&bot).await;
     assert!(eventually(Duration::from_secs(10), || async { counts(&db).await.1 == 1 }).await);
     assert_eq!(db.alert(1).await.unwrap().unwrap().url.as_deref(), Some("http://grafana:3000/d/x"));
+
+    // A contact point with a timestamp header signs `<unix seconds>:<body>`; an old
+    // timestamp (a replay) is refused even with its right signature.
+    let stamped = |at: i64, signed_at: i64| {
+        let url = bot.served.url("/alerts/grafana-stamped");
+        let body = body.clone();
+        let signature = hmac_hex(GRAFANA_HMAC, &[signed_at.to_string().as_bytes(), b":", &body]);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(GRAFANA_SECRET)
+                .header("X-Grafana-Alerting-Signature", signature)
+                .header("X-Grafana-Alerting-Timestamp", at.to_string())
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(stamped(now, now + 1).await, 401, "the timestamp is part of what is signed");
+    assert_eq!(stamped(now - 3600, now - 3600).await, 401, "an hour-old delivery is a replay");
+    assert_eq!(stamped(now, now).await, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -191,7 +222,7 @@ async fn a_thousand_alerts_in_one_group_are_one_incident() {
     let response = post_bearer(&bot, "prometheus", AM_SECRET, &body).await;
     assert_eq!(response.status(), 200);
     let answer: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(answer["new"], 1000);
+    assert_eq!(answer["accepted"], 1000);
     let db = db(&bot).await;
     let applied = eventually(Duration::from_secs(60), || async {
         db.open_incidents().await.unwrap().len() == 1 && db.pending_alerts(0, 1).await.unwrap().is_empty()
@@ -212,4 +243,67 @@ async fn a_thousand_alerts_in_one_group_are_one_incident() {
         })
         .count();
     assert!(channel_posts >= 1);
+
+    // The whole group resolves in one delivery: its lines are batched, then one nudge.
+    let resolved: Vec<(&str, &str, &str)> = fingerprints.iter().map(|f| (f.as_str(), "resolved", "critical")).collect();
+    let body = serde_json::to_vec(&alertmanager_body("BigOutage", &resolved)).unwrap();
+    assert_eq!(post_bearer(&bot, "prometheus", AM_SECRET, &body).await.status(), 200);
+    let posts_with = |needle: &'static str| {
+        let slack = &bot.slack;
+        async move {
+            slack
+                .received_requests()
+                .await
+                .unwrap_or_default()
+                .iter()
+                .filter(|r| {
+                    r.url.path() == "/api/chat.postMessage" && String::from_utf8_lossy(&r.body).contains(needle)
+                })
+                .count()
+        }
+    };
+    assert!(
+        eventually(Duration::from_secs(60), || async { posts_with("All alerts resolved").await >= 1 }).await,
+        "no nudge; logs:\n{}",
+        bot.served.logs()
+    );
+    assert!(eventually(Duration::from_secs(30), || async { db.pending_alerts(0, 1).await.unwrap().is_empty() }).await);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(posts_with("All alerts resolved").await, 1, "one nudge for the group");
+    assert!(posts_with("Alert resolved").await <= 2, "the resolved lines are batched");
+}
+
+/// Two copies on one database: the standby answers an alert delivery 503 without
+/// storing it (Alertmanager and the others retry, and the load balancer sends the retry
+/// to the active copy), and the active copy takes the same delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_answers_alert_deliveries_503_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bot = start(dir.path(), 120).await;
+    let (_, body) = bot.served.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
+    assert_eq!(body["role"], "active");
+    let standby =
+        super::process_support::Served::start(dir.path(), "standby", &envs(dir.path(), &bot.slack, 120, &bot.db_url));
+    let (status, body) = standby.wait_for_health(Duration::from_secs(30), |_, body| body["role"] == "standby").await;
+    assert_eq!(status, 503, "{body}");
+
+    let firing = alertmanager_body("CheckoutDown", &[("fp1", "firing", "critical")]);
+    let delivery = serde_json::to_vec(&firing).unwrap();
+    let to_standby = reqwest::Client::new()
+        .post(standby.url("/alerts/prometheus"))
+        .bearer_auth(AM_SECRET)
+        .header("content-type", "application/json")
+        .body(delivery.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(to_standby.status(), 503);
+    let db = db(&bot).await;
+    assert_eq!(counts(&db).await, (0, 0), "the standby stored the delivery");
+    assert!(standby.metrics().await.contains("incidentbot_active 0"));
+
+    let to_active = post_bearer(&bot, "prometheus", AM_SECRET, &delivery).await;
+    assert_eq!(to_active.status(), 200, "{}", to_active.text().await.unwrap());
+    assert!(eventually(Duration::from_secs(10), || async { counts(&db).await == (1, 1) }).await);
+    db.close().await;
 }

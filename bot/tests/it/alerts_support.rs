@@ -1,5 +1,7 @@
 //! Set-up for the alerts tests: `serve` with a fake Slack, a config with one source of
-//! each kind and the rules, and helpers that post alerts and read what was stored.
+//! each kind and the rules, on a fresh database of the suite's engine (SQLite, or
+//! Postgres under `INCIDENTBOT_TEST_ENGINE=postgres`), and helpers that post alerts and
+//! read what was stored.
 
 #![allow(dead_code)]
 
@@ -12,6 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use storage::test_database::TestDatabase;
 
 use super::process_support::{Served, SLACK_SECRET, SLACK_TOKEN};
 
@@ -78,6 +82,13 @@ secret_env = "ALERTS_GRAFANA_SECRET"
 hmac_secret_env = "ALERTS_GRAFANA_HMAC"
 
 [[alerts.sources]]
+name = "grafana-stamped"
+kind = "grafana"
+secret_env = "ALERTS_GRAFANA_SECRET"
+hmac_secret_env = "ALERTS_GRAFANA_HMAC"
+hmac_timestamp_header = "X-Grafana-Alerting-Timestamp"
+
+[[alerts.sources]]
 name = "uptime"
 kind = "generic"
 secret_env = "ALERTS_UPTIME_SECRET"
@@ -99,14 +110,21 @@ pub struct AlertBot {
     pub served: Served,
     pub slack: wiremock::MockServer,
     pub db_url: String,
+    /// Removed when the test ends.
+    pub database: TestDatabase,
 }
 
-/// The environment `serve` runs with.
-pub fn envs(dir: &Path, slack: &wiremock::MockServer, max_per_minute: u32) -> Vec<(&'static str, String)> {
+/// The environment `serve` runs with, on the database at `db_url`.
+pub fn envs(
+    dir: &Path,
+    slack: &wiremock::MockServer,
+    max_per_minute: u32,
+    db_url: &str,
+) -> Vec<(&'static str, String)> {
     let config = dir.join("incidentbot.toml");
     std::fs::write(&config, self::config(max_per_minute)).unwrap();
     vec![
-        ("DATABASE_URL", format!("sqlite://{}", dir.join("alerts.db").display())),
+        ("DATABASE_URL", db_url.to_string()),
         ("INCIDENTBOT_CONFIG", config.display().to_string()),
         ("SLACK_BOT_TOKEN", SLACK_TOKEN.to_string()),
         ("SLACK_SIGNING_SECRET", SLACK_SECRET.to_string()),
@@ -122,11 +140,11 @@ pub fn envs(dir: &Path, slack: &wiremock::MockServer, max_per_minute: u32) -> Ve
 
 pub async fn start(dir: &Path, max_per_minute: u32) -> AlertBot {
     let slack = fake_slack().await;
-    let envs = envs(dir, &slack, max_per_minute);
-    let db_url = envs[0].1.clone();
-    let served = Served::start(dir, "serve", &envs);
+    let database = TestDatabase::for_suite().await;
+    let db_url = database.url.clone();
+    let served = Served::start(dir, "serve", &envs(dir, &slack, max_per_minute, &db_url));
     served.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
-    AlertBot { served, slack, db_url }
+    AlertBot { served, slack, db_url, database }
 }
 
 /// An Alertmanager webhook (version 4) of one group.
@@ -190,4 +208,15 @@ pub async fn slack_posts(slack: &wiremock::MockServer, channel: &str, needle: &s
             body["channel"] == channel && body.to_string().contains(needle)
         })
         .count()
+}
+
+/// Feeds one Alertmanager group straight into `core`, as `POST /alerts/prometheus`
+/// would, and applies it (declare, triage post) at once.
+pub async fn feed_alertmanager(core: &commands::Core, group: &str, alerts: &[(&str, &str, &str)]) {
+    let body = serde_json::to_vec(&alertmanager_body(group, alerts)).unwrap();
+    let delivery =
+        bot::alerts::payload::parse(bot::alerts::config::SourceKind::Alertmanager, &body, None, core.now()).unwrap();
+    core.receive_alerts("prometheus", &delivery).await.unwrap();
+    let applied = core.apply_pending_alerts().await.unwrap();
+    assert_eq!(applied.failed, 0, "{applied:?}");
 }

@@ -1,6 +1,9 @@
 //! Registering `/incident` (per guild or globally) and starting Discord from `serve`'s
 //! configuration, against a fake Discord REST API.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use bot::config::{Config, FileConfig};
 use bot::discord::commands::register;
 use bot::secret::Secret;
@@ -78,6 +81,65 @@ async fn start_learns_the_application_registers_and_runs_the_gateway_until_it_fa
     let without_token = Config { discord_token: None, ..config };
     let db = storage::Db::in_memory().await.unwrap();
     assert!(bot::discord::start(&without_token, db, cancel).await.unwrap().is_none());
+}
+
+// Two workers: a gateway spawned before `prepare` would run while it sleeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_core_is_prepared_before_the_gateway_or_the_inbox_can_reach_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v10/oauth2/applications/@me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": APP.to_string(), "name": "incidentbot", "icon": null, "description": "",
+            "bot_public": false, "bot_require_code_grant": false, "verify_key": "abc", "team": null,
+            "flags": 0
+        })))
+        .mount(&server)
+        .await;
+    accept_command_registration(&server).await;
+    // The gateway's first call notes whether the core was prepared by then.
+    let prepared = Arc::new(AtomicBool::new(false));
+    let prepared_when_asked = Arc::new(std::sync::Mutex::new(None));
+    struct NoteOrder(Arc<AtomicBool>, Arc<std::sync::Mutex<Option<bool>>>);
+    impl wiremock::Respond for NoteOrder {
+        fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+            self.1.lock().unwrap().get_or_insert(self.0.load(Ordering::SeqCst));
+            ResponseTemplate::new(401).set_body_json(json!({ "message": "401: Unauthorized", "code": 0 }))
+        }
+    }
+    Mock::given(method("GET"))
+        .and(path("/api/v10/gateway/bot"))
+        .respond_with(NoteOrder(prepared.clone(), prepared_when_asked.clone()))
+        .mount(&server)
+        .await;
+    let config = Config {
+        file: FileConfig::default(),
+        timezone: chrono_tz::Tz::UTC,
+        database_url: "sqlite::memory:".into(),
+        port: 0,
+        discord_token: Some(Secret::new(TOKEN)),
+        discord_guild_id: Some(GUILD),
+        discord_api_url: Some(server.uri()),
+        slack_bot_token: None,
+        slack_signing_secret: None,
+        slack_api_url: String::new(),
+    };
+    let db = storage::Db::in_memory().await.unwrap();
+    let cancel = CancellationToken::new();
+    let started =
+        bot::discord::start_with_health(&config, db, cancel.clone(), bot::health::PlatformHealth::new(), |core| {
+            // Slow, so a gateway started before this would ask first.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            assert!(core.set_follow_through(Default::default()));
+            prepared.store(true, Ordering::SeqCst);
+        })
+        .await
+        .unwrap()
+        .expect("Discord is configured");
+    // The follow-through was set in `prepare`, on the core that runs: a second is refused.
+    assert!(!started.core.set_follow_through(Default::default()));
+    tokio::time::timeout(std::time::Duration::from_secs(10), started.gateway).await.unwrap().unwrap();
+    assert_eq!(*prepared_when_asked.lock().unwrap(), Some(true), "the gateway started before the core was prepared");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use storage::test_database::TestDatabase;
 
 use bot::discord::chat::Placement;
 use bot::discord::http::build_http;
@@ -37,6 +38,8 @@ pub struct Fake {
     /// The bot's database, for the tests to check what was stored.
     pub db: Db,
     pub clock: Arc<ManualClock>,
+    /// The fresh database of the suite's engine, removed when the fake is dropped.
+    pub _database: Option<TestDatabase>,
 }
 
 /// A fake Discord with every REST route the bot uses, and a bot pointed at it.
@@ -54,11 +57,12 @@ pub async fn start_with(placement: Placement) -> Fake {
 pub async fn start_unmounted(placement: Placement) -> Fake {
     let server = MockServer::start().await;
     let http = Arc::new(build_http(&Secret::new(TOKEN), Some(&server.uri()), Some(APP)));
-    let db = Db::in_memory().await.expect("in-memory database");
+    let database = TestDatabase::for_suite().await;
+    let db = database.open().await.expect("a fresh database");
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()));
     let settings = Settings { announcements_channel: Some(ANNOUNCE.to_string().into()), ..Settings::default() };
     let bot = Discord::new(http, db.clone(), clock.clone(), settings, placement);
-    Fake { server, bot, db, clock }
+    Fake { server, bot, db, clock, _database: Some(database) }
 }
 
 /// A fixture from `tests/fixtures/discord`, deserialized as serenity would.

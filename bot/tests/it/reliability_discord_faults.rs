@@ -57,7 +57,7 @@ async fn start_faulty() -> Fake {
     mount_discord(&server).await;
     let clock = Arc::new(ManualClock::new(utc("2026-03-02T09:00:00Z")));
     let (bot, db) = bot_at(&server.uri(), clock.clone()).await;
-    Fake { server, bot, db, clock }
+    Fake { server, bot, db, clock, _database: None }
 }
 
 fn utc(s: &str) -> DateTime<Utc> {

@@ -163,9 +163,9 @@ async fn killed_at(step: &'static str) {
     fake.0.lock().unwrap().hang_on = Some(step);
     let server = MockServer::start().await;
     Mock::given(wiremock::matchers::any()).respond_with(fake.clone()).mount(&server).await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("bot.db").display());
-    let db = Db::connect(&url).await.unwrap();
+    // The suite's engine (SQLite, or Postgres under INCIDENTBOT_TEST_ENGINE=postgres).
+    let database = storage::test_database::TestDatabase::for_suite().await;
+    let db = Db::connect(&database.url).await.unwrap();
 
     let first = new_bot(&server, &db);
     let interaction: Interaction = fixture("command_declare.json");

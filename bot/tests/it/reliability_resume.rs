@@ -168,12 +168,14 @@ struct Run {
     dir: tempfile::TempDir,
     fake: FakeSlack,
     server: MockServer,
+    /// The suite's engine (SQLite, or Postgres under INCIDENTBOT_TEST_ENGINE=postgres).
+    database: storage::test_database::TestDatabase,
 }
 
 impl Run {
     fn envs(&self) -> Vec<(&'static str, String)> {
         vec![
-            ("DATABASE_URL", format!("sqlite://{}", self.dir.path().join("bot.db").display())),
+            ("DATABASE_URL", self.database.url.clone()),
             ("SLACK_BOT_TOKEN", SLACK_TOKEN.to_string()),
             ("SLACK_SIGNING_SECRET", SLACK_SECRET.to_string()),
             ("SLACK_API_URL", format!("{}/api", self.server.uri())),
@@ -194,7 +196,8 @@ async fn run_with_hang(hang_on: &str) -> Run {
     fake.0.lock().unwrap().hang_on = Some(hang_on.to_string());
     let server = MockServer::start().await;
     Mock::given(wiremock::matchers::any()).respond_with(fake.clone()).mount(&server).await;
-    Run { dir, fake, server }
+    let database = storage::test_database::TestDatabase::for_suite().await;
+    Run { dir, fake, server, database }
 }
 
 async fn send_declare(served: &Served, run: &Run) -> u16 {

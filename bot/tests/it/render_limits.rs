@@ -143,7 +143,7 @@ fn discord_problems(message: &Value) -> Vec<String> {
             }
         }
     }
-    if str_len(&message["content"]) == 0 && embeds.is_empty() && rows.is_empty() {
+    if message["content"].as_str().unwrap_or_default().trim().is_empty() && embeds.is_empty() && rows.is_empty() {
         problems.push("an empty message".into());
     }
     problems

@@ -110,7 +110,7 @@ async fn restart_catch_up_stores_missed_messages_without_duplicates() {
     let channel = first_run.declare("U0ALICE", "sev2 DB down").await;
     let seen = ts(1, 100);
     first_run.event("Ev1", message_event(&channel, "U0BOB", &seen, "before the restart"), None).await;
-    let slack_db_url = format!("sqlite://{}", first_run.dir.path().join("bot.db").display());
+    let slack_db_url = first_run.db_url.clone();
     first_run.app.shutdown.cancel();
     first_run.db.close().await;
     let dir = first_run.dir;
@@ -174,7 +174,7 @@ async fn serve_start_up_mounts_slack_only_with_both_secrets_and_catches_up() {
     // An earlier run declared an incident on Slack; then the bot was down for a while.
     let earlier = spawn_app().await;
     let channel = earlier.declare("U0ALICE", "sev2 DB down").await;
-    let db_url = format!("sqlite://{}", earlier.dir.path().join("bot.db").display());
+    let db_url = earlier.db_url.clone();
     earlier.app.shutdown.cancel();
     earlier.db.close().await;
     let dir = earlier.dir;

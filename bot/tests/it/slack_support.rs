@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use storage::test_database::TestDatabase;
 
 use bot::secret::Secret;
 use bot::slack::local::{serve_on_loopback, LocalApp};
@@ -29,7 +30,11 @@ pub struct TestApp {
     pub db: Db,
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
+    /// The URL of the app's database.
+    pub db_url: String,
     next_trigger: AtomicU64,
+    /// The fresh database of the suite's engine, removed when the app is dropped.
+    _database: Option<TestDatabase>,
 }
 
 /// A fake Slack that answers every Web API method the way Slack does on success.
@@ -73,12 +78,16 @@ pub fn settings() -> Settings {
     Settings { announcements_channel: Some(ANNOUNCEMENTS.to_string().into()), ..Settings::default() }
 }
 
-/// Starts the app on a fresh database file, with the default fake Slack mounted at a
-/// low priority (tests mount more specific mocks over it).
+/// Starts the app on a fresh database of the suite's engine (`INCIDENTBOT_TEST_ENGINE`),
+/// with the default fake Slack mounted at a low priority (tests mount more specific
+/// mocks over it).
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("bot.db").display());
-    spawn_app_on(dir, &url).await
+    let database = TestDatabase::for_suite().await;
+    let url = database.url.clone();
+    let mut app = spawn_app_on(dir, &url).await;
+    app._database = Some(database);
+    app
 }
 
 pub async fn spawn_app_on(dir: tempfile::TempDir, db_url: &str) -> TestApp {
@@ -103,7 +112,17 @@ pub async fn spawn_app_on(dir: tempfile::TempDir, db_url: &str) -> TestApp {
     };
     let state = SlackState::new(options, db.clone(), settings(), Arc::new(SystemClock)).unwrap();
     let app = serve_on_loopback(state.clone(), db.clone()).await.unwrap();
-    TestApp { app, slack, state, db, http: reqwest::Client::new(), dir, next_trigger: AtomicU64::new(1) }
+    TestApp {
+        app,
+        slack,
+        state,
+        db,
+        http: reqwest::Client::new(),
+        dir,
+        db_url: db_url.to_string(),
+        next_trigger: AtomicU64::new(1),
+        _database: None,
+    }
 }
 
 pub fn now_unix() -> i64 {

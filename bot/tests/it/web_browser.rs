@@ -1,6 +1,7 @@
 //! The web pages in a real browser: headless Chromium driven over chromedriver by
-//! fantoccini, against `serve` on a history the console wrote. Each page's screenshot
-//! is saved under the target dir's `web-screenshots/`.
+//! fantoccini, against `serve` on a history the console wrote (moved to Postgres with
+//! `migrate-db` under `INCIDENTBOT_TEST_ENGINE=postgres`). Each page's screenshot is
+//! saved under the target dir's `web-screenshots/`.
 //!
 //! fantoccini speaks the W3C WebDriver protocol over the async HTTP stack the tests
 //! already run on (tokio, hyper, rustls), needs no Selenium server or Java, and is the
@@ -130,6 +131,16 @@ async fn the_web_pages_work_in_a_real_browser() {
         .output()
         .unwrap();
     assert!(console.status.success(), "{}", String::from_utf8_lossy(&console.stderr));
+    // On Postgres (INCIDENTBOT_TEST_ENGINE=postgres) the console's history is moved
+    // there with `migrate-db`, and the pages are served from Postgres.
+    let database = storage::test_database::TestDatabase::for_suite().await;
+    let db_url = if database.engine == storage::Engine::Postgres {
+        let moved = incidentbot().args(["migrate-db", "--from", &db_url, "--to", &database.url]).output().unwrap();
+        assert!(moved.status.success(), "{}", String::from_utf8_lossy(&moved.stderr));
+        database.url.clone()
+    } else {
+        db_url
+    };
 
     let served = Served::start(
         dir.path(),
@@ -322,7 +333,9 @@ async fn the_web_pages_work_in_a_real_browser() {
 #[tokio::test]
 async fn pages_carry_the_security_headers_and_refuse_forms_without_the_csrf_token() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("h.db").display());
+    // On the suite's engine: sign-in links and sessions on Postgres too.
+    let database = storage::test_database::TestDatabase::for_suite().await;
+    let db_url = database.url.clone();
     let served = Served::start(dir.path(), "serve", &[("DATABASE_URL", db_url.clone())]);
     served.wait_for_health(Duration::from_secs(20), |status, _| status == 200).await;
     let link = web_link(&db_url, "you");

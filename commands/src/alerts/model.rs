@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use storage::{AlertStatus, NewAlert};
 
 use crate::format;
@@ -16,8 +17,9 @@ pub const MAX_LABELS: usize = 64;
 /// The most alerts one delivery may carry.
 pub const MAX_ALERTS_PER_DELIVERY: usize = 5_000;
 
-/// One alert as a source reported it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One alert as a source reported it. Serialised as it waits in the inbox between
+/// the acknowledgement and being stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IncomingAlert {
     /// The alert's identity within its source (Alertmanager's fingerprint, PagerDuty's
     /// incident id, the generic `dedup_key`).
@@ -25,6 +27,7 @@ pub struct IncomingAlert {
     /// Alerts of one group share an incident or a triage post (Alertmanager's
     /// `groupKey`; the fingerprint for sources without groups).
     pub group_key: String,
+    #[serde(with = "status_word")]
     pub status: AlertStatus,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
@@ -38,7 +41,7 @@ pub struct IncomingAlert {
 
 /// One delivery: the alerts it carries and, where the source sends one, its delivery
 /// id (PagerDuty's `X-Webhook-Id`), so a redelivery is applied once.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertDelivery {
     pub delivery_id: Option<String>,
     pub alerts: Vec<IncomingAlert>,
@@ -74,6 +77,21 @@ impl IncomingAlert {
             starts_at: self.starts_at,
             ends_at: self.ends_at,
         }
+    }
+}
+
+/// `firing` / `resolved`, as stored.
+mod status_word {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use storage::AlertStatus;
+
+    pub fn serialize<S: Serializer>(status: &AlertStatus, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(status.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<AlertStatus, D::Error> {
+        let word = String::deserialize(deserializer)?;
+        word.parse().map_err(serde::de::Error::custom)
     }
 }
 

@@ -1,11 +1,12 @@
 //! Applying stored alerts: what a change of an alert (new, resolved, firing again)
-//! does to incidents and the triage queue. A delivery is first committed as it came
-//! ([`Core::receive_alerts`], which is all a sender waits for); the worker then applies
-//! each pending change ([`Core::apply_pending_alerts`]). Every step is idempotent (the
+//! does to incidents and the triage queue. A delivery is first accepted into the inbox
+//! (see [`intake`](super::intake), which is all a sender waits for), then stored as it
+//! came ([`Core::receive_alerts`]); the worker then applies each pending change
+//! ([`Core::apply_pending_alerts`]). Every step is idempotent (the
 //! declare by its source id, timeline entries by theirs, the triage post and the
 //! nudge by a claim), so a worker stopped half-way repeats nothing when it runs again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Duration;
 use storage::{
@@ -61,22 +62,27 @@ impl AppliedAlerts {
 }
 
 /// Channel lines gathered while applying a batch, one post per incident at the end, so a
-/// group of a hundred alerts makes one post rather than a hundred.
+/// group of a hundred alerts makes one post rather than a hundred; and the incidents
+/// where an alert resolved, which may get the resolve nudge after their lines.
 #[derive(Default)]
-pub(crate) struct ChannelLines(BTreeMap<i64, Vec<Line>>);
+pub(crate) struct ChannelLines {
+    lines: BTreeMap<i64, Vec<Line>>,
+    resolved_in: BTreeSet<i64>,
+}
 
 /// The most alert lines one channel post lists.
 const MAX_LINES_PER_POST: usize = 10;
 
 impl ChannelLines {
     pub(crate) fn add(&mut self, incident_id: i64, line: Line) {
-        self.0.entry(incident_id).or_default().push(line);
+        self.lines.entry(incident_id).or_default().push(line);
     }
 }
 
 impl Core {
-    /// Commits one delivery from the alert source `source`: what a sender's
-    /// acknowledgement waits for. Nothing is declared or posted here.
+    /// Stores one delivery from the alert source `source` into the alerts, in one
+    /// transaction. Nothing is declared or posted here. `serve` reaches it through the
+    /// inbox ([`Core::store_accepted_alerts`]); the console calls it directly.
     pub async fn receive_alerts(&self, source: &str, delivery: &AlertDelivery) -> Result<StoredDelivery, CoreError> {
         let alerts: Vec<_> = delivery.alerts.iter().map(|alert| alert.to_new()).collect();
         Ok(self.db.store_alert_delivery(source, delivery.delivery_id.as_deref(), &alerts, self.now()).await?)
@@ -293,7 +299,9 @@ impl Core {
                 }
                 self.db.finish_alert(alert.id, alert.version).await?;
                 applied.count(&alert.source).resolved += 1;
-                self.nudge_if_all_resolved(incident_id, alert, lines).await?;
+                // Decided once the batch is applied: a group resolving in one delivery
+                // gets one nudge, after its lines.
+                lines.resolved_in.insert(incident_id);
             }
             (AlertState::Triage, _) => {
                 self.db.finish_alert(alert.id, alert.version).await?;
@@ -327,36 +335,48 @@ impl Core {
     }
 
     /// When every alert attached to the open incident has resolved, its channel gets one
-    /// nudge with a Resolve button. The bot never resolves it itself.
-    async fn nudge_if_all_resolved(
-        &self,
-        incident_id: i64,
-        alert: &StoredAlert,
-        lines: &mut ChannelLines,
-    ) -> Result<(), Problem> {
+    /// nudge with a Resolve button. The bot never resolves it itself. The claim names
+    /// this resolution of the incident's alerts (how many, how often they fired, the
+    /// newest), so it is sent once, and again only after an alert fires anew.
+    async fn nudge_if_all_resolved(&self, incident_id: i64) -> Result<(), Problem> {
         let Some(incident) = self.open_incident(Some(incident_id)).await? else {
             return Ok(());
         };
         let attached = self.db.alerts_of_incident(incident_id).await?;
-        if attached.iter().any(|a| a.status == AlertStatus::Firing) {
+        if attached.is_empty() || attached.iter().any(|a| a.status == AlertStatus::Firing) {
             return Ok(());
         }
-        let key = format!("{}:{}", alert.id, alert.generation);
+        let firings: i64 = attached.iter().map(|a| a.generation).sum();
+        let newest = attached.iter().map(|a| a.id).max().unwrap_or_default();
+        let key = format!("{}:{firings}:{newest}", attached.len());
         if self.db.claim_alert_nudge(incident_id, &key, self.now()).await? {
-            // The alert lines go first, so the nudge is the last word in the channel.
-            let earlier = lines.0.remove(&incident_id).unwrap_or_default();
-            self.post_alert_lines(&incident, earlier).await;
             self.post_to_incident(&incident, &render::resolve_nudge(&incident)).await;
         }
         Ok(())
     }
 
+    /// Posts the gathered lines, one post per incident, each followed by the resolve
+    /// nudge where its alerts have all resolved, so the nudge is the last word.
     pub(crate) async fn flush_lines(&self, lines: ChannelLines) {
-        for (incident_id, incident_lines) in lines.0 {
-            match self.db.incident(incident_id).await {
-                Ok(Some(incident)) => self.post_alert_lines(&incident, incident_lines).await,
-                Ok(None) => {}
-                Err(error) => tracing::warn!(incident = incident_id, %error, "could not post alert lines"),
+        let ChannelLines { mut lines, resolved_in } = lines;
+        let incidents: BTreeSet<i64> = lines.keys().copied().chain(resolved_in.iter().copied()).collect();
+        for incident_id in incidents {
+            let incident_lines = lines.remove(&incident_id).unwrap_or_default();
+            if !incident_lines.is_empty() {
+                match self.db.incident(incident_id).await {
+                    Ok(Some(incident)) => self.post_alert_lines(&incident, incident_lines).await,
+                    Ok(None) => {}
+                    Err(error) => tracing::warn!(incident = incident_id, %error, "could not post alert lines"),
+                }
+            }
+            if resolved_in.contains(&incident_id) {
+                if let Err(problem) = self.nudge_if_all_resolved(incident_id).await {
+                    tracing::warn!(
+                        incident = incident_id,
+                        problem = problem.describe(),
+                        "could not check the resolve nudge"
+                    );
+                }
             }
         }
     }

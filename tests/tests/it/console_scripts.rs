@@ -159,6 +159,10 @@ async fn alerts_play_triage_declare_attach_and_the_resolve_nudge() {
         "severity=warning · env=prod · service=checkout",
         "[Declare (sev3)] [Dismiss]",
         "#1 prometheus/DiskAlmostFull · Disk on db-1 is 90% full · firing since",
+        "Declare from alert #1: answer one line per field",
+        "(1/3) Title: What is broken, in a few words? [now: Disk on db-1 is 90% full]",
+        "(2/3) Severity: sev1 (critical) … sev4 (minor) [now: sev3]",
+        "(3/3) Description: What do we know so far? (optional) [now: Declared from alert #1 (prometheus/DiskAlmostFull).",
         "[#alerts] incidentbot (edited): 🔕 Alert #1 (prometheus/DiskAlmostFull): Disk on db-1 is 90% full\n  Declared as INC-1 by @you.",
         "[only @you] Declared INC-1 in #inc-1-disk-on-db-1-is-90-full. You are the commander.",
         "[#alerts] incidentbot: 🔔 Alert #2 (prometheus/SlowQueries)",
@@ -184,7 +188,7 @@ async fn alerts_play_triage_declare_attach_and_the_resolve_nudge() {
         "Alerts waiting in triage: 0",
         "(3/10) Detection: How did we find out? Could we have known sooner? [now: Alert CheckoutErrors (prometheus) at 2026-03-02 09:30 UTC.]",
         "Detected by monitoring: 2 of 2 (100%); by people: 0",
-        "Time to detect: sev1 15m (1) · sev3 10m (1)",
+        "Time to detect: sev1 15m (1) · sev2 10m (1)",
         "Alert noise: 2 alerts without an incident · uptime/CertExpiry 1 (1 dismissed, 0 resolved on their own) · uptime/PingFailed 1 (0 dismissed, 1 resolved on their own)",
     ];
     let mut from = 0;
@@ -206,4 +210,7 @@ async fn alerts_play_triage_declare_attach_and_the_resolve_nudge() {
     assert!(db.detection(1).await.unwrap().is_some(), "declared from triage is detected by monitoring");
     let inc1 = db.incident(1).await.unwrap().unwrap();
     assert_eq!(inc1.started_at.to_rfc3339(), "2026-03-02T08:50:00+00:00");
+    // The form's answers: the kept title, the raised severity, the kept description.
+    assert_eq!((inc1.title.as_str(), inc1.severity), ("Disk on db-1 is 90% full", storage::Severity::Sev2));
+    assert!(inc1.description.as_deref().is_some_and(|d| d.starts_with("Declared from alert #1")), "{inc1:?}");
 }
