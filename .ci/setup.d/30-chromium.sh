@@ -5,3 +5,8 @@
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
     apt_install chromium chromium-driver
 fi
+# Fonts for the screenshots the tests save: without them emoji and CJK text (which the
+# tests type on purpose) show as empty boxes.
+if ! dpkg -s fonts-noto-color-emoji fonts-wqy-zenhei >/dev/null 2>&1; then
+    apt_install fonts-noto-color-emoji fonts-wqy-zenhei
+fi

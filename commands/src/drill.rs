@@ -15,7 +15,12 @@ pub const MARK: &str = "🧪 DRILL";
 
 /// Whether an incident counts in response metrics (MTTA, MTTR, counts).
 pub fn counts_in_metrics(incident: &Incident) -> bool {
-    !incident.drill
+    drill_counts(incident.drill)
+}
+
+/// The same rule, for reports that read only an incident's drill flag.
+pub fn drill_counts(drill: bool) -> bool {
+    !drill
 }
 
 /// The incidents that count in the metrics: every one but drills.

@@ -6,8 +6,8 @@
 //! - time to mitigate = mitigated − started;
 //! - time to resolve = resolved − started.
 
-use chrono::Duration;
-use storage::Incident;
+use chrono::{DateTime, Duration, Utc};
+use storage::{Incident, IncidentMoments};
 
 /// One incident's durations; `None` where the later moment has not happened yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,16 +18,47 @@ pub struct Durations {
     pub to_resolve: Option<Duration>,
 }
 
+/// The moments the durations are measured between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moments {
+    pub started: DateTime<Utc>,
+    pub declared: DateTime<Utc>,
+    pub acknowledged: Option<DateTime<Utc>>,
+    pub mitigated: Option<DateTime<Utc>>,
+    pub resolved: Option<DateTime<Utc>>,
+}
+
 impl Durations {
     pub fn of(incident: &Incident) -> Durations {
+        Durations::between(&Moments {
+            started: incident.started_at,
+            declared: incident.declared_at,
+            acknowledged: incident.acknowledged_at,
+            mitigated: incident.mitigated_at,
+            resolved: incident.resolved_at,
+        })
+    }
+
+    /// From the few columns a report reads instead of whole incidents.
+    pub fn of_moments(incident: &IncidentMoments) -> Durations {
+        Durations::between(&Moments {
+            started: incident.started_at,
+            declared: incident.declared_at,
+            acknowledged: incident.acknowledged_at,
+            mitigated: incident.mitigated_at,
+            resolved: incident.resolved_at,
+        })
+    }
+
+    pub fn between(moments: &Moments) -> Durations {
         // Stored timestamps keep started ≤ declared ≤ acknowledged; the floor at zero
         // keeps a hand-edited database from showing negative times.
         let since = |from, to| Some(to - from).filter(|d: &Duration| *d >= Duration::zero()).or(Some(Duration::zero()));
         Durations {
-            to_detect: since(incident.started_at, incident.declared_at).unwrap_or_default(),
-            to_acknowledge: incident.acknowledged_at.and_then(|at| since(incident.declared_at, at)),
-            to_mitigate: incident.mitigated_at.and_then(|at| since(incident.started_at, at)),
-            to_resolve: incident.resolved_at.and_then(|at| since(incident.started_at, at)),
+            to_detect: since(moments.started, moments.declared).unwrap_or_default(),
+            to_acknowledge: moments.acknowledged.and_then(|at| since(moments.declared, at)),
+            to_mitigate: moments.mitigated.and_then(|at| since(moments.started, at)),
+            to_resolve: moments.resolved.and_then(|at| since(moments.started, at)),
         }
     }
 }

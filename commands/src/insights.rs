@@ -1,28 +1,28 @@
 //! The numbers behind `/insights`, over a window of whole weeks in the configured time
 //! zone: incidents per week by severity, time to acknowledge and to resolve (median and
 //! p90, per week and per severity), detection by monitoring or by people, recurring
-//! contributing factors, and action-item follow-through. Durations come from
-//! [`crate::durations`].
+//! contributing-factor tags and services, and action-item follow-through. Durations come
+//! from [`crate::durations`]; drills do not count ([`crate::drill`]), as in the digest.
 //!
-//! Services and tags come with the Learning work; until then the recurring factors are
-//! the digest's normalised factor text. Detection counts an incident the system
-//! declared (an alert) as detected by monitoring.
+//! It reads only what it needs: each incident's moments (no titles, no roles) and
+//! action-item counts made in SQL, so a window of thousands of incidents stays fast.
+//! Private incidents are counted, never named, as in the digest.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Datelike, Days, Duration, NaiveDate};
-use storage::{ActionStatus, Severity};
+use storage::{Attachment, Severity};
 
-use crate::actor::Actor;
 use crate::core::Core;
 use crate::durations::Durations;
 use crate::error::CoreError;
+use crate::recurrence::{self, ServiceFigures};
 
 /// The window when none is chosen.
 pub const DEFAULT_WEEKS: u32 = 26;
 /// The longest window offered.
 pub const MAX_WEEKS: u32 = 156;
-/// The most recurring factors and overdue owners shown.
+/// The most recurring tags, services and overdue owners shown.
 const MAX_LISTED: usize = 10;
 
 /// Median and 90th percentile of some durations; `None` when there were none.
@@ -109,10 +109,15 @@ pub struct Insights {
     pub weeks: Vec<Week>,
     pub by_severity: Vec<SeverityTimes>,
     pub detection: Detection,
-    /// Factors named by two or more incidents, with their incident count.
+    /// Contributing-factor tags on two or more incidents, with their incident count.
     pub recurring_factors: Vec<(String, usize)>,
+    /// Services by incident count, with their time to resolve and open action items.
+    pub services: Vec<ServiceFigures>,
     pub actions: ActionFollowThrough,
 }
+
+/// The age buckets of open action items: a label and the age in days it starts at.
+const AGE_BUCKETS: [(&str, u64); 4] = [("under a week", 0), ("1–4 weeks", 7), ("1–3 months", 28), ("older", 91)];
 
 impl Core {
     /// The insights over the last `weeks` weeks, this one included.
@@ -123,7 +128,7 @@ impl Core {
         let this_monday = today - Days::new(u64::from(today.weekday().num_days_from_monday()));
         let first_monday = this_monday - Days::new(u64::from(weeks - 1) * 7);
         let from = crate::pages::local_day_start(first_monday, tz).unwrap_or_else(|| self.now() - Duration::weeks(26));
-        let incidents = self.db.incidents_declared_between(from, self.now() + Duration::seconds(1)).await?;
+        let moments = self.db.incident_moments_between(from, self.now() + Duration::seconds(1)).await?;
 
         let mut buckets: Vec<Bucket> =
             (0..weeks).map(|w| (first_monday + Days::new(u64::from(w) * 7), [0; 4], Vec::new(), Vec::new())).collect();
@@ -131,10 +136,12 @@ impl Core {
         let mut severity_resolves: BTreeMap<Severity, Vec<Duration>> = BTreeMap::new();
         let mut detection = Detection::default();
         let (mut monitoring, mut people) = (Vec::new(), Vec::new());
-        for incident in &incidents {
+        let mut resolutions: HashMap<i64, Option<Duration>> = HashMap::new();
+        for incident in moments.iter().filter(|m| crate::drill::drill_counts(m.drill)) {
             let local = incident.declared_at.with_timezone(&tz).date_naive();
             let index = usize::try_from((local - first_monday).num_days() / 7).unwrap_or(0).min(buckets.len() - 1);
-            let durations = Durations::of(incident);
+            let durations = Durations::of_moments(incident);
+            resolutions.insert(incident.id, durations.to_resolve);
             let bucket = &mut buckets[index];
             bucket.1[severity_index(incident.severity)] += 1;
             if let Some(ack) = durations.to_acknowledge {
@@ -145,7 +152,7 @@ impl Core {
                 bucket.3.push(resolve);
                 severity_resolves.entry(incident.severity).or_default().push(resolve);
             }
-            if Actor::from_stored(&incident.declared_by).is_system() {
+            if incident.detected_by_alert {
                 detection.by_monitoring += 1;
                 monitoring.push(durations.to_detect);
             } else {
@@ -173,46 +180,80 @@ impl Core {
             })
             .collect();
 
-        let factors = self.db.contributing_factors_since(from).await?;
-        let recurring_factors = crate::digest::recurring_factors(&factors)
+        let counted: HashSet<i64> = resolutions.keys().copied().collect();
+        let tags = self.db.attached_since(Attachment::Factor, from).await?;
+        let recurring_factors = recurrence::recurring(&tags, &counted)
             .into_iter()
             .take(MAX_LISTED)
-            .map(|(factor, incidents)| (factor, incidents.len()))
+            .map(|recurring| (recurring.name, recurring.incidents.len()))
             .collect();
+        let services = self.db.attached_since(Attachment::Service, from).await?;
+        let open_per_incident: HashMap<i64, usize> = self
+            .db
+            .open_actions_per_incident_since(from)
+            .await?
+            .into_iter()
+            .map(|(id, n)| (id, usize::try_from(n).unwrap_or(0)))
+            .collect();
+        let mut services = recurrence::service_figures(&services, &resolutions, &open_per_incident);
+        services.truncate(MAX_LISTED);
 
-        let items = self.db.actions_created_since(from).await?;
-        let mut actions = ActionFollowThrough {
-            total: items.len(),
-            open_by_age: [("under a week", 0), ("1–4 weeks", 0), ("1–3 months", 0), ("older", 0)],
-            ..ActionFollowThrough::default()
+        Ok(Insights {
+            weeks,
+            by_severity,
+            detection,
+            recurring_factors,
+            services,
+            actions: self.follow_through(from, today).await?,
+        })
+    }
+
+    /// Action items created since `from`: by status, open ones by age, overdue owners.
+    async fn follow_through(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        today: NaiveDate,
+    ) -> Result<ActionFollowThrough, CoreError> {
+        let tz = self.settings.timezone;
+        // An item is at least N days old when it was created before the local day N-1
+        // days ago began (today is day 0).
+        let threshold = |days: u64| {
+            let day = today - Days::new(days.saturating_sub(1));
+            crate::pages::local_day_start(day, tz).unwrap_or(from)
         };
-        let mut overdue: BTreeMap<String, usize> = BTreeMap::new();
-        for item in &items {
-            match item.status {
-                ActionStatus::Done => actions.done += 1,
-                ActionStatus::Wontfix => actions.wontfix += 1,
-                ActionStatus::Open => {
-                    actions.open += 1;
-                    let age = (today - item.created_at.with_timezone(&tz).date_naive()).num_days();
-                    let bucket = match age {
-                        ..7 => 0,
-                        7..28 => 1,
-                        28..91 => 2,
-                        _ => 3,
-                    };
-                    actions.open_by_age[bucket].1 += 1;
-                    if item.due < today {
-                        *overdue.entry(item.owner.clone()).or_default() += 1;
-                    }
-                }
-            }
-        }
-        let mut overdue: Vec<(String, usize)> = overdue.into_iter().collect();
-        overdue.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        overdue.truncate(MAX_LISTED);
-        actions.overdue_by_owner = overdue;
-
-        Ok(Insights { weeks, by_severity, detection, recurring_factors, actions })
+        let counts = self
+            .db
+            .action_counts_since(
+                from,
+                [threshold(AGE_BUCKETS[1].1), threshold(AGE_BUCKETS[2].1), threshold(AGE_BUCKETS[3].1)],
+            )
+            .await?;
+        let as_count = |n: i64| usize::try_from(n).unwrap_or(0);
+        let open = as_count(counts.open);
+        let [younger_than_week, younger_than_month, younger_than_quarter] = counts.open_since.map(as_count);
+        let limit = i64::try_from(MAX_LISTED).unwrap_or(10);
+        let overdue_by_owner = self
+            .db
+            .overdue_owners_since(from, today, limit)
+            .await?
+            .into_iter()
+            .map(|(owner, n)| (owner, as_count(n)))
+            .collect();
+        let done = as_count(counts.done);
+        let wontfix = as_count(counts.wontfix);
+        Ok(ActionFollowThrough {
+            total: done + wontfix + open,
+            done,
+            wontfix,
+            open,
+            open_by_age: [
+                (AGE_BUCKETS[0].0, younger_than_week),
+                (AGE_BUCKETS[1].0, younger_than_month.saturating_sub(younger_than_week)),
+                (AGE_BUCKETS[2].0, younger_than_quarter.saturating_sub(younger_than_month)),
+                (AGE_BUCKETS[3].0, open.saturating_sub(younger_than_quarter)),
+            ],
+            overdue_by_owner,
+        })
     }
 }
 

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use storage::pages::{HIT_END, HIT_START};
 use storage::{
-    ActionFilter, ActionItem, ActionStatus, Incident, IncidentQuery, Postmortem, PostmortemField, TimelineEntry,
+    ActionFilter, ActionItem, ActionStatus, Detection, Incident, IncidentQuery, Postmortem, PostmortemField,
+    StoredAlert, TimelineEntry, TrackerLink,
 };
 
 use crate::core::Core;
@@ -56,9 +57,23 @@ pub struct IncidentPage {
     pub page: i64,
     pub pages: i64,
     pub key_only: bool,
-    pub actions: Vec<ActionItem>,
+    /// Each action item with its tracker issue, when it has one.
+    pub actions: Vec<(ActionItem, Option<TrackerLink>)>,
     pub postmortem: Postmortem,
+    /// Catalog services it touched, by name.
+    pub services: Vec<String>,
+    /// Its contributing-factor tags, by tag.
+    pub factor_tags: Vec<String>,
+    /// The alert that detected it, when one did.
+    pub detection: Option<Detection>,
+    /// Alerts attached to it, oldest first, at most [`ALERTS_SHOWN`].
+    pub alerts: Vec<StoredAlert>,
+    /// How many alerts are attached in all.
+    pub alerts_total: usize,
 }
+
+/// The most alerts an incident's page lists.
+pub const ALERTS_SHOWN: usize = 100;
 
 /// A part of a snippet: matched words are marked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +89,14 @@ pub struct LibraryResult {
     /// The field's label, or "Key event".
     pub part: String,
     pub snippet: Vec<SnippetPart>,
+}
+
+/// A library search's hits, best first.
+#[derive(Debug, Clone, Default)]
+pub struct LibraryResults {
+    pub results: Vec<LibraryResult>,
+    /// So many matched that only the newest postmortems and key events were ranked.
+    pub narrowed: bool,
 }
 
 /// One open action item on the actions page.
@@ -100,6 +123,12 @@ impl Core {
         let offset = (page - 1).saturating_mul(INCIDENTS_PER_PAGE);
         let (incidents, total) = self.db.find_incidents(query, offset, INCIDENTS_PER_PAGE).await?;
         let incidents = self.visible(&Viewer::Person(viewer), incidents).await?;
+        // The count leaves out the private incidents the viewer may not see (few: each
+        // is checked by the visibility rule).
+        let private = self.db.private_incidents_matching(query).await?;
+        let private_total = private.len();
+        let private_seen = self.visible(&Viewer::Person(viewer), private).await?.len();
+        let hidden = i64::try_from(private_total - private_seen).unwrap_or(0);
         let now = self.now();
         let rows = incidents
             .into_iter()
@@ -110,7 +139,9 @@ impl Core {
                 IncidentRow { incident, durations, duration }
             })
             .collect();
-        Ok(IncidentList { rows, total, page, pages: pages(total, INCIDENTS_PER_PAGE) })
+        // Pages are counted over every match, hidden ones included, so paging by offset
+        // reaches every visible row (a page may show fewer than a full page).
+        Ok(IncidentList { rows, total: total - hidden, page, pages: pages(total, INCIDENTS_PER_PAGE) })
     }
 
     /// An incident's page: its header, a page of its timeline, its action items and
@@ -127,9 +158,21 @@ impl Core {
         let page = page.max(1);
         let offset = (page - 1).saturating_mul(ENTRIES_PER_PAGE);
         let (timeline, timeline_total) = self.db.timeline_page(id, key_only, offset, ENTRIES_PER_PAGE).await?;
-        let actions = self.db.actions(&ActionFilter::Incident(id)).await?;
+        let mut actions = Vec::new();
+        for item in self.db.actions(&ActionFilter::Incident(id)).await? {
+            let link = self.db.tracker_link(item.id).await?;
+            actions.push((item, link));
+        }
         let postmortem = self.db.postmortem(id).await?.unwrap_or_default();
+        let mut alerts = self.db.alerts_of_incident(id).await?;
+        let alerts_total = alerts.len();
+        alerts.truncate(ALERTS_SHOWN);
         Ok(Some(IncidentPage {
+            services: self.services_of(id).await?,
+            factor_tags: self.factor_tags_of(id).await?,
+            detection: self.db.detection(id).await?,
+            alerts,
+            alerts_total,
             durations: Durations::of(&incident),
             incident,
             timeline,
@@ -145,9 +188,11 @@ impl Core {
     /// The postmortem library: every postmortem field and key timeline event matching
     /// all the words of `query`, best first. Words are matched whole, with stemming
     /// ("failing" finds "failed"); punctuation is ignored, so no input is a syntax error.
-    pub async fn search_library(&self, viewer: &str, query: &str) -> Result<Vec<LibraryResult>, CoreError> {
-        let Some(expression) = match_expression(query) else { return Ok(Vec::new()) };
-        let hits = self.db.search_library(&expression, LIBRARY_HITS).await?;
+    /// When very many match, only the newest are ranked and `narrowed` says so.
+    pub async fn search_library(&self, viewer: &str, query: &str) -> Result<LibraryResults, CoreError> {
+        let Some(expression) = match_expression(query) else { return Ok(LibraryResults::default()) };
+        let found = self.db.search_library(&expression, LIBRARY_HITS).await?;
+        let (hits, narrowed) = (found.hits, found.narrowed);
         let mut incidents: BTreeMap<i64, Incident> = BTreeMap::new();
         let mut results = Vec::with_capacity(hits.len());
         for hit in hits {
@@ -158,7 +203,7 @@ impl Core {
             let Some(incident) = incidents.get(&hit.incident_id).cloned() else { continue };
             results.push(LibraryResult { incident, part: part_label(&hit.part), snippet: snippet_parts(&hit.snippet) });
         }
-        Ok(results)
+        Ok(LibraryResults { results, narrowed })
     }
 
     /// Open action items grouped by owner: owners with overdue items first (most

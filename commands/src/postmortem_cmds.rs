@@ -137,16 +137,20 @@ impl Core {
     }
 
     async fn submit_postmortem(&self, submission: &FormSubmission, incident_id: i64) -> Result<Outcome, Problem> {
-        self.save_postmortem_answers(submission, incident_id, MAX_ANSWER).await
+        self.save_postmortem_answers(submission, incident_id, MAX_ANSWER, &[]).await
     }
 
     /// Saves postmortem answers of at most `max_answer` characters each: chat's forms
     /// allow [`MAX_ANSWER`], the web editor more. Every changed field is a timeline entry.
+    /// `clear` names fields to empty on purpose (the web editor's "clear" box; a blank
+    /// answer alone never clears, so a form that lost a field loses nothing). A closed
+    /// incident keeps its postmortem complete, so its fields can be corrected, not cleared.
     pub(crate) async fn save_postmortem_answers(
         &self,
         submission: &FormSubmission,
         incident_id: i64,
         max_answer: usize,
+        clear: &[String],
     ) -> Result<Outcome, Problem> {
         let incident = self.db.incident(incident_id).await?.ok_or_else(|| {
             Problem::Usage(UsageError {
@@ -180,6 +184,25 @@ impl Core {
                 field_errors.push((field.key, format!("Keep it under {max_answer} characters.")));
             } else if text::has_visible(value) {
                 answers.push((field, value.to_string()));
+            }
+        }
+        let mut clearing = Vec::with_capacity(clear.len());
+        for key in clear {
+            let Some(field) = postmortem::field(key) else {
+                return Err(refused(format!("`{}` is not a postmortem field.", format::truncate(key, 40).0)));
+            };
+            if incident.status == Status::Closed {
+                field_errors.push((
+                    field.key,
+                    format!(
+                        "{} is closed, so its postmortem stays complete: correct this answer instead of clearing it.",
+                        incident.reference()
+                    ),
+                ));
+            } else if !clearing.iter().any(|f: &&postmortem::Field| f.field == field.field) {
+                // A cleared field ignores what its box held.
+                answers.retain(|(f, _): &(&postmortem::Field, String)| f.field != field.field);
+                clearing.push(field);
             }
         }
         if !field_errors.is_empty() {
@@ -220,6 +243,25 @@ impl Core {
             changes.push((field.field, value, entry));
         }
         let labels: Vec<&str> = changes.iter().filter_map(|(f, _, _)| label(*f)).collect();
+        let mut cleared = Vec::new();
+        for field in clearing {
+            if written.get(field.field).is_none() {
+                continue;
+            }
+            let entry = NewEntry {
+                incident_id: incident.id,
+                source_id: submission.source_id.part(&format!("pm-clear:{}", field.key)),
+                at: now,
+                kind: EntryKind::Postmortem,
+                author: submission.user.clone(),
+                text: format!("Postmortem {} cleared", field.label),
+                is_key: false,
+            };
+            // Stored blank: a blank answer reads as not written.
+            written.set(field.field, String::new());
+            changes.push((field.field, String::new(), entry));
+            cleared.push(field.label);
+        }
         let mut tag_change = None;
         if let Some(tags) = &picked_tags {
             let (added, removed) = self.replace_tags(&incident, &submission.user, &submission.source_id, tags).await?;
@@ -240,7 +282,12 @@ impl Core {
         };
 
         let mut reply = Message::new();
-        reply = if labels.is_empty() && tag_change.is_some() {
+        if !cleared.is_empty() {
+            reply = reply.line(
+                Line::new().text(format!("Cleared {} of ", cleared.join(", "))).bold(incident.reference()).text("."),
+            );
+        }
+        reply = if labels.is_empty() && (tag_change.is_some() || !cleared.is_empty()) {
             reply
         } else if labels.is_empty() {
             reply.line(Line::new().text("No answers changed."))
@@ -364,7 +411,7 @@ impl Core {
     }
 
     /// The contributing-factor picker of `incident`: the vocabulary, with its tags now.
-    pub(crate) async fn tag_picker(&self, incident: &Incident) -> Result<TagPicker, Problem> {
+    pub(crate) async fn tag_picker(&self, incident: &Incident) -> Result<TagPicker, storage::StorageError> {
         Ok(TagPicker {
             incident: incident.id,
             label: "Contributing-factor tags".to_string(),

@@ -6,7 +6,7 @@
 //! Drills never count here; callers pass only the incidents that count
 //! ([`crate::drill::real`]).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::Duration;
 use storage::{ActionItem, Incident};
@@ -61,29 +61,46 @@ pub struct ServiceFigures {
 /// Figures per service for `incidents` (the ones that count), most incidents first,
 /// then by name. `pairs` is `(incident id, service)`.
 pub fn by_service(pairs: &[(i64, String)], incidents: &[Incident], open_actions: &[ActionItem]) -> Vec<ServiceFigures> {
-    let mut services: BTreeMap<&str, Vec<&Incident>> = BTreeMap::new();
+    let resolutions: HashMap<i64, Option<Duration>> =
+        incidents.iter().map(|i| (i.id, Durations::of(i).to_resolve)).collect();
+    let mut open: HashMap<i64, usize> = HashMap::new();
+    for item in open_actions {
+        *open.entry(item.incident_id).or_default() += 1;
+    }
+    service_figures(pairs, &resolutions, &open)
+}
+
+/// [`by_service`] from what a report read without whole incidents: each counted
+/// incident's time to resolve (`None` while unresolved) and its open action items.
+/// Incidents missing from `resolutions` do not count.
+pub fn service_figures(
+    pairs: &[(i64, String)],
+    resolutions: &HashMap<i64, Option<Duration>>,
+    open_actions: &HashMap<i64, usize>,
+) -> Vec<ServiceFigures> {
+    let mut services: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
     for (id, service) in pairs {
-        if let Some(incident) = incidents.iter().find(|i| i.id == *id) {
+        if resolutions.contains_key(id) {
             let of_service = services.entry(service).or_default();
-            if !of_service.iter().any(|i| i.id == *id) {
-                of_service.push(incident);
+            if !of_service.contains(id) {
+                of_service.push(*id);
             }
         }
     }
     let mut out: Vec<ServiceFigures> = services
         .into_iter()
         .map(|(service, of_service)| {
-            let resolutions: Vec<Duration> = of_service.iter().filter_map(|i| Durations::of(i).to_resolve).collect();
-            let mttr = (!resolutions.is_empty()).then(|| {
-                let total: i64 = resolutions.iter().map(Duration::num_seconds).sum();
-                Duration::seconds(total / resolutions.len() as i64)
+            let resolved: Vec<Duration> =
+                of_service.iter().filter_map(|id| resolutions.get(id).copied().flatten()).collect();
+            let mttr = (!resolved.is_empty()).then(|| {
+                let total: i64 = resolved.iter().map(Duration::num_seconds).sum();
+                Duration::seconds(total / resolved.len() as i64)
             });
-            let ids: HashSet<i64> = of_service.iter().map(|i| i.id).collect();
             ServiceFigures {
                 service: service.to_string(),
                 incidents: of_service.len(),
                 mttr,
-                open_actions: open_actions.iter().filter(|a| ids.contains(&a.incident_id)).count(),
+                open_actions: of_service.iter().map(|id| open_actions.get(id).copied().unwrap_or(0)).sum(),
             }
         })
         .collect();

@@ -4,14 +4,22 @@
 //! date; owner, commander or admin). Each edit is one request with its own source id,
 //! so a resubmitted form is recorded once.
 
-use storage::{ActionStatus, ChannelId, SourceId};
+use storage::{ActionStatus, ChannelId, Incident, Postmortem, SourceId};
 
 use crate::core::{settle, Core, Invocation};
 use crate::error::CoreError;
 use crate::grammar::{self, usage, UsageError};
 use crate::limits::MAX_WEB_POSTMORTEM_FIELD;
-use crate::outcome::{FormKind, Outcome};
+use crate::outcome::{FormKind, Outcome, TagPicker};
 use crate::postmortem_cmds::FormSubmission;
+
+/// The postmortem of one incident, as the web pages show and edit it.
+#[derive(Debug, Clone)]
+pub struct PostmortemView {
+    pub incident: Incident,
+    pub postmortem: Postmortem,
+    pub tags: TagPicker,
+}
 
 /// A change to an action item from the web.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +43,7 @@ impl Core {
         user: &str,
         incident_id: i64,
         answers: Vec<(String, String)>,
+        clear: Vec<String>,
     ) -> Result<Outcome, CoreError> {
         let submission = FormSubmission {
             source_id: SourceId::from(source_id.to_string()),
@@ -43,7 +52,23 @@ impl Core {
             kind: FormKind::PostmortemAll { incident: incident_id },
             answers,
         };
-        settle(self.save_postmortem_answers(&submission, incident_id, MAX_WEB_POSTMORTEM_FIELD).await)
+        settle(self.save_postmortem_answers(&submission, incident_id, MAX_WEB_POSTMORTEM_FIELD, &clear).await)
+    }
+
+    /// The incident of action item `id`, if there is one and `viewer` may see it.
+    pub async fn action_incident(&self, viewer: &str, id: i64) -> Result<Option<Incident>, CoreError> {
+        let Some(item) = self.db.action(id).await? else { return Ok(None) };
+        self.visible_incident(viewer, item.incident_id).await
+    }
+
+    /// What the postmortem pages show: the incident, its postmortem and its tag picker
+    /// (every vocabulary tag, the incident's own selected). `None` when there is no such
+    /// incident or `viewer` may not see it.
+    pub async fn postmortem_view(&self, viewer: &str, incident_id: i64) -> Result<Option<PostmortemView>, CoreError> {
+        let Some(incident) = self.visible_incident(viewer, incident_id).await? else { return Ok(None) };
+        let postmortem = self.db.postmortem(incident_id).await?.unwrap_or_default();
+        let tags = self.tag_picker(&incident).await?;
+        Ok(Some(PostmortemView { incident, postmortem, tags }))
     }
 
     /// Changes an action item for `user`, as the matching `/incident action …` would.

@@ -151,6 +151,38 @@ impl Db {
         })
     }
 
+    /// What the Learning and Alerts work attach, over the whole seeded history: every
+    /// incident names one of 20 services and one of four factor tags, and every third
+    /// was detected by an alert. For the insights benchmark, which reads them. (`WHERE
+    /// true` keeps SQLite from reading `ON CONFLICT` as a join's `ON`.)
+    pub async fn seed_learning_and_detections(&self) -> Result<(), StorageError> {
+        in_transaction!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO incident_services (incident_id, service, added_by, added_at)
+                 SELECT id, 'service-' || (id % 20), 'U1', declared_at FROM incidents WHERE true
+                 ON CONFLICT DO NOTHING",
+            )
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO incident_factors (incident_id, tag, added_by, added_at)
+                 SELECT id, CASE id % 4 WHEN 0 THEN 'change' WHEN 1 THEN 'capacity' WHEN 2 THEN 'monitoring-gap'
+                            ELSE 'runbook-gap' END, 'U1', declared_at FROM incidents WHERE true
+                 ON CONFLICT DO NOTHING",
+            )
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO incident_detections (incident_id, source, alertname, alert_at)
+                 SELECT id, 'alertmanager', 'HighErrorRate', declared_at FROM incidents WHERE id % 3 = 0
+                 ON CONFLICT DO NOTHING",
+            )
+            .execute(&mut **tx)
+            .await?;
+            Ok(Decision::Commit(()))
+        })
+    }
+
     /// The query plan SQLite picks for the overdue-reminder scan: the query of
     /// [`ActionFilter::OverdueOn`](crate::ActionFilter::OverdueOn).
     pub async fn explain_overdue_scan(&self) -> Result<Vec<String>, StorageError> {

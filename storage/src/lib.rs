@@ -22,6 +22,7 @@
 //! - [`pages`] answers the web pages: the filtered incident list, timeline pages, the
 //!   postmortem library's full-text search (FTS5 on SQLite, a `tsvector` with a GIN
 //!   index on Postgres, each kept in step by triggers).
+//! - [`insights`] answers the insights page with few columns and SQL counts.
 //! - [`web_auth`] stores one-time sign-in links and web sessions, by token hash.
 //! - [`deliveries`] records scheduled deliveries and job runs, for exactly-once reminders
 //!   (fenced by the lease's token when the scheduler runs under one).
@@ -65,6 +66,7 @@ mod group_commit;
 pub mod inbound_events;
 pub mod inbox;
 pub mod incidents;
+pub mod insights;
 pub mod integrity;
 pub mod learning;
 pub mod lease;
@@ -93,12 +95,13 @@ pub use alerts::{
 pub use db::{Db, OpenMode, StorageError};
 pub use deliveries::{Claim, DeliveryKey};
 pub use inbox::{InboxRequest, InboxRow};
+pub use insights::{ActionCounts, IncidentMoments};
 pub use learning::{Attached, Attachment};
 pub use lease::{Fence, LeaseHolder};
 pub use links::{LinkOutcome, PostmortemPr, TrackerLink};
 pub use location::{Engine, Location, UrlError};
 pub use model::*;
 pub use outbox::{AttemptStart, Job, NewJob};
-pub use pages::{IncidentQuery, LibraryHit};
+pub use pages::{IncidentQuery, LibraryHit, LibrarySearch};
 pub use steps::{StepState, UnfinishedIncident};
 pub use web_auth::{LinkRefusal, WebSession, WebUser};

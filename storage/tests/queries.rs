@@ -390,7 +390,37 @@ conformance!(
     alert_noise_counts_dismissed_and_resolved_alone_by_source_and_name,
     an_outbox_job_is_enqueued_once_and_one_attempt_of_two_handles_holds_it,
     a_fenced_job_attempt_needs_the_current_token,
+    a_library_search_matching_very_many_ranks_the_newest_and_says_so,
+    the_insights_counts_agree_on_both_engines,
 );
+
+async fn the_insights_counts_agree_on_both_engines(db: Db, _url: &str) {
+    let incident = declared(&db, "req-1").await;
+    let item = |text: &str, owner: &str, due: &str| NewActionItem {
+        incident_id: incident.id,
+        text: text.into(),
+        owner: owner.into(),
+        due: due.parse().unwrap(),
+        priority: Priority::Medium,
+        kind: ActionKind::Prevent,
+        created_by: "alice".into(),
+        created_at: t0(),
+        addresses: None,
+    };
+    db.add_action(&item("a", "bob", "2026-03-03"), &entry(1, "e1", EntryKind::Action)).await.unwrap().unwrap();
+    db.add_action(&item("b", "bob", "2026-03-04"), &entry(1, "e2", EntryKind::Action)).await.unwrap().unwrap();
+    db.add_action(&item("c", "carol", "2026-04-10"), &entry(1, "e3", EntryKind::Action)).await.unwrap().unwrap();
+    let hour = chrono::Duration::hours(1);
+    let moments = db.incident_moments_between(t0() - hour, t0() + hour).await.unwrap();
+    assert_eq!(moments.len(), 1);
+    assert_eq!((moments[0].id, moments[0].drill, moments[0].detected_by_alert), (incident.id, false, false));
+    assert!(db.incident_moments_between(t0() + hour, t0() + hour * 2).await.unwrap().is_empty());
+    let counts = db.action_counts_since(t0() - hour, [t0() - hour, t0(), t0() + hour]).await.unwrap();
+    assert_eq!((counts.open, counts.done, counts.wontfix, counts.open_since), (3, 0, 0, [3, 3, 0]));
+    let today: NaiveDate = "2026-03-05".parse().unwrap();
+    assert_eq!(db.overdue_owners_since(t0() - hour, today, 10).await.unwrap(), vec![("bob".to_string(), 2)]);
+    assert_eq!(db.open_actions_per_incident_since(t0() - hour).await.unwrap(), vec![(incident.id, 3)]);
+}
 
 async fn attachments_change_once_with_their_entry_and_read_back_in_order(db: Db, _url: &str) {
     use storage::{Attached, Attachment};
@@ -459,19 +489,22 @@ async fn the_library_search_finds_postmortems_and_key_events_and_follows_edits(d
     .unwrap();
 
     // Every word required; stemming lets "connections" find "connection".
-    let hits = db.search_library("\"connections\"", 10).await.unwrap();
+    let hits = db.search_library("\"connections\"", 10).await.unwrap().hits;
     let mut found: Vec<(i64, String)> = hits.iter().map(|h| (h.incident_id, h.part.clone())).collect();
     found.sort();
     assert_eq!(found, vec![(first.id, "summary".to_string()), (second.id, "timeline".to_string())], "{hits:?}");
-    let hits = db.search_library("\"nightly\" \"batch\"", 10).await.unwrap();
+    let hits = db.search_library("\"nightly\" \"batch\"", 10).await.unwrap().hits;
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert_eq!((hits[0].incident_id, hits[0].part.as_str()), (first.id, "summary"));
     let shown = marked(&hits[0]);
     assert!(shown.contains("[nightly] [batch]"), "{shown}");
     assert!(shown.ends_with('…'), "a passage cut short says so: {shown}");
-    assert!(db.search_library("\"nightly\" \"kubernetes\"", 10).await.unwrap().is_empty(), "all words are required");
+    assert!(
+        db.search_library("\"nightly\" \"kubernetes\"", 10).await.unwrap().hits.is_empty(),
+        "all words are required"
+    );
     // Quoted operators are plain words.
-    assert!(db.search_library("\"AND\" \"NEAR\"", 10).await.unwrap().is_empty());
+    assert!(db.search_library("\"AND\" \"NEAR\"", 10).await.unwrap().hits.is_empty());
     // Non-ASCII text is found and marked whole.
     db.save_postmortem(
         second.id,
@@ -481,7 +514,7 @@ async fn the_library_search_finds_postmortems_and_key_events_and_follows_edits(d
     )
     .await
     .unwrap();
-    let hits = db.search_library("\"Zahlungen\"", 10).await.unwrap();
+    let hits = db.search_library("\"Zahlungen\"", 10).await.unwrap().hits;
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert!(marked(&hits[0]).starts_with("[Zahlungen] über"), "{}", marked(&hits[0]));
 
@@ -494,11 +527,11 @@ async fn the_library_search_finds_postmortems_and_key_events_and_follows_edits(d
     )
     .await
     .unwrap();
-    assert!(db.search_library("\"nightly\"", 10).await.unwrap().is_empty());
-    assert_eq!(db.search_library("\"certificate\"", 10).await.unwrap().len(), 1);
-    assert_eq!(db.search_library("\"saturation\"", 10).await.unwrap().len(), 1, "other fields stay");
+    assert!(db.search_library("\"nightly\"", 10).await.unwrap().hits.is_empty());
+    assert_eq!(db.search_library("\"certificate\"", 10).await.unwrap().hits.len(), 1);
+    assert_eq!(db.search_library("\"saturation\"", 10).await.unwrap().hits.len(), 1, "other fields stay");
     assert!(db.delete_entry(&"k-1".into(), t0()).await.unwrap());
-    let hits = db.search_library("\"connections\"", 10).await.unwrap();
+    let hits = db.search_library("\"connections\"", 10).await.unwrap().hits;
     assert!(hits.is_empty(), "{hits:?}");
 }
 
@@ -642,12 +675,32 @@ async fn the_library_finds_key_timeline_events_after_every_migration(db: Db, _ur
     let mut plain = entry(incident.id, "msg-2", EntryKind::Message);
     plain.text = "forty coffees later".into();
     db.add_entry(&plain, false).await.unwrap();
-    assert!(db.search_library("replica", 10).await.unwrap().is_empty(), "not a key event yet");
+    assert!(db.search_library("replica", 10).await.unwrap().hits.is_empty(), "not a key event yet");
     assert!(db.mark_key(&"msg-1".into()).await.unwrap());
-    let hits = db.search_library("replica", 10).await.unwrap();
+    let found = db.search_library("replica", 10).await.unwrap();
+    assert!(!found.narrowed);
+    let hits = found.hits;
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert_eq!((hits[0].incident_id, hits[0].part.as_str()), (incident.id, "timeline"));
-    assert!(db.search_library("coffees", 10).await.unwrap().is_empty(), "only key events are searched");
+    assert!(db.search_library("coffees", 10).await.unwrap().hits.is_empty(), "only key events are searched");
+}
+
+async fn a_library_search_matching_very_many_ranks_the_newest_and_says_so(db: Db, _url: &str) {
+    let incident = declared(&db, "req-1").await;
+    let total = usize::try_from(storage::pages::RANKED_CANDIDATES).unwrap() + 5;
+    for n in 0..total {
+        let mut key = entry(incident.id, &format!("msg-{n}"), EntryKind::Message);
+        key.text = format!("replica lag {n}");
+        key.is_key = true;
+        db.add_entry(&key, false).await.unwrap();
+    }
+    let broad = db.search_library("\"replica\"", 10).await.unwrap();
+    assert!(broad.narrowed);
+    assert_eq!(broad.hits.len(), 10);
+    assert!(broad.hits.iter().all(|h| h.snippet.contains('\u{2}')), "{:?}", broad.hits);
+    let narrow = db.search_library("\"replica\" \"7\"", 10).await.unwrap();
+    assert!(!narrow.narrowed);
+    assert_eq!(narrow.hits.len(), 1, "{:?}", narrow.hits);
 }
 
 fn alert(fingerprint: &str, group_key: &str, status: AlertStatus, starts: i64) -> NewAlert {

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use commands::web_edit::WebActionChange;
 use maud::html;
+use storage::Platform;
 
 use super::auth::{signed_in, Session};
 use super::layout::{self, person, Section};
@@ -20,10 +21,17 @@ pub async fn list(State(state): State<WebState>, headers: HeaderMap) -> Response
         Ok(session) => session,
         Err(response) => return response,
     };
-    render(&state, &session, None).await
+    render(&state, &session, None, None).await
 }
 
-async fn render(state: &WebState, session: &Session, outcome: Option<&commands::Outcome>) -> Response {
+/// `not_posted` is the platform of an incident whose change posted nothing, because
+/// that platform is not running here.
+async fn render(
+    state: &WebState,
+    session: &Session,
+    outcome: Option<&commands::Outcome>,
+    not_posted: Option<Platform>,
+) -> Response {
     let grouped = match state.core().open_actions_by_owner(&session.user.user_id).await {
         Ok(grouped) => grouped,
         Err(error) => return PageError::from(error).into_response(),
@@ -36,6 +44,9 @@ async fn render(state: &WebState, session: &Session, outcome: Option<&commands::
     let body = html! {
         h1 { "Open action items" }
         @if let Some(outcome) = outcome { (layout::flash(outcome)) }
+        @if let Some(platform) = not_posted {
+            div.flash { p { "Saved and on the incident's timeline. " (layout::platform_name(platform)) " is not connected to this server, so nothing was posted to the incident's channel." } }
+        }
         p.muted { (total) " open, by owner; overdue first. The owner, the incident's commander or an admin may change an item." }
         @for (owner, rows) in &grouped {
             section.owner {
@@ -117,12 +128,8 @@ pub async fn change(
     else {
         return PageError::BadRequest("The form is incomplete; reload the page and try again.".into()).into_response();
     };
-    let platform = match state.db().action(id).await {
-        Ok(Some(item)) => match state.db().incident(item.incident_id).await {
-            Ok(Some(incident)) => incident.platform,
-            Ok(None) => storage::Platform::Console,
-            Err(error) => return PageError::from(error).into_response(),
-        },
+    let platform = match state.core().action_incident(&session.user.user_id, id).await {
+        Ok(Some(incident)) => incident.platform,
         Ok(None) => return PageError::NotFound(format!("Action item #{id} does not exist.")).into_response(),
         Err(error) => return PageError::from(error).into_response(),
     };
@@ -132,7 +139,10 @@ pub async fn change(
     let source = format!("web:{form_id}:{id}:{verb}");
     let core = state.core_for(platform);
     match core.change_action_from_web(&source, &session.user.user_id, id, change).await {
-        Ok(outcome) => render(&state, &session, Some(&outcome)).await,
+        Ok(outcome) => {
+            let not_posted = (!outcome.is_error && !state.runs_platform(platform)).then_some(platform);
+            render(&state, &session, Some(&outcome), not_posted).await
+        }
         Err(error) => PageError::from(error).into_response(),
     }
 }

@@ -26,6 +26,29 @@ fn nice_max(max: f64) -> f64 {
     10.0 * magnitude
 }
 
+/// An axis maximum for durations in minutes: four grid steps of a duration people
+/// read at a glance (5m, 15m, 1h, 6h, 1d…), so every tick is a whole value.
+pub fn nice_minutes_max(max: f64) -> f64 {
+    const STEPS: [f64; 14] =
+        [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 180.0, 360.0, 720.0, 1440.0, 2880.0, 10080.0];
+    let step =
+        STEPS.iter().copied().find(|step| step * 4.0 >= max).unwrap_or_else(|| (max / 4.0 / 10080.0).ceil() * 10080.0);
+    step * 4.0
+}
+
+/// A tick of a minutes axis: `45m`, `2h`, `1h 30m`, `3d`.
+pub fn minutes_tick(minutes: f64) -> String {
+    let total = minutes.round() as i64;
+    let (days, hours, mins) = (total / 1440, (total / 60) % 24, total % 60);
+    match (days, hours, mins) {
+        (0, 0, m) => format!("{m}m"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, 0, 0) => format!("{d}d"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
 fn axis(title: &str, y_max: f64, y_label: impl Fn(f64) -> String, x_labels: &[(usize, String)], n: usize) -> Markup {
     let plot_h = HEIGHT - BOTTOM - TOP;
     let slot = (WIDTH - LEFT) / n.max(1) as f64;
@@ -87,11 +110,12 @@ pub fn lines(
     title: &str,
     labels: &[String],
     series: &[(&str, Vec<Option<f64>>)],
+    y_max_for: impl Fn(f64) -> f64,
     y_label: impl Fn(f64) -> String,
 ) -> Markup {
     let n = labels.len();
     let max = series.iter().flat_map(|(_, s)| s.iter().flatten().copied()).fold(0.0, f64::max);
-    let y_max = nice_max(max);
+    let y_max = y_max_for(max);
     let plot_h = HEIGHT - BOTTOM - TOP;
     let slot = (WIDTH - LEFT) / n.max(1) as f64;
     let point = |i: usize, v: f64| (LEFT + slot * (i as f64 + 0.5), HEIGHT - BOTTOM - plot_h * v / y_max);
@@ -145,6 +169,18 @@ mod tests {
         assert!(svg.contains("<rect"), "{svg}");
         let bars = stacked_bars("w", &["a".into()], &[vec![1.0, 2.0]], &["fill-sev1", "fill-sev2"]).into_string();
         assert_eq!(bars.matches("<rect").count(), 2, "{bars}");
+    }
+
+    #[test]
+    fn duration_axes_tick_at_whole_durations() {
+        assert_eq!(nice_minutes_max(0.0), 4.0);
+        assert_eq!(nice_minutes_max(10.0), 20.0);
+        assert_eq!(nice_minutes_max(100.0), 120.0);
+        assert_eq!(minutes_tick(30.0), "30m");
+        assert_eq!(minutes_tick(90.0), "1h 30m");
+        assert_eq!(minutes_tick(120.0), "2h");
+        assert_eq!(minutes_tick(2880.0), "2d");
+        assert_eq!(minutes_tick(nice_minutes_max(200.0) / 4.0), "1h");
     }
 
     #[test]

@@ -24,13 +24,14 @@ pub struct ListParams {
     pub from: String,
     pub to: String,
     pub q: String,
+    pub service: String,
     #[serde(skip_serializing)]
     pub page: String,
 }
 
 impl ListParams {
     /// The core's query, and a note for each filter that could not be read.
-    fn query(&self, tz: chrono_tz::Tz) -> (IncidentQuery, Vec<String>) {
+    fn query(&self, tz: chrono_tz::Tz, services: &commands::ServiceCatalog) -> (IncidentQuery, Vec<String>) {
         let mut problems = Vec::new();
         let mut query = IncidentQuery::default();
         let blank = |s: &str| s.trim().is_empty();
@@ -62,6 +63,12 @@ impl ListParams {
         query.to = date(&self.to, "to", &mut problems)
             .and_then(|d| d.checked_add_days(Days::new(1)))
             .and_then(|d| local_day_start(d, tz));
+        if !blank(&self.service) {
+            match services.resolve(self.service.trim()) {
+                Ok(service) => query.service = Some(service.name.clone()),
+                Err(unknown) => problems.push(unknown.to_string()),
+            }
+        }
         let title = self.q.trim();
         if !title.is_empty() {
             query.title = Some(title.chars().take(commands::limits::MAX_TITLE).collect());
@@ -87,7 +94,8 @@ pub async fn list(State(state): State<WebState>, headers: HeaderMap, Query(param
         Err(response) => return response,
     };
     let tz = state.settings().timezone;
-    let (query, problems) = params.query(tz);
+    let catalog = &state.settings().services;
+    let (query, problems) = params.query(tz, catalog);
     let listed = match state.core().incident_list(&session.user.user_id, &query, params.page()).await {
         Ok(listed) => listed,
         Err(error) => return PageError::from(error).into_response(),
@@ -105,7 +113,14 @@ pub async fn list(State(state): State<WebState>, headers: HeaderMap, Query(param
                 option value="" { "any" }
                 @for s in severities { option value=(s) selected[params.severity == s] { (s) } }
             } }
-            label { "Service" select name="service" disabled { option { "(no services yet)" } } }
+            @if catalog.is_empty() {
+                label { "Service" select name="service" disabled title="No services are configured ([[services]] in the config file)" { option value="" { "(none configured)" } } }
+            } @else {
+                label { "Service" select name="service" id="service" {
+                    option value="" { "any" }
+                    @for service in catalog.services() { option value=(service.name) selected[query.service.as_deref() == Some(service.name.as_str())] { (service.name) } }
+                } }
+            }
             label { "From" input type="date" name="from" value=(params.from); }
             label { "To" input type="date" name="to" value=(params.to); }
             label { "Title contains" input type="search" name="q" value=(params.q) maxlength="200"; }
@@ -210,7 +225,14 @@ async fn incident_body(
             div { dt { "Comms" } dd { (person(incident.comms.as_deref())) } }
             div { dt { "Scribe" } dd { (person(incident.scribe.as_deref())) } }
             div { dt { "Declared by" } dd { (person(Some(&incident.declared_by))) } }
-            div { dt { "Services" } dd.muted { "none recorded" } }
+            div { dt { "Services" } @if view.services.is_empty() { dd.muted { "none named" } } @else { dd {
+                @for (i, service) in view.services.iter().enumerate() { @if i > 0 { ", " } a href={ "/incidents?service=" (service) } { (service) } }
+            } } }
+            div { dt { "Contributing factors" } @if view.factor_tags.is_empty() { dd.muted { "none tagged" } } @else { dd { (view.factor_tags.join(", ")) } } }
+            div { dt { "Detected by" } @match &view.detection {
+                Some(d) => dd { "alert " (if d.alertname.is_empty() { "(unnamed)" } else { d.alertname.as_str() }) " from " (d.source) " at " (time(d.alert_at, tz)) },
+                None => dd { "people" },
+            } }
             div { dt { "Started" } dd { (time(incident.started_at, tz)) } }
             div { dt { "Time to detect" } dd { (duration_text(view.durations.to_detect)) } }
             div { dt { "Time to acknowledge" } dd { (optional_duration(view.durations.to_acknowledge)) } }
@@ -239,13 +261,34 @@ async fn incident_body(
             }
         }
         (pager(view.page, view.pages, |p| format!("/incidents/{id}?key={key_param}&page={p}#timeline")))
+        h2 id="alerts" { "Alerts" }
+        @if view.alerts.is_empty() { p.muted { "No alert is attached to it." } }
+        @else {
+            @if view.alerts_total > view.alerts.len() { p.muted { "The first " (view.alerts.len()) " of " (view.alerts_total) " alerts." } }
+            table.alerts {
+                thead { tr { th { "#" } th { "Alert" } th { "Source" } th { "Status" } th { "Since" } th.num { "Deliveries" } } }
+                tbody {
+                    @for alert in &view.alerts {
+                        tr {
+                            td { "#" (alert.id) }
+                            td.title-cell { strong { (alert.alertname) } " " (alert.title)
+                                @if let Some(url) = alert.url.as_deref().filter(|u| u.starts_with("https://") || u.starts_with("http://")) { " " a href=(url) rel="noopener noreferrer" { "source" } } }
+                            td { (alert.source) }
+                            td { (alert.status.as_str()) }
+                            td.muted { (time(alert.starts_at, tz)) @if let Some(end) = alert.ends_at { " → " (time(end, tz)) } }
+                            td.num { (alert.deliveries) }
+                        }
+                    }
+                }
+            }
+        }
         h2 { "Action items" }
         @if view.actions.is_empty() { p.muted { "None yet." } }
         @else {
             table {
-                thead { tr { th { "#" } th { "Action" } th { "Owner" } th { "Due" } th { "Kind" } th { "Status" } } }
+                thead { tr { th { "#" } th { "Action" } th { "Owner" } th { "Due" } th { "Kind" } th { "Status" } th { "Tracked in" } } }
                 tbody {
-                    @for item in &view.actions {
+                    @for (item, link) in &view.actions {
                         tr {
                             td { "#" (item.id) }
                             td.title-cell { (item.text) }
@@ -253,6 +296,7 @@ async fn incident_body(
                             td class=[(item.status == ActionStatus::Open && item.due < today).then_some("overdue")] { (item.due) }
                             td { (item.kind) }
                             td { (item.status) }
+                            td { (tracker_cell(link.as_ref())) }
                         }
                     }
                 }
@@ -261,6 +305,19 @@ async fn incident_body(
         }
     };
     Ok((format!("{}: {}", incident.reference(), incident.title), body))
+}
+
+/// An action item's tracker issue: its key, linking to it when the URL is a web one.
+pub fn tracker_cell(link: Option<&storage::TrackerLink>) -> Markup {
+    html! {
+        @match link {
+            Some(link) if link.url.starts_with("https://") || link.url.starts_with("http://") => {
+                a href=(link.url) rel="noopener noreferrer" class="issue" { (link.issue_key) } span.muted { " (" (link.tracker) ")" }
+            }
+            Some(link) => { (link.issue_key) span.muted { " (" (link.tracker) ")" } }
+            None => span.muted { "—" },
+        }
+    }
 }
 
 /// The incident's channel on its platform, when the platform has web links.

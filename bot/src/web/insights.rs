@@ -27,14 +27,6 @@ fn minutes(d: Option<Duration>) -> Option<f64> {
     d.map(|d| d.num_seconds() as f64 / 60.0)
 }
 
-fn minutes_label(v: f64) -> String {
-    if v >= 120.0 {
-        format!("{:.0}h", v / 60.0)
-    } else {
-        format!("{v:.0}m")
-    }
-}
-
 fn spread_cells(spread: &Spread) -> Markup {
     html! { td.num { (optional_duration(spread.median)) } td.num { (optional_duration(spread.p90)) } td.num { (spread.count) } }
 }
@@ -67,6 +59,8 @@ pub async fn page(State(state): State<WebState>, headers: HeaderMap, Query(param
     let share = |n: usize| (n * 100).checked_div(detected_total).unwrap_or(0);
     let factor_rows: Vec<(String, f64)> =
         insights.recurring_factors.iter().map(|(f, n)| (f.clone(), *n as f64)).collect();
+    let service_rows: Vec<(String, f64)> =
+        insights.services.iter().map(|s| (s.service.clone(), s.incidents as f64)).collect();
     let actions = &insights.actions;
     let age_rows: Vec<(String, f64)> = actions.open_by_age.iter().map(|(l, n)| (l.to_string(), *n as f64)).collect();
     let owner_rows: Vec<(String, f64)> =
@@ -100,7 +94,7 @@ pub async fn page(State(state): State<WebState>, headers: HeaderMap, Query(param
         h2 { "Time to acknowledge per week" }
         (legend_lines)
         div.chart id="chart-acknowledge" {
-            (charts::lines("Time to acknowledge per week, median and p90", &labels, &ack_series, minutes_label))
+            (charts::lines("Time to acknowledge per week, median and p90", &labels, &ack_series, charts::nice_minutes_max, charts::minutes_tick))
             div.data { table {
                 thead { tr { th { "Week of" } th.num { "Median" } th.num { "p90" } th.num { "n" } } }
                 tbody { @for w in insights.weeks.iter().rev() { tr { td { (w.start) } (spread_cells(&w.to_acknowledge)) } } }
@@ -110,7 +104,7 @@ pub async fn page(State(state): State<WebState>, headers: HeaderMap, Query(param
         h2 { "Time to resolve per week" }
         (legend_lines)
         div.chart id="chart-resolve" {
-            (charts::lines("Time to resolve per week, median and p90", &labels, &resolve_series, minutes_label))
+            (charts::lines("Time to resolve per week, median and p90", &labels, &resolve_series, charts::nice_minutes_max, charts::minutes_tick))
             div.data { table {
                 thead { tr { th { "Week of" } th.num { "Median" } th.num { "p90" } th.num { "n" } } }
                 tbody { @for w in insights.weeks.iter().rev() { tr { td { (w.start) } (spread_cells(&w.to_resolve)) } } }
@@ -126,7 +120,7 @@ pub async fn page(State(state): State<WebState>, headers: HeaderMap, Query(param
         }
 
         h2 { "Detection" }
-        div.chart id="chart-detection" {
+        div.chart.stacked id="chart-detection" {
             (charts::horizontal_bars("Incidents by who detected them", &[
                 ("Monitoring (alerts)".to_string(), detection.by_monitoring as f64),
                 ("People".to_string(), detection.by_people as f64),
@@ -141,24 +135,40 @@ pub async fn page(State(state): State<WebState>, headers: HeaderMap, Query(param
                 }
             } }
         }
-        p.muted { "An incident the system declared from an alert counts as detected by monitoring. Time to detect is declared minus started." }
+        p.muted { "An incident an alert detected counts as detected by monitoring. Time to detect is declared minus started. Drills do not count." }
 
         h2 { "Recurring contributing factors" }
-        @if factor_rows.is_empty() { p.muted { "No contributing factor was named by two or more incidents in this window." } }
+        @if factor_rows.is_empty() { p.muted { "No contributing-factor tag is on two or more incidents in this window." } }
         @else {
             div.chart id="chart-factors" {
-                (charts::horizontal_bars("Recurring contributing factors by incident count", &factor_rows))
+                (charts::horizontal_bars("Recurring contributing-factor tags by incident count", &factor_rows))
                 div.data { table {
-                    thead { tr { th { "Factor" } th.num { "Incidents" } } }
+                    thead { tr { th { "Tag" } th.num { "Incidents" } } }
                     tbody { @for (f, n) in &insights.recurring_factors { tr { td.title-cell { (f) } td.num { (n) } } } }
                 } }
             }
         }
-        p.muted { "Factors are the postmortems' contributing-factors answers, split at semicolons and line breaks, compared ignoring case and punctuation. Services are not recorded yet." }
+        p.muted { "Tags come from the postmortem's tag picker and " code { "/incident factor add" } "; drills do not count." }
+
+        h2 { "Services by incident count" }
+        @if service_rows.is_empty() { p.muted { "No incident in this window names a service (" code { "/incident service add" } ")." } }
+        @else {
+            div.chart.stacked id="chart-services" {
+                (charts::horizontal_bars("Services by incident count", &service_rows))
+                div.data { table {
+                    thead { tr { th { "Service" } th.num { "Incidents" } th.num { "Mean time to resolve" } th.num { "Open actions" } } }
+                    tbody { @for s in &insights.services { tr {
+                        td.title-cell { a href={ "/incidents?service=" (s.service) } { (s.service) } }
+                        td.num { (s.incidents) } td.num { (optional_duration(s.mttr)) } td.num { (s.open_actions) }
+                    } } }
+                } }
+            }
+        }
 
         h2 { "Action items" }
         p { "Of " (actions.total) " created in the window: " (actions.done) " done, " (actions.wontfix) " won't fix, " (actions.open) " open."
             @if let Some(pct) = actions.completion_percent() { " Completion rate " strong { (pct) "%" } "." } }
+        h3 { "Open action items by age" }
         div.chart id="chart-action-age" {
             (charts::horizontal_bars("Open action items by age", &age_rows))
             div.data { table {
@@ -167,6 +177,7 @@ pub async fn page(State(state): State<WebState>, headers: HeaderMap, Query(param
             } }
         }
         @if !owner_rows.is_empty() {
+            h3 { "Overdue action items by owner" }
             div.chart id="chart-overdue" {
                 (charts::horizontal_bars("Overdue action items by owner", &owner_rows))
                 div.data { table {

@@ -10,7 +10,8 @@ use commands::{Line, Message, Span};
 use maud::{html, Markup, DOCTYPE};
 use storage::{Severity, Status, WebUser};
 
-const STYLESHEET: &str = include_str!("style.css");
+/// Our one stylesheet, compiled in; pages load nothing else (the page-weight budget counts it).
+pub const STYLESHEET: &str = include_str!("style.css");
 
 /// `GET /static/style.css`.
 pub async fn stylesheet() -> Response {
@@ -119,6 +120,28 @@ pub fn time(at: DateTime<Utc>, tz: Tz) -> String {
     commands::format::time(at, tz)
 }
 
+/// A count with thousands separated: `20,000`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// A platform as a sentence names it.
+pub fn platform_name(platform: storage::Platform) -> &'static str {
+    match platform {
+        storage::Platform::Slack => "Slack",
+        storage::Platform::Discord => "Discord",
+        storage::Platform::Console => "The console",
+    }
+}
+
 /// A stored author or role holder as people read it: `@bob`, or the bot for the system.
 pub fn person(id: Option<&str>) -> String {
     match id {
@@ -157,5 +180,18 @@ pub fn flash(outcome: &commands::Outcome) -> Markup {
         } @else {
             div class=(class) role="status" { p { "Saved." } }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(20_000), "20,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }

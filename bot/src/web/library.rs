@@ -27,14 +27,15 @@ pub async fn search(State(state): State<WebState>, headers: HeaderMap, Query(par
         Err(response) => return response,
     };
     let query: String = params.q.trim().chars().take(MAX_QUERY).collect();
-    let results = if query.is_empty() {
-        Vec::new()
+    let found = if query.is_empty() {
+        commands::pages::LibraryResults::default()
     } else {
         match state.core().search_library(&session.user.user_id, &query).await {
-            Ok(results) => results,
+            Ok(found) => found,
             Err(error) => return PageError::from(error).into_response(),
         }
     };
+    let results = &found.results;
     let body = html! {
         h1 { "Postmortem library" }
         form.filters method="get" action="/postmortems" role="search" {
@@ -48,9 +49,10 @@ pub async fn search(State(state): State<WebState>, headers: HeaderMap, Query(par
         } @else if results.is_empty() {
             p { "Nothing matches " strong { (query) } ". Try fewer or other words." }
         } @else {
-            p.muted { (results.len()) " match" @if results.len() != 1 { "es" } " for " strong { (query) } }
+            p.muted { (results.len()) " match" @if results.len() != 1 { "es" } " for " strong { (query) }
+                @if found.narrowed { ". So many match that these are the best of the newest " (layout::thousands(usize::try_from(storage::pages::RANKED_CANDIDATES).unwrap_or(0))) " postmortem answers and as many key events; add a word to narrow it." } }
             ol.hits {
-                @for hit in &results {
+                @for hit in results {
                     li {
                         @let target = if hit.part == "Key event" { format!("/incidents/{}", hit.incident.id) } else { format!("/incidents/{}/postmortem", hit.incident.id) };
                         a href=(target) { (hit.incident.reference()) ": " (hit.incident.title) }

@@ -95,6 +95,12 @@ impl WebState {
             .unwrap_or_else(|| self.inner.reader.clone())
     }
 
+    /// Whether `platform` runs in this process, so an edit of its incidents posts to
+    /// their channels (otherwise the edit is saved and on the timeline only).
+    pub(crate) fn runs_platform(&self, platform: Platform) -> bool {
+        self.inner.cores.read().unwrap_or_else(PoisonError::into_inner).contains_key(&platform)
+    }
+
     pub(crate) fn settings(&self) -> &Settings {
         self.inner.reader.settings()
     }

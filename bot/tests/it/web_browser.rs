@@ -39,8 +39,19 @@ impl Drop for Driver {
     }
 }
 
+/// Two catalog services, so the list's service filter and the header have something.
+const CONFIG: &str = "\
+[[services]]
+name = \"checkout\"
+team = \"payments\"
+
+[[services]]
+name = \"search\"
+";
+
 const SCRIPT: &str = "\
-/incident declare sev1 Checkout <script>alert(1)</script> \"><img src=x onerror=alert(2)>
+/incident declare sev1 service:checkout Checkout <script>alert(1)</script> \"><img src=x onerror=alert(2)>
+/incident factor add change
 @alice: the payments database disk is full
 :pin
 @alice: looking at the graphs
@@ -48,15 +59,22 @@ const SCRIPT: &str = "\
 @bob /incident note rotated logs on db-1
 /incident action add add a disk usage alert @bob due:+3d kind:detect
 /incident resolve cleared the disk
-/incident declare sev3 Slow search results
+/incident declare sev3 service:search Slow search results
 @carol: search p99 is 4 s
 ";
 
+/// The issue's page-weight budget: a page and its stylesheet (no page loads anything else).
+const PAGE_BUDGET: usize = 150 * 1024;
+
+/// Saves a screenshot of the page, and checks its weight with the stylesheet.
 async fn screenshot(client: &Client, name: &str) {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     let png = client.screenshot().await.unwrap();
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    let html = client.source().await.unwrap().len();
+    let css = bot::web::layout::STYLESHEET.len();
+    assert!(html + css < PAGE_BUDGET, "the {name} page weighs {html} bytes + {css} of stylesheet");
 }
 
 fn web_link(db_url: &str, user: &str) -> String {
@@ -102,7 +120,10 @@ async fn the_web_pages_work_in_a_real_browser() {
     let db_path = dir.path().join("web.db");
     let db_url = format!("sqlite://{}", db_path.display());
     std::fs::write(dir.path().join("script.txt"), SCRIPT).unwrap();
+    let config = dir.path().join("incidentbot.toml");
+    std::fs::write(&config, CONFIG).unwrap();
     let console = incidentbot()
+        .env("INCIDENTBOT_CONFIG", &config)
         .args(["console", "--db"])
         .arg(&db_path)
         .arg("--script")
@@ -121,7 +142,11 @@ async fn the_web_pages_work_in_a_real_browser() {
         db_url
     };
 
-    let served = Served::start(dir.path(), "serve", &[("DATABASE_URL", db_url.clone())]);
+    let served = Served::start(
+        dir.path(),
+        "serve",
+        &[("DATABASE_URL", db_url.clone()), ("INCIDENTBOT_CONFIG", config.display().to_string())],
+    );
     served.wait_for_health(Duration::from_secs(20), |status, _| status == 200).await;
 
     // An expired link, written as `web-link` would have written it 20 minutes ago.
@@ -205,6 +230,14 @@ async fn the_web_pages_work_in_a_real_browser() {
     assert!(filtered.contains("INC-2") && !filtered.contains("INC-1"), "{filtered}");
     screenshot(&client, "incidents-sev3").await;
 
+    // Filter by service.
+    client.goto(&served.url("/incidents")).await.unwrap();
+    client.find(Locator::Id("service")).await.unwrap().select_by_value("checkout").await.unwrap();
+    client.find(Locator::Id("filter")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "1 incident").await;
+    let by_service = body_text(&client).await;
+    assert!(by_service.contains("INC-1") && !by_service.contains("INC-2"), "{by_service}");
+
     // Open an incident: its timeline, with the key events marked.
     client.goto(&served.url("/incidents/1")).await.unwrap();
     let key_events = client.find_all(Locator::Css("ol.timeline li.key")).await.unwrap();
@@ -212,7 +245,10 @@ async fn the_web_pages_work_in_a_real_browser() {
     assert!(!key_events.is_empty() && key_events.len() < all_entries.len());
     let pinned = client.find(Locator::Css("ol.timeline li.key .keymark")).await.unwrap();
     assert_eq!(pinned.text().await.unwrap(), "★");
-    assert!(body_text(&client).await.contains("the payments database disk is full"));
+    let header = body_text(&client).await;
+    assert!(header.contains("the payments database disk is full"), "{header}");
+    assert!(header.contains("Services\ncheckout") && header.contains("Contributing factors\nchange"), "{header}");
+    assert!(header.contains("add a disk usage alert"), "{header}");
     screenshot(&client, "incident").await;
     client.find(Locator::Id("key-only")).await.unwrap().click().await.unwrap();
     wait_for_text(&client, "Show every entry").await;
@@ -228,12 +264,26 @@ async fn the_web_pages_work_in_a_real_browser() {
     let lessons = client.find(Locator::Id("lessons")).await.unwrap();
     let long_lessons = format!("Quarantine the zanzibar volume before it fills. {}", "Keep headroom. ".repeat(400));
     lessons.send_keys(&long_lessons).await.unwrap();
+    client.find(Locator::Id("summary")).await.unwrap().send_keys("The disk of db-1 filled up; 日本語 ✓").await.unwrap();
+    client.find(Locator::Id("tag-capacity")).await.unwrap().click().await.unwrap();
     client.find(Locator::Id("save")).await.unwrap().click().await.unwrap();
     let saved = wait_for_text(&client, "Saved ").await;
-    assert!(saved.contains("Saved Lessons learned for INC-1"), "{saved}");
+    assert!(saved.contains("Saved Summary, Lessons learned for INC-1"), "{saved}");
+    assert!(saved.contains("tagged capacity"), "{saved}");
+    assert!(saved.contains("The console is not connected to this server"), "{saved}");
+    assert!(client.find(Locator::Id("tag-capacity")).await.unwrap().is_selected().await.unwrap());
     screenshot(&client, "postmortem-editor").await;
+    // Clearing an answer takes its box: the summary goes, the lessons stay.
+    client.find(Locator::Id("clear_summary")).await.unwrap().click().await.unwrap();
+    client.find(Locator::Id("save")).await.unwrap().click().await.unwrap();
+    let cleared = wait_for_text(&client, "Cleared ").await;
+    assert!(cleared.contains("Cleared Summary of INC-1"), "{cleared}");
+    assert_eq!(client.find(Locator::Id("summary")).await.unwrap().prop("value").await.unwrap().as_deref(), Some(""));
     client.goto(&served.url("/incidents/1")).await.unwrap();
-    assert!(body_text(&client).await.contains("Postmortem Lessons learned written"));
+    let page = body_text(&client).await;
+    assert!(page.contains("Postmortem Lessons learned written"), "{page}");
+    assert!(page.contains("Postmortem Summary cleared"), "{page}");
+    assert!(page.contains("Contributing factors\ncapacity, change"), "the tags are in the header: {page}");
 
     // Find the postmortem by a word from its lessons.
     client.goto(&served.url("/postmortems")).await.unwrap();

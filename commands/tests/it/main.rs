@@ -13,3 +13,4 @@ mod learning;
 mod lifecycle_flow;
 mod lifecycle_model;
 mod unicode_fields;
+mod web_pages;
