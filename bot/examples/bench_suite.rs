@@ -549,13 +549,15 @@ async fn seed_history(url: &str, spec: HistorySpec, now: DateTime<Utc>) -> anyho
 async fn copy_history(from: &str, to: &str) -> anyhow::Result<String> {
     let (source, target) = (Db::connect_existing(from).await?, Db::connect(to).await?);
     let start = Instant::now();
-    let mut shown: Option<(&str, i64)> = None;
+    let mut shown: Option<(&str, i64, i64)> = None;
     storage::copy::copy_history(&source, &target, |progress| {
         if let Progress::Copying { table, copied, total } = progress {
             // A line per table and per 200,000 rows of a large one.
             let step = copied / 200_000;
-            if shown.is_none_or(|(t, s)| t != table || s != step) || copied == total && total > 0 {
-                shown = Some((table, step));
+            let new_step = shown.is_none_or(|(t, s, _)| t != table || s != step);
+            let done = copied == total && shown.is_none_or(|(t, _, c)| t != table || c != copied);
+            if new_step || done {
+                shown = Some((table, step, copied));
                 if total > 0 {
                     eprintln!("   {table}: {copied}/{total} rows, {:.0} s", start.elapsed().as_secs_f64());
                 }
@@ -1140,10 +1142,7 @@ async fn main() -> anyhow::Result<()> {
             Engine::Sqlite => "SQLite",
             Engine::Postgres => "Postgres",
         };
-        println!(
-            "| {} | {engine} | {} | {} | {} | {} |",
-            row.name, row.measured, row.baseline, row.ratio, row.target
-        );
+        println!("| {} | {engine} | {} | {} | {} | {} |", row.name, row.measured, row.baseline, row.ratio, row.target);
     }
     Ok(())
 }

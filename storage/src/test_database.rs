@@ -113,7 +113,11 @@ impl TestDatabase {
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
         admin.close().await?;
         let url = with_database(server, &name);
-        Ok(TestDatabase { url, engine: Engine::Postgres, cleanup: Cleanup::Database { server: server.to_string(), name } })
+        Ok(TestDatabase {
+            url,
+            engine: Engine::Postgres,
+            cleanup: Cleanup::Database { server: server.to_string(), name },
+        })
     }
 
     /// Opens (and migrates) it.
