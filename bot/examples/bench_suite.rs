@@ -19,8 +19,16 @@
 //!   `GET /healthz` in the same run, incidents against the groups the rules declare,
 //!   duplicates.
 //!
+//! Rows a–f run on SQLite and on PostgreSQL, each Postgres row on a fresh `ibt_…`
+//! database that is dropped afterwards. On Postgres the ingestion baselines are raw
+//! inserts through sqlx's Postgres driver; rows d–f read the same history, seeded on
+//! SQLite and moved with `migrate-db`'s copy. Rows g and h run on SQLite.
+//!
 //! Run: `cargo build --release -p bot && cargo run --release -p bot --example bench_suite`
-//! (`BENCH_QUICK=1` for a smaller, faster run; `BENCH_ROWS=ab` for some rows only).
+//! (`BENCH_QUICK=1` for a smaller, faster run; `BENCH_ROWS=ab` for some rows only;
+//! `BENCH_ENGINE=sqlite|postgres|both`, by default both when `BENCH_POSTGRES_URL` or
+//! `TEST_POSTGRES_URL` names a server whose role may create databases, else SQLite;
+//! `BENCH_LIVE=N` for row f's live events).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,7 +45,9 @@ use commands::recording_chat::RecordingChat;
 use commands::{Core, Invocation, Settings, SystemClock};
 use serde_json::json;
 use storage::baseline::HistorySpec;
-use storage::{ActionFilter, Db};
+use storage::copy::Progress;
+use storage::test_database::TestDatabase;
+use storage::{ActionFilter, Db, Engine};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -46,6 +56,7 @@ const CHUNK: usize = 100;
 
 struct Row {
     name: String,
+    engine: Engine,
     measured: String,
     baseline: String,
     ratio: String,
@@ -61,9 +72,65 @@ fn percentile(sorted: &[Duration], q: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0
 }
 
+/// Where a row's database lives: a SQLite file or a database on a Postgres server.
+#[derive(Clone, Debug)]
+enum Target {
+    Sqlite,
+    /// The server's URL (a role that may create databases).
+    Postgres(String),
+}
+
+impl Target {
+    fn engine(&self) -> Engine {
+        match self {
+            Target::Sqlite => Engine::Sqlite,
+            Target::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// A fresh, empty database, removed again when the value drops.
+    async fn fresh(&self) -> anyhow::Result<TestDatabase> {
+        match self {
+            Target::Sqlite => Ok(TestDatabase::sqlite()),
+            Target::Postgres(server) => TestDatabase::postgres_on(server)
+                .await
+                .context("cannot create a benchmark database on the Postgres server"),
+        }
+    }
+}
+
+/// The engines to run rows a–f on: `BENCH_ENGINE`, by default both when a Postgres
+/// server is named (`BENCH_POSTGRES_URL`, else `TEST_POSTGRES_URL`).
+fn targets() -> anyhow::Result<Vec<Target>> {
+    let server = ["BENCH_POSTGRES_URL", "TEST_POSTGRES_URL"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()));
+    let engine = std::env::var("BENCH_ENGINE").ok().filter(|v| !v.trim().is_empty());
+    let postgres = |server: Option<String>| {
+        server.map(Target::Postgres).ok_or_else(|| {
+            anyhow!("BENCH_ENGINE asks for Postgres: set BENCH_POSTGRES_URL=postgres://USER:PASSWORD@HOST/DB")
+        })
+    };
+    match (engine.as_deref().map(str::trim), server) {
+        (Some("sqlite"), _) => Ok(vec![Target::Sqlite]),
+        (Some("postgres"), server) => Ok(vec![postgres(server)?]),
+        (Some("both"), server) => Ok(vec![Target::Sqlite, postgres(server)?]),
+        (Some(other), _) => Err(anyhow!("BENCH_ENGINE: `{other}` is none of sqlite, postgres, both")),
+        (None, Some(server)) => Ok(vec![Target::Sqlite, Target::Postgres(server)]),
+        (None, None) => {
+            eprintln!(
+                "postgres rows skipped: neither BENCH_POSTGRES_URL nor TEST_POSTGRES_URL is set (set \
+                 BENCH_POSTGRES_URL=postgres://USER:PASSWORD@HOST/DB for a role that may create databases)"
+            );
+            Ok(vec![Target::Sqlite])
+        }
+    }
+}
+
 /// A running in-process app with a fake Slack answering after `slack_delay`.
 struct Bench {
-    _dir: tempfile::TempDir,
+    /// Dropped after `db` is closed: removes the database.
+    database: TestDatabase,
     db: Db,
     addr: std::net::SocketAddr,
     state: SlackState,
@@ -76,7 +143,7 @@ struct Bench {
 }
 
 impl Bench {
-    async fn start(slack_delay: Duration) -> anyhow::Result<Bench> {
+    async fn start(target: &Target, slack_delay: Duration) -> anyhow::Result<Bench> {
         let slack = MockServer::start().await;
         Mock::given(method("POST"))
             .respond_with(
@@ -88,8 +155,8 @@ impl Bench {
             )
             .mount(&slack)
             .await;
-        let dir = tempfile::tempdir()?;
-        let db = Db::connect(&format!("sqlite://{}", dir.path().join("bench.db").display())).await?;
+        let database = target.fresh().await?;
+        let db = database.open().await?;
         let options = SlackOptions {
             bot_token: Secret::new("xoxb-benchmark"),
             signing_secret: Secret::new(SIGNING_SECRET),
@@ -110,7 +177,7 @@ impl Bench {
         let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
         let live_from = live_from();
         Ok(Bench {
-            _dir: dir,
+            database,
             db,
             addr: app.addr,
             state,
@@ -278,8 +345,8 @@ fn exchange(socket: &mut std::net::TcpStream, request: &[u8]) -> anyhow::Result<
 }
 
 /// Row a: sequential events against one-commit-per-row inserts, in alternating chunks.
-async fn row_a(rows: usize, rounds: usize) -> anyhow::Result<Row> {
-    let bench = Bench::start(Duration::ZERO).await?;
+async fn row_a(target: &Target, rows: usize, rounds: usize) -> anyhow::Result<Row> {
+    let bench = Bench::start(target, Duration::ZERO).await?;
     let sender =
         SequentialSender::start(bench.addr, bench.channel.clone(), bench.live_from, Arc::new(AtomicU64::new(1)))?;
     let (mut raw_rates, mut event_rates, mut ratios, mut transport) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -287,7 +354,7 @@ async fn row_a(rows: usize, rounds: usize) -> anyhow::Result<Row> {
         let (mut raw_secs, mut event_secs, mut transport_secs) = (0.0, 0.0, 0.0);
         for _ in 0..rows / CHUNK {
             let start = Instant::now();
-            bench.db.baseline_raw_inserts(CHUNK).await?;
+            bench.db.raw_inserts_per_engine(CHUNK, 1).await?;
             raw_secs += start.elapsed().as_secs_f64();
             event_secs += sender.send(CHUNK, false).await?.as_secs_f64();
             transport_secs += sender.send(CHUNK, true).await?.as_secs_f64();
@@ -304,8 +371,10 @@ async fn row_a(rows: usize, rounds: usize) -> anyhow::Result<Row> {
     if stored != (rounds * (rows / CHUNK) * CHUNK) as i64 + 1 {
         return Err(anyhow!("row a: {stored} timeline entries stored, not one per event"));
     }
+    drop(bench.database);
     Ok(Row {
         name: "a  signed Slack events, one at a time".into(),
+        engine: target.engine(),
         measured: format!("{:.0} events/s (transport alone: {:.0} us/request)", median(event_rates), median(transport)),
         baseline: format!("{:.0} rows/s raw, 1 commit/row", median(raw_rates)),
         ratio: format!("{:.2}x", median(ratios)),
@@ -314,8 +383,8 @@ async fn row_a(rows: usize, rounds: usize) -> anyhow::Result<Row> {
 }
 
 /// Row b: `senders` concurrent senders against raw inserts batched 100 per commit.
-async fn row_b(rows: usize, rounds: usize, senders: usize) -> anyhow::Result<Row> {
-    let bench = Bench::start(Duration::ZERO).await?;
+async fn row_b(target: &Target, rows: usize, rounds: usize, senders: usize) -> anyhow::Result<Row> {
+    let bench = Bench::start(target, Duration::ZERO).await?;
     let next = Arc::new(AtomicU64::new(1));
     let senders = (0..senders)
         .map(|_| SequentialSender::start(bench.addr, bench.channel.clone(), bench.live_from, next.clone()))
@@ -323,7 +392,7 @@ async fn row_b(rows: usize, rounds: usize, senders: usize) -> anyhow::Result<Row
     let (mut raw_rates, mut event_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         let start = Instant::now();
-        bench.db.baseline_raw_batched_inserts(rows, 100).await?;
+        bench.db.raw_inserts_per_engine(rows, 100).await?;
         let raw_secs = start.elapsed().as_secs_f64();
         // The clock starts once every sender has built and signed its requests, as in
         // row a (Slack signs on its side).
@@ -348,8 +417,10 @@ async fn row_b(rows: usize, rounds: usize, senders: usize) -> anyhow::Result<Row
     if stored != (rounds * (rows / senders.len()) * senders.len()) as i64 + 1 {
         return Err(anyhow!("row b: {stored} timeline entries stored, not one per event"));
     }
+    drop(bench.database);
     Ok(Row {
         name: "b  the same, concurrent senders".into(),
+        engine: target.engine(),
         measured: format!("{:.0} events/s ({} senders)", median(event_rates), senders.len()),
         baseline: format!("{:.0} rows/s raw, 100 rows/commit", median(raw_rates)),
         ratio: format!("{:.3}x", median(ratios)),
@@ -387,8 +458,8 @@ async fn at_rate(
 }
 
 /// Row c: slash-command acks at 200/s with Slack answering after 2 s.
-async fn row_c(seconds: u64) -> anyhow::Result<Row> {
-    let bench = Bench::start(Duration::from_secs(2)).await?;
+async fn row_c(target: &Target, seconds: u64) -> anyhow::Result<Row> {
+    let bench = Bench::start(target, Duration::from_secs(2)).await?;
     let total = 200 * seconds;
     let health = format!("{}/healthz", bench.url);
     let (baseline, _) = at_rate(200, total, |_| Ok(bench.http.get(&health))).await?;
@@ -418,8 +489,10 @@ async fn row_c(seconds: u64) -> anyhow::Result<Row> {
     }
     bench.state.shutdown(Duration::from_secs(10)).await;
     bench.db.close().await;
+    drop(bench.database);
     Ok(Row {
         name: "c  slash-command ack at 200 req/s, Slack 2 s".into(),
+        engine: target.engine(),
         measured: format!(
             "p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({failures} failed)",
             percentile(&acks, 0.5),
@@ -449,15 +522,58 @@ async fn timed<T, F: std::future::Future<Output = anyhow::Result<T>>>(
     Ok(median(times))
 }
 
-/// Rows d and e over a seeded history (kept for row f).
-async fn rows_d_e(db_path: &Path, spec: HistorySpec, now: DateTime<Utc>) -> anyhow::Result<(Row, Row, String)> {
-    let db = Db::connect(&format!("sqlite://{}", db_path.display())).await?;
+/// How much history was seeded.
+#[derive(Clone, Copy, Debug)]
+struct Seeded {
+    incidents: usize,
+    entries: usize,
+    actions: usize,
+}
+
+/// Seeds the SQLite history at `url`; returns its size and a line saying how long it took.
+async fn seed_history(url: &str, spec: HistorySpec, now: DateTime<Utc>) -> anyhow::Result<(Seeded, String)> {
+    let db = Db::connect(url).await?;
     let start = Instant::now();
     let (incidents, entries, actions) = db.seed_history(spec, now).await?;
-    let seeded = format!(
+    db.close().await;
+    let said = format!(
         "seeded {incidents} incidents, {entries} entries, {actions} action items in {:.0} s",
         start.elapsed().as_secs_f64()
     );
+    Ok((Seeded { incidents, entries, actions }, said))
+}
+
+/// Copies the history at `from` into the empty Postgres database `to` the way
+/// `migrate-db` does (batched inserts in one transaction, verified by count and
+/// checksum), with progress; returns a line saying how long it took.
+async fn copy_history(from: &str, to: &str) -> anyhow::Result<String> {
+    let (source, target) = (Db::connect_existing(from).await?, Db::connect(to).await?);
+    let start = Instant::now();
+    let mut shown: Option<(&str, i64, i64)> = None;
+    storage::copy::copy_history(&source, &target, |progress| {
+        if let Progress::Copying { table, copied, total } = progress {
+            // A line per table and per 200,000 rows of a large one.
+            let step = copied / 200_000;
+            let new_step = shown.is_none_or(|(t, s, _)| t != table || s != step);
+            let done = copied == total && shown.is_none_or(|(t, _, c)| t != table || c != copied);
+            if new_step || done {
+                shown = Some((table, step, copied));
+                if total > 0 {
+                    eprintln!("   {table}: {copied}/{total} rows, {:.0} s", start.elapsed().as_secs_f64());
+                }
+            }
+        }
+    })
+    .await?;
+    source.close().await;
+    target.close().await;
+    Ok(format!("copied to Postgres with migrate-db's copy in {:.0} s", start.elapsed().as_secs_f64()))
+}
+
+/// Rows d and e over the seeded history at `url` (kept for row f).
+async fn rows_d_e(target: &Target, url: &str, seeded: Seeded, now: DateTime<Utc>) -> anyhow::Result<(Row, Row)> {
+    let Seeded { incidents, entries, actions } = seeded;
+    let db = Db::connect_existing(url).await?;
     let count_ms = timed(5, || async { Ok(db.count_entries().await?) }).await?;
     let digest_ms = timed(5, || async {
         Ok(commands::digest::build(&db, chrono_tz::Tz::UTC, now, chrono::Duration::days(7)).await?)
@@ -477,6 +593,7 @@ async fn rows_d_e(db_path: &Path, spec: HistorySpec, now: DateTime<Utc>) -> anyh
     db.close().await;
     let d = Row {
         name: format!("d  digest + stats, {incidents} incidents / {entries} entries"),
+        engine: target.engine(),
         measured: format!("digest {digest_ms:.1} ms, stats {stats_ms:.1} ms"),
         baseline: format!("count(*) of entries {count_ms:.1} ms"),
         ratio: format!("{:.2}x", (digest_ms + stats_ms) / count_ms),
@@ -484,12 +601,13 @@ async fn rows_d_e(db_path: &Path, spec: HistorySpec, now: DateTime<Utc>) -> anyh
     };
     let e = Row {
         name: format!("e  reminder scan, {actions} action items"),
+        engine: target.engine(),
         measured: format!("{scan_ms:.1} ms"),
         baseline: format!("count(*) of entries {count_ms:.1} ms"),
         ratio: format!("{:.2}x", scan_ms / count_ms),
         target: "report",
     };
-    Ok((d, e, seeded))
+    Ok((d, e))
 }
 
 fn rss_kb(pid: u32) -> anyhow::Result<u64> {
@@ -510,7 +628,7 @@ struct Served {
 
 async fn start_serve(
     binary: &Path,
-    db_path: &Path,
+    db_url: &str,
     slack: &MockServer,
     http: &reqwest::Client,
 ) -> anyhow::Result<Served> {
@@ -518,7 +636,7 @@ async fn start_serve(
     let started = Instant::now();
     let child = std::process::Command::new(binary)
         .arg("serve")
-        .env("DATABASE_URL", format!("sqlite://{}", db_path.display()))
+        .env("DATABASE_URL", db_url)
         .env("PORT", port.to_string())
         .env("SLACK_BOT_TOKEN", "xoxb-benchmark")
         .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
@@ -545,7 +663,13 @@ async fn start_serve(
 
 /// Row f: the release binary's memory, empty and with the seeded history, then after
 /// ingesting `live` events through signed HTTP.
-async fn row_f(binary: &Path, history_db: &Path, history_entries: usize, live: u64) -> anyhow::Result<Row> {
+async fn row_f(
+    target: &Target,
+    binary: &Path,
+    history_url: &str,
+    history_entries: usize,
+    live: u64,
+) -> anyhow::Result<Row> {
     let slack = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(
@@ -554,15 +678,16 @@ async fn row_f(binary: &Path, history_db: &Path, history_entries: usize, live: u
         .mount(&slack)
         .await;
     let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
-    let empty_dir = tempfile::tempdir()?;
-    let mut empty = start_serve(binary, &empty_dir.path().join("empty.db"), &slack, &http).await?;
+    let empty_database = target.fresh().await?;
+    let mut empty = start_serve(binary, &empty_database.url, &slack, &http).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_empty = rss_kb(empty.child.id())?;
     empty.child.kill()?;
     empty.child.wait()?;
+    drop(empty_database);
 
     // The history's incidents are resolved or closed; one open incident takes the events.
-    let db = Db::connect(&format!("sqlite://{}", history_db.display())).await?;
+    let db = Db::connect_existing(history_url).await?;
     let core = Core::new(db.clone(), Arc::new(RecordingChat::new()), Arc::new(SystemClock), Settings::default());
     let outcome = core
         .run(&Invocation {
@@ -575,7 +700,7 @@ async fn row_f(binary: &Path, history_db: &Path, history_entries: usize, live: u
     let channel = outcome.opened.ok_or_else(|| anyhow!("declare opened no channel"))?.id;
     let base = live_from();
     db.close().await;
-    let mut full = start_serve(binary, history_db, &slack, &http).await?;
+    let mut full = start_serve(binary, history_url, &slack, &http).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_history = rss_kb(full.child.id())?;
     let next = Arc::new(AtomicU64::new(1));
@@ -626,6 +751,7 @@ async fn row_f(binary: &Path, history_db: &Path, history_entries: usize, live: u
     full.child.wait()?;
     Ok(Row {
         name: "f  serve: RSS and time to healthy".into(),
+        engine: target.engine(),
         measured: format!(
             "idle {:.1} MB; healthy in {} ms; with {history_entries}-entry history {:.1} MB; after {live} more events \
              {:.1} MB (peak {:.1} MB, {rate:.0} events/s)",
@@ -704,6 +830,7 @@ async fn row_g(history_db: &Path, now: DateTime<Utc>) -> anyhow::Result<Row> {
     db.close().await;
     Ok(Row {
         name: "g  web pages, same history (each incident with a service, a tag; a third detected by alerts) + one 10,000-entry incident".into(),
+        engine: Engine::Sqlite,
         measured: format!(
             "/incidents p50 {:.1} / p99 {:.1} ms (filtered {:.1} / {:.1}); /incidents/{{id}} with 10,000 entries \
              {:.1} / {:.1} ms; /postmortems?q=manual failover {:.1} / {:.1} ms (q=replica lag, 100k+ hits, \
@@ -906,6 +1033,7 @@ async fn row_h(binary: &Path, groups: usize, per_group: usize) -> anyhow::Result
     }
     Ok(Row {
         name: format!("h  alert storm: {} alerts in {groups} groups, bearer, {senders} senders, then repeated", groups * per_group),
+        engine: Engine::Sqlite,
         measured: format!(
             "{:.0} alerts/s; ack p50 {:.1} ms, p99 {:.1} ms ({failures} failed); {incidents} incidents for {declared_groups} \
              declared groups, {triage_posts} triage posts; duplicates {duplicates}, lost {lost}; all applied after {:.1} s",
@@ -950,39 +1078,67 @@ async fn main() -> anyhow::Result<()> {
     let wants = |row: char| selected.contains(row);
     // Only rows f and h run the release `serve`; checked before any row runs.
     let binary = if wants('f') || wants('h') { serve_binary()? } else { PathBuf::new() };
+    let targets = targets()?;
+    let live = std::env::var("BENCH_LIVE").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(live);
     let mut rows = Vec::new();
-    if wants('a') {
-        eprintln!("a: sequential ingestion");
-        rows.push(row_a(rows_a, rounds).await?);
+    for target in &targets {
+        let engine = target.engine();
+        if wants('a') {
+            eprintln!("a ({engine:?}): sequential ingestion");
+            rows.push(row_a(target, rows_a, rounds).await?);
+        }
+        if wants('b') {
+            eprintln!("b ({engine:?}): concurrent ingestion");
+            rows.push(row_b(target, rows_a * 4, rounds, 16).await?);
+        }
+        if wants('c') {
+            eprintln!("c ({engine:?}): ack latency");
+            rows.push(row_c(target, c_seconds).await?);
+        }
     }
-    if wants('b') {
-        eprintln!("b: concurrent ingestion");
-        rows.push(row_b(rows_a * 4, rounds, 16).await?);
-    }
-    if wants('c') {
-        eprintln!("c: ack latency");
-        rows.push(row_c(c_seconds).await?);
-    }
-    let mut seeded = String::from("no history seeded");
+    let mut seeded_said = vec![String::from("no history seeded")];
     if wants('d') || wants('e') || wants('f') || wants('g') {
         eprintln!("d, e: seeding the history");
-        let dir = tempfile::tempdir()?;
-        let history = dir.path().join("history.db");
         let now: DateTime<Utc> = "2026-11-23T09:00:00Z".parse()?;
-        let (d, e, what) = rows_d_e(&history, spec, now).await?;
-        seeded = what;
-        if wants('d') {
-            rows.push(d);
+        // Seeded once on SQLite; each Postgres target gets a copy before any row adds to it.
+        let sqlite_history = TestDatabase::sqlite();
+        let (seeded, said) = seed_history(&sqlite_history.url, spec, now).await?;
+        seeded_said = vec![said];
+        let mut histories = Vec::new();
+        for target in &targets {
+            match target {
+                Target::Sqlite => histories.push((target, None)),
+                Target::Postgres(_) => {
+                    eprintln!("d, e (Postgres): copying the history");
+                    let database = target.fresh().await?;
+                    seeded_said.push(copy_history(&sqlite_history.url, &database.url).await?);
+                    histories.push((target, Some(database)));
+                }
+            }
         }
-        if wants('e') {
-            rows.push(e);
+        for (target, database) in &histories {
+            let url = database.as_ref().map_or(sqlite_history.url.as_str(), |d| d.url.as_str());
+            let engine = target.engine();
+            if wants('d') || wants('e') {
+                eprintln!("d, e ({engine:?}): digest, stats, reminder scan");
+                let (d, e) = rows_d_e(target, url, seeded, now).await?;
+                if wants('d') {
+                    rows.push(d);
+                }
+                if wants('e') {
+                    rows.push(e);
+                }
+            }
+            if wants('f') {
+                eprintln!("f ({engine:?}): serve process, {live} live events");
+                rows.push(row_f(target, &binary, url, seeded.entries, live).await?);
+            }
         }
-        if wants('f') {
-            eprintln!("f: serve process, {live} live events");
-            rows.push(row_f(&binary, &history, spec.incidents * spec.entries_per_incident, live).await?);
-        }
+        drop(histories);
         if wants('g') {
             eprintln!("g: web pages");
+            let history = storage::db::database_path(&sqlite_history.url)
+                .ok_or_else(|| anyhow!("the SQLite history has no path"))?;
             rows.push(row_g(&history, now).await?);
         }
     }
@@ -993,11 +1149,15 @@ async fn main() -> anyhow::Result<()> {
         rows.push(row_h(&binary, groups, per_group).await?);
     }
 
-    println!("incidentbot benchmark suite ({}; {seeded})", if quick { "quick" } else { "full" });
-    println!("| row | measured | same-run baseline | ratio | target |");
-    println!("|---|---|---|---|---|");
+    println!("incidentbot benchmark suite ({}; {})", if quick { "quick" } else { "full" }, seeded_said.join("; "));
+    println!("| row | engine | measured | same-run baseline | ratio | target |");
+    println!("|---|---|---|---|---|---|");
     for row in rows {
-        println!("| {} | {} | {} | {} | {} |", row.name, row.measured, row.baseline, row.ratio, row.target);
+        let engine = match row.engine {
+            Engine::Sqlite => "SQLite",
+            Engine::Postgres => "Postgres",
+        };
+        println!("| {} | {engine} | {} | {} | {} | {} |", row.name, row.measured, row.baseline, row.ratio, row.target);
     }
     Ok(())
 }

@@ -43,7 +43,8 @@
 //! - [`backup`] writes verified online snapshots of SQLite (and names `pg_dump` on
 //!   Postgres); [`integrity`] runs SQLite's consistency check.
 //! - `baseline` (feature `bench-support`) is raw SQLite inserts, the yardstick the
-//!   benchmarks compare against, and their synthetic history.
+//!   benchmarks compare against, and their synthetic history; `baseline_postgres` is the
+//!   same yardstick on PostgreSQL.
 //! - `testing` and `test_database` (feature `test-support`) put a database in states the
 //!   bot never produces, and give tests a fresh database of either engine.
 //!
@@ -59,6 +60,8 @@ pub mod alerts;
 pub mod backup;
 #[cfg(feature = "bench-support")]
 pub mod baseline;
+#[cfg(feature = "bench-support")]
+pub mod baseline_postgres;
 pub mod copy;
 pub mod db;
 pub mod deliveries;

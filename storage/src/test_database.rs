@@ -98,20 +98,26 @@ impl TestDatabase {
     #[allow(clippy::panic)]
     pub async fn postgres() -> Option<TestDatabase> {
         let server = postgres_server()?;
+        match TestDatabase::postgres_on(&server).await {
+            Ok(database) => Some(database),
+            Err(error) => panic!("cannot create a test database on TEST_POSTGRES_URL: {error}"),
+        }
+    }
+
+    /// A new, empty database, uniquely named `ibt_…`, on the Postgres server `server`
+    /// (a URL of a role that may create databases), dropped again with the value.
+    pub async fn postgres_on(server: &str) -> Result<TestDatabase, StorageError> {
         let name = format!("ibt_{}", unique_suffix());
-        let result = async {
-            let mut admin = PgConnectOptions::from_str(&server)?.connect().await?;
-            // A name of letters, digits and `_` only: nothing here comes from outside.
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
-            admin.close().await?;
-            Ok::<_, sqlx::Error>(())
-        }
-        .await;
-        if let Err(error) = result {
-            panic!("cannot create a test database on TEST_POSTGRES_URL: {error}");
-        }
-        let url = with_database(&server, &name);
-        Some(TestDatabase { url, engine: Engine::Postgres, cleanup: Cleanup::Database { server, name } })
+        let mut admin = PgConnectOptions::from_str(server)?.connect().await?;
+        // A name of letters, digits and `_` only: nothing here comes from outside.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
+        admin.close().await?;
+        let url = with_database(server, &name);
+        Ok(TestDatabase {
+            url,
+            engine: Engine::Postgres,
+            cleanup: Cleanup::Database { server: server.to_string(), name },
+        })
     }
 
     /// Opens (and migrates) it.
