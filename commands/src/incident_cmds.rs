@@ -739,35 +739,41 @@ pub fn declare_form(severity: Severity) -> Form {
     Form {
         kind: FormKind::Declare,
         title: "Declare an incident".to_string(),
-        fields: vec![
-            FormField {
-                key: "title",
-                label: "Title".into(),
-                question: "What is broken, in a few words?".into(),
-                value: None,
-                multiline: false,
-                required: true,
-                max_len: MAX_TITLE,
-            },
-            FormField {
-                key: "severity",
-                label: "Severity".into(),
-                question: "sev1 (critical) … sev4 (minor)".into(),
-                value: Some(severity.to_string()),
-                multiline: false,
-                required: true,
-                max_len: 4,
-            },
-            FormField {
-                key: "description",
-                label: "Description".into(),
-                question: "What do we know so far? (optional)".into(),
-                value: None,
-                multiline: true,
-                required: false,
-                max_len: MAX_TEXT,
-            },
-        ],
+        fields: declare_fields(None, severity, None),
         tags: None,
     }
+}
+
+/// The declare form's fields (title, severity, description), with the values to show;
+/// shared by every form that declares, so they ask the same questions.
+pub(crate) fn declare_fields(title: Option<String>, severity: Severity, description: Option<String>) -> Vec<FormField> {
+    vec![
+        FormField {
+            key: "title",
+            label: "Title".into(),
+            question: "What is broken, in a few words?".into(),
+            value: title,
+            multiline: false,
+            required: true,
+            max_len: MAX_TITLE,
+        },
+        FormField {
+            key: "severity",
+            label: "Severity".into(),
+            question: "sev1 (critical) … sev4 (minor)".into(),
+            value: Some(severity.to_string()),
+            multiline: false,
+            required: true,
+            max_len: 4,
+        },
+        FormField {
+            key: "description",
+            label: "Description".into(),
+            question: "What do we know so far? (optional)".into(),
+            value: description,
+            multiline: true,
+            required: false,
+            max_len: MAX_TEXT,
+        },
+    ]
 }

@@ -397,47 +397,27 @@ fn invocation_of(submission: &FormSubmission) -> Invocation {
 /// catalog services its `service` label names (when a catalog is configured), and what
 /// fired as the description.
 pub fn alert_declare_form(alert: &StoredAlert, proposed: Severity, services: &[Service], with_services: bool) -> Form {
-    let mut fields = vec![
-        FormField {
-            key: "title",
-            label: "Title".into(),
-            question: "What is broken, in a few words?".into(),
-            value: Some(crate::format::truncate(&alert.title, MAX_TITLE).0),
-            multiline: false,
-            required: true,
-            max_len: MAX_TITLE,
-        },
-        FormField {
-            key: "severity",
-            label: "Severity".into(),
-            question: "sev1 (critical) … sev4 (minor)".into(),
-            value: Some(proposed.to_string()),
-            multiline: false,
-            required: true,
-            max_len: 4,
-        },
-    ];
+    let mut fields = crate::incident_cmds::declare_fields(
+        Some(crate::format::truncate(&alert.title, MAX_TITLE).0),
+        proposed,
+        Some(crate::format::truncate(&render::description(alert), MAX_TEXT).0),
+    );
     if with_services {
         let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
-        fields.push(FormField {
-            key: "services",
-            label: "Services".into(),
-            question: "Affected services from the catalog, comma-separated (optional)".into(),
-            value: Some(names.join(", ")).filter(|v| !v.is_empty()),
-            multiline: false,
-            required: false,
-            max_len: 500,
-        });
+        // After the severity, before the description.
+        fields.insert(
+            2,
+            FormField {
+                key: "services",
+                label: "Services".into(),
+                question: "Affected services from the catalog, comma-separated (optional)".into(),
+                value: Some(names.join(", ")).filter(|v| !v.is_empty()),
+                multiline: false,
+                required: false,
+                max_len: 500,
+            },
+        );
     }
-    fields.push(FormField {
-        key: "description",
-        label: "Description".into(),
-        question: "What do we know so far? (optional)".into(),
-        value: Some(crate::format::truncate(&render::description(alert), MAX_TEXT).0),
-        multiline: true,
-        required: false,
-        max_len: MAX_TEXT,
-    });
     Form {
         kind: FormKind::AlertDeclare { alert: alert.id },
         title: format!("Declare from alert #{}", alert.id),
