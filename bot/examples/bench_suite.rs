@@ -4,8 +4,9 @@
 //! - a: signed Slack `message` events end to end (HTTP → signature → core → commit),
 //!   one at a time, against raw SQLite inserts with one commit per row.
 //! - b: the same with concurrent senders, against raw inserts batched 100 per commit.
-//! - c: slash-command ack latency at 200 requests/s with a slow fake Slack, against
-//!   `GET /healthz` at the same rate.
+//! - c: slash-command ack latency at 200 requests/s with a slow fake Slack (each
+//!   committed to the inbox before its answer), against `GET /healthz` and a signed
+//!   `url_verification` POST (the same router and signature, no commit) at the same rate.
 //! - d: weekly digest and `/incident stats` over 10,000 incidents / 1,000,000 entries,
 //!   against a plain count of the entries.
 //! - e: the overdue-reminder scan over 100,000 action items, against the same count.
@@ -479,6 +480,22 @@ async fn row_c(target: &Target, seconds: u64) -> anyhow::Result<Row> {
     let total = 200 * seconds;
     let health = format!("{}/healthz", bench.url);
     let (baseline, _) = at_rate(200, total, |_| Ok(bench.http.get(&health))).await?;
+    // The same signed POST through the same router with nothing to commit (Slack's
+    // `url_verification`): what an ack costs without the inbox's commit.
+    let events_url = format!("{}/slack/events", bench.url);
+    let (uncommitted, _) = at_rate(200, total, |_| {
+        let body = json!({ "type": "url_verification", "challenge": "benchmark" }).to_string();
+        let stamp = Utc::now().timestamp().to_string();
+        let signature = sign(&Secret::new(SIGNING_SECRET), &stamp, body.as_bytes());
+        Ok(bench
+            .http
+            .post(&events_url)
+            .header("content-type", "application/json")
+            .header("x-slack-request-timestamp", stamp)
+            .header("x-slack-signature", signature)
+            .body(body))
+    })
+    .await?;
     let commands_url = format!("{}/slack/commands", bench.url);
     let (acks, failures) = at_rate(200, total, |n| {
         let body = serde_urlencoded::to_string([
@@ -516,9 +533,11 @@ async fn row_c(target: &Target, seconds: u64) -> anyhow::Result<Row> {
             percentile(&acks, 1.0)
         ),
         baseline: format!(
-            "/healthz p50 {:.1} ms, p99 {:.1} ms",
+            "/healthz p50 {:.1} ms, p99 {:.1} ms; a signed POST with no commit p50 {:.1} ms, p99 {:.1} ms",
             percentile(&baseline, 0.5),
-            percentile(&baseline, 0.99)
+            percentile(&baseline, 0.99),
+            percentile(&uncommitted, 0.5),
+            percentile(&uncommitted, 0.99)
         ),
         ratio: format!("{:.2}x p99", percentile(&acks, 0.99) / percentile(&baseline, 0.99)),
         target: "p99 < 50 ms",

@@ -27,6 +27,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteConnection};
 use sqlx::{Connection, Sqlite};
 use tokio::sync::oneshot;
 
+use crate::db::Backend;
 use crate::model::{NewEntry, Saved, SourceId};
 use crate::portable::Decision;
 use crate::time::to_millis;
@@ -71,18 +72,25 @@ impl Db {
     /// same transaction. Concurrent calls share commits (see the module docs).
     ///
     /// On Postgres there is no single writer to share: each entry is its own transaction
-    /// on the pool, and the server runs them side by side.
+    /// on the pool, and the server runs them side by side. An entry that cannot
+    /// acknowledge (most of them) is one statement in autocommit: one round trip to the
+    /// server, where `BEGIN`, `INSERT` and `COMMIT` would be three.
     pub async fn add_entry(&self, entry: &NewEntry, acknowledges: bool) -> Result<Saved, StorageError> {
-        let Some(sqlite) = self.sqlite() else {
-            return in_transaction!(self, |tx| {
-                if !insert_entry!(tx, entry)? {
-                    return Ok(Decision::Rollback(Saved::Duplicate));
-                }
-                if acknowledges {
+        let sqlite = match self.backend() {
+            Backend::Sqlite(sqlite) => sqlite,
+            Backend::Postgres(postgres) if !acknowledges => {
+                let written = insert_entry!(@on postgres.pool(), entry)?;
+                return Ok(if written { Saved::Written } else { Saved::Duplicate });
+            }
+            Backend::Postgres(_) => {
+                return in_transaction!(self, |tx| {
+                    if !insert_entry!(tx, entry)? {
+                        return Ok(Decision::Rollback(Saved::Duplicate));
+                    }
                     acknowledge_by_entry!(tx, entry)?;
-                }
-                Ok(Decision::Commit(Saved::Written))
-            });
+                    Ok(Decision::Commit(Saved::Written))
+                });
+            }
         };
         for _ in 0..REQUEUES {
             let (reply, mut answer) = oneshot::channel();

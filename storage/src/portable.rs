@@ -144,9 +144,13 @@ macro_rules! in_transaction {
 
 /// `insert_entry!(tx, entry)`: inserts a timeline entry (`&NewEntry`) unless its source
 /// id is already stored; `Ok(true)` when inserted. A statement shared by the write
-/// transactions that record a change together with its entry.
+/// transactions that record a change together with its entry. `insert_entry!(@on
+/// executor, entry)` runs it on any executor, e.g. a pool, as its own transaction.
 macro_rules! insert_entry {
-    ($tx:expr, $entry:expr) => {{
+    ($tx:expr, $entry:expr) => {
+        insert_entry!(@on &mut **$tx, $entry)
+    };
+    (@on $executor:expr, $entry:expr) => {{
         let entry: &$crate::model::NewEntry = $entry;
         sqlx::query($crate::timeline::INSERT_ENTRY_SQL)
             .bind(entry.incident_id)
@@ -156,7 +160,7 @@ macro_rules! insert_entry {
             .bind(&entry.author)
             .bind(&entry.text)
             .bind(entry.is_key)
-            .execute(&mut **$tx)
+            .execute($executor)
             .await
             .map(|done| done.rows_affected() > 0)
     }};

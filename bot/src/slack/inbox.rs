@@ -222,7 +222,9 @@ async fn mark_done(state: &SlackState, source_id: &SourceId) {
 /// running it here too would run it twice at once.
 pub async fn resume(state: &SlackState, active_since: DateTime<Utc>) -> anyhow::Result<usize> {
     let mut rows = state.core.inbox_unfinished(&EventSource::slack_requests()).await?;
-    rows.retain(|row| row.request.received_at < active_since);
+    // The inbox keeps milliseconds: a row this copy received in the same millisecond as
+    // `active_since` reads back as earlier, so compare at that precision.
+    rows.retain(|row| row.request.received_at.timestamp_millis() < active_since.timestamp_millis());
     if !rows.is_empty() {
         tracing::info!(count = rows.len(), "running again the Slack requests a previous run left unfinished");
     }
