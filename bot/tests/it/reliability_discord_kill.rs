@@ -137,6 +137,7 @@ async fn declare_killed_at(step: &'static str) {
     run.gateway.dispatch("INTERACTION_CREATE", declare_interaction());
     run.wait_hung(&first, &format!("the declare (hanging at {step})")).await;
     drop(first); // SIGKILL, mid-call
+
     // The reply is not a step of the incident: what a kill there leaves is the inbox row.
     let expected = if step == "reply" { "unfinished steps: none" } else { "unfinished steps: 1 incident(s)" };
     let before = run.check();
@@ -346,6 +347,8 @@ async fn a_declare_discord_refuses_with_a_500_is_retried_and_finishes() {
     // The retry notice came first; the answer replaced it.
     assert_eq!(world.replies.len(), 2, "{:?}", world.replies);
     assert!(world.replies[1].contains("INC-1"), "{:?}", world.replies);
+    // The start-up resume did not take it as well: it is this process's own.
+    assert!(!served.logs().contains("running again the interactions"), "{}", served.logs());
 }
 
 /// The fake gateway holds a session the way Discord does: the bot heartbeats, each

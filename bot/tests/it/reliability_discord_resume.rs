@@ -52,8 +52,13 @@ async fn killed_at(step: &'static str) {
     let _ = running.await;
 
     let second = new_bot(&server, &db);
-    assert_eq!(bot::discord::inbox::resume(&second).await.unwrap(), 1, "the unfinished interaction runs again");
-    assert_eq!(bot::discord::inbox::resume(&second).await.unwrap(), 0, "and is then done");
+    let restarted = chrono::Utc::now();
+    assert_eq!(
+        bot::discord::inbox::resume(&second, restarted).await.unwrap(),
+        1,
+        "the unfinished interaction runs again"
+    );
+    assert_eq!(bot::discord::inbox::resume(&second, restarted).await.unwrap(), 0, "and is then done");
 
     assert!(db.incident(1).await.unwrap().is_some());
     assert!(db.incident(2).await.unwrap().is_none(), "one incident");
@@ -140,8 +145,13 @@ async fn change_killed_at(
     running.abort(); // the process dies here
     let _ = running.await;
     let second = new_bot(&server, &db);
-    assert_eq!(bot::discord::inbox::resume(&second).await.unwrap(), 1, "the unfinished interaction runs again");
-    assert_eq!(bot::discord::inbox::resume(&second).await.unwrap(), 0, "and is then done");
+    let restarted = chrono::Utc::now();
+    assert_eq!(
+        bot::discord::inbox::resume(&second, restarted).await.unwrap(),
+        1,
+        "the unfinished interaction runs again"
+    );
+    assert_eq!(bot::discord::inbox::resume(&second, restarted).await.unwrap(), 0, "and is then done");
     assert_eq!(db.incidents_with_unfinished_steps().await.unwrap(), vec![], "after {change} killed at {step}");
     let applied = db.timeline(1, false).await.unwrap().iter().filter(|e| e.kind == kind).count();
     db.close().await;
@@ -187,4 +197,29 @@ async fn an_acknowledge_press_killed_while_posting_posts_once() {
     )
     .await;
     assert_eq!(posted, 1);
+}
+
+/// What a copy accepted after it started is its own live handler's: the start-up resume
+/// (which may read the inbox late) leaves it alone, so an interaction is never run twice
+/// at once, and the hung declare still has its one channel.
+#[tokio::test]
+async fn the_start_up_resume_leaves_alone_what_this_copy_took_after_it_started() {
+    let (fake, server) = FakeDiscord::serve(Some("create")).await;
+    let database = storage::test_database::TestDatabase::for_suite().await;
+    let db = Db::connect(&database.url).await.unwrap();
+    let bot = new_bot(&server, &db);
+    let started = chrono::Utc::now();
+    let live = bot.clone();
+    let interaction: Interaction = fixture("command_declare.json");
+    let running = tokio::spawn(async move { handle_interaction(&live, &interaction).await });
+    let watched = fake.clone();
+    assert!(eventually(Duration::from_secs(20), || async { watched.0.lock().unwrap().hung }).await);
+    assert_eq!(bot::discord::inbox::resume(&bot, started).await.unwrap(), 0, "the live handler's row is left alone");
+    running.abort();
+    let _ = running.await;
+    assert_eq!(db.inbox_waiting_count(chrono::Utc::now()).await.unwrap(), 1, "still unfinished, for the next start");
+    db.close().await;
+    let world = fake.0.lock().unwrap();
+    assert_eq!(world.channels.len(), 1, "{:?}", world.channels);
+    assert!(world.replies.is_empty(), "nothing answered twice: {:?}", world.replies);
 }
