@@ -125,8 +125,12 @@ async fn describe_database(url: &str) -> anyhow::Result<String> {
     let location = Location::parse(url).context("DATABASE_URL")?;
     if location.engine() == storage::Engine::Postgres {
         let seen = Db::inspect_at(&location).await?;
+        let transport = match seen.encryption.as_deref() {
+            Some("") | None => "not encrypted: add `?sslmode=require` (or verify-full) to use TLS".to_string(),
+            Some(version) => format!("encrypted with {version}"),
+        };
         return Ok(format!(
-            "{location} (PostgreSQL {}; schema {}, {} migration(s) to apply at start)",
+            "{location} (PostgreSQL {}, {transport}; schema {}, {} migration(s) to apply at start)",
             seen.engine_version,
             seen.schema_version.map_or("empty".to_string(), |v| v.to_string()),
             seen.pending_migrations

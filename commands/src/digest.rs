@@ -103,36 +103,26 @@ fn incident_line(incident: &Incident, now: DateTime<Utc>, public_url: Option<&st
 }
 
 /// Whether incidents are private, read once per incident.
-struct Privacy<'a> {
-    db: &'a Db,
-    known: HashMap<i64, bool>,
+/// Which incidents are private: read once per digest, since the action items it lists
+/// may belong to thousands of incidents and private ones are few.
+struct Privacy {
+    private: HashSet<i64>,
 }
 
-impl Privacy<'_> {
-    async fn is_private(&mut self, incident_id: i64) -> Result<bool, StorageError> {
-        if let Some(private) = self.known.get(&incident_id) {
-            return Ok(*private);
-        }
-        let private = self.db.incident(incident_id).await?.is_some_and(|i| i.private);
-        self.known.insert(incident_id, private);
-        Ok(private)
+impl Privacy {
+    async fn load(db: &Db) -> Result<Privacy, StorageError> {
+        Ok(Privacy { private: db.private_incident_ids().await?.into_iter().collect() })
+    }
+
+    fn is_private(&self, incident_id: i64) -> bool {
+        self.private.contains(&incident_id)
     }
 
     /// Action items of incidents everyone may see, and how many were left out.
-    async fn public_items<'i>(
-        &mut self,
-        items: &'i [ActionItem],
-    ) -> Result<(Vec<&'i ActionItem>, usize), StorageError> {
-        let mut shown = Vec::new();
-        let mut hidden = 0;
-        for item in items {
-            if self.is_private(item.incident_id).await? {
-                hidden += 1;
-            } else {
-                shown.push(item);
-            }
-        }
-        Ok((shown, hidden))
+    fn public_items<'i>(&self, items: &'i [ActionItem]) -> (Vec<&'i ActionItem>, usize) {
+        let (hidden, shown): (Vec<&ActionItem>, Vec<&ActionItem>) =
+            items.iter().partition(|item| self.is_private(item.incident_id));
+        (shown, hidden.len())
     }
 }
 
@@ -168,7 +158,7 @@ pub async fn build_linked(
     let closed_actions = db.actions_closed_between(since, now).await?;
     let open_actions = db.actions(&ActionFilter::OpenAt(now)).await?;
     let today: NaiveDate = now.with_timezone(&tz).date_naive();
-    let mut privacy = Privacy { db, known: declared.iter().map(|i| (i.id, i.private)).collect() };
+    let privacy = Privacy::load(db).await?;
 
     let heading = format!(
         "📰 Weekly lessons learned: {} to {}",
@@ -278,13 +268,13 @@ pub async fn build_linked(
         open_actions.len(),
         overdue.len()
     )));
-    let (closed_shown, closed_hidden) = privacy.public_items(&closed_actions).await?;
+    let (closed_shown, closed_hidden) = privacy.public_items(&closed_actions);
     for item in closed_shown.iter().take(MAX_LISTED) {
         message = message.line(
             Line::new().text(format!("✔ #{} {} ({}) · ", item.id, item.text, item.status)).user(item.owner.clone()),
         );
     }
-    let (overdue_shown, overdue_hidden) = privacy.public_items(&overdue).await?;
+    let (overdue_shown, overdue_hidden) = privacy.public_items(&overdue);
     for item in overdue_shown.iter().take(MAX_LISTED) {
         message = message.line(
             Line::new().text(format!("⏰ #{} {} · ", item.id, item.text)).user(item.owner.clone()).text(format!(

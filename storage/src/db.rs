@@ -98,6 +98,9 @@ pub struct Inspection {
     pub schema_version: Option<i64>,
     /// Migrations this binary would apply at start-up.
     pub pending_migrations: usize,
+    /// How the connection to a server travels: `Some("TLSv1.3")` when encrypted, `Some("")`
+    /// when not, `None` for SQLite (a local file).
+    pub encryption: Option<String>,
 }
 
 /// A handle to the incidentbot database, on either engine. Cheap to clone.

@@ -284,6 +284,17 @@ impl Db {
         })
     }
 
+    /// The ids of every private incident. Private incidents are few, so callers that
+    /// must hide many items (the digest's action items) read this once instead of
+    /// looking up each item's incident.
+    pub async fn private_incident_ids(&self) -> Result<Vec<i64>, StorageError> {
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar("SELECT id FROM incidents WHERE private = TRUE ORDER BY id")
+                .fetch_all(pool)
+                .await?)
+        })
+    }
+
     /// The channel names of every incident, on one platform.
     pub async fn channel_names(&self, platform: Platform) -> Result<Vec<String>, StorageError> {
         with_pool!(self, |pool| {

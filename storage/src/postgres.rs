@@ -76,6 +76,7 @@ impl PostgresDb {
                 engine_version: server_version(&pool).await?,
                 schema_version: applied.iter().copied().max(),
                 pending_migrations: pending,
+                encryption: Some(connection_encryption(&pool).await?),
             })
         }
         .await;
@@ -134,6 +135,17 @@ async fn connect(location: &Location, max_connections: u32) -> Result<PgPool, St
 /// The server's version, e.g. `15.18 (Debian 15.18-0+deb12u1)`.
 async fn server_version(pool: &PgPool) -> Result<String, StorageError> {
     Ok(sqlx::query_scalar("SHOW server_version").fetch_one(pool).await?)
+}
+
+/// The TLS version this connection runs (`TLSv1.3`), or `""` when it is not encrypted:
+/// the server's own view of the connection, so it shows what `sslmode` really gave.
+async fn connection_encryption(pool: &PgPool) -> Result<String, StorageError> {
+    let version: Option<String> =
+        sqlx::query_scalar("SELECT CASE WHEN ssl THEN version END FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_optional(pool)
+            .await?
+            .flatten();
+    Ok(version.unwrap_or_default())
 }
 
 /// The migration versions recorded in the database (none for a new database).

@@ -153,6 +153,7 @@ impl SqliteDb {
                 engine_version: sqlite_version(&pool).await?,
                 schema_version: applied.iter().copied().max(),
                 pending_migrations: pending,
+                encryption: None,
             })
         }
         .await;

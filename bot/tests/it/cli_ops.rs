@@ -119,3 +119,46 @@ async fn serve_refuses_a_database_from_a_newer_release() {
     assert!(stderr.contains("written by a newer incidentbot"), "{stderr}");
     assert!(stderr.contains("29991231000000"), "{stderr}");
 }
+
+/// `sslmode` is sqlx's own: `check` shows what the server saw (TLS or not), and a
+/// certificate that nothing the bot trusts signed is refused under `verify-full`.
+#[tokio::test]
+async fn check_on_postgres_says_whether_the_connection_is_encrypted() {
+    let Some(database) = storage::test_database::TestDatabase::postgres().await else { return };
+    let with = |mode: &str| format!("{}?sslmode={mode}", database.url);
+    let check = |url: String| {
+        let output = incidentbot().arg("check").env("DATABASE_URL", url).output().unwrap();
+        let (stdout, stderr) = text(&output);
+        (output.status.success(), stdout, stderr)
+    };
+
+    let (ok, stdout, stderr) = check(with("disable"));
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("not encrypted: add `?sslmode=require`"), "{stdout}");
+
+    let (ok, stdout, stderr) = check(with("require"));
+    if !ok && std::env::var("CI").is_err() && stderr.contains("TLS") {
+        eprintln!("postgres TLS test skipped: the server at TEST_POSTGRES_URL has no TLS (set ssl = on)");
+        return;
+    }
+    assert!(ok, "the CI server runs TLS (.ci/setup.d/10-postgres.sh turns it on): {stdout}{stderr}");
+    assert!(stdout.contains("encrypted with TLSv1."), "{stdout}");
+    assert!(!stdout.contains("not encrypted"), "{stdout}");
+
+    // `sslrootcert` is honoured (and needs the process's crypto provider, which a build
+    // with two of them once could not pick: a panic). The test server's certificate is
+    // self-signed, so it is its own root; CI's is Debian's snakeoil one.
+    if let Some(root) = std::env::var("TEST_POSTGRES_CA").ok().filter(|p| std::path::Path::new(p).exists()) {
+        let (ok, stdout, stderr) = check(format!("{}?sslmode=verify-ca&sslrootcert={root}", database.url));
+        assert!(ok, "{stdout}{stderr}");
+        assert!(stdout.contains("encrypted with TLSv1."), "{stdout}");
+    } else if std::env::var("CI").is_ok() {
+        panic!("CI=true but TEST_POSTGRES_CA names no file: .ci/setup.d/10-postgres.sh exports it");
+    }
+
+    // No public root vouches for the test server's certificate.
+    let (ok, stdout, stderr) = check(with("verify-full"));
+    assert!(!ok, "a certificate no trusted root signed was accepted: {stdout}");
+    assert!(stderr.contains("DATABASE_URL") || stderr.contains("certificate"), "{stderr}");
+    assert!(!stderr.contains("incidentbot_test:incidentbot_test"), "the password is printed: {stderr}");
+}

@@ -84,10 +84,12 @@ async fn a_private_incident_is_never_announced_and_hidden_from_outsiders() {
 
     // Updates and the resolution stay inside too.
     h.run("alice", &channel, "update Keys rotated").await;
+    // Its action item, overdue by the digest, is counted there but never named.
+    assert!(!h.run("alice", &channel, "action add Revoke the leaked signing keys @alice due:+1d").await.is_error);
     h.run("alice", &channel, "resolve Rotated").await;
     assert!(h.chat.posts_to("incidents").is_empty());
 
-    h.clock.advance(Duration::minutes(1));
+    h.clock.advance(Duration::days(3));
     let settings = settings();
     use commands::export::{load_for, ExportAccess};
     assert!(matches!(load_for(&h.db, &settings, 1, Some("mallory")).await.unwrap(), ExportAccess::Private));
@@ -100,6 +102,9 @@ async fn a_private_incident_is_never_announced_and_hidden_from_outsiders() {
     let digest = digest.to_plain();
     assert!(digest.contains("1 private incident"), "{digest}");
     assert!(!digest.contains("Leaked"), "{digest}");
+    assert!(digest.contains("1 overdue"), "{digest}");
+    assert!(digest.contains("(1 item of private incidents not listed.)"), "{digest}");
+    assert!(!digest.contains("Revoke"), "{digest}");
 }
 
 #[tokio::test]
