@@ -289,9 +289,7 @@ impl Db {
     /// looking up each item's incident.
     pub async fn private_incident_ids(&self) -> Result<Vec<i64>, StorageError> {
         with_pool!(self, |pool| {
-            Ok(sqlx::query_scalar("SELECT id FROM incidents WHERE private = TRUE ORDER BY id")
-                .fetch_all(pool)
-                .await?)
+            Ok(sqlx::query_scalar("SELECT id FROM incidents WHERE private = TRUE ORDER BY id").fetch_all(pool).await?)
         })
     }
 
