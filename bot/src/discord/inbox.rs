@@ -185,9 +185,15 @@ async fn reply_by_dm(bot: &Discord, user: &str, result: Result<Outcome, CoreErro
 }
 
 /// Runs again, oldest first, every deferred interaction the inbox holds that is not
-/// done. Returns how many it ran.
-pub async fn resume(bot: &Discord) -> anyhow::Result<usize> {
-    let rows = bot.core.inbox_unfinished(&EventSource::discord_interactions()).await?;
+/// done and was received before `active_since` (when this copy started taking
+/// interactions). Returns how many it ran. What came later is this copy's own, being
+/// run by the handler that accepted it: running it here too would run it twice at once.
+pub async fn resume(bot: &Discord, active_since: DateTime<Utc>) -> anyhow::Result<usize> {
+    let mut rows = bot.core.inbox_unfinished(&EventSource::discord_interactions()).await?;
+    // The inbox keeps milliseconds: a row received in the same millisecond as
+    // `active_since` reads back as earlier, so compare at that precision (such a row is
+    // this copy's; a previous copy's stopped long before this one started).
+    rows.retain(|row| row.request.received_at.timestamp_millis() < active_since.timestamp_millis());
     if !rows.is_empty() {
         tracing::info!(count = rows.len(), "discord: running again the interactions a previous run left unfinished");
     }

@@ -139,10 +139,13 @@ pub async fn start_with_health(
     }
     let core = bot.core.clone();
     prepare(&core);
-    // What a previous run deferred and left unfinished runs again, oldest first.
+    // What a previous run deferred and left unfinished runs again, oldest first. Only
+    // that: the gateway starts below, and what it brings is handled as it comes, even
+    // when this task reads the inbox late.
+    let active_since = chrono::Utc::now();
     let resuming = bot.clone();
     tokio::spawn(async move {
-        match inbox::resume(&resuming).await {
+        match inbox::resume(&resuming, active_since).await {
             Ok(0) => {}
             Ok(ran) => tracing::info!(ran, "discord: unfinished interactions run again"),
             Err(error) => tracing::error!(error = format!("{error:#}"), "discord: could not read the inbox"),

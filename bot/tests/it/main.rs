@@ -10,7 +10,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod alerts_support;
+mod discord_gateway_fake;
 mod discord_support;
+mod discord_world;
 mod log_capture;
 mod process_support;
 mod slack_support;
@@ -30,6 +32,7 @@ mod edge_cases;
 mod migrate_db;
 mod reliability_crash;
 mod reliability_discord_faults;
+mod reliability_discord_kill;
 mod reliability_discord_resume;
 mod reliability_faults;
 mod reliability_hostile;

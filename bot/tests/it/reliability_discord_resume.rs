@@ -1,6 +1,5 @@
-//! Fault injection on a Discord declare: a stateful fake Discord (its guild channel
-//! list shows the channels made; a post with `enforce_nonce` and a nonce already seen
-//! answers the first message, as Discord does) applies the call at each step of the
+//! Fault injection on a Discord declare, in process: the stateful fake Discord of
+//! [`discord_world`](crate::discord_world) applies the call at each step of the
 //! declare and then never answers. The task handling the interaction is dropped there
 //! (what a SIGKILL leaves: what was committed, nothing of what was running), and a new
 //! bot on the same database resumes from its inbox. It ends with one incident, one
@@ -10,7 +9,7 @@
 //!
 //! `cargo test -p bot --test it reliability_discord_resume`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bot::discord::chat::Placement;
@@ -22,136 +21,11 @@ use commands::{Settings, SystemClock};
 use serde_json::{json, Value};
 use serenity::all::Interaction;
 use storage::Db;
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::MockServer;
 
-use crate::discord_support::{fixture, message_json, user, ANNOUNCE, APP, CATEGORY, GENERAL, GUILD, TOKEN};
+use crate::discord_support::{fixture, ANNOUNCE, APP, GUILD, TOKEN};
+use crate::discord_world::{FakeDiscord, FIRST_CHANNEL};
 use crate::process_support::eventually;
-
-const FIRST_CHANNEL: u64 = 1300000000000000001;
-
-#[derive(Debug, Default)]
-struct World {
-    /// (id, name)
-    channels: Vec<(u64, String)>,
-    /// (channel, id, content, nonce)
-    messages: Vec<(String, u64, String, Option<String>)>,
-    pins: Vec<String>,
-    /// Edits of the deferred reply, and DMs.
-    replies: Vec<String>,
-    hang_on: Option<&'static str>,
-    hung: bool,
-}
-
-#[derive(Clone, Default)]
-struct FakeDiscord(Arc<Mutex<World>>);
-
-fn channel_json(id: u64, kind: u8, name: &str, parent: Option<u64>) -> Value {
-    json!({ "id": id.to_string(), "type": kind, "guild_id": GUILD.to_string(), "name": name, "position": 1,
-            "permission_overwrites": [], "parent_id": parent.map(|p| p.to_string()), "nsfw": false, "topic": null })
-}
-
-impl Respond for FakeDiscord {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let path = request.url.path().trim_start_matches("/api/v10").to_string();
-        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-        let verb = request.method.to_string();
-        let mut world = self.0.lock().unwrap();
-        let (step, answer) = apply(&mut world, &verb, &path, &body);
-        if step.is_some() && step == world.hang_on && !world.hung {
-            world.hung = true;
-            return answer.set_delay(Duration::from_secs(120));
-        }
-        answer
-    }
-}
-
-/// Applies one call; returns the declare step it is (if any) and the answer.
-fn apply(world: &mut World, verb: &str, path: &str, body: &Value) -> (Option<&'static str>, ResponseTemplate) {
-    let channels_path = format!("/guilds/{GUILD}/channels");
-    let ok = |value: Value| ResponseTemplate::new(200).set_body_json(value);
-    if path == channels_path && verb == "GET" {
-        let mut list = vec![
-            channel_json(CATEGORY, 4, "Incidents", None),
-            channel_json(GENERAL, 0, "general", None),
-            channel_json(ANNOUNCE, 0, "incidents", None),
-        ];
-        list.extend(world.channels.iter().map(|(id, name)| channel_json(*id, 0, name, Some(CATEGORY))));
-        return (None, ok(Value::Array(list)));
-    }
-    if path == channels_path && verb == "POST" {
-        let id = FIRST_CHANNEL + world.channels.len() as u64;
-        let name = body["name"].as_str().unwrap_or_default().to_string();
-        world.channels.push((id, name.clone()));
-        return (Some("create"), ok(channel_json(id, 0, &name, Some(CATEGORY))));
-    }
-    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match (verb, parts.as_slice()) {
-        ("GET", ["channels", id]) => {
-            let id: u64 = id.parse().unwrap_or_default();
-            let name = world.channels.iter().find(|(c, _)| *c == id).map(|(_, n)| n.clone()).unwrap_or_default();
-            (None, ok(channel_json(id, 0, &name, Some(CATEGORY))))
-        }
-        ("PATCH", ["channels", id]) => {
-            let id: u64 = id.parse().unwrap_or_default();
-            let name = world.channels.iter().find(|(c, _)| *c == id).map(|(_, n)| n.clone()).unwrap_or_default();
-            (Some("topic"), ok(channel_json(id, 0, &name, Some(CATEGORY))))
-        }
-        ("POST", ["channels", channel, "messages"]) => {
-            let nonce = body["nonce"].as_str().map(str::to_string);
-            let enforced = body["enforce_nonce"].as_bool().unwrap_or(false);
-            let author = user(&APP.to_string(), "incidentbot", true);
-            let at = "2026-03-02T09:00:01.000000+00:00";
-            let step = if *channel == ANNOUNCE.to_string() {
-                Some("announce")
-            } else if channel.starts_with("13") {
-                Some("kickoff")
-            } else {
-                None
-            };
-            if let Some(seen) =
-                world.messages.iter().find(|(c, _, _, n)| c == channel && enforced && n.is_some() && *n == nonce)
-            {
-                return (step, ok(message_json(seen.1, channel, author, &seen.2, at)));
-            }
-            let id = 1500000000000000001 + world.messages.len() as u64;
-            let content = body["content"].as_str().unwrap_or_default().to_string();
-            if step.is_none() {
-                world.replies.push(content.clone()); // a DM
-            }
-            world.messages.push((channel.to_string(), id, content.clone(), nonce));
-            (step, ok(message_json(id, channel, author, &content, at)))
-        }
-        ("PUT", ["channels", _, "pins", message]) => {
-            if !world.pins.iter().any(|p| p == message) {
-                world.pins.push(message.to_string());
-            }
-            (Some("pin"), ResponseTemplate::new(204))
-        }
-        ("PUT", ["channels", _, "thread-members", _]) => (None, ResponseTemplate::new(204)),
-        ("POST", ["interactions", _, _, "callback"]) => (None, ResponseTemplate::new(204)),
-        ("PATCH", ["webhooks", _, _, "messages", "@original"]) => {
-            let content = body["content"].as_str().unwrap_or_default().to_string();
-            world.replies.push(content.clone());
-            let author = user(&APP.to_string(), "incidentbot", true);
-            (
-                Some("reply"),
-                ok(message_json(
-                    1590000000000000001,
-                    &GENERAL.to_string(),
-                    author,
-                    &content,
-                    "2026-03-02T09:00:02.000000+00:00",
-                )),
-            )
-        }
-        ("POST", ["users", "@me", "channels"]) => (
-            None,
-            ok(json!({ "id": "1900000000000000001", "type": 1, "last_message_id": null,
-                        "recipients": [user("80351110224678912", "alice", false)] })),
-        ),
-        _ => (None, ResponseTemplate::new(404)),
-    }
-}
 
 fn new_bot(server: &MockServer, db: &Db) -> Discord {
     let http = Arc::new(build_http(&Secret::new(TOKEN), Some(&server.uri()), Some(APP)));
@@ -161,10 +35,7 @@ fn new_bot(server: &MockServer, db: &Db) -> Discord {
 }
 
 async fn killed_at(step: &'static str) {
-    let fake = FakeDiscord::default();
-    fake.0.lock().unwrap().hang_on = Some(step);
-    let server = MockServer::start().await;
-    Mock::given(wiremock::matchers::any()).respond_with(fake.clone()).mount(&server).await;
+    let (fake, server) = FakeDiscord::serve(Some(step)).await;
     // The suite's engine (SQLite, or Postgres under INCIDENTBOT_TEST_ENGINE=postgres).
     let database = storage::test_database::TestDatabase::for_suite().await;
     let db = Db::connect(&database.url).await.unwrap();
@@ -181,8 +52,13 @@ async fn killed_at(step: &'static str) {
     let _ = running.await;
 
     let second = new_bot(&server, &db);
-    assert_eq!(bot::discord::inbox::resume(&second).await.unwrap(), 1, "the unfinished interaction runs again");
-    assert_eq!(bot::discord::inbox::resume(&second).await.unwrap(), 0, "and is then done");
+    let restarted = chrono::Utc::now();
+    assert_eq!(
+        bot::discord::inbox::resume(&second, restarted).await.unwrap(),
+        1,
+        "the unfinished interaction runs again"
+    );
+    assert_eq!(bot::discord::inbox::resume(&second, restarted).await.unwrap(), 0, "and is then done");
 
     assert!(db.incident(1).await.unwrap().is_some());
     assert!(db.incident(2).await.unwrap().is_none(), "one incident");
@@ -241,11 +117,9 @@ async fn change_killed_at(
     marker: &str,
     kind: storage::EntryKind,
 ) -> (usize, usize, usize) {
-    let fake = FakeDiscord::default();
-    let server = MockServer::start().await;
-    Mock::given(wiremock::matchers::any()).respond_with(fake.clone()).mount(&server).await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&format!("sqlite://{}", dir.path().join("bot.db").display())).await.unwrap();
+    let (fake, server) = FakeDiscord::serve(None).await;
+    let database = storage::test_database::TestDatabase::for_suite().await;
+    let db = Db::connect(&database.url).await.unwrap();
     let first = new_bot(&server, &db);
     handle_interaction(&first, &fixture("command_declare.json")).await.unwrap();
     let watched = fake.clone();
@@ -271,8 +145,13 @@ async fn change_killed_at(
     running.abort(); // the process dies here
     let _ = running.await;
     let second = new_bot(&server, &db);
-    assert_eq!(bot::discord::inbox::resume(&second).await.unwrap(), 1, "the unfinished interaction runs again");
-    assert_eq!(bot::discord::inbox::resume(&second).await.unwrap(), 0, "and is then done");
+    let restarted = chrono::Utc::now();
+    assert_eq!(
+        bot::discord::inbox::resume(&second, restarted).await.unwrap(),
+        1,
+        "the unfinished interaction runs again"
+    );
+    assert_eq!(bot::discord::inbox::resume(&second, restarted).await.unwrap(), 0, "and is then done");
     assert_eq!(db.incidents_with_unfinished_steps().await.unwrap(), vec![], "after {change} killed at {step}");
     let applied = db.timeline(1, false).await.unwrap().iter().filter(|e| e.kind == kind).count();
     db.close().await;
@@ -318,4 +197,29 @@ async fn an_acknowledge_press_killed_while_posting_posts_once() {
     )
     .await;
     assert_eq!(posted, 1);
+}
+
+/// What a copy accepted after it started is its own live handler's: the start-up resume
+/// (which may read the inbox late) leaves it alone, so an interaction is never run twice
+/// at once, and the hung declare still has its one channel.
+#[tokio::test]
+async fn the_start_up_resume_leaves_alone_what_this_copy_took_after_it_started() {
+    let (fake, server) = FakeDiscord::serve(Some("create")).await;
+    let database = storage::test_database::TestDatabase::for_suite().await;
+    let db = Db::connect(&database.url).await.unwrap();
+    let bot = new_bot(&server, &db);
+    let started = chrono::Utc::now();
+    let live = bot.clone();
+    let interaction: Interaction = fixture("command_declare.json");
+    let running = tokio::spawn(async move { handle_interaction(&live, &interaction).await });
+    let watched = fake.clone();
+    assert!(eventually(Duration::from_secs(20), || async { watched.0.lock().unwrap().hung }).await);
+    assert_eq!(bot::discord::inbox::resume(&bot, started).await.unwrap(), 0, "the live handler's row is left alone");
+    running.abort();
+    let _ = running.await;
+    assert_eq!(db.inbox_waiting_count(chrono::Utc::now()).await.unwrap(), 1, "still unfinished, for the next start");
+    db.close().await;
+    let world = fake.0.lock().unwrap();
+    assert_eq!(world.channels.len(), 1, "{:?}", world.channels);
+    assert!(world.replies.is_empty(), "nothing answered twice: {:?}", world.replies);
 }
