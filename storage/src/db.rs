@@ -347,39 +347,6 @@ mod tests {
         assert_eq!(timeout, 10_000);
     }
 
-    /// Commits do not checkpoint (the write connection's automatic checkpoint is off);
-    /// the checkpointer copies the WAL into the file within a few of its intervals.
-    #[tokio::test]
-    async fn the_wal_is_checkpointed_off_the_write_connection() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let db = Db::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-        let automatic: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
-            .fetch_one(&mut *db.writer_conn().await.unwrap())
-            .await
-            .unwrap();
-        assert_eq!(automatic, 0);
-        // Wait for the migrations' pages to reach the file, then write more than
-        // SQLite's automatic threshold (1,000 pages) would let sit in the WAL.
-        let file_size = || std::fs::metadata(&path).unwrap().len();
-        tokio::time::sleep(crate::checkpoint::INTERVAL * 3).await;
-        let before = file_size();
-        let text = "x".repeat(4000);
-        for n in 0..1500 {
-            sqlx::query("INSERT INTO leases (name, holder, acquired_at, expires_at) VALUES ($1, 'h', 0, 0)")
-                .bind(format!("{n}-{text}"))
-                .execute(&mut *db.writer_conn().await.unwrap())
-                .await
-                .unwrap();
-        }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while file_size() < before + 1500 * 4000 {
-            assert!(std::time::Instant::now() < deadline, "the WAL was never copied back: {} bytes", file_size());
-            tokio::time::sleep(crate::checkpoint::INTERVAL).await;
-        }
-        db.close().await;
-    }
-
     #[tokio::test]
     async fn reopening_runs_no_migration_twice() {
         let dir = tempfile::tempdir().unwrap();

@@ -10,9 +10,7 @@
 //!   inside a shared transaction that each engine takes its own way (`EngineTx`).
 //! - `sqlite` opens SQLite (WAL, foreign keys, busy timeout, one writer) with its
 //!   migrations (`migrations/sqlite`) and version guards; `writer` holds its one write
-//!   connection, and `group_commit` lets concurrent timeline writes share one commit;
-//!   `checkpoint` copies the WAL back into the file on its own connection, off the
-//!   write path.
+//!   connection, and `group_commit` lets concurrent timeline writes share one commit.
 //! - `postgres` opens PostgreSQL (a pool, no single writer) with its migrations
 //!   (`migrations/postgres`) and version guards.
 //! - [`model`] holds the stored value types and records.
@@ -64,7 +62,6 @@ pub mod backup;
 pub mod baseline;
 #[cfg(feature = "bench-support")]
 pub mod baseline_postgres;
-mod checkpoint;
 pub mod copy;
 pub mod db;
 pub mod deliveries;

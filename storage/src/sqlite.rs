@@ -12,7 +12,6 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use crate::checkpoint::Checkpointer;
 use crate::db::{Inspection, OpenMode, MINIMUM_SQLITE_VERSION};
 use crate::group_commit::PendingEntries;
 use crate::location::{Engine, Location};
@@ -47,14 +46,12 @@ pub fn sqlite_version_is_supported(version: &str) -> bool {
     }
 }
 
-/// A SQLite database: the read pool, the one writer, its checkpointer, and the writes
-/// waiting for the next group commit.
+/// A SQLite database: the read pool, the one writer, and the writes waiting for the
+/// next group commit.
 #[derive(Clone, Debug)]
 pub(crate) struct SqliteDb {
     reader: SqlitePool,
     writer: Writer,
-    /// Copies the WAL back into the file, off the write path; `None` in memory.
-    checkpointer: Option<std::sync::Arc<Checkpointer>>,
     /// Timeline entries waiting to share the next commit.
     pending_entries: std::sync::Arc<PendingEntries>,
     /// Inbox writes waiting to share the next commit.
@@ -88,7 +85,6 @@ impl SqliteDb {
             return Ok(SqliteDb {
                 reader: pool.clone(),
                 writer: Writer::Pooled(pool),
-                checkpointer: None,
                 pending_entries: Default::default(),
                 pending_inbox: Default::default(),
             });
@@ -124,12 +120,8 @@ impl SqliteDb {
         if mode != OpenMode::ExistingAsIs {
             MIGRATOR.run(&setup).await?;
         }
-        let mut write_connection = setup.acquire().await?.detach();
-        // Checkpoints run on their own connection (see `checkpoint`), not inside a commit.
-        sqlx::query("PRAGMA wal_autocheckpoint = 0").execute(&mut write_connection).await?;
-        let writer = Writer::held(write_connection);
+        let writer = Writer::held(setup.acquire().await?.detach());
         setup.close().await;
-        let checkpointer = Some(Checkpointer::start(options.clone()).await.map_err(open_err)?);
         // A local SQLite connection does not go stale the way a network one does, so the
         // pool skips sqlx's ping before each use: it would cost every read a round trip.
         let reader = SqlitePoolOptions::new()
@@ -138,13 +130,7 @@ impl SqliteDb {
             .connect_with(options.read_only(true))
             .await
             .map_err(open_err)?;
-        Ok(SqliteDb {
-            reader,
-            writer,
-            checkpointer,
-            pending_entries: Default::default(),
-            pending_inbox: Default::default(),
-        })
+        Ok(SqliteDb { reader, writer, pending_entries: Default::default(), pending_inbox: Default::default() })
     }
 
     pub(crate) async fn inspect(location: &Location) -> Result<Inspection, StorageError> {
@@ -194,9 +180,6 @@ impl SqliteDb {
 
     /// Closes every connection, checkpointing the WAL.
     pub(crate) async fn close(&self) {
-        if let Some(checkpointer) = &self.checkpointer {
-            checkpointer.stop().await;
-        }
         self.writer.close().await;
         self.reader.close().await;
     }
