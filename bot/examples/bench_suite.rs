@@ -214,17 +214,7 @@ fn event_body(channel: &str, base: i64, n: u64) -> String {
 }
 
 async fn send_event(http: &reqwest::Client, url: &str, channel: &str, base: i64, n: u64) -> anyhow::Result<()> {
-    let body = event_body(channel, base, n);
-    let stamp = Utc::now().timestamp().to_string();
-    let signature = sign(&Secret::new(SIGNING_SECRET), &stamp, body.as_bytes());
-    let response = http
-        .post(url)
-        .header("content-type", "application/json")
-        .header("x-slack-request-timestamp", stamp)
-        .header("x-slack-signature", signature)
-        .body(body)
-        .send()
-        .await?;
+    let response = signed_post(http, url, "application/json", event_body(channel, base, n)).send().await?;
     if response.status() != 200 {
         return Err(anyhow!("event answered {}", response.status()));
     }
@@ -474,6 +464,17 @@ async fn at_rate(
     Ok((latencies, failures))
 }
 
+/// A `POST` of `body` to `url`, signed as Slack signs, stamped now.
+fn signed_post(http: &reqwest::Client, url: &str, content_type: &str, body: String) -> reqwest::RequestBuilder {
+    let stamp = Utc::now().timestamp().to_string();
+    let signature = sign(&Secret::new(SIGNING_SECRET), &stamp, body.as_bytes());
+    http.post(url)
+        .header("content-type", content_type)
+        .header("x-slack-request-timestamp", stamp)
+        .header("x-slack-signature", signature)
+        .body(body)
+}
+
 /// Row c: slash-command acks at 200/s with Slack answering after 2 s.
 async fn row_c(target: &Target, seconds: u64) -> anyhow::Result<Row> {
     let bench = Bench::start(target, Duration::from_secs(2)).await?;
@@ -485,15 +486,7 @@ async fn row_c(target: &Target, seconds: u64) -> anyhow::Result<Row> {
     let events_url = format!("{}/slack/events", bench.url);
     let (uncommitted, _) = at_rate(200, total, |_| {
         let body = json!({ "type": "url_verification", "challenge": "benchmark" }).to_string();
-        let stamp = Utc::now().timestamp().to_string();
-        let signature = sign(&Secret::new(SIGNING_SECRET), &stamp, body.as_bytes());
-        Ok(bench
-            .http
-            .post(&events_url)
-            .header("content-type", "application/json")
-            .header("x-slack-request-timestamp", stamp)
-            .header("x-slack-signature", signature)
-            .body(body))
+        Ok(signed_post(&bench.http, &events_url, "application/json", body))
     })
     .await?;
     let commands_url = format!("{}/slack/commands", bench.url);
@@ -506,15 +499,7 @@ async fn row_c(target: &Target, seconds: u64) -> anyhow::Result<Row> {
             ("response_url", &format!("{}/response/{n}", bench.slack.uri())),
             ("trigger_id", &format!("{n}.load.trigger")),
         ])?;
-        let stamp = Utc::now().timestamp().to_string();
-        let signature = sign(&Secret::new(SIGNING_SECRET), &stamp, body.as_bytes());
-        Ok(bench
-            .http
-            .post(&commands_url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("x-slack-request-timestamp", stamp)
-            .header("x-slack-signature", signature)
-            .body(body))
+        Ok(signed_post(&bench.http, &commands_url, "application/x-www-form-urlencoded", body))
     })
     .await?;
     if acks.is_empty() {
