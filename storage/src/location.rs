@@ -19,6 +19,8 @@ use sqlx::sqlite::SqliteConnectOptions;
 pub enum UrlError {
     #[error("the Postgres URL is not valid: {reason}; the form is postgres://USER:PASSWORD@HOST:PORT/DATABASE")]
     InvalidPostgres { reason: String },
+    #[error("the Postgres URL's `{parameter}` names `{path}`, which is not a readable file")]
+    MissingTlsFile { parameter: String, path: String },
     #[error("`{scheme}` database URLs are not supported; use sqlite://PATH or postgres://…")]
     UnsupportedScheme { scheme: String },
     #[error("`{0}` is not a database URL; for a SQLite file, write sqlite://{0} (the form is sqlite://PATH)")]
@@ -106,6 +108,7 @@ impl Location {
             // sqlx's message may quote the URL, password and all.
             reason: redact_url(&error.to_string(), url),
         })?;
+        refuse_missing_tls_files(url)?;
         Ok(Location {
             kind: Kind::Postgres {
                 options: Box::new(options),
@@ -227,6 +230,19 @@ pub fn without_password(url: &str) -> String {
     }
 }
 
+/// The TLS files a Postgres URL names must exist before anything connects: the driver
+/// itself only says "No such file or directory" at the first connection, naming none.
+fn refuse_missing_tls_files(url: &str) -> Result<(), UrlError> {
+    let Ok(parsed) = url::Url::parse(url) else { return Ok(()) };
+    for (parameter, path) in parsed.query_pairs() {
+        let names_a_file = matches!(parameter.as_ref(), "sslrootcert" | "sslcert" | "sslkey");
+        if names_a_file && std::fs::File::open(path.as_ref()).is_err() {
+            return Err(UrlError::MissingTlsFile { parameter: parameter.into_owned(), path: path.into_owned() });
+        }
+    }
+    Ok(())
+}
+
 /// `text` with every copy of `url` replaced by its redacted form.
 fn redact_url(text: &str, url: &str) -> String {
     text.replace(url, &redact_password(url))
@@ -294,6 +310,14 @@ mod tests {
         let error = Location::parse("postgres://bot:hunter2@db/x?sslmode=sometimes").unwrap_err();
         assert!(matches!(error, UrlError::InvalidPostgres { .. }), "{error}");
         assert!(!error.to_string().contains("hunter2"), "{error}");
+        let missing =
+            Location::parse("postgres://u:hunter2@db/x?sslmode=verify-full&sslrootcert=/no/such/ca%20file.pem")
+                .unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            "the Postgres URL's `sslrootcert` names `/no/such/ca file.pem`, which is not a readable file"
+        );
+        assert!(Location::parse("postgres://u@db/x?sslmode=verify-ca&sslrootcert=/dev/null").is_ok());
         assert_eq!(redact_password("postgres://db/x"), "postgres://db/x");
         assert_eq!(redact_password("postgres://u@db/x"), "postgres://u@db/x");
         assert_eq!(
