@@ -24,3 +24,18 @@ pub async fn record_migration(url: &str, version: i64) -> Result<(), StorageErro
     conn.close().await?;
     Ok(())
 }
+
+impl crate::Db {
+    /// Makes every inbox row `by` older, as if the bot had been down that long before it
+    /// came back to them. Returns how many rows it moved.
+    pub async fn age_inbox(&self, by: chrono::Duration) -> Result<u64, StorageError> {
+        in_transaction!(self, |tx| {
+            let moved = sqlx::query("UPDATE inbox SET received_at = received_at - $1")
+                .bind(by.num_milliseconds())
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            Ok(crate::portable::Decision::Commit(moved))
+        })
+    }
+}

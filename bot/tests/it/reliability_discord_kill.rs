@@ -13,7 +13,8 @@
 //! The same after a finished declare for a resolve (killed posting to its channel, or
 //! announcing) and a press of Acknowledge: applied once, each post made once. And a
 //! declare whose channel create Discord refuses twice with a 500 is retried by the same
-//! process and finishes, the person told once that it is being retried.
+//! process and finishes, the person told once that it is being retried. A declare
+//! resumed after its interaction token expired answers by DM.
 //!
 //! `cargo test -p bot --test it reliability_discord_kill` (Postgres:
 //! `INCIDENTBOT_TEST_ENGINE=postgres` with `TEST_POSTGRES_URL`).
@@ -172,6 +173,35 @@ async fn declare_killed_at(step: &'static str) {
     assert!(shown.contains("INC-1") && shown.contains(&format!("<#{FIRST_CHANNEL}>")), "{:?}", world.replies);
     // The new process identified afresh; nothing tried to resume the dead one's session.
     assert_eq!((run.gateway.identified(), run.gateway.resumes()), (2, 0));
+}
+
+/// A deferred interaction run again after its token has expired (15 minutes) still does
+/// its work, and tells the person by DM instead of editing the deferred reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declare_resumed_after_its_token_expired_answers_by_dm() {
+    let run = Run::new(Some("kickoff")).await;
+    let first = run.start("first", 1).await;
+    run.gateway.dispatch("INTERACTION_CREATE", declare_interaction());
+    run.wait_hung(&first, "the declare (hanging at the kick-off)").await;
+    drop(first); // SIGKILL, mid-call
+    // The bot stays down past Discord's reply window.
+    let db = run.db().await;
+    assert_eq!(db.age_inbox(chrono::Duration::minutes(16)).await.unwrap(), 1);
+    db.close().await;
+
+    let second = run.start("second", 2).await;
+    run.settle(&second, "the declare resumed late", |world| {
+        world.declare_finished() && world.dms.iter().any(|dm| dm.contains("delayed by a restart"))
+    })
+    .await;
+    drop(second);
+    let world = run.fake.world();
+    assert_eq!(world.channels.len(), 1, "{:?}", world.channels);
+    assert_eq!((world.posts_in(FIRST_CHANNEL), world.pins.len(), world.posts_in(ANNOUNCE)), (1, 1, 1));
+    assert_eq!(world.dms.len(), 1, "one DM: {:?}", world.dms);
+    assert!(world.dms[0].contains(&format!("<#{FIRST_CHANNEL}>")), "{:?}", world.dms);
+    // Nothing went through the expired token: the only reply is the DM.
+    assert_eq!(world.replies.iter().filter(|r| r.contains("INC-1")).count(), 1, "{:?}", world.replies);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

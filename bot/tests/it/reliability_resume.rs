@@ -9,7 +9,8 @@
 //!
 //! The same for what follows a declare: a resolve killed while posting to its channel,
 //! while announcing, or while replying, and a press of Acknowledge killed while posting.
-//! After the restart the change is applied once and each post is made once.
+//! After the restart the change is applied once and each post is made once. A declare
+//! resumed after its `response_url` expired answers by DM.
 //!
 //! `cargo test -p bot --test it reliability_resume`.
 
@@ -359,6 +360,43 @@ async fn killed_while_replying_the_reply_comes_twice_and_nothing_else_does() {
         Counts { incidents: 1, channels: 1, kickoffs: 1, pins: 1, announcements: 1, replies: 2 },
         "{replies:?}"
     );
+}
+
+/// A request run again after its `response_url` has expired (30 minutes) still does its
+/// work, and tells the person by DM instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declare_resumed_after_its_reply_window_answers_by_dm() {
+    let run = run_with_hang("chat.postMessage#1").await;
+    let first = run.start("first");
+    first.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
+    assert_eq!(send_declare(&first, &run).await, 200);
+    let fake = run.fake.clone();
+    assert!(eventually(Duration::from_secs(20), || async { fake.0.lock().unwrap().hung }).await, "{}", first.logs());
+    drop(first); // SIGKILL while posting the kick-off
+                 // The bot stays down past Slack's reply window.
+    let db = Db::connect_existing(&run.envs()[0].1).await.unwrap();
+    assert_eq!(db.age_inbox(chrono::Duration::minutes(31)).await.unwrap(), 1);
+    db.close().await;
+    let second = run.start("second");
+    second.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
+    let fake = run.fake.clone();
+    let dm_said = |world: &World| {
+        world.messages.iter().filter(|(c, _, text, _)| c == "D0DM" && text.contains("delayed by a restart")).count()
+    };
+    let settled = eventually(Duration::from_secs(20), || async { dm_said(&fake.0.lock().unwrap()) >= 1 }).await;
+    assert!(settled, "no DM after the restart; logs:\n{}", second.logs());
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let world = run.fake.0.lock().unwrap();
+    assert_eq!(dm_said(&world), 1, "{:?}", world.replies);
+    assert_eq!(
+        world.replies.iter().filter(|text| text.contains("INC-1")).count(),
+        1,
+        "only the DM: {:?}",
+        world.replies
+    );
+    let kickoffs = world.messages.iter().filter(|(_, _, text, _)| text.contains("Drive it from here")).count();
+    assert_eq!((world.channels.len(), kickoffs, world.pins.len()), (1, 1, 1));
+    assert_eq!(world.messages.iter().filter(|(c, ..)| c == ANNOUNCE).count(), 1);
 }
 
 /// `incidentbot check` lists an incident a crash left without its channel, and says
