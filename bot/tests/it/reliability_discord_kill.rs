@@ -184,6 +184,7 @@ async fn a_declare_resumed_after_its_token_expired_answers_by_dm() {
     run.gateway.dispatch("INTERACTION_CREATE", declare_interaction());
     run.wait_hung(&first, "the declare (hanging at the kick-off)").await;
     drop(first); // SIGKILL, mid-call
+
     // The bot stays down past Discord's reply window.
     let db = run.db().await;
     assert_eq!(db.age_inbox(chrono::Duration::minutes(16)).await.unwrap(), 1);

@@ -373,7 +373,8 @@ async fn a_declare_resumed_after_its_reply_window_answers_by_dm() {
     let fake = run.fake.clone();
     assert!(eventually(Duration::from_secs(20), || async { fake.0.lock().unwrap().hung }).await, "{}", first.logs());
     drop(first); // SIGKILL while posting the kick-off
-                 // The bot stays down past Slack's reply window.
+
+    // The bot stays down past Slack's reply window.
     let db = Db::connect_existing(&run.envs()[0].1).await.unwrap();
     assert_eq!(db.age_inbox(chrono::Duration::minutes(31)).await.unwrap(), 1);
     db.close().await;
