@@ -102,7 +102,6 @@ fn incident_line(incident: &Incident, now: DateTime<Utc>, public_url: Option<&st
     line
 }
 
-/// Whether incidents are private, read once per incident.
 /// Which incidents are private: read once per digest, since the action items it lists
 /// may belong to thousands of incidents and private ones are few.
 struct Privacy {
