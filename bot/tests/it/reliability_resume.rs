@@ -263,7 +263,8 @@ fn counts(world: &World, incidents: usize) -> Counts {
     }
 }
 
-async fn crash_mid_declare(hang_on: &str) -> (Counts, Vec<String>) {
+/// A bot whose declare hangs at `hang_on`: the declare acknowledged, the call reached.
+async fn declare_hung_at(hang_on: &str) -> (Run, Served) {
     let run = run_with_hang(hang_on).await;
     let first = run.start("first");
     first.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
@@ -274,6 +275,11 @@ async fn crash_mid_declare(hang_on: &str) -> (Counts, Vec<String>) {
         "the bot never reached {hang_on}; logs:\n{}",
         first.logs()
     );
+    (run, first)
+}
+
+async fn crash_mid_declare(hang_on: &str) -> (Counts, Vec<String>) {
+    let (run, first) = declare_hung_at(hang_on).await;
     drop(first); // SIGKILL, mid-call
     let second = run.start("second");
     second.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
@@ -366,12 +372,7 @@ async fn killed_while_replying_the_reply_comes_twice_and_nothing_else_does() {
 /// work, and tells the person by DM instead.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declare_resumed_after_its_reply_window_answers_by_dm() {
-    let run = run_with_hang("chat.postMessage#1").await;
-    let first = run.start("first");
-    first.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
-    assert_eq!(send_declare(&first, &run).await, 200);
-    let fake = run.fake.clone();
-    assert!(eventually(Duration::from_secs(20), || async { fake.0.lock().unwrap().hung }).await, "{}", first.logs());
+    let (run, first) = declare_hung_at("chat.postMessage#1").await;
     drop(first); // SIGKILL while posting the kick-off
 
     // The bot stays down past Slack's reply window.
@@ -404,12 +405,7 @@ async fn a_declare_resumed_after_its_reply_window_answers_by_dm() {
 /// none once the restarted bot has finished it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_lists_the_incident_a_kill_left_half_done_until_a_restart_finishes_it() {
-    let run = run_with_hang("conversations.create").await;
-    let first = run.start("first");
-    first.wait_for_health(Duration::from_secs(30), |status, _| status == 200).await;
-    assert_eq!(send_declare(&first, &run).await, 200);
-    let fake = run.fake.clone();
-    assert!(eventually(Duration::from_secs(20), || async { fake.0.lock().unwrap().hung }).await);
+    let (run, first) = declare_hung_at("conversations.create").await;
     drop(first);
     let check = || {
         let mut command = crate::process_support::incidentbot();
