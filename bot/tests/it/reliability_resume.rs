@@ -221,19 +221,7 @@ async fn send_declare(served: &Served, run: &Run) -> u16 {
         ("trigger_id", "1000.1.trigger"),
     ])
     .unwrap();
-    let stamp = chrono::Utc::now().timestamp().to_string();
-    let signature = sign(&Secret::new(SLACK_SECRET), &stamp, body.as_bytes());
-    reqwest::Client::new()
-        .post(served.url("/slack/commands"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("x-slack-request-timestamp", stamp)
-        .header("x-slack-signature", signature)
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    send_signed(served, "/slack/commands", body).await
 }
 
 /// The counts the test asserts on, after the restarted bot settled.
